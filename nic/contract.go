@@ -1,0 +1,65 @@
+// Package nic is the LAN adapter and the link under it: Ethernet frames and
+// their FCS, the NIC's receive path (PHY, FCS check, destination-MAC filter,
+// RX ring, interrupt, driver dispatch by EtherType) and transmit path, ARP,
+// and the media a NIC attaches to (the simulated wire; TUN and TAP devices).
+//
+// The receive path follows "How Network Works" ch. 6 step by step; each
+// stage is a logged step with a named drop:
+//
+//	phy   bits arrive (the medium may have flipped some)
+//	size  runt (< 64 bytes) or longer than the MTU allows   -> runt, frame_too_long
+//	fcs   CRC-32 over the frame == its FCS?                 -> fcs_mismatch
+//	mac   destination is mine, broadcast, a joined group,
+//	      or we are promiscuous?                             -> mac_not_mine
+//	ring  copy into a free RX ring slot (buffer memory)      -> ring_full
+//	irq   the adapter interrupts; the driver drains the ring
+//	driver EtherType 0x0800 IPv4, 0x0806 ARP, else           -> unknown_ethertype
+//
+// This file is the layer's contract: what the NIC offers the protocols above
+// it, and what it needs from the medium below it.
+package nic
+
+// ---- Upwards: the driver hands received frames to protocols ----
+
+// Protocol is a protocol the driver dispatches frames to, by EtherType
+// (IPv4 to the IP layer, ARP to this package's ARP).
+type Protocol interface {
+	// Receive takes one received frame. It runs on the host's event loop
+	// and must finish the frame's walk on this host before it returns:
+	// every outcome (deliver, drop with a reason, forward) is logged with
+	// Frame: f.ID. f.Payload points into the RX ring slot, which is
+	// reused once Receive returns: a protocol that keeps bytes (the IP
+	// reassembler, a socket's receive buffer) copies them.
+	Receive(f RxFrame)
+}
+
+// RxFrame is a received frame as the driver hands it up.
+type RxFrame struct {
+	NIC       *NIC
+	ID        uint64 // the frame ID shared with the sender's copy
+	Dst, Src  MAC
+	EtherType EtherType
+	Payload   []byte // after the 14-byte header, before the FCS; Ethernet padding included
+}
+
+// ---- Downwards: the medium the PHY is attached to ----
+
+// Medium is what a NIC's PHY is attached to: the simulated wire (hub or
+// switch), or a TUN/TAP device. A medium delivers the bits of a frame,
+// possibly damaged, to the other ports; it never looks inside them except
+// as a switch reads the destination and source MACs.
+type Medium interface {
+	// Transmit carries one frame (header, payload, padding and FCS) from
+	// port from. The medium must not keep bits after it returns; it
+	// copies what it delivers later.
+	Transmit(from Port, bits []byte, id uint64)
+}
+
+// Port is one attachment to a medium: the PHY of a NIC.
+type Port interface {
+	// Arrive is called by the medium, on the event loop, when a frame's
+	// bits reach this port. bits belongs to the port from then on.
+	Arrive(bits []byte, id uint64)
+	// PortName names the port in the medium's steps, e.g. "client/eth0".
+	PortName() string
+}

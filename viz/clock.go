@@ -1,0 +1,196 @@
+package viz
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+)
+
+// Clock is the time a run is stamped with and the timers its protocols set.
+// It is passed in, never read from the system directly, so that a simulation
+// runs in virtual time: the same seed gives the same log, whatever the
+// machine's speed.
+type Clock interface {
+	// Now returns the time since the start of the run.
+	Now() time.Duration
+	// AfterFunc arranges for f to run on the clock's owner (the event
+	// loop of the simulation or of the host) once d has passed.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending AfterFunc.
+type Timer interface {
+	// Stop cancels the timer; it reports whether the call stopped it
+	// before it ran.
+	Stop() bool
+}
+
+// VirtualClock is a discrete-event scheduler: time stands still while work
+// is runnable and jumps to the next timer when nothing is. Every host, wire
+// and timer of a simulation shares one VirtualClock and so one goroutine,
+// the one that calls Run: that single owner is what makes a seeded
+// simulation reproducible.
+//
+// Events due at the same instant run in the order they were scheduled.
+// AfterFunc and Post may be called from any goroutine.
+type VirtualClock struct {
+	mu    sync.Mutex
+	now   time.Duration
+	seq   uint64
+	queue eventQueue
+}
+
+// NewVirtualClock returns a clock at time zero with nothing scheduled.
+func NewVirtualClock() *VirtualClock { return &VirtualClock{} }
+
+// Now implements Clock.
+func (c *VirtualClock) Now() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// AfterFunc implements Clock: f runs inside Run once virtual time reaches
+// Now()+d. A negative d counts as zero.
+func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
+	if d < 0 {
+		d = 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	ev := &scheduled{at: c.now + d, seq: c.seq, f: f, clock: c}
+	heap.Push(&c.queue, ev)
+	return ev
+}
+
+// Post runs f at the current virtual time, after everything already due now.
+func (c *VirtualClock) Post(f func()) { c.AfterFunc(0, f) }
+
+// Pending reports how many events are scheduled.
+func (c *VirtualClock) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
+}
+
+// Step runs the earliest scheduled event, advancing time to it. It reports
+// false when nothing is scheduled.
+func (c *VirtualClock) Step() bool {
+	return c.step(-1)
+}
+
+// step runs the earliest event if it is due no later than limit (no limit
+// when limit < 0).
+func (c *VirtualClock) step(limit time.Duration) bool {
+	c.mu.Lock()
+	if len(c.queue) == 0 || (limit >= 0 && c.queue[0].at > limit) {
+		c.mu.Unlock()
+		return false
+	}
+	ev := heap.Pop(&c.queue).(*scheduled)
+	if ev.at > c.now {
+		c.now = ev.at
+	}
+	ev.index = -1
+	c.mu.Unlock()
+	ev.f()
+	return true
+}
+
+// Run runs events until none is left.
+func (c *VirtualClock) Run() {
+	for c.Step() {
+	}
+}
+
+// RunFor runs every event due within d from now, then sets the time to
+// exactly now+d.
+func (c *VirtualClock) RunFor(d time.Duration) {
+	c.RunUntil(c.Now() + d)
+}
+
+// RunUntil runs every event due no later than t, then sets the time to t
+// (if it is not already later).
+func (c *VirtualClock) RunUntil(t time.Duration) {
+	for c.step(t) {
+	}
+	c.mu.Lock()
+	if c.now < t {
+		c.now = t
+	}
+	c.mu.Unlock()
+}
+
+// scheduled is one pending event; it is also the Timer handed back.
+type scheduled struct {
+	at    time.Duration
+	seq   uint64 // tie-break: scheduling order
+	f     func()
+	index int // in the heap; -1 once run or stopped
+	clock *VirtualClock
+}
+
+func (s *scheduled) Stop() bool {
+	c := s.clock
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.index < 0 {
+		return false
+	}
+	heap.Remove(&c.queue, s.index)
+	s.index = -1
+	return true
+}
+
+type eventQueue []*scheduled
+
+func (q eventQueue) Len() int { return len(q) }
+func (q eventQueue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q eventQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index = i
+	q[j].index = j
+}
+func (q *eventQueue) Push(x any) {
+	s := x.(*scheduled)
+	s.index = len(*q)
+	*q = append(*q, s)
+}
+func (q *eventQueue) Pop() any {
+	old := *q
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return s
+}
+
+// WallClock is real time, for a host on a TUN or TAP device. Timers fire
+// through post, which hands f to the host's event loop so that protocol
+// state keeps a single owner; with a nil post, f runs on the timer's own
+// goroutine.
+type WallClock struct {
+	start time.Time
+	post  func(func())
+}
+
+// NewWallClock returns a clock whose zero is now.
+func NewWallClock(post func(func())) *WallClock {
+	return &WallClock{start: time.Now(), post: post}
+}
+
+// Now implements Clock.
+func (c *WallClock) Now() time.Duration { return time.Since(c.start) }
+
+// AfterFunc implements Clock.
+func (c *WallClock) AfterFunc(d time.Duration, f func()) Timer {
+	if c.post == nil {
+		return time.AfterFunc(d, f)
+	}
+	return time.AfterFunc(d, func() { c.post(f) })
+}

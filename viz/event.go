@@ -1,0 +1,74 @@
+package viz
+
+import "time"
+
+// Layer names the part of the stack that took a step. The set is closed:
+// viewers colour and filter by it.
+type Layer string
+
+const (
+	LayerPHY    Layer = "phy"    // the medium: bits on a wire, impairments
+	LayerNIC    Layer = "nic"    // FCS, MAC filter, RX ring, driver dispatch
+	LayerARP    Layer = "arp"    // neighbour resolution
+	LayerIP     Layer = "ip"     // IPv4 checks, routing, fragments
+	LayerICMP   Layer = "icmp"   // echo, errors
+	LayerUDP    Layer = "udp"    // datagrams
+	LayerTCP    Layer = "tcp"    // demux, state machine, data transfer
+	LayerSocket Layer = "socket" // the socket API seen by applications
+	LayerHTTP   Layer = "http"   // the web server's seven steps
+	LayerApp    Layer = "app"    // anything an application reports
+)
+
+// Verdict is what a step decided about the packet. The empty verdict marks a
+// note: a step that records a fact (a state change, a timer) without judging
+// a packet.
+type Verdict string
+
+const (
+	Note    Verdict = ""
+	Pass    Verdict = "pass"    // the packet goes on to the next step
+	Drop    Verdict = "drop"    // the walk ends here; Reason says why
+	Deliver Verdict = "deliver" // the walk ends here, successfully: handed up
+	Send    Verdict = "send"    // the packet leaves this layer downwards
+)
+
+// Field is one named value attached to an event. Values are strings so that
+// the JSON shape never depends on a Go type; order is kept as given, which
+// keeps the log byte-for-byte reproducible.
+type Field struct {
+	Key, Value string
+}
+
+// F builds a Field; it reads well in a list: viz.F("isn", isn).
+func F(key, value string) Field { return Field{key, value} }
+
+// Event is one step of the walk. Its JSON Lines form is packetwalk's public
+// contract (see design.md, "The step log"):
+//
+//	{"t":0.000532,"host":"server","layer":"nic","step":"fcs","verdict":"drop",
+//	 "reason":"fcs_mismatch","frame":13,"msg":"FCS 0x1c2d3e4f != computed 0x9a0b11c2"}
+//
+// Zero values are left out of the JSON: an event without a frame has no
+// "frame" key, a note has no "verdict".
+type Event struct {
+	T       time.Duration // since the start of the run (Clock.Now)
+	Host    string        // the host, or the wire for phy steps
+	Layer   Layer
+	Step    string  // e.g. "fcs", "mac", "ring", "demux", "state"
+	Verdict Verdict // empty for a note
+	Reason  Reason  // set only when Verdict is Drop
+	Frame   uint64  // frame ID, shared by every copy of one frame; 0 if none
+	Conn    uint64  // socket ID; 0 if none
+	Msg     string  // one human sentence
+	Fields  []Field
+}
+
+// Field returns the value of the named field and whether it was present.
+func (e *Event) Field(key string) (string, bool) {
+	for _, f := range e.Fields {
+		if f.Key == key {
+			return f.Value, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,136 @@
+package viz
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// AppendJSON appends e's JSON Lines form (without the newline) to b. It is
+// written by hand, not with encoding/json, so that key order is fixed (the
+// contract's order: t host layer step verdict reason frame conn msg fields)
+// and fields keep the order they were given: two runs with the same seed give
+// byte-identical logs.
+func AppendJSON(b []byte, e *Event) []byte {
+	b = append(b, `{"t":`...)
+	b = strconv.AppendFloat(b, e.T.Seconds(), 'f', -1, 64)
+	b = appendKey(b, "host", e.Host)
+	b = appendKey(b, "layer", string(e.Layer))
+	b = appendKey(b, "step", e.Step)
+	if e.Verdict != Note {
+		b = appendKey(b, "verdict", string(e.Verdict))
+	}
+	if e.Reason != "" {
+		b = appendKey(b, "reason", string(e.Reason))
+	}
+	if e.Frame != 0 {
+		b = append(b, `,"frame":`...)
+		b = strconv.AppendUint(b, e.Frame, 10)
+	}
+	if e.Conn != 0 {
+		b = append(b, `,"conn":`...)
+		b = strconv.AppendUint(b, e.Conn, 10)
+	}
+	if e.Msg != "" {
+		b = appendKey(b, "msg", e.Msg)
+	}
+	if len(e.Fields) > 0 {
+		b = append(b, `,"fields":{`...)
+		for i, f := range e.Fields {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, f.Key)
+			b = append(b, ':')
+			b = appendString(b, f.Value)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func appendKey(b []byte, key, value string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return appendString(b, value)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string. Invalid UTF-8 is kept as the
+// replacement character, as encoding/json does.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r < 0x20 || r == 0x2028 || r == 0x2029:
+			// Control characters, and the two separators that break
+			// JavaScript when the log is embedded in the HTML report.
+			b = append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		default:
+			b = append(b, string(r)...)
+		}
+	}
+	return append(b, '"')
+}
+
+// MarshalJSON gives the contract's form of e.
+func (e Event) MarshalJSON() ([]byte, error) { return AppendJSON(nil, &e), nil }
+
+// wireEvent is the JSON shape used for decoding; fields are decoded
+// separately to keep their order.
+type wireEvent struct {
+	T       float64         `json:"t"`
+	Host    string          `json:"host"`
+	Layer   Layer           `json:"layer"`
+	Step    string          `json:"step"`
+	Verdict Verdict         `json:"verdict"`
+	Reason  Reason          `json:"reason"`
+	Frame   uint64          `json:"frame"`
+	Conn    uint64          `json:"conn"`
+	Msg     string          `json:"msg"`
+	Fields  json.RawMessage `json:"fields"`
+}
+
+// UnmarshalJSON reads the contract's form, keeping the order of fields.
+func (e *Event) UnmarshalJSON(data []byte) error {
+	var w wireEvent
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*e = Event{
+		T:    time.Duration(w.T*1e9 + 0.5),
+		Host: w.Host, Layer: w.Layer, Step: w.Step, Verdict: w.Verdict,
+		Reason: w.Reason, Frame: w.Frame, Conn: w.Conn, Msg: w.Msg,
+	}
+	if len(w.Fields) == 0 || string(w.Fields) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(w.Fields))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return fmt.Errorf("event fields: want an object of strings")
+	}
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("event fields: %w", err)
+		}
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return fmt.Errorf("event field %q: want a string value", kt)
+		}
+		e.Fields = append(e.Fields, Field{kt.(string), v})
+	}
+	return nil
+}

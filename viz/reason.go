@@ -1,0 +1,103 @@
+package viz
+
+import "sort"
+
+// Reason names why a packet was dropped. Every drop in packetwalk carries one
+// from this list, modelled on Linux's include/net/dropreason.h: there is no
+// silent return. A lab can ask "which frames were dropped with ring_full?"
+// and a viewer can explain each reason in a sentence.
+type Reason string
+
+// The drop reasons, grouped by the layer that uses them. Add new ones here,
+// with a sentence in reasonInfo below; TestReasonsDocumented keeps the two in
+// step.
+const (
+	// phy: the medium itself.
+	ReasonWireLoss    Reason = "wire_loss"     // an impairment lost the frame
+	ReasonWireFault   Reason = "wire_fault"    // a targeted fault ("drop frame N")
+	ReasonTxQueueFull Reason = "tx_queue_full" // the port's transmit queue is full
+	ReasonNoCarrier   Reason = "no_carrier"    // the NIC is not attached to a medium
+
+	// nic: the LAN adapter's receive and transmit path.
+	ReasonRunt             Reason = "runt"              // shorter than the 64-byte minimum
+	ReasonFrameTooLong     Reason = "frame_too_long"    // longer than the MTU allows
+	ReasonFCSMismatch      Reason = "fcs_mismatch"      // CRC-32 over the frame disagrees with its FCS
+	ReasonMACNotMine       Reason = "mac_not_mine"      // destination MAC is not ours, broadcast or a joined group
+	ReasonRingFull         Reason = "ring_full"         // no free slot in the RX ring (buffer memory)
+	ReasonUnknownEtherType Reason = "unknown_ethertype" // no protocol registered for the EtherType
+	ReasonTxTooLong        Reason = "tx_too_long"       // an upper layer handed down more than the MTU
+
+	// arp: neighbour resolution.
+	ReasonARPMalformed  Reason = "arp_malformed"  // not an Ethernet/IPv4 ARP packet of the right length
+	ReasonARPNotForMe   Reason = "arp_not_for_me" // a request for an address we do not own
+	ReasonARPQueueFull  Reason = "arp_queue_full" // too many packets waiting for one neighbour
+	ReasonARPUnresolved Reason = "arp_unresolved" // the neighbour never answered our requests
+
+	// ip: IPv4 receive, routing and reassembly.
+	ReasonIPMalformed  Reason = "ip_malformed"   // bad version, IHL or length
+	ReasonIPChecksum   Reason = "ip_checksum"    // the header checksum is wrong
+	ReasonIPNotMine    Reason = "ip_not_mine"    // not addressed to us and we do not forward
+	ReasonTTLExpired   Reason = "ttl_expired"    // TTL reached zero while forwarding
+	ReasonFragTimeout  Reason = "frag_timeout"   // reassembly did not complete in time
+	ReasonFragOverlap  Reason = "frag_overlap"   // fragments overlap; the whole datagram is discarded
+	ReasonFragMemory   Reason = "frag_memory"    // reassembly memory limit reached
+	ReasonFragTooLarge Reason = "frag_too_large" // reassembled datagram would exceed 65,535 bytes
+	ReasonNoRoute      Reason = "no_route"       // no route to the destination
+
+	// tcp: demultiplexing and the connection.
+	ReasonNoSocket       Reason = "no_socket"         // no socket matches the four-tuple or port
+	ReasonBacklogFull    Reason = "backlog_full"      // the listener's SYN or accept queue is full
+	ReasonSeqOutOfWindow Reason = "seq_out_of_window" // the segment is outside the receive window
+)
+
+// reasonInfo explains each reason in one sentence, for viewers and labs.
+var reasonInfo = map[Reason]string{
+	ReasonWireLoss:    "the wire lost the frame (a seeded loss impairment)",
+	ReasonWireFault:   "a targeted fault on the wire dropped this frame",
+	ReasonTxQueueFull: "the sending port's transmit queue was full",
+	ReasonNoCarrier:   "the NIC is not attached to any medium",
+
+	ReasonRunt:             "the frame is shorter than Ethernet's 64-byte minimum",
+	ReasonFrameTooLong:     "the frame is longer than the NIC's MTU allows",
+	ReasonFCSMismatch:      "the CRC-32 computed over the frame differs from its FCS: bits were damaged in transit",
+	ReasonMACNotMine:       "the destination MAC address is not this NIC's, broadcast, or a joined multicast group",
+	ReasonRingFull:         "the RX ring (the adapter's buffer memory) had no free slot",
+	ReasonUnknownEtherType: "no protocol handler is registered for this EtherType",
+	ReasonTxTooLong:        "the payload handed down to the NIC exceeds its MTU",
+
+	ReasonARPMalformed:  "the ARP packet is not Ethernet/IPv4 or is too short",
+	ReasonARPNotForMe:   "the ARP request asks for an address this host does not own",
+	ReasonARPQueueFull:  "too many packets were already waiting for this neighbour's MAC address",
+	ReasonARPUnresolved: "the neighbour did not answer any ARP request",
+
+	ReasonIPMalformed:  "the IPv4 header is malformed (version, IHL or length)",
+	ReasonIPChecksum:   "the IPv4 header checksum is wrong",
+	ReasonIPNotMine:    "the datagram is not addressed to this host, which does not forward",
+	ReasonTTLExpired:   "the TTL reached zero while forwarding",
+	ReasonFragTimeout:  "not all fragments arrived before the reassembly timeout",
+	ReasonFragOverlap:  "fragments overlap, so the whole datagram is discarded (as Linux does)",
+	ReasonFragMemory:   "the reassembly memory limit was reached",
+	ReasonFragTooLarge: "the reassembled datagram would exceed 65,535 bytes",
+	ReasonNoRoute:      "there is no route to the destination",
+
+	ReasonNoSocket:       "no socket matches the segment's four-tuple or port",
+	ReasonBacklogFull:    "the listening socket's queue is full",
+	ReasonSeqOutOfWindow: "the segment's sequence number is outside the receive window",
+}
+
+// Describe returns the reason's one-sentence explanation, or "" if the
+// reason is not in the list.
+func (r Reason) Describe() string { return reasonInfo[r] }
+
+// Known reports whether r is one of the enumerated reasons.
+func (r Reason) Known() bool { _, ok := reasonInfo[r]; return ok }
+
+// Reasons returns every enumerated reason, sorted.
+func Reasons() []Reason {
+	out := make([]Reason, 0, len(reasonInfo))
+	for r := range reasonInfo {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

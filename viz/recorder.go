@@ -1,0 +1,241 @@
+package viz
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A Sink receives every event of a log. Event is called with the log's lock
+// held, one event at a time, in log order; the sink must not keep e (copy
+// what it needs) and must not call back into the log.
+type Sink interface {
+	Event(e *Event)
+}
+
+// Direction says whether a captured frame was leaving or entering a NIC.
+type Direction uint8
+
+const (
+	Inbound  Direction = 1 // received by the NIC (as it arrived off the medium)
+	Outbound Direction = 2 // transmitted by the NIC (as it went onto the medium)
+)
+
+func (d Direction) String() string {
+	switch d {
+	case Inbound:
+		return "in"
+	case Outbound:
+		return "out"
+	}
+	return "?"
+}
+
+// CapturedFrame is a frame as a capture tool sees it at a NIC: the whole
+// Ethernet frame including its FCS, and when it crossed the NIC.
+type CapturedFrame struct {
+	T        time.Duration
+	Host     string
+	NIC      string // the NIC's name on its host, e.g. "eth0"
+	MAC      string // the NIC's own address, for the capture's interface
+	Dir      Direction
+	Frame    uint64
+	Data     []byte // the frame with its 4-byte FCS; only valid during the call
+	FCSError bool   // the NIC found the FCS wrong (or, outbound, sent it wrong)
+}
+
+// A Capturer is a Sink that also receives the frames themselves (the pcapng
+// writer is one). Between Capture and EndWalk, the events a host logs for
+// that frame are the frame's step trail on that host.
+type Capturer interface {
+	Sink
+	Capture(f *CapturedFrame)
+	// EndWalk says that host has finished with frame: it was dropped,
+	// delivered, or (outbound) put on the medium.
+	EndWalk(host string, frame uint64)
+}
+
+// Log is the step log of one run: the clock that stamps events, the sinks
+// that receive them, and the counters that hand out frame and socket IDs to
+// every host of the run, so that one frame keeps one ID from the sender's NIC
+// to the receiver's.
+//
+// A Log is safe for concurrent use: protocol state is owned by one event
+// loop, but applications (the web server's seven steps) log from their own
+// goroutines.
+type Log struct {
+	clock Clock
+
+	mu        sync.Mutex
+	sinks     []Sink
+	capturers []Capturer
+	listening atomic.Bool // len(sinks) > 0, read without the lock on every step
+
+	nextFrame atomic.Uint64
+	nextConn  atomic.Uint64
+}
+
+// NewLog returns a log stamped by clock, with no sinks yet.
+func NewLog(clock Clock) *Log {
+	return &Log{clock: clock}
+}
+
+// Clock returns the clock that stamps the log's events.
+func (l *Log) Clock() Clock { return l.clock }
+
+// AddSink subscribes s to every later event. A Capturer is also given the
+// frames that NICs capture.
+func (l *Log) AddSink(s Sink) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sinks = append(l.sinks, s)
+	if c, ok := s.(Capturer); ok {
+		l.capturers = append(l.capturers, c)
+	}
+	l.listening.Store(true)
+}
+
+// RemoveSink unsubscribes s.
+func (l *Log) RemoveSink(s Sink) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sinks = removeSink(l.sinks, s)
+	if c, ok := s.(Capturer); ok {
+		for i, x := range l.capturers {
+			if x == c {
+				l.capturers = append(l.capturers[:i:i], l.capturers[i+1:]...)
+				break
+			}
+		}
+	}
+	l.listening.Store(len(l.sinks) > 0)
+}
+
+func removeSink(sinks []Sink, s Sink) []Sink {
+	for i, x := range sinks {
+		if x == s {
+			return append(sinks[:i:i], sinks[i+1:]...)
+		}
+	}
+	return sinks
+}
+
+// NewFrameID hands out the next frame ID. IDs start at 1; 0 means "no frame".
+func (l *Log) NewFrameID() uint64 { return l.nextFrame.Add(1) }
+
+// NewConnID hands out the next socket ID. IDs start at 1; 0 means "no socket".
+func (l *Log) NewConnID() uint64 { return l.nextConn.Add(1) }
+
+// Recorder returns the recorder through which host's layers log.
+func (l *Log) Recorder(host string) *Recorder {
+	return &Recorder{log: l, host: host}
+}
+
+func (l *Log) emit(host string, e *Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e.T = l.clock.Now() // stamped under the lock, so file order is time order
+	e.Host = host
+	for _, s := range l.sinks {
+		s.Event(e)
+	}
+}
+
+// Recorder is one host's handle on the log. Every layer of the host holds
+// the same Recorder. A nil *Recorder is valid and records nothing, so a
+// layer built without a log (a unit test, a benchmark) needs no special case.
+type Recorder struct {
+	log  *Log
+	host string
+}
+
+// Host returns the name stamped on this recorder's events.
+func (r *Recorder) Host() string {
+	if r == nil {
+		return ""
+	}
+	return r.host
+}
+
+// On reports whether anybody listens. Guard every step with it, so that when
+// nobody does, no message is formatted and no Event is built:
+//
+//	if rec.On() {
+//		rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "fcs", ...})
+//	}
+func (r *Recorder) On() bool {
+	return r != nil && r.log != nil && r.log.listening.Load()
+}
+
+// Emit records e, stamped with the time and this recorder's host.
+func (r *Recorder) Emit(e Event) {
+	if !r.On() {
+		return
+	}
+	r.log.emit(r.host, &e)
+}
+
+// Now returns the log clock's time, or 0 without a log.
+func (r *Recorder) Now() time.Duration {
+	if r == nil || r.log == nil {
+		return 0
+	}
+	return r.log.clock.Now()
+}
+
+// NewFrameID hands out a run-wide frame ID; it counts whether or not anybody
+// listens, so a targeted fault ("drop frame 7") finds the same frame either
+// way. A recorder without a log returns 0.
+func (r *Recorder) NewFrameID() uint64 {
+	if r == nil || r.log == nil {
+		return 0
+	}
+	return r.log.NewFrameID()
+}
+
+// NewConnID hands out a run-wide socket ID.
+func (r *Recorder) NewConnID() uint64 {
+	if r == nil || r.log == nil {
+		return 0
+	}
+	return r.log.NewConnID()
+}
+
+// Capturing reports whether any Capturer wants frames.
+func (r *Recorder) Capturing() bool {
+	if !r.On() {
+		return false
+	}
+	r.log.mu.Lock()
+	defer r.log.mu.Unlock()
+	return len(r.log.capturers) > 0
+}
+
+// Capture hands a frame crossing one of this host's NICs to every Capturer.
+// f.T and f.Host are filled in here.
+func (r *Recorder) Capture(f CapturedFrame) {
+	if !r.On() {
+		return
+	}
+	l := r.log
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f.T = l.clock.Now()
+	f.Host = r.host
+	for _, c := range l.capturers {
+		c.Capture(&f)
+	}
+}
+
+// EndWalk says this host is done with frame (see Capturer.EndWalk).
+func (r *Recorder) EndWalk(frame uint64) {
+	if !r.On() || frame == 0 {
+		return
+	}
+	l := r.log
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.capturers {
+		c.EndWalk(r.host, frame)
+	}
+}

@@ -39,7 +39,34 @@ type RxFrame struct {
 	ID        uint64 // the frame ID shared with the sender's copy
 	Dst, Src  MAC
 	EtherType EtherType
+	Class     Class  // why the MAC filter accepted it
 	Payload   []byte // after the 14-byte header, before the FCS; Ethernet padding included
+}
+
+// Class says why the destination-MAC filter let a frame in, like Linux's
+// skb->pkt_type. IP drops ClassOtherHost frames: a promiscuous NIC shows
+// them to a capture, but they are not for this host.
+type Class uint8
+
+const (
+	ClassHost      Class = iota // addressed to this NIC's own MAC
+	ClassBroadcast              // ff:ff:ff:ff:ff:ff
+	ClassMulticast              // a group this NIC joined
+	ClassOtherHost              // for somebody else; accepted only in promiscuous mode
+)
+
+func (c Class) String() string {
+	switch c {
+	case ClassHost:
+		return "mine"
+	case ClassBroadcast:
+		return "broadcast"
+	case ClassMulticast:
+		return "multicast"
+	case ClassOtherHost:
+		return "other host (promiscuous)"
+	}
+	return "?"
 }
 
 // ---- Downwards: the medium the PHY is attached to ----

@@ -1,0 +1,169 @@
+package nic
+
+import (
+	"fmt"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// Arrive implements Port: the medium delivers a frame's bits to the PHY.
+// This is the adapter's half of the receive walk ("How Network Works"
+// ch. 6, the LAN adapter): the checks the hardware makes before anything is
+// copied to memory, then the copy into the RX ring and the interrupt. The
+// driver's half is poll, below.
+func (n *NIC) Arrive(bits []byte, id uint64) {
+	frame := Frame(bits)
+	// Decide first, log afterwards: the capture must carry the FCS verdict
+	// (the pcapng CRC-error flag), and the trail a capture shows begins with
+	// the capture itself.
+	sizeOK := len(frame) >= MinFrameLen && len(frame) <= MaxFrameLen(n.mtu)
+	fcsOK := false
+	var got, want uint32
+	if len(frame) >= HeaderLen+FCSLen {
+		got, want = frame.FCS(), frame.ComputeFCS()
+		fcsOK = got == want
+	}
+	if n.rec.On() {
+		n.rec.Capture(viz.CapturedFrame{NIC: n.name, MAC: n.mac.String(), Dir: viz.Inbound, Frame: id, Data: frame, FCSError: !fcsOK})
+		n.rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "rx", Verdict: viz.Pass, Frame: id,
+			Msg:    fmt.Sprintf("%s: signal decoded into %d bytes", n.name, len(frame)),
+			Fields: []viz.Field{viz.F("nic", n.name), viz.F("len", fmt.Sprint(len(frame)))}})
+	}
+
+	// Size: a frame shorter than 64 bytes is collision debris (a runt);
+	// one longer than MTU+18 is a giant (IEEE 802.3 clause 4.2.4.2.2).
+	if !sizeOK {
+		n.stats.RxErrors++
+		n.stats.RxLengthErrors++
+		if len(frame) < MinFrameLen {
+			n.dropRx(id, "size", viz.ReasonRunt, fmt.Sprintf("%d bytes is shorter than the %d-byte minimum", len(frame), MinFrameLen))
+		} else {
+			n.dropRx(id, "size", viz.ReasonFrameTooLong, fmt.Sprintf("%d bytes is longer than %d (MTU %d + header + FCS)", len(frame), MaxFrameLen(n.mtu), n.mtu))
+		}
+		return
+	}
+
+	// FCS: the sender's adapter computed a CRC-32 over the frame; if ours
+	// differs, some bit changed on the way and the whole frame is discarded.
+	// Ethernet does not retransmit: TCP will notice the loss.
+	if !fcsOK {
+		n.stats.RxErrors++
+		n.stats.RxCRCErrors++
+		n.dropRx(id, "fcs", viz.ReasonFCSMismatch, fmt.Sprintf("FCS %#08x != computed %#08x", got, want))
+		return
+	}
+	if n.rec.On() {
+		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "fcs", Verdict: viz.Pass, Frame: id,
+			Msg: fmt.Sprintf("FCS ok (%#08x)", got), Fields: []viz.Field{viz.F("fcs", fmt.Sprintf("%#08x", got))}})
+	}
+
+	// Destination MAC: Ethernet carries every frame to every station on a
+	// shared segment (a hub; a switch floods too), so the adapter checks
+	// that this one is meant for it.
+	dst := frame.Dst()
+	class, ok := n.classify(dst)
+	if !ok {
+		n.stats.RxFiltered++
+		n.dropRx(id, "mac", viz.ReasonMACNotMine, fmt.Sprintf("destination %s is not %s, broadcast or a joined group", dst, n.mac))
+		return
+	}
+	if class == ClassBroadcast || class == ClassMulticast {
+		n.stats.RxMulticast++
+	}
+	if n.rec.On() {
+		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "mac", Verdict: viz.Pass, Frame: id,
+			Msg: fmt.Sprintf("dst MAC %s: %s", dst, class), Fields: []viz.Field{viz.F("dst", dst.String()), viz.F("class", class.String())}})
+	}
+
+	// Buffer memory: the adapter copies the frame into a free RX ring slot.
+	// If the driver has not emptied the ring fast enough, there is none.
+	slot, ok := n.ring.put(frame, id, class)
+	if !ok {
+		n.stats.RxDropped++
+		n.stats.RxOverErrors++
+		n.dropRx(id, "ring", viz.ReasonRingFull, fmt.Sprintf("all %d RX ring slots are full", n.ring.size()))
+		return
+	}
+	if n.rec.On() {
+		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "ring", Verdict: viz.Pass, Frame: id,
+			Msg:    fmt.Sprintf("copied into RX ring slot %d (%d/%d used)", slot, n.ring.used(), n.ring.size()),
+			Fields: []viz.Field{viz.F("slot", fmt.Sprint(slot)), viz.F("used", fmt.Sprint(n.ring.used())), viz.F("size", fmt.Sprint(n.ring.size()))}})
+	}
+	n.stats.RxPackets++
+	n.stats.RxBytes += uint64(len(frame))
+
+	// Interrupt: tell the CPU a frame is waiting. While the driver has not
+	// run yet, further frames just join the ring (interrupt coalescing).
+	if !n.irqPending {
+		n.irqPending = true
+		if n.rec.On() {
+			n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "irq", Frame: id,
+				Msg: fmt.Sprintf("interrupt raised; driver runs in %v", n.irqDelay)})
+		}
+		n.clock.AfterFunc(n.irqDelay, n.pollFunc)
+	}
+}
+
+// classify is the destination-MAC filter.
+func (n *NIC) classify(dst MAC) (Class, bool) {
+	switch {
+	case dst == n.mac:
+		return ClassHost, true
+	case dst.IsBroadcast():
+		return ClassBroadcast, true
+	case dst.IsMulticast() && n.groups[dst]:
+		return ClassMulticast, true
+	case n.promiscuous:
+		return ClassOtherHost, true
+	}
+	return 0, false
+}
+
+// poll is the driver, run by the interrupt: it takes frames out of the RX
+// ring and hands each to the protocol its EtherType names, up to its budget
+// per run, then reschedules itself if frames remain (as NAPI does, so one
+// busy NIC cannot starve the rest of the host).
+func (n *NIC) poll() {
+	for i := 0; i < n.driverBudget; i++ {
+		s, ok := n.ring.peek()
+		if !ok {
+			n.irqPending = false
+			return
+		}
+		n.dispatch(s)
+		n.ring.pop()
+	}
+	if n.ring.used() == 0 {
+		n.irqPending = false
+		return
+	}
+	n.clock.AfterFunc(0, n.pollFunc)
+}
+
+// dispatch hands one ring slot's frame to its protocol. The slot is freed
+// only after the protocol returns: the payload it sees is the ring's memory.
+func (n *NIC) dispatch(s *rxSlot) {
+	frame := Frame(s.buf[:s.len])
+	t := frame.EtherType()
+	p := n.protocols[t]
+	if p == nil {
+		n.stats.RxDropped++
+		n.stats.RxNoHandler++
+		n.dropRx(s.id, "driver", viz.ReasonUnknownEtherType, fmt.Sprintf("no protocol for EtherType %s", t))
+		return
+	}
+	if n.rec.On() {
+		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "driver", Verdict: viz.Pass, Frame: s.id,
+			Msg:    fmt.Sprintf("driver: EtherType %s -> %s", fmt.Sprintf("0x%04x", uint16(t)), t),
+			Fields: []viz.Field{viz.F("ethertype", fmt.Sprintf("0x%04x", uint16(t)))}})
+	}
+	p.Receive(RxFrame{NIC: n, ID: s.id, Dst: frame.Dst(), Src: frame.Src(), EtherType: t, Class: s.class, Payload: frame.Payload()})
+	n.rec.EndWalk(s.id)
+}
+
+func (n *NIC) dropRx(id uint64, step string, reason viz.Reason, msg string) {
+	if n.rec.On() {
+		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: step, Verdict: viz.Drop, Reason: reason, Frame: id, Msg: msg})
+		n.rec.EndWalk(id)
+	}
+}

@@ -1,0 +1,252 @@
+package viz
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEventJSONContract(t *testing.T) {
+	e := Event{T: 532 * time.Microsecond, Host: "server", Layer: LayerNIC, Step: "fcs", Verdict: Drop,
+		Reason: ReasonFCSMismatch, Frame: 13, Msg: "FCS 0x1c2d3e4f != computed 0x9a0b11c2"}
+	got := string(AppendJSON(nil, &e))
+	want := `{"t":0.000532,"host":"server","layer":"nic","step":"fcs","verdict":"drop","reason":"fcs_mismatch","frame":13,"msg":"FCS 0x1c2d3e4f != computed 0x9a0b11c2"}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	// A note has no verdict key; fields keep their order.
+	n := Event{T: 611 * time.Microsecond, Host: "server", Layer: LayerTCP, Step: "state", Conn: 5,
+		Fields: []Field{F("from", "LISTEN"), F("to", "SYN_RECEIVED")}}
+	got = string(AppendJSON(nil, &n))
+	want = `{"t":0.000611,"host":"server","layer":"tcp","step":"state","conn":5,"fields":{"from":"LISTEN","to":"SYN_RECEIVED"}}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestEventJSONRoundTripAndEscaping(t *testing.T) {
+	e := Event{T: 1500 * time.Millisecond, Host: "h\"1", Layer: LayerHTTP, Step: "receive", Verdict: Deliver,
+		Frame: 1<<63 + 5, Conn: 7, Msg: "GET /a\tb\n\x01 \u2028 ünï",
+		Fields: []Field{F("z", "1"), F("a", "\\"), F("m", "\x00")}}
+	line := AppendJSON(nil, &e)
+	if !json.Valid(line) {
+		t.Fatalf("not valid JSON: %s", line)
+	}
+	if bytes.Contains(line, []byte("\u2028")) {
+		t.Fatalf("U+2028 must be escaped for embedding in HTML: %s", line)
+	}
+	var back Event
+	if err := json.Unmarshal(line, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Msg != e.Msg || back.Host != e.Host || back.Frame != e.Frame || back.Conn != e.Conn || back.T != e.T {
+		t.Fatalf("round trip changed the event:\n%+v\n%+v", e, back)
+	}
+	if len(back.Fields) != 3 || back.Fields[0] != e.Fields[0] || back.Fields[1] != e.Fields[1] || back.Fields[2] != e.Fields[2] {
+		t.Fatalf("fields changed or reordered: %v", back.Fields)
+	}
+	if err := json.Unmarshal([]byte(`{"t":1,"fields":{"a":1}}`), &back); err == nil {
+		t.Fatal("a non-string field value was accepted")
+	}
+}
+
+func TestReasonsDocumented(t *testing.T) {
+	seen := map[Reason]bool{}
+	for _, r := range Reasons() {
+		if r.Describe() == "" || !r.Known() {
+			t.Errorf("reason %q has no sentence", r)
+		}
+		if strings.ToLower(string(r)) != string(r) || strings.Contains(string(r), " ") {
+			t.Errorf("reason %q is not a lower_snake_case name", r)
+		}
+		seen[r] = true
+	}
+	for _, r := range []Reason{ReasonFCSMismatch, ReasonMACNotMine, ReasonRingFull, ReasonIPChecksum, ReasonIPNotMine,
+		ReasonTTLExpired, ReasonFragTimeout, ReasonFragOverlap, ReasonNoSocket, ReasonBacklogFull, ReasonSeqOutOfWindow} {
+		if !seen[r] {
+			t.Errorf("design.md's reason %q is missing", r)
+		}
+	}
+	if Reason("no_such_reason").Known() {
+		t.Error("an unlisted reason counts as known")
+	}
+}
+
+func TestVirtualClockOrder(t *testing.T) {
+	c := NewVirtualClock()
+	var got []string
+	at := func(s string) func() { return func() { got = append(got, s+"@"+c.Now().String()) } }
+	c.AfterFunc(2*time.Millisecond, at("b"))
+	c.AfterFunc(1*time.Millisecond, at("a"))
+	c.AfterFunc(2*time.Millisecond, at("c")) // same instant: scheduling order
+	stopped := c.AfterFunc(time.Millisecond, at("never"))
+	if !stopped.Stop() || stopped.Stop() {
+		t.Fatal("Stop should report true once, then false")
+	}
+	c.AfterFunc(0, func() {
+		got = append(got, "now@"+c.Now().String())
+		c.AfterFunc(5*time.Millisecond, at("nested"))
+	})
+	c.Run()
+	want := "now@0s a@1ms b@2ms c@2ms nested@5ms"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("got %q, want %q", strings.Join(got, " "), want)
+	}
+	c.RunFor(time.Second)
+	if c.Now() != 5*time.Millisecond+time.Second {
+		t.Fatalf("RunFor left the clock at %v", c.Now())
+	}
+}
+
+func TestVirtualClockRunUntilStopsAtLimit(t *testing.T) {
+	c := NewVirtualClock()
+	ran := 0
+	c.AfterFunc(10*time.Millisecond, func() { ran++ })
+	c.AfterFunc(30*time.Millisecond, func() { ran++ })
+	c.RunUntil(20 * time.Millisecond)
+	if ran != 1 || c.Now() != 20*time.Millisecond || c.Pending() != 1 {
+		t.Fatalf("ran=%d now=%v pending=%d", ran, c.Now(), c.Pending())
+	}
+}
+
+func TestLogStampsAndCounts(t *testing.T) {
+	c := NewVirtualClock()
+	l := NewLog(c)
+	var mem MemorySink
+	r := l.Recorder("client")
+	if r.On() {
+		t.Fatal("On with no sink")
+	}
+	r.Emit(Event{Step: "lost"}) // nobody listens: nothing kept
+	l.AddSink(&mem)
+	c.AfterFunc(3*time.Millisecond, func() { r.Emit(Event{Layer: LayerNIC, Step: "x"}) })
+	c.Run()
+	ev := mem.Events()
+	if len(ev) != 1 || ev[0].Host != "client" || ev[0].T != 3*time.Millisecond {
+		t.Fatalf("got %+v", ev)
+	}
+	if a, b := r.NewFrameID(), r.NewFrameID(); a != 1 || b != 2 {
+		t.Fatalf("frame IDs %d %d", a, b)
+	}
+	l.RemoveSink(&mem)
+	if r.On() {
+		t.Fatal("On after the last sink left")
+	}
+	var nilRec *Recorder
+	nilRec.Emit(Event{}) // must not panic
+	if nilRec.On() || nilRec.NewFrameID() != 0 {
+		t.Fatal("a nil recorder records")
+	}
+}
+
+func TestMemorySinkBounded(t *testing.T) {
+	l := NewLog(NewVirtualClock())
+	mem := &MemorySink{Limit: 3}
+	l.AddSink(mem)
+	r := l.Recorder("h")
+	for i := 0; i < 10; i++ {
+		r.Emit(Event{Step: "s"})
+	}
+	if len(mem.Events()) != 3 || mem.Lost() != 7 {
+		t.Fatalf("kept %d lost %d", len(mem.Events()), mem.Lost())
+	}
+}
+
+func TestJSONLSink(t *testing.T) {
+	var buf bytes.Buffer
+	l := NewLog(NewVirtualClock())
+	s := NewJSONLSink(&buf)
+	l.AddSink(s)
+	l.Recorder("a").Emit(Event{Layer: LayerIP, Step: "route", Verdict: Pass, Frame: 2})
+	l.Recorder("b").Emit(Event{Layer: LayerTCP, Step: "demux", Fields: []Field{F("rule", "exact")}})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"t":0,"host":"a","layer":"ip","step":"route","verdict":"pass","frame":2}` + "\n" +
+		`{"t":0,"host":"b","layer":"tcp","step":"demux","fields":{"rule":"exact"}}` + "\n"
+	if buf.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errDiskFull }
+
+var errDiskFull = &json.UnsupportedValueError{Str: "disk full"}
+
+func TestJSONLSinkKeepsFirstError(t *testing.T) {
+	s := NewJSONLSink(failingWriter{})
+	s.FlushEach = true
+	s.Event(&Event{Step: "a"})
+	s.Event(&Event{Step: "b"})
+	if err := s.Close(); err != errDiskFull {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestBroadcasterSlowSubscriberLoses(t *testing.T) {
+	var b Broadcaster
+	l := NewLog(NewVirtualClock())
+	l.AddSink(&b)
+	sub := b.Subscribe(2)
+	for i := 0; i < 5; i++ {
+		l.Recorder("h").Emit(Event{Step: "s"})
+	}
+	if len(sub.C) != 2 || sub.Lost() != 3 {
+		t.Fatalf("buffered %d lost %d", len(sub.C), sub.Lost())
+	}
+	sub.Close()
+	for range sub.C {
+	}
+}
+
+// BenchmarkStepOff is the cost of a guarded step when nobody listens: it
+// must be zero allocations (design.md: logging costs nothing when nobody
+// listens).
+func BenchmarkStepOff(b *testing.B) {
+	l := NewLog(NewVirtualClock())
+	r := l.Recorder("server")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if r.On() {
+			r.Emit(Event{Layer: LayerNIC, Step: "fcs", Verdict: Pass, Frame: uint64(i),
+				Msg: "FCS ok", Fields: []Field{F("fcs", "0x12345678")}})
+		}
+	}
+}
+
+// BenchmarkStepJSONL is the cost of a step streamed to a JSON Lines file.
+func BenchmarkStepJSONL(b *testing.B) {
+	l := NewLog(NewVirtualClock())
+	var buf bytes.Buffer
+	s := NewJSONLSink(&buf)
+	l.AddSink(s)
+	r := l.Recorder("server")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if r.On() {
+			r.Emit(Event{Layer: LayerNIC, Step: "fcs", Verdict: Pass, Frame: uint64(i),
+				Msg: "FCS ok", Fields: []Field{F("fcs", "0x12345678")}})
+		}
+		if buf.Len() > 1<<20 {
+			buf.Reset()
+		}
+	}
+}
+
+func TestStepOffAllocatesNothing(t *testing.T) {
+	l := NewLog(NewVirtualClock())
+	r := l.Recorder("server")
+	allocs := testing.AllocsPerRun(1000, func() {
+		if r.On() {
+			r.Emit(Event{Layer: LayerNIC, Step: "fcs", Msg: "x"})
+		}
+		r.EndWalk(3)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per step with nobody listening", allocs)
+	}
+}

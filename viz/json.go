@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,7 +16,7 @@ import (
 // byte-identical logs.
 func AppendJSON(b []byte, e *Event) []byte {
 	b = append(b, `{"t":`...)
-	b = strconv.AppendFloat(b, e.T.Seconds(), 'f', -1, 64)
+	b = AppendSeconds(b, e.T)
 	b = appendKey(b, "host", e.Host)
 	b = appendKey(b, "layer", string(e.Layer))
 	b = appendKey(b, "step", e.Step)
@@ -91,7 +92,7 @@ func (e Event) MarshalJSON() ([]byte, error) { return AppendJSON(nil, &e), nil }
 // wireEvent is the JSON shape used for decoding; fields are decoded
 // separately to keep their order.
 type wireEvent struct {
-	T       float64         `json:"t"`
+	T       json.Number     `json:"t"`
 	Host    string          `json:"host"`
 	Layer   Layer           `json:"layer"`
 	Step    string          `json:"step"`
@@ -109,8 +110,12 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
+	t, err := parseSeconds(string(w.T))
+	if err != nil {
+		return err
+	}
 	*e = Event{
-		T:    time.Duration(w.T*1e9 + 0.5),
+		T:    t,
 		Host: w.Host, Layer: w.Layer, Step: w.Step, Verdict: w.Verdict,
 		Reason: w.Reason, Frame: w.Frame, Conn: w.Conn, Msg: w.Msg,
 	}
@@ -133,4 +138,65 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		e.Fields = append(e.Fields, Field{kt.(string), v})
 	}
 	return nil
+}
+
+// AppendSeconds appends d as decimal seconds, exact to the nanosecond and
+// without trailing zeros ("1.50005", not the float 1.5000499999999999), so
+// times read the same in every renderer and round-trip exactly.
+func AppendSeconds(b []byte, d time.Duration) []byte {
+	if d < 0 {
+		b = append(b, '-')
+		d = -d
+	}
+	b = strconv.AppendInt(b, int64(d/time.Second), 10)
+	ns := int64(d % time.Second)
+	if ns == 0 {
+		return b
+	}
+	var frac [10]byte
+	frac[0] = '.'
+	for i := 9; i >= 1; i-- {
+		frac[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	n := 10
+	for frac[n-1] == '0' {
+		n--
+	}
+	return append(b, frac[:n]...)
+}
+
+// FormatSeconds is AppendSeconds for a string.
+func FormatSeconds(d time.Duration) string { return string(AppendSeconds(nil, d)) }
+
+// parseSeconds reads decimal seconds exactly, the inverse of AppendSeconds;
+// other number forms (exponents) go through float64.
+func parseSeconds(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	neg := strings.HasPrefix(whole, "-")
+	whole = strings.TrimPrefix(whole, "-")
+	sec, err1 := strconv.ParseInt(whole, 10, 64)
+	if len(frac) > 9 {
+		frac = frac[:9]
+	}
+	ns := int64(0)
+	var err2 error
+	if frac != "" {
+		ns, err2 = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+	}
+	if err1 != nil || err2 != nil || whole == "" {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, fmt.Errorf("event time %q is not a number of seconds", s)
+		}
+		return time.Duration(f*1e9 + 0.5), nil
+	}
+	d := time.Duration(sec)*time.Second + time.Duration(ns)
+	if neg {
+		d = -d
+	}
+	return d, nil
 }

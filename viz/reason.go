@@ -13,10 +13,12 @@ type Reason string
 // step.
 const (
 	// phy: the medium itself.
-	ReasonWireLoss    Reason = "wire_loss"     // an impairment lost the frame
-	ReasonWireFault   Reason = "wire_fault"    // a targeted fault ("drop frame N")
-	ReasonTxQueueFull Reason = "tx_queue_full" // the port's transmit queue is full
-	ReasonNoCarrier   Reason = "no_carrier"    // the NIC is not attached to a medium
+	ReasonWireLoss     Reason = "wire_loss"     // an impairment lost the frame
+	ReasonWireFault    Reason = "wire_fault"    // a targeted fault ("drop frame N")
+	ReasonTxQueueFull  Reason = "tx_queue_full" // the port's transmit queue is full
+	ReasonNoCarrier    Reason = "no_carrier"    // the NIC is not attached to a medium
+	ReasonWireMTU      Reason = "wire_mtu"      // the frame's payload is larger than the wire's MTU
+	ReasonSwitchFilter Reason = "switch_filter" // the destination MAC was learned on the port the frame came in on
 
 	// nic: the LAN adapter's receive and transmit path.
 	ReasonRunt             Reason = "runt"              // shorter than the 64-byte minimum
@@ -32,17 +34,34 @@ const (
 	ReasonARPNotForMe   Reason = "arp_not_for_me" // a request for an address we do not own
 	ReasonARPQueueFull  Reason = "arp_queue_full" // too many packets waiting for one neighbour
 	ReasonARPUnresolved Reason = "arp_unresolved" // the neighbour never answered our requests
+	ReasonARPConflict   Reason = "arp_conflict"   // the packet claims one of our own addresses (RFC 5227)
 
 	// ip: IPv4 receive, routing and reassembly.
-	ReasonIPMalformed  Reason = "ip_malformed"   // bad version, IHL or length
-	ReasonIPChecksum   Reason = "ip_checksum"    // the header checksum is wrong
-	ReasonIPNotMine    Reason = "ip_not_mine"    // not addressed to us and we do not forward
-	ReasonTTLExpired   Reason = "ttl_expired"    // TTL reached zero while forwarding
-	ReasonFragTimeout  Reason = "frag_timeout"   // reassembly did not complete in time
-	ReasonFragOverlap  Reason = "frag_overlap"   // fragments overlap; the whole datagram is discarded
-	ReasonFragMemory   Reason = "frag_memory"    // reassembly memory limit reached
-	ReasonFragTooLarge Reason = "frag_too_large" // reassembled datagram would exceed 65,535 bytes
-	ReasonNoRoute      Reason = "no_route"       // no route to the destination
+	ReasonIPMalformed   Reason = "ip_malformed"   // bad version, IHL or length
+	ReasonIPChecksum    Reason = "ip_checksum"    // the header checksum is wrong
+	ReasonIPNotMine     Reason = "ip_not_mine"    // not addressed to us and we do not forward
+	ReasonTTLExpired    Reason = "ttl_expired"    // TTL reached zero while forwarding
+	ReasonFragTimeout   Reason = "frag_timeout"   // reassembly did not complete in time
+	ReasonFragOverlap   Reason = "frag_overlap"   // fragments overlap; the whole datagram is discarded
+	ReasonFragMemory    Reason = "frag_memory"    // reassembly memory limit reached
+	ReasonFragTooLarge  Reason = "frag_too_large" // reassembled datagram would exceed 65,535 bytes
+	ReasonFragDuplicate Reason = "frag_duplicate" // the fragment repeats bytes already held; the datagram is kept
+	ReasonNoRoute       Reason = "no_route"       // no route to the destination
+
+	ReasonIPOptionsMalformed Reason = "ip_options_malformed" // an option's length is wrong or runs past the header
+	ReasonFragNeeded         Reason = "frag_needed"          // larger than the next hop's MTU, and Don't Fragment is set
+
+	// icmp and udp: the messages IP delivers.
+	ReasonICMPMalformed Reason = "icmp_malformed" // shorter than the 8-byte header, or an error's quote is too short
+	ReasonICMPChecksum  Reason = "icmp_checksum"  // the ICMP checksum is wrong
+	ReasonUDPMalformed  Reason = "udp_malformed"  // the UDP length field disagrees with the bytes
+	ReasonUDPChecksum   Reason = "udp_checksum"   // the UDP checksum (with pseudo-header) is wrong
+
+	// ip, icmp and udp: delivery.
+	ReasonUnknownProtocol   Reason = "unknown_protocol"    // no handler for the IP protocol number
+	ReasonICMPEchoBroadcast Reason = "icmp_echo_broadcast" // echo request to a broadcast address, ignored by configuration
+	ReasonICMPRateLimited   Reason = "icmp_rate_limited"   // an ICMP error was not sent: over the rate limit
+	ReasonRcvbufFull        Reason = "rcvbuf_full"         // the socket's receive buffer is full
 
 	// tcp: demultiplexing and the connection.
 	ReasonNoSocket       Reason = "no_socket"         // no socket matches the four-tuple or port
@@ -52,10 +71,12 @@ const (
 
 // reasonInfo explains each reason in one sentence, for viewers and labs.
 var reasonInfo = map[Reason]string{
-	ReasonWireLoss:    "the wire lost the frame (a seeded loss impairment)",
-	ReasonWireFault:   "a targeted fault on the wire dropped this frame",
-	ReasonTxQueueFull: "the sending port's transmit queue was full",
-	ReasonNoCarrier:   "the NIC is not attached to any medium",
+	ReasonWireLoss:     "the wire lost the frame (a seeded loss impairment)",
+	ReasonWireFault:    "a targeted fault on the wire dropped this frame",
+	ReasonTxQueueFull:  "the sending port's transmit queue was full",
+	ReasonNoCarrier:    "the NIC is not attached to any medium",
+	ReasonWireMTU:      "the frame's payload is larger than the wire's MTU, so the switch discards it as a giant (an MTU mismatch between NIC and switch is a black hole)",
+	ReasonSwitchFilter: "the switch learned the destination MAC on the very port the frame came in on, so it does not send the frame back there (802.1D filtering)",
 
 	ReasonRunt:             "the frame is shorter than Ethernet's 64-byte minimum",
 	ReasonFrameTooLong:     "the frame is longer than the NIC's MTU allows",
@@ -69,16 +90,31 @@ var reasonInfo = map[Reason]string{
 	ReasonARPNotForMe:   "the ARP request asks for an address this host does not own",
 	ReasonARPQueueFull:  "too many packets were already waiting for this neighbour's MAC address",
 	ReasonARPUnresolved: "the neighbour did not answer any ARP request",
+	ReasonARPConflict:   "the ARP packet claims one of this host's own IPv4 addresses: another host uses it (an RFC 5227 address conflict), or our own packet came back",
 
-	ReasonIPMalformed:  "the IPv4 header is malformed (version, IHL or length)",
-	ReasonIPChecksum:   "the IPv4 header checksum is wrong",
-	ReasonIPNotMine:    "the datagram is not addressed to this host, which does not forward",
-	ReasonTTLExpired:   "the TTL reached zero while forwarding",
-	ReasonFragTimeout:  "not all fragments arrived before the reassembly timeout",
-	ReasonFragOverlap:  "fragments overlap, so the whole datagram is discarded (as Linux does)",
-	ReasonFragMemory:   "the reassembly memory limit was reached",
-	ReasonFragTooLarge: "the reassembled datagram would exceed 65,535 bytes",
-	ReasonNoRoute:      "there is no route to the destination",
+	ReasonIPMalformed:   "the IPv4 header is malformed (version, IHL or length)",
+	ReasonIPChecksum:    "the IPv4 header checksum is wrong",
+	ReasonIPNotMine:     "the datagram is not addressed to this host, which does not forward",
+	ReasonTTLExpired:    "the TTL reached zero while forwarding",
+	ReasonFragTimeout:   "not all fragments arrived before the reassembly timeout",
+	ReasonFragOverlap:   "fragments overlap, so the whole datagram is discarded (as Linux does)",
+	ReasonFragMemory:    "the reassembly memory limit was reached",
+	ReasonFragTooLarge:  "the reassembled datagram would exceed 65,535 bytes",
+	ReasonFragDuplicate: "the fragment repeats bytes already held for its datagram, so it is discarded and the datagram kept (Linux: DUP_FRAG)",
+	ReasonNoRoute:       "there is no route to the destination",
+
+	ReasonIPOptionsMalformed: "an IPv4 option has a length below 2 or runs past the end of the header",
+	ReasonFragNeeded:         "the datagram is larger than the next hop's MTU and its Don't Fragment bit is set",
+
+	ReasonICMPMalformed: "the ICMP message is shorter than its 8-byte header, or an error message quotes less than the IPv4 header and 8 data bytes it is about",
+	ReasonICMPChecksum:  "the ICMP checksum is wrong",
+	ReasonUDPMalformed:  "the UDP length field is below 8 or larger than the bytes that arrived",
+	ReasonUDPChecksum:   "the UDP checksum, computed with the IPv4 pseudo-header, is wrong",
+
+	ReasonUnknownProtocol:   "no protocol handler is registered for the IP protocol number; the sender gets ICMP protocol unreachable",
+	ReasonICMPEchoBroadcast: "the echo request was sent to a broadcast address, which this host is configured to ignore",
+	ReasonICMPRateLimited:   "an ICMP error message was not sent because the host is over its ICMP rate limit (RFC 1812 §4.3.2.8)",
+	ReasonRcvbufFull:        "the socket's receive buffer is full, so the datagram is discarded",
 
 	ReasonNoSocket:       "no socket matches the segment's four-tuple or port",
 	ReasonBacklogFull:    "the listening socket's queue is full",

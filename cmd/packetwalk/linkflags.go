@@ -1,0 +1,74 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/stack"
+)
+
+// linkFlags are the flags that shape the simulated wire, shared by every
+// simulating command.
+type linkFlags struct {
+	seed                        int64
+	mtu                         int
+	loss, dup, reorder, corrupt probability
+	faults                      faultList
+	wireMode                    string
+}
+
+func (l *linkFlags) register(fs *flag.FlagSet) {
+	fs.Int64Var(&l.seed, "seed", 1, "seed of the wire's impairments; the same seed gives the same run")
+	fs.IntVar(&l.mtu, "mtu", nic.DefaultMTU, "MTU of every NIC, in bytes (68..9000)")
+	fs.Var(&l.loss, "loss", "probability that the wire loses a frame (0..1)")
+	fs.Var(&l.dup, "dup", "probability that the wire duplicates a frame (0..1)")
+	fs.Var(&l.reorder, "reorder", "probability that the wire delays a frame behind later ones (0..1)")
+	fs.Var(&l.corrupt, "corrupt", "probability that the wire flips a bit of a frame (0..1)")
+	fs.Var(&l.faults, "fault", "a targeted fault: drop:N or corrupt:N (frame N); repeatable")
+	fs.StringVar(&l.wireMode, "wire", "hub", "the wire: hub (every frame to every port) or switch (learns MAC addresses)")
+}
+
+// topology returns the topology settings the flags describe.
+func (l *linkFlags) topology() (stack.TopologyConfig, error) {
+	if l.mtu < 68 || l.mtu > 9000 {
+		return stack.TopologyConfig{}, fmt.Errorf("--mtu %d is outside 68..9000 (IPv4's minimum to a jumbo frame)", l.mtu)
+	}
+	mode, err := nic.ParseWireMode(l.wireMode)
+	if err != nil {
+		return stack.TopologyConfig{}, err
+	}
+	return stack.TopologyConfig{
+		Seed: l.seed,
+		MTU:  l.mtu,
+		Wire: nic.WireConfig{
+			Mode: mode,
+			Impairments: nic.Impairments{
+				Loss: float64(l.loss), Duplicate: float64(l.dup), Reorder: float64(l.reorder), Corrupt: float64(l.corrupt),
+				Seed: l.seed,
+			},
+			Faults: l.faults,
+		},
+	}, nil
+}
+
+// faultList is a repeatable --fault flag.
+type faultList []nic.Fault
+
+func (f *faultList) String() string {
+	var s []string
+	for _, x := range *f {
+		s = append(s, x.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func (f *faultList) Set(v string) error {
+	x, err := nic.ParseFault(v)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, x)
+	return nil
+}

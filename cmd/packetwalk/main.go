@@ -1,0 +1,128 @@
+// Command packetwalk runs packetwalk's scenarios and servers. It is thin: it
+// parses flags, builds a scenario from the packages, runs it and reports.
+// Every failure is one sentence on standard error and a non-zero exit.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+)
+
+const usage = `packetwalk — a TCP/IP stack written to be read and watched.
+
+Usage:
+  packetwalk trace   [--seed N] [--mtu N] [--loss P] [--dup P] [--reorder P] [--corrupt P]
+                     [--fault drop:N|corrupt:N]... [--wire hub|switch] [--pcap FILE] [--json FILE] [--quiet]
+  packetwalk ping    [--count N] [--size BYTES] [--interval D] [--ttl N] [--via-router]
+                     [--seed N] [--mtu N] [--loss P] [--dup P] [--reorder P] [--corrupt P]
+                     [--fault drop:N|corrupt:N]... [--wire hub|switch] [--pcap FILE] [--json FILE] [--quiet]
+  packetwalk help
+
+Commands:
+  trace   run a seeded scenario on a simulated wire and print every step of
+          every frame's walk; writes trace.pcapng and trace.jsonl
+  ping    ping between two simulated hosts (or through a router), each reply
+          with the walk of its frames
+  help    print this help
+
+Probabilities P are between 0 and 1. Run 'packetwalk COMMAND --help' for a
+command's flags. Coming with the next layers: serve, type-o-serve, lab.
+`
+
+// exitError carries the exit status of a failure whose sentence was already
+// printed.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// errUsage marks a bad command line: exit status 2, as flag's own errors.
+var errUsage = errors.New("usage")
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	var err error
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "trace":
+		err = runTrace(args[1:], stdout, stderr)
+	case "ping":
+		err = runPing(args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "packetwalk: unknown command %q; run 'packetwalk help' for the list.\n", args[0])
+		return 2
+	}
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintf(stderr, "packetwalk %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+// newFlagSet returns a flag set whose parse errors are one sentence on
+// stderr followed by a pointer to --help, not the whole usage.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("packetwalk "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseFlags parses args, printing a one-sentence error for bad flags and
+// the flag list for --help.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fmt.Fprintf(stdout, "Usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+		return flag.ErrHelp
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v; run '%s --help' for the flags.\n", fs.Name(), err, fs.Name())
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q; run '%s --help' for the flags.\n", fs.Name(), fs.Arg(0), fs.Name())
+		return errUsage
+	}
+	return nil
+}
+
+// probability is a flag.Value for a probability between 0 and 1.
+type probability float64
+
+func (p *probability) String() string { return fmt.Sprint(float64(*p)) }
+func (p *probability) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number", s)
+	}
+	if !(v >= 0 && v <= 1) { // also rejects NaN
+		return fmt.Errorf("%v is not a probability between 0 and 1", v)
+	}
+	*p = probability(v)
+	return nil
+}

@@ -1,0 +1,91 @@
+package ip
+
+import "net/netip"
+
+// This file is the IP layer's contract: what it needs from the links below
+// it (a NIC with ARP, adapted by package stack, since ip does not import
+// nic) and what it offers the transports above it (TCP; UDP and ICMP live in
+// this package).
+
+// ---- Downwards: the links IP sends through ----
+
+// Link is one network interface as IP sees it.
+type Link interface {
+	// Name names the interface in steps, e.g. "eth0".
+	Name() string
+	// MTU is the largest datagram the link carries unfragmented.
+	MTU() int
+	// Output sends datagram to nextHop, a neighbour on this link,
+	// resolving its link-layer address first (ARP). id is the frame ID of
+	// the step log. The link copies what it keeps.
+	Output(nextHop netip.Addr, datagram []byte, id uint64) error
+	// OutputBroadcast sends datagram to every station on the link.
+	OutputBroadcast(datagram []byte, id uint64) error
+}
+
+// Inbound is a received datagram as the link hands it to IP.
+type Inbound struct {
+	Link  Link
+	Frame uint64 // frame ID of the step log
+	// OtherHost marks a frame the NIC accepted only because it is
+	// promiscuous: IP drops it (ip_not_mine), as Linux drops
+	// PACKET_OTHERHOST.
+	OtherHost bool
+	// LinkBroadcast marks a frame sent to the link's broadcast address.
+	LinkBroadcast bool
+	// Data is the frame's payload: the IPv4 header, its payload, and
+	// possibly Ethernet padding after TotalLength. It is only valid
+	// during the call (it is the NIC's ring memory).
+	Data []byte
+}
+
+// ---- Upwards: the transports IP delivers to ----
+
+// Transport is a protocol IP delivers datagrams to by protocol number
+// (6, TCP). ICMP (1) and UDP (17) are handled inside this package.
+type Transport interface {
+	// Receive takes one datagram addressed to this host, already
+	// checked and reassembled. It runs on the host's event loop and must
+	// finish the walk before it returns (deliver, drop or answer), and
+	// copy what it keeps: d.Payload may be ring memory.
+	Receive(d Datagram)
+	// ReceiveError takes an ICMP error (destination unreachable, time
+	// exceeded) about a datagram this transport sent: quoted is the
+	// original IP header and at least the first 8 bytes of its payload
+	// (RFC 792), enough for the ports.
+	ReceiveError(e ICMPError)
+}
+
+// Datagram is a received datagram for a transport.
+type Datagram struct {
+	Frame    uint64
+	Link     Link
+	Src, Dst netip.Addr
+	Protocol Protocol
+	TTL      uint8
+	Header   IPv4   // the IP header (of the first fragment, if reassembled)
+	Payload  []byte // the transport's bytes
+}
+
+// ICMPError is an ICMP error message handed to the transport that sent the
+// datagram it quotes.
+type ICMPError struct {
+	Frame      uint64
+	From       netip.Addr // the router or host that sent the error
+	Type, Code uint8
+	MTU        int    // next-hop MTU, for fragmentation needed (RFC 1191)
+	Quoted     IPv4   // the original datagram's header + leading payload bytes
+	Payload    []byte // Quoted's payload part (at least 8 bytes: the ports)
+}
+
+// Outbound is a datagram a transport asks IP to send.
+type Outbound struct {
+	Frame    uint64 // frame ID already used in the transport's steps; 0: a new one
+	Src      netip.Addr
+	Dst      netip.Addr
+	Protocol Protocol
+	TTL      uint8 // 0: the layer's default
+	TOS      uint8
+	DF       bool // don't fragment (TCP sets it, for path MTU discovery)
+	Payload  []byte
+}

@@ -1,0 +1,35 @@
+// Package ip is packetwalk's IPv4 layer: the header and its checks, the
+// routing decision (mine, broadcast, forward or not mine), fragmentation and
+// reassembly, and the two protocols that live next to IP here, ICMP and UDP.
+// TCP has a package of its own.
+//
+// The wire formats follow smoltcp's split between a view of bytes and their
+// meaning: IPv4, ICMP and UDP are byte slices with accessors, each
+// introduced by its RFC's diagram, and a Check that says which rule the
+// bytes break; IPv4Header is a header's meaning, parsed by IPv4.Header and
+// emitted by Append with its checksum. Every failed check carries a named
+// drop reason from viz, so the receive path never drops in silence.
+//
+// The receive walk, one logged step per line ("How Network Works" ch. 6,
+// RFC 791, RFC 1122 §3.2.1):
+//
+//	header     >= 20 bytes, version 4, IHL >= 5, header fits     -> ip_malformed
+//	           header checksum (RFC 1071)                        -> ip_checksum
+//	           header <= total length <= bytes; cut link padding -> ip_malformed
+//	           options well formed                               -> ip_options_malformed
+//	route      to me | broadcast | forward (a router: TTL-1,
+//	           at 0 ICMP time exceeded; too big with DF: ICMP
+//	           fragmentation needed)                             -> ip_not_mine, ttl_expired, frag_needed
+//	reassembly MF or offset != 0: hold the fragment, fill holes,
+//	           complete | timeout: ICMP time exceeded (code 1)   -> frag_timeout, frag_overlap,
+//	                                                                frag_memory, frag_too_large
+//	protocol   1 ICMP, 6 TCP, 17 UDP | else ICMP protocol
+//	           unreachable                                       -> ICMP destination unreachable
+//	icmp       length, checksum; echo request -> echo reply      -> icmp_malformed, icmp_checksum
+//	udp        length, checksum with the pseudo-header; demux by
+//	           port | none: ICMP port unreachable                -> udp_malformed, udp_checksum, no_socket
+//
+// The send path is the mirror image: build the header (TTL 64, a fresh
+// Identification), route, and cut the datagram into fragments that fit the
+// link's MTU (FragmentDatagram), or refuse with frag_needed when DF is set.
+package ip

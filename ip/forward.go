@@ -1,0 +1,50 @@
+package ip
+
+import (
+	"fmt"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// forward is a router's path for a datagram addressed elsewhere (RFC 1812
+// §5.2, §5.3): check the TTL, find the route, decrement the TTL, and send
+// it on, fragmenting if the next link is smaller. The header is rebuilt with
+// a fresh checksum; a hardware router updates it incrementally instead (RFC
+// 1624, UpdateChecksum), with the same result. The forwarded datagram is a new frame with its own
+// ID; its first step names the frame it came from.
+func (l *Layer) forward(in Inbound, h IPv4) {
+	// RFC 1812 §5.3.1: a router that would decrement the TTL to zero
+	// discards the datagram and sends Time Exceeded.
+	if h.TTL() <= 1 {
+		l.drop(in.Frame, "forward", viz.ReasonTTLExpired, fmt.Sprintf("TTL %d would reach 0 at this hop", h.TTL()))
+		l.sendICMPError(h, h.Payload(), ICMPTimeExceeded, ICMPTTLExceeded, 0, in.Frame)
+		return
+	}
+	r, ok := l.routes.lookup(h.Dst())
+	if !ok {
+		l.stats.OutNoRoutes++
+		l.drop(in.Frame, "forward", viz.ReasonNoRoute, fmt.Sprintf("no route to %s", h.Dst()))
+		l.sendICMPError(h, h.Payload(), ICMPDestUnreachable, ICMPNetUnreachable, 0, in.Frame)
+		return
+	}
+	if l.rec.On() {
+		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "route", Verdict: viz.Pass, Frame: in.Frame,
+			Msg:    fmt.Sprintf("%s is not mine: forwarding by route %s", h.Dst(), r),
+			Fields: []viz.Field{viz.F("dst", h.Dst().String()), viz.F("decision", "forward"), viz.F("route", r.String())}})
+	}
+	hdr := h.Header()
+	hdr.TTL--
+	id := l.rec.NewFrameID()
+	if l.rec.On() {
+		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "forward", Frame: id,
+			Msg:    fmt.Sprintf("forwarded copy of frame %d, TTL %d -> %d", in.Frame, h.TTL(), hdr.TTL),
+			Fields: []viz.Field{viz.F("from_frame", fmt.Sprint(in.Frame))}})
+	}
+	if err := l.output(r, hdr, h.Payload(), id, "forward"); err == ErrMessageTooLong {
+		// RFC 1191 §4: tell the sender the next-hop MTU, so that path
+		// MTU discovery can shrink its segments.
+		l.sendICMPError(h, h.Payload(), ICMPDestUnreachable, ICMPFragmentationNeeded, r.Link.MTU(), in.Frame)
+		return
+	}
+	l.stats.ForwDatagrams++
+}

@@ -1,0 +1,134 @@
+package ip
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// Receive is the IP layer's receive walk for one datagram the driver handed
+// up ("How Network Works" ch. 6: IP checks the header, asks "is it mine?",
+// forwards it if not and the host is a router, reassembles fragments, and
+// hands the data to the protocol its number names).
+func (l *Layer) Receive(in Inbound) {
+	l.stats.InReceives++
+	h := IPv4(in.Data)
+
+	// Header checks (RFC 791 §3.1, RFC 1122 §3.2.1): version, IHL, the
+	// lengths against the bytes that arrived, options, the checksum.
+	if err := h.Check(); err != nil {
+		l.stats.InHdrErrors++
+		var ce *CheckError
+		reason := viz.ReasonIPMalformed
+		if errors.As(err, &ce) {
+			reason = ce.Reason
+		}
+		l.drop(in.Frame, "header", reason, err.Error())
+		return
+	}
+	// Ethernet pads short frames to 60 bytes: the datagram ends at Total
+	// Length, not at the end of the frame.
+	h = h[:h.TotalLength()]
+	if l.rec.On() {
+		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "header", Verdict: viz.Pass, Frame: in.Frame,
+			Msg: fmt.Sprintf("%s: version 4, header %d bytes, length %d, checksum %#04x ok",
+				h.Summary(), h.HeaderLen(), h.TotalLength(), h.HeaderChecksum()),
+			Fields: headerFields(h)})
+	}
+
+	// Is it mine? A frame the NIC accepted only in promiscuous mode was for
+	// another station; a datagram for another address is forwarded by a
+	// router and dropped by a host (RFC 1122 §3.2.1.3).
+	if in.OtherHost {
+		l.stats.InAddrErrors++
+		l.drop(in.Frame, "route", viz.ReasonIPNotMine, "the frame was for another station (seen only in promiscuous mode)")
+		return
+	}
+	dst := h.Dst()
+	mine, broadcast := l.isMine(dst)
+	if !mine {
+		if l.forwarding {
+			l.forward(in, h)
+			return
+		}
+		l.stats.InAddrErrors++
+		l.drop(in.Frame, "route", viz.ReasonIPNotMine, fmt.Sprintf("%s is not one of this host's addresses, and it does not forward", dst))
+		return
+	}
+	if l.rec.On() {
+		what := "mine"
+		if broadcast {
+			what = "a broadcast, so mine too"
+		}
+		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "route", Verdict: viz.Pass, Frame: in.Frame,
+			Msg: fmt.Sprintf("destination %s is %s", dst, what), Fields: []viz.Field{viz.F("dst", dst.String()), viz.F("decision", "local")}})
+	}
+
+	// Fragments wait in the reassembler until every hole is filled (RFC
+	// 791 §3.2, RFC 815); the reassembler logs each arrival.
+	header, payload := []byte(h[:h.HeaderLen()]), h.Payload()
+	if h.IsFragment() {
+		data, first, done := l.reasm.Add(Fragment{
+			Key:    FragmentKey{Src: h.Src(), Dst: dst, Protocol: uint8(h.Protocol()), ID: h.ID()},
+			Offset: h.FragmentOffset(), More: h.MF(), Payload: payload, Header: header, Frame: in.Frame,
+		})
+		if !done {
+			return
+		}
+		header, payload = first, data
+	}
+	l.deliver(in, IPv4(header), payload, broadcast)
+}
+
+// deliver hands a whole datagram to the protocol its number names.
+func (l *Layer) deliver(in Inbound, h IPv4, payload []byte, broadcast bool) {
+	d := Datagram{Frame: in.Frame, Link: in.Link, Src: h.Src(), Dst: h.Dst(), Protocol: h.Protocol(), TTL: h.TTL(), Header: h, Payload: payload}
+	switch d.Protocol {
+	case ProtocolICMP:
+		l.protoStep(d, "ICMP")
+		l.receiveICMP(d, broadcast)
+		return
+	case ProtocolUDP:
+		l.protoStep(d, "UDP")
+		l.receiveUDP(d, broadcast)
+		return
+	}
+	t := l.transports[d.Protocol]
+	if t == nil {
+		// RFC 1122 §3.2.2.1: a host SHOULD answer an unknown protocol
+		// with Protocol Unreachable.
+		l.stats.InUnknownProtos++
+		l.drop(in.Frame, "protocol", viz.ReasonUnknownProtocol, fmt.Sprintf("no handler for protocol %d", d.Protocol))
+		if !broadcast {
+			l.sendICMPError(h, payload, ICMPDestUnreachable, ICMPProtocolUnreachable, 0, in.Frame)
+		}
+		return
+	}
+	l.stats.InDelivers++
+	l.protoStep(d, d.Protocol.String())
+	t.Receive(d)
+}
+
+func (l *Layer) protoStep(d Datagram, name string) {
+	if l.rec.On() {
+		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "protocol", Verdict: viz.Pass, Frame: d.Frame,
+			Msg:    fmt.Sprintf("protocol %d -> %s (%d bytes)", d.Protocol, name, len(d.Payload)),
+			Fields: []viz.Field{viz.F("protocol", fmt.Sprint(uint8(d.Protocol)))}})
+	}
+}
+
+func (l *Layer) drop(frame uint64, step string, reason viz.Reason, msg string) {
+	if l.rec.On() {
+		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Msg: msg})
+	}
+}
+
+func headerFields(h IPv4) []viz.Field {
+	return []viz.Field{
+		viz.F("src", h.Src().String()), viz.F("dst", h.Dst().String()),
+		viz.F("protocol", fmt.Sprint(uint8(h.Protocol()))), viz.F("ttl", fmt.Sprint(h.TTL())),
+		viz.F("id", fmt.Sprintf("%#04x", h.ID())), viz.F("len", fmt.Sprint(h.TotalLength())),
+		viz.F("checksum", fmt.Sprintf("%#04x", h.HeaderChecksum())),
+	}
+}

@@ -1,0 +1,112 @@
+package ip
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// Errors returned by Send.
+var (
+	ErrNoRoute = errors.New("no route to host")
+	// ErrMessageTooLong is EMSGSIZE: the datagram has DF set and does not
+	// fit the link's MTU.
+	ErrMessageTooLong = errors.New("message too long for the path MTU with Don't Fragment set")
+)
+
+// Send is the IP layer's send walk for a datagram this host originates:
+// choose the route (and the source address, if the transport left it to
+// IP), build the header, fragment to the link's MTU, and hand each piece to
+// the link, which resolves the next hop's MAC address.
+func (l *Layer) Send(o Outbound) error {
+	if o.Frame == 0 {
+		o.Frame = l.rec.NewFrameID()
+	}
+	l.stats.OutRequests++
+	r, ok := l.routes.lookup(o.Dst)
+	if !ok {
+		l.stats.OutNoRoutes++
+		l.drop(o.Frame, "route", viz.ReasonNoRoute, fmt.Sprintf("no route to %s", o.Dst))
+		return ErrNoRoute
+	}
+	if !o.Src.IsValid() {
+		o.Src = r.Src
+	}
+	ttl := o.TTL
+	if ttl == 0 {
+		ttl = l.ttl
+	}
+	l.nextID++
+	h := IPv4Header{TOS: o.TOS, ID: l.nextID, DF: o.DF, TTL: ttl, Protocol: o.Protocol, Src: o.Src, Dst: o.Dst}
+	return l.output(r, h, o.Payload, o.Frame, "send")
+}
+
+// output fragments a datagram to the route's link MTU and sends the pieces;
+// step is "send" for datagrams this host originates, "forward" for others.
+func (l *Layer) output(r Route, h IPv4Header, payload []byte, frame uint64, step string) error {
+	link := r.Link
+	pieces, err := FragmentDatagram(h, payload, link.MTU())
+	if err != nil {
+		var fn *FragNeededError
+		if errors.As(err, &fn) {
+			l.stats.FragFails++
+			l.drop(frame, step, viz.ReasonFragNeeded, fn.Error())
+			return ErrMessageTooLong
+		}
+		l.stats.OutDiscards++
+		l.drop(frame, step, viz.ReasonIPMalformed, err.Error())
+		return err
+	}
+	broadcast := l.isBroadcastOn(link, h.Dst)
+	next := r.nextHop(h.Dst)
+	if len(pieces) > 1 {
+		l.stats.FragOKs++
+		l.stats.FragCreates += uint64(len(pieces))
+	}
+	for i, p := range pieces {
+		id := frame
+		if i > 0 {
+			id = l.rec.NewFrameID()
+		}
+		if l.rec.On() {
+			via := fmt.Sprintf("to %s on %s", next, link.Name())
+			if r.Gateway.IsValid() {
+				via = fmt.Sprintf("via gateway %s on %s", next, link.Name())
+			}
+			if broadcast {
+				via = "to everyone on " + link.Name() + " (broadcast)"
+			}
+			ev := viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Send, Frame: id,
+				Msg: fmt.Sprintf("%s, %s", IPv4(p).Summary(), via), Fields: headerFields(IPv4(p))}
+			if len(pieces) > 1 {
+				ev.Msg = fmt.Sprintf("fragment %d of %d: %s", i+1, len(pieces), ev.Msg)
+				ev.Fields = append(ev.Fields, viz.F("fragment", fmt.Sprintf("%d/%d", i+1, len(pieces))), viz.F("datagram_frame", fmt.Sprint(frame)))
+			}
+			l.rec.Emit(ev)
+		}
+		if broadcast {
+			err = link.OutputBroadcast(p, id)
+		} else {
+			err = link.Output(next, p, id)
+		}
+		if err != nil {
+			l.stats.OutDiscards++
+			return err // the link logged the drop with its reason
+		}
+	}
+	return nil
+}
+
+// SourceFor returns the address this host sends from to reach dst.
+func (l *Layer) SourceFor(dst netip.Addr) (netip.Addr, error) {
+	r, ok := l.routes.lookup(dst)
+	if !ok {
+		return netip.Addr{}, ErrNoRoute
+	}
+	return r.Src, nil
+}
+
+// RouteTo returns the route a datagram to dst takes.
+func (l *Layer) RouteTo(dst netip.Addr) (Route, bool) { return l.routes.lookup(dst) }

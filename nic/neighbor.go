@@ -1,0 +1,762 @@
+package nic
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// Defaults of ARPConfig. Each is a limit or a timer a lab may want to turn.
+const (
+	// DefaultARPCacheTimeout is how long a resolved entry is used without
+	// being confirmed again. Linux keeps an entry REACHABLE for
+	// base_reachable_time (30 s, randomised to 15..45 s), then STALE: still
+	// used, re-checked by unicast probes (delay_first_probe_time 5 s) and
+	// collected after gc_stale_time (60 s). packetwalk has no STALE state:
+	// an entry is REACHABLE for 60 s, about as long as Linux uses one
+	// without news, and then deleted, so the next packet is queued and
+	// resolved with a broadcast again, as in RFC 826's own suggestion of a
+	// timeout ("Related issue"), and as BSD does (with 20 minutes).
+	DefaultARPCacheTimeout = 60 * time.Second
+	// DefaultARPRetryInterval is the time between two requests for the
+	// same address: RFC 1122 section 2.3.2.1 recommends at most one per
+	// second per destination (Linux: retrans_time, 1 s).
+	DefaultARPRetryInterval = time.Second
+	// DefaultARPMaxRequests is how many broadcast requests are sent before
+	// giving up (Linux: mcast_solicit, 3).
+	DefaultARPMaxRequests = 3
+	// DefaultARPQueueLimit is how many packets may wait for one neighbour.
+	// Linux's unres_qlen was 3 until 3.3, which lost every fragment of a
+	// large first datagram after the third; today Linux counts bytes,
+	// unres_qlen_bytes = 212992, about 100 full frames, and reports
+	// unres_qlen = 101. A lab can set 3 to show the old behaviour.
+	DefaultARPQueueLimit = 101
+	// DefaultARPMaxEntries bounds the cache (Linux: gc_thresh3, 1024, the
+	// hard limit of the neighbour table).
+	DefaultARPMaxEntries = 1024
+	// DefaultARPFailedTimeout is how long a neighbour that never answered
+	// stays FAILED: meanwhile packets for it fail at once instead of
+	// starting another round of broadcasts.
+	DefaultARPFailedTimeout = time.Second
+)
+
+// ARPConfig are the limits and timers of one NIC's ARP. Zero values mean
+// the defaults above.
+type ARPConfig struct {
+	CacheTimeout  time.Duration // a REACHABLE entry not confirmed for this long is deleted
+	RetryInterval time.Duration // between two requests for the same address
+	MaxRequests   int           // requests sent before the neighbour is declared unreachable
+	QueueLimit    int           // packets waiting per neighbour; more are dropped (arp_queue_full)
+	MaxEntries    int           // cache entries; a new one evicts the oldest
+	// FailedTimeout is how long an unresolved neighbour stays FAILED. A
+	// negative value deletes the entry at once, as Linux does: the next
+	// packet then starts a new resolution.
+	FailedTimeout time.Duration
+}
+
+func (c ARPConfig) withDefaults() ARPConfig {
+	if c.CacheTimeout <= 0 {
+		c.CacheTimeout = DefaultARPCacheTimeout
+	}
+	if c.RetryInterval <= 0 {
+		c.RetryInterval = DefaultARPRetryInterval
+	}
+	if c.MaxRequests <= 0 {
+		c.MaxRequests = DefaultARPMaxRequests
+	}
+	if c.QueueLimit <= 0 {
+		c.QueueLimit = DefaultARPQueueLimit
+	}
+	if c.MaxEntries <= 0 {
+		c.MaxEntries = DefaultARPMaxEntries
+	}
+	if c.FailedTimeout == 0 {
+		c.FailedTimeout = DefaultARPFailedTimeout
+	}
+	return c
+}
+
+// Errors returned by Output; each is also logged as a named drop.
+var (
+	ErrARPQueueFull  = errors.New("ARP: too many packets already waiting for this neighbour")
+	ErrARPUnresolved = errors.New("ARP: the neighbour did not answer")
+)
+
+// NeighborState is the state of a cache entry, named as `ip neigh` names
+// Linux's NUD states.
+type NeighborState uint8
+
+const (
+	// NeighborIncomplete: a request is out, packets wait for the answer.
+	NeighborIncomplete NeighborState = iota + 1
+	// NeighborReachable: the MAC address is known and fresh.
+	NeighborReachable
+	// NeighborFailed: no answer to MaxRequests requests; held for
+	// FailedTimeout, then deleted.
+	NeighborFailed
+)
+
+func (s NeighborState) String() string {
+	switch s {
+	case NeighborIncomplete:
+		return "INCOMPLETE"
+	case NeighborReachable:
+		return "REACHABLE"
+	case NeighborFailed:
+		return "FAILED"
+	}
+	return "NONE"
+}
+
+// Neighbor is one cache entry as Entries reports it.
+type Neighbor struct {
+	IP     netip.Addr
+	MAC    MAC // zero unless the neighbour was resolved
+	Dev    string
+	State  NeighborState
+	Age    time.Duration // since the entry was created or last confirmed
+	Queued int           // packets waiting for the answer
+}
+
+// String prints the entry as `ip neigh` does:
+//
+//	10.0.0.2 dev eth0 lladdr 02:00:00:00:00:02 REACHABLE
+//	10.0.0.9 dev eth0 INCOMPLETE
+func (n Neighbor) String() string {
+	if n.State == NeighborReachable {
+		return fmt.Sprintf("%s dev %s lladdr %s %s", n.IP, n.Dev, n.MAC, n.State)
+	}
+	return fmt.Sprintf("%s dev %s %s", n.IP, n.Dev, n.State)
+}
+
+// ARP resolves IPv4 next hops to MAC addresses for one NIC (RFC 826), and
+// answers requests for the NIC's own addresses. The IP layer sends unicast
+// packets through Output; broadcast it sends with NIC.Transmit itself.
+//
+// Like all protocol state, an ARP is owned by its host's event loop:
+// Output, Receive and the clock's callbacks run there, one at a time, so
+// there are no locks.
+//
+// The documented rules:
+//
+//   - Learning follows RFC 826's reception algorithm literally: any valid
+//     packet refreshes an existing entry for its sender, but only a packet
+//     whose target is one of our addresses creates one.
+//   - Gratuitous ARP (sender IP = target IP) therefore updates an existing
+//     entry and never creates one, which is Linux's default (arp_accept=0).
+//   - A neighbour that does not answer MaxRequests requests goes FAILED:
+//     every queued packet is dropped (arp_unresolved), and for
+//     FailedTimeout further packets fail at once with ErrARPUnresolved;
+//     then the entry is deleted and the next packet tries again.
+//   - When the cache holds MaxEntries entries, a new one evicts the entry
+//     created or confirmed longest ago (the lowest IP on a tie); packets
+//     queued on it are dropped (arp_unresolved).
+//   - When QueueLimit packets already wait for a neighbour, the newcomer is
+//     dropped (arp_queue_full). Linux drops the oldest instead; dropping
+//     the newcomer lets Output report it to its caller.
+//
+// Like RFC 826 itself, ARP trusts every sender: a host that answers for
+// somebody else's address, or updates an entry with a gratuitous ARP, is
+// believed. That is how ARP spoofing works, and a lab can show it.
+type ARP struct {
+	nic   *NIC
+	cfg   ARPConfig
+	clock viz.Clock
+	rec   *viz.Recorder
+
+	addrs []netip.Addr // the addresses we answer for, in the order added
+	cache map[netip.Addr]*neighbor
+	txBuf []byte // reused for requests and replies: Transmit copies
+}
+
+// neighbor is one cache entry.
+type neighbor struct {
+	ip       netip.Addr
+	mac      MAC
+	state    NeighborState
+	updated  time.Duration // created, or last confirmed by a packet from it
+	src      netip.Addr    // the sender IP our requests carry
+	requests int           // requests sent in this round of resolution
+	timer    viz.Timer     // retry (INCOMPLETE), expiry (REACHABLE), hold (FAILED)
+	queue    []pendingPacket
+}
+
+// pendingPacket is a packet waiting for its next hop's MAC address. It
+// owns a copy of the payload: the caller's buffer is reused at once.
+type pendingPacket struct {
+	t        EtherType
+	payload  []byte
+	id       uint64
+	queuedAt time.Duration
+}
+
+// NewARP attaches ARP to n: the driver hands it every ARP frame n receives.
+func NewARP(n *NIC, cfg ARPConfig) *ARP {
+	a := &ARP{
+		nic:   n,
+		cfg:   cfg.withDefaults(),
+		clock: n.Clock(),
+		rec:   n.Recorder(),
+		cache: make(map[netip.Addr]*neighbor),
+	}
+	n.Register(EtherTypeARP, a)
+	return a
+}
+
+// AddAddress makes ARP answer requests for ip, an IPv4 address of this NIC.
+// It panics if ip is not IPv4: that is a configuration mistake, not
+// something a packet can cause.
+func (a *ARP) AddAddress(ip netip.Addr) {
+	ip = ip.Unmap()
+	if !ip.Is4() {
+		panic(fmt.Sprintf("nic: ARP address %v is not an IPv4 address", ip))
+	}
+	if slices.Contains(a.addrs, ip) {
+		return
+	}
+	a.addrs = append(a.addrs, ip)
+	// Our own address is not a neighbour: forget anything learned for it.
+	if e := a.cache[ip]; e != nil {
+		a.dropQueue(e, "address", fmt.Sprintf("%s became one of our own addresses", ip))
+		a.remove(e)
+	}
+}
+
+// Addresses returns the addresses ARP answers for, in the order added.
+func (a *ARP) Addresses() []netip.Addr { return slices.Clone(a.addrs) }
+
+func (a *ARP) owns(ip netip.Addr) bool { return slices.Contains(a.addrs, ip) }
+
+// Entries returns the cache sorted by IP address, like `ip neigh`.
+func (a *ARP) Entries() []Neighbor {
+	now := a.clock.Now()
+	out := make([]Neighbor, 0, len(a.cache))
+	for _, e := range a.cache {
+		out = append(out, Neighbor{IP: e.ip, MAC: e.mac, Dev: a.nic.Name(), State: e.state,
+			Age: now - e.updated, Queued: len(e.queue)})
+	}
+	slices.SortFunc(out, func(x, y Neighbor) int { return x.IP.Compare(y.IP) })
+	return out
+}
+
+// ---- Sending: Output resolves the next hop ----
+
+// Output sends payload (a packet of EtherType t, usually IPv4) to the
+// unicast next hop nextHop. id is the packet's frame ID (0: a new one).
+//
+// If the cache holds a fresh MAC address for nextHop, the packet goes
+// straight to NIC.Transmit. Otherwise a copy of it waits in the
+// neighbour's queue while a broadcast request asks "who has nextHop?",
+// and it is sent when the reply comes; Output returns nil for a queued
+// packet. It returns ErrARPQueueFull when the queue is full and
+// ErrARPUnresolved while the neighbour is FAILED; both drops are logged.
+func (a *ARP) Output(nextHop netip.Addr, t EtherType, payload []byte, id uint64) error {
+	if id == 0 {
+		id = a.rec.NewFrameID()
+	}
+	nextHop = nextHop.Unmap()
+	if !isUnicast4(nextHop) {
+		// The IP layer decides broadcast and multicast itself; reaching
+		// here is its mistake, but it still gets a named drop.
+		if a.rec.On() {
+			a.emit(viz.Event{Step: "lookup", Verdict: viz.Drop, Reason: viz.ReasonARPUnresolved, Frame: id,
+				Msg: fmt.Sprintf("cannot resolve %v: ARP resolves unicast IPv4 next hops only", nextHop)})
+			a.rec.EndWalk(id)
+		}
+		return fmt.Errorf("%w: next hop %v is not a unicast IPv4 address", ErrARPUnresolved, nextHop)
+	}
+
+	now := a.clock.Now()
+	e := a.cache[nextHop]
+	// The expiry timer normally removes a stale entry on time; checking the
+	// age here too keeps a late timer (a busy wall-clock host) from letting
+	// a packet use an expired MAC address.
+	if e != nil && e.state == NeighborReachable && now-e.updated >= a.cfg.CacheTimeout {
+		a.expire(e)
+		e = nil
+	}
+
+	switch {
+	case e == nil:
+		if a.rec.On() {
+			a.emit(viz.Event{Step: "lookup", Verdict: viz.Pass, Frame: id,
+				Msg:    fmt.Sprintf("%s not in the ARP cache: resolving", nextHop),
+				Fields: []viz.Field{viz.F("ip", nextHop.String()), viz.F("hit", "false")}})
+		}
+		e = a.insert(nextHop, NeighborIncomplete, id)
+		e.src = a.sourceIP(t, payload)
+		a.enqueue(e, t, payload, id)
+		a.solicit(e)
+		return nil
+
+	case e.state == NeighborReachable:
+		if a.rec.On() {
+			a.emit(viz.Event{Step: "lookup", Verdict: viz.Pass, Frame: id,
+				Msg: fmt.Sprintf("%s is-at %s (REACHABLE, confirmed %v ago)", nextHop, e.mac, now-e.updated),
+				Fields: []viz.Field{viz.F("ip", nextHop.String()), viz.F("hit", "true"), viz.F("mac", e.mac.String()),
+					viz.F("state", e.state.String())}})
+		}
+		return a.nic.Transmit(e.mac, t, payload, id)
+
+	case e.state == NeighborIncomplete:
+		if len(e.queue) >= a.cfg.QueueLimit {
+			if a.rec.On() {
+				a.emit(viz.Event{Step: "queue", Verdict: viz.Drop, Reason: viz.ReasonARPQueueFull, Frame: id,
+					Msg:    fmt.Sprintf("%d packets already wait for %s (queue limit %d)", len(e.queue), nextHop, a.cfg.QueueLimit),
+					Fields: []viz.Field{viz.F("ip", nextHop.String()), viz.F("limit", fmt.Sprint(a.cfg.QueueLimit))}})
+				a.rec.EndWalk(id)
+			}
+			return ErrARPQueueFull
+		}
+		if a.rec.On() {
+			a.emit(viz.Event{Step: "lookup", Verdict: viz.Pass, Frame: id,
+				Msg:    fmt.Sprintf("%s is INCOMPLETE: request %d of %d is out", nextHop, e.requests, a.cfg.MaxRequests),
+				Fields: []viz.Field{viz.F("ip", nextHop.String()), viz.F("hit", "false"), viz.F("state", e.state.String())}})
+		}
+		a.enqueue(e, t, payload, id)
+		return nil
+
+	default: // NeighborFailed
+		if a.rec.On() {
+			a.emit(viz.Event{Step: "lookup", Verdict: viz.Drop, Reason: viz.ReasonARPUnresolved, Frame: id,
+				Msg: fmt.Sprintf("%s is FAILED: no answer to %d requests; trying again in %v",
+					nextHop, a.cfg.MaxRequests, e.updated+a.cfg.FailedTimeout-now),
+				Fields: []viz.Field{viz.F("ip", nextHop.String()), viz.F("state", e.state.String())}})
+			a.rec.EndWalk(id)
+		}
+		return ErrARPUnresolved
+	}
+}
+
+func isUnicast4(ip netip.Addr) bool {
+	return ip.Is4() && !ip.IsUnspecified() && !ip.IsMulticast() && ip != netip.AddrFrom4([4]byte{255, 255, 255, 255})
+}
+
+// sourceIP chooses the sender IP of our requests the way Linux's
+// arp_solicit does with arp_announce=0: the source address of the packet
+// that needs the resolution, if it is one of ours; otherwise the first
+// address added. A NIC without addresses asks with 0.0.0.0, which RFC 5227
+// calls an ARP probe: it still gets a reply.
+func (a *ARP) sourceIP(t EtherType, payload []byte) netip.Addr {
+	if t == EtherTypeIPv4 && len(payload) >= 20 && payload[0]>>4 == 4 {
+		if src := netip.AddrFrom4([4]byte(payload[12:16])); a.owns(src) {
+			return src
+		}
+	}
+	if len(a.addrs) > 0 {
+		return a.addrs[0]
+	}
+	return netip.IPv4Unspecified()
+}
+
+// enqueue keeps a copy of a packet until its next hop is resolved. The
+// caller has checked the queue limit.
+func (a *ARP) enqueue(e *neighbor, t EtherType, payload []byte, id uint64) {
+	e.queue = append(e.queue, pendingPacket{t: t, payload: slices.Clone(payload), id: id, queuedAt: a.clock.Now()})
+	if a.rec.On() {
+		a.emit(viz.Event{Step: "queue", Verdict: viz.Pass, Frame: id,
+			Msg: fmt.Sprintf("queued %d/%d while waiting for %s's MAC address", len(e.queue), a.cfg.QueueLimit, e.ip),
+			Fields: []viz.Field{viz.F("ip", e.ip.String()), viz.F("queued", fmt.Sprint(len(e.queue))),
+				viz.F("limit", fmt.Sprint(a.cfg.QueueLimit))}})
+	}
+}
+
+// solicit broadcasts one who-has request for e and arms the retry timer.
+func (a *ARP) solicit(e *neighbor) {
+	e.requests++
+	id := a.rec.NewFrameID()
+	a.txBuf = AppendARP(a.txBuf[:0], ARPRequest, a.nic.MAC(), e.src, MAC{}, e.ip)
+	if a.rec.On() {
+		a.emit(viz.Event{Step: "request", Verdict: viz.Send, Frame: id,
+			Msg: fmt.Sprintf("who-has %s? tell %s (request %d of %d, broadcast)", e.ip, e.src, e.requests, a.cfg.MaxRequests),
+			Fields: []viz.Field{viz.F("op", "request"), viz.F("target_ip", e.ip.String()), viz.F("sender_ip", e.src.String()),
+				viz.F("attempt", fmt.Sprint(e.requests))}})
+	}
+	// A transmit error (no carrier) is logged by the NIC; the retry timer
+	// tries again and, in the end, the queued packets get a named drop.
+	_ = a.nic.Transmit(Broadcast, EtherTypeARP, a.txBuf, id)
+	e.timer = a.clock.AfterFunc(a.cfg.RetryInterval, func() { a.retry(e) })
+}
+
+// retry runs RetryInterval after a request: if no reply has come, it asks
+// again, or gives up after MaxRequests requests.
+func (a *ARP) retry(e *neighbor) {
+	if a.cache[e.ip] != e || e.state != NeighborIncomplete {
+		return // resolved, evicted or replaced meanwhile
+	}
+	if e.requests < a.cfg.MaxRequests {
+		a.solicit(e)
+		return
+	}
+	a.fail(e)
+}
+
+// fail gives up on e: every queued packet is dropped, and the entry is held
+// FAILED so that the next packets fail fast rather than flood the link
+// with requests nobody answers.
+func (a *ARP) fail(e *neighbor) {
+	now := a.clock.Now()
+	if a.rec.On() {
+		hold := fmt.Sprintf("FAILED for %v", a.cfg.FailedTimeout)
+		if a.cfg.FailedTimeout < 0 {
+			hold = "deleted"
+		}
+		a.emit(viz.Event{Step: "failed",
+			Msg: fmt.Sprintf("no reply from %s to %d requests: entry %s, %d queued packet(s) dropped",
+				e.ip, e.requests, hold, len(e.queue)),
+			Fields: []viz.Field{viz.F("ip", e.ip.String()), viz.F("requests", fmt.Sprint(e.requests))}})
+	}
+	a.dropQueue(e, "failed", fmt.Sprintf("%s did not answer %d ARP requests", e.ip, e.requests))
+	if a.cfg.FailedTimeout < 0 {
+		a.remove(e)
+		return
+	}
+	e.state = NeighborFailed
+	e.updated = now
+	e.timer = a.clock.AfterFunc(a.cfg.FailedTimeout, func() {
+		if a.cache[e.ip] == e && e.state == NeighborFailed {
+			if a.rec.On() {
+				a.emit(viz.Event{Step: "expire",
+					Msg:    fmt.Sprintf("%s: FAILED entry removed; the next packet will ask again", e.ip),
+					Fields: []viz.Field{viz.F("ip", e.ip.String()), viz.F("state", e.state.String())}})
+			}
+			a.remove(e)
+		}
+	})
+}
+
+// dropQueue drops every packet waiting on e with arp_unresolved.
+func (a *ARP) dropQueue(e *neighbor, step, why string) {
+	for _, p := range e.queue {
+		if a.rec.On() {
+			a.emit(viz.Event{Step: step, Verdict: viz.Drop, Reason: viz.ReasonARPUnresolved, Frame: p.id,
+				Msg:    fmt.Sprintf("%s: packet dropped after waiting %v", why, a.clock.Now()-p.queuedAt),
+				Fields: []viz.Field{viz.F("ip", e.ip.String())}})
+			a.rec.EndWalk(p.id)
+		}
+	}
+	e.queue = nil
+}
+
+// flush sends e's queued packets, in the order they were queued, now that
+// its MAC address is known.
+func (a *ARP) flush(e *neighbor) {
+	q := e.queue
+	e.queue = nil
+	for i, p := range q {
+		if a.rec.On() {
+			a.emit(viz.Event{Step: "resolved", Verdict: viz.Pass, Frame: p.id,
+				Msg: fmt.Sprintf("%s is-at %s: sending queued packet %d of %d (waited %v)",
+					e.ip, e.mac, i+1, len(q), a.clock.Now()-p.queuedAt),
+				Fields: []viz.Field{viz.F("ip", e.ip.String()), viz.F("mac", e.mac.String())}})
+		}
+		// Transmit logs its own drops (tx_too_long, no_carrier).
+		_ = a.nic.Transmit(e.mac, p.t, p.payload, p.id)
+	}
+}
+
+// ---- The cache ----
+
+// insert adds an entry for ip, evicting the oldest one if the cache is
+// full. frame is the packet that caused the insertion, for the log.
+func (a *ARP) insert(ip netip.Addr, state NeighborState, frame uint64) *neighbor {
+	if len(a.cache) >= a.cfg.MaxEntries {
+		a.evictOldest(ip, frame)
+	}
+	e := &neighbor{ip: ip, state: state, updated: a.clock.Now()}
+	a.cache[ip] = e
+	return e
+}
+
+// evictOldest removes the entry created or confirmed longest ago. The scan
+// is linear, but it runs only when the cache is full, and it breaks ties
+// by IP so that the choice never depends on map order.
+func (a *ARP) evictOldest(forIP netip.Addr, frame uint64) {
+	var victim *neighbor
+	for _, e := range a.cache {
+		if victim == nil || e.updated < victim.updated || (e.updated == victim.updated && e.ip.Less(victim.ip)) {
+			victim = e
+		}
+	}
+	if victim == nil {
+		return
+	}
+	if a.rec.On() {
+		a.emit(viz.Event{Step: "evict", Frame: frame,
+			Msg: fmt.Sprintf("cache full (%d entries): evicted %s (%s, confirmed %v ago) to make room for %s",
+				len(a.cache), victim.ip, victim.state, a.clock.Now()-victim.updated, forIP),
+			Fields: []viz.Field{viz.F("ip", victim.ip.String()), viz.F("state", victim.state.String()),
+				viz.F("for", forIP.String())}})
+	}
+	a.dropQueue(victim, "evict", fmt.Sprintf("the entry for %s was evicted before it resolved", victim.ip))
+	a.remove(victim)
+}
+
+// remove deletes e and stops its timer.
+func (a *ARP) remove(e *neighbor) {
+	if e.timer != nil {
+		e.timer.Stop()
+		e.timer = nil
+	}
+	if a.cache[e.ip] == e {
+		delete(a.cache, e.ip)
+	}
+}
+
+// expire deletes a REACHABLE entry that was not confirmed for CacheTimeout.
+func (a *ARP) expire(e *neighbor) {
+	if a.rec.On() {
+		a.emit(viz.Event{Step: "expire",
+			Msg: fmt.Sprintf("%s (%s) expired: not confirmed for %v", e.ip, e.mac, a.clock.Now()-e.updated),
+			Fields: []viz.Field{viz.F("ip", e.ip.String()), viz.F("mac", e.mac.String()),
+				viz.F("timeout", a.cfg.CacheTimeout.String())}})
+	}
+	a.remove(e)
+}
+
+// expiryDue runs when a REACHABLE entry's timer fires. A confirmation since
+// the timer was armed only moved e.updated (rearming the timer on every
+// packet would churn the clock's heap), so the timer checks the real age
+// and sleeps again for the rest.
+func (a *ARP) expiryDue(e *neighbor) {
+	if a.cache[e.ip] != e || e.state != NeighborReachable {
+		return
+	}
+	if age := a.clock.Now() - e.updated; age < a.cfg.CacheTimeout {
+		e.timer = a.clock.AfterFunc(a.cfg.CacheTimeout-age, func() { a.expiryDue(e) })
+		return
+	}
+	a.expire(e)
+}
+
+// confirm records that ip is at mac, now: the entry becomes (or stays)
+// REACHABLE for another CacheTimeout.
+func (a *ARP) confirm(e *neighbor, mac MAC) {
+	e.mac = mac
+	e.updated = a.clock.Now()
+	if e.state != NeighborReachable {
+		if e.timer != nil {
+			e.timer.Stop()
+		}
+		e.state = NeighborReachable
+		e.requests = 0
+		e.timer = a.clock.AfterFunc(a.cfg.CacheTimeout, func() { a.expiryDue(e) })
+	}
+}
+
+// ---- Receiving: RFC 826's packet reception ----
+
+// Receive implements Protocol: one received ARP frame. Its walk follows RFC
+// 826, "Packet Reception", whose questions it asks in order:
+//
+//	?Do I have the hardware type in ar$hrd?  ?Do I speak the protocol in ar$pro?
+//	    (Check: otherwise drop arp_malformed)
+//	Merge_flag := false
+//	If the pair <protocol type, sender protocol address> is already in my
+//	    translation table, update the sender hardware address field of the
+//	    entry with the new information in the packet and set Merge_flag to true.
+//	?Am I the target protocol address?
+//	Yes:
+//	    If Merge_flag is false, add the triplet <protocol type, sender
+//	        protocol address, sender hardware address> to the translation table.
+//	    ?Is the opcode ares_op$REQUEST?  (NOW look at the opcode!!)
+//	    Yes:
+//	        Swap hardware and protocol fields, putting the local hardware and
+//	        protocol addresses in the sender fields. Set the ar$op field to
+//	        ares_op$REPLY. Send the packet to the (new) target hardware address
+//	        on the same hardware on which the request was received.
+//
+// Before the merge it sets aside what RFC 826 predates: frames for other
+// hosts seen in promiscuous mode (Linux ignores them too), senders that are
+// not a unicast station, ARP probes from 0.0.0.0 (RFC 5227), and packets
+// that claim one of our own addresses (an RFC 5227 conflict).
+func (a *ARP) Receive(f RxFrame) {
+	p := ARPPacket(f.Payload)
+	if !p.valid() { // Check, without building an error nobody may read
+		if a.rec.On() {
+			a.dropRx(f.ID, "check", viz.ReasonARPMalformed, ErrARPMalformed.Error()+": "+p.malformed())
+		}
+		return
+	}
+	if f.Class == ClassOtherHost {
+		if a.rec.On() {
+			a.dropRx(f.ID, "check", viz.ReasonMACNotMine,
+				fmt.Sprintf("%s seen in promiscuous mode, sent to %s: ARP does not learn from other hosts' frames", p, f.Dst))
+		}
+		return
+	}
+	op, sha, spa, tpa := p.Op(), p.SenderMAC(), p.SenderIP(), p.TargetIP()
+	if a.rec.On() {
+		a.emit(viz.Event{Step: "check", Verdict: viz.Pass, Frame: f.ID, Msg: p.String(),
+			Fields: []viz.Field{viz.F("op", strings.ToLower(op.String())), viz.F("sender_mac", sha.String()), viz.F("sender_ip", spa.String()),
+				viz.F("target_mac", p.TargetMAC().String()), viz.F("target_ip", tpa.String())}})
+	}
+	// A group MAC or IP cannot be one station's address; learning it would
+	// send unicast traffic to everyone.
+	if sha.IsMulticast() || spa.IsMulticast() || spa == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		if a.rec.On() {
+			a.dropRx(f.ID, "check", viz.ReasonARPMalformed,
+				fmt.Sprintf("sender %s / %s is a group address, not a station", spa, sha))
+		}
+		return
+	}
+	if spa.IsUnspecified() {
+		a.receiveProbe(f, p)
+		return
+	}
+	if a.owns(spa) {
+		if a.rec.On() {
+			msg := fmt.Sprintf("%s claims our address %s: address conflict (RFC 5227 section 2.4)", sha, spa)
+			if sha == a.nic.MAC() {
+				msg = fmt.Sprintf("our own packet for %s came back", tpa)
+			}
+			a.dropRx(f.ID, "conflict", viz.ReasonARPConflict, msg)
+		}
+		return
+	}
+
+	// Merge: refresh what we already know about the sender.
+	e := a.cache[spa]
+	merged := e != nil
+	var resolved *neighbor // its queued packets go out once this walk is logged
+	if merged {
+		was, oldMAC, requests := e.state, e.mac, e.requests
+		if was == NeighborIncomplete {
+			resolved = e
+		}
+		a.confirm(e, sha)
+		if a.rec.On() {
+			var msg string
+			switch {
+			case was == NeighborIncomplete:
+				msg = fmt.Sprintf("%s is-at %s: resolved after %d request(s)", spa, sha, requests)
+			case was == NeighborFailed:
+				msg = fmt.Sprintf("%s is-at %s: heard at last, FAILED -> REACHABLE", spa, sha)
+			case oldMAC != sha:
+				msg = fmt.Sprintf("%s is-at %s: MAC changed (was %s)", spa, sha, oldMAC)
+			default:
+				msg = fmt.Sprintf("%s is-at %s: confirmed, REACHABLE for %v", spa, sha, a.cfg.CacheTimeout)
+			}
+			a.emit(viz.Event{Step: "update", Verdict: viz.Pass, Frame: f.ID, Msg: msg,
+				Fields: []viz.Field{viz.F("ip", spa.String()), viz.F("mac", sha.String()),
+					viz.F("from", was.String()), viz.F("to", NeighborReachable.String())}})
+		}
+	}
+
+	switch {
+	case a.owns(tpa):
+		if !merged {
+			e = a.insert(spa, NeighborIncomplete, f.ID)
+			a.confirm(e, sha)
+			if a.rec.On() {
+				a.emit(viz.Event{Step: "learn", Verdict: viz.Pass, Frame: f.ID,
+					Msg:    fmt.Sprintf("learned %s is-at %s (REACHABLE for %v)", spa, sha, a.cfg.CacheTimeout),
+					Fields: []viz.Field{viz.F("ip", spa.String()), viz.F("mac", sha.String())}})
+			}
+		}
+		if op == ARPRequest {
+			if a.rec.On() {
+				a.emit(viz.Event{Step: "request", Verdict: viz.Deliver, Frame: f.ID,
+					Msg: fmt.Sprintf("who-has %s? tell %s: that is me, replying", tpa, spa)})
+			}
+			a.reply(f.ID, p)
+		} else if a.rec.On() {
+			a.emit(viz.Event{Step: "reply", Verdict: viz.Deliver, Frame: f.ID,
+				Msg: fmt.Sprintf("%s is-at %s", spa, sha)})
+		}
+
+	case p.IsGratuitous():
+		// Our rule (Linux's arp_accept=0): an announcement refreshes an
+		// entry we have, and never creates one; that is RFC 826's merge
+		// step, as we are not its target.
+		if merged {
+			if a.rec.On() {
+				a.emit(viz.Event{Step: "gratuitous", Verdict: viz.Deliver, Frame: f.ID,
+					Msg:    fmt.Sprintf("gratuitous ARP from %s: entry updated, %s is-at %s", spa, spa, sha),
+					Fields: []viz.Field{viz.F("ip", spa.String()), viz.F("mac", sha.String())}})
+			}
+		} else if a.rec.On() {
+			a.dropRx(f.ID, "gratuitous", viz.ReasonARPNotForMe,
+				fmt.Sprintf("gratuitous ARP from %s ignored: no entry (only existing entries are updated, like Linux arp_accept=0)", spa))
+		}
+
+	case op == ARPReply && merged:
+		// A reply meant for another of the sender's askers (or for 0.0.0.0,
+		// answering our probe) still told us where the sender is.
+		if a.rec.On() {
+			a.emit(viz.Event{Step: "reply", Verdict: viz.Deliver, Frame: f.ID,
+				Msg: fmt.Sprintf("%s is-at %s (reply for %s, not ours: used to update the cache)", spa, sha, tpa)})
+		}
+
+	default:
+		if a.rec.On() {
+			what := "request for"
+			if op == ARPReply {
+				what = "reply to"
+			}
+			a.dropRx(f.ID, "target", viz.ReasonARPNotForMe,
+				fmt.Sprintf("%s %s, not one of our addresses %v", what, tpa, a.addrs))
+		}
+	}
+
+	if resolved != nil {
+		a.flush(resolved)
+	}
+}
+
+// receiveProbe handles an ARP probe (RFC 5227 section 1.1: sender IP
+// 0.0.0.0, sent by a host checking that an address is free before using
+// it). There is no sender address to learn. A probe for one of our
+// addresses is answered, as Linux answers it: the reply defends the
+// address, and the prober picks another.
+func (a *ARP) receiveProbe(f RxFrame, p ARPPacket) {
+	tpa := p.TargetIP()
+	if p.Op() == ARPRequest && a.owns(tpa) {
+		if a.rec.On() {
+			a.emit(viz.Event{Step: "probe", Verdict: viz.Deliver, Frame: f.ID,
+				Msg: fmt.Sprintf("ARP probe (RFC 5227) from %s for %s, which is ours: replying to defend it", p.SenderMAC(), tpa)})
+		}
+		a.reply(f.ID, p)
+		return
+	}
+	if a.rec.On() {
+		a.dropRx(f.ID, "probe", viz.ReasonARPNotForMe,
+			fmt.Sprintf("ARP probe (RFC 5227) for %s, not ours: sender 0.0.0.0 has nothing to learn", tpa))
+	}
+}
+
+// reply answers request p (RFC 826: swap the fields, put ours in the
+// sender's, op := reply) and sends it to the requester's MAC address, the
+// packet's sender hardware address rather than the frame's source.
+func (a *ARP) reply(reqID uint64, p ARPPacket) {
+	id := a.rec.NewFrameID()
+	me, to := p.TargetIP(), p.SenderMAC()
+	a.txBuf = AppendARP(a.txBuf[:0], ARPReply, a.nic.MAC(), me, to, p.SenderIP())
+	if a.rec.On() {
+		a.emit(viz.Event{Step: "reply", Verdict: viz.Send, Frame: id,
+			Msg: fmt.Sprintf("%s is-at %s (to %s, answering frame %d)", me, a.nic.MAC(), to, reqID),
+			Fields: []viz.Field{viz.F("op", "reply"), viz.F("sender_ip", me.String()), viz.F("target_mac", to.String()),
+				viz.F("request_frame", fmt.Sprint(reqID))}})
+	}
+	_ = a.nic.Transmit(to, EtherTypeARP, a.txBuf, id) // Transmit logs its own drops
+}
+
+// ---- Logging ----
+
+// emit logs an ARP step; callers guard it with a.rec.On(), so that the
+// message is not even formatted when nobody listens.
+func (a *ARP) emit(e viz.Event) {
+	e.Layer = viz.LayerARP
+	a.rec.Emit(e)
+}
+
+// dropRx logs the end of a received frame's walk. The driver ends the walk
+// (EndWalk) when Receive returns.
+func (a *ARP) dropRx(id uint64, step string, reason viz.Reason, msg string) {
+	a.emit(viz.Event{Step: step, Verdict: viz.Drop, Reason: reason, Frame: id, Msg: msg})
+}

@@ -1,0 +1,95 @@
+package stack
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/packetwalk/packetwalk/ip"
+	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// HostConfig describes a host.
+type HostConfig struct {
+	Name string
+	// Forwarding makes the host a router.
+	Forwarding bool
+	// IP holds the IP layer's settings (TTL, reassembly limits, ICMP rate
+	// limit); its Clock, Recorder and Forwarding are filled in.
+	IP ip.Config
+}
+
+// Host is one machine: its interfaces and its protocol layers, all owned by
+// one event loop (the simulation's virtual clock, or a device's loop).
+type Host struct {
+	Name  string
+	Clock viz.Clock
+	Rec   *viz.Recorder
+	IP    *ip.Layer
+
+	ifaces []*Interface
+}
+
+// NewHost returns a host with no interfaces, logging through rec.
+func NewHost(cfg HostConfig, clock viz.Clock, rec *viz.Recorder) *Host {
+	ipc := cfg.IP
+	ipc.Clock, ipc.Recorder, ipc.Forwarding = clock, rec, cfg.Forwarding
+	return &Host{Name: cfg.Name, Clock: clock, Rec: rec, IP: ip.NewLayer(ipc)}
+}
+
+// InterfaceConfig describes one interface of a host.
+type InterfaceConfig struct {
+	NIC    nic.Config // Clock and Recorder are filled in from the host
+	ARP    nic.ARPConfig
+	Prefix netip.Prefix // the interface's address and subnet, e.g. 10.0.0.1/24
+}
+
+// AddInterface gives the host a NIC with ARP and an IPv4 address, and
+// plugs it into medium (nil: unplugged).
+func (h *Host) AddInterface(cfg InterfaceConfig, medium nic.Medium) (*Interface, error) {
+	if !cfg.Prefix.Addr().Is4() {
+		return nil, fmt.Errorf("host %s: interface address %v is not an IPv4 prefix like 10.0.0.1/24", h.Name, cfg.Prefix)
+	}
+	nc := cfg.NIC
+	nc.Clock, nc.Recorder = h.Clock, h.Rec
+	if nc.Name == "" {
+		nc.Name = fmt.Sprintf("eth%d", len(h.ifaces))
+	}
+	n := nic.New(nc)
+	i := &Interface{host: h, NIC: n, ARP: nic.NewARP(n, cfg.ARP), Prefix: cfg.Prefix}
+	i.ARP.AddAddress(cfg.Prefix.Addr())
+	n.Register(nic.EtherTypeIPv4, i)
+	if err := h.IP.AddAddress(i, cfg.Prefix); err != nil {
+		return nil, err
+	}
+	if medium != nil {
+		n.Attach(medium)
+		if w, ok := medium.(interface{ Attach(nic.Port) }); ok {
+			w.Attach(n)
+		}
+	}
+	h.ifaces = append(h.ifaces, i)
+	return i, nil
+}
+
+// Interfaces returns the host's interfaces in the order they were added.
+func (h *Host) Interfaces() []*Interface { return append([]*Interface(nil), h.ifaces...) }
+
+// SetDefaultGateway adds the default route via gw, which must be on one of
+// the host's subnets.
+func (h *Host) SetDefaultGateway(gw netip.Addr) error {
+	for _, i := range h.ifaces {
+		if i.Prefix.Contains(gw) {
+			return h.IP.AddRoute(ip.Route{Prefix: netip.PrefixFrom(netip.IPv4Unspecified(), 0), Gateway: gw, Link: i})
+		}
+	}
+	return fmt.Errorf("host %s: gateway %s is not on any of its subnets", h.Name, gw)
+}
+
+// Addr returns the host's first address.
+func (h *Host) Addr() netip.Addr {
+	if len(h.ifaces) == 0 {
+		return netip.Addr{}
+	}
+	return h.ifaces[0].Prefix.Addr()
+}

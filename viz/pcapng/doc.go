@@ -1,0 +1,35 @@
+// Package pcapng exports a packetwalk run as a pcapng capture file that
+// Wireshark and tshark open with the stack's reasoning attached to every
+// packet.
+//
+// A Writer is a viz.Capturer: added to a viz.Log as a sink, it receives the
+// frames NICs capture and the step events of the run, and writes:
+//
+//   - one Interface Description Block per NIC ("server/eth0"), made when the
+//     NIC captures its first frame, saying the frames carry a 4-byte FCS
+//     (draft-ietf-opsawg-pcapng, 4.2 "Interface Description Block");
+//   - one Enhanced Packet Block per captured frame, exactly as it crossed
+//     the NIC, with its direction, its FCS length, the CRC-error bit when
+//     the NIC found its FCS wrong, the run-wide frame ID as packet ID (so
+//     the sender's and the receiver's copies of one frame share it) and the
+//     frame's step trail on that host as the packet comment (draft 4.3
+//     "Enhanced Packet Block", 4.3.1 "Enhanced Packet Block Flags Word").
+//
+// A comment reads like this (the host, then each layer's consecutive steps):
+//
+//	server nic: FCS ok, dst MAC mine -> ring 3/256 -> IPv4 | ip: checksum ok, mine, proto 6 | tcp: SYN on listener :80 -> clone socket #5 -> SYN+ACK
+//
+// and `tshark -r trace.pcapng -o eth.check_fcs:TRUE -Y frame.comment` shows
+// it next to Wireshark's own FCS verdict, which agrees with the NIC's.
+//
+// Blocks are encoded by github.com/gopacket/gopacket/pcapgo's NgWriter; the
+// two IDB options it cannot write (if_fcslen and if_MACaddr) are spliced
+// into the blocks it produces (see interfaces.go).
+//
+// With a fixed Options.Start (the default is DefaultStart) the output
+// depends only on the sequence of calls, so a seeded simulation gives a
+// byte-identical file on every run and every machine. Everything an
+// outsider can make grow (packets waiting for their walk to end, trails of
+// frames that are never captured, a comment's length) has a bound in
+// Options.
+package pcapng

@@ -1,0 +1,202 @@
+package pcapng
+
+import (
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// packet is a captured frame waiting to be written as an Enhanced Packet
+// Block.
+type packet struct {
+	key      key
+	iface    int
+	t        time.Duration // run time of the capture
+	dir      viz.Direction
+	fcsError bool
+	origLen  int    // the frame's length on the wire
+	data     []byte // a copy of the frame, cut to the snapshot length
+	tr       *trail
+	// complete says the trail is final: an outbound packet's trail is the
+	// steps logged before its capture, an inbound packet's ends with
+	// EndWalk.
+	complete bool
+}
+
+// fifo is the queue of packets in capture order, the order they are
+// written in.
+type fifo struct {
+	items []*packet
+	head  int
+}
+
+func (q *fifo) len() int { return len(q.items) - q.head }
+
+func (q *fifo) front() *packet { return q.items[q.head] }
+
+func (q *fifo) push(p *packet) {
+	// Reuse the slots already popped once they are half the slice, so the
+	// slice stays within twice the longest queue.
+	if q.head > 0 && q.head >= len(q.items)/2 && len(q.items) == cap(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	q.items = append(q.items, p)
+}
+
+func (q *fifo) pop() *packet {
+	p := q.items[q.head]
+	q.items[q.head] = nil
+	q.head++
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
+	return p
+}
+
+// Freed packets and trails are kept for reuse, up to this many each: a
+// steady run then writes a packet without allocating its buffers.
+const maxFree = 64
+
+// Buffers larger than this are not kept for reuse, so one jumbo frame does
+// not pin its memory for the rest of the run.
+const maxReusedBuf = 16 << 10
+
+func (w *Writer) newTrail(host string) *trail {
+	var t *trail
+	if n := len(w.freeTrails); n > 0 {
+		t, w.freeTrails = w.freeTrails[n-1], w.freeTrails[:n-1]
+	} else {
+		t = new(trail)
+	}
+	t.reset(host)
+	return t
+}
+
+func (w *Writer) freeTrail(t *trail) {
+	if len(w.freeTrails) < maxFree && cap(t.buf) <= maxReusedBuf {
+		w.freeTrails = append(w.freeTrails, t)
+	}
+}
+
+func (w *Writer) newPacket() *packet {
+	if n := len(w.freePackets); n > 0 {
+		p := w.freePackets[n-1]
+		w.freePackets = w.freePackets[:n-1]
+		return p
+	}
+	return new(packet)
+}
+
+func (w *Writer) freePacket(p *packet) {
+	if p.tr != nil {
+		w.freeTrail(p.tr)
+	}
+	data := p.data[:0]
+	if cap(data) > maxReusedBuf {
+		data = nil
+	}
+	*p = packet{data: data}
+	if len(w.freePackets) < maxFree {
+		w.freePackets = append(w.freePackets, p)
+	}
+}
+
+// writeReady writes the packets at the head of the queue whose trails are
+// complete; it stops at the first that is not, so packets keep capture
+// order.
+func (w *Writer) writeReady() {
+	for w.queue.len() > 0 && w.queue.front().complete {
+		w.writePacket(w.queue.pop())
+	}
+}
+
+// writeHead writes the oldest packet now, complete or not: its walk has
+// taken too long (MaxPending, MaxPendingAge) or the writer is flushing
+// everything (FlushPending, Close).
+func (w *Writer) writeHead() {
+	p := w.queue.pop()
+	if !p.complete && w.open[p.key] == p {
+		// Later steps of this walk will find no packet and wait in the
+		// trail table until EndWalk discards them.
+		delete(w.open, p.key)
+	}
+	w.writePacket(p)
+}
+
+// writePacket encodes p as an Enhanced Packet Block (draft-ietf-opsawg-
+// pcapng, 4.3) and frees it. After a write error nothing more is written,
+// but packets still leave the queue, so the bounds hold.
+func (w *Writer) writePacket(p *packet) {
+	defer w.freePacket(p)
+	if !p.complete {
+		w.stats.Truncated++
+	}
+	if w.err != nil {
+		return
+	}
+	// The options live in the Writer, so that writing a packet does not
+	// allocate them.
+	w.comment[0] = p.tr.comment(!p.complete)
+	w.flags = epbFlags(p)
+	w.epb.Comments = w.comment[:]
+	w.epb.Flags = &w.flags
+	w.epb.PacketID = nil
+	if p.key.frame != 0 {
+		// epb_packetid (draft 4.3.1): the run-wide frame ID, the same in
+		// the sender's and every receiver's copy of the frame.
+		w.packetID = p.key.frame
+		w.epb.PacketID = &w.packetID
+	}
+	ci := gopacket.CaptureInfo{
+		Timestamp:      w.cfg.Start.Add(p.t),
+		CaptureLength:  len(p.data),
+		Length:         p.origLen,
+		InterfaceIndex: p.iface,
+	}
+	if err := w.ng.WritePacketWithOptions(ci, p.data, w.epb); err != nil {
+		w.fail(err)
+		return
+	}
+	w.stats.Packets++
+}
+
+// epbFlags is the epb_flags word of p (draft 4.3.1 "Enhanced Packet Block
+// Flags Word"): the direction, the reception type of an inbound frame,
+// the FCS length in octets, and the CRC-error bit when the NIC found the
+// FCS wrong.
+func epbFlags(p *packet) pcapgo.NgEpbFlags {
+	f := pcapgo.NgEpbFlags{FCSLen: pcapgo.NewNgEpbFlagFCSLength(fcsLen)}
+	switch p.dir {
+	case viz.Inbound:
+		f.Direction = pcapgo.NgEpbFlagDirectionInbound
+		f.Reception = receptionType(p.data)
+	case viz.Outbound:
+		f.Direction = pcapgo.NgEpbFlagDirectionOutbound
+	}
+	if p.fcsError {
+		f.LinkLayerErr = pcapgo.NgEpbFlagLinkLayerDependentErrorCRC
+	}
+	return f
+}
+
+// receptionType classifies an inbound frame by its destination MAC: the
+// first bit on the wire (the low bit of the first octet) marks a group
+// address, and all ones is broadcast (IEEE 802.3 3.2.3).
+func receptionType(frame []byte) pcapgo.NgEpbFlag {
+	if len(frame) < 6 {
+		return pcapgo.NgEpbFlagReceptionTypeNotSpecified
+	}
+	dst := frame[:6]
+	switch {
+	case string(dst) == "\xff\xff\xff\xff\xff\xff":
+		return pcapgo.NgEpbFlagReceptionTypeBroadcast
+	case dst[0]&1 == 1:
+		return pcapgo.NgEpbFlagReceptionTypeMulticast
+	}
+	return pcapgo.NgEpbFlagReceptionTypeUnicast
+}

@@ -1,0 +1,333 @@
+package pcapng
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// Writer writes a run's captured frames, with their step trails, as a
+// pcapng file. Add it to a viz.Log as a sink; it implements viz.Capturer.
+//
+// How a packet's trail is gathered (the events of its walk on one host are
+// the ones carrying that host and the frame's ID):
+//
+//   - An outbound frame is built by the layers above the NIC before the NIC
+//     sends it, so its trail is what the host logged for the frame before
+//     Capture; the packet is complete when captured.
+//   - An inbound frame's walk starts at the NIC, so its trail is what the
+//     host logs for it from Capture until EndWalk (after the RX ring's
+//     interrupt, up through IP and TCP); the packet waits until then.
+//
+// Packets are written in capture order: a complete packet waits behind an
+// earlier inbound one whose walk has not ended. The sink methods are called
+// under the log's lock; Flush, FlushPending and Close may be called from
+// any goroutine.
+type Writer struct {
+	mu  sync.Mutex
+	cfg Options // with defaults filled in
+
+	out    *tap // between pcapgo and the output
+	ng     *pcapgo.NgWriter
+	closer io.Closer
+	nics   map[nicKey]int // interface IDs
+
+	queue  fifo            // captured packets, in capture order
+	open   map[key]*packet // inbound packets whose walk has not ended
+	trails trailTable      // trails of walks whose frame is not captured
+	stats  Stats           // counters, for Stats
+	err    error           // the first error; nothing is written after it
+	closed bool
+
+	freePackets []*packet
+	freeTrails  []*trail
+
+	// The options of the packet being written (see writePacket).
+	epb      pcapgo.NgPacketOptions
+	comment  [1]string
+	flags    pcapgo.NgEpbFlags
+	packetID uint64
+}
+
+// Stats counts what a Writer did.
+type Stats struct {
+	Packets    uint64 // Enhanced Packet Blocks written
+	Truncated  uint64 // of those, written before their walk ended
+	Interfaces int    // Interface Description Blocks written
+	Pending    int    // packets waiting to be written
+	Trails     int    // trails held for frames not (yet) captured
+	Evicted    uint64 // trails forgotten because MaxTrails were held
+}
+
+var _ viz.Capturer = (*Writer)(nil)
+
+// New returns a Writer that writes to w, and writes the file's Section
+// Header Block at once (draft-ietf-opsawg-pcapng, 4.1), so even a file
+// without packets is a valid capture. If w is an io.Closer, Close closes it.
+func New(w io.Writer, opts Options) (*Writer, error) {
+	cfg := opts.withDefaults()
+	out := &tap{w: w, hold: true}
+	section := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
+		// Hardware and OS are left out: they would make files from two
+		// machines differ.
+		Application: "packetwalk",
+		Comment:     cfg.Comment,
+	}}
+	// pcapgo writes a first interface with the section header, but no NIC
+	// has captured yet. So the placeholder's IDB is held back with the
+	// header, and only the header goes to the file; every real interface
+	// is added later (interfaceFor).
+	placeholder := pcapgo.NgInterface{LinkType: layers.LinkTypeEthernet, SnapLength: uint32(cfg.SnapLen)}
+	ng, err := pcapgo.NewNgWriterInterface(out, placeholder, section)
+	if err == nil {
+		err = ng.Flush()
+	}
+	out.hold = false
+	if err != nil {
+		return nil, fmt.Errorf("pcapng: %w", err)
+	}
+	shb, err := firstBlock(out.take())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(shb); err != nil {
+		return nil, fmt.Errorf("pcapng: %w", err)
+	}
+	wr := &Writer{
+		cfg:    cfg,
+		out:    out,
+		ng:     ng,
+		nics:   make(map[nicKey]int),
+		open:   make(map[key]*packet),
+		trails: newTrailTable(cfg.MaxTrails),
+	}
+	if c, ok := w.(io.Closer); ok {
+		wr.closer = c
+	}
+	return wr, nil
+}
+
+// Event implements viz.Sink: it adds e to the trail of the walk it belongs
+// to. Events without a frame (socket state changes, timers) belong to no
+// packet.
+func (w *Writer) Event(e *viz.Event) {
+	if e.Frame == 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || w.err != nil {
+		return
+	}
+	w.expire(e.T)
+	k := key{e.Host, e.Frame}
+	if p := w.open[k]; p != nil {
+		p.tr.add(e, w.cfg.MaxCommentBytes)
+		return
+	}
+	t := w.trails.get(k)
+	if e.Verdict == viz.Drop {
+		// The walk ends here without its frame being captured on this
+		// host (or after its packet was written early): its trail will
+		// never be wanted.
+		if t != nil {
+			w.trails.remove(t)
+			w.freeTrail(t)
+		}
+		return
+	}
+	if t == nil {
+		t = w.newTrail(e.Host)
+		if old := w.trails.insert(k, t); old != nil {
+			w.freeTrail(old)
+		}
+	}
+	t.add(e, w.cfg.MaxCommentBytes)
+}
+
+// Capture implements viz.Capturer: it queues the frame as a packet, with
+// a copy of its bytes, and writes what is ready.
+func (w *Writer) Capture(f *viz.CapturedFrame) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || w.err != nil {
+		return
+	}
+	w.expire(f.T)
+	iface, err := w.interfaceFor(f)
+	if err != nil {
+		w.fail(err)
+		return
+	}
+	k := key{f.Host, f.Frame}
+	p := w.newPacket()
+	p.key, p.iface, p.t, p.dir, p.fcsError = k, iface, f.T, f.Dir, f.FCSError
+	p.origLen = len(f.Data)
+	p.data = append(p.data[:0], f.Data[:min(len(f.Data), w.cfg.SnapLen)]...)
+
+	earlier := w.trails.get(k)
+	if earlier != nil {
+		w.trails.remove(earlier)
+	}
+	switch {
+	case f.Dir == viz.Outbound:
+		// Built above the NIC: the steps so far are the whole trail.
+		if earlier == nil {
+			earlier = w.newTrail(f.Host)
+		}
+		p.tr, earlier = earlier, nil
+		p.complete = true
+	case f.Frame == 0:
+		// Without an ID no step can name this frame: nothing to wait for.
+		p.tr = w.newTrail(f.Host)
+		p.complete = true
+	default:
+		// The walk starts here; steps logged before it (if any) belong to
+		// another walk of the same frame ID, not to this copy's.
+		p.tr = w.newTrail(f.Host)
+		if other := w.open[k]; other != nil {
+			// A second copy of one frame on one host (two NICs on one
+			// hub): steps cannot tell the copies apart, so they go to
+			// the newer, and the older's trail ends here.
+			other.complete = true
+		}
+		w.open[k] = p
+	}
+	if earlier != nil {
+		w.freeTrail(earlier)
+	}
+	if w.queue.len() >= w.cfg.MaxPending {
+		w.writeHead()
+	}
+	w.queue.push(p)
+	w.writeReady()
+}
+
+// EndWalk implements viz.Capturer: host is done with frame. An inbound
+// packet waiting for it is complete; a trail of a walk that was never
+// captured on host is discarded.
+func (w *Writer) EndWalk(host string, frame uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	k := key{host, frame}
+	if p := w.open[k]; p != nil {
+		delete(w.open, k)
+		p.complete = true
+		w.writeReady()
+		return
+	}
+	if t := w.trails.get(k); t != nil {
+		w.trails.remove(t)
+		w.freeTrail(t)
+	}
+}
+
+// expire writes the packets at the head of the queue whose walk has gone
+// on longer than MaxPendingAge by now, a run time seen in an event or a
+// capture.
+func (w *Writer) expire(now time.Duration) {
+	if w.cfg.MaxPendingAge <= 0 {
+		return
+	}
+	for w.queue.len() > 0 {
+		p := w.queue.front()
+		if !p.complete && now-p.t < w.cfg.MaxPendingAge {
+			return
+		}
+		w.writeHead()
+	}
+}
+
+// Flush writes the file's buffered blocks to the output, so that a reader
+// sees every packet written so far; packets still waiting for their walk
+// to end (and those captured after them) stay queued. It returns the first
+// error the Writer met.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.flush()
+}
+
+func (w *Writer) flush() error {
+	if w.err == nil {
+		w.writeReady()
+		if err := w.ng.Flush(); err != nil {
+			w.fail(err)
+		}
+	}
+	return w.err
+}
+
+// FlushPending writes every queued packet, those whose walk has not ended
+// with TruncatedNote, then flushes. It is for live captures, where a
+// reader wants the file to be complete now: call it after an exchange,
+// or on a timer.
+func (w *Writer) FlushPending() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writeAll()
+	return w.flush()
+}
+
+func (w *Writer) writeAll() {
+	for w.queue.len() > 0 {
+		w.writeHead()
+	}
+}
+
+// Close writes every queued packet (as FlushPending does), flushes, and
+// closes the output if it is an io.Closer. It returns the first error met
+// since New; later calls return the same. Events and frames that arrive
+// after Close are ignored.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
+	w.writeAll()
+	_ = w.flush() // its error is kept in w.err
+	if w.closer != nil {
+		if err := w.closer.Close(); err != nil {
+			w.fail(err)
+		}
+	}
+	// Let go of everything a long run may have left behind.
+	clear(w.open)
+	w.trails = newTrailTable(w.cfg.MaxTrails)
+	w.freePackets, w.freeTrails = nil, nil
+	return w.err
+}
+
+// Stats returns the Writer's counters.
+func (w *Writer) Stats() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.stats
+	s.Interfaces = len(w.nics)
+	s.Pending = w.queue.len()
+	s.Trails = w.trails.len()
+	s.Evicted = w.trails.evicted
+	return s
+}
+
+// fail keeps the first error.
+func (w *Writer) fail(err error) {
+	if w.err == nil {
+		if !errors.Is(err, errBlock) {
+			err = fmt.Errorf("pcapng: %w", err)
+		}
+		w.err = err
+	}
+}

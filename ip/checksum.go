@@ -99,12 +99,12 @@ func PseudoHeaderSum(src, dst netip.Addr, proto Protocol, length uint16) uint32 
 }
 
 // UpdateChecksum returns checksum hc after one 16-bit word of the data it
-// covers changes from old to new, without summing the data again (RFC 1624
-// eqn. 3: HC' = ~(~HC + ~m + m')). A router uses it for the TTL, which it
-// decrements in every datagram it forwards (RFC 1812 §5.3.1). Eqn. 3 corrects
-// RFC 1141's formula, which could give 0xffff ("minus zero") where summing
-// the data again gives 0x0000.
-func UpdateChecksum(hc, old, new uint16) uint16 {
-	sum := uint64(^hc) + uint64(^old) + uint64(new)
+// covers changes from oldWord to newWord, without summing the data again
+// (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')). A router uses it for the TTL,
+// which it decrements in every datagram it forwards (RFC 1812 §5.3.1).
+// Eqn. 3 corrects RFC 1141's formula, which could give 0xffff ("minus
+// zero") where summing the data again gives 0x0000.
+func UpdateChecksum(hc, oldWord, newWord uint16) uint16 {
+	sum := uint64(^hc) + uint64(^oldWord) + uint64(newWord)
 	return ^fold(sum)
 }

@@ -106,8 +106,8 @@ type ReassemblerConfig struct {
 	// fragment (offset 0) had arrived, so that the IP layer can send ICMP
 	// Time Exceeded, code 1 "fragment reassembly time exceeded" (RFC 792),
 	// quoting firstHeader and the first 8 bytes of firstPayload. Without
-	// the first fragment there is no header to quote, and RFC 792 sends
-	// nothing. Both slices belong to the callee.
+	// the first fragment there is no header to quote, and RFC 792 says
+	// that no message need be sent. Both slices belong to the callee.
 	OnTimeout func(key FragmentKey, firstHeader, firstPayload []byte)
 }
 
@@ -222,9 +222,9 @@ func (r *Reassembler) Add(f Fragment) (datagram, header []byte, done bool) {
 
 	// The fragment on its own: things no sender following RFC 791 emits.
 	// Only the fragment is refused; a datagram already held keeps waiting.
-	if why := f.malformed(); why != "" {
+	if bad, _ := f.malformed(false); bad {
 		r.stats.Fails++
-		r.refuse(&f, d, viz.ReasonIPMalformed, why)
+		r.refuse(&f, d, viz.ReasonIPMalformed, func() string { _, why := f.malformed(true); return why })
 		return nil, nil, false
 	}
 
@@ -244,7 +244,9 @@ func (r *Reassembler) Add(f Fragment) (datagram, header []byte, done bool) {
 		extent = max(extent, d.maxEnd)
 	}
 	if headerBytes+extent > reasmMaxDatagramBytes {
-		why := fmt.Sprintf("a %d-byte header and %d bytes of payload exceed the 65,535 bytes an IPv4 datagram may have", headerBytes, extent)
+		why := func() string {
+			return fmt.Sprintf("a %d-byte header and %d bytes of payload exceed the 65,535 bytes an IPv4 datagram may have", headerBytes, extent)
+		}
 		if d != nil {
 			r.discard(d, &f, viz.ReasonFragTooLarge, why)
 		} else {
@@ -261,13 +263,17 @@ func (r *Reassembler) Add(f Fragment) (datagram, header []byte, done bool) {
 	if d == nil && len(r.pending) >= r.cfg.MaxDatagrams {
 		r.stats.Fails++
 		r.stats.Memory++
-		r.refuse(&f, nil, viz.ReasonFragMemory, fmt.Sprintf("%d datagrams are already being reassembled, the limit", len(r.pending)))
+		r.refuse(&f, nil, viz.ReasonFragMemory, func() string {
+			return fmt.Sprintf("%d datagrams are already being reassembled, the limit", len(r.pending))
+		})
 		return nil, nil, false
 	}
 	if r.bytes+n > r.cfg.MaxBytes {
 		r.stats.Fails++
 		r.stats.Memory++
-		r.refuse(&f, d, viz.ReasonFragMemory, fmt.Sprintf("holding %d more bytes would make %d, over the %d-byte reassembly limit", n, r.bytes+n, r.cfg.MaxBytes))
+		r.refuse(&f, d, viz.ReasonFragMemory, func() string {
+			return fmt.Sprintf("holding %d more bytes would make %d, over the %d-byte reassembly limit", n, r.bytes+n, r.cfg.MaxBytes)
+		})
 		return nil, nil, false
 	}
 	if d == nil {
@@ -281,12 +287,16 @@ func (r *Reassembler) Add(f Fragment) (datagram, header []byte, done bool) {
 	endNow := false
 	if d.end >= 0 {
 		if end > d.end || (!f.More && end != d.end) {
-			r.discard(d, &f, viz.ReasonFragOverlap, fmt.Sprintf("it ends at %d (MF=%d) but the last fragment already put the end at %d", end, reasmFlag(f.More), d.end))
+			r.discard(d, &f, viz.ReasonFragOverlap, func() string {
+				return fmt.Sprintf("it ends at %d (MF=%d) but the last fragment already put the end at %d", end, reasmFlag(f.More), d.end)
+			})
 			return nil, nil, false
 		}
 	} else if !f.More {
 		if end < d.maxEnd {
-			r.discard(d, &f, viz.ReasonFragOverlap, fmt.Sprintf("it is the last fragment (MF=0) but ends at %d, before bytes already held up to %d", end, d.maxEnd))
+			r.discard(d, &f, viz.ReasonFragOverlap, func() string {
+				return fmt.Sprintf("it is the last fragment (MF=0) but ends at %d, before bytes already held up to %d", end, d.maxEnd)
+			})
 			return nil, nil, false
 		}
 		d.end = end
@@ -316,7 +326,9 @@ func (r *Reassembler) Add(f Fragment) (datagram, header []byte, done bool) {
 			r.fragmentStep(d, &f, viz.Pass, "", fmt.Sprintf("repeats bytes already held, but its MF=0 puts the end at %d; holes remain %s", end, appendHoles(nil, d.holes, false)))
 		}
 	default:
-		r.discard(d, &f, viz.ReasonFragOverlap, "it overlaps bytes already held and is not an exact duplicate of them")
+		r.discard(d, &f, viz.ReasonFragOverlap, func() string {
+			return "it overlaps bytes already held and is not an exact duplicate of them"
+		})
 		return nil, nil, false
 	}
 
@@ -326,21 +338,29 @@ func (r *Reassembler) Add(f Fragment) (datagram, header []byte, done bool) {
 	return r.complete(d, &f)
 }
 
-// malformed says what is wrong with f on its own, or "".
-func (f *Fragment) malformed() string {
+// malformed reports whether something is wrong with f on its own and, if
+// explain is set, says what (so that nothing is formatted unless the log
+// listens).
+func (f *Fragment) malformed(explain bool) (bad bool, why string) {
 	switch {
 	case f.Offset < 0 || f.Offset%8 != 0 || f.Offset > reasmMaxOffsetBytes:
-		return fmt.Sprintf("offset %d is not a multiple of 8 within 0..%d, as the 13-bit Fragment Offset field in 8-byte units allows", f.Offset, reasmMaxOffsetBytes)
+		if explain {
+			why = fmt.Sprintf("offset %d is not a multiple of 8 within 0..%d, as the 13-bit Fragment Offset field in 8-byte units allows", f.Offset, reasmMaxOffsetBytes)
+		}
+		return true, why
 	case len(f.Payload) == 0:
 		// A fragment with no data fills no hole (RFC 815's last < first)
 		// and only opens the door to games with the datagram's end.
-		return "it carries no data"
+		return true, "it carries no data"
 	case f.More && len(f.Payload)%8 != 0:
 		// RFC 791 §3.2: every fragment but the last carries a multiple
 		// of 8 bytes, or the next one's offset could not be written.
-		return fmt.Sprintf("MF=1 but its %d bytes are not a multiple of 8, so no next fragment could start where it ends", len(f.Payload))
+		if explain {
+			why = fmt.Sprintf("MF=1 but its %d bytes are not a multiple of 8, so no next fragment could start where it ends", len(f.Payload))
+		}
+		return true, why
 	}
-	return ""
+	return false, ""
 }
 
 // newDatagram starts reassembling the datagram of key and sets its timer.
@@ -420,7 +440,7 @@ func (r *Reassembler) expire(d *pendingDatagram) {
 	r.stats.Timeouts++
 	first := len(d.pieces) > 0 && d.pieces[0].offset == 0
 	if r.rec.On() {
-		icmp := "the first fragment never arrived, so there is no header to quote and no ICMP error (RFC 792)"
+		icmp := "the first fragment never arrived, so there is no header to quote and no ICMP error is sent (RFC 792)"
 		if first {
 			icmp = "the first fragment arrived, so ICMP Time Exceeded (code 1) goes back to the sender"
 		}
@@ -441,8 +461,9 @@ func (r *Reassembler) expire(d *pendingDatagram) {
 	}
 }
 
-// discard drops the whole datagram d because of fragment f.
-func (r *Reassembler) discard(d *pendingDatagram, f *Fragment, reason viz.Reason, why string) {
+// discard drops the whole datagram d because of fragment f; why is called
+// only if the log listens.
+func (r *Reassembler) discard(d *pendingDatagram, f *Fragment, reason viz.Reason, why func() string) {
 	r.forget(d)
 	r.stats.Fails++
 	if reason == viz.ReasonFragOverlap {
@@ -452,18 +473,19 @@ func (r *Reassembler) discard(d *pendingDatagram, f *Fragment, reason viz.Reason
 		r.rec.Emit(viz.Event{
 			Layer: viz.LayerIP, Step: "reassembly", Verdict: viz.Drop, Reason: reason, Frame: f.Frame,
 			Msg: fmt.Sprintf("%s: %s; the whole datagram is discarded with the %d fragments (%d bytes) held, holes were %s",
-				f.describe(), why, len(d.pieces), d.bytes, appendHoles(nil, d.holes, false)),
+				f.describe(), why(), len(d.pieces), d.bytes, appendHoles(nil, d.holes, false)),
 			Fields: append(f.fields(d.holes), viz.F("frames", d.frames())),
 		})
 	}
 }
 
-// refuse drops fragment f alone; d, if not nil, is kept.
-func (r *Reassembler) refuse(f *Fragment, d *pendingDatagram, reason viz.Reason, why string) {
+// refuse drops fragment f alone; d, if not nil, is kept. why is called only
+// if the log listens.
+func (r *Reassembler) refuse(f *Fragment, d *pendingDatagram, reason viz.Reason, why func() string) {
 	if !r.rec.On() {
 		return
 	}
-	msg := f.describe() + ": " + why + "; fragment dropped"
+	msg := f.describe() + ": " + why() + "; fragment dropped"
 	var holes holeList
 	if d != nil {
 		holes = d.holes

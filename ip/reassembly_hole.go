@@ -12,10 +12,10 @@ import (
 // "infinity", because nothing says how long the datagram is until its last
 // fragment (More Fragments = 0) arrives. Each fragment that arrives fills
 // part of a hole, possibly splitting it in two; the datagram is complete
-// when the list is empty. RFC 815 stores the descriptors inside the holes of
-// the reassembly buffer itself to need no extra memory; here they live in a
-// small slice beside the data, which reads more easily and is shown in the
-// step log as is.
+// when the list is empty. RFC 815 §4 stores the descriptors inside the
+// holes of the reassembly buffer itself, to need no extra memory; here they
+// live in a small slice beside the data, which reads more easily and is
+// shown in the step log as is.
 
 // holeInfinity is RFC 815's "infinity": the last byte of the last hole while
 // the fragment with More Fragments = 0 has not arrived.
@@ -32,8 +32,8 @@ type hole struct {
 // is separated from the next by bytes that are held.
 type holeList []hole
 
-// newHoleList is RFC 815 §3's starting point: "a hole descriptor list ...
-// consisting of one hole descriptor, from zero to infinity".
+// newHoleList is RFC 815 §3's starting point: when reassembly of a datagram
+// begins, the whole of it is missing, one hole from zero to infinity.
 func newHoleList() holeList { return holeList{{0, holeInfinity}} }
 
 // fill runs RFC 815 §3's algorithm for an arriving fragment holding payload

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{nil, {"help"}, {"--help"}, {"trace", "--help"}, {"ping", "-h"}} {
+		code, out, _ := runCLI(args...)
+		if code != 0 || !strings.Contains(out, "packetwalk") && !strings.Contains(out, "Usage") {
+			t.Errorf("%v: exit %d, output %q", args, code, out)
+		}
+	}
+}
+
+// Bad input gets one sentence on stderr and a non-zero exit, never a
+// stack trace.
+func TestBadInputIsOneSentence(t *testing.T) {
+	cases := [][]string{
+		{"frobnicate"},
+		{"trace", "--loss", "1.5"},
+		{"trace", "--loss", "abc"},
+		{"trace", "--corrupt", "NaN"},
+		{"trace", "--mtu", "20"},
+		{"trace", "--fault", "explode:3"},
+		{"trace", "--wire", "token-ring"},
+		{"trace", "--nonsense"},
+		{"trace", "extra-arg"},
+		{"ping", "--count", "0"},
+		{"ping", "--size", "70000"},
+		{"ping", "--ttl", "0"},
+		{"trace", "--json", "/nonexistent-dir/x.jsonl"},
+	}
+	for _, args := range cases {
+		code, out, errOut := runCLI(args...)
+		lines := strings.Split(strings.TrimSpace(errOut), "\n")
+		if code == 0 || len(lines) != 1 || lines[0] == "" || strings.Contains(errOut, "goroutine") {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q", args, code, errOut, out)
+		}
+	}
+}
+
+func TestTraceWritesItsFiles(t *testing.T) {
+	dir := t.TempDir()
+	jsonPath, pcapPath := filepath.Join(dir, "t.jsonl"), filepath.Join(dir, "t.pcapng")
+	code, out, errOut := runCLI("trace", "--json", jsonPath, "--pcap", pcapPath)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"fcs", "reassembled", "echo_reply", "port unreachable", "== summary"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("narration lacks %q", want)
+		}
+	}
+	f, err := os.Open(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	n := 0
+	for sc.Scan() {
+		var e viz.Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("line %d: %v", n+1, err)
+		}
+		n++
+	}
+	if n < 50 {
+		t.Fatalf("only %d events", n)
+	}
+	if st, err := os.Stat(pcapPath); err != nil || st.Size() < 1000 {
+		t.Fatalf("capture: %v", err)
+	}
+}
+
+func TestPingExitStatus(t *testing.T) {
+	if code, out, errOut := runCLI("ping", "--quiet", "--count", "2"); code != 0 || !strings.Contains(out, "2 received") {
+		t.Fatalf("clean ping: exit %d\n%s%s", code, out, errOut)
+	}
+	// Every frame lost: no reply, so ping fails like ping(8).
+	if code, out, _ := runCLI("ping", "--quiet", "--count", "2", "--loss", "1"); code != 1 || !strings.Contains(out, "100% packet loss") {
+		t.Fatalf("lossy ping: exit %d\n%s", code, out)
+	}
+}
+
+// The acceptance run: replies, reassembly and FCS drops all show.
+func TestPingFragmentedOverCorruptWire(t *testing.T) {
+	code, out, errOut := runCLI("ping", "--count", "5", "--size", "4000", "--mtu", "1500", "--corrupt", "0.1", "--seed", "7")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"4008 bytes from 10.0.0.2", "reassembled", "fcs_mismatch", "ping statistics"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}

@@ -210,4 +210,3 @@ func TestTsharkAgreesWithFCSVerdicts(t *testing.T) {
 		t.Fatalf("the display filter on comments finds %d frames, want %d:\n%s", got, run.fcsDrops, out)
 	}
 }
-

@@ -13,18 +13,25 @@ import (
 // 1624, UpdateChecksum), with the same result. The forwarded datagram is a new frame with its own
 // ID; its first step names the frame it came from.
 func (l *Layer) forward(in Inbound, h IPv4) {
+	// RFC 1122 §3.2.2: no ICMP error about a datagram that came as a
+	// link-layer broadcast (every router on the link would answer).
+	icmpError := func(t ICMPType, code ICMPCode, mtu int) {
+		if !in.LinkBroadcast {
+			l.sendICMPError(h, h.Payload(), t, code, mtu, in.Frame)
+		}
+	}
 	// RFC 1812 §5.3.1: a router that would decrement the TTL to zero
 	// discards the datagram and sends Time Exceeded.
 	if h.TTL() <= 1 {
 		l.drop(in.Frame, "forward", viz.ReasonTTLExpired, fmt.Sprintf("TTL %d would reach 0 at this hop", h.TTL()))
-		l.sendICMPError(h, h.Payload(), ICMPTimeExceeded, ICMPTTLExceeded, 0, in.Frame)
+		icmpError(ICMPTimeExceeded, ICMPTTLExceeded, 0)
 		return
 	}
 	r, ok := l.routes.lookup(h.Dst())
 	if !ok {
 		l.stats.OutNoRoutes++
 		l.drop(in.Frame, "forward", viz.ReasonNoRoute, fmt.Sprintf("no route to %s", h.Dst()))
-		l.sendICMPError(h, h.Payload(), ICMPDestUnreachable, ICMPNetUnreachable, 0, in.Frame)
+		icmpError(ICMPDestUnreachable, ICMPNetUnreachable, 0)
 		return
 	}
 	if l.rec.On() {
@@ -43,7 +50,7 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 	if err := l.output(r, hdr, h.Payload(), id, "forward"); err == ErrMessageTooLong {
 		// RFC 1191 §4: tell the sender the next-hop MTU, so that path
 		// MTU discovery can shrink its segments.
-		l.sendICMPError(h, h.Payload(), ICMPDestUnreachable, ICMPFragmentationNeeded, r.Link.MTU(), in.Frame)
+		icmpError(ICMPDestUnreachable, ICMPFragmentationNeeded, r.Link.MTU())
 		return
 	}
 	l.stats.ForwDatagrams++

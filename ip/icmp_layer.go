@@ -133,6 +133,13 @@ func (l *Layer) sendICMPError(h IPv4, payload []byte, t ICMPType, code ICMPCode,
 	if mine, bcast := l.isMine(src); mine && bcast {
 		return
 	}
+	// Nor about a datagram sent to a broadcast or multicast address: the
+	// callers that know check already, but a reassembly timeout does not.
+	if dst := h.Dst(); dst.IsMulticast() {
+		return
+	} else if mine, bcast := l.isMine(dst); mine && bcast {
+		return
+	}
 	frame := l.rec.NewFrameID()
 	if !l.icmpLimit.allow() {
 		l.stats.ICMPOutRateLimited++

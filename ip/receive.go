@@ -1,6 +1,7 @@
 package ip
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -76,9 +77,21 @@ func (l *Layer) Receive(in Inbound) {
 		if !done {
 			return
 		}
-		header, payload = first, data
+		header, payload = reassembledHeader(first, len(data)), data
 	}
 	l.deliver(in, IPv4(header), payload, broadcast)
+}
+
+// reassembledHeader turns the first fragment's header (a copy the
+// reassembler handed over) into the header of the whole datagram: Total
+// Length covers every byte, MF and the offset are cleared, and the checksum
+// is computed again, as Linux's ip_frag_reasm does. A transport, or an ICMP
+// error quoting the datagram, then sees one datagram, not its first piece.
+func reassembledHeader(h []byte, payloadLen int) []byte {
+	binary.BigEndian.PutUint16(h[ipTotalLen:], uint16(len(h)+payloadLen))
+	binary.BigEndian.PutUint16(h[ipFlagsOff:], binary.BigEndian.Uint16(h[ipFlagsOff:])&^(flagMF|fragOffsetMask))
+	binary.BigEndian.PutUint16(h[ipChecksum:], IPv4(h).ComputeChecksum())
+	return h
 }
 
 // deliver hands a whole datagram to the protocol its number names.
@@ -91,7 +104,10 @@ func (l *Layer) deliver(in Inbound, h IPv4, payload []byte, broadcast bool) {
 		return
 	case ProtocolUDP:
 		l.protoStep(d, "UDP")
-		l.receiveUDP(d, broadcast)
+		// receiveUDP's flag only decides whether Port Unreachable may
+		// be sent: not for a link-layer broadcast either (RFC 1122
+		// §3.2.2).
+		l.receiveUDP(d, broadcast || in.LinkBroadcast)
 		return
 	}
 	t := l.transports[d.Protocol]
@@ -100,7 +116,7 @@ func (l *Layer) deliver(in Inbound, h IPv4, payload []byte, broadcast bool) {
 		// with Protocol Unreachable.
 		l.stats.InUnknownProtos++
 		l.drop(in.Frame, "protocol", viz.ReasonUnknownProtocol, fmt.Sprintf("no handler for protocol %d", d.Protocol))
-		if !broadcast {
+		if !broadcast && !in.LinkBroadcast {
 			l.sendICMPError(h, payload, ICMPDestUnreachable, ICMPProtocolUnreachable, 0, in.Frame)
 		}
 		return

@@ -34,14 +34,30 @@ type Timer interface {
 // Events due at the same instant run in the order they were scheduled.
 // AfterFunc and Post may be called from any goroutine.
 type VirtualClock struct {
-	mu    sync.Mutex
-	now   time.Duration
-	seq   uint64
-	queue eventQueue
+	mu     sync.Mutex
+	now    time.Duration
+	seq    uint64
+	queue  eventQueue
+	notify chan struct{} // signalled whenever something is scheduled
 }
 
 // NewVirtualClock returns a clock at time zero with nothing scheduled.
-func NewVirtualClock() *VirtualClock { return &VirtualClock{} }
+func NewVirtualClock() *VirtualClock { return &VirtualClock{notify: make(chan struct{}, 1)} }
+
+// Notify returns a channel that receives a value after something was
+// scheduled, so a loop waiting for work (or for the wall clock, when paced)
+// wakes up for events posted from other goroutines.
+func (c *VirtualClock) Notify() <-chan struct{} { return c.notify }
+
+// Next returns when the earliest scheduled event is due.
+func (c *VirtualClock) Next() (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		return 0, false
+	}
+	return c.queue[0].at, true
+}
 
 // Now implements Clock.
 func (c *VirtualClock) Now() time.Duration {
@@ -61,6 +77,10 @@ func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
 	c.seq++
 	ev := &scheduled{at: c.now + d, seq: c.seq, f: f, clock: c}
 	heap.Push(&c.queue, ev)
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
 	return ev
 }
 

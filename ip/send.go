@@ -110,3 +110,13 @@ func (l *Layer) SourceFor(dst netip.Addr) (netip.Addr, error) {
 
 // RouteTo returns the route a datagram to dst takes.
 func (l *Layer) RouteTo(dst netip.Addr) (Route, bool) { return l.routes.lookup(dst) }
+
+// MTUFor returns the MTU of the link a datagram to dst leaves by, or 0 if
+// there is no route.
+func (l *Layer) MTUFor(dst netip.Addr) int {
+	r, ok := l.routes.lookup(dst)
+	if !ok {
+		return 0
+	}
+	return r.Link.MTU()
+}

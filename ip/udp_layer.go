@@ -68,6 +68,9 @@ func (e *UDPEndpoint) Recv() (UDPDatagram, bool) {
 	return d, true
 }
 
+// Queued returns how many datagrams wait to be received.
+func (e *UDPEndpoint) Queued() int { return len(e.queue) }
+
 // TakeErr returns and clears the pending ICMP error.
 func (e *UDPEndpoint) TakeErr() error { err := e.err; e.err = nil; return err }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -17,6 +18,9 @@ type HostConfig struct {
 	// IP holds the IP layer's settings (TTL, reassembly limits, ICMP rate
 	// limit); its Clock, Recorder and Forwarding are filled in.
 	IP ip.Config
+	// TCP holds TCP's settings (buffers, timers); its Clock, Recorder,
+	// Network and ISN secret are filled in.
+	TCP tcp.Config
 }
 
 // Host is one machine: its interfaces and its protocol layers, all owned by
@@ -26,16 +30,33 @@ type Host struct {
 	Clock viz.Clock
 	Rec   *viz.Recorder
 	IP    *ip.Layer
+	TCP   *tcp.Layer
 
+	loop   *Loop
 	ifaces []*Interface
+	socks  sockets
 }
 
-// NewHost returns a host with no interfaces, logging through rec.
-func NewHost(cfg HostConfig, clock viz.Clock, rec *viz.Recorder) *Host {
+// NewHost returns a host with no interfaces, run by loop and logging
+// through rec. The TCP initial sequence numbers are keyed by secret (a
+// simulation derives it from its seed and the host's name).
+func NewHost(cfg HostConfig, loop *Loop, rec *viz.Recorder, secret []byte) *Host {
+	clock := loop.Clock
 	ipc := cfg.IP
 	ipc.Clock, ipc.Recorder, ipc.Forwarding = clock, rec, cfg.Forwarding
-	return &Host{Name: cfg.Name, Clock: clock, Rec: rec, IP: ip.NewLayer(ipc)}
+	h := &Host{Name: cfg.Name, Clock: clock, Rec: rec, IP: ip.NewLayer(ipc), loop: loop}
+	tc := cfg.TCP
+	tc.Clock, tc.Recorder, tc.Network = clock, rec, h.IP
+	if tc.ISNSecret == nil {
+		tc.ISNSecret = secret
+	}
+	h.TCP = tcp.NewLayer(tc)
+	h.IP.Register(ip.ProtocolTCP, h.TCP)
+	return h
 }
+
+// Loop returns the event loop that owns the host's protocol state.
+func (h *Host) Loop() *Loop { return h.loop }
 
 // InterfaceConfig describes one interface of a host.
 type InterfaceConfig struct {

@@ -144,9 +144,25 @@ func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
 
 // block runs attempt on the loop until it reports done. While it reports
-// not done, the calling goroutine parks on q until a wake-up, or until
-// deadline (a zero deadline waits for ever). attempt runs on the loop.
-func (l *Loop) block(q *waitQueue, deadline time.Time, attempt func() bool) error {
+// not done, the calling goroutine parks on the queues until a wake-up, or
+// until deadline (a zero deadline waits for ever). attempt runs on the loop.
+func (l *Loop) block(deadline time.Time, attempt func() bool, queues ...*waitQueue) error {
+	return l.blockFor(deadlineWait(deadline), attempt, queues...)
+}
+
+// deadlineWait converts a wall-clock deadline (net.Conn's API) into a wait;
+// -1 means none.
+func deadlineWait(deadline time.Time) time.Duration {
+	if deadline.IsZero() {
+		return -1
+	}
+	return max(time.Until(deadline), 0)
+}
+
+// blockFor is block with the wait given as a duration of the loop's time
+// (-1: for ever).
+func (l *Loop) blockFor(wait time.Duration, attempt func() bool, queues ...*waitQueue) error {
+	end := time.Duration(-1) // the deadline in loop time, fixed at the first attempt
 	for {
 		var done bool
 		var w *waiter
@@ -155,14 +171,18 @@ func (l *Loop) block(q *waitQueue, deadline time.Time, attempt func() bool) erro
 				return
 			}
 			w = &waiter{ch: make(chan struct{})}
-			q.add(w)
-			if !deadline.IsZero() {
-				// Deadlines come from the wall clock (net.Conn's API);
-				// the wait they allow runs in the loop's time.
-				wait := time.Until(deadline)
-				w.timer = l.Clock.AfterFunc(wait, func() {
+			for _, q := range queues {
+				q.add(w)
+			}
+			if wait >= 0 {
+				if end < 0 {
+					end = l.Clock.Now() + wait
+				}
+				w.timer = l.Clock.AfterFunc(end-l.Clock.Now(), func() {
 					w.timedOut = true
-					q.remove(w)
+					for _, q := range queues {
+						q.remove(w)
+					}
 					l.wake(w)
 				})
 			}

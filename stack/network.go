@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 // two runs give the same log and the same capture, byte for byte.
 type Network struct {
 	Clock *viz.VirtualClock
+	Loop  *Loop
 	Log   *viz.Log
 	Seed  int64
 
@@ -24,7 +26,7 @@ type Network struct {
 // NewNetwork returns an empty simulation at virtual time zero.
 func NewNetwork(seed int64) *Network {
 	c := viz.NewVirtualClock()
-	return &Network{Clock: c, Log: viz.NewLog(c), Seed: seed}
+	return &Network{Clock: c, Loop: NewLoop(c), Log: viz.NewLog(c), Seed: seed}
 }
 
 // AddWire adds a simulated wire. Its clock and log are the network's; a
@@ -48,7 +50,8 @@ func (n *Network) AddWire(cfg nic.WireConfig) (*nic.Wire, error) {
 
 // AddHost adds a host.
 func (n *Network) AddHost(cfg HostConfig) *Host {
-	h := NewHost(cfg, n.Clock, n.Log.Recorder(cfg.Name))
+	secret := fmt.Appendf(nil, "packetwalk seed %d host %s", n.Seed, cfg.Name)
+	h := NewHost(cfg, n.Loop, n.Log.Recorder(cfg.Name), secret)
 	n.hosts = append(n.hosts, h)
 	return h
 }
@@ -65,8 +68,19 @@ func (n *Network) Hosts() []*Host { return append([]*Host(nil), n.hosts...) }
 // Wires returns the wires in the order they were added.
 func (n *Network) Wires() []*nic.Wire { return append([]*nic.Wire(nil), n.wires...) }
 
-// Run runs the simulation until nothing is left to do.
+// Run runs the simulation until nothing is left to do. It is for
+// scenarios driven by the clock alone (ping, crafted frames); scenarios with
+// applications use RunUntil.
 func (n *Network) Run() { n.Clock.Run() }
+
+// Go starts an application goroutine (a server, a client) that the
+// simulation keeps track of: virtual time stands still while it runs.
+func (n *Network) Go(f func()) { n.Loop.Go(f) }
+
+// RunUntil runs the simulation, applications included, until done reports
+// true (checked on the loop), ctx ends, or nothing more can happen
+// (ErrIdle).
+func (n *Network) RunUntil(ctx context.Context, done func() bool) error { return n.Loop.Run(ctx, done) }
 
 // RunFor runs the simulation for d of virtual time.
 func (n *Network) RunFor(d time.Duration) { n.Clock.RunFor(d) }

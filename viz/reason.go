@@ -67,6 +67,17 @@ const (
 	ReasonNoSocket       Reason = "no_socket"         // no socket matches the four-tuple or port
 	ReasonBacklogFull    Reason = "backlog_full"      // the listener's SYN or accept queue is full
 	ReasonSeqOutOfWindow Reason = "seq_out_of_window" // the segment is outside the receive window
+
+	// tcp: the state machine's checks (RFC 9293 §3.10.7).
+	ReasonTCPNoACK        Reason = "tcp_no_ack"         // a segment without ACK where one is required, or a stray segment at a listener
+	ReasonTCPBadACK       Reason = "tcp_bad_ack"        // the ACK acknowledges something never sent
+	ReasonTCPChallenge    Reason = "tcp_challenge_ack"  // a RST or SYN that may be a blind attack; a challenge ACK answered it (RFC 5961)
+	ReasonTCPDataAfterFIN Reason = "tcp_data_after_fin" // data beyond the peer's FIN, or after the receive side closed
+
+	// tcp: the segment's format (package tcp, segment.go and options.go).
+	ReasonTCPMalformed        Reason = "tcp_malformed"         // shorter than 20 bytes, or the data offset is below 5 or past the end
+	ReasonTCPChecksum         Reason = "tcp_checksum"          // the TCP checksum (with pseudo-header) is wrong
+	ReasonTCPOptionsMalformed Reason = "tcp_options_malformed" // an option's length is missing, below 2 or runs past the header
 )
 
 // reasonInfo explains each reason in one sentence, for viewers and labs.
@@ -115,6 +126,15 @@ var reasonInfo = map[Reason]string{
 	ReasonICMPEchoBroadcast: "the echo request was sent to a broadcast address, which this host is configured to ignore",
 	ReasonICMPRateLimited:   "an ICMP error message was not sent because the host is over its ICMP rate limit (RFC 1812 §4.3.2.8)",
 	ReasonRcvbufFull:        "the socket's receive buffer is full, so the datagram is discarded",
+
+	ReasonTCPNoACK:        "the segment lacks the ACK flag where the state machine requires it, or is a stray segment at a listening socket (RFC 9293 §3.10.7)",
+	ReasonTCPBadACK:       "the segment acknowledges data that was never sent (RFC 9293 §3.10.7.4, RFC 5961 §5)",
+	ReasonTCPChallenge:    "a RST or SYN did not match the expected sequence number exactly, so instead of acting on it the socket sent a challenge ACK (RFC 5961)",
+	ReasonTCPDataAfterFIN: "data arrived after the peer's FIN, which ends its data",
+
+	ReasonTCPMalformed:        "the TCP segment is shorter than its 20-byte header, or its data offset is below 5 words or points past the end of the segment",
+	ReasonTCPChecksum:         "the TCP checksum, computed with the IPv4 pseudo-header, is wrong",
+	ReasonTCPOptionsMalformed: "a TCP option has no length byte, a length below 2, or runs past the end of the header (RFC 9293 §3.1 MUST-7)",
 
 	ReasonNoSocket:       "no socket matches the segment's four-tuple or port",
 	ReasonBacklogFull:    "the listening socket's queue is full",

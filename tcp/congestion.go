@@ -1,0 +1,310 @@
+package tcp
+
+import "strconv"
+
+// Congestion control: RFC 5681's slow start, congestion avoidance, fast
+// retransmit and fast recovery, with RFC 6582's NewReno change to fast
+// recovery (partial acknowledgements keep the sender in recovery until all
+// data outstanding at the loss is acknowledged). The connection decides
+// what an ACK is (new data, duplicate per RFC 5681 §2, or neither) and
+// tells NewReno; NewReno answers with how cwnd and ssthresh changed and
+// whether a segment must be retransmitted at once.
+
+// dupAckThreshold is how many duplicate ACKs signal a loss (RFC 5681 §3.2):
+// one or two can come from reordering, three rarely do.
+const dupAckThreshold = 3
+
+// cwndMax caps the congestion window and is ssthresh's starting value.
+// RFC 5681 §3.1: "The initial value of ssthresh SHOULD be set arbitrarily
+// high (e.g., to the size of the largest possible advertised window)", and
+// the largest possible window is 2^30 bytes (RFC 7323 §2.2): a cwnd beyond
+// it could never be used, and capping it keeps growth from running on while
+// the sender is limited by the application or the receiver.
+const cwndMax = MaxBufferBytes
+
+// InitialWindowRFC6928 is the initial window of RFC 6928 §2,
+// min(10*MSS, max(2*MSS, 14600)) bytes: ten 1460-byte segments. NewNewReno
+// uses it. RFC 6928 is Experimental, but it is what Linux (since 2.6.39)
+// and gVisor do, so packetwalk's first flight looks like that of the peers
+// it talks to, and a small web page leaves in one flight.
+func InitialWindowRFC6928(mss int) int {
+	return min(10*mss, max(2*mss, 14600))
+}
+
+// InitialWindowRFC5681 is the standard's initial window, RFC 5681 §3.1
+// equation (1): 2, 3 or 4 segments depending on the MSS (3 × 1460 bytes on
+// Ethernet). A lab that wants to watch slow start on a small transfer sets
+// Cwnd to it.
+func InitialWindowRFC5681(mss int) int {
+	switch {
+	case mss > 2190:
+		return 2 * mss
+	case mss > 1095:
+		return 3 * mss
+	default:
+		return 4 * mss
+	}
+}
+
+// NewReno is one connection's congestion control state (RFC 5681, RFC 6582).
+// Its methods return a CwndChange saying what changed and why, which the
+// connection logs (when cwnd or ssthresh moved, or when the change asks for
+// a retransmission) without comparing before and after itself.
+type NewReno struct {
+	Cwnd     int // congestion window in bytes: how much may be in flight
+	Ssthresh int // slow start threshold in bytes: slow start below, congestion avoidance at or above
+	MSS      int // SMSS in bytes: the largest segment the sender sends
+
+	// Recover is RFC 6582's "recover": the highest sequence number sent
+	// when fast recovery or the last retransmission timeout began
+	// (SND.MAX-1). Recovery ends with the ACK that covers it.
+	Recover Seq
+	// DupAcks counts duplicate ACKs in a row (RFC 5681 §2); an ACK of new
+	// data resets it.
+	DupAcks int
+
+	inRecovery   bool // in fast recovery (RFC 5681 §3.2 steps 2-6, RFC 6582 §3.2)
+	recoverValid bool // Recover is set and no ACK has passed it yet
+	timedOut     bool // a timeout happened and no new data was acknowledged since
+}
+
+// NewNewReno returns congestion state for a connection whose segments
+// carry at most mss bytes: cwnd at the initial window of RFC 6928
+// (InitialWindowRFC6928), ssthresh "arbitrarily high" (RFC 5681 §3.1), so
+// the connection starts in slow start. It panics if mss is not positive.
+func NewNewReno(mss int) *NewReno {
+	if mss <= 0 {
+		panic("tcp: NewNewReno with MSS " + strconv.Itoa(mss))
+	}
+	return &NewReno{Cwnd: InitialWindowRFC6928(mss), Ssthresh: cwndMax, MSS: mss}
+}
+
+// InRecovery reports whether the connection is in fast recovery.
+func (c *NewReno) InRecovery() bool { return c.inRecovery }
+
+// Phase names what governs cwnd now, for the step log: "slow start",
+// "congestion avoidance" or "fast recovery".
+func (c *NewReno) Phase() string {
+	switch {
+	case c.inRecovery:
+		return "fast recovery"
+	case c.Cwnd < c.Ssthresh:
+		return "slow start"
+	default:
+		return "congestion avoidance"
+	}
+}
+
+// CwndChange is what one event did to the congestion state.
+type CwndChange struct {
+	From, To                 int    // cwnd before and after, bytes
+	SsthreshFrom, SsthreshTo int    // ssthresh before and after, bytes
+	Why                      string // the rule that applied, e.g. "slow start"; a constant
+	// Retransmit asks the connection to retransmit the first
+	// unacknowledged segment now: fast retransmit (RFC 5681 §3.2 step 3)
+	// or a partial ACK (RFC 6582 §3.2 step 5).
+	Retransmit bool
+}
+
+// Changed reports whether cwnd or ssthresh moved.
+func (ch CwndChange) Changed() bool {
+	return ch.From != ch.To || ch.SsthreshFrom != ch.SsthreshTo
+}
+
+// String describes the change for the step log, e.g.
+// "cwnd 14600 -> 16060, ssthresh inf (slow start)".
+func (ch CwndChange) String() string {
+	b := make([]byte, 0, 80)
+	b = append(b, "cwnd "...)
+	b = strconv.AppendInt(b, int64(ch.From), 10)
+	if ch.To != ch.From {
+		b = append(b, " -> "...)
+		b = strconv.AppendInt(b, int64(ch.To), 10)
+	}
+	b = append(b, ", ssthresh "...)
+	b = appendSsthresh(b, ch.SsthreshFrom)
+	if ch.SsthreshTo != ch.SsthreshFrom {
+		b = append(b, " -> "...)
+		b = appendSsthresh(b, ch.SsthreshTo)
+	}
+	if ch.Why != "" {
+		b = append(b, " ("...)
+		b = append(b, ch.Why...)
+		b = append(b, ')')
+	}
+	if ch.Retransmit {
+		b = append(b, ", retransmit"...)
+	}
+	return string(b)
+}
+
+// appendSsthresh writes ssthresh, "inf" while it is still the initial
+// "arbitrarily high" value.
+func appendSsthresh(b []byte, ssthresh int) []byte {
+	if ssthresh >= cwndMax {
+		return append(b, "inf"...)
+	}
+	return strconv.AppendInt(b, int64(ssthresh), 10)
+}
+
+// begin and change bracket a method: the CwndChange from the state before
+// to the state after.
+func (c *NewReno) begin() CwndChange {
+	return CwndChange{From: c.Cwnd, SsthreshFrom: c.Ssthresh}
+}
+
+func (c *NewReno) change(ch CwndChange, why string) CwndChange {
+	ch.To, ch.SsthreshTo, ch.Why = c.Cwnd, c.Ssthresh, why
+	return ch
+}
+
+// lossSsthresh is RFC 5681 §3.1 equation (4): half the data in flight, but
+// at least two segments. FlightSize, not cwnd: cwnd may be far above what
+// was actually sent (RFC 5681 warns this is an easy mistake).
+func (c *NewReno) lossSsthresh(flightSize int) int {
+	return max(flightSize/2, 2*c.MSS)
+}
+
+// OnAck handles an ACK that acknowledged new data (SND.UNA < SEG.ACK):
+// ack is SEG.ACK, ackedBytes how many bytes it acknowledged, flightSize
+// the bytes still outstanding after it (SND.MAX - SEG.ACK).
+//
+// In fast recovery it is a full ACK (OnFullAck) if it covers Recover, else
+// a partial one (OnPartialAck). Otherwise cwnd grows:
+//
+//   - slow start (cwnd < ssthresh), RFC 5681 §3.1 equation (2):
+//     cwnd += min(N, SMSS), N the bytes acknowledged: one segment per ACK,
+//     so cwnd doubles every round trip when every segment is ACKed (with
+//     delayed ACKs, every other one, it grows by half).
+//   - congestion avoidance, RFC 5681 §3.1 equation (3):
+//     cwnd += SMSS*SMSS/cwnd, at least 1 byte as the RFC's implementation
+//     note asks: about one segment per round trip.
+//
+// The caller should not call it for ACKs that arrive while it was limited
+// by the application rather than by cwnd, or cwnd grows without having
+// been tested (RFC 7661); cwndMax bounds it in any case.
+func (c *NewReno) OnAck(ack Seq, ackedBytes, flightSize int) CwndChange {
+	c.DupAcks = 0
+	c.timedOut = false
+	if c.inRecovery {
+		if ack.GreaterThan(c.Recover) {
+			return c.OnFullAck(flightSize)
+		}
+		return c.OnPartialAck(ackedBytes)
+	}
+	if c.recoverValid && ack.GreaterThan(c.Recover) {
+		// Past recover, the RFC 6582 check can no longer fail; forget
+		// Recover before the sequence space wraps round to it.
+		c.recoverValid = false
+	}
+	ch := c.begin()
+	if ackedBytes <= 0 {
+		return c.change(ch, "ACK of no data")
+	}
+	if c.Cwnd < c.Ssthresh {
+		c.Cwnd = min(c.Cwnd+min(ackedBytes, c.MSS), cwndMax)
+		return c.change(ch, "slow start")
+	}
+	c.Cwnd = min(c.Cwnd+max(c.MSS*c.MSS/c.Cwnd, 1), cwndMax)
+	return c.change(ch, "congestion avoidance")
+}
+
+// OnDupAck handles a duplicate ACK as RFC 5681 §2 defines it (outstanding
+// data, no payload, no SYN or FIN, SEG.ACK = SND.UNA, same window): ack is
+// SEG.ACK, sndMax the sequence number after the highest byte sent (SND.NXT,
+// or SND.MAX if SND.NXT was pulled back), flightSize the bytes outstanding.
+//
+//   - The first two only count (RFC 5681 §3.2 step 1); limited transmit
+//     (RFC 3042) is the connection's choice.
+//   - The third starts fast retransmit and fast recovery (RFC 5681 §3.2
+//     steps 2-3): ssthresh = max(FlightSize/2, 2*SMSS), cwnd = ssthresh +
+//     3*SMSS (the three segments that the duplicates say have left the
+//     network), Recover = the highest sequence number sent, and
+//     Retransmit is set. Unless (RFC 6582 §3.2 step 1) the ACK does not
+//     pass Recover of an earlier recovery or timeout: then the duplicates
+//     are likely echoes of our own retransmissions, and nothing happens.
+//   - In fast recovery each one inflates cwnd by SMSS (RFC 5681 §3.2
+//     step 4), letting a new segment out for each that left.
+func (c *NewReno) OnDupAck(ack, sndMax Seq, flightSize int) CwndChange {
+	c.DupAcks++
+	ch := c.begin()
+	switch {
+	case c.inRecovery:
+		c.Cwnd = min(c.Cwnd+c.MSS, cwndMax)
+		return c.change(ch, "fast recovery: inflate")
+	case c.DupAcks != dupAckThreshold:
+		return c.change(ch, "duplicate ACK")
+	case c.recoverValid && !ack.GreaterThan(c.Recover):
+		return c.change(ch, "third duplicate ACK before recover: no fast retransmit")
+	}
+	c.Ssthresh = c.lossSsthresh(flightSize)
+	c.Cwnd = c.Ssthresh + 3*c.MSS
+	c.Recover = sndMax - 1
+	c.recoverValid = true
+	c.inRecovery = true
+	ch.Retransmit = true
+	return c.change(ch, "fast retransmit")
+}
+
+// OnPartialAck handles an ACK of new data in fast recovery that does not
+// cover Recover (RFC 6582 §3.2 step 5): another segment was lost in the
+// same window. cwnd deflates by the bytes acknowledged, then grows back by
+// SMSS if they were at least SMSS (for the segment that left the network),
+// so that about ssthresh bytes are outstanding when recovery ends; the
+// connection retransmits the first unacknowledged segment (Retransmit) and
+// stays in recovery. cwnd keeps at least one SMSS. OnAck calls it; it does
+// nothing outside fast recovery.
+func (c *NewReno) OnPartialAck(ackedBytes int) CwndChange {
+	ch := c.begin()
+	if !c.inRecovery {
+		return ch
+	}
+	c.DupAcks = 0
+	c.Cwnd -= ackedBytes
+	if ackedBytes >= c.MSS {
+		c.Cwnd += c.MSS
+	}
+	c.Cwnd = max(c.Cwnd, c.MSS)
+	ch.Retransmit = true
+	return c.change(ch, "partial ACK: retransmit the next hole")
+}
+
+// OnFullAck handles the ACK that covers Recover (RFC 6582 §3.2 step 4):
+// every segment outstanding at the loss is acknowledged and fast recovery
+// ends. cwnd "deflates" to min(ssthresh, max(FlightSize, SMSS) + SMSS), the
+// RFC's option (1), with flightSize the bytes still outstanding: unlike
+// option (2), cwnd = ssthresh, it cannot release a burst when little is in
+// flight. OnAck calls it; it does nothing outside fast recovery.
+func (c *NewReno) OnFullAck(flightSize int) CwndChange {
+	ch := c.begin()
+	if !c.inRecovery {
+		return ch
+	}
+	c.DupAcks = 0
+	c.Cwnd = min(c.Ssthresh, max(flightSize, c.MSS)+c.MSS)
+	c.inRecovery = false
+	c.recoverValid = false
+	return c.change(ch, "full ACK: fast recovery ends")
+}
+
+// OnTimeout handles the expiry of the retransmission timer: sndMax is the
+// sequence number after the highest byte sent, flightSize the bytes
+// outstanding. RFC 5681 §3.1: ssthresh = max(FlightSize/2, 2*SMSS)
+// (equation (4)), held as it is if the timer expires again before new data
+// is acknowledged, as the RFC says, since FlightSize is then our own
+// retransmission; cwnd = the loss window, 1 SMSS, so the sender slow-starts
+// from one segment. RFC 6582 §3.2 step 6: Recover = the highest sequence
+// number sent, and fast recovery, if on, ends.
+func (c *NewReno) OnTimeout(sndMax Seq, flightSize int) CwndChange {
+	ch := c.begin()
+	if !c.timedOut {
+		c.Ssthresh = c.lossSsthresh(flightSize)
+	}
+	c.Cwnd = c.MSS
+	c.timedOut = true
+	c.inRecovery = false
+	c.DupAcks = 0
+	c.Recover = sndMax - 1
+	c.recoverValid = true
+	return c.change(ch, "retransmission timeout")
+}

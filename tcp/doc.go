@@ -1,0 +1,26 @@
+// Package tcp is the Transmission Control Protocol (RFC 9293): the demux
+// table that finds a segment's socket, listening sockets that clone
+// themselves on each SYN, the connection state machine, sending and
+// receiving with windows, acknowledgements and retransmission, and
+// congestion control.
+//
+// The receive walk of a segment, each stage a logged step:
+//
+//	check    header length and checksum              -> tcp_malformed, tcp_checksum
+//	demux    exact four-tuple | listening socket | none -> RST (no_socket)
+//	listen   SYN at a listener: backlog check         -> backlog_full
+//	         clone the listener into a new socket (peer address and port,
+//	         ISN, window, MSS, buffers) -> SYN+ACK -> SYN_RECEIVED;
+//	         the final ACK makes it ESTABLISHED and queues it for accept();
+//	         the listener stays in LISTEN
+//	accept   the sequence number is in the window     -> seq_out_of_window
+//	data     into the receive buffer (out-of-order segments wait) -> ACK
+//	         (delayed, or piggy-backed on data) -> read()
+//	close    FIN, ACK, half close, TIME_WAIT for 2 MSL, delete
+//
+// This is "How Network Works" ch. 6 and "HTTP: The Definitive Guide" ch. 4
+// made executable. The state machine lives in input.go, one function per
+// RFC 9293 §3.10.7 step; the user calls (OPEN, SEND, RECEIVE, CLOSE, ABORT)
+// are in user.go; timers in timers.go. Like every layer, TCP is owned by the
+// host's event loop: no locks.
+package tcp

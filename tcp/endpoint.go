@@ -1,0 +1,294 @@
+package tcp
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// Options are a socket's settable options (setsockopt).
+type Options struct {
+	NoDelay       bool           // TCP_NODELAY: send small segments at once (no Nagle)
+	KeepAlive     bool           // SO_KEEPALIVE: probe an idle connection
+	KeepIdle      time.Duration  // idle time before the first probe; default 2 h
+	Linger        *time.Duration // SO_LINGER: nil = off; 0 = close with RST at once
+	SendBuffer    int            // SO_SNDBUF; 0 = the layer's default
+	ReceiveBuffer int            // SO_RCVBUF; 0 = the layer's default
+}
+
+// Endpoint is one TCP socket: RFC 9293's Transmission Control Block. A
+// listening endpoint holds the SYN and accept queues; a connection holds the
+// sequence variables, buffers and timers.
+type Endpoint struct {
+	layer  *Layer
+	ID     uint64 // the socket's ID in the step log ("conn")
+	state  State
+	local  netip.AddrPort
+	remote netip.AddrPort
+	notify Notify
+	opts   Options
+	err    error // the error the next user call reports (ECONNRESET...)
+
+	// Listening sockets.
+	backlog     int
+	synQueue    []*Endpoint // children in SYN_RECEIVED
+	acceptQueue []*Endpoint // children ESTABLISHED, waiting for accept()
+	parent      *Endpoint   // for a child: the listener it was cloned from
+
+	// Send sequence variables (RFC 9293 §3.3.1, Figure 3).
+	iss       Seq    // initial send sequence number
+	sndUna    Seq    // oldest unacknowledged
+	sndNxt    Seq    // next to send
+	sndMax    Seq    // highest sequence number sent so far (+1)
+	sndWnd    uint32 // the peer's window, scaled, in bytes
+	sndWl1    Seq    // SEG.SEQ of the last window update
+	sndWl2    Seq    // SEG.ACK of the last window update
+	maxSndWnd uint32
+
+	// Receive sequence variables (RFC 9293 §3.3.1, Figure 4).
+	irs         Seq
+	rcvAdvEnd   Seq // RCV.NXT + the window we last advertised
+	finReceived bool
+	finSeq      Seq  // where the peer's FIN sits, once seen (possibly out of order)
+	finPending  bool // a FIN arrived beyond a hole
+
+	// Negotiated options (RFC 9293 §3.7.1 MSS, RFC 7323 window scale,
+	// RFC 2018 SACK).
+	mss      int // largest segment we send
+	sndScale uint8
+	rcvScale uint8
+	sackOK   bool
+
+	send *SendBuffer
+	recv *ReceiveBuffer
+
+	finQueued bool // the application closed its sending half
+	finSent   bool
+	ourFinSeq Seq
+	shutRead  bool
+
+	// Retransmission (RFC 6298) and congestion control (RFC 5681, 6582).
+	rtt      RTTEstimator
+	rtxTimer viz.Timer
+	retries  int
+	timing   bool // an RTT measurement is running (Karn: never on a retransmission)
+	timedSeq Seq
+	timedAt  time.Duration
+	cc       *NewReno
+	dupAcks  int
+
+	// Delayed ACK (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3).
+	ackTimer       viz.Timer
+	unackedSegs    int // full-size segments received since our last ACK
+	ackNow         bool
+	persistTimer   viz.Timer
+	persistBackoff int
+	timeWaitTimer  viz.Timer
+	keepTimer      viz.Timer
+	lastRecv       time.Duration
+
+	deleted bool
+}
+
+// State returns the connection's state.
+func (e *Endpoint) State() State { return e.state }
+
+// LocalAddr and RemoteAddr return the four-tuple's halves.
+func (e *Endpoint) LocalAddr() netip.AddrPort  { return e.local }
+func (e *Endpoint) RemoteAddr() netip.AddrPort { return e.remote }
+
+// Parent returns the listener a connection was cloned from, or nil.
+func (e *Endpoint) Parent() *Endpoint { return e.parent }
+
+// Info is a snapshot of a connection for tables and tests (like ss -ti).
+type Info struct {
+	ID                             uint64
+	State                          State
+	Local, Remote                  netip.AddrPort
+	SndUna, SndNxt, ISS            Seq
+	RcvNxt, IRS                    Seq
+	SndWnd, RcvWnd                 int
+	Cwnd, Ssthresh, MSS            int
+	SRTT, RTO                      time.Duration
+	SendQueued, Readable           int
+	Backlog, SynQueue, AcceptQueue int
+}
+
+// Info returns a snapshot of the endpoint.
+func (e *Endpoint) Info() Info {
+	in := Info{ID: e.ID, State: e.state, Local: e.local, Remote: e.remote,
+		SndUna: e.sndUna, SndNxt: e.sndNxt, ISS: e.iss, IRS: e.irs, SndWnd: int(e.sndWnd), MSS: e.mss,
+		Backlog: e.backlog, SynQueue: len(e.synQueue), AcceptQueue: len(e.acceptQueue)}
+	if e.recv != nil {
+		in.RcvNxt, in.RcvWnd, in.Readable = e.recv.NextSeq(), e.recv.Window(), e.recv.Readable()
+	}
+	if e.send != nil {
+		in.SendQueued = e.send.Len()
+	}
+	if e.cc != nil {
+		in.Cwnd, in.Ssthresh = e.cc.Cwnd, e.cc.Ssthresh
+		in.SRTT, in.RTO = e.rtt.SRTT, e.rtt.RTO()
+	}
+	return in
+}
+
+func (e *Endpoint) String() string {
+	return fmt.Sprintf("#%d %s %s <-> %s", e.ID, e.state, e.local, e.remote)
+}
+
+// newEndpoint makes an endpoint with fresh buffers.
+func (l *Layer) newEndpoint(opts Options, notify Notify) *Endpoint {
+	return &Endpoint{layer: l, ID: l.rec.NewConnID(), opts: opts, notify: notify}
+}
+
+// setState changes state and logs it: every transition of RFC 9293's
+// Figure 5 is a `state` step with from/to.
+func (e *Endpoint) setState(to State, frame uint64, why string) {
+	from := e.state
+	if from == to {
+		return
+	}
+	e.state = to
+	l := e.layer
+	// CurrEstab counts ESTABLISHED and CLOSE_WAIT, as RFC 1213's
+	// tcpCurrEstab does.
+	open := func(s State) bool { return s == Established || s == CloseWait }
+	if open(to) && !open(from) {
+		l.stats.CurrEstab++
+	} else if open(from) && !open(to) {
+		l.stats.CurrEstab--
+	}
+	if l.rec.On() {
+		msg := fmt.Sprintf("%s -> %s", from, to)
+		if why != "" {
+			msg += ": " + why
+		}
+		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "state", Frame: frame, Conn: e.ID, Msg: msg,
+			Fields: []viz.Field{viz.F("from", from.String()), viz.F("to", to.String())}})
+	}
+}
+
+// initBuffers allocates the connection's buffers and congestion state: what
+// the listener's clone gets fresh, as the seed's chapter says.
+func (e *Endpoint) initBuffers() {
+	l := e.layer
+	sb, rb := e.opts.SendBuffer, e.opts.ReceiveBuffer
+	if sb <= 0 {
+		sb = l.cfg.SendBuffer
+	}
+	if rb <= 0 {
+		rb = l.cfg.ReceiveBuffer
+	}
+	e.send = NewSendBuffer(sb)
+	e.recv = NewReceiveBuffer(rb, 0)
+	e.rtt = NewRTTEstimator(l.cfg.RTOMin, l.cfg.RTOMax, l.cfg.RTOInitial)
+	// Our window scale: the smallest shift that lets the 16-bit window
+	// field cover the whole receive buffer (RFC 7323 §2.2).
+	for e.rcvScale = 0; e.rcvScale < 14 && rb>>e.rcvScale > 65535; e.rcvScale++ {
+	}
+}
+
+// ourMSS is the MSS we announce: the link MTU toward the peer less the IP
+// and TCP headers (RFC 9293 §3.7.1, RFC 6691).
+func (e *Endpoint) ourMSS() int {
+	mtu := e.layer.net.MTUFor(e.remote.Addr())
+	if mtu <= 0 {
+		mtu = 1500
+	}
+	return mtu - 40
+}
+
+// logf emits a note or step of this connection.
+func (e *Endpoint) logf(step string, v viz.Verdict, frame uint64, fields []viz.Field, format string, args ...any) {
+	if e.layer.rec.On() {
+		e.layer.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: v, Frame: frame, Conn: e.ID,
+			Msg: fmt.Sprintf(format, args...), Fields: fields})
+	}
+}
+
+func (e *Endpoint) dropf(frame uint64, step string, reason viz.Reason, format string, args ...any) {
+	if e.layer.rec.On() {
+		e.layer.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Conn: e.ID,
+			Msg: fmt.Sprintf(format, args...)})
+	}
+}
+
+// deleteTCB removes the connection: "delete the TCB, enter CLOSED". Its
+// four-tuple is free again and its timers stop.
+func (e *Endpoint) deleteTCB(frame uint64, why string) {
+	if e.deleted {
+		return
+	}
+	e.setState(Closed, frame, why)
+	e.deleted = true
+	for _, t := range []viz.Timer{e.rtxTimer, e.ackTimer, e.persistTimer, e.timeWaitTimer, e.keepTimer} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	l := e.layer
+	if e.backlog > 0 || e.parent == nil && e.remote == (netip.AddrPort{}) {
+		l.table.removeListener(e)
+	} else {
+		l.table.removeConn(e)
+	}
+	if p := e.parent; p != nil {
+		p.synQueue = removeEndpoint(p.synQueue, e)
+	}
+	e.wakeAll()
+	if e.notify.Closed != nil {
+		e.notify.Closed()
+	}
+}
+
+func removeEndpoint(list []*Endpoint, e *Endpoint) []*Endpoint {
+	for i, x := range list {
+		if x == e {
+			return append(list[:i:i], list[i+1:]...)
+		}
+	}
+	return list
+}
+
+func (e *Endpoint) wakeReaders() {
+	if e.notify.Readable != nil {
+		e.notify.Readable()
+	}
+}
+
+func (e *Endpoint) wakeWriters() {
+	if e.notify.Writable != nil {
+		e.notify.Writable()
+	}
+}
+
+func (e *Endpoint) wakeAll() {
+	e.wakeReaders()
+	e.wakeWriters()
+	if e.notify.Acceptable != nil {
+		e.notify.Acceptable()
+	}
+}
+
+// SetNotify replaces the wake-ups (the socket API sets them on accept()).
+func (e *Endpoint) SetNotify(n Notify) { e.notify = n }
+
+// Options returns the socket options.
+func (e *Endpoint) Options() Options { return e.opts }
+
+// SetOptions changes the socket options (setsockopt).
+func (e *Endpoint) SetOptions(o Options) {
+	nagleOff := o.NoDelay && !e.opts.NoDelay
+	e.opts = o
+	if e.send != nil && o.SendBuffer > 0 {
+		e.send.Resize(o.SendBuffer)
+	}
+	if nagleOff && e.state.synchronized() {
+		e.output(0) // data Nagle was holding goes out now
+	}
+	if o.KeepAlive {
+		e.armKeepalive()
+	}
+}

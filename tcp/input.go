@@ -1,0 +1,537 @@
+package tcp
+
+import (
+	"fmt"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// segmentArrives is RFC 9293 §3.10.7, SEGMENT ARRIVES, for a segment the
+// demux table gave this endpoint. It reads as the RFC does: first by state
+// (LISTEN, SYN_SENT), then, for every other state, the numbered checks in
+// order: sequence number, RST, SYN, ACK, data, FIN.
+func (e *Endpoint) segmentArrives(in *incoming) {
+	e.lastRecv = e.layer.clock.Now()
+	switch e.state {
+	case Listen:
+		e.listenArrives(in)
+		return
+	case SynSent:
+		e.synSentArrives(in)
+		return
+	case Closed:
+		e.layer.resetFor(in, e.ID)
+		return
+	}
+
+	// First: is the segment acceptable? (§3.10.7.4, the table of four
+	// cases: a segment is acceptable if any part of it falls in the
+	// receive window.)
+	if !e.acceptable(in) {
+		e.dropf(in.frame, "accept", viz.ReasonSeqOutOfWindow,
+			"seq %d..%d is outside the receive window %d..%d", uint32(in.hdr.Seq), uint32(in.hdr.Seq)+uint32(in.segLen()),
+			uint32(e.rcvNxt()), uint32(e.rcvNxt())+uint32(e.rcvWindow()))
+		if !in.has(FlagRST) {
+			e.sendACK(in.frame, "an unacceptable segment is answered with an ACK")
+		}
+		return
+	}
+
+	// Second: RST (RFC 5961 §3.2): only a RST whose sequence number is
+	// exactly RCV.NXT resets; one elsewhere in the window might be a blind
+	// attack, so it gets a challenge ACK instead.
+	if in.has(FlagRST) {
+		if in.hdr.Seq != e.rcvNxt() {
+			e.challengeACK(in, "RST not at RCV.NXT")
+			return
+		}
+		e.resetArrives(in)
+		return
+	}
+
+	// Fourth (RFC 5961 §4): a SYN on a synchronized connection is answered
+	// with a challenge ACK; a legitimate peer that restarted will then
+	// send a RST with the right sequence number.
+	if in.has(FlagSYN) {
+		if e.state == SynReceived && e.parent != nil && in.hdr.Seq == e.irs {
+			// The peer retransmitted its SYN: our SYN+ACK was lost.
+			e.logf("syn", viz.Note, in.frame, nil, "retransmitted SYN: sending SYN+ACK again")
+			e.sendSYN(true)
+			return
+		}
+		e.challengeACK(in, "SYN on a synchronized connection")
+		return
+	}
+
+	// Fifth: a segment without ACK is dropped.
+	if !in.has(FlagACK) {
+		e.dropf(in.frame, "ack", viz.ReasonTCPNoACK, "segment without ACK in %s", e.state)
+		return
+	}
+	if !e.ackArrives(in) {
+		return
+	}
+
+	// Seventh: the data, in ESTABLISHED, FIN_WAIT_1 and FIN_WAIT_2.
+	if len(in.payload) > 0 {
+		e.dataArrives(in)
+	}
+	// Eighth: FIN.
+	if in.has(FlagFIN) {
+		e.finArrives(in)
+	}
+	e.output(in.frame)
+	e.sendPendingACK(in.frame)
+}
+
+// acceptable is the segment acceptability test of RFC 9293 §3.10.7.4:
+//
+//	Segment Length  Receive Window  Test
+//	0               0               SEG.SEQ = RCV.NXT
+//	0               >0              RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+//	>0              0               not acceptable
+//	>0              >0              RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+//	                                or RCV.NXT =< SEG.SEQ+SEG.LEN-1 < RCV.NXT+RCV.WND
+func (e *Endpoint) acceptable(in *incoming) bool {
+	seq, n := in.hdr.Seq, uint32(in.segLen())
+	nxt, wnd := e.rcvNxt(), uint32(e.rcvWindow())
+	switch {
+	case n == 0 && wnd == 0:
+		return seq == nxt
+	case n == 0:
+		return seq.InWindow(nxt, wnd)
+	case wnd == 0:
+		return false
+	default:
+		return seq.InWindow(nxt, wnd) || seq.Add(n-1).InWindow(nxt, wnd)
+	}
+}
+
+// rcvNxt is RCV.NXT: the next sequence number expected, counting a FIN.
+func (e *Endpoint) rcvNxt() Seq {
+	n := e.recv.NextSeq()
+	if e.finReceived {
+		n = n.Add(1)
+	}
+	return n
+}
+
+// rcvWindow is RCV.WND: what we can still take. After our FIN has been
+// received... the window stays what the buffer allows.
+func (e *Endpoint) rcvWindow() int {
+	w := e.recv.Window()
+	if e.finReceived && w == 0 {
+		return 0
+	}
+	return w
+}
+
+// listenArrives handles a segment at a listening socket (§3.10.7.2). A SYN
+// is where "How Network Works" ch. 6 happens: the listener is copied into a
+// new socket that holds the peer's address and port, a fresh ISN and
+// window, and its own buffers; the copy answers SYN+ACK; the listener stays
+// in LISTEN for the next client.
+func (e *Endpoint) listenArrives(in *incoming) {
+	l := e.layer
+	switch {
+	case in.has(FlagRST):
+		e.dropf(in.frame, "listen", viz.ReasonTCPNoACK, "RST at a listening socket is ignored")
+		return
+	case in.has(FlagACK):
+		// An ACK with no connection: the other side thinks one exists.
+		l.resetFor(in, e.ID)
+		return
+	case !in.has(FlagSYN):
+		e.dropf(in.frame, "listen", viz.ReasonTCPNoACK, "segment without SYN at a listening socket")
+		return
+	}
+	// Backlog: the SYN queue (half-open) and the accept queue (waiting
+	// for accept()) are both bounded by listen()'s backlog.
+	if len(e.synQueue) >= e.backlog || len(e.acceptQueue) >= e.backlog {
+		l.stats.ListenDrops++
+		e.dropf(in.frame, "listen", viz.ReasonBacklogFull, "backlog %d full: %d half-open, %d waiting for accept()",
+			e.backlog, len(e.synQueue), len(e.acceptQueue))
+		return
+	}
+
+	c := l.newEndpoint(e.opts, Notify{})
+	c.parent = e
+	c.local, c.remote = in.local, in.remote
+	c.initBuffers()
+	c.irs = in.hdr.Seq
+	c.recv.SetNextSeq(in.hdr.Seq.Add(1))
+	c.iss = l.isn.isn(l.clock.Now(), c.local, c.remote)
+	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss.Add(1), c.iss.Add(1)
+	c.send.SetStart(c.iss.Add(1))
+	c.negotiate(in.hdr)
+	c.updateWindow(in)
+	c.cc = NewNewReno(c.mss)
+	if err := l.table.addConn(c); err != nil {
+		e.dropf(in.frame, "listen", viz.ReasonNoSocket, "four-tuple busy: %v", err)
+		return
+	}
+	e.synQueue = append(e.synQueue, c)
+	l.stats.PassiveOpens++
+	if l.rec.On() {
+		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "listen_clone", Verdict: viz.Pass, Frame: in.frame, Conn: c.ID,
+			Msg: fmt.Sprintf("SYN on listener %s -> new socket #%d %s <-> %s", e.local, c.ID, c.remote, c.local),
+			Fields: []viz.Field{viz.F("listener", fmt.Sprint(e.ID)), viz.F("remote", c.remote.String()),
+				viz.F("isn", fmt.Sprint(uint32(c.iss))), viz.F("irs", fmt.Sprint(uint32(c.irs))),
+				viz.F("window", fmt.Sprint(c.sndWnd)), viz.F("mss", fmt.Sprint(c.mss)),
+				viz.F("sndbuf", fmt.Sprint(c.send.Cap())), viz.F("rcvbuf", fmt.Sprint(c.recv.Cap()))}})
+	}
+	c.setState(SynReceived, in.frame, "cloned from the listener on SYN")
+	c.sendSYN(true)
+}
+
+// synSentArrives handles a segment after our SYN (§3.10.7.3).
+func (e *Endpoint) synSentArrives(in *incoming) {
+	h := in.hdr
+	// First, the ACK: it must acknowledge our SYN exactly.
+	if in.has(FlagACK) && (h.Ack.LessEq(e.iss) || h.Ack.GreaterThan(e.sndNxt)) {
+		if !in.has(FlagRST) {
+			e.layer.resetFor(in, e.ID)
+		}
+		e.dropf(in.frame, "ack", viz.ReasonTCPBadACK, "ACK %d does not acknowledge our SYN (ISS %d)", uint32(h.Ack), uint32(e.iss))
+		return
+	}
+	// Second, RST: with an acceptable ACK, the peer refused.
+	if in.has(FlagRST) {
+		if !in.has(FlagACK) {
+			e.dropf(in.frame, "rst", viz.ReasonTCPNoACK, "RST without ACK in SYN_SENT is ignored")
+			return
+		}
+		e.err = ErrConnRefused
+		e.layer.stats.AttemptFails++
+		e.logf("rst", viz.Deliver, in.frame, nil, "connection refused: the peer answered our SYN with RST")
+		e.deleteTCB(in.frame, "connection refused")
+		return
+	}
+	if !in.has(FlagSYN) {
+		e.dropf(in.frame, "syn", viz.ReasonTCPNoACK, "neither SYN nor RST in SYN_SENT")
+		return
+	}
+	// Fourth, SYN.
+	e.irs = h.Seq
+	e.recv.SetNextSeq(h.Seq.Add(1))
+	e.negotiate(h)
+	if in.has(FlagACK) {
+		e.ackSYN(in)
+		e.setState(Established, in.frame, "our SYN was acknowledged and the peer's SYN received")
+		e.updateWindow(in)
+		e.ackNow = true
+		if len(in.payload) > 0 {
+			e.dataArrives(in)
+		}
+		e.output(in.frame)
+		e.sendPendingACK(in.frame)
+		e.wakeWriters()
+		return
+	}
+	// Simultaneous open (RFC 9293 Figure 8): both sent SYN.
+	e.setState(SynReceived, in.frame, "simultaneous open: the peer's SYN crossed ours")
+	e.sendSYN(true)
+}
+
+// negotiate takes the options of the peer's SYN: its MSS (536 if absent,
+// RFC 9293 §3.7.1), window scaling only if both sides offer it (RFC 7323
+// §2.2), SACK likewise (RFC 2018).
+func (e *Endpoint) negotiate(h Header) {
+	peerMSS := 536
+	if h.Options.MSS != 0 {
+		peerMSS = int(h.Options.MSS)
+	}
+	e.mss = min(peerMSS, e.ourMSS())
+	if h.Options.HasWS {
+		e.sndScale = h.Options.WS
+	} else {
+		e.sndScale, e.rcvScale = 0, 0
+	}
+	e.sackOK = h.Options.SACKPermitted
+}
+
+// ackSYN records that the peer acknowledged our SYN.
+func (e *Endpoint) ackSYN(in *incoming) {
+	e.sndUna = in.hdr.Ack
+	e.stopRetransmitTimer()
+	e.retries = 0
+	if e.timing {
+		e.rttSample(in.frame)
+	}
+}
+
+// updateWindow takes SEG.WND as the send window, scaled except on a SYN
+// (RFC 7323 §2.2: the window of a SYN is never scaled).
+func (e *Endpoint) updateWindow(in *incoming) {
+	w := uint32(in.hdr.Window)
+	if !in.has(FlagSYN) {
+		w <<= e.sndScale
+	}
+	e.sndWnd = w
+	e.maxSndWnd = max(e.maxSndWnd, w)
+	e.sndWl1, e.sndWl2 = in.hdr.Seq, in.hdr.Ack
+}
+
+// resetArrives handles a RST at RCV.NXT (§3.10.7.4, second check).
+func (e *Endpoint) resetArrives(in *incoming) {
+	switch {
+	case e.state == SynReceived && e.parent != nil:
+		// From a passive open: forget the half-open clone; the listener
+		// is still there.
+		e.logf("rst", viz.Deliver, in.frame, nil, "RST in SYN_RECEIVED: the half-open socket is discarded")
+		e.deleteTCB(in.frame, "reset during the handshake")
+	case e.state == SynReceived:
+		e.err = ErrConnRefused
+		e.deleteTCB(in.frame, "connection refused")
+	case e.state == Closing || e.state == LastAck || e.state == TimeWait:
+		e.deleteTCB(in.frame, "RST while closing")
+	default:
+		e.err = ErrConnReset
+		e.layer.stats.EstabResets++
+		e.logf("rst", viz.Deliver, in.frame, nil, "connection reset by peer")
+		e.deleteTCB(in.frame, "connection reset by peer")
+	}
+}
+
+// challengeACK answers a suspicious RST or SYN with an ACK of where we
+// are (RFC 5961 §§3-4): a genuine peer learns our RCV.NXT and can reset
+// correctly; a blind attacker gains nothing.
+func (e *Endpoint) challengeACK(in *incoming, why string) {
+	e.layer.stats.ChallengeACKs++
+	e.dropf(in.frame, "challenge_ack", viz.ReasonTCPChallenge, "%s: answered with a challenge ACK (RFC 5961)", why)
+	e.sendACK(in.frame, "challenge ACK")
+}
+
+// ackArrives is the fifth check (§3.10.7.4, "fifth, check the ACK
+// field"). It reports whether processing goes on.
+func (e *Endpoint) ackArrives(in *incoming) bool {
+	h := in.hdr
+	if e.state == SynReceived {
+		if !(e.sndUna.LessThan(h.Ack) && h.Ack.LessEq(e.sndNxt)) {
+			e.layer.resetFor(in, e.ID)
+			e.dropf(in.frame, "ack", viz.ReasonTCPBadACK, "ACK %d does not acknowledge our SYN+ACK", uint32(h.Ack))
+			return false
+		}
+		if p := e.parent; p != nil {
+			if len(p.acceptQueue) >= p.backlog {
+				// Like Linux with tcp_abort_on_overflow off: keep the
+				// clone half-open and let our SYN+ACK be retransmitted.
+				e.layer.stats.ListenOverflows++
+				e.dropf(in.frame, "ack", viz.ReasonBacklogFull, "accept queue full (%d): the final ACK is ignored", p.backlog)
+				return false
+			}
+		}
+		e.ackSYN(in)
+		e.updateWindow(in)
+		e.setState(Established, in.frame, "the handshake's final ACK arrived")
+		if p := e.parent; p != nil {
+			p.synQueue = removeEndpoint(p.synQueue, e)
+			p.acceptQueue = append(p.acceptQueue, e)
+			e.logf("accept_queue", viz.Pass, in.frame, nil, "socket #%d waits in listener #%d's accept queue (%d/%d)", e.ID, p.ID, len(p.acceptQueue), p.backlog)
+			if p.notify.Acceptable != nil {
+				p.notify.Acceptable()
+			}
+		}
+		e.wakeWriters()
+	}
+
+	// RFC 5961 §5: an ACK for data never sent, or far older than any
+	// window, is suspicious.
+	if h.Ack.GreaterThan(e.sndMax) {
+		e.dropf(in.frame, "ack", viz.ReasonTCPBadACK, "ACK %d acknowledges data not yet sent (SND.NXT %d)", uint32(h.Ack), uint32(e.sndMax))
+		e.sendACK(in.frame, "ACK for unsent data")
+		return false
+	}
+	if h.Ack.LessThan(e.sndUna.Add(-e.maxSndWnd)) {
+		e.challengeACK(in, "ACK older than any window")
+		return false
+	}
+
+	e.processACK(in)
+
+	// Our FIN acknowledged?
+	finAcked := e.finSent && h.Ack.GreaterEq(e.ourFinSeq.Add(1))
+	switch e.state {
+	case FinWait1:
+		if finAcked {
+			e.setState(FinWait2, in.frame, "our FIN was acknowledged")
+		}
+	case Closing:
+		if finAcked {
+			e.enterTimeWait(in.frame, "our FIN was acknowledged")
+		}
+	case LastAck:
+		if finAcked {
+			e.deleteTCB(in.frame, "our FIN was acknowledged")
+			return false
+		}
+	case TimeWait:
+		// A retransmitted FIN means our ACK was lost: ACK again and
+		// restart the 2 MSL wait.
+		if in.has(FlagFIN) {
+			e.ackNow = true
+			e.sendPendingACK(in.frame)
+			e.enterTimeWait(in.frame, "the peer retransmitted its FIN")
+		}
+		return false
+	}
+	return true
+}
+
+// processACK takes SEG.ACK and SEG.WND: release acknowledged data, time
+// the round trip, grow cwnd, count duplicate ACKs, update the window.
+func (e *Endpoint) processACK(in *incoming) {
+	h := in.hdr
+	switch {
+	case e.sndUna.LessThan(h.Ack):
+		acked := int(h.Ack - e.sndUna)
+		dataAcked := acked
+		if e.finSent && h.Ack.GreaterEq(e.ourFinSeq.Add(1)) {
+			dataAcked-- // the FIN's sequence number is not data
+		}
+		e.send.Ack(h.Ack.Add(-boolInt(e.finSent && h.Ack.GreaterEq(e.ourFinSeq.Add(1)))))
+		e.sndUna = h.Ack
+		if e.sndNxt.LessThan(e.sndUna) {
+			e.sndNxt = e.sndUna
+		}
+		if e.timing && h.Ack.GreaterThan(e.timedSeq) {
+			e.rttSample(in.frame)
+		}
+		e.retries = 0
+		e.rtt.ResetBackoff()
+		e.congestionOnAck(in, dataAcked)
+		if e.sndUna == e.sndMax {
+			e.stopRetransmitTimer()
+		} else {
+			e.restartRetransmitTimer()
+		}
+		e.logf("ack", viz.Pass, in.frame, []viz.Field{viz.F("acked", fmt.Sprint(dataAcked)), viz.F("snd_una", fmt.Sprint(uint32(e.sndUna)))},
+			"ACK %d: %d bytes acknowledged, %d still in flight", uint32(h.Ack), dataAcked, int(e.sndMax-e.sndUna))
+		e.wakeWriters()
+	case h.Ack == e.sndUna && len(in.payload) == 0 && !in.has(FlagSYN|FlagFIN) &&
+		uint32(h.Window)<<e.sndScale == e.sndWnd && e.sndMax != e.sndUna:
+		// A duplicate ACK (RFC 5681 §2): the peer got a segment past a
+		// hole and re-acknowledges the hole's start.
+		e.congestionOnDupAck(in)
+	}
+	// The send window, from the most recent segment only (SND.WL1/WL2).
+	if e.sndWl1.LessThan(h.Seq) || e.sndWl1 == h.Seq && e.sndWl2.LessEq(h.Ack) {
+		old := e.sndWnd
+		e.updateWindow(in)
+		if old == 0 && e.sndWnd > 0 {
+			e.logf("window", viz.Note, in.frame, nil, "the peer's window opened again: %d bytes", e.sndWnd)
+			e.stopPersistTimer()
+		}
+	}
+}
+
+func boolInt(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// dataArrives puts the segment's data into the receive buffer (seventh
+// check): in order, it is readable at once; beyond a hole, it waits in the
+// out-of-order queue and we ACK at once so the sender learns of the hole.
+func (e *Endpoint) dataArrives(in *incoming) {
+	if !e.state.canReceive() || e.finReceived {
+		e.dropf(in.frame, "data", viz.ReasonTCPDataAfterFIN, "data after the peer's FIN is ignored")
+		return
+	}
+	if e.shutRead {
+		// Linux answers data after shutdown(SHUT_RD) by... accepting and
+		// discarding it; we do the same, acknowledging it.
+		e.recv.Insert(in.hdr.Seq, in.payload)
+		var scratch [4096]byte
+		for e.recv.Readable() > 0 {
+			e.recv.Read(scratch[:])
+		}
+		e.ackNow = true
+		return
+	}
+	seq := in.hdr.Seq
+	if in.has(FlagSYN) {
+		seq = seq.Add(1)
+	}
+	before := e.recv.NextSeq()
+	accepted, advanced := e.recv.Insert(seq, in.payload)
+	switch {
+	case advanced:
+		e.logf("data", viz.Deliver, in.frame,
+			[]viz.Field{viz.F("bytes", fmt.Sprint(int(e.recv.NextSeq()-before))), viz.F("rcv_nxt", fmt.Sprint(uint32(e.recv.NextSeq())))},
+			"%d bytes in order: RCV.NXT %d -> %d, %d readable", int(e.recv.NextSeq()-before), uint32(before), uint32(e.recv.NextSeq()), e.recv.Readable())
+		e.wakeReaders()
+		e.scheduleACK(in, len(in.payload))
+		if len(e.recv.OutOfOrder()) > 0 || e.finPending {
+			e.ackNow = true // RFC 5681 §4.2: ACK at once while holes remain or fill
+		}
+	case accepted > 0:
+		e.logf("data", viz.Pass, in.frame, []viz.Field{viz.F("ooo", "true")},
+			"%d bytes out of order (seq %d, expected %d): held until the hole is filled", accepted, uint32(seq), uint32(before))
+		e.ackNow = true
+	default:
+		e.logf("data", viz.Note, in.frame, nil, "duplicate data (seq %d, already have up to %d): ACK again", uint32(seq), uint32(before))
+		e.ackNow = true
+	}
+	if e.finPending && e.recv.NextSeq() == e.finSeq {
+		e.acceptFIN(in.frame)
+	}
+}
+
+// finArrives is the eighth check: the peer will send no more.
+func (e *Endpoint) finArrives(in *incoming) {
+	if e.finReceived {
+		return
+	}
+	seq := in.hdr.Seq.Add(uint32(len(in.payload)))
+	if in.has(FlagSYN) {
+		seq = seq.Add(1)
+	}
+	e.finSeq = seq
+	if e.recv.NextSeq() != seq {
+		// The FIN came before some of the data: remember it.
+		e.finPending = true
+		e.logf("fin", viz.Note, in.frame, nil, "FIN at seq %d is beyond a hole; it counts once the data before it arrives", uint32(seq))
+		e.ackNow = true
+		return
+	}
+	e.acceptFIN(in.frame)
+}
+
+// acceptFIN moves the state once the peer's FIN is in order.
+func (e *Endpoint) acceptFIN(frame uint64) {
+	e.finReceived, e.finPending = true, false
+	e.ackNow = true
+	e.logf("fin", viz.Deliver, frame, nil, "FIN: the peer has finished sending; read() will return EOF after %d bytes", e.recv.Readable())
+	e.wakeReaders()
+	switch e.state {
+	case SynReceived, Established:
+		e.setState(CloseWait, frame, "the peer closed its half (FIN)")
+	case FinWait1:
+		if e.finSent && e.sndUna.GreaterThan(e.ourFinSeq) {
+			e.enterTimeWait(frame, "FIN received after ours was acknowledged")
+		} else {
+			e.setState(Closing, frame, "simultaneous close: FINs crossed")
+		}
+	case FinWait2:
+		e.enterTimeWait(frame, "the peer's FIN after ours")
+	}
+}
+
+// enterTimeWait waits 2 MSL before deleting the connection (RFC 9293
+// §3.6): long enough for our last ACK to be retransmitted if lost, and for
+// old duplicates of this connection to die out before its four-tuple is
+// used again.
+func (e *Endpoint) enterTimeWait(frame uint64, why string) {
+	e.setState(TimeWait, frame, why)
+	e.stopRetransmitTimer()
+	if e.timeWaitTimer != nil {
+		e.timeWaitTimer.Stop()
+	}
+	d := 2 * e.layer.cfg.MSL
+	e.logf("timer", viz.Note, frame, []viz.Field{viz.F("timer", "time_wait"), viz.F("duration", d.String())},
+		"TIME_WAIT for 2 MSL = %v before the four-tuple is free", d)
+	e.timeWaitTimer = e.layer.clock.AfterFunc(d, func() { e.deleteTCB(0, "2 MSL passed") })
+}

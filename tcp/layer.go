@@ -1,0 +1,302 @@
+package tcp
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/packetwalk/packetwalk/ip"
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// Defaults of TCP's settings; each can be changed in Config.
+const (
+	// DefaultMSL is the maximum segment lifetime; TIME_WAIT lasts 2 MSL
+	// (RFC 9293 §3.4.2 suggests 2 minutes; Linux's TIME_WAIT is a fixed
+	// 60 s, which 2 × 30 s matches).
+	DefaultMSL = 30 * time.Second
+	// DefaultDelayedACK is the longest an ACK waits for data to ride on
+	// (RFC 1122 §4.2.3.2: less than 0.5 s; RFC 9293 §3.8.6.3: at most
+	// 500 ms, and an ACK for at least every second full-size segment).
+	// Classic BSD and the textbooks use 200 ms.
+	DefaultDelayedACK = 200 * time.Millisecond
+	// DefaultBufferSize is the default send and receive buffer per
+	// connection (SO_SNDBUF, SO_RCVBUF): enough for a full window on a
+	// fast simulated wire.
+	DefaultBufferSize = 1 << 20
+	// DefaultSynRetries and DefaultRetries bound retransmissions of a SYN
+	// and of data before the connection fails with ETIMEDOUT (Linux:
+	// tcp_syn_retries 6, tcp_retries2 15).
+	DefaultSynRetries = 6
+	DefaultRetries    = 15
+	// DefaultMaxBacklog caps what listen(backlog) may ask for (Linux's
+	// net.core.somaxconn, 4096).
+	DefaultMaxBacklog = 4096
+)
+
+// Errors of TCP's user calls, named like their POSIX counterparts.
+var (
+	ErrWouldBlock   = errors.New("operation would block (EAGAIN)")
+	ErrConnRefused  = errors.New("connection refused (ECONNREFUSED)")
+	ErrConnReset    = errors.New("connection reset by peer (ECONNRESET)")
+	ErrTimedOut     = errors.New("connection timed out (ETIMEDOUT)")
+	ErrBrokenPipe   = errors.New("broken pipe (EPIPE): the connection is closed for sending")
+	ErrAddrInUse    = errors.New("address already in use (EADDRINUSE)")
+	ErrAddrNotAvail = errors.New("cannot assign requested address (EADDRNOTAVAIL)")
+	ErrNotConnected = errors.New("transport endpoint is not connected (ENOTCONN)")
+	ErrInvalid      = errors.New("invalid argument (EINVAL)")
+	ErrClosed       = errors.New("use of closed socket (EBADF)")
+	ErrNoRoute      = errors.New("no route to host (EHOSTUNREACH)")
+)
+
+// Config describes one host's TCP.
+type Config struct {
+	Clock    viz.Clock
+	Recorder *viz.Recorder
+	Network  Network
+	// ISNSecret keys the initial sequence numbers (RFC 6528); a
+	// simulation derives it from its seed.
+	ISNSecret []byte
+	// Ephemeral is the range of local ports for connect() without bind();
+	// zero means ip.EphemeralPorts.
+	Ephemeral ip.PortRange
+	// MSL: TIME_WAIT lasts 2*MSL. Zero means DefaultMSL.
+	MSL time.Duration
+	// DelayedACK is the delayed-ACK timeout; zero means DefaultDelayedACK,
+	// negative means ACK every segment at once.
+	DelayedACK time.Duration
+	// RTOMin, RTOMax and RTOInitial bound the retransmission timeout;
+	// zero means the defaults of rto.go.
+	RTOMin, RTOMax, RTOInitial time.Duration
+	// SendBuffer and ReceiveBuffer are the default SO_SNDBUF and SO_RCVBUF.
+	SendBuffer, ReceiveBuffer int
+	// SynRetries and Retries bound retransmissions; zero means defaults.
+	SynRetries, Retries int
+	// MaxBacklog caps listen's backlog; zero means DefaultMaxBacklog.
+	MaxBacklog int
+}
+
+// Layer is one host's TCP: its demux table, its listeners and connections.
+// It implements ip.Transport.
+type Layer struct {
+	cfg   Config
+	clock viz.Clock
+	rec   *viz.Recorder
+	net   Network
+	isn   isnGenerator
+	table demuxTable
+	stats Stats
+}
+
+// Stats are TCP's counters, named after the Tcp: line of /proc/net/snmp.
+type Stats struct {
+	ActiveOpens, PassiveOpens, AttemptFails, EstabResets uint64
+	InSegs, OutSegs, RetransSegs, InErrs, OutRsts        uint64
+	ListenDrops, ListenOverflows, ChallengeACKs          uint64
+	CurrEstab                                            int
+}
+
+// NewLayer returns a TCP layer with no sockets.
+func NewLayer(cfg Config) *Layer {
+	if cfg.MSL <= 0 {
+		cfg.MSL = DefaultMSL
+	}
+	if cfg.DelayedACK == 0 {
+		cfg.DelayedACK = DefaultDelayedACK
+	}
+	if cfg.SendBuffer <= 0 {
+		cfg.SendBuffer = DefaultBufferSize
+	}
+	if cfg.ReceiveBuffer <= 0 {
+		cfg.ReceiveBuffer = DefaultBufferSize
+	}
+	if cfg.SynRetries <= 0 {
+		cfg.SynRetries = DefaultSynRetries
+	}
+	if cfg.Retries <= 0 {
+		cfg.Retries = DefaultRetries
+	}
+	if cfg.MaxBacklog <= 0 {
+		cfg.MaxBacklog = DefaultMaxBacklog
+	}
+	if cfg.Ephemeral.First == 0 || cfg.Ephemeral.Last < cfg.Ephemeral.First {
+		cfg.Ephemeral = ip.EphemeralPorts
+	}
+	return &Layer{
+		cfg: cfg, clock: cfg.Clock, rec: cfg.Recorder, net: cfg.Network,
+		isn:   newISNGenerator(cfg.ISNSecret),
+		table: newDemuxTable(cfg.Ephemeral),
+	}
+}
+
+// Stats returns the layer's counters.
+func (l *Layer) Stats() Stats { return l.stats }
+
+// Endpoints returns every socket of the host, listeners first, for the
+// socket table of a viewer (like `ss -tan`).
+func (l *Layer) Endpoints() []*Endpoint { return l.table.all() }
+
+// Receive implements ip.Transport: the receive walk of one segment.
+func (l *Layer) Receive(d ip.Datagram) {
+	l.stats.InSegs++
+	seg := Segment(d.Payload)
+	if err := seg.Check(d.Src, d.Dst); err != nil {
+		l.stats.InErrs++
+		reason := viz.ReasonTCPMalformed
+		var ce *ip.CheckError
+		if errors.As(err, &ce) {
+			reason = ce.Reason
+		}
+		l.drop(d.Frame, 0, "check", reason, err.Error())
+		return
+	}
+	h, err := seg.Parse()
+	if err != nil {
+		l.stats.InErrs++
+		reason := viz.ReasonTCPMalformed
+		var ce *ip.CheckError
+		if errors.As(err, &ce) {
+			reason = ce.Reason
+		}
+		l.drop(d.Frame, 0, "check", reason, err.Error())
+		return
+	}
+	in := &incoming{
+		frame:   d.Frame,
+		local:   netip.AddrPortFrom(d.Dst, h.DstPort),
+		remote:  netip.AddrPortFrom(d.Src, h.SrcPort),
+		hdr:     h,
+		payload: seg.Payload(),
+	}
+	if l.rec.On() {
+		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "check", Verdict: viz.Pass, Frame: d.Frame,
+			Msg: fmt.Sprintf("%s: checksum ok", in.summary())})
+	}
+
+	// Demultiplexing ("How Network Works" ch. 6): the exact four-tuple
+	// first, then a listening socket on the port (a specific address
+	// before the wildcard), else nobody: answer RST.
+	if e := l.table.lookupExact(in.local, in.remote); e != nil {
+		l.demuxStep(in, e, "exact")
+		e.segmentArrives(in)
+		return
+	}
+	if lst := l.table.lookupListener(in.local); lst != nil {
+		l.demuxStep(in, lst, "listener")
+		lst.segmentArrives(in)
+		return
+	}
+	if l.rec.On() {
+		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Drop, Reason: viz.ReasonNoSocket, Frame: d.Frame,
+			Msg:    fmt.Sprintf("no socket for %s <- %s and no listener on port %d", in.local, in.remote, in.local.Port()),
+			Fields: []viz.Field{viz.F("rule", "none")}})
+	}
+	l.resetFor(in, 0)
+}
+
+func (l *Layer) demuxStep(in *incoming, e *Endpoint, rule string) {
+	if l.rec.On() {
+		var msg string
+		if rule == "exact" {
+			msg = fmt.Sprintf("four-tuple %s <-> %s -> socket #%d (%s)", in.local, in.remote, e.ID, e.state)
+		} else {
+			msg = fmt.Sprintf("no connection for %s <-> %s; listening socket #%d on %s", in.local, in.remote, e.ID, e.local)
+		}
+		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Pass, Frame: in.frame, Conn: e.ID, Msg: msg,
+			Fields: []viz.Field{viz.F("rule", rule), viz.F("local", in.local.String()), viz.F("remote", in.remote.String())}})
+	}
+}
+
+// ReceiveError implements ip.Transport: an ICMP error about a segment we
+// sent. Hard errors abort a connection that is still opening (RFC 1122
+// §4.2.3.9); fragmentation-needed lowers the MSS (RFC 1191).
+func (l *Layer) ReceiveError(e ip.ICMPError) {
+	if len(e.Payload) < 8 {
+		return
+	}
+	sport := uint16(e.Payload[0])<<8 | uint16(e.Payload[1])
+	dport := uint16(e.Payload[2])<<8 | uint16(e.Payload[3])
+	local := netip.AddrPortFrom(e.Quoted.Src(), sport)
+	remote := netip.AddrPortFrom(e.Quoted.Dst(), dport)
+	ep := l.table.lookupExact(local, remote)
+	if ep == nil {
+		return
+	}
+	ep.icmpError(e)
+}
+
+// resetFor answers a segment that has no connection with RST, as RFC 9293
+// §3.10.7.1 says: if the segment had ACK, <SEQ=SEG.ACK><CTL=RST>; else
+// <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. A RST is never answered.
+func (l *Layer) resetFor(in *incoming, conn uint64) {
+	h := in.hdr
+	if h.Flags&FlagRST != 0 {
+		return
+	}
+	var out Header
+	out.SrcPort, out.DstPort = in.local.Port(), in.remote.Port()
+	if h.Flags&FlagACK != 0 {
+		out.Seq, out.Flags = h.Ack, FlagRST
+	} else {
+		out.Ack, out.Flags = h.Seq.Add(uint32(in.segLen())), FlagRST|FlagACK
+	}
+	l.stats.OutRsts++
+	l.sendRaw(in.local.Addr(), in.remote.Addr(), out, nil, conn, "rst",
+		fmt.Sprintf("RST to %s: nothing here for this segment", in.remote))
+}
+
+// sendRaw emits one segment outside any connection's send logic (resets,
+// challenge ACKs, SYN+ACKs).
+func (l *Layer) sendRaw(src, dst netip.Addr, h Header, payload []byte, conn uint64, step, why string) {
+	frame := l.rec.NewFrameID()
+	seg := h.Append(nil, src, dst, payload)
+	if l.rec.On() {
+		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Send, Frame: frame, Conn: conn,
+			Msg:    fmt.Sprintf("%s: %s", why, Segment(seg).SummaryWith(src, dst)),
+			Fields: segmentFields(h, len(payload))})
+	}
+	l.stats.OutSegs++
+	_ = l.net.Send(ip.Outbound{Frame: frame, Src: src, Dst: dst, Protocol: ip.ProtocolTCP, Payload: seg, DF: true})
+}
+
+func (l *Layer) drop(frame, conn uint64, step string, reason viz.Reason, msg string) {
+	if l.rec.On() {
+		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Conn: conn, Msg: msg})
+	}
+}
+
+func segmentFields(h Header, length int) []viz.Field {
+	return []viz.Field{
+		viz.F("flags", h.Flags.String()), viz.F("seq", fmt.Sprint(uint32(h.Seq))), viz.F("ack", fmt.Sprint(uint32(h.Ack))),
+		viz.F("win", fmt.Sprint(h.Window)), viz.F("len", fmt.Sprint(length)),
+	}
+}
+
+// incoming is one arriving segment as the state machine sees it.
+type incoming struct {
+	frame         uint64
+	local, remote netip.AddrPort
+	hdr           Header
+	payload       []byte // the segment's data; ring memory: copy to keep
+}
+
+// segLen is SEG.LEN: the data plus one for each of SYN and FIN, which
+// occupy sequence space (RFC 9293 §3.4).
+func (in *incoming) segLen() int {
+	n := len(in.payload)
+	if in.hdr.Flags&FlagSYN != 0 {
+		n++
+	}
+	if in.hdr.Flags&FlagFIN != 0 {
+		n++
+	}
+	return n
+}
+
+func (in *incoming) has(f Flags) bool { return in.hdr.Flags&f != 0 }
+
+func (in *incoming) summary() string {
+	return fmt.Sprintf("%s > %s: Flags [%s], seq %d, ack %d, win %d, length %d",
+		in.remote, in.local, in.hdr.Flags, uint32(in.hdr.Seq), uint32(in.hdr.Ack), in.hdr.Window, len(in.payload))
+}

@@ -1,0 +1,261 @@
+package tcp
+
+import (
+	"fmt"
+
+	"github.com/packetwalk/packetwalk/ip"
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// output sends what the windows allow (RFC 9293 §3.8.6): new data up to
+// min(SND.WND, cwnd) beyond SND.UNA, in segments of at most the MSS, held
+// back by Nagle's algorithm while a small segment is unacknowledged; then
+// our FIN once all data is out. frame is the segment that triggered it, for
+// the log.
+func (e *Endpoint) output(frame uint64) {
+	if e.deleted || !(e.state.synchronized() || e.state == SynReceived) || e.state == SynReceived {
+		return
+	}
+	for {
+		inFlight := int(e.sndNxt - e.sndUna)
+		window := min(int(e.sndWnd), e.cc.Cwnd)
+		unsent := e.unsentBytes()
+		if unsent == 0 {
+			break
+		}
+		usable := window - inFlight
+		if usable <= 0 {
+			if e.sndWnd == 0 && inFlight == 0 {
+				e.armPersistTimer()
+			}
+			break
+		}
+		n := min(unsent, usable, e.mss)
+		// Nagle (RFC 896, RFC 1122 §4.2.3.4): while data is in flight,
+		// hold a segment smaller than the MSS until the ACK comes, so a
+		// program writing a byte at a time sends few tiny segments.
+		// TCP_NODELAY turns this off.
+		if n < e.mss && n == unsent && inFlight > 0 && !e.opts.NoDelay && !e.finQueued {
+			e.logf("nagle", viz.Note, frame, []viz.Field{viz.F("held", fmt.Sprint(n)), viz.F("in_flight", fmt.Sprint(inFlight))},
+				"Nagle: holding %d bytes until the %d bytes in flight are acknowledged (TCP_NODELAY would send now)", n, inFlight)
+			break
+		}
+		if n < e.mss && n < unsent {
+			// Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1):
+			// do not send a small piece of a larger pending write
+			// just because the window is small, unless nothing is in
+			// flight.
+			if inFlight > 0 && n < int(e.maxSndWnd)/2 {
+				break
+			}
+		}
+		data := e.send.Peek(e.sndNxt, n)
+		flags := FlagACK
+		if n == unsent {
+			flags |= FlagPSH
+		}
+		e.sendData(e.sndNxt, flags, data, frame, false)
+		e.sndNxt = e.sndNxt.Add(uint32(len(data)))
+		if e.sndNxt.GreaterThan(e.sndMax) {
+			e.sndMax = e.sndNxt
+		}
+	}
+	e.maybeSendFIN()
+}
+
+// unsentBytes is the queued data not yet sent.
+func (e *Endpoint) unsentBytes() int {
+	end := e.send.End()
+	if end.LessEq(e.sndNxt) {
+		return 0
+	}
+	return int(end - e.sndNxt)
+}
+
+// maybeSendFIN sends our FIN once every byte before it has been sent.
+func (e *Endpoint) maybeSendFIN() {
+	if !e.finQueued || e.finSent || e.unsentBytes() > 0 {
+		return
+	}
+	if e.state != FinWait1 && e.state != LastAck && e.state != Closing {
+		return
+	}
+	e.finSent = true
+	e.ourFinSeq = e.sndNxt
+	e.sendData(e.sndNxt, FlagFIN|FlagACK, nil, 0, false)
+	e.sndNxt = e.sndNxt.Add(1)
+	if e.sndNxt.GreaterThan(e.sndMax) {
+		e.sndMax = e.sndNxt
+	}
+}
+
+// sendData emits one segment from the send sequence space, with the ACK of
+// everything received (piggy-backed: this cancels a pending delayed ACK).
+func (e *Endpoint) sendData(seq Seq, flags Flags, data []byte, cause uint64, retransmit bool) {
+	h := e.header(seq, flags)
+	step, why := "send", "segment"
+	if retransmit {
+		step, why = "retransmit", "retransmission"
+		e.layer.stats.RetransSegs++
+	} else if len(data) > 0 && e.ackTimer != nil {
+		why = "segment with piggy-backed ACK"
+	}
+	if !retransmit && !e.timing && (len(data) > 0 || flags&(FlagSYN|FlagFIN) != 0) {
+		// Time this segment's round trip (one at a time, RFC 6298 §3;
+		// never a retransmitted one: Karn's algorithm).
+		e.timing, e.timedSeq, e.timedAt = true, seq, e.layer.clock.Now()
+	}
+	e.emit(h, data, step, why)
+	if !e.rtxArmed() {
+		e.startRetransmitTimer()
+	}
+}
+
+// header builds a header at seq with the connection's ACK and window.
+func (e *Endpoint) header(seq Seq, flags Flags) Header {
+	h := Header{SrcPort: e.local.Port(), DstPort: e.remote.Port(), Seq: seq, Flags: flags}
+	if flags&FlagACK != 0 {
+		h.Ack = e.rcvNxt()
+	}
+	win := e.rcvWindow()
+	if flags&FlagSYN != 0 {
+		h.Window = uint16(min(win, 65535)) // never scaled in a SYN (RFC 7323 §2.2)
+	} else {
+		h.Window = uint16(min(win>>e.rcvScale, 65535))
+		win = int(h.Window) << e.rcvScale
+	}
+	if flags&FlagACK != 0 {
+		e.rcvAdvEnd = h.Ack.Add(uint32(win))
+	}
+	if e.sackOK && flags&FlagACK != 0 && flags&FlagSYN == 0 {
+		if blocks := e.recv.OutOfOrder(); len(blocks) > 0 {
+			if len(blocks) > 4 {
+				blocks = blocks[:4]
+			}
+			h.Options.SACKBlocks = blocks
+		}
+	}
+	return h
+}
+
+// emit sends a built segment through IP, logging it.
+func (e *Endpoint) emit(h Header, data []byte, step, why string) {
+	l := e.layer
+	frame := l.rec.NewFrameID()
+	seg := h.Append(nil, e.local.Addr(), e.remote.Addr(), data)
+	if h.Flags&FlagACK != 0 {
+		// Every segment with ACK acknowledges everything received:
+		// nothing is left for a delayed ACK.
+		e.cancelDelayedACK()
+	}
+	if l.rec.On() {
+		fields := segmentFields(h, len(data))
+		if e.cc != nil {
+			fields = append(fields, viz.F("cwnd", fmt.Sprint(e.cc.Cwnd)), viz.F("snd_wnd", fmt.Sprint(e.sndWnd)))
+		}
+		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Send, Frame: frame, Conn: e.ID,
+			Msg: fmt.Sprintf("%s: %s", why, Segment(seg).SummaryWith(e.local.Addr(), e.remote.Addr())), Fields: fields})
+	}
+	l.stats.OutSegs++
+	_ = l.net.Send(ip.Outbound{Frame: frame, Src: e.local.Addr(), Dst: e.remote.Addr(), Protocol: ip.ProtocolTCP, Payload: seg, DF: true})
+}
+
+// sendSYN sends our SYN (active open) or SYN+ACK (the clone's answer),
+// announcing our MSS, window scale and SACK.
+func (e *Endpoint) sendSYN(withACK bool) {
+	flags := FlagSYN
+	if withACK {
+		flags |= FlagACK
+	}
+	h := e.header(e.iss, flags)
+	h.Options.MSS = uint16(e.ourMSS())
+	if !withACK || e.sndScale > 0 || e.rcvScale > 0 {
+		h.Options.HasWS, h.Options.WS = true, e.rcvScale
+	}
+	if !withACK || e.sackOK {
+		h.Options.SACKPermitted = true
+	}
+	retransmit := e.rtxArmed() || e.retries > 0
+	step, why := "send", "SYN"
+	if withACK {
+		why = "SYN+ACK"
+	}
+	if retransmit {
+		step = "retransmit"
+		e.layer.stats.RetransSegs++
+		e.timing = false // Karn: no RTT sample from a retransmitted SYN
+	} else {
+		e.timing, e.timedSeq, e.timedAt = true, e.iss, e.layer.clock.Now()
+	}
+	e.emit(h, nil, step, why)
+	e.restartRetransmitTimer()
+}
+
+// sendACK sends a bare ACK at once.
+func (e *Endpoint) sendACK(cause uint64, why string) {
+	if e.recv == nil {
+		return
+	}
+	e.emit(e.header(e.sndNxt, FlagACK), nil, "send", why)
+	e.ackNow = false
+	e.unackedSegs = 0
+}
+
+// scheduleACK decides when to acknowledge data just received (RFC 1122
+// §4.2.3.2, RFC 9293 §3.8.6.3): at once for every second full-size
+// segment, else after the delayed-ACK timeout, hoping our own data will
+// carry the ACK for free (piggy-backing).
+func (e *Endpoint) scheduleACK(in *incoming, n int) {
+	if n >= e.mss {
+		e.unackedSegs++
+	}
+	if e.layer.cfg.DelayedACK < 0 || e.unackedSegs >= 2 || in.has(FlagFIN) {
+		e.ackNow = true
+		return
+	}
+	if e.ackTimer == nil {
+		d := e.layer.cfg.DelayedACK
+		e.logf("delack", viz.Note, in.frame, []viz.Field{viz.F("timer", "delayed_ack"), viz.F("duration", d.String())},
+			"ACK delayed up to %v, hoping to piggy-back it on data", d)
+		e.ackTimer = e.layer.clock.AfterFunc(d, func() {
+			e.ackTimer = nil
+			if e.deleted {
+				return
+			}
+			e.logf("delack", viz.Note, 0, nil, "delayed-ACK timer fired: no data to carry it, sending a bare ACK")
+			e.sendACK(0, "delayed ACK")
+		})
+	}
+}
+
+// sendPendingACK sends an ACK that must go now and was not piggy-backed.
+func (e *Endpoint) sendPendingACK(frame uint64) {
+	if e.ackNow && !e.deleted {
+		e.sendACK(frame, "ACK")
+	}
+}
+
+func (e *Endpoint) cancelDelayedACK() {
+	if e.ackTimer != nil {
+		e.ackTimer.Stop()
+		e.ackTimer = nil
+	}
+	e.ackNow = false
+	e.unackedSegs = 0
+}
+
+// maybeWindowUpdate tells the peer that reading freed space, when the
+// window grew by at least two segments or half the buffer (RFC 9293
+// §3.8.6.2.2, receiver-side silly window avoidance), so a sender stalled
+// on a zero or small window continues.
+func (e *Endpoint) maybeWindowUpdate(before int) {
+	if !e.state.synchronized() || e.finReceived {
+		return
+	}
+	now := e.recv.Window()
+	advertised := int(e.rcvAdvEnd - e.recv.NextSeq())
+	if now-advertised >= min(2*e.mss, e.recv.Cap()/2) {
+		e.logf("window", viz.Note, 0, nil, "read() freed space: window update %d -> %d bytes", advertised, now)
+		e.sendACK(0, "window update")
+	}
+}

@@ -1,0 +1,179 @@
+package tcp
+
+// MaxBufferBytes is the largest send or receive buffer, in bytes; larger
+// requests are clamped to it (as Linux clamps SO_SNDBUF and SO_RCVBUF to
+// net.core.wmem_max and rmem_max). It is the largest window TCP can use
+// (2^16 << 14 with window scaling, RFC 7323 §2.2): a buffer that held more
+// could not be offered to the peer, and everything a buffer addresses must
+// stay within 2^31 of each other for sequence comparisons to hold
+// (RFC 7323 §2.3, seqnum.go).
+const MaxBufferBytes = 1 << 30
+
+// clampBufferBytes brings a requested buffer size into [1, MaxBufferBytes].
+// One byte is the least that still lets a connection make progress; the
+// socket API is where a sensible minimum (Linux: 4608 bytes) belongs.
+func clampBufferBytes(n int) int {
+	return min(max(n, 1), MaxBufferBytes)
+}
+
+// SendBuffer holds the bytes the application has written and the peer has
+// not yet acknowledged, addressed by sequence number: the part of RFC 9293
+// §3.3.1's Figure 3 from SND.UNA onwards ("sent, not acknowledged" followed
+// by "not yet sent"). A byte is kept after it is sent because it may have to
+// be sent again; it leaves only when a cumulative ACK covers it.
+//
+//	     Start() = SND.UNA              SND.NXT             End()
+//	          |                            |                   |
+//	... acked | sent, not yet acknowledged |   written, unsent | free ...
+//	          |<------------------------ Len() -------------->|<- Free() ->
+//
+// The SendBuffer knows nothing of SND.NXT: which bytes have been sent is the
+// connection's business, and so are the SYN and the FIN, which take a
+// sequence number each but no place here.
+//
+// The bytes live in a ring of Cap() bytes, allocated on the first Write (a
+// connection that never sends, or a half-open one from a SYN flood, costs
+// nothing) and reused from then on: Write, Ack and Peek never allocate.
+type SendBuffer struct {
+	ring  []byte // storage; nil until the first Write
+	head  int    // index in ring of the byte numbered start
+	n     int    // bytes held
+	limit int    // capacity in bytes (SO_SNDBUF); len(ring) may exceed it after a shrinking Resize
+	start Seq    // sequence number of the oldest byte held: SND.UNA
+}
+
+// NewSendBuffer returns an empty send buffer holding at most capacity bytes
+// (clamped to [1, MaxBufferBytes]). Its first byte is numbered 0 until
+// SetStart.
+func NewSendBuffer(capacity int) *SendBuffer {
+	return &SendBuffer{limit: clampBufferBytes(capacity)}
+}
+
+// SetStart numbers the buffer's first byte: the connection calls it with
+// ISS+1 once it has chosen its ISS, because the SYN occupies ISS itself
+// (RFC 9293 §3.4). Bytes already held (written before the handshake
+// finished, so never sent) are renumbered from first.
+func (b *SendBuffer) SetStart(first Seq) { b.start = first }
+
+// Start returns the sequence number of the oldest byte held, SND.UNA (or,
+// when the buffer is empty, the number the next written byte gets).
+func (b *SendBuffer) Start() Seq { return b.start }
+
+// End returns the sequence number after the newest byte held: the furthest
+// SND.NXT can go with data (the FIN, if any, is numbered End()).
+func (b *SendBuffer) End() Seq { return b.start.Add(uint32(b.n)) }
+
+// Len returns the number of bytes held, sent or not.
+func (b *SendBuffer) Len() int { return b.n }
+
+// Cap returns the capacity in bytes.
+func (b *SendBuffer) Cap() int { return b.limit }
+
+// Free returns how many more bytes Write accepts now.
+func (b *SendBuffer) Free() int { return max(b.limit-b.n, 0) }
+
+// Write copies as much of p as fits and returns how many bytes it took:
+// a short count means the buffer is full, and the socket layer blocks the
+// writer (or returns EAGAIN) until an ACK frees space.
+func (b *SendBuffer) Write(p []byte) int {
+	n := min(len(p), b.Free())
+	if n == 0 {
+		return 0
+	}
+	if b.ring == nil {
+		b.ring = make([]byte, b.limit)
+	}
+	tail := (b.head + b.n) % len(b.ring)
+	c := copy(b.ring[tail:], p[:n]) // up to the end of the ring...
+	copy(b.ring, p[c:n])            // ...and the rest from its start
+	b.n += n
+	return n
+}
+
+// Ack drops the bytes before upTo, a cumulative acknowledgement (SEG.ACK),
+// and returns how many it dropped; Start() becomes SND.UNA. An ACK at or
+// before Start() drops nothing: it is a duplicate or an old one (RFC 9293
+// §3.10.7.4). An ACK beyond End() drops everything held: the extra is the
+// FIN's sequence number (the connection checks, before calling, that SEG.ACK
+// is not beyond SND.NXT).
+func (b *SendBuffer) Ack(upTo Seq) int {
+	if !upTo.GreaterThan(b.start) {
+		return 0
+	}
+	n := min(int(uint32(upTo-b.start)), b.n)
+	b.start = b.start.Add(uint32(n))
+	b.n -= n
+	if b.n == 0 {
+		// Empty: start again at the ring's beginning, so that the next
+		// writes lie in one piece and Peek returns whole segments.
+		b.head = 0
+	} else {
+		b.head = (b.head + n) % len(b.ring)
+	}
+	return n
+}
+
+// Peek returns up to maxBytes bytes held from sequence number seq, for a segment
+// to (re)transmit, without copying. It returns nil when seq is not within
+// [Start(), End()). The slice points into the ring, so it is contiguous and
+// may stop short of maxBytes where the ring wraps even though more bytes are held:
+// call again at seq+len, or use CopyAt, which crosses the wrap.
+//
+// Lifetime: the slice aliases the buffer. Its bytes stay as they are until
+// they are acknowledged (Ack) and new bytes are written over them, or until
+// Resize; copy them into the outgoing frame before returning to the event
+// loop, and never write to the slice.
+func (b *SendBuffer) Peek(seq Seq, maxBytes int) []byte {
+	off, ok := b.offset(seq)
+	if !ok || maxBytes <= 0 {
+		return nil
+	}
+	i := (b.head + off) % len(b.ring)
+	n := min(maxBytes, b.n-off, len(b.ring)-i)
+	return b.ring[i : i+n : i+n]
+}
+
+// CopyAt copies the bytes held from sequence number seq into dst, across
+// the ring's wrap, and returns how many it copied: min(len(dst), End()-seq),
+// or 0 when seq is not within [Start(), End()).
+func (b *SendBuffer) CopyAt(dst []byte, seq Seq) int {
+	off, ok := b.offset(seq)
+	if !ok {
+		return 0
+	}
+	n := min(len(dst), b.n-off)
+	i := (b.head + off) % len(b.ring)
+	c := copy(dst[:n], b.ring[i:])
+	copy(dst[c:n], b.ring)
+	return n
+}
+
+// offset returns where seq lies from Start(), if it names a byte held.
+func (b *SendBuffer) offset(seq Seq) (int, bool) {
+	d := uint32(seq - b.start) // wrapping distance: huge if seq is before start
+	if d >= uint32(b.n) {
+		return 0, false
+	}
+	return int(d), true
+}
+
+// Resize changes the capacity (setsockopt SO_SNDBUF), clamped to
+// [1, MaxBufferBytes]. Held bytes are never dropped, since the peer may
+// still need them: when the new capacity is below Len(), Write accepts
+// nothing until ACKs bring Len() under it, and the storage stays as large
+// as what is held (never larger than the old capacity). Resize allocates;
+// slices from Peek are stale afterwards.
+func (b *SendBuffer) Resize(capacity int) {
+	capacity = clampBufferBytes(capacity)
+	if capacity == b.limit {
+		return
+	}
+	b.limit = capacity
+	if b.ring == nil {
+		return // allocated by the first Write, at the new size
+	}
+	ring := make([]byte, max(capacity, b.n))
+	c := copy(ring[:b.n], b.ring[b.head:])
+	copy(ring[c:b.n], b.ring)
+	b.ring, b.head = ring, 0
+}

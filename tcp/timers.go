@@ -1,0 +1,261 @@
+package tcp
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/packetwalk/packetwalk/ip"
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// The retransmission timer (RFC 6298 §5).
+
+func (e *Endpoint) rtxArmed() bool { return e.rtxTimer != nil }
+
+func (e *Endpoint) startRetransmitTimer() {
+	if e.rtxTimer != nil {
+		return
+	}
+	rto := e.rtt.RTO()
+	e.rtxTimer = e.layer.clock.AfterFunc(rto, e.retransmitTimeout)
+}
+
+func (e *Endpoint) restartRetransmitTimer() {
+	e.stopRetransmitTimer()
+	e.startRetransmitTimer()
+}
+
+func (e *Endpoint) stopRetransmitTimer() {
+	if e.rtxTimer != nil {
+		e.rtxTimer.Stop()
+		e.rtxTimer = nil
+	}
+}
+
+// retransmitTimeout fires when the oldest unacknowledged segment was not
+// acknowledged within the RTO: retransmit it, double the RTO (§5.5), and
+// collapse the congestion window to one segment (RFC 5681 §3.1).
+func (e *Endpoint) retransmitTimeout() {
+	e.rtxTimer = nil
+	if e.deleted {
+		return
+	}
+	limit := e.layer.cfg.Retries
+	if e.state == SynSent || e.state == SynReceived {
+		limit = e.layer.cfg.SynRetries
+	}
+	e.retries++
+	if e.retries > limit {
+		e.err = ErrTimedOut
+		e.logf("timer", viz.Note, 0, []viz.Field{viz.F("timer", "retransmit")},
+			"gave up after %d retransmissions: connection timed out", limit)
+		if e.state == SynSent {
+			e.layer.stats.AttemptFails++
+		}
+		e.Abort()
+		e.err = ErrTimedOut
+		return
+	}
+	e.rtt.Backoff()
+	e.timing = false // Karn
+	e.logf("timer", viz.Note, 0, []viz.Field{viz.F("timer", "retransmit"), viz.F("rto", e.rtt.RTO().String()), viz.F("retries", fmt.Sprint(e.retries))},
+		"retransmission timeout (try %d): RTO backs off to %v", e.retries, e.rtt.RTO())
+	switch e.state {
+	case SynSent:
+		e.sendSYN(false)
+		return
+	case SynReceived:
+		e.sendSYN(true)
+		return
+	}
+	flight := int(e.sndMax - e.sndUna)
+	e.congestionOnTimeout(flight)
+	// Go back to the oldest unacknowledged byte and send again from there,
+	// as slow start allows.
+	e.sndNxt = e.sndUna
+	if e.finSent && e.sndUna == e.ourFinSeq {
+		e.sendData(e.ourFinSeq, FlagFIN|FlagACK, nil, 0, true)
+		e.sndNxt = e.ourFinSeq.Add(1)
+		return
+	}
+	e.retransmitOne(0)
+	e.output(0)
+}
+
+// retransmitOne resends the segment at SND.UNA.
+func (e *Endpoint) retransmitOne(frame uint64) {
+	n := min(e.mss, int(e.send.End()-e.sndUna))
+	if n <= 0 {
+		if e.finSent && e.sndUna == e.ourFinSeq {
+			e.sendData(e.ourFinSeq, FlagFIN|FlagACK, nil, frame, true)
+		}
+		return
+	}
+	data := e.send.Peek(e.sndUna, n)
+	e.sendData(e.sndUna, FlagACK|FlagPSH, data, frame, true)
+	if e.sndNxt.LessThan(e.sndUna.Add(uint32(len(data)))) {
+		e.sndNxt = e.sndUna.Add(uint32(len(data)))
+	}
+	e.stopRetransmitTimer()
+	e.startRetransmitTimer()
+}
+
+// rttSample measures the round trip of the timed segment.
+func (e *Endpoint) rttSample(frame uint64) {
+	r := e.layer.clock.Now() - e.timedAt
+	e.timing = false
+	e.rtt.Sample(r)
+	e.logf("rtt", viz.Note, frame, []viz.Field{viz.F("rtt", r.String()), viz.F("srtt", e.rtt.SRTT.String()), viz.F("rto", e.rtt.RTO().String())},
+		"RTT sample %v: SRTT %v, RTO %v", r, e.rtt.SRTT, e.rtt.RTO())
+}
+
+// Congestion control (RFC 5681, NewReno RFC 6582), every change logged so
+// that slow start and recovery show in the trace.
+
+func (e *Endpoint) congestionOnAck(in *incoming, acked int) {
+	ch := e.cc.OnAck(in.hdr.Ack, acked, int(e.sndMax-in.hdr.Ack))
+	if ch.Changed() {
+		e.logCwnd(in.frame, ch)
+	}
+	if ch.Retransmit {
+		// A partial ACK in fast recovery: the next hole is lost too
+		// (NewReno, RFC 6582 §3.2 step 5).
+		e.retransmitOne(in.frame)
+	}
+}
+
+func (e *Endpoint) congestionOnDupAck(in *incoming) {
+	ch := e.cc.OnDupAck(in.hdr.Ack, e.sndMax, int(e.sndMax-e.sndUna))
+	e.logf("dupack", viz.Note, in.frame, []viz.Field{viz.F("count", fmt.Sprint(e.cc.DupAcks))},
+		"duplicate ACK %d for %d", e.cc.DupAcks, uint32(in.hdr.Ack))
+	if ch.Changed() {
+		e.logCwnd(in.frame, ch)
+	}
+	if ch.Retransmit {
+		e.timing = false // Karn: the retransmitted segment is not timed
+		e.retransmitOne(in.frame)
+		return
+	}
+	if e.cc.InRecovery() {
+		e.output(in.frame) // the inflated window may let new data out
+	}
+}
+
+func (e *Endpoint) congestionOnTimeout(flight int) {
+	ch := e.cc.OnTimeout(e.sndMax, flight)
+	e.logCwnd(0, ch)
+}
+
+func (e *Endpoint) logCwnd(frame uint64, ch CwndChange) {
+	e.logf("cwnd", viz.Note, frame, []viz.Field{viz.F("cwnd", fmt.Sprint(e.cc.Cwnd)), viz.F("ssthresh", ssString(e.cc.Ssthresh)),
+		viz.F("from", fmt.Sprint(ch.From)), viz.F("phase", e.cc.Phase())}, "%s", ch.String())
+}
+
+func ssString(ss int) string {
+	if ss >= cwndMax {
+		return "inf"
+	}
+	return fmt.Sprint(ss)
+}
+
+// The persist timer (RFC 9293 §3.8.6.1): with a zero window and data to
+// send, probe the window with one byte so that a lost window update cannot
+// deadlock the connection.
+
+func (e *Endpoint) armPersistTimer() {
+	if e.persistTimer != nil {
+		return
+	}
+	d := e.rtt.RTO() << min(e.persistBackoff, 6)
+	e.persistTimer = e.layer.clock.AfterFunc(d, func() {
+		e.persistTimer = nil
+		if e.deleted || e.sndWnd > 0 || e.unsentBytes() == 0 {
+			e.persistBackoff = 0
+			return
+		}
+		e.persistBackoff++
+		data := e.send.Peek(e.sndNxt, 1)
+		e.logf("persist", viz.Note, 0, nil, "zero window: probing with 1 byte")
+		e.emit(e.header(e.sndNxt, FlagACK), data, "probe", "zero-window probe")
+		e.armPersistTimer()
+	})
+}
+
+func (e *Endpoint) stopPersistTimer() {
+	if e.persistTimer != nil {
+		e.persistTimer.Stop()
+		e.persistTimer = nil
+	}
+	e.persistBackoff = 0
+}
+
+// Keepalive (RFC 1122 §4.2.3.6): after KeepIdle without a segment from
+// the peer, send an ACK with a sequence number it already has, which it
+// must answer.
+
+const (
+	defaultKeepIdle    = 2 * time.Hour
+	keepaliveInterval  = 75 * time.Second
+	keepaliveMaxProbes = 9
+)
+
+func (e *Endpoint) armKeepalive() {
+	if e.keepTimer != nil || !e.opts.KeepAlive {
+		return
+	}
+	idle := e.opts.KeepIdle
+	if idle <= 0 {
+		idle = defaultKeepIdle
+	}
+	probes := 0
+	var tick func()
+	tick = func() {
+		e.keepTimer = nil
+		if e.deleted || !e.opts.KeepAlive || !e.state.synchronized() {
+			return
+		}
+		since := e.layer.clock.Now() - e.lastRecv
+		if since < idle {
+			e.keepTimer = e.layer.clock.AfterFunc(idle-since, tick)
+			probes = 0
+			return
+		}
+		if probes >= keepaliveMaxProbes {
+			e.err = ErrTimedOut
+			e.logf("keepalive", viz.Note, 0, nil, "no answer to %d keepalive probes: connection timed out", probes)
+			e.Abort()
+			e.err = ErrTimedOut
+			return
+		}
+		probes++
+		e.logf("keepalive", viz.Note, 0, nil, "idle for %v: keepalive probe %d", since, probes)
+		e.emit(e.header(e.sndUna.Add(^uint32(0)), FlagACK), nil, "keepalive", "keepalive probe")
+		e.keepTimer = e.layer.clock.AfterFunc(keepaliveInterval, tick)
+	}
+	e.keepTimer = e.layer.clock.AfterFunc(idle, tick)
+}
+
+// icmpError handles an ICMP error about one of our segments.
+func (e *Endpoint) icmpError(m ip.ICMPError) {
+	switch {
+	case m.Type == uint8(ip.ICMPDestUnreachable) && m.Code == uint8(ip.ICMPFragmentationNeeded) && m.MTU >= 68:
+		if mss := m.MTU - 40; mss < e.mss {
+			e.logf("pmtu", viz.Note, m.Frame, nil, "path MTU %d: MSS %d -> %d (RFC 1191)", m.MTU, e.mss, mss)
+			e.mss = mss
+			if e.cc != nil {
+				e.cc.MSS = mss
+			}
+			e.sndNxt = e.sndUna
+			e.output(m.Frame)
+		}
+	case e.state == SynSent && m.Type == uint8(ip.ICMPDestUnreachable):
+		// RFC 1122 §4.2.3.9 lets a soft error abort an opening
+		// connection; Linux reports it as the connect() error.
+		e.err = ErrConnRefused
+		if m.Code != uint8(ip.ICMPPortUnreachable) && m.Code != uint8(ip.ICMPProtocolUnreachable) {
+			e.err = ErrNoRoute
+		}
+		e.logf("icmp", viz.Note, m.Frame, nil, "ICMP destination unreachable during connect: %v", e.err)
+		e.deleteTCB(m.Frame, "ICMP unreachable")
+	}
+}

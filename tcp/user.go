@@ -1,0 +1,250 @@
+package tcp
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// The user calls of RFC 9293 §3.10 (OPEN, SEND, RECEIVE, CLOSE, ABORT),
+// as the socket API makes them. None blocks: a call that cannot make
+// progress returns ErrWouldBlock, and the endpoint's Notify says when to
+// try again.
+
+// Listen opens a passive socket on local (an unspecified address listens on
+// every address). backlog bounds the accept queue, and the SYN queue too.
+func (l *Layer) Listen(local netip.AddrPort, backlog int, opts Options, notify Notify) (*Endpoint, error) {
+	if local.Port() == 0 {
+		return nil, ErrInvalid
+	}
+	if backlog <= 0 {
+		backlog = 1
+	}
+	if backlog > l.cfg.MaxBacklog {
+		backlog = l.cfg.MaxBacklog
+	}
+	e := l.newEndpoint(opts, notify)
+	e.local, e.backlog = local, backlog
+	if err := l.table.addListener(e); err != nil {
+		return nil, err
+	}
+	e.setState(Listen, 0, fmt.Sprintf("listen(%s, backlog %d)", local, backlog))
+	return e, nil
+}
+
+// Connect starts an active open to remote from local (a zero local picks
+// the source address and an ephemeral port): it sends a SYN and returns the
+// endpoint in SYN_SENT. The connection is up when the endpoint becomes
+// writable in ESTABLISHED; a failure shows as Err.
+func (l *Layer) Connect(local, remote netip.AddrPort, opts Options, notify Notify) (*Endpoint, error) {
+	if !remote.Addr().Is4() || remote.Port() == 0 {
+		return nil, ErrInvalid
+	}
+	src := local.Addr()
+	if !src.IsValid() || src.IsUnspecified() {
+		var err error
+		if src, err = l.net.SourceFor(remote.Addr()); err != nil {
+			return nil, ErrNoRoute
+		}
+	}
+	port := local.Port()
+	if port == 0 {
+		var err error
+		if port, err = l.table.ephemeralPort(src, remote); err != nil {
+			return nil, err
+		}
+	}
+	e := l.newEndpoint(opts, notify)
+	e.local, e.remote = netip.AddrPortFrom(src, port), remote
+	if err := l.table.addConn(e); err != nil {
+		return nil, err
+	}
+	e.initBuffers()
+	e.iss = l.isn.isn(l.clock.Now(), e.local, e.remote)
+	e.sndUna, e.sndNxt, e.sndMax = e.iss, e.iss.Add(1), e.iss.Add(1)
+	e.send.SetStart(e.iss.Add(1))
+	e.mss = e.ourMSS()
+	e.cc = NewNewReno(e.mss)
+	l.stats.ActiveOpens++
+	e.setState(SynSent, 0, fmt.Sprintf("connect(%s)", remote))
+	e.sendSYN(false)
+	return e, nil
+}
+
+// Accept takes the oldest established connection off a listener's accept
+// queue.
+func (e *Endpoint) Accept() (*Endpoint, error) {
+	if e.state != Listen {
+		return nil, ErrInvalid
+	}
+	if len(e.acceptQueue) == 0 {
+		return nil, ErrWouldBlock
+	}
+	c := e.acceptQueue[0]
+	e.acceptQueue = e.acceptQueue[1:]
+	c.parent = nil
+	e.logf("accept", viz.Deliver, 0, []viz.Field{viz.F("child", fmt.Sprint(c.ID)), viz.F("remote", c.remote.String())},
+		"accept() on #%d returns socket #%d %s <-> %s (%d left in the accept queue)", e.ID, c.ID, c.local, c.remote, len(e.acceptQueue))
+	return c, nil
+}
+
+// Pending reports how many connections wait in the accept queue.
+func (e *Endpoint) Pending() int { return len(e.acceptQueue) }
+
+// Read copies received data into p (RECEIVE). At the end of the peer's
+// data it returns io.EOF; with nothing to read yet, ErrWouldBlock.
+func (e *Endpoint) Read(p []byte) (int, error) {
+	if e.recv == nil {
+		return 0, ErrNotConnected
+	}
+	if e.recv.Readable() > 0 && !e.shutRead {
+		before := e.recv.Window()
+		n := e.recv.Read(p)
+		e.logf("read", viz.Deliver, 0, []viz.Field{viz.F("bytes", fmt.Sprint(n))},
+			"read() takes %d bytes from the receive buffer (%d left)", n, e.recv.Readable())
+		e.maybeWindowUpdate(before)
+		return n, nil
+	}
+	if e.err != nil {
+		return 0, e.err
+	}
+	if e.finReceived || e.shutRead || e.state == Closed {
+		return 0, io.EOF
+	}
+	if !e.state.synchronized() && e.state != SynSent && e.state != SynReceived {
+		return 0, ErrNotConnected
+	}
+	return 0, ErrWouldBlock
+}
+
+// Readable reports whether Read would return without blocking.
+func (e *Endpoint) Readable() bool {
+	return e.recv != nil && e.recv.Readable() > 0 || e.err != nil || e.finReceived || e.shutRead || e.state == Closed
+}
+
+// Write queues p for sending (SEND) and sends what the windows allow. It
+// returns how much it queued; with a full send buffer, ErrWouldBlock.
+func (e *Endpoint) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	switch {
+	case e.send == nil || e.state == Closed:
+		return 0, ErrNotConnected
+	case e.finQueued || !(e.state.canSend() || e.state == SynSent || e.state == SynReceived):
+		return 0, ErrBrokenPipe
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := e.send.Write(p)
+	if n == 0 {
+		return 0, ErrWouldBlock
+	}
+	e.logf("write", viz.Note, 0, []viz.Field{viz.F("bytes", fmt.Sprint(n)), viz.F("queued", fmt.Sprint(e.send.Len()))},
+		"write() queues %d bytes in the send buffer (%d unacknowledged or unsent)", n, e.send.Len())
+	if e.state.synchronized() {
+		e.output(0)
+	}
+	return n, nil
+}
+
+// Writable reports whether Write would queue something now.
+func (e *Endpoint) Writable() bool {
+	return e.err != nil || e.send != nil && e.state.synchronized() && (e.send.Free() > 0 || !e.state.canSend())
+}
+
+// Err returns the connection's pending error, if any.
+func (e *Endpoint) Err() error { return e.err }
+
+// Shutdown closes one or both halves (shutdown(2)): write sends a FIN once
+// the queued data is out, and the peer reads EOF; read makes further reads
+// return EOF.
+func (e *Endpoint) Shutdown(read, write bool) error {
+	if e.state == Listen {
+		return e.Close()
+	}
+	if e.state == Closed {
+		return ErrNotConnected
+	}
+	if read {
+		e.shutRead = true
+		e.wakeReaders()
+	}
+	if write {
+		e.closeSending("shutdown(SHUT_WR)")
+	}
+	return nil
+}
+
+// Close is the CLOSE call (RFC 9293 §3.10.4): a listener stops listening
+// and resets the connections it had not handed out; a connection sends its
+// FIN after the queued data. Unread received data, or SO_LINGER with a zero
+// timeout, abort the connection with RST instead (RFC 1122 §4.2.2.13;
+// Linux does the same: unread data would be lost silently otherwise).
+func (e *Endpoint) Close() error {
+	switch e.state {
+	case Closed:
+		if e.deleted {
+			return nil
+		}
+		e.deleted = true
+		return nil
+	case Listen:
+		for _, c := range append(append([]*Endpoint(nil), e.synQueue...), e.acceptQueue...) {
+			c.Abort()
+		}
+		e.acceptQueue, e.synQueue = nil, nil
+		e.deleteTCB(0, "close() on the listening socket")
+		return nil
+	case SynSent:
+		e.deleteTCB(0, "close() before the connection was established")
+		return nil
+	}
+	if e.opts.Linger != nil && *e.opts.Linger == 0 {
+		e.Abort()
+		return nil
+	}
+	if e.recv != nil && e.recv.Readable() > 0 {
+		e.logf("close", viz.Note, 0, nil, "close() with %d unread bytes: the connection is reset, not closed", e.recv.Readable())
+		e.Abort()
+		return nil
+	}
+	e.shutRead = true
+	e.closeSending("close()")
+	return nil
+}
+
+// closeSending queues our FIN and moves through the closing states.
+func (e *Endpoint) closeSending(why string) {
+	if e.finQueued {
+		return
+	}
+	e.finQueued = true
+	switch e.state {
+	case SynReceived, Established:
+		e.setState(FinWait1, 0, why+": FIN queued after the data")
+	case CloseWait:
+		e.setState(LastAck, 0, why+": the peer already closed; sending our FIN")
+	}
+	e.output(0)
+}
+
+// Abort is the ABORT call: send RST if the connection is synchronized and
+// delete it at once. Queued data is lost.
+func (e *Endpoint) Abort() {
+	if e.deleted {
+		return
+	}
+	if e.state == SynReceived || e.state.synchronized() && e.state != TimeWait {
+		h := Header{SrcPort: e.local.Port(), DstPort: e.remote.Port(), Seq: e.sndNxt, Flags: FlagRST}
+		e.layer.stats.OutRsts++
+		e.layer.sendRaw(e.local.Addr(), e.remote.Addr(), h, nil, e.ID, "rst", "abort: RST")
+	}
+	if e.err == nil {
+		e.err = ErrClosed
+	}
+	e.deleteTCB(0, "aborted")
+}

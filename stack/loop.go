@@ -87,6 +87,10 @@ func (l *Loop) signal() {
 	}
 }
 
+// Wake makes a waiting loop re-check its done condition, for conditions
+// that change outside the loop (a goroutine it does not track finished).
+func (l *Loop) Wake() { l.Clock.AfterFunc(0, func() {}) }
+
 // Do runs f on the loop and waits for it to finish. It must not be called
 // from the loop itself (from inside an event or a socket call).
 func (l *Loop) Do(f func()) {
@@ -280,6 +284,10 @@ func (l *Loop) runVirtual(ctx context.Context, done func() bool) error {
 	}
 }
 
+// pacedRecheck bounds how long a paced loop sleeps without re-checking
+// its done condition.
+const pacedRecheck = 20 * time.Millisecond
+
 func (l *Loop) runPaced(ctx context.Context, done func() bool) error {
 	if l.start.IsZero() {
 		l.start = time.Now().Add(-l.Clock.Now())
@@ -307,9 +315,12 @@ func (l *Loop) runPaced(ctx context.Context, done func() bool) error {
 		if done != nil && done() {
 			return nil
 		}
-		wait := time.Hour
+		// Sleep until the next event, but look up at least every
+		// pacedRecheck: done may depend on goroutines the loop does not
+		// see.
+		wait := pacedRecheck
 		if next, ok := l.Clock.Next(); ok {
-			wait = next - time.Since(l.start)
+			wait = min(wait, next-time.Since(l.start))
 		}
 		if wait <= 0 {
 			continue

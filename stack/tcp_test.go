@@ -13,7 +13,6 @@ import (
 	"github.com/packetwalk/packetwalk/viz"
 )
 
-
 func TestTCPEchoVirtualTime(t *testing.T) {
 	p, err := NewPair(TopologyConfig{Seed: 1})
 	if err != nil {

@@ -17,7 +17,7 @@ const dupAckThreshold = 3
 // cwndMax caps the congestion window and is ssthresh's starting value.
 // RFC 5681 §3.1: "The initial value of ssthresh SHOULD be set arbitrarily
 // high (e.g., to the size of the largest possible advertised window)", and
-// the largest possible window is 2^30 bytes (RFC 7323 §2.2): a cwnd beyond
+// the largest possible window is 2^30 bytes (RFC 7323 §2.3): a cwnd beyond
 // it could never be used, and capping it keeps growth from running on while
 // the sender is limited by the application or the receiver.
 const cwndMax = MaxBufferBytes
@@ -257,7 +257,7 @@ func (c *NewReno) OnDupAck(ack, sndMax Seq, flightSize int) CwndChange {
 func (c *NewReno) OnPartialAck(ackedBytes int) CwndChange {
 	ch := c.begin()
 	if !c.inRecovery {
-		return ch
+		return c.change(ch, "")
 	}
 	c.DupAcks = 0
 	c.Cwnd -= ackedBytes
@@ -278,7 +278,7 @@ func (c *NewReno) OnPartialAck(ackedBytes int) CwndChange {
 func (c *NewReno) OnFullAck(flightSize int) CwndChange {
 	ch := c.begin()
 	if !c.inRecovery {
-		return ch
+		return c.change(ch, "")
 	}
 	c.DupAcks = 0
 	c.Cwnd = min(c.Ssthresh, max(flightSize, c.MSS)+c.MSS)

@@ -89,7 +89,10 @@ type Endpoint struct {
 	keepTimer      viz.Timer
 	lastRecv       time.Duration
 
-	deleted bool
+	sackScratch [MaxSACKBlocks * 8]SACKBlock // reused for the SACK option
+	sacked      scoreboard                   // what the peer SACKed beyond SND.UNA
+	highRxt     Seq                          // highest byte retransmitted in this recovery
+	deleted     bool
 }
 
 // State returns the connection's state.

@@ -165,7 +165,6 @@ func (e *Endpoint) listenArrives(in *incoming) {
 	c.send.SetStart(c.iss.Add(1))
 	c.negotiate(in.hdr)
 	c.updateWindow(in)
-	c.cc = NewNewReno(c.mss)
 	if err := l.table.addConn(c); err != nil {
 		e.dropf(in.frame, "listen", viz.ReasonNoSocket, "four-tuple busy: %v", err)
 		return
@@ -242,6 +241,8 @@ func (e *Endpoint) negotiate(h Header) {
 		peerMSS = int(h.Options.MSS)
 	}
 	e.mss = min(peerMSS, e.ourMSS())
+	// Congestion state counts in segments of the MSS just agreed.
+	e.cc = NewNewReno(e.mss)
 	if h.Options.HasWS {
 		e.sndScale = h.Options.WS
 	} else {
@@ -382,15 +383,20 @@ func (e *Endpoint) ackArrives(in *incoming) bool {
 // the round trip, grow cwnd, count duplicate ACKs, update the window.
 func (e *Endpoint) processACK(in *incoming) {
 	h := in.hdr
+	newSACK := false
+	if e.sackOK && len(h.Options.SACKBlocks) > 0 {
+		newSACK = e.sacked.add(h.Options.SACKBlocks, MaxSeq(e.sndUna, h.Ack), e.sndMax)
+	}
 	switch {
 	case e.sndUna.LessThan(h.Ack):
-		acked := int(h.Ack - e.sndUna)
-		dataAcked := acked
-		if e.finSent && h.Ack.GreaterEq(e.ourFinSeq.Add(1)) {
+		finAcked := e.finSent && h.Ack.GreaterThan(e.ourFinSeq)
+		dataAcked := int(h.Ack - e.sndUna)
+		if finAcked {
 			dataAcked-- // the FIN's sequence number is not data
 		}
-		e.send.Ack(h.Ack.Add(-boolInt(e.finSent && h.Ack.GreaterEq(e.ourFinSeq.Add(1)))))
+		e.send.Ack(h.Ack)
 		e.sndUna = h.Ack
+		e.sacked.ack(h.Ack)
 		if e.sndNxt.LessThan(e.sndUna) {
 			e.sndNxt = e.sndUna
 		}
@@ -408,10 +414,12 @@ func (e *Endpoint) processACK(in *incoming) {
 		e.logf("ack", viz.Pass, in.frame, []viz.Field{viz.F("acked", fmt.Sprint(dataAcked)), viz.F("snd_una", fmt.Sprint(uint32(e.sndUna)))},
 			"ACK %d: %d bytes acknowledged, %d still in flight", uint32(h.Ack), dataAcked, int(e.sndMax-e.sndUna))
 		e.wakeWriters()
-	case h.Ack == e.sndUna && len(in.payload) == 0 && !in.has(FlagSYN|FlagFIN) &&
-		uint32(h.Window)<<e.sndScale == e.sndWnd && e.sndMax != e.sndUna:
+	case h.Ack == e.sndUna && len(in.payload) == 0 && !in.has(FlagSYN|FlagFIN) && e.sndMax != e.sndUna &&
+		(uint32(h.Window)<<e.sndScale == e.sndWnd || newSACK):
 		// A duplicate ACK (RFC 5681 §2): the peer got a segment past a
-		// hole and re-acknowledges the hole's start.
+		// hole and re-acknowledges the hole's start. With SACK, new
+		// SACK information makes it one even if the window changed
+		// (RFC 6675 §2, DupAck).
 		e.congestionOnDupAck(in)
 	}
 	// The send window, from the most recent segment only (SND.WL1/WL2).
@@ -464,7 +472,7 @@ func (e *Endpoint) dataArrives(in *incoming) {
 			"%d bytes in order: RCV.NXT %d -> %d, %d readable", int(e.recv.NextSeq()-before), uint32(before), uint32(e.recv.NextSeq()), e.recv.Readable())
 		e.wakeReaders()
 		e.scheduleACK(in, len(in.payload))
-		if len(e.recv.OutOfOrder()) > 0 || e.finPending {
+		if e.recv.OutOfOrderRanges() > 0 || e.finPending {
 			e.ackNow = true // RFC 5681 §4.2: ACK at once while holes remain or fill
 		}
 	case accepted > 0:

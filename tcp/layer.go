@@ -30,6 +30,12 @@ const (
 	// tcp_syn_retries 6, tcp_retries2 15).
 	DefaultSynRetries = 6
 	DefaultRetries    = 15
+	// DefaultConnRTOMin is TCP.s floor for the retransmission timeout. It must
+	// exceed a peer's delayed-ACK timeout (200 ms here and in classic
+	// stacks), or every lone segment, whose ACK the peer delays, would be
+	// retransmitted before that ACK arrives; that is why RFC 6298 asks for
+	// 1 s. Linux's 200 ms works because its delayed ACK is usually 40 ms.
+	DefaultConnRTOMin = 300 * time.Millisecond
 	// DefaultMaxBacklog caps what listen(backlog) may ask for (Linux's
 	// net.core.somaxconn, 4096).
 	DefaultMaxBacklog = 4096
@@ -104,6 +110,9 @@ func NewLayer(cfg Config) *Layer {
 	}
 	if cfg.DelayedACK == 0 {
 		cfg.DelayedACK = DefaultDelayedACK
+	}
+	if cfg.RTOMin <= 0 {
+		cfg.RTOMin = DefaultConnRTOMin
 	}
 	if cfg.SendBuffer <= 0 {
 		cfg.SendBuffer = DefaultBufferSize
@@ -297,6 +306,6 @@ func (in *incoming) segLen() int {
 func (in *incoming) has(f Flags) bool { return in.hdr.Flags&f != 0 }
 
 func (in *incoming) summary() string {
-	return fmt.Sprintf("%s > %s: Flags [%s], seq %d, ack %d, win %d, length %d",
+	return fmt.Sprintf("%s > %s: Flags %s, seq %d, ack %d, win %d, length %d",
 		in.remote, in.local, in.hdr.Flags, uint32(in.hdr.Seq), uint32(in.hdr.Ack), in.hdr.Window, len(in.payload))
 }

@@ -22,7 +22,7 @@ import (
 //	+--------+--------+---------...
 //
 // A receiver must skip the options it does not know by their length
-// (RFC 9293 §3.1, MUST-68) and must not be fooled by an illegal one
+// (RFC 9293 §3.2, MUST-6) and must not be fooled by an illegal one
 // (MUST-7): a length below 2 would loop for ever, and a length running past
 // the option area would read the payload as options.
 //
@@ -115,7 +115,7 @@ type HeaderOptions struct {
 // segment. A window scale above 14 is taken as 14 (RFC 7323 §2.3). It
 // returns a *ip.CheckError with reason tcp_options_malformed if an option's
 // length byte is missing, below 2 or runs past the end of the area (RFC
-// 9293 §3.1, MUST-7). On error the returned HeaderOptions is the zero value.
+// 9293 §3.2, MUST-7). On error the returned HeaderOptions is the zero value.
 func ParseOptions(b []byte) (HeaderOptions, error) {
 	var o HeaderOptions
 	for at := 0; at < len(b); {
@@ -246,6 +246,19 @@ func (o HeaderOptions) packedLen() int {
 		n += optLenSACKBase + optLenSACKBlock*len(o.SACKBlocks)
 	}
 	return n
+}
+
+// SACKRoom returns how many SACK blocks fit in the header next to o's other
+// options: a receiver includes as many as fit, the most recent first (RFC
+// 2018 §4). That is 4 alone and 3 with timestamps.
+func (o HeaderOptions) SACKRoom() int {
+	o.SACKBlocks = nil
+	for n := MaxSACKBlocks; n > 0; n-- {
+		if o.packedLen()+optLenSACKBase+optLenSACKBlock*n <= MaxOptionsLen {
+			return n
+		}
+	}
+	return 0
 }
 
 // Append appends the encoded options to b and returns the extended slice.

@@ -252,6 +252,22 @@ func TestOptionsRoundTrip(t *testing.T) {
 	}
 }
 
+func TestSACKRoom(t *testing.T) {
+	for _, o := range optionCombos() {
+		n := o.SACKRoom()
+		with := func(k int) HeaderOptions { p := o; p.SACKBlocks = sackBlocks(k); return p }
+		if with(n).Len() > MaxOptionsLen || (n < MaxSACKBlocks && with(n+1).Len() <= MaxOptionsLen) {
+			t.Errorf("%s: SACKRoom %d", o, n)
+		}
+	}
+	if n := (HeaderOptions{}).SACKRoom(); n != 4 {
+		t.Errorf("SACKRoom alone = %d, want 4", n)
+	}
+	if n := (HeaderOptions{HasTS: true}).SACKRoom(); n != 3 {
+		t.Errorf("SACKRoom with timestamps = %d, want 3 (RFC 2018 §3)", n)
+	}
+}
+
 func TestOptionsEqual(t *testing.T) {
 	a := HeaderOptions{MSS: 1, SACKBlocks: []SACKBlock{}}
 	if !a.Equal(HeaderOptions{MSS: 1}) {

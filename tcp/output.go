@@ -17,7 +17,14 @@ func (e *Endpoint) output(frame uint64) {
 		return
 	}
 	for {
-		inFlight := int(e.sndNxt - e.sndUna)
+		// After a timeout SND.NXT went back to SND.UNA: do not resend
+		// what the peer SACKed.
+		if e.sndNxt.LessThan(e.sndMax) {
+			e.sndNxt = e.sacked.skip(e.sndNxt)
+		}
+		// In flight: sent, not acknowledged, not SACKed (RFC 6675's pipe,
+		// simplified).
+		inFlight := int(e.sndNxt-e.sndUna) - e.sacked.sackedBelow(e.sndNxt)
 		window := min(int(e.sndWnd), e.cc.Cwnd)
 		unsent := e.unsentBytes()
 		if unsent == 0 {
@@ -47,6 +54,12 @@ func (e *Endpoint) output(frame uint64) {
 			// flight.
 			if inFlight > 0 && n < int(e.maxSndWnd)/2 {
 				break
+			}
+		}
+		if e.sndNxt.LessThan(e.sndMax) {
+			// Resending after a timeout: stop at the next SACKed block.
+			if _, hole, ok := e.sacked.nextHole(e.sndNxt); ok {
+				n = min(n, hole)
 			}
 		}
 		data := e.send.Peek(e.sndNxt, n)
@@ -128,11 +141,9 @@ func (e *Endpoint) header(seq Seq, flags Flags) Header {
 		e.rcvAdvEnd = h.Ack.Add(uint32(win))
 	}
 	if e.sackOK && flags&FlagACK != 0 && flags&FlagSYN == 0 {
-		if blocks := e.recv.OutOfOrder(); len(blocks) > 0 {
-			if len(blocks) > 4 {
-				blocks = blocks[:4]
-			}
-			h.Options.SACKBlocks = blocks
+		if e.recv.OutOfOrderRanges() > 0 {
+			blocks := e.recv.AppendOutOfOrder(e.sackScratch[:0])
+			h.Options.SACKBlocks = blocks[:min(len(blocks), h.Options.SACKRoom())]
 		}
 	}
 	return h

@@ -271,6 +271,12 @@ func (r *ReceiveBuffer) OutOfOrder() []SACKBlock {
 	return r.AppendOutOfOrder(make([]SACKBlock, 0, len(r.ooo)))
 }
 
+// OutOfOrderRanges returns how many separate ranges are held beyond
+// RCV.NXT: len(OutOfOrder()) without building it. Non-zero means a hole,
+// and RFC 5681 §4.2 wants segments ACKed at once, not delayed, while there
+// is one.
+func (r *ReceiveBuffer) OutOfOrderRanges() int { return len(r.ooo) }
+
 // AppendOutOfOrder appends OutOfOrder's blocks to dst and returns it.
 func (r *ReceiveBuffer) AppendOutOfOrder(dst []SACKBlock) []SACKBlock {
 	r.sackOrder = append(r.sackOrder[:0], r.ooo...)

@@ -7,14 +7,15 @@ import "time"
 const (
 	// DefaultRTOMin is the least RTO, 200 ms, as in Linux (TCP_RTO_MIN)
 	// and gVisor, rather than RFC 6298 (2.4)'s 1 s. The RFC's floor is a
-	// SHOULD, chosen in 1988-2000 to stay clear of delayed ACKs (up to
-	// 500 ms) on slow paths; on a simulated wire or a LAN the RTT is well
-	// under a millisecond, so 1 s would make every lost segment stall a
-	// demonstration for a second, and the peers we interoperate with (the
-	// Linux kernel, gVisor) use 200 ms themselves. It is still above the
-	// 200 ms delayed-ACK timer's typical reach for one segment, which is
-	// what the floor exists to avoid (a spurious timeout waiting for a
-	// delayed ACK).
+	// SHOULD, there to keep clear of spurious timeouts on slow paths; on a
+	// simulated wire or a LAN the RTT is well under a millisecond, so 1 s
+	// would make every lost segment stall a demonstration for a second,
+	// and the peers we interoperate with (the Linux kernel, gVisor) use
+	// 200 ms themselves. One caution: a delayed ACK can take as long as
+	// the floor (DefaultDelayedACK is 200 ms too), so a lone segment may be
+	// retransmitted just before its delayed ACK arrives, until RTT samples
+	// that include the delay have raised SRTT and RTTVAR; a connection
+	// that sees this in a trace can raise Config.RTOMin.
 	DefaultRTOMin = 200 * time.Millisecond
 	// DefaultRTOMax caps the RTO and its exponential backoff: 120 s, as in
 	// Linux (TCP_RTO_MAX); RFC 6298 (2.5) allows a cap of at least 60 s.
@@ -34,7 +35,7 @@ const (
 
 // RTTEstimator computes the retransmission timeout (RTO) from round-trip
 // time samples, as RFC 6298 §2 specifies, and backs it off exponentially
-// when the timer expires (§5.5).
+// when the timer expires (rule (5.5)).
 //
 // Karn's algorithm (RFC 6298 §3) is the caller's job: never call Sample with
 // the RTT of a segment that was retransmitted, because its ACK may answer

@@ -169,7 +169,8 @@ func segErr(r viz.Reason, format string, args ...any) *ip.CheckError {
 
 // checkLayout checks that the bytes hold a fixed header and that the data
 // offset is at least 5 and within them: what must hold before any accessor
-// may be used.
+// may be used. It also refuses more bytes than the pseudo-header's 16-bit
+// length can count.
 func (s Segment) checkLayout() error {
 	if len(s) < MinHeaderLen {
 		return segErr(viz.ReasonTCPMalformed, "only %d bytes, shorter than the 20-byte minimum header", len(s))
@@ -180,27 +181,30 @@ func (s Segment) checkLayout() error {
 	if hl := s.HeaderLen(); hl > len(s) {
 		return segErr(viz.ReasonTCPMalformed, "data offset %d says the header has %d bytes, but the segment has only %d", s.DataOffset(), hl, len(s))
 	}
+	if len(s) > 0xffff {
+		// The pseudo-header's length is 16 bits, and IPv4 cannot carry
+		// more; only a caller handing over the wrong bytes gets here.
+		return segErr(viz.ReasonTCPMalformed, "%d bytes, more than an IPv4 datagram can carry", len(s))
+	}
 	return nil
 }
 
-// Check validates bytes that arrived as a TCP segment from src to dst (IPv4
-// addresses), in the order Linux's tcp_v4_rcv does, and returns a
-// *ip.CheckError naming the first check that failed:
+// Check validates bytes that arrived as a TCP segment from src to dst, in
+// the order Linux's tcp_v4_rcv does, and returns a *ip.CheckError naming
+// the first check that failed:
 //
 //	at least 20 bytes, 5 <= data offset,
-//	the header fits in the segment          -> tcp_malformed
+//	the header fits in the segment,
+//	at most 65,535 bytes                    -> tcp_malformed
 //	checksum with the pseudo-header         -> tcp_checksum
 //
 // Unlike IP's, the checksum comes after the length checks: it covers the
 // whole segment, whatever the data offset says, but a receiver that cannot
-// find the header has nothing to check. Options are checked by Parse.
+// find the header has nothing to check. Options are checked by Parse. The
+// addresses must be IPv4 (ip.PseudoHeaderSum panics on others).
 func (s Segment) Check(src, dst netip.Addr) error {
 	if err := s.checkLayout(); err != nil {
 		return err
-	}
-	if len(s) > 0xffff {
-		// The pseudo-header's length is 16 bits; IPv4 cannot carry it.
-		return segErr(viz.ReasonTCPMalformed, "%d bytes, more than an IPv4 datagram can carry", len(s))
 	}
 	if ip.Checksum(s, ip.PseudoHeaderSum(src, dst, ip.ProtocolTCP, uint16(len(s)))) != 0 {
 		return segErr(viz.ReasonTCPChecksum, "checksum 0x%04x, computed 0x%04x", s.Checksum(), s.ComputeChecksum(src, dst))
@@ -247,18 +251,22 @@ func (s Segment) Summary() string { return s.SummaryWith(netip.Addr{}, netip.Add
 //
 // Like tcpdump, it shows seq only when the segment has data or SYN, FIN or
 // RST, and the options in wire order as sent. A failed check is named at the
-// end, e.g. " [tcp_checksum]". Summary accepts any bytes, so a narration can
-// describe what it drops. Invalid addresses are left out (ports only), and
+// end, e.g. " [tcp_checksum]". SummaryWith accepts any bytes, so a narration
+// can describe what it drops. Invalid addresses are left out (ports only), and
 // the checksum is verified only between IPv4 addresses. (It is not called
 // String so that printing a view with %x still shows its bytes.)
 func (s Segment) SummaryWith(src, dst netip.Addr) string {
 	if len(s) < MinHeaderLen {
-		return fmt.Sprintf("%s > %s: TCP truncated, %d bytes", fmtAddr(src), fmtAddr(dst), len(s)) +
-			segReasonSuffix(s.checkLayout())
+		line := fmt.Sprintf("TCP truncated, %d bytes", len(s)) + segReasonSuffix(s.checkLayout())
+		if src.IsValid() && dst.IsValid() {
+			line = src.String() + " > " + dst.String() + ": " + line
+		}
+		return line
 	}
 	ends := fmtEndpoint(src, s.SrcPort()) + " > " + fmtEndpoint(dst, s.DstPort()) + ": "
 	if err := s.checkLayout(); err != nil {
-		return ends + fmt.Sprintf("Flags %s, bad header length %d, length %d", s.Flags(), s.HeaderLen(), len(s)) + segReasonSuffix(err)
+		// Say what is wrong: the rest of the header cannot be trusted.
+		return ends + fmt.Sprintf("Flags %s, %s", s.Flags(), err.(*ip.CheckError).Msg) + segReasonSuffix(err)
 	}
 	var err error
 	if src.Is4() && dst.Is4() {
@@ -269,13 +277,6 @@ func (s Segment) SummaryWith(src, dst netip.Addr) string {
 	}
 	return ends + formatSegmentLine(s.Flags(), s.Seq(), s.Ack(), s.Window(), s.Urgent(), formatOptions(s.Options()), len(s.Payload())) +
 		segReasonSuffix(err)
-}
-
-func fmtAddr(a netip.Addr) string {
-	if !a.IsValid() {
-		return "?"
-	}
-	return a.String()
 }
 
 // fmtEndpoint writes an address and port as tcpdump does: "10.0.0.1.80", or

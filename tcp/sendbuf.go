@@ -3,7 +3,7 @@ package tcp
 // MaxBufferBytes is the largest send or receive buffer, in bytes; larger
 // requests are clamped to it (as Linux clamps SO_SNDBUF and SO_RCVBUF to
 // net.core.wmem_max and rmem_max). It is the largest window TCP can use
-// (2^16 << 14 with window scaling, RFC 7323 §2.2): a buffer that held more
+// (2^16 << 14 with window scaling, RFC 7323 §2.3): a buffer that held more
 // could not be offered to the peer, and everything a buffer addresses must
 // stay within 2^31 of each other for sequence comparisons to hold
 // (RFC 7323 §2.3, seqnum.go).
@@ -33,13 +33,16 @@ func clampBufferBytes(n int) int {
 //
 // The bytes live in a ring of Cap() bytes, allocated on the first Write (a
 // connection that never sends, or a half-open one from a SYN flood, costs
-// nothing) and reused from then on: Write, Ack and Peek never allocate.
+// nothing) and reused from then on: Write and Ack never allocate, nor does
+// Peek once its scratch buffer has grown to a segment.
 type SendBuffer struct {
 	ring  []byte // storage; nil until the first Write
 	head  int    // index in ring of the byte numbered start
 	n     int    // bytes held
 	limit int    // capacity in bytes (SO_SNDBUF); len(ring) may exceed it after a shrinking Resize
 	start Seq    // sequence number of the oldest byte held: SND.UNA
+
+	scratch []byte // where Peek puts bytes that cross the ring's end
 }
 
 // NewSendBuffer returns an empty send buffer holding at most capacity bytes
@@ -113,24 +116,31 @@ func (b *SendBuffer) Ack(upTo Seq) int {
 	return n
 }
 
-// Peek returns up to maxBytes bytes held from sequence number seq, for a segment
-// to (re)transmit, without copying. It returns nil when seq is not within
-// [Start(), End()). The slice points into the ring, so it is contiguous and
-// may stop short of maxBytes where the ring wraps even though more bytes are held:
-// call again at seq+len, or use CopyAt, which crosses the wrap.
+// Peek returns the bytes held from sequence number seq, up to maxBytes of
+// them (min(maxBytes, End()-seq)), for a segment to (re)transmit; nil when
+// seq is not within [Start(), End()). It does not copy when the bytes lie
+// in one piece in the ring; when they cross the ring's end it copies them
+// into a scratch buffer kept for the purpose (allocated once, to the
+// largest size asked for: ask for a segment's worth, not a window's).
 //
-// Lifetime: the slice aliases the buffer. Its bytes stay as they are until
-// they are acknowledged (Ack) and new bytes are written over them, or until
-// Resize; copy them into the outgoing frame before returning to the event
-// loop, and never write to the slice.
+// Lifetime: the slice aliases the buffer. It is valid until the next Peek,
+// Ack, Write or Resize; copy it into the outgoing frame before calling any
+// of them, and never write to it. CopyAt copies into memory of the caller's.
 func (b *SendBuffer) Peek(seq Seq, maxBytes int) []byte {
 	off, ok := b.offset(seq)
 	if !ok || maxBytes <= 0 {
 		return nil
 	}
-	i := (b.head + off) % len(b.ring)
-	n := min(maxBytes, b.n-off, len(b.ring)-i)
-	return b.ring[i : i+n : i+n]
+	n := min(maxBytes, b.n-off)
+	if i := (b.head + off) % len(b.ring); i+n <= len(b.ring) {
+		return b.ring[i : i+n : i+n]
+	}
+	if cap(b.scratch) < n {
+		b.scratch = make([]byte, n)
+	}
+	p := b.scratch[:n:n]
+	b.CopyAt(p, seq)
+	return p
 }
 
 // CopyAt copies the bytes held from sequence number seq into dst, across

@@ -125,20 +125,68 @@ func (e *Endpoint) congestionOnAck(in *incoming, acked int) {
 }
 
 func (e *Endpoint) congestionOnDupAck(in *incoming) {
+	inRecovery := e.cc.InRecovery()
 	ch := e.cc.OnDupAck(in.hdr.Ack, e.sndMax, int(e.sndMax-e.sndUna))
-	e.logf("dupack", viz.Note, in.frame, []viz.Field{viz.F("count", fmt.Sprint(e.cc.DupAcks))},
-		"duplicate ACK %d for %d", e.cc.DupAcks, uint32(in.hdr.Ack))
+	e.logf("dupack", viz.Note, in.frame, []viz.Field{viz.F("count", fmt.Sprint(e.cc.DupAcks)), viz.F("sacked", fmt.Sprint(e.sacked.total()))},
+		"duplicate ACK %d for %d (%d bytes SACKed beyond it)", e.cc.DupAcks, uint32(in.hdr.Ack), e.sacked.total())
 	if ch.Changed() {
 		e.logCwnd(in.frame, ch)
 	}
-	if ch.Retransmit {
+	switch {
+	case ch.Retransmit:
 		e.timing = false // Karn: the retransmitted segment is not timed
+		e.highRxt = e.sndUna
 		e.retransmitOne(in.frame)
+	case inRecovery:
+		// Each further duplicate says a segment left the network: fill
+		// the next hole the peer reported (RFC 6675 NextSeg rule 1),
+		// else let new data out under the inflated window.
+		if !e.retransmitNextHole(in.frame) {
+			e.output(in.frame)
+		}
+	case e.cc.DupAcks < 3:
+		// Limited transmit (RFC 3042): the first two duplicates each
+		// let one new segment out, so that a small window still
+		// produces the three duplicates fast retransmit needs.
+		e.limitedTransmit(in.frame)
+	}
+}
+
+// retransmitNextHole resends the next hole above highRxt that the peer's
+// SACKs expose; it reports whether there was one.
+func (e *Endpoint) retransmitNextHole(frame uint64) bool {
+	if len(e.sacked.blocks) == 0 {
+		return false
+	}
+	from := MaxSeq(e.sndUna, e.highRxt)
+	seq, hole, ok := e.sacked.nextHole(from)
+	if !ok {
+		return false
+	}
+	n := min(hole, e.mss)
+	data := e.send.Peek(seq, n)
+	if len(data) == 0 {
+		return false
+	}
+	e.sendData(seq, FlagACK, data, frame, true)
+	e.highRxt = seq.Add(uint32(len(data)))
+	return true
+}
+
+// limitedTransmit sends one new segment if the peer's window has room,
+// whatever cwnd says (RFC 3042 §2).
+func (e *Endpoint) limitedTransmit(frame uint64) {
+	unsent := e.unsentBytes()
+	room := int(e.sndWnd) - int(e.sndNxt-e.sndUna)
+	n := min(unsent, e.mss, room)
+	if n <= 0 || e.sndNxt.LessThan(e.sndMax) {
 		return
 	}
-	if e.cc.InRecovery() {
-		e.output(in.frame) // the inflated window may let new data out
-	}
+	data := e.send.Peek(e.sndNxt, n)
+	e.logf("limited_transmit", viz.Note, frame, nil, "limited transmit: duplicate ACK %d lets one new segment out (RFC 3042)", e.cc.DupAcks)
+	e.sendData(e.sndNxt, FlagACK, data, frame, false)
+	e.sndNxt = e.sndNxt.Add(uint32(len(data)))
+	e.sndMax = MaxSeq(e.sndMax, e.sndNxt)
 }
 
 func (e *Endpoint) congestionOnTimeout(flight int) {

@@ -134,7 +134,7 @@ var reasonInfo = map[Reason]string{
 
 	ReasonTCPMalformed:        "the TCP segment is shorter than its 20-byte header, or its data offset is below 5 words or points past the end of the segment",
 	ReasonTCPChecksum:         "the TCP checksum, computed with the IPv4 pseudo-header, is wrong",
-	ReasonTCPOptionsMalformed: "a TCP option has no length byte, a length below 2, or runs past the end of the header (RFC 9293 §3.1 MUST-7)",
+	ReasonTCPOptionsMalformed: "a TCP option has no length byte, a length below 2, or runs past the end of the header (RFC 9293 §3.2, MUST-7)",
 
 	ReasonNoSocket:       "no socket matches the segment's four-tuple or port",
 	ReasonBacklogFull:    "the listening socket's queue is full",

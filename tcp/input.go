@@ -22,6 +22,21 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 	case Closed:
 		e.layer.resetFor(in, e.ID)
 		return
+	case TimeWait:
+		if in.has(FlagSYN) && !in.has(FlagACK|FlagRST) && in.hdr.Seq.GreaterThan(e.rcvNxt()) {
+			// A new connection on this four-tuple (RFC 1122
+			// §4.2.2.13, RFC 6191): its SYN starts beyond anything the
+			// old one sent, so no old duplicate can be confused with
+			// it. End TIME_WAIT early and let the listener take it.
+			if lst := e.layer.table.lookupListener(in.local); lst != nil {
+				e.logf("time_wait", viz.Note, in.frame, nil,
+					"new SYN (seq %d > RCV.NXT %d) reuses the four-tuple: TIME_WAIT ends early", uint32(in.hdr.Seq), uint32(e.rcvNxt()))
+				e.deleteTCB(in.frame, "four-tuple reused by a new connection")
+				e.layer.demuxStep(in, lst, "listener")
+				lst.segmentArrives(in)
+				return
+			}
+		}
 	}
 
 	// First: is the segment acceptable? (§3.10.7.4, the table of four

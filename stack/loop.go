@@ -37,6 +37,11 @@ type Loop struct {
 	start time.Time // wall time at virtual zero, when paced
 
 	calls chan func()
+	// owner is held by Run while the loop runs, and by Do when it runs a
+	// call directly because no loop is running (setting up a scenario
+	// before Run): either way, one goroutine at a time owns the state.
+	owner   sync.Mutex
+	looping bool // Run holds owner (read and written under owner)
 
 	mu      sync.Mutex
 	running int           // tracked application goroutines not parked
@@ -62,22 +67,33 @@ func (l *Loop) SetPaced(on bool) { l.paced = on }
 func (l *Loop) Paced() bool { return l.paced }
 
 // Go starts an application goroutine that the loop keeps track of, so that
-// virtual time does not move while it runs.
+// virtual time does not move while it runs. The goroutine starts as an
+// event of the loop, at the current time: like a woken one, it holds the
+// baton until it parks or returns, so goroutines started together run one
+// after the other, in the order Go was called, never side by side (their
+// socket calls would otherwise reach the loop in whatever order the Go
+// scheduler picks, and descriptors, ports and IDs would differ from run to
+// run). An application must therefore wait for another only through the
+// socket API (or the loop), not on a channel of its own.
 func (l *Loop) Go(f func()) {
 	l.mu.Lock()
-	l.running++
 	l.live++
 	l.mu.Unlock()
-	go func() {
-		defer func() {
-			l.mu.Lock()
-			l.running--
-			l.live--
-			l.mu.Unlock()
-			l.signal()
+	l.Clock.AfterFunc(0, func() {
+		l.mu.Lock()
+		l.running++
+		l.mu.Unlock()
+		go func() {
+			defer func() {
+				l.mu.Lock()
+				l.running--
+				l.live--
+				l.mu.Unlock()
+				l.signal()
+			}()
+			f()
 		}()
-		f()
-	}()
+	})
 }
 
 func (l *Loop) signal() {
@@ -91,12 +107,27 @@ func (l *Loop) signal() {
 // that change outside the loop (a goroutine it does not track finished).
 func (l *Loop) Wake() { l.Clock.AfterFunc(0, func() {}) }
 
-// Do runs f on the loop and waits for it to finish. It must not be called
-// from the loop itself (from inside an event or a socket call).
+// Do runs f on the loop and waits for it to finish; when no loop is
+// running, it runs f at once on the caller's goroutine. It must not be
+// called from the loop itself (from inside an event or a socket call).
 func (l *Loop) Do(f func()) {
 	done := make(chan struct{})
-	l.calls <- func() { f(); close(done) }
-	<-done
+	call := func() { f(); close(done) }
+	for {
+		if l.owner.TryLock() {
+			f()
+			l.owner.Unlock()
+			return
+		}
+		select {
+		case l.calls <- call:
+			<-done
+			return
+		case <-time.After(time.Millisecond):
+			// Neither a loop to take the call nor the state free:
+			// another goroutine is making a direct call; try again.
+		}
+	}
 }
 
 // waiter is one parked socket call.
@@ -129,6 +160,12 @@ func (l *Loop) wake(w *waiter) {
 	if w.timer != nil {
 		w.timer.Stop()
 	}
+	if !l.looping {
+		// No loop runs (the caller owns the state directly, e.g. a
+		// server closed after the simulation ended): resume at once.
+		close(w.ch)
+		return
+	}
 	l.Clock.AfterFunc(0, func() {
 		l.mu.Lock()
 		l.running++
@@ -149,40 +186,55 @@ func (timeoutError) Temporary() bool { return true }
 
 // block runs attempt on the loop until it reports done. While it reports
 // not done, the calling goroutine parks on the queues until a wake-up, or
-// until deadline (a zero deadline waits for ever). attempt runs on the loop.
-func (l *Loop) block(deadline time.Time, attempt func() bool, queues ...*waitQueue) error {
-	return l.blockFor(deadlineWait(deadline), attempt, queues...)
+// until the deadline (read afresh at every attempt, so that changing a
+// socket's deadline reaches a call already waiting, as net.Conn requires;
+// a zero deadline waits for ever). attempt and deadline run on the loop.
+func (l *Loop) block(deadline func() time.Time, attempt func() bool, queues ...*waitQueue) error {
+	return l.wait(func() time.Duration {
+		d := deadline()
+		if d.IsZero() {
+			return -1
+		}
+		// Deadlines come from the wall clock (net.Conn's API); the
+		// wait they allow runs in the loop's time.
+		return max(time.Until(d), 0)
+	}, attempt, queues...)
 }
 
-// deadlineWait converts a wall-clock deadline (net.Conn's API) into a wait;
-// -1 means none.
-func deadlineWait(deadline time.Time) time.Duration {
-	if deadline.IsZero() {
-		return -1
-	}
-	return max(time.Until(deadline), 0)
-}
-
-// blockFor is block with the wait given as a duration of the loop's time
-// (-1: for ever).
+// blockFor is block with a fixed wait in the loop's time (-1: for ever),
+// as poll(2)'s timeout.
 func (l *Loop) blockFor(wait time.Duration, attempt func() bool, queues ...*waitQueue) error {
-	end := time.Duration(-1) // the deadline in loop time, fixed at the first attempt
+	end := time.Duration(-1)
+	return l.wait(func() time.Duration {
+		if wait < 0 {
+			return -1
+		}
+		if end < 0 {
+			end = l.Clock.Now() + wait
+		}
+		return max(end-l.Clock.Now(), 0)
+	}, attempt, queues...)
+}
+
+func (l *Loop) wait(remaining func() time.Duration, attempt func() bool, queues ...*waitQueue) error {
 	for {
-		var done bool
+		var done, expired bool
 		var w *waiter
 		l.Do(func() {
 			if done = attempt(); done {
+				return
+			}
+			left := remaining()
+			if left == 0 {
+				expired = true
 				return
 			}
 			w = &waiter{ch: make(chan struct{})}
 			for _, q := range queues {
 				q.add(w)
 			}
-			if wait >= 0 {
-				if end < 0 {
-					end = l.Clock.Now() + wait
-				}
-				w.timer = l.Clock.AfterFunc(end-l.Clock.Now(), func() {
+			if left > 0 {
+				w.timer = l.Clock.AfterFunc(left, func() {
 					w.timedOut = true
 					for _, q := range queues {
 						q.remove(w)
@@ -191,8 +243,11 @@ func (l *Loop) blockFor(wait time.Duration, attempt func() bool, queues ...*wait
 				})
 			}
 		})
-		if done {
+		switch {
+		case done:
 			return nil
+		case expired:
+			return ErrTimeout
 		}
 		l.park(w)
 		if w.timedOut {
@@ -228,6 +283,12 @@ func (q *waitQueue) wakeAll(l *Loop) {
 // Run runs the loop until done reports true (checked on the loop between
 // events), ctx ends, or (in virtual time) nothing more can happen.
 func (l *Loop) Run(ctx context.Context, done func() bool) error {
+	l.owner.Lock()
+	l.looping = true
+	defer func() {
+		l.looping = false
+		l.owner.Unlock()
+	}()
 	if l.paced {
 		return l.runPaced(ctx, done)
 	}
@@ -239,12 +300,16 @@ func (l *Loop) runVirtual(ctx context.Context, done func() bool) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if done != nil && done() {
-			return nil
-		}
 		l.mu.Lock()
 		running := l.running
 		l.mu.Unlock()
+		// done is asked only while the baton is with the loop: then
+		// no application is half-way through its reaction, the answer
+		// is the same in every run, and whatever an application wrote
+		// before it parked or returned is visible here (l.mu orders it).
+		if running == 0 && done != nil && done() {
+			return nil
+		}
 		if running > 0 {
 			// The baton is with an application: serve its calls until
 			// it parks or returns.

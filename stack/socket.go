@@ -275,7 +275,7 @@ func (h *Host) Accept(fd FD) (FD, netip.AddrPort, error) {
 	if err != nil {
 		return -1, peer, err
 	}
-	berr := h.loop.block(s.readDeadline, func() bool {
+	berr := h.loop.block(func() time.Time { return s.readDeadline }, func() bool {
 		if s.tcp == nil || s.tcp.State() != tcp.Listen {
 			err = ErrInvalid
 			return true
@@ -347,7 +347,7 @@ func (h *Host) Connect(fd FD, addr netip.AddrPort) error {
 	if err != nil {
 		return err
 	}
-	berr := h.loop.block(s.writeDeadline, func() bool {
+	berr := h.loop.block(func() time.Time { return s.writeDeadline }, func() bool {
 		if e := s.tcp.Err(); e != nil {
 			err = e
 			return true
@@ -375,7 +375,7 @@ func (h *Host) Read(fd FD, p []byte) (int, error) {
 		return n, err
 	}
 	var n int
-	berr := h.loop.block(s.readDeadline, func() bool {
+	berr := h.loop.block(func() time.Time { return s.readDeadline }, func() bool {
 		if s.tcp == nil {
 			err = ErrNotConnected
 			return true
@@ -404,7 +404,7 @@ func (h *Host) Write(fd FD, p []byte) (int, error) {
 	total := 0
 	for total < len(p) {
 		var n int
-		berr := h.loop.block(s.writeDeadline, func() bool {
+		berr := h.loop.block(func() time.Time { return s.writeDeadline }, func() bool {
 			if s.tcp == nil {
 				err = ErrNotConnected
 				return true
@@ -468,7 +468,7 @@ func (h *Host) RecvFrom(fd FD, p []byte) (int, netip.AddrPort, error) {
 	}
 	var n int
 	var from netip.AddrPort
-	berr := h.loop.block(s.readDeadline, func() bool {
+	berr := h.loop.block(func() time.Time { return s.readDeadline }, func() bool {
 		if s.udp == nil {
 			err = ErrNotConnected
 			return true

@@ -39,10 +39,26 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 		}
 	}
 
+	// A SYN at IRS in SYN_RECEIVED ends at RCV.NXT, so it fails the
+	// acceptability test below, yet it is expected: without ACK it is
+	// the peer's SYN again (our SYN+ACK was lost); with ACK it is the
+	// peer's SYN+ACK of a simultaneous open (RFC 9293 Figure 8, line 6),
+	// whose ACK completes the open (Linux's tcp_validate_incoming lets it
+	// through the same way).
+	synOfOpen := false
+	if e.state == SynReceived && in.has(FlagSYN) && !in.has(FlagRST) && in.hdr.Seq == e.irs {
+		if !in.has(FlagACK) {
+			e.logf("syn", viz.Note, in.frame, nil, "retransmitted SYN: sending SYN+ACK again")
+			e.sendSYN(true)
+			return
+		}
+		synOfOpen = true
+	}
+
 	// First: is the segment acceptable? (§3.10.7.4, the table of four
 	// cases: a segment is acceptable if any part of it falls in the
 	// receive window.)
-	if !e.acceptable(in) {
+	if !synOfOpen && !e.acceptable(in) {
 		e.dropf(in.frame, "accept", viz.ReasonSeqOutOfWindow,
 			"seq %d..%d is outside the receive window %d..%d", uint32(in.hdr.Seq), uint32(in.hdr.Seq)+uint32(in.segLen()),
 			uint32(e.rcvNxt()), uint32(e.rcvNxt())+uint32(e.rcvWindow()))
@@ -67,13 +83,7 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 	// Fourth (RFC 5961 §4): a SYN on a synchronized connection is answered
 	// with a challenge ACK; a legitimate peer that restarted will then
 	// send a RST with the right sequence number.
-	if in.has(FlagSYN) {
-		if e.state == SynReceived && e.parent != nil && in.hdr.Seq == e.irs {
-			// The peer retransmitted its SYN: our SYN+ACK was lost.
-			e.logf("syn", viz.Note, in.frame, nil, "retransmitted SYN: sending SYN+ACK again")
-			e.sendSYN(true)
-			return
-		}
+	if in.has(FlagSYN) && !synOfOpen {
 		e.challengeACK(in, "SYN on a synchronized connection")
 		return
 	}
@@ -242,8 +252,11 @@ func (e *Endpoint) synSentArrives(in *incoming) {
 		e.wakeWriters()
 		return
 	}
-	// Simultaneous open (RFC 9293 Figure 8): both sent SYN.
+	// Simultaneous open (RFC 9293 Figure 8): both sent SYN. Our SYN goes
+	// again with the ACK of theirs; the timer restarts for it, so it is
+	// not logged as a retransmission.
 	e.setState(SynReceived, in.frame, "simultaneous open: the peer's SYN crossed ours")
+	e.stopRetransmitTimer()
 	e.sendSYN(true)
 }
 

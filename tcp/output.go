@@ -37,17 +37,18 @@ func (e *Endpoint) output(frame uint64) {
 			}
 			break
 		}
-		n := min(unsent, usable, e.mss)
+		room := e.segmentRoom()
+		n := min(unsent, usable, room)
 		// Nagle (RFC 896, RFC 1122 §4.2.3.4): while data is in flight,
 		// hold a segment smaller than the MSS until the ACK comes, so a
 		// program writing a byte at a time sends few tiny segments.
 		// TCP_NODELAY turns this off.
-		if n < e.mss && n == unsent && inFlight > 0 && !e.opts.NoDelay && !e.finQueued {
+		if n < room && n == unsent && inFlight > 0 && !e.opts.NoDelay && !e.finQueued {
 			e.logf("nagle", viz.Note, frame, []viz.Field{viz.F("held", fmt.Sprint(n)), viz.F("in_flight", fmt.Sprint(inFlight))},
 				"Nagle: holding %d bytes until the %d bytes in flight are acknowledged (TCP_NODELAY would send now)", n, inFlight)
 			break
 		}
-		if n < e.mss && n < unsent {
+		if n < room && n < unsent {
 			// Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1):
 			// do not send a small piece of a larger pending write
 			// just because the window is small, unless nothing is in
@@ -100,6 +101,19 @@ func (e *Endpoint) maybeSendFIN() {
 	if e.sndNxt.GreaterThan(e.sndMax) {
 		e.sndMax = e.sndNxt
 	}
+}
+
+// segmentRoom is the most data one segment may carry now: the MSS less
+// the options it will carry. The MSS counts no TCP options (RFC 6691 §2),
+// so the sender makes room for them; a full-size segment with SACK blocks
+// would otherwise exceed the MTU, and IP would refuse it (frag_needed).
+func (e *Endpoint) segmentRoom() int {
+	if !e.sackOK || e.recv.OutOfOrderRanges() == 0 {
+		return e.mss
+	}
+	var o HeaderOptions
+	o.SACKBlocks = e.sackScratch[:min(e.recv.OutOfOrderRanges(), o.SACKRoom())] // only the count matters
+	return e.mss - o.Len()
 }
 
 // sendData emits one segment from the send sequence space, with the ACK of

@@ -84,7 +84,7 @@ func (e *Endpoint) retransmitTimeout() {
 
 // retransmitOne resends the segment at SND.UNA.
 func (e *Endpoint) retransmitOne(frame uint64) {
-	n := min(e.mss, int(e.send.End()-e.sndUna))
+	n := min(e.segmentRoom(), int(e.send.End()-e.sndUna))
 	if n <= 0 {
 		if e.finSent && e.sndUna == e.ourFinSeq {
 			e.sendData(e.ourFinSeq, FlagFIN|FlagACK, nil, frame, true)
@@ -93,6 +93,9 @@ func (e *Endpoint) retransmitOne(frame uint64) {
 	}
 	data := e.send.Peek(e.sndUna, n)
 	e.sendData(e.sndUna, FlagACK|FlagPSH, data, frame, true)
+	// Recovery's next hole starts past it, or the next duplicate ACK
+	// would send the same segment again.
+	e.highRxt = MaxSeq(e.highRxt, e.sndUna.Add(uint32(len(data))))
 	if e.sndNxt.LessThan(e.sndUna.Add(uint32(len(data)))) {
 		e.sndNxt = e.sndUna.Add(uint32(len(data)))
 	}
@@ -163,7 +166,7 @@ func (e *Endpoint) retransmitNextHole(frame uint64) bool {
 	if !ok {
 		return false
 	}
-	n := min(hole, e.mss)
+	n := min(hole, e.segmentRoom())
 	data := e.send.Peek(seq, n)
 	if len(data) == 0 {
 		return false
@@ -178,7 +181,7 @@ func (e *Endpoint) retransmitNextHole(frame uint64) bool {
 func (e *Endpoint) limitedTransmit(frame uint64) {
 	unsent := e.unsentBytes()
 	room := int(e.sndWnd) - int(e.sndNxt-e.sndUna)
-	n := min(unsent, e.mss, room)
+	n := min(unsent, e.segmentRoom(), room)
 	if n <= 0 || e.sndNxt.LessThan(e.sndMax) {
 		return
 	}

@@ -2,6 +2,7 @@ package ip
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -19,6 +20,13 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 		if !in.LinkBroadcast {
 			l.sendICMPError(h, h.Payload(), t, code, mtu, in.Frame)
 		}
+	}
+	// RFC 1812 §5.3.7 and §5.3.4: never forward to or from addresses that
+	// name no single host (0.0.0.0/8, multicast, 240.0.0.0/4, broadcast),
+	// nor a unicast datagram that came in a link-layer broadcast.
+	if martian(h.Dst()) || martian(h.Src()) || in.LinkBroadcast {
+		l.drop(in.Frame, "forward", viz.ReasonIPMartian, fmt.Sprintf("%s -> %s is not forwarded (RFC 1812 §5.3.7)", h.Src(), h.Dst()))
+		return
 	}
 	// RFC 1812 §5.3.1: a router that would decrement the TTL to zero
 	// discards the datagram and sends Time Exceeded.
@@ -54,4 +62,10 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 		return
 	}
 	l.stats.ForwDatagrams++
+}
+
+// martian reports whether a is not a single host's unicast address.
+func martian(a netip.Addr) bool {
+	b := a.As4()
+	return b[0] == 0 || a.IsMulticast() || b[0] >= 240 || a.IsLoopback()
 }

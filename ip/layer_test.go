@@ -673,7 +673,15 @@ func TestLayerICMPErrorRules(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := newLTRouter(t, Config{}, 1500)
 			frame := h.receive(h.eth0, c.data, c.in)
-			ltWantDrop(t, h.events(), viz.LayerIP, viz.ReasonTTLExpired, frame)
+			// A source that names no single host, or a link-layer
+			// broadcast, is not even forwarded (RFC 1812 §5.3.4,
+			// §5.3.7): it never reaches the TTL check.
+			reason := viz.ReasonTTLExpired
+			if strings.HasPrefix(c.name, "source: limited") || strings.HasPrefix(c.name, "source: unspecified") ||
+				strings.HasPrefix(c.name, "source: multicast") || c.name == "link-layer broadcast" {
+				reason = viz.ReasonIPMartian
+			}
+			ltWantDrop(t, h.events(), viz.LayerIP, reason, frame)
 			outs := h.outputs()
 			if !c.icmp {
 				if len(outs) != 0 {

@@ -34,6 +34,12 @@ func (l *Layer) Send(o Outbound) error {
 	if !o.Src.IsValid() {
 		o.Src = r.Src
 	}
+	if !o.Src.Is4() {
+		// A route through a link where this host has no address.
+		l.stats.OutNoRoutes++
+		l.drop(o.Frame, "route", viz.ReasonNoRoute, fmt.Sprintf("no source address on %s to reach %s", r.Link.Name(), o.Dst))
+		return ErrNoRoute
+	}
 	ttl := o.TTL
 	if ttl == 0 {
 		ttl = l.ttl

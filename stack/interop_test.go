@@ -280,3 +280,55 @@ func TestInteropNetHTTP(t *testing.T) {
 		})
 	})
 }
+
+// Ping gVisor's netstack and be pinged by it, with 4000-byte payloads that
+// both stacks fragment at MTU 1500 and the other reassembles.
+func TestInteropPingWithFragments(t *testing.T) {
+	for _, size := range []int{56, 4000} {
+		t.Run(fmt.Sprintf("packetwalk pings gVisor, %d bytes", size), func(t *testing.T) {
+			x := newInterop(t, 41, nic.Impairments{})
+			var stats stack.PingStats
+			finished := false
+			x.pw.Ping(stack.PingConfig{Dst: x.gv.Addr(), Count: 3, Size: size, Interval: 10 * time.Millisecond, Wait: 500 * time.Millisecond},
+				nil, func(s stack.PingStats) { stats = s; finished = true })
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := x.net.RunUntil(ctx, func() bool { return finished }); err != nil {
+				t.Fatal(err)
+			}
+			if stats.Received != 3 {
+				t.Fatalf("%d of 3 replies from gVisor:\n%s", stats.Received, stats)
+			}
+			if size > 1500 && !x.hasStep("server", "reassembled") {
+				t.Fatal("packetwalk did not reassemble gVisor's fragmented replies")
+			}
+		})
+		t.Run(fmt.Sprintf("gVisor pings packetwalk, %d bytes", size), func(t *testing.T) {
+			x := newInterop(t, 42, nic.Impairments{})
+			payload := randomBytes(9, size)
+			x.run(t, 20*time.Second, func() error {
+				for seq := uint16(1); seq <= 3; seq++ {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					_, err := x.gv.Ping(ctx, x.pw.Addr(), seq, payload)
+					cancel()
+					if err != nil {
+						return fmt.Errorf("gVisor ping seq %d: %w", seq, err)
+					}
+				}
+				return nil
+			})
+			if size > 1500 && !x.hasStep("server", "reassembled") {
+				t.Fatal("packetwalk did not reassemble gVisor's fragmented echo requests")
+			}
+		})
+	}
+}
+
+func (x *interop) hasStep(host, step string) bool {
+	for _, e := range x.events.Events() {
+		if e.Host == host && e.Step == step {
+			return true
+		}
+	}
+	return false
+}

@@ -47,6 +47,7 @@ const (
 	ReasonFragTooLarge  Reason = "frag_too_large" // reassembled datagram would exceed 65,535 bytes
 	ReasonFragDuplicate Reason = "frag_duplicate" // the fragment repeats bytes already held; the datagram is kept
 	ReasonNoRoute       Reason = "no_route"       // no route to the destination
+	ReasonIPMartian     Reason = "ip_martian"     // a router will not forward to or from this address
 
 	ReasonIPOptionsMalformed Reason = "ip_options_malformed" // an option's length is wrong or runs past the header
 	ReasonFragNeeded         Reason = "frag_needed"          // larger than the next hop's MTU, and Don't Fragment is set
@@ -113,6 +114,7 @@ var reasonInfo = map[Reason]string{
 	ReasonFragTooLarge:  "the reassembled datagram would exceed 65,535 bytes",
 	ReasonFragDuplicate: "the fragment repeats bytes already held for its datagram, so it is discarded and the datagram kept (Linux: DUP_FRAG)",
 	ReasonNoRoute:       "there is no route to the destination",
+	ReasonIPMartian:     "a router does not forward datagrams to or from addresses that name no single host (0.0.0.0/8, multicast, 240.0.0.0/4, loopback), nor unicast datagrams that arrived as link-layer broadcasts (RFC 1812 §5.3.4, §5.3.7)",
 
 	ReasonIPOptionsMalformed: "an IPv4 option has a length below 2 or runs past the end of the header",
 	ReasonFragNeeded:         "the datagram is larger than the next hop's MTU and its Don't Fragment bit is set",

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/packetwalk/packetwalk/internal/testenv"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -109,5 +111,37 @@ func TestPingFragmentedOverCorruptWire(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
+	}
+}
+
+// The IP issue's acceptance run, checked by tshark against the step log:
+// the frames Wireshark finds with a bad FCS are exactly the NICs'
+// fcs_mismatch drops, and the reassembly shows in the comments.
+func TestPingCaptureAgreesWithTshark(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark", "install it with: apt-get install tshark")
+	dir := t.TempDir()
+	pcap, jsonl := filepath.Join(dir, "p.pcapng"), filepath.Join(dir, "p.jsonl")
+	if code, _, errOut := runCLI("ping", "--quiet", "--count", "5", "--size", "4000", "--mtu", "1500", "--corrupt", "0.1",
+		"--seed", "7", "--pcap", pcap, "--json", jsonl); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	raw, err := os.ReadFile(jsonl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drops := strings.Count(string(raw), `"reason":"fcs_mismatch"`)
+	if drops == 0 {
+		t.Fatal("seed 7 corrupts no frame; choose another seed for this test")
+	}
+	out, err := exec.Command(tshark, "-r", pcap, "-o", "eth.check_fcs:TRUE", "-Y", "eth.fcs.status == 0", "-T", "fields", "-e", "frame.packet_id").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(strings.Fields(string(out))); got != drops {
+		t.Fatalf("tshark finds %d bad-FCS frames, the log has %d fcs_mismatch drops", got, drops)
+	}
+	out, err = exec.Command(tshark, "-r", pcap, "-Y", `frame.comment contains "reassembled"`).Output()
+	if err != nil || len(strings.TrimSpace(string(out))) == 0 {
+		t.Fatalf("no packet comment shows the reassembly: %v", err)
 	}
 }

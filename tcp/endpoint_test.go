@@ -54,7 +54,7 @@ func (f *fakeNet) Send(o ip.Outbound) error {
 }
 
 func (f *fakeNet) SourceFor(netip.Addr) (netip.Addr, error) { return f.addr, nil }
-func (f *fakeNet) MTUFor(netip.Addr) int                     { return 1500 }
+func (f *fakeNet) MTUFor(netip.Addr) int                    { return 1500 }
 
 // rig is one TCP layer on a fake network, with its step log in memory.
 type rig struct {
@@ -666,9 +666,19 @@ func TestDropChecksumAndMalformed(t *testing.T) {
 	f = r.injectRaw(rigRemote, rigLocal, long)
 	r.expectDrop(f, "check", viz.ReasonTCPMalformed)
 
+	// An option whose length byte is below 2, with a right checksum.
+	opts := append([]byte(nil), good[:20]...)
+	opts[12] = 6 << 4
+	opts = append(opts, 2, 1, 0, 0) // MSS with length 1
+	opts[16], opts[17] = 0, 0
+	sum := Segment(opts).ComputeChecksum(rigRemote, rigLocal)
+	opts[16], opts[17] = byte(sum>>8), byte(sum)
+	f = r.injectRaw(rigRemote, rigLocal, opts)
+	r.expectDrop(f, "check", viz.ReasonTCPOptionsMalformed)
+
 	r.expectNone("bad segments")
-	if got := r.l.Stats().InErrs; got != 5 {
-		t.Fatalf("InErrs %d, want 5", got)
+	if got := r.l.Stats().InErrs; got != 6 {
+		t.Fatalf("InErrs %d, want 6", got)
 	}
 	// The good one still opens a connection.
 	f = r.injectRaw(rigRemote, rigLocal, good)
@@ -738,4 +748,34 @@ func TestAbortSendsRST(t *testing.T) {
 		c.e.Close()
 		expectSeg(t, r.takeOne("close with unread data"), FlagRST, c.localNxt, 0)
 	})
+}
+
+// TestSegmentsLeaveRoomForSACK: while the receive side holds data out of
+// order, every segment carries SACK blocks, and a full segment's data
+// shrinks by their length so that it still fits the MTU (RFC 6691).
+func TestSegmentsLeaveRoomForSACK(t *testing.T) {
+	r := newRig(t, Config{})
+	c := r.passiveOpen(4, peerAddr, peerISS)
+	r.fromPeer(c, Header{Seq: c.peerNxt.Add(100), Ack: c.localNxt, Flags: FlagACK, Window: 65535}, []byte("beyond a hole"))
+	if ack := r.takeOne("out-of-order data"); len(ack.hdr.Options.SACKBlocks) != 1 {
+		t.Fatalf("no SACK block in the ACK of out-of-order data: %v", ack)
+	}
+	if _, err := c.e.Write(make([]byte, 5000)); err != nil {
+		t.Fatal(err)
+	}
+	out := r.take()
+	total := 0
+	for _, s := range out {
+		if len(s.hdr.Options.SACKBlocks) == 0 {
+			t.Errorf("segment without SACK blocks: %v", s)
+		}
+		if n := 20 + s.hdr.HeaderLen() + len(s.payload); n > 1500 {
+			t.Errorf("a %d-byte datagram on a 1500-byte MTU: %v, %d bytes", n, s, len(s.payload))
+		}
+		total += len(s.payload)
+	}
+	// Three segments of 1460-12 bytes; Nagle holds the rest.
+	if total != 3*1448 || len(out) != 3 {
+		t.Fatalf("%d bytes in %d segments, want %d in 3", total, len(out), 3*1448)
+	}
 }

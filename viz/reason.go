@@ -79,6 +79,23 @@ const (
 	ReasonTCPMalformed        Reason = "tcp_malformed"         // shorter than 20 bytes, or the data offset is below 5 or past the end
 	ReasonTCPChecksum         Reason = "tcp_checksum"          // the TCP checksum (with pseudo-header) is wrong
 	ReasonTCPOptionsMalformed Reason = "tcp_options_malformed" // an option's length is missing, below 2 or runs past the header
+
+	// http: the web server's seven steps (package httpd). A request
+	// dropped here is still answered with the error status shown.
+	ReasonHTTPDenied           Reason = "http_denied"             // step 1: the client's address is refused (403 or close)
+	ReasonHTTPOverloaded       Reason = "http_overloaded"         // step 1: MaxConns connections already held (503)
+	ReasonHTTPBadRequest       Reason = "http_bad_request"        // step 2: malformed syntax (400)
+	ReasonHTTPAmbiguousLength  Reason = "http_ambiguous_length"   // step 2: Content-Length with Transfer-Encoding, or differing lengths (400)
+	ReasonHTTPURITooLong       Reason = "http_uri_too_long"       // step 2: request line over the limit (414)
+	ReasonHTTPHeaderTooLarge   Reason = "http_header_too_large"   // step 2: header section over the limit (431)
+	ReasonHTTPBodyTooLarge     Reason = "http_body_too_large"     // step 2: body over the limit (413)
+	ReasonHTTPRequestTimeout   Reason = "http_request_timeout"    // step 2: the request did not arrive in time (408)
+	ReasonHTTPVersion          Reason = "http_version"            // step 2: an HTTP version the server does not speak (505)
+	ReasonHTTPIncomplete       Reason = "http_incomplete"         // step 2: the client closed in the middle of a request
+	ReasonHTTPMethodNotAllowed Reason = "http_method_not_allowed" // step 3: a known method the server does not allow (405)
+	ReasonHTTPNotImplemented   Reason = "http_not_implemented"    // step 2 or 3: an unknown method or transfer coding (501)
+	ReasonHTTPLengthRequired   Reason = "http_length_required"    // step 3: a POST without Content-Length or chunked body (411)
+	ReasonHTTPSendFailed       Reason = "http_send_failed"        // step 6: the response could not be written
 )
 
 // reasonInfo explains each reason in one sentence, for viewers and labs.
@@ -137,6 +154,21 @@ var reasonInfo = map[Reason]string{
 	ReasonTCPMalformed:        "the TCP segment is shorter than its 20-byte header, or its data offset is below 5 words or points past the end of the segment",
 	ReasonTCPChecksum:         "the TCP checksum, computed with the IPv4 pseudo-header, is wrong",
 	ReasonTCPOptionsMalformed: "a TCP option has no length byte, a length below 2, or runs past the end of the header (RFC 9293 §3.2, MUST-7)",
+
+	ReasonHTTPDenied:           "the client's address is refused by the server's Allow/Deny lists, so the connection is answered 403 Forbidden or closed at once (step 1, accept)",
+	ReasonHTTPOverloaded:       "the server already holds its maximum number of connections, so the new one is answered 503 Service Unavailable and closed (step 1, accept)",
+	ReasonHTTPBadRequest:       "the request message is malformed: request line, header line, chunk size, Content-Length or Host (400 Bad Request, RFC 9112)",
+	ReasonHTTPAmbiguousLength:  "the request carries Content-Length together with Transfer-Encoding, or Content-Length values that differ: its length is ambiguous, which is how requests are smuggled past proxies (400 Bad Request, RFC 9112 §6.1, §6.3)",
+	ReasonHTTPURITooLong:       "the request line is longer than the server accepts (414 URI Too Long)",
+	ReasonHTTPHeaderTooLarge:   "the header section (or the trailer section) is larger than the server accepts (431 Request Header Fields Too Large)",
+	ReasonHTTPBodyTooLarge:     "the request body is larger than the server accepts (413 Content Too Large)",
+	ReasonHTTPRequestTimeout:   "the request's header section or body did not arrive in time (408 Request Timeout)",
+	ReasonHTTPVersion:          "the request names an HTTP version the server does not speak (505 HTTP Version Not Supported)",
+	ReasonHTTPIncomplete:       "the client closed its side of the connection in the middle of a request, so there is nothing to answer",
+	ReasonHTTPMethodNotAllowed: "the method is known but this server does not allow it (405 Method Not Allowed, with an Allow header)",
+	ReasonHTTPNotImplemented:   "the method, or the request's transfer coding, is unknown to this server (501 Not Implemented)",
+	ReasonHTTPLengthRequired:   "a POST came without Content-Length or a chunked body, so its end cannot be found (411 Length Required)",
+	ReasonHTTPSendFailed:       "the response could not be written: the client closed or reset the connection, or stopped reading",
 
 	ReasonNoSocket:       "no socket matches the segment's four-tuple or port",
 	ReasonBacklogFull:    "the listening socket's queue is full",

@@ -15,16 +15,17 @@ import (
 const usage = `packetwalk — a TCP/IP stack written to be read and watched.
 
 Usage:
-  packetwalk trace   [--seed N] [--mtu N] [--loss P] [--dup P] [--reorder P] [--corrupt P]
-                     [--fault drop:N|corrupt:N]... [--wire hub|switch] [--pcap FILE] [--json FILE] [--quiet]
+  packetwalk trace   [--get PATH]... [--docroot DIR] [--seed N] [--mtu N] [--loss P] [--dup P] [--reorder P]
+                     [--corrupt P] [--fault drop:N|corrupt:N]... [--wire hub|switch] [--pcap FILE] [--json FILE] [--quiet]
   packetwalk ping    [--count N] [--size BYTES] [--interval D] [--ttl N] [--via-router]
                      [--seed N] [--mtu N] [--loss P] [--dup P] [--reorder P] [--corrupt P]
                      [--fault drop:N|corrupt:N]... [--wire hub|switch] [--pcap FILE] [--json FILE] [--quiet]
   packetwalk help
 
 Commands:
-  trace   run a seeded scenario on a simulated wire and print every step of
-          every frame's walk; writes trace.pcapng and trace.jsonl
+  trace   a client (gVisor's netstack, Go's HTTP client) fetches / from a
+          packetwalk host running httpd, over a simulated wire; prints every
+          step of every frame's walk and writes trace.pcapng and trace.jsonl
   ping    ping between two simulated hosts (or through a router), each reply
           with the walk of its frames
   help    print this help

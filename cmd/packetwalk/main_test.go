@@ -59,11 +59,11 @@ func TestBadInputIsOneSentence(t *testing.T) {
 func TestTraceWritesItsFiles(t *testing.T) {
 	dir := t.TempDir()
 	jsonPath, pcapPath := filepath.Join(dir, "t.jsonl"), filepath.Join(dir, "t.pcapng")
-	code, out, errOut := runCLI("trace", "--json", jsonPath, "--pcap", pcapPath)
+	code, out, errOut := runCLI("trace", "--json", jsonPath, "--pcap", pcapPath, "--get", "/docs")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"fcs", "reassembled", "echo_reply", "port unreachable", "== summary"} {
+	for _, want := range []string{"fcs", "listen_clone", "demux", " http ", "map", "GET /: 200 OK", "GET /docs: 301", "== summary"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("narration lacks %q", want)
 		}

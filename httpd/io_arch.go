@@ -1,0 +1,506 @@
+package httpd
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// The connection I/O architectures of "HTTP: The Definitive Guide" ch. 5
+// (step 2), chosen by Config.Arch, so that a lab can compare them under
+// load:
+//
+//	single       one connection at a time: the accept loop serves each to
+//	             its end; every other client waits in the listen backlog.
+//	             Simple, and right only for a diagnostic tool.
+//	pool         a bounded pool of goroutines (Config.Workers), one per
+//	             connection; connections beyond it wait in a queue, and
+//	             beyond Config.MaxConns are answered 503. (The book's
+//	             multi-process/multithreaded server.)
+//	multiplexed  one goroutine watches every connection for readiness
+//	             (Config.Poller) and does a little work on whichever is
+//	             ready: read what arrived, answer each complete request.
+//	             No goroutine waits on an idle client.
+//
+// (The book's fourth, multiplexed multithreaded, is several multiplexers:
+// call Serve on several listeners.)
+
+// The architectures' names.
+const (
+	ArchSingle      = "single"
+	ArchPool        = "pool"
+	ArchMultiplexed = "multiplexed"
+)
+
+// Poller waits until connections are ready to read, as poll(2) does: it
+// returns the indexes in conns of those with bytes to read, a pending end
+// of stream or an error, waiting at most timeout (0: do not wait; negative:
+// wait until one is ready). With no conns it just waits out the timeout.
+// Package stack implements it over its Poll call for packetwalk's
+// connections.
+//
+// If the Poller also has a method Now() time.Time, the multiplexer measures
+// its timeouts with it rather than with time.Now: a simulation's poller
+// passes virtual time that way.
+type Poller interface {
+	Poll(conns []net.Conn, timeout time.Duration) (ready []int, err error)
+}
+
+// maxLingerers bounds the goroutines that close connections gently for
+// the accept loop and the multiplexer (which must not wait themselves).
+const maxLingerers = 64
+
+// muxReadSize is how much the multiplexer reads from a ready connection
+// at a time.
+const muxReadSize = 32 << 10
+
+// serveSingle is the "single" architecture.
+func (s *Server) serveSingle(ln net.Listener) error {
+	return s.acceptLoop(ln, s.serveConn)
+}
+
+// servePool is the "pool" architecture. Workers are started on demand
+// (with Config.Spawn) up to Config.Workers, and a worker that finishes a
+// connection takes the next from the queue or ends: no goroutine waits
+// on a channel, which keeps a simulation's virtual time able to advance.
+func (s *Server) servePool(ln net.Listener) error {
+	return s.acceptLoop(ln, func(nc net.Conn) {
+		s.mu.Lock()
+		switch {
+		case s.closing:
+			s.mu.Unlock()
+			nc.Close()
+		case s.workers+len(s.queue) >= s.cfg.MaxConns:
+			s.mu.Unlock()
+			s.overloaded(nc)
+		case s.workers < s.cfg.Workers:
+			s.workers++
+			s.mu.Unlock()
+			s.cfg.Spawn(func() { s.worker(nc) })
+		default:
+			s.queue = append(s.queue, nc)
+			pos := len(s.queue)
+			s.mu.Unlock()
+			if st := s.st; st.on() {
+				c := s.newConn(nc)
+				st.emit(c.id, "accept", viz.Note, "",
+					fmt.Sprintf("all %d workers are busy: the connection from %s waits in the queue (position %d).", s.cfg.Workers, c.remote, pos),
+					viz.F("client", c.remote.String()), viz.F("queue", strconv.Itoa(pos)), viz.F("arch", s.cfg.Arch))
+			}
+		}
+	})
+}
+
+// worker serves connections until the queue is empty.
+func (s *Server) worker(nc net.Conn) {
+	for {
+		s.serveConn(nc)
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.workers--
+			s.mu.Unlock()
+			return
+		}
+		nc = s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+	}
+}
+
+// overloaded answers a connection beyond MaxConns with 503 and closes it,
+// without reading its request.
+func (s *Server) overloaded(nc net.Conn) {
+	c := s.newConn(nc)
+	msg := fmt.Sprintf("the server holds its maximum of %d connections", s.cfg.MaxConns)
+	s.errorLog("", c.remote, msg+": answered 503")
+	if st := s.st; st.on() {
+		st.emit(c.id, "accept", viz.Drop, viz.ReasonHTTPOverloaded,
+			fmt.Sprintf("%s: the connection from %s is answered 503 Service Unavailable and closed.", msg, c.remote),
+			viz.F("client", c.remote.String()), viz.F("max_conns", strconv.Itoa(s.cfg.MaxConns)), viz.F("arch", s.cfg.Arch))
+	}
+	body := errorPage(503, &Request{}, &Resource{})
+	resp := fmt.Sprintf("HTTP/1.1 503 Service Unavailable\r\nDate: %s\r\nServer: %s\r\nRetry-After: 1\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		s.cfg.Now().UTC().Format(httpTimeFormat), s.cfg.ServerSoftware, len(body), body)
+	// The accept loop must not wait on a slow client for long.
+	nc.SetWriteDeadline(time.Now().Add(time.Second))
+	n, err := io.WriteString(nc, resp)
+	if st := s.st; st.on() {
+		if err != nil {
+			st.emit(c.id, "send", viz.Drop, viz.ReasonHTTPSendFailed, "writing 503 failed: "+err.Error()+"; closing.",
+				viz.F("status", "503"), viz.F("bytes", strconv.Itoa(n)))
+		} else {
+			st.emit(c.id, "send", viz.Send, "", fmt.Sprintf("wrote 503 Service Unavailable (%d bytes); closing the connection.", n),
+				viz.F("status", "503"), viz.F("bytes", strconv.Itoa(n)), viz.F("keep", "no"))
+		}
+	}
+	s.closeAsync(nc)
+}
+
+// closeAsync closes nc gently (lingerClose) in a goroutine of its own, so
+// that the caller does not wait; with too many such goroutines already, it
+// closes at once.
+func (s *Server) closeAsync(nc net.Conn) {
+	if s.lingerers.Add(1) > maxLingerers {
+		s.lingerers.Add(-1)
+		nc.Close()
+		return
+	}
+	s.cfg.Spawn(func() {
+		defer s.lingerers.Add(-1)
+		lingerClose(nc)
+	})
+}
+
+// muxer is the "multiplexed" architecture's one goroutine and its
+// connections.
+type muxer struct {
+	s   *Server
+	now func() time.Time
+
+	mu      sync.Mutex
+	pending []*conn // accepted, not yet watched
+	stopped bool    // the accept loop has ended
+	err     error   // why the multiplexer gave up
+
+	conns []*muxConn // owned by the multiplexer goroutine
+}
+
+// muxConn is one multiplexed connection's state between readiness events:
+// the bytes received and not yet parsed, and where in a request it is.
+type muxConn struct {
+	c          *conn
+	in         []byte    // received, not yet consumed
+	eof        bool      // the client closed its sending half
+	broken     error     // a read failed
+	lastActive time.Time // when it last finished a response (or was accepted)
+	since      time.Time // first byte of the current request; zero: none yet
+	headAt     time.Time // when the current request's header section was complete
+	received   time.Time // Config.Now at the first byte, for the log
+	sent100    bool      // 100 Continue sent for the current request
+	closed     bool
+}
+
+// serveMultiplexed is the "multiplexed" architecture: this goroutine
+// accepts (and runs step 1, whose lookups may take a while); the
+// multiplexer, started with Spawn, does the rest.
+func (s *Server) serveMultiplexed(ln net.Listener) error {
+	m := &muxer{s: s, now: time.Now}
+	if n, ok := s.cfg.Poller.(interface{ Now() time.Time }); ok {
+		m.now = n.Now
+	}
+	s.mu.Lock()
+	s.mux = append(s.mux, m)
+	s.mu.Unlock()
+	s.cfg.Spawn(m.run)
+
+	err := s.acceptLoop(ln, func(nc net.Conn) {
+		if m.failed() != nil {
+			nc.Close()
+			return
+		}
+		if s.held() >= s.cfg.MaxConns {
+			s.overloaded(nc)
+			return
+		}
+		c := s.newConn(nc)
+		c.mux = true
+		if !s.track(c) {
+			nc.Close()
+			return
+		}
+		if !c.accept() {
+			c.close(false)
+			s.untrack(c)
+			return
+		}
+		c.bw = bufio.NewWriterSize(nc, connBufferSize)
+		m.mu.Lock()
+		m.pending = append(m.pending, c)
+		m.mu.Unlock()
+	})
+	m.mu.Lock()
+	m.stopped = true
+	if m.err != nil {
+		err = m.err
+	}
+	m.mu.Unlock()
+	return err
+}
+
+func (m *muxer) failed() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.err
+}
+
+// run is the multiplexer: poll, read what is ready, answer every complete
+// request, enforce the timeouts; until the accept loop has ended and no
+// connection is left.
+func (m *muxer) run() {
+	s := m.s
+	defer func() {
+		s.mu.Lock()
+		for i, x := range s.mux {
+			if x == m {
+				s.mux = append(s.mux[:i], s.mux[i+1:]...)
+				break
+			}
+		}
+		s.mu.Unlock()
+	}()
+	scratch := make([]byte, muxReadSize)
+	var list []net.Conn
+	for {
+		m.mu.Lock()
+		for _, c := range m.pending {
+			m.conns = append(m.conns, &muxConn{c: c, lastActive: m.now()})
+		}
+		m.pending = m.pending[:0]
+		stopped := m.stopped
+		m.mu.Unlock()
+
+		if s.isClosing() {
+			for _, mc := range m.conns {
+				if !mc.closed && len(mc.in) == 0 {
+					mc.c.endOfRequests(nil, nil, errShutdown)
+					m.drop(mc)
+				}
+			}
+		}
+		m.compact()
+		if stopped && len(m.conns) == 0 {
+			m.mu.Lock()
+			empty := len(m.pending) == 0
+			m.mu.Unlock()
+			if empty {
+				return
+			}
+			continue
+		}
+
+		list = list[:0]
+		for _, mc := range m.conns {
+			list = append(list, mc.c.nc)
+		}
+		ready, err := s.cfg.Poller.Poll(list, m.timeout())
+		if err != nil {
+			m.giveUp(err)
+			return
+		}
+		for _, i := range ready {
+			if i < 0 || i >= len(m.conns) || m.conns[i].closed {
+				continue
+			}
+			mc := m.conns[i]
+			m.read(mc, scratch)
+			m.advance(mc)
+		}
+		m.expire()
+	}
+}
+
+// giveUp closes everything after the Poller failed; Serve returns err.
+func (m *muxer) giveUp(err error) {
+	s := m.s
+	s.errorLog("", netip.AddrPort{}, "the multiplexer's poll failed: "+err.Error())
+	m.mu.Lock()
+	m.err = fmt.Errorf("httpd: poll: %w", err)
+	pending := m.pending
+	m.pending = nil
+	m.mu.Unlock()
+	for _, mc := range m.conns {
+		mc.c.nc.Close()
+		m.drop(mc)
+	}
+	for _, c := range pending {
+		c.nc.Close()
+		s.untrack(c)
+	}
+	s.mu.Lock()
+	for ln := range s.listeners {
+		ln.Close() // so the accept loop ends and Serve reports the error
+	}
+	s.mu.Unlock()
+}
+
+func (m *muxer) drop(mc *muxConn) {
+	if !mc.closed {
+		mc.closed = true
+		m.s.untrack(mc.c)
+	}
+}
+
+func (m *muxer) compact() {
+	keep := m.conns[:0]
+	for _, mc := range m.conns {
+		if !mc.closed {
+			keep = append(keep, mc)
+		}
+	}
+	for i := len(keep); i < len(m.conns); i++ {
+		m.conns[i] = nil
+	}
+	m.conns = keep
+}
+
+// read takes what a ready connection has: one Read, which readiness
+// promises will not block.
+func (m *muxer) read(mc *muxConn, scratch []byte) {
+	n, err := mc.c.nc.Read(scratch)
+	if n > 0 {
+		if len(mc.in) == 0 && mc.since.IsZero() {
+			mc.since, mc.received = m.now(), m.s.cfg.Now()
+		}
+		mc.in = append(mc.in, scratch[:n]...)
+	}
+	switch {
+	case err == io.EOF:
+		mc.eof = true
+	case err != nil:
+		mc.broken = err
+	}
+}
+
+// advance answers every complete request in mc.in, in order (pipelining),
+// and leaves a partial one for the next readiness event.
+func (m *muxer) advance(mc *muxConn) {
+	s, c := m.s, mc.c
+	for !mc.closed {
+		if len(mc.in) == 0 {
+			switch {
+			case mc.eof:
+				c.endOfRequests(nil, nil, io.EOF)
+				m.drop(mc)
+			case mc.broken != nil:
+				c.endOfRequests(nil, nil, mc.broken)
+				m.drop(mc)
+			}
+			return
+		}
+		// Parse from the start of what has arrived; a request that is
+		// not complete yet reads as an early end of stream.
+		rd := bytes.NewReader(mc.in)
+		br := bufio.NewReaderSize(rd, connBufferSize)
+		req, h, err := readHead(br, s.lim)
+		if err == nil {
+			if mc.headAt.IsZero() {
+				mc.headAt = m.now()
+			}
+			if h.expectContinue && req.ProtoMinor == 1 && !mc.sent100 {
+				c.nc.SetWriteDeadline(time.Now().Add(s.cfg.IdleTimeout))
+				c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+				c.bw.Flush()
+				mc.sent100 = true
+			}
+			err = readBody(br, req, h, s.lim)
+		}
+		incomplete := err == io.EOF || err == io.ErrUnexpectedEOF
+		if incomplete && !mc.eof && mc.broken == nil {
+			return // wait for more bytes
+		}
+		if req != nil {
+			c.fill(req, mc.received)
+		}
+		var re *requestError
+		switch {
+		case errors.As(err, &re):
+			c.answerError(req, h, re)
+			c.close(true)
+			m.drop(mc)
+			return
+		case err == io.EOF: // only empty lines, then the end
+			c.endOfRequests(nil, nil, io.EOF)
+			m.drop(mc)
+			return
+		case incomplete:
+			c.endOfRequests(req, h, io.ErrUnexpectedEOF)
+			m.drop(mc)
+			return
+		case err != nil:
+			c.endOfRequests(req, h, err)
+			m.drop(mc)
+			return
+		}
+		consumed := len(mc.in) - rd.Len() - br.Buffered()
+		if rest := mc.in[consumed:]; len(rest) > 0 {
+			mc.in = append([]byte(nil), rest...)
+			mc.since, mc.received = m.now(), s.cfg.Now()
+		} else {
+			mc.in, mc.since = nil, time.Time{}
+		}
+		mc.headAt, mc.sent100 = time.Time{}, false
+		keep := c.serveRequest(req, h, len(mc.in))
+		mc.lastActive = m.now()
+		if !keep {
+			c.close(true)
+			m.drop(mc)
+			return
+		}
+	}
+}
+
+// deadline is when mc times out, and what then happens.
+func (m *muxer) deadline(mc *muxConn) (time.Time, error) {
+	cfg := &m.s.cfg
+	switch {
+	case len(mc.in) == 0 && mc.since.IsZero():
+		wait := cfg.IdleTimeout
+		if mc.c.served > 0 {
+			wait = cfg.KeepAliveTimeout
+		}
+		return mc.lastActive.Add(wait), idleError{wait}
+	case mc.headAt.IsZero():
+		return mc.since.Add(cfg.HeaderTimeout), &requestError{408, viz.ReasonHTTPRequestTimeout,
+			fmt.Sprintf("the header section did not arrive within %v", cfg.HeaderTimeout)}
+	}
+	return mc.headAt.Add(cfg.IdleTimeout), &requestError{408, viz.ReasonHTTPRequestTimeout,
+		fmt.Sprintf("the body stalled for %v", cfg.IdleTimeout)}
+}
+
+// timeout is how long the next Poll may wait: until the nearest deadline,
+// at most PollInterval (to pick up new connections).
+func (m *muxer) timeout() time.Duration {
+	d := m.s.cfg.PollInterval
+	now := m.now()
+	for _, mc := range m.conns {
+		at, _ := m.deadline(mc)
+		d = min(d, max(at.Sub(now), 0))
+	}
+	return d
+}
+
+// expire closes the connections whose deadline has passed: silently when
+// idle, with 408 when a request was under way.
+func (m *muxer) expire() {
+	now := m.now()
+	for _, mc := range m.conns {
+		if mc.closed {
+			continue
+		}
+		at, why := m.deadline(mc)
+		if now.Before(at) {
+			continue
+		}
+		var re *requestError
+		if errors.As(why, &re) {
+			req := &Request{Header: map[string][]string{}}
+			mc.c.fill(req, mc.received)
+			mc.c.answerError(req, nil, re)
+			mc.c.close(true)
+		} else {
+			mc.c.endOfRequests(nil, nil, why)
+		}
+		m.drop(mc)
+	}
+	m.compact()
+}

@@ -1,0 +1,201 @@
+package httpd
+
+import (
+	"fmt"
+	"net/textproto"
+	"strconv"
+	"strings"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// transaction is one request and its response, as it goes through steps 3
+// to 7.
+type transaction struct {
+	req  *Request
+	head *head
+
+	forceClose bool   // steps 1 to 3 decided the connection must close
+	closeWhy   string // and why
+
+	// Filled by steps 5 and 6.
+	status      int
+	vhost       string
+	keep        bool
+	keepWhy     string
+	headerBytes int
+	bodyBytes   int64 // body bytes written (the log's %b)
+	sendErr     error
+}
+
+// allowedMethods is the Allow header of 405 and OPTIONS responses.
+const allowedMethods = "GET, HEAD, POST, OPTIONS"
+
+// serveRequest runs steps 3 to 7 for a request that step 2 read; buffered
+// is how many bytes of further (pipelined) requests are already waiting.
+// It reports whether the connection stays open.
+func (c *conn) serveRequest(req *Request, h *head, buffered int) bool {
+	c.logReceive(req, h, buffered)
+	tx := &transaction{req: req, head: h}
+	if c.denied {
+		tx.forceClose, tx.closeWhy = true, "the client's address is refused"
+		return c.finish(tx, &Resource{Status: 403, Reason: "address denied (step 1)"})
+	}
+	res := c.process(tx)
+	if res == nil {
+		res = c.mapResource(tx)
+	}
+	return c.finish(tx, res)
+}
+
+// logReceive is the receive step of a request read in full.
+func (c *conn) logReceive(req *Request, h *head, buffered int) {
+	st := c.s.st
+	if !st.on() {
+		return
+	}
+	body := "no body"
+	switch {
+	case h.chunked:
+		body = fmt.Sprintf("a chunked body of %d bytes (%d on the wire)", len(req.Body), h.bodyWire)
+	case h.hasLength:
+		body = fmt.Sprintf("a body of %d bytes", len(req.Body))
+	}
+	msg := fmt.Sprintf("read %q: %d header field(s), %s.", h.requestLine, h.fields, body)
+	if buffered > 0 {
+		msg = fmt.Sprintf("read %q: %d header field(s), %s; %d bytes of a pipelined request wait behind it.", h.requestLine, h.fields, body, buffered)
+	}
+	fields := []viz.Field{
+		viz.F("method", req.Method), viz.F("target", req.Target), viz.F("path", req.Path),
+		viz.F("proto", req.Proto), viz.F("host", req.Host),
+		viz.F("headers", strconv.Itoa(h.fields)), viz.F("head_bytes", strconv.Itoa(h.headBytes)),
+		viz.F("body_bytes", strconv.Itoa(len(req.Body))),
+	}
+	if buffered > 0 {
+		fields = append(fields, viz.F("pipelined_bytes", strconv.Itoa(buffered)))
+	}
+	st.emit(c.id, "receive", viz.Pass, "", msg, fields...)
+}
+
+// Step 3, process: what does the method ask for? Methods this server
+// answers itself (OPTIONS) or refuses come back as a Resource; nil sends
+// the request on to step 4.
+func (c *conn) process(tx *transaction) *Resource {
+	req, h := tx.req, tx.head
+	st := c.s.st
+	pass := func(msg string) {
+		if st.on() {
+			st.emit(c.id, "process", viz.Pass, "", msg, viz.F("method", req.Method), viz.F("path", req.Path))
+		}
+	}
+	refuse := func(status int, reason viz.Reason, msg string, res *Resource) *Resource {
+		if st.on() {
+			st.emit(c.id, "process", viz.Drop, reason, msg, viz.F("method", req.Method), viz.F("path", req.Path),
+				viz.F("status", strconv.Itoa(status)))
+		}
+		res.Status = status
+		return res
+	}
+	allow := func() textproto.MIMEHeader { return textproto.MIMEHeader{"Allow": {allowedMethods}} }
+
+	switch req.Method {
+	case "GET", "HEAD":
+		what := "the resource"
+		if req.Method == "HEAD" {
+			what = "the headers of the resource"
+		}
+		msg := fmt.Sprintf("%s asks for %s %s.", req.Method, what, req.Path)
+		if len(req.Body) > 0 {
+			// RFC 9110 §9.3.1: a body on GET has no defined meaning.
+			msg = fmt.Sprintf("%s asks for %s %s; its %d-byte body was read and is ignored.", req.Method, what, req.Path, len(req.Body))
+		}
+		pass(msg)
+		return nil
+	case "POST":
+		if !h.chunked && !h.hasLength {
+			tx.forceClose, tx.closeWhy = true, "a POST without a length leaves its body's end unknown"
+			return refuse(411, viz.ReasonHTTPLengthRequired,
+				"POST without Content-Length or a chunked body: its end cannot be found; answering 411 Length Required.",
+				&Resource{Reason: "length required"})
+		}
+		pass(fmt.Sprintf("POST sends %d bytes to %s.", len(req.Body), req.Path))
+		return nil
+	case "OPTIONS":
+		pass(fmt.Sprintf("OPTIONS asks what the server allows for %s: %s; answered here, without mapping.", req.Path, allowedMethods))
+		return &Resource{Status: 204, Reason: "options", Header: allow()}
+	case "TRACE", "PUT", "DELETE", "PATCH", "CONNECT":
+		// TRACE would echo the request, cookies and credentials
+		// included, into a response script can read: refused, as most
+		// servers do.
+		return refuse(405, viz.ReasonHTTPMethodNotAllowed,
+			fmt.Sprintf("%s is a known method that this server does not allow (Allow: %s); answering 405.", req.Method, allowedMethods),
+			&Resource{Reason: "method not allowed", Header: allow()})
+	}
+	return refuse(501, viz.ReasonHTTPNotImplemented,
+		fmt.Sprintf("the method %s is unknown to this server; answering 501 Not Implemented.", truncate(req.Method, 40)),
+		&Resource{Reason: "method not implemented"})
+}
+
+// Step 4, map: the Mapper (map.go and its helpers) decides the resource;
+// the step is logged here, around the call.
+func (c *conn) mapResource(tx *transaction) *Resource {
+	res, panicked := c.callMapper(tx.req)
+	switch {
+	case panicked != nil:
+		c.s.errorLog("", c.remote, fmt.Sprintf("the mapper failed on %s: %v", tx.req.Path, panicked))
+		res = &Resource{Status: 500, Reason: "mapper failed"}
+	case res == nil:
+		c.s.errorLog("", c.remote, "the mapper returned no resource for "+tx.req.Path)
+		res = &Resource{Status: 500, Reason: "no resource"}
+	}
+	if res.Status == 0 {
+		res.Status = 200
+	}
+	if st := c.s.st; st.on() {
+		var to string
+		switch {
+		case res.Location != "":
+			to = " to a redirect to " + res.Location
+		case res.File != "":
+			to = " to the file " + res.File
+		case res.Content != nil:
+			to = fmt.Sprintf(" to %d bytes built in step 4", len(res.Content))
+		}
+		msg := fmt.Sprintf("mapped %s%s: %d %s (%s).", tx.req.Path, to, res.Status, statusText(res.Status), res.Reason)
+		fields := []viz.Field{viz.F("status", strconv.Itoa(res.Status)), viz.F("reason", res.Reason)}
+		for _, f := range []viz.Field{
+			viz.F("file", res.File), viz.F("vhost", res.VHost), viz.F("type", res.ContentType),
+			viz.F("location", res.Location), viz.F("user", tx.req.User),
+		} {
+			if f.Value != "" {
+				fields = append(fields, f)
+			}
+		}
+		st.emit(c.id, "map", viz.Pass, "", msg, fields...)
+	}
+	return res
+}
+
+// callMapper calls the Mapper, turning a panic into a value: one bad
+// request must not take the server down.
+func (c *conn) callMapper(req *Request) (res *Resource, panicked any) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, panicked = nil, p
+		}
+	}()
+	return c.s.m.Map(req), nil
+}
+
+// hasToken reports whether a comma-separated header (Connection) holds
+// token, case-insensitively.
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.Trim(t, " \t"), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

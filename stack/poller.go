@@ -1,0 +1,45 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Poller waits for readiness on packetwalk connections through the host's
+// Poll call: it is what a multiplexed server (httpd's "multiplexed" I/O
+// architecture, "HTTP: The Definitive Guide" ch. 5) uses to serve many
+// connections from one goroutine.
+type Poller struct{ Host *Host }
+
+// Poll returns the indexes of the connections with data to read, an end of
+// stream or an error, waiting at most timeout (negative: until one is
+// ready).
+func (p Poller) Poll(conns []net.Conn, timeout time.Duration) ([]int, error) {
+	fds := make([]PollFD, len(conns))
+	for i, c := range conns {
+		pc, ok := c.(*Conn)
+		if !ok || pc.h != p.Host {
+			return nil, fmt.Errorf("stack.Poller: connection %d is not a socket of host %s", i, p.Host.Name)
+		}
+		fds[i] = PollFD{FD: pc.fd, Events: POLLIN}
+	}
+	if len(fds) == 0 && timeout < 0 {
+		return nil, errors.New("stack.Poller: waiting for ever on no connections")
+	}
+	if _, err := p.Host.Poll(fds, timeout); err != nil {
+		return nil, err
+	}
+	var ready []int
+	for i, f := range fds {
+		if f.Revents != 0 {
+			ready = append(ready, i)
+		}
+	}
+	return ready, nil
+}
+
+// Now is the host's clock as a time, so a multiplexer measures its
+// timeouts in the simulation's time.
+func (p Poller) Now() time.Time { return time.Unix(0, 0).Add(p.Host.Clock.Now()) }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,9 +51,10 @@ type Config struct {
 	// that it picks up newly accepted connections and expired timeouts.
 	// Default 20 ms.
 	PollInterval time.Duration
-	// Spawn starts a goroutine. Default: go f(). packetwalk's simulation
-	// passes its tracked-goroutine starter (stack.Loop.Go), so that
-	// virtual time does not move while the server works.
+	// Spawn starts f on a goroutine of its own (it must not run f
+	// itself). Default: go f(). packetwalk's simulation passes its
+	// tracked-goroutine starter (stack.Loop.Go), so that virtual time
+	// does not move while the server works.
 	Spawn func(f func())
 
 	// Allow and Deny are client address lists checked in step 1. A
@@ -460,9 +462,8 @@ func ParseConfig(name string, r io.Reader) (Config, error) {
 	case p.loc != nil:
 		return Config{}, fmt.Errorf("%s:%d: <Location> opened here is never closed", name, p.sectionLine)
 	}
-	if err := p.cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %v", name, err)
-	}
+	// Not Validate: "multiplexed" needs a Poller, which the caller adds
+	// for packetwalk's listeners after loading the file.
 	return p.cfg, nil
 }
 
@@ -531,13 +532,13 @@ func (p *configParser) directive(args []string) error {
 
 	// Section markers.
 	if strings.HasPrefix(name, "<") {
-		return p.section(name, a)
+		return p.section(name, args[0], a)
 	}
 	if p.vhost != nil {
-		return p.vhostDirective(name, a)
+		return p.vhostDirective(name, args[0], a)
 	}
 	if p.loc != nil {
-		return p.locationDirective(name, a)
+		return p.locationDirective(name, args[0], a)
 	}
 
 	need := func(min, max int) error {
@@ -730,7 +731,12 @@ func (p *configParser) directive(args []string) error {
 		if err = need(1, 1); err != nil {
 			return err
 		}
-		p.cfg.Arch = strings.ToLower(a[0])
+		switch arch := strings.ToLower(a[0]); arch {
+		case ArchSingle, ArchPool, ArchMultiplexed:
+			p.cfg.Arch = arch
+		default:
+			return p.errorf("unknown architecture %q (known: single, pool, multiplexed)", a[0])
+		}
 	case "workers", "maxrequestworkers", "maxclients":
 		if err = need(1, 1); err != nil {
 			return err
@@ -818,18 +824,18 @@ func (p *configParser) directive(args []string) error {
 	return err
 }
 
-func (p *configParser) section(name string, a []string) error {
+func (p *configParser) section(name, display string, a []string) error {
 	switch name {
 	case "<virtualhost", "<location":
 		if p.vhost != nil || p.loc != nil {
-			return p.errorf("%s inside another section (opened at line %d); sections do not nest", name[1:], p.sectionLine)
+			return p.errorf("%s> inside another section (opened at line %d); sections do not nest", display, p.sectionLine)
 		}
 		if len(a) != 1 || !strings.HasSuffix(a[0], ">") {
-			return p.errorf("%s> wants one argument, like <VirtualHost www.example.com> or <Location /private>", name)
+			return p.errorf("%s> wants one argument, like <VirtualHost www.example.com> or <Location /private>", display)
 		}
 		arg := strings.TrimSuffix(a[0], ">")
 		if arg == "" {
-			return p.errorf("%s> wants one argument", name)
+			return p.errorf("%s> wants one argument", display)
 		}
 		p.sectionLine = p.line
 		if name == "<virtualhost" {
@@ -875,16 +881,19 @@ func (p *configParser) section(name string, a []string) error {
 		p.loc = nil
 		return nil
 	}
-	return p.errorf("unknown section %q (known: <VirtualHost>, <Location>)", name)
+	return p.errorf("unknown section %q (known: <VirtualHost>, <Location>)", display)
 }
 
-func (p *configParser) vhostDirective(name string, a []string) error {
-	if len(a) != 1 && name != "serveralias" && name != "customlog" {
-		return p.errorf("%s takes one argument", name)
+func (p *configParser) vhostDirective(name, display string, a []string) error {
+	switch name {
+	case "servername", "documentroot", "transferlog", "errorlog":
+		if len(a) != 1 {
+			return p.errorf("%s takes one argument", display)
+		}
 	}
 	switch name {
 	case "servername":
-		if h := vhostKey(a[0]); h != "" && !contains(p.vhostNames, h) {
+		if h := vhostKey(a[0]); h != "" && !slices.Contains(p.vhostNames, h) {
 			p.vhostNames = append(p.vhostNames, h)
 		}
 	case "serveralias":
@@ -892,7 +901,7 @@ func (p *configParser) vhostDirective(name string, a []string) error {
 			return p.errorf("ServerAlias needs at least one name")
 		}
 		for _, n := range a {
-			if h := vhostKey(n); h != "" && !contains(p.vhostNames, h) {
+			if h := vhostKey(n); h != "" && !slices.Contains(p.vhostNames, h) {
 				p.vhostNames = append(p.vhostNames, h)
 			}
 		}
@@ -911,15 +920,15 @@ func (p *configParser) vhostDirective(name string, a []string) error {
 	case "errorlog":
 		p.vhost.ErrorLog = a[0]
 	default:
-		return p.errorf("%s is not supported inside <VirtualHost> (known there: ServerName, ServerAlias, DocumentRoot, TransferLog, CustomLog, ErrorLog); put it at top level", name)
+		return p.errorf("%s is not supported inside <VirtualHost> (known there: ServerName, ServerAlias, DocumentRoot, TransferLog, CustomLog, ErrorLog); put it at top level", display)
 	}
 	return nil
 }
 
-func (p *configParser) locationDirective(name string, a []string) error {
+func (p *configParser) locationDirective(name, display string, a []string) error {
 	switch name {
 	case "allow", "deny":
-		pr, err := p.addressList(name, a)
+		pr, err := p.addressList(display, a)
 		if err != nil {
 			return err
 		}
@@ -930,11 +939,11 @@ func (p *configParser) locationDirective(name string, a []string) error {
 		}
 		return nil
 	case "authuserfile", "authname", "authtype", "require":
-		return p.authDirective(name, name, a, p.loc)
+		return p.authDirective(name, display, a, p.loc)
 	case "order":
 		return p.errorf("Order is not supported: the longest Allow or Deny prefix that contains the client's address decides")
 	}
-	return p.errorf("%s is not supported inside <Location> (known there: Allow, Deny, AuthType, AuthName, AuthUserFile, Require)", name)
+	return p.errorf("%s is not supported inside <Location> (known there: Allow, Deny, AuthType, AuthName, AuthUserFile, Require)", display)
 }
 
 // siteLocation returns the Location for "/" (the whole site), creating it.
@@ -1105,15 +1114,6 @@ func vhostKey(s string) string {
 func isAddress(h string) bool {
 	_, err := netip.ParseAddr(h)
 	return err == nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // SystemReverseDNS looks an address up through the system's resolver (the

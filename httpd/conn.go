@@ -172,15 +172,26 @@ func (c *conn) accept() bool {
 	}
 	if st.on() {
 		who := c.remote.String()
-		if c.remoteHost != "" {
-			who += " (" + c.remoteHost + ")"
+		if name, ok := fieldValue(fields, "rdns"); ok {
+			d, _ := fieldValue(fields, "rdns_delay")
+			who += fmt.Sprintf(" (reverse DNS: %s, in %s)", name, d)
 		}
-		if c.ident != "-" {
-			who += ", user " + c.ident
+		if user, ok := fieldValue(fields, "ident"); ok {
+			d, _ := fieldValue(fields, "ident_delay")
+			who += fmt.Sprintf(" (ident: %s, in %s)", user, d)
 		}
 		st.emit(c.id, "accept", viz.Pass, "", fmt.Sprintf("accepted a connection from %s.", who), fields...)
 	}
 	return true
+}
+
+func fieldValue(fields []viz.Field, key string) (string, bool) {
+	for _, f := range fields {
+		if f.Key == key {
+			return f.Value, true
+		}
+	}
+	return "", false
 }
 
 // refused applies Allow and Deny: the longest prefix containing addr
@@ -340,7 +351,8 @@ func (c *conn) endOfRequests(req *Request, h *head, err error) {
 			st.emit(c.id, "receive", viz.Drop, viz.ReasonHTTPIncomplete, msg)
 		}
 	}
-	c.close(err != io.EOF)
+	// Nothing of a request is pending: no need to linger.
+	c.close(false)
 }
 
 // answerError answers a request that step 2 could not read: it is
@@ -350,13 +362,12 @@ func (c *conn) endOfRequests(req *Request, h *head, err error) {
 func (c *conn) answerError(req *Request, h *head, re *requestError) {
 	if req == nil {
 		req = &Request{Header: map[string][]string{}}
+	}
+	if req.Received.IsZero() {
 		c.fill(req, c.s.cfg.Now())
 	}
 	if h == nil {
 		h = &head{}
-	}
-	if req.Received.IsZero() {
-		c.fill(req, c.s.cfg.Now())
 	}
 	c.s.errorLog("", c.remote, fmt.Sprintf("%d %s: %s", re.Status, statusText(re.Status), re.Msg))
 	if st := c.s.st; st.on() {

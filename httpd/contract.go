@@ -10,9 +10,11 @@ import (
 )
 
 // This file is httpd's contract between its parts: the connection loop
-// (steps 1, 2, 3, 6, 7: conn.go, parse.go, process.go, send.go, log.go)
-// and the resource mapper and response builder (steps 4 and 5: map.go,
-// mime.go, cgi.go, ssi.go, auth.go, listing.go).
+// (steps 1, 2, 3, 5, 6, 7: server.go, io_arch.go, conn.go, parse.go,
+// process.go, respond.go, log.go; it logs step 4 around the Mapper call)
+// and the resource mapper (step 4: map.go, mime.go, negotiate.go, cgi.go,
+// ssi.go, auth.go, listing.go), which decides the Resource that step 5
+// writes. Both read their options from config.go (Config, MapConfig).
 
 // Request is a parsed request message (step 2).
 type Request struct {

@@ -29,7 +29,9 @@ import (
 //	multiplexed  one goroutine watches every connection for readiness
 //	             (Config.Poller) and does a little work on whichever is
 //	             ready: read what arrived, answer each complete request.
-//	             No goroutine waits on an idle client.
+//	             No goroutine waits on an idle client; but its writes
+//	             block, so a client that stops reading stalls the others
+//	             (for IdleTimeout at most), which a lab can show.
 //
 // (The book's fourth, multiplexed multithreaded, is several multiplexers:
 // call Serve on several listeners.)

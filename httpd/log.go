@@ -33,10 +33,10 @@ const errorLogTimeFormat = "Mon Jan 02 15:04:05 2006"
 func (c *conn) logTransaction(tx *transaction) {
 	s := c.s
 	line := s.accessLine(tx)
-	w, where := s.cfg.AccessLog, "the access log"
+	w, msg := s.cfg.AccessLog, "logged the transaction in the access log ("+s.cfg.LogFormat+" format)."
 	if tx.vhost != "" {
 		if vw, ok := s.cfg.VHostLogs[tx.vhost]; ok {
-			w, where = vw, "the access log of "+tx.vhost
+			w, msg = vw, "logged the transaction in the access log of "+tx.vhost+" ("+s.cfg.LogFormat+" format)."
 		}
 	}
 	if w != nil {
@@ -44,12 +44,14 @@ func (c *conn) logTransaction(tx *transaction) {
 		io.WriteString(w, line+"\n")
 		s.logMu.Unlock()
 	} else {
-		where = "no access log (none is configured)"
+		msg = "formatted the transaction's log line (" + s.cfg.LogFormat + " format); no access log is configured."
 	}
 	if st := s.st; st.on() {
-		st.emit(c.id, "log", viz.Note, "", "logged the transaction in "+where+" ("+s.cfg.LogFormat+" format).",
-			viz.F("line", line), viz.F("status", strconv.Itoa(tx.status)), viz.F("bytes", strconv.FormatInt(tx.bodyBytes, 10)),
-			viz.F("vhost", tx.vhost))
+		fields := []viz.Field{viz.F("line", line), viz.F("status", strconv.Itoa(tx.status)), viz.F("bytes", strconv.FormatInt(tx.bodyBytes, 10))}
+		if tx.vhost != "" {
+			fields = append(fields, viz.F("vhost", tx.vhost))
+		}
+		st.emit(c.id, "log", viz.Note, "", msg, fields...)
 	}
 }
 
@@ -114,7 +116,11 @@ func (s *Server) errorLog(vhost string, client netip.AddrPort, msg string) {
 	if w == nil {
 		return
 	}
-	line := "[" + s.cfg.Now().Format(errorLogTimeFormat) + "] [error] [client " + client.String() + "] " + logEscape(msg) + "\n"
+	who := ""
+	if client.IsValid() {
+		who = "[client " + client.String() + "] "
+	}
+	line := "[" + s.cfg.Now().Format(errorLogTimeFormat) + "] [error] " + who + escapeControls(msg) + "\n"
 	s.logMu.Lock()
 	io.WriteString(w, line)
 	s.logMu.Unlock()
@@ -140,10 +146,17 @@ func orDash(s string) string {
 // logEscape escapes what could forge or break a log line, as Apache's
 // ap_escape_logitem does: " and \ get a backslash, control bytes and
 // bytes beyond ASCII become \xhh.
-func logEscape(s string) string {
+func logEscape(s string) string { return escapeLog(s, true) }
+
+// escapeControls escapes only control bytes and bytes beyond ASCII: for
+// the error log, whose message is not a quoted field.
+func escapeControls(s string) string { return escapeLog(s, false) }
+
+func escapeLog(s string, quotes bool) string {
+	special := func(c byte) bool { return c < ' ' || c >= 0x7f || quotes && (c == '"' || c == '\\') }
 	clean := true
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' || c >= 0x7f || c == '"' || c == '\\' {
+		if special(s[i]) {
 			clean = false
 			break
 		}
@@ -156,6 +169,8 @@ func logEscape(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
+		case !special(c):
+			b.WriteByte(c)
 		case c == '"' || c == '\\':
 			b.WriteByte('\\')
 			b.WriteByte(c)
@@ -163,8 +178,6 @@ func logEscape(s string) string {
 			b.WriteString(`\x`)
 			b.WriteByte(hex[c>>4])
 			b.WriteByte(hex[c&15])
-		default:
-			b.WriteByte(c)
 		}
 	}
 	return b.String()

@@ -58,6 +58,7 @@ const maxLeadingEmptyLines = 8
 // it arrived and how its body is framed.
 type head struct {
 	requestLine    string // as received, for the access log
+	authority      string // the host of an absolute-form target, which replaces Host
 	headBytes      int    // bytes of request line, headers and blank line
 	fields         int    // header field lines
 	chunked        bool
@@ -141,7 +142,7 @@ func readHead(br *bufio.Reader, lim limits) (*Request, *head, error) {
 		}
 	}
 	h.requestLine = string(line)
-	if err := parseRequestLine(req, h.requestLine); err != nil {
+	if err := parseRequestLine(req, h, h.requestLine); err != nil {
 		return req, h, err
 	}
 
@@ -179,7 +180,7 @@ func readHead(br *bufio.Reader, lim limits) (*Request, *head, error) {
 }
 
 // parseRequestLine splits "GET /a%20b?x=1 HTTP/1.1" into the Request.
-func parseRequestLine(req *Request, line string) error {
+func parseRequestLine(req *Request, h *head, line string) error {
 	method, rest, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(rest, " ")
 	if !ok1 || !ok2 || strings.Contains(proto, " ") {
@@ -208,13 +209,13 @@ func parseRequestLine(req *Request, line string) error {
 			return badRequest("the request target contains the byte %q", c)
 		}
 	}
-	return parseTarget(req, target)
+	return parseTarget(req, h, target)
 }
 
 // parseTarget understands the four forms of request-target (RFC 9112
 // §3.2) and sets Path (decoded once), RawQuery and, for the absolute form,
-// Host.
-func parseTarget(req *Request, target string) error {
+// the authority that stands for Host.
+func parseTarget(req *Request, h *head, target string) error {
 	switch {
 	case target[0] == '/': // origin-form
 	case target == "*": // asterisk-form, OPTIONS only
@@ -237,7 +238,7 @@ func parseTarget(req *Request, target string) error {
 		if authority == "" || strings.Contains(authority, "@") || !validHost(authority) {
 			return badRequest("the absolute target %q has no valid authority", target)
 		}
-		req.Header.Set("Host", authority) // RFC 9112 §3.2.2: the target's authority wins
+		h.authority = authority
 		target = rest
 	case req.Method == "CONNECT": // authority-form
 		if !validHost(target) {
@@ -324,9 +325,13 @@ func parseFieldLine(l []byte) (name, value string, err error) {
 // checkHead applies the rules that need the whole header section: Host,
 // and how the body is framed (RFC 9112 §6).
 func checkHead(req *Request, h *head, lim limits) error {
-	// Host (RFC 9112 §3.2): required in HTTP/1.1, never twice.
+	// Host (RFC 9112 §3.2): required in HTTP/1.1, never twice. An
+	// absolute-form target's authority replaces it (§3.2.2).
 	hosts := req.Header.Values("Host")
 	switch {
+	case h.authority != "":
+		req.Host = hostWithoutPort(h.authority)
+		req.Header.Set("Host", h.authority)
 	case len(hosts) > 1:
 		return badRequest("%d Host header fields; there must be one", len(hosts))
 	case len(hosts) == 0 && req.ProtoMinor == 1:

@@ -79,11 +79,11 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 			r.modAt = modAt
 		}
 	case res.Content != nil:
-		r.body, r.source = res.Content, "content from step 4"
+		r.body, r.source = res.Content, "content built in step 4"
 	case res.Status >= 300 && res.Status != 304:
 		r.body, r.source = errorPage(res.Status, req, res), "error page"
 	default:
-		r.source = "no body"
+		r.source = "none"
 	}
 	if r.status >= 500 {
 		c.s.errorLog(res.VHost, c.remote, fmt.Sprintf("%d %s for %q (%s)", r.status, statusText(r.status), tx.head.requestLine, res.Reason))
@@ -185,7 +185,8 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 		// HTTP/1.0 keep-alive (RFC 2068 §19.7.1): persistence is
 		// only agreed when the server says so, with its terms.
 		add("Connection", "Keep-Alive")
-		add("Keep-Alive", fmt.Sprintf("timeout=%d, max=%d", int(cfg.KeepAliveTimeout/time.Second), cfg.KeepAliveMax-c.served-1))
+		seconds := int((cfg.KeepAliveTimeout + time.Second - 1) / time.Second) // rounded up: never "timeout=0"
+		add("Keep-Alive", fmt.Sprintf("timeout=%d, max=%d", seconds, cfg.KeepAliveMax-c.served-1))
 	}
 
 	if st := c.s.st; st.on() {
@@ -193,7 +194,7 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 		if r.length >= 0 {
 			length = fmt.Sprintf("Content-Length %d", r.length)
 		}
-		msg := fmt.Sprintf("built %d %s with %s, body from %s.", r.status, statusText(r.status), length, r.source)
+		msg := fmt.Sprintf("built %d %s with %s; body: %s.", r.status, statusText(r.status), length, r.source)
 		switch {
 		case conditional != "":
 			msg = fmt.Sprintf("built 304 Not Modified: the resource is %s (If-Modified-Since), so no body.", conditional)

@@ -127,7 +127,9 @@ func (s *Server) isClosing() bool {
 // connections waiting for a request, lets requests in progress finish
 // (their responses say Connection: close), and waits until every
 // connection is closed or ctx is done; then it closes what is left and
-// returns ctx's error.
+// returns ctx's error. It waits on a wall-clock ticker: in a virtual-time
+// simulation, call it from a goroutine the loop does not track, or use
+// Close.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true

@@ -20,6 +20,9 @@ Usage:
   packetwalk ping    [--count N] [--size BYTES] [--interval D] [--ttl N] [--via-router]
                      [--seed N] [--mtu N] [--loss P] [--dup P] [--reorder P] [--corrupt P]
                      [--fault drop:N|corrupt:N]... [--wire hub|switch] [--pcap FILE] [--json FILE] [--quiet]
+  packetwalk serve   --listen HOST:PORT [--docroot DIR] [--vhost NAME=DIR]... [--config FILE]
+                     [--access-log FILE] [--error-log FILE] [--arch single|pool] [--json FILE] [--quiet]
+  packetwalk type-o-serve [--listen HOST:PORT] [PORT]
   packetwalk help
 
 Commands:
@@ -28,10 +31,18 @@ Commands:
           step of every frame's walk and writes trace.pcapng and trace.jsonl
   ping    ping between two simulated hosts (or through a router), each reply
           with the walk of its frames
+  serve   packetwalk's httpd on the kernel's sockets, for curl and browsers
+          and for comparison: narrates the seven steps of every request
+          until Ctrl-C (the demo site unless --docroot or --config says)
+  type-o-serve
+          the seed's diagnostic server: prints each request as it arrived
+          and sends what you type, ended by a line holding a single "."
+          (default 127.0.0.1:8080)
   help    print this help
 
 Probabilities P are between 0 and 1. Run 'packetwalk COMMAND --help' for a
-command's flags. Coming with the next layers: serve, type-o-serve, lab.
+command's flags. Coming with the next layers: serve and type-o-serve on a
+TUN or TAP device (--tun, --tap), lab.
 `
 
 // exitError carries the exit status of a failure whose sentence was already
@@ -62,6 +73,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runTrace(args[1:], stdout, stderr)
 	case "ping":
 		err = runPing(args[1:], stdout, stderr)
+	case "serve":
+		err = runServe(args[1:], stdout, stderr)
+	case "type-o-serve":
+		err = runTypeOServe(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "packetwalk: unknown command %q; run 'packetwalk help' for the list.\n", args[0])
 		return 2

@@ -1,0 +1,425 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/packetwalk/packetwalk/httpd"
+	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/viz/text"
+)
+
+// readyFileVar names the file into which serve (and type-o-serve) write
+// the address they listen on, once they listen: with --listen HOST:0 it
+// is how a test or a script learns the port the kernel chose.
+const readyFileVar = "PACKETWALK_READY_FILE"
+
+// serveShutdownTimeout is how long a stopping server lets requests in
+// progress finish before it closes what is left.
+const serveShutdownTimeout = 5 * time.Second
+
+// tunComesLater is the answer to --tun, --tap and --addr until the TUN
+// issue lands.
+const tunComesLater = "serving on a TUN or TAP device (--tun, --tap, --addr) comes with the TUN issue and is not built yet; " +
+	"use --listen HOST:PORT for the kernel's sockets, or 'packetwalk trace', which runs the whole walk without root"
+
+// runServe is `packetwalk serve --listen HOST:PORT`: httpd on the kernel's
+// sockets, for comparison with packetwalk's own stack and for curl. It
+// runs until SIGINT or SIGTERM, then shuts down gracefully.
+func runServe(args []string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Once the first signal has begun the shutdown, a second one ends
+	// the process at once, as without a handler.
+	go func() { <-ctx.Done(); stop() }()
+	return serveCommand(ctx, args, stdout, stderr, nil)
+}
+
+// serveFlags are serve's command line.
+type serveFlags struct {
+	listen    string
+	docroot   string
+	vhosts    stringList
+	config    string
+	accessLog string
+	errorLog  string
+	arch      string
+	jsonPath  string
+	quiet     bool
+
+	// Coming with later issues; refused with a sentence.
+	tun, tap, addr, pcap, viz string
+}
+
+// serveCommand is serve until ctx is done. ready, if not nil, is told the
+// listening address (tests use it; the environment's PACKETWALK_READY_FILE
+// is the same hook for other programs).
+func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(net.Addr)) error {
+	fs0 := newFlagSet("serve")
+	var f serveFlags
+	fs0.StringVar(&f.listen, "listen", "", "listen on HOST:PORT with the kernel's sockets, e.g. 127.0.0.1:8080 (port 0: any free port)")
+	fs0.StringVar(&f.docroot, "docroot", "", "serve this folder (default: the config's DocumentRoot, else the embedded demo site)")
+	fs0.Var(&f.vhosts, "vhost", "a virtual host NAME=DIR: requests with Host NAME are served from DIR (repeatable)")
+	fs0.StringVar(&f.config, "config", "", "read this config file (Apache-like directives; see the README)")
+	fs0.StringVar(&f.accessLog, "access-log", "", "append the access log (Common Log Format) to this file")
+	fs0.StringVar(&f.errorLog, "error-log", "", "append the error log to this file")
+	fs0.StringVar(&f.arch, "arch", "", "I/O architecture: single (one connection at a time) or pool (a bounded pool of goroutines; the default)")
+	fs0.StringVar(&f.jsonPath, "json", "", "stream the step log to this JSON Lines file, one line per step as it happens")
+	fs0.BoolVar(&f.quiet, "quiet", false, "do not narrate the steps on standard output")
+	fs0.StringVar(&f.tun, "tun", "", "serve on this TUN device (comes with the TUN issue)")
+	fs0.StringVar(&f.tap, "tap", "", "serve on this TAP device (comes with the TUN issue)")
+	fs0.StringVar(&f.addr, "addr", "", "the address CIDR of the TUN or TAP device (comes with the TUN issue)")
+	fs0.StringVar(&f.pcap, "pcap", "", "write a capture (needs frames: comes with --tun and --tap)")
+	fs0.StringVar(&f.viz, "viz", "", "serve the live viewer on ADDR (comes with the viewer)")
+	if err := parseFlags(fs0, args, stdout, stderr); err != nil {
+		return err
+	}
+	switch {
+	case f.tun != "" || f.tap != "" || f.addr != "":
+		fmt.Fprintf(stderr, "packetwalk serve: %s.\n", tunComesLater)
+		return errUsage
+	case f.pcap != "":
+		fmt.Fprintln(stderr, "packetwalk serve: --pcap needs the frames of a TUN or TAP device, which come with the TUN issue; with --listen the kernel handles the frames (capture them with: tcpdump -i lo -w FILE).")
+		return errUsage
+	case f.viz != "":
+		fmt.Fprintln(stderr, "packetwalk serve: --viz, the live viewer, is not built yet; --json FILE streams the same steps to a file meanwhile.")
+		return errUsage
+	}
+	switch f.arch {
+	case "", httpd.ArchSingle, httpd.ArchPool:
+	case httpd.ArchMultiplexed:
+		fmt.Fprintln(stderr, "packetwalk serve: --arch multiplexed needs packetwalk's readiness call, which the kernel's sockets of --listen do not offer; use single or pool.")
+		return errUsage
+	default:
+		fmt.Fprintf(stderr, "packetwalk serve: --arch %q is not single or pool.\n", f.arch)
+		return errUsage
+	}
+
+	cfg, root, docDesc, err := serveConfig(&f)
+	if err != nil {
+		return err
+	}
+	if f.listen == "" {
+		fmt.Fprintln(stderr, "packetwalk serve: say where to listen with --listen HOST:PORT, e.g. --listen 127.0.0.1:8080 (or a Listen line in --config).")
+		return errUsage
+	}
+	if _, port, err := net.SplitHostPort(f.listen); err != nil || !validPort(port) {
+		fmt.Fprintf(stderr, "packetwalk serve: --listen %q is not HOST:PORT with a port 0..65535, e.g. 127.0.0.1:8080.\n", f.listen)
+		return errUsage
+	}
+
+	// Listen first: a port in use must not cost the files of a server
+	// that is still running (its --json, its logs).
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return listenError(f.listen, err)
+	}
+	defer ln.Close()
+
+	// The step log: wall-clock time, narrated live and streamed to --json.
+	log := viz.NewLog(viz.NewWallClock(nil))
+	narr := &liveNarrator{n: text.NewNarrator(stdout, text.Options{Color: isTerminal(stdout)})}
+	if !f.quiet {
+		log.AddSink(narr)
+	}
+	out, err := openOutputs(log, stdout, true, f.jsonPath, "")
+	if err != nil {
+		return err
+	}
+	if out.jsonl != nil {
+		out.jsonl.FlushEach = true // a live file that a viewer may tail
+	}
+	outClosed := false
+	defer func() {
+		if !outClosed {
+			out.close()
+		}
+	}()
+
+	closeLogs, err := cfg.OpenLogs()
+	if err != nil {
+		return fmt.Errorf("cannot open a log file: %v", err)
+	}
+	defer closeLogs()
+
+	mapper := httpd.NewMapper(cfg.Map, root)
+	mapper.ServerSoftware = cfg.ServerSoftware
+	if cfg.ErrorLog != nil {
+		mapper.CGIStderr = cfg.ErrorLog
+	}
+	srv := httpd.New(cfg, mapper, log.Recorder("server"))
+	ln = connIDListener{Listener: ln, log: log}
+
+	narr.Println(fmt.Sprintf("serving http://%s/ (docroot %s); press Ctrl-C to stop", ln.Addr(), docDesc))
+	if err := narr.Flush(); err != nil {
+		return err
+	}
+	if err := announceReady(ln.Addr(), ready); err != nil {
+		return err
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		srv.Close()
+		if errors.Is(err, httpd.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("the server stopped: %v", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		narr.Println(fmt.Sprintf("stopped: connections still open after %v were closed", serveShutdownTimeout))
+	} else {
+		narr.Println("stopped")
+	}
+	<-served
+	if err := narr.Flush(); err != nil {
+		return err
+	}
+	outClosed = true
+	return out.close()
+}
+
+// serveConfig builds the server's configuration from --config and the
+// flags (the flags win), and says what the default docroot is: a folder,
+// or the embedded demo site (root != nil).
+func serveConfig(f *serveFlags) (cfg httpd.Config, root fs.FS, docDesc string, err error) {
+	fromFile := f.config != ""
+	if fromFile {
+		cfg, err = httpd.LoadConfig(f.config)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				return cfg, nil, "", fmt.Errorf("--config %s: %v", f.config, pe.Err)
+			}
+			return cfg, nil, "", err // already "file:line: what is wrong"
+		}
+	}
+	if f.listen == "" {
+		f.listen = cfg.Listen
+	}
+	if f.arch != "" {
+		cfg.Arch = f.arch
+	}
+	if f.accessLog != "" {
+		cfg.AccessLogFile = f.accessLog
+	}
+	if f.errorLog != "" {
+		cfg.ErrorLogFile = f.errorLog
+	}
+	if f.docroot != "" {
+		if err := checkFolder("--docroot", f.docroot); err != nil {
+			return cfg, nil, "", err
+		}
+		cfg.Map.DocRoot = f.docroot
+	} else if cfg.Map.DocRoot != "" {
+		if err := checkFolder(f.config+": DocumentRoot", cfg.Map.DocRoot); err != nil {
+			return cfg, nil, "", err
+		}
+	}
+	if !fromFile {
+		// Without a config file, what trace serves: index.html or
+		// index.htm, listings and server-side includes on.
+		cfg.Map.DirectoryIndex = []string{"index.html", "index.htm"}
+		cfg.Map.Listings, cfg.Map.SSI = true, true
+	}
+	for name, vh := range cfg.Map.VHosts {
+		if err := checkFolder(fmt.Sprintf("%s: the DocumentRoot of <VirtualHost %s>", f.config, name), vh.DocRoot); err != nil {
+			return cfg, nil, "", err
+		}
+	}
+	for _, v := range f.vhosts {
+		name, dir, ok := strings.Cut(v, "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if !ok || name == "" || dir == "" || strings.ContainsAny(name, "/ ") {
+			return cfg, nil, "", fmt.Errorf("--vhost %q is not NAME=DIR, e.g. --vhost www.joes-hardware.com=/docs/joe", v)
+		}
+		if err := checkFolder("--vhost "+name, dir); err != nil {
+			return cfg, nil, "", err
+		}
+		if cfg.Map.VHosts == nil {
+			cfg.Map.VHosts = map[string]httpd.VHost{}
+		}
+		vh := cfg.Map.VHosts[name] // a flag replaces the config's docroot, keeps its logs
+		vh.DocRoot = dir
+		cfg.Map.VHosts[name] = vh
+	}
+
+	if cfg.Map.DocRoot == "" {
+		// The embedded demo site needs its listing and its includes.
+		cfg.Map.Listings, cfg.Map.SSI = true, true
+		if len(cfg.Map.DirectoryIndex) == 0 {
+			cfg.Map.DirectoryIndex = []string{"index.html", "index.htm"}
+		}
+		root, docDesc = httpd.DemoSite(), "the embedded demo site"
+	} else {
+		docDesc = cfg.Map.DocRoot
+		if abs, err := filepath.Abs(docDesc); err == nil {
+			docDesc = abs
+		}
+	}
+	if n := len(cfg.Map.VHosts); n > 0 {
+		names := make([]string, 0, n)
+		for name := range cfg.Map.VHosts {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		docDesc += ", virtual hosts " + strings.Join(names, ", ")
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = "packetwalk"
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, nil, "", errors.New(strings.TrimPrefix(err.Error(), "httpd: "))
+	}
+	return cfg, root, docDesc, nil
+}
+
+// checkFolder says, in one sentence, why dir cannot be a docroot.
+func checkFolder(what, dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %s does not exist", what, dir)
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("%s %s: %v", what, dir, err)
+	case !st.IsDir():
+		return fmt.Errorf("%s %s is not a folder", what, dir)
+	}
+	return nil
+}
+
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// listenError turns a failed listen into one sentence that says what to
+// do about it.
+func listenError(addr string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("cannot listen on %s: address already in use (another server has it; choose another port)", addr)
+	case errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
+		_, port, _ := net.SplitHostPort(addr)
+		if n, perr := strconv.Atoi(port); perr == nil && n > 0 && n < 1024 {
+			return fmt.Errorf("cannot listen on %s: ports below 1024 are privileged and need root (or CAP_NET_BIND_SERVICE); choose a port above 1024, e.g. --listen 127.0.0.1:8080", addr)
+		}
+		return fmt.Errorf("cannot listen on %s: permission denied", addr)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Errorf("cannot listen on %s: no interface of this machine has that address", addr)
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		err = oe.Err
+	}
+	return fmt.Errorf("cannot listen on %s: %v", addr, err)
+}
+
+// announceReady tells the test hook and PACKETWALK_READY_FILE where the
+// server listens. The file is written whole, then renamed into place, so
+// that a reader never sees half an address.
+func announceReady(addr net.Addr, ready func(net.Addr)) error {
+	if path := os.Getenv(readyFileVar); path != "" {
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(addr.String()+"\n"), 0o644); err != nil {
+			return fmt.Errorf("cannot write %s=%s: %v", readyFileVar, path, errors.Unwrap(err))
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("cannot write %s=%s: %v", readyFileVar, path, errors.Unwrap(err))
+		}
+	}
+	if ready != nil {
+		ready(addr)
+	}
+	return nil
+}
+
+// liveNarrator narrates each step as it happens (the batch narrator of
+// trace buffers), and interleaves the command's own lines with the steps
+// without tearing either.
+type liveNarrator struct {
+	mu sync.Mutex
+	n  *text.Narrator
+}
+
+func (l *liveNarrator) Event(e *viz.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n.Event(e)
+	l.n.Flush()
+}
+
+func (l *liveNarrator) Println(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n.Println(s)
+	l.n.Flush()
+}
+
+func (l *liveNarrator) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n.Flush()
+}
+
+// connIDListener gives each kernel connection a socket ID from the step
+// log, as packetwalk's own sockets have, so that the seven steps of one
+// connection can be told from another's.
+type connIDListener struct {
+	net.Listener
+	log *viz.Log
+}
+
+func (l connIDListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &idConn{Conn: nc, id: l.log.NewConnID()}, nil
+}
+
+// idConn is a kernel connection with an ID. It keeps the half close that
+// httpd's lingering close needs and the sendfile path of io.Copy.
+type idConn struct {
+	net.Conn
+	id uint64
+}
+
+func (c *idConn) ConnID() uint64 { return c.id }
+
+func (c *idConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
+func (c *idConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/packetwalk/packetwalk/httpd"
+)
+
+// typeOServeDefaultListen is where type-o-serve listens without --listen
+// or PORT: the loopback, as the seed's examples run it next to the
+// browser or proxy being studied.
+const typeOServeDefaultListen = "127.0.0.1:8080"
+
+// runTypeOServe is `packetwalk type-o-serve`: the seed's diagnostic server
+// on the kernel's sockets. It prints each request as it arrived and sends
+// back what the operator types on standard input, up to a line holding a
+// single ".". It ends when standard input does, or on SIGINT or SIGTERM.
+func runTypeOServe(args []string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { <-ctx.Done(); stop() }()
+	return typeOServeCommand(ctx, args, os.Stdin, stdout, stderr, nil)
+}
+
+// typeOServeCommand is type-o-serve reading the operator from in, until in
+// ends or ctx is done. ready, if not nil, is told the listening address.
+func typeOServeCommand(ctx context.Context, args []string, in io.Reader, stdout, stderr io.Writer, ready func(net.Addr)) error {
+	fs0 := newFlagSet("type-o-serve")
+	listen := fs0.String("listen", "", "listen on HOST:PORT with the kernel's sockets (default "+typeOServeDefaultListen+")")
+	tun := fs0.String("tun", "", "serve on this TUN device (comes with the TUN issue)")
+	addr := fs0.String("addr", "", "the address CIDR of the TUN device (comes with the TUN issue)")
+	positional, err := parseFlagsAndArgs(fs0, args, 1, "PORT", stdout, stderr)
+	if err != nil {
+		return err
+	}
+	if *tun != "" || *addr != "" {
+		fmt.Fprintf(stderr, "packetwalk type-o-serve: %s.\n", tunComesLater)
+		return errUsage
+	}
+	where := typeOServeDefaultListen
+	switch {
+	case len(positional) == 1 && *listen != "":
+		fmt.Fprintln(stderr, "packetwalk type-o-serve: give --listen HOST:PORT or PORT, not both.")
+		return errUsage
+	case len(positional) == 1:
+		if !validPort(positional[0]) {
+			fmt.Fprintf(stderr, "packetwalk type-o-serve: PORT %q is not a number 0..65535.\n", positional[0])
+			return errUsage
+		}
+		where = net.JoinHostPort("127.0.0.1", positional[0])
+	case *listen != "":
+		if _, port, err := net.SplitHostPort(*listen); err != nil || !validPort(port) {
+			fmt.Fprintf(stderr, "packetwalk type-o-serve: --listen %q is not HOST:PORT with a port 0..65535, e.g. 127.0.0.1:8080.\n", *listen)
+			return errUsage
+		}
+		where = *listen
+	}
+
+	ln, err := net.Listen("tcp", where)
+	if err != nil {
+		return listenError(where, err)
+	}
+	if err := announceReady(ln.Addr(), ready); err != nil {
+		ln.Close()
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- httpd.TypeOServe(ln, in, stdout, nil) }()
+	select {
+	case err := <-done:
+		ln.Close()
+		return err
+	case <-ctx.Done():
+		// The listener's close ends a wait for a client; a wait for the
+		// operator's typing cannot be interrupted, and need not be: the
+		// process is ending.
+		ln.Close()
+		return nil
+	}
+}
+
+// parseFlagsAndArgs is parseFlags for a command that takes up to max
+// positional arguments (named what, for the error), with flags before or
+// after them.
+func parseFlagsAndArgs(fs *flag.FlagSet, args []string, max int, what string, stdout, stderr io.Writer) ([]string, error) {
+	var positional []string
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprintf(stdout, "Usage of %s: [flags] [%s]\n", fs.Name(), what)
+			fs.PrintDefaults()
+			return nil, flag.ErrHelp
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v; run '%s --help' for the flags.\n", fs.Name(), err, fs.Name())
+			return nil, errUsage
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		if len(positional) > max {
+			fmt.Fprintf(stderr, "%s: unexpected argument %q (it takes at most %d %s); run '%s --help' for the flags.\n",
+				fs.Name(), fs.Arg(0), max, what, fs.Name())
+			return nil, errUsage
+		}
+		args = fs.Args()[1:]
+	}
+}

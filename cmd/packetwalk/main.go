@@ -22,7 +22,7 @@ Usage:
                      [--fault drop:N|corrupt:N]... [--wire hub|switch] [--pcap FILE] [--json FILE] [--quiet]
   packetwalk serve   --listen HOST:PORT [--docroot DIR] [--vhost NAME=DIR]... [--config FILE]
                      [--access-log FILE] [--error-log FILE] [--arch single|pool] [--json FILE] [--quiet]
-  packetwalk type-o-serve [--listen HOST:PORT] [PORT]
+  packetwalk type-o-serve [--listen HOST:PORT] [PORT]  |  --sim [--get PATH] [--steps] [--seed N] [--loss P] ...
   packetwalk help
 
 Commands:
@@ -37,7 +37,8 @@ Commands:
   type-o-serve
           the seed's diagnostic server: prints each request as it arrived
           and sends what you type, ended by a line holding a single "."
-          (default 127.0.0.1:8080)
+          (default 127.0.0.1:8080; --sim: be the web server of a packetwalk
+          host and let a simulated client ask)
   help    print this help
 
 Probabilities P are between 0 and 1. Run 'packetwalk COMMAND --help' for a

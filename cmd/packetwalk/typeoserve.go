@@ -37,9 +37,25 @@ func typeOServeCommand(ctx context.Context, args []string, in io.Reader, stdout,
 	listen := fs0.String("listen", "", "listen on HOST:PORT with the kernel's sockets (default "+typeOServeDefaultListen+")")
 	tun := fs0.String("tun", "", "serve on this TUN device (comes with the TUN issue)")
 	addr := fs0.String("addr", "", "the address CIDR of the TUN device (comes with the TUN issue)")
+	sim := fs0.Bool("sim", false, "be the web server of a packetwalk host on a simulated wire: a simulated client (gVisor's netstack, Go's HTTP client) sends the request")
+	path := fs0.String("get", "/", "with --sim: the path the simulated client asks for")
+	steps := fs0.Bool("steps", false, "with --sim: also narrate every step of every frame")
+	var lf linkFlags
+	lf.register(fs0)
 	positional, err := parseFlagsAndArgs(fs0, args, 1, "PORT", stdout, stderr)
 	if err != nil {
 		return err
+	}
+	if *sim {
+		if *listen != "" || len(positional) > 0 {
+			fmt.Fprintln(stderr, "packetwalk type-o-serve: --sim serves on the simulated wire; it takes no --listen or PORT.")
+			return errUsage
+		}
+		if len(*path) == 0 || (*path)[0] != '/' {
+			fmt.Fprintf(stderr, "packetwalk type-o-serve: --get %q: a path starts with /.\n", *path)
+			return errUsage
+		}
+		return typeOServeSim(ctx, &lf, *path, *steps, in, stdout)
 	}
 	if *tun != "" || *addr != "" {
 		fmt.Fprintf(stderr, "packetwalk type-o-serve: %s.\n", tunComesLater)

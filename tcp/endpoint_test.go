@@ -622,8 +622,12 @@ func TestDropNoACK(t *testing.T) {
 	r.expectNone("segment without ACK")
 	// At a listener: neither SYN nor ACK nor RST.
 	f = r.inject(netip.AddrPortFrom(rigRemote, 41000), srvAddr, Header{Seq: 5, Flags: FlagFIN, Window: 100}, nil)
-	r.expectDrop(f, "listen", viz.ReasonTCPNoACK)
+	r.expectDrop(f, "listen", viz.ReasonTCPStray)
 	r.expectNone("FIN at a listener")
+	// A RST at a listener is ignored, never answered.
+	f = r.inject(netip.AddrPortFrom(rigRemote, 41001), srvAddr, Header{Seq: 9, Flags: FlagRST, Window: 100}, nil)
+	r.expectDrop(f, "listen", viz.ReasonTCPStray)
+	r.expectNone("RST at a listener")
 }
 
 func TestDropDataAfterFIN(t *testing.T) {

@@ -160,14 +160,14 @@ func (e *Endpoint) listenArrives(in *incoming) {
 	l := e.layer
 	switch {
 	case in.has(FlagRST):
-		e.dropf(in.frame, "listen", viz.ReasonTCPNoACK, "RST at a listening socket is ignored")
+		e.dropf(in.frame, "listen", viz.ReasonTCPStray, "RST at a listening socket is ignored (RFC 9293 §3.10.7.2)")
 		return
 	case in.has(FlagACK):
 		// An ACK with no connection: the other side thinks one exists.
 		l.resetFor(in, e.ID)
 		return
 	case !in.has(FlagSYN):
-		e.dropf(in.frame, "listen", viz.ReasonTCPNoACK, "segment without SYN at a listening socket")
+		e.dropf(in.frame, "listen", viz.ReasonTCPStray, "segment without SYN at a listening socket")
 		return
 	}
 	// Backlog: the SYN queue (half-open) and the accept queue (waiting

@@ -70,8 +70,9 @@ const (
 	ReasonSeqOutOfWindow Reason = "seq_out_of_window" // the segment is outside the receive window
 
 	// tcp: the state machine's checks (RFC 9293 §3.10.7).
-	ReasonTCPNoACK        Reason = "tcp_no_ack"         // a segment without ACK where one is required, or a stray segment at a listener
+	ReasonTCPNoACK        Reason = "tcp_no_ack"         // a segment without ACK where one is required
 	ReasonTCPBadACK       Reason = "tcp_bad_ack"        // the ACK acknowledges something never sent
+	ReasonTCPStray        Reason = "tcp_stray"          // a RST, or a segment without SYN, at a listening socket
 	ReasonTCPChallenge    Reason = "tcp_challenge_ack"  // a RST or SYN that may be a blind attack; a challenge ACK answered it (RFC 5961)
 	ReasonTCPDataAfterFIN Reason = "tcp_data_after_fin" // data beyond the peer's FIN, or after the receive side closed
 
@@ -146,8 +147,9 @@ var reasonInfo = map[Reason]string{
 	ReasonICMPRateLimited:   "an ICMP error message was not sent because the host is over its ICMP rate limit (RFC 1812 §4.3.2.8)",
 	ReasonRcvbufFull:        "the socket's receive buffer is full, so the datagram is discarded",
 
-	ReasonTCPNoACK:        "the segment lacks the ACK flag where the state machine requires it, or is a stray segment at a listening socket (RFC 9293 §3.10.7)",
+	ReasonTCPNoACK:        "the segment lacks the ACK flag where the state machine requires it (RFC 9293 §3.10.7)",
 	ReasonTCPBadACK:       "the segment acknowledges data that was never sent (RFC 9293 §3.10.7.4, RFC 5961 §5)",
+	ReasonTCPStray:        "a listening socket ignores a RST, and drops a segment without SYN that belongs to no connection (RFC 9293 §3.10.7.2)",
 	ReasonTCPChallenge:    "a RST or SYN did not match the expected sequence number exactly, so instead of acting on it the socket sent a challenge ACK (RFC 5961)",
 	ReasonTCPDataAfterFIN: "data arrived after the peer's FIN, which ends its data",
 

@@ -13,7 +13,9 @@ import (
 // our FIN once all data is out. frame is the segment that triggered it, for
 // the log.
 func (e *Endpoint) output(frame uint64) {
-	if e.deleted || !(e.state.synchronized() || e.state == SynReceived) || e.state == SynReceived {
+	// Data waits for the handshake: queued writes go out once the
+	// connection is synchronized.
+	if e.deleted || !e.state.synchronized() {
 		return
 	}
 	for {

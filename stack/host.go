@@ -21,6 +21,9 @@ type HostConfig struct {
 	// TCP holds TCP's settings (buffers, timers); its Clock, Recorder,
 	// Network and ISN secret are filled in.
 	TCP tcp.Config
+	// MaxSockets bounds the descriptor table (like ulimit -n); 0 means
+	// DefaultMaxSockets. Beyond it, Socket fails with EMFILE.
+	MaxSockets int
 }
 
 // Host is one machine: its interfaces and its protocol layers, all owned by
@@ -32,9 +35,10 @@ type Host struct {
 	IP    *ip.Layer
 	TCP   *tcp.Layer
 
-	loop   *Loop
-	ifaces []*Interface
-	socks  sockets
+	loop       *Loop
+	ifaces     []*Interface
+	socks      sockets
+	maxSockets int
 }
 
 // NewHost returns a host with no interfaces, run by loop and logging
@@ -44,7 +48,7 @@ func NewHost(cfg HostConfig, loop *Loop, rec *viz.Recorder, secret []byte) *Host
 	clock := loop.Clock
 	ipc := cfg.IP
 	ipc.Clock, ipc.Recorder, ipc.Forwarding = clock, rec, cfg.Forwarding
-	h := &Host{Name: cfg.Name, Clock: clock, Rec: rec, IP: ip.NewLayer(ipc), loop: loop}
+	h := &Host{Name: cfg.Name, Clock: clock, Rec: rec, IP: ip.NewLayer(ipc), loop: loop, maxSockets: cfg.MaxSockets}
 	tc := cfg.TCP
 	tc.Clock, tc.Recorder, tc.Network = clock, rec, h.IP
 	if tc.ISNSecret == nil {

@@ -94,7 +94,11 @@ type sockets struct {
 
 func (h *Host) socketTable() *sockets {
 	if h.socks.byFD == nil {
-		h.socks = sockets{byFD: make(map[FD]*socket), next: 3, max: DefaultMaxSockets}
+		max := h.maxSockets
+		if max <= 0 {
+			max = DefaultMaxSockets
+		}
+		h.socks = sockets{byFD: make(map[FD]*socket), next: 3, max: max}
 	}
 	return &h.socks
 }

@@ -74,3 +74,20 @@ func TestUDPSocketEcho(t *testing.T) {
 		t.Fatalf("read with a deadline: %v, want a timeout", timedOut)
 	}
 }
+
+func TestDescriptorLimit(t *testing.T) {
+	n := NewNetwork(1)
+	h := n.AddHost(HostConfig{Name: "h", MaxSockets: 2})
+	a, err1 := h.Socket(AF_INET, SOCK_STREAM)
+	b, err2 := h.Socket(AF_INET, SOCK_DGRAM)
+	if err1 != nil || err2 != nil || a != 3 || b != 4 {
+		t.Fatalf("fds %d %d, errors %v %v", a, b, err1, err2)
+	}
+	if _, err := h.Socket(AF_INET, SOCK_STREAM); !errors.Is(err, ErrTooManyFiles) {
+		t.Fatalf("third socket: %v, want EMFILE", err)
+	}
+	h.Close(a)
+	if c, err := h.Socket(AF_INET, SOCK_STREAM); err != nil || c != 3 {
+		t.Fatalf("after close: fd %d, %v (want the lowest free descriptor, 3)", c, err)
+	}
+}

@@ -1,0 +1,189 @@
+package text_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/viz/text"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// tcpFaults lose the first data segment on the wire and corrupt the first
+// FIN, so the narration shows a wire loss, an FCS drop and retransmissions.
+var tcpFaults = []nic.Fault{{Frame: 6, Kind: nic.FaultDrop}, {Frame: 9, Kind: nic.FaultCorrupt, Bit: -1}}
+
+func narrate(t *testing.T, ev []viz.Event, opts text.Options) string {
+	t.Helper()
+	var buf bytes.Buffer
+	n := text.NewNarrator(&buf, opts)
+	for i := range ev {
+		n.Event(&ev[i])
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (review, then go test -update):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestGoldenTCP(t *testing.T) {
+	ev := echoScenario(t, tcpFaults...)
+	out := narrate(t, ev, text.Options{})
+	golden(t, "tcp_echo.golden", out)
+	golden(t, "tcp_echo_drops.golden", narrate(t, ev, text.Options{DropsOnly: true}))
+	for _, want := range []string{
+		"#1       0.000100  client → server  IP 10.0.0.1.49152 > 10.0.0.2.80: Flags [S], seq ",
+		"DROP wire_fault", "DROP fcs_mismatch", "(retransmission)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("narration lacks %q", want)
+		}
+	}
+}
+
+// Every step of the run is printed exactly once, whatever the order the
+// narrator holds them back in.
+func TestEveryStepOnce(t *testing.T) {
+	ev := echoScenario(t, tcpFaults...)
+	out := narrate(t, ev, text.Options{})
+	steps := 0
+	for _, l := range strings.Split(out, "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			steps++
+		}
+	}
+	if steps != len(ev) {
+		t.Fatalf("%d step lines for %d events", steps, len(ev))
+	}
+}
+
+func stepLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+func TestFilters(t *testing.T) {
+	ev := echoScenario(t, tcpFaults...)
+	t.Run("drops-only", func(t *testing.T) {
+		out := narrate(t, ev, text.Options{DropsOnly: true})
+		lines := stepLines(out)
+		if len(lines) == 0 {
+			t.Fatal("no drops printed")
+		}
+		for _, l := range lines {
+			if !strings.Contains(l, "DROP ") {
+				t.Errorf("not a drop: %q", l)
+			}
+		}
+		// Each drop comes under its frame's header.
+		if !strings.Contains(out, "client → server") {
+			t.Errorf("headers missing:\n%s", out)
+		}
+	})
+	t.Run("host", func(t *testing.T) {
+		for _, l := range stepLines(narrate(t, ev, text.Options{Hosts: []string{"server"}})) {
+			f := strings.Fields(l)
+			if f[1] != "server" && f[1] != "wire0" {
+				t.Errorf("a step of another host: %q", l)
+			}
+		}
+	})
+	t.Run("layer", func(t *testing.T) {
+		lines := stepLines(narrate(t, ev, text.Options{Layers: []viz.Layer{viz.LayerTCP, viz.LayerARP}}))
+		if len(lines) == 0 {
+			t.Fatal("nothing printed")
+		}
+		for _, l := range lines {
+			if f := strings.Fields(l); f[2] != "tcp" && f[2] != "arp" {
+				t.Errorf("a step of another layer: %q", l)
+			}
+		}
+	})
+	t.Run("conn", func(t *testing.T) {
+		// Socket 2 is the client's: its own steps and the frames that
+		// carried its segments (both ways), not ARP and not the listener.
+		out := narrate(t, ev, text.Options{Conn: 2})
+		if strings.Contains(out, "ARP, Request") || strings.Contains(out, "listen(") {
+			t.Errorf("steps of no concern to socket 2:\n%s", out)
+		}
+		if !strings.Contains(out, "Flags [S]") || !strings.Contains(out, "Flags [S.]") || !strings.Contains(out, "connect(") {
+			t.Errorf("socket 2's segments or calls missing:\n%s", out)
+		}
+	})
+}
+
+func TestColourOnlyWhenAsked(t *testing.T) {
+	ev := echoScenario(t, tcpFaults...)
+	if out := narrate(t, ev, text.Options{}); strings.Contains(out, "\x1b[") {
+		t.Fatal("escape codes without Color")
+	}
+	out := narrate(t, ev, text.Options{Color: true})
+	if !strings.Contains(out, "\x1b[31m") {
+		t.Fatal("no red with Color")
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "DROP ") && !strings.HasPrefix(l, "\x1b[31m") {
+			t.Errorf("a drop not in red: %q", l)
+		}
+	}
+}
+
+func TestParseLayers(t *testing.T) {
+	ls, err := text.ParseLayers("tcp, IP,,nic")
+	if err != nil || len(ls) != 3 || ls[1] != viz.LayerIP {
+		t.Fatalf("%v %v", ls, err)
+	}
+	if _, err := text.ParseLayers("tcp,ethernet"); err == nil {
+		t.Fatal("an unknown layer was accepted")
+	}
+}
+
+// A frame that never reaches the wire (here: its steps stop before the
+// NIC) is printed at Flush, and the frames held back stay bounded.
+func TestHeldBackFramesBounded(t *testing.T) {
+	var buf bytes.Buffer
+	n := text.NewNarrator(&buf, text.Options{})
+	for i := 1; i <= 1000; i++ {
+		n.Event(&viz.Event{Host: "h", Layer: viz.LayerIP, Step: "send", Verdict: viz.Send, Frame: uint64(i), Msg: "IP 10.0.0.1 > 10.0.0.9: proto UDP, to 10.0.0.9 on eth0"})
+	}
+	n.Close()
+	out := buf.String()
+	if got := strings.Count(out, "not on the wire yet"); got != 1000-256 {
+		t.Errorf("%d frames evicted early, want %d", got, 1000-256)
+	}
+	if got := strings.Count(out, "never on the wire"); got != 256 {
+		t.Errorf("%d frames flushed at the end, want 256", got)
+	}
+}

@@ -16,10 +16,16 @@ const usage = `packetwalk — a TCP/IP stack written to be read and watched.
 
 Usage:
   packetwalk trace   [--get PATH]... [--docroot DIR] [--seed N] [--mtu N] [--loss P] [--dup P] [--reorder P]
-                     [--corrupt P] [--fault drop:N|corrupt:N]... [--wire hub|switch] [--pcap FILE] [--json FILE] [--quiet]
+                     [--corrupt P] [--fault drop:N|corrupt:N]... [--wire hub|switch]
+                     [--pcap FILE] [--json FILE] [--html FILE] [--quiet]
+                     [--host NAME]... [--layer L,...] [--conn N] [--drops-only]
+                     [--ladder] [--ladder-rows N] [--ladder-format text|mermaid]
   packetwalk ping    [--count N] [--size BYTES] [--interval D] [--ttl N] [--via-router]
                      [--seed N] [--mtu N] [--loss P] [--dup P] [--reorder P] [--corrupt P]
                      [--fault drop:N|corrupt:N]... [--wire hub|switch] [--pcap FILE] [--json FILE] [--quiet]
+                     [--host NAME]... [--layer L,...] [--conn N] [--drops-only]
+                     [--ladder] [--ladder-rows N] [--ladder-format text|mermaid]
+  packetwalk serve   --tun NAME --addr CIDR [--port N] [--no-configure] [--pcap FILE]  (root; see the README)
   packetwalk serve   --listen HOST:PORT [--docroot DIR] [--vhost NAME=DIR]... [--config FILE]
                      [--access-log FILE] [--error-log FILE] [--arch single|pool] [--json FILE] [--quiet]
   packetwalk type-o-serve [--listen HOST:PORT] [PORT]  |  --sim [--get PATH] [--steps] [--seed N] [--loss P] ...
@@ -31,7 +37,8 @@ Commands:
           step of every frame's walk and writes trace.pcapng and trace.jsonl
   ping    ping between two simulated hosts (or through a router), each reply
           with the walk of its frames
-  serve   packetwalk's httpd on the kernel's sockets, for curl and browsers
+  serve   packetwalk's httpd on packetwalk's stack through a TUN device
+          (--tun), or on the kernel's sockets (--listen), for curl and browsers
           and for comparison: narrates the seven steps of every request
           until Ctrl-C (the demo site unless --docroot or --config says)
   type-o-serve
@@ -42,8 +49,8 @@ Commands:
   help    print this help
 
 Probabilities P are between 0 and 1. Run 'packetwalk COMMAND --help' for a
-command's flags. Coming with the next layers: serve and type-o-serve on a
-TUN or TAP device (--tun, --tap), lab.
+command's flags. Coming with the next layers: serve on a TAP device (--tap),
+type-o-serve on a TUN device, lab.
 `
 
 // exitError carries the exit status of a failure whose sentence was already

@@ -59,7 +59,8 @@ func TestBadInputIsOneSentence(t *testing.T) {
 func TestTraceWritesItsFiles(t *testing.T) {
 	dir := t.TempDir()
 	jsonPath, pcapPath := filepath.Join(dir, "t.jsonl"), filepath.Join(dir, "t.pcapng")
-	code, out, errOut := runCLI("trace", "--json", jsonPath, "--pcap", pcapPath, "--get", "/docs")
+	htmlPath := filepath.Join(dir, "t.html")
+	code, out, errOut := runCLI("trace", "--json", jsonPath, "--pcap", pcapPath, "--html", htmlPath, "--get", "/docs")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -88,6 +89,9 @@ func TestTraceWritesItsFiles(t *testing.T) {
 	}
 	if st, err := os.Stat(pcapPath); err != nil || st.Size() < 1000 {
 		t.Fatalf("capture: %v", err)
+	}
+	if st, err := os.Stat(htmlPath); err != nil || st.Size() < 10000 {
+		t.Fatalf("report: %v", err)
 	}
 }
 

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/viz/ladder"
 	"github.com/packetwalk/packetwalk/viz/pcapng"
+	"github.com/packetwalk/packetwalk/viz/report"
 	"github.com/packetwalk/packetwalk/viz/text"
 )
 
@@ -17,14 +21,76 @@ type outputs struct {
 	jsonl    *viz.JSONLSink
 	pcap     *pcapng.Writer
 	pcapFile *os.File
+	html     *report.Writer
 	paths    []string
+	ladder   *ladder.Builder
+	ladderTo io.Writer
+	ladderMM bool
+}
+
+// viewFlags are the flags that choose what the narration shows and whether
+// a ladder diagram follows the run, shared by trace and ping.
+type viewFlags struct {
+	hosts       stringList
+	layers      stringList
+	conn        uint64
+	dropsOnly   bool
+	ladder      bool
+	ladderRows  int
+	ladderFmt   string
+	layerValues []viz.Layer
+}
+
+func (v *viewFlags) register(fs *flag.FlagSet) {
+	fs.Var(&v.hosts, "host", "narrate only the steps on this host (repeatable), e.g. --host server")
+	fs.Var(&v.layers, "layer", "narrate only these layers (repeatable or a comma list): phy,nic,arp,ip,icmp,udp,tcp,socket,http,app")
+	fs.Uint64Var(&v.conn, "conn", 0, "narrate only socket N's steps and the frames that carried its segments")
+	fs.BoolVar(&v.dropsOnly, "drops-only", false, "narrate only the drops, each under its frame's header")
+	fs.BoolVar(&v.ladder, "ladder", false, "print a ladder diagram of the frames after the run")
+	fs.IntVar(&v.ladderRows, "ladder-rows", ladder.DefaultMaxRows, "rows of the ladder diagram at most (the rest are counted)")
+	fs.StringVar(&v.ladderFmt, "ladder-format", "text", "the ladder's format: text, or mermaid (a sequenceDiagram for slides)")
+}
+
+// check validates the flags after parsing.
+func (v *viewFlags) check() error {
+	for _, l := range v.layers {
+		ls, err := text.ParseLayers(l)
+		if err != nil {
+			return fmt.Errorf("--layer: %v", err)
+		}
+		v.layerValues = append(v.layerValues, ls...)
+	}
+	if v.ladderRows < 1 {
+		return fmt.Errorf("--ladder-rows %d: give at least 1", v.ladderRows)
+	}
+	switch strings.ToLower(v.ladderFmt) {
+	case "text", "mermaid":
+	default:
+		return fmt.Errorf("--ladder-format %q: text or mermaid", v.ladderFmt)
+	}
+	return nil
 }
 
 // openOutputs creates the requested files (an empty path means none) and
 // subscribes them to log. quiet suppresses the step narration on stdout.
 func openOutputs(log *viz.Log, stdout io.Writer, quiet bool, jsonPath, pcapPath string) (*outputs, error) {
+	return openViewOutputs(log, stdout, nil, quiet, jsonPath, pcapPath)
+}
+
+// openViewOutputs is openOutputs with the narration's filters and the
+// ladder diagram that view asks for (nil: none).
+func openViewOutputs(log *viz.Log, stdout io.Writer, view *viewFlags, quiet bool, jsonPath, pcapPath string) (*outputs, error) {
 	o := &outputs{}
-	o.narrator = text.NewNarrator(stdout, text.Options{Color: isTerminal(stdout)})
+	opts := text.Options{Color: isTerminal(stdout)}
+	if view != nil {
+		opts.Hosts, opts.Layers, opts.Conn, opts.DropsOnly = view.hosts, view.layerValues, view.conn, view.dropsOnly
+		if view.ladder {
+			o.ladder = ladder.New(ladder.Options{MaxRows: view.ladderRows})
+			o.ladderTo, o.ladderMM = stdout, strings.EqualFold(view.ladderFmt, "mermaid")
+			log.AddSink(o.ladder)
+		}
+	}
+	o.narrator = text.NewNarrator(stdout, opts)
 	if !quiet {
 		log.AddSink(o.narrator)
 	}
@@ -56,6 +122,22 @@ func openOutputs(log *viz.Log, stdout io.Writer, quiet bool, jsonPath, pcapPath 
 	return o, nil
 }
 
+// addHTML writes the HTML report to path when the outputs close ("" for
+// none).
+func (o *outputs) addHTML(log *viz.Log, path, title string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cannot write the HTML report: %v", err)
+	}
+	o.html = report.New(f, report.Options{Title: title})
+	log.AddSink(o.html)
+	o.paths = append(o.paths, path)
+	return nil
+}
+
 // println writes an application line into the narration, in order.
 func (o *outputs) println(format string, args ...any) {
 	o.narrator.Println(fmt.Sprintf(format, args...))
@@ -69,12 +151,23 @@ func (o *outputs) close() error {
 			first = err
 		}
 	}
-	keep(o.narrator.Flush())
+	keep(o.narrator.Close())
+	if o.ladder != nil {
+		fmt.Fprintln(o.ladderTo)
+		if o.ladderMM {
+			keep(o.ladder.WriteMermaid(o.ladderTo))
+		} else {
+			keep(o.ladder.WriteText(o.ladderTo))
+		}
+	}
 	if o.jsonl != nil {
 		keep(o.jsonl.Close())
 	}
 	if o.pcap != nil {
 		keep(o.pcap.Close())
+	}
+	if o.html != nil {
+		keep(o.html.Close())
 	}
 	return first
 }

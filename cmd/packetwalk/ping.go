@@ -23,7 +23,12 @@ func runPing(args []string, stdout, stderr io.Writer) error {
 	pcapPath := fs.String("pcap", "", "write the capture to this pcapng file")
 	jsonPath := fs.String("json", "", "write the step log to this JSON Lines file")
 	quiet := fs.Bool("quiet", false, "print only the replies and the statistics, not every step")
+	var view viewFlags
+	view.register(fs)
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	if err := view.check(); err != nil {
 		return err
 	}
 	switch {
@@ -57,7 +62,7 @@ func runPing(args []string, stdout, stderr io.Writer) error {
 		}
 		net, client, server = p.Net, p.Client, p.Server
 	}
-	out, err := openOutputs(net.Log, stdout, *quiet, *jsonPath, *pcapPath)
+	out, err := openViewOutputs(net.Log, stdout, &view, *quiet, *jsonPath, *pcapPath)
 	if err != nil {
 		return err
 	}

@@ -35,9 +35,15 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	docroot := fs0.String("docroot", "", "serve this folder instead of the embedded demo site")
 	pcapPath := fs0.String("pcap", "trace.pcapng", "write the capture to this pcapng file (\"\" for none)")
 	jsonPath := fs0.String("json", "trace.jsonl", "write the step log to this JSON Lines file (\"\" for none)")
+	htmlPath := fs0.String("html", "trace.html", "write the HTML report to this file (\"\" for none)")
 	quiet := fs0.Bool("quiet", false, "print only the summary, not every step")
 	timeout := fs0.Duration("timeout", 60*time.Second, "give up on the whole run after this long")
+	var view viewFlags
+	view.register(fs0)
 	if err := parseFlags(fs0, args, stdout, stderr); err != nil {
+		return err
+	}
+	if err := view.check(); err != nil {
 		return err
 	}
 	paths := append([]string{"/"}, gets...)
@@ -81,8 +87,12 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	wire.Attach(client)
 	client.Attach(wire)
 
-	out, err := openOutputs(n.Log, stdout, *quiet, *jsonPath, *pcapPath)
+	out, err := openViewOutputs(n.Log, stdout, &view, *quiet, *jsonPath, *pcapPath)
 	if err != nil {
+		return err
+	}
+	if err := out.addHTML(n.Log, *htmlPath, "packetwalk trace: GET "+strings.Join(paths, ", ")); err != nil {
+		out.close()
 		return err
 	}
 	srv := httpd.New(httpd.Config{ServerName: "packetwalk-demo", Map: mapCfg}, httpd.NewMapper(mapCfg, site), n.Log.Recorder("server"))

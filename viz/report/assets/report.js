@@ -1,0 +1,360 @@
+// packetwalk HTML report: draws the embedded step log. Vanilla JS, no
+// network; everything comes from the JSON in <script id="data">.
+"use strict";
+(function () {
+const D = JSON.parse(document.getElementById("data").textContent);
+const E = D.events, F = D.frames, C = D.captures;
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})[c]);
+const ms = (t) => (t * 1000).toFixed(3) + " ms";
+const FI = new Map(); F.forEach((f, i) => FI.set(f.id, i));
+const byFrame = new Map();
+E.forEach((e, i) => { if (e.frame) { if (!byFrame.has(e.frame)) byFrame.set(e.frame, []); byFrame.get(e.frame).push(i); } });
+const capsOf = new Map();
+C.forEach((c, i) => { if (!capsOf.has(c.frame)) capsOf.set(c.frame, []); capsOf.get(c.frame).push(i); });
+const HTTPN = {accept: 1, receive: 2, process: 3, map: 4, respond: 5, send: 6, log: 7};
+
+function bytesOf(ci) {
+  let c = C[ci];
+  if (c.ref !== undefined && c.ref !== null) c = C[c.ref];
+  const s = atob(c.bytes || ""), b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
+}
+
+// ---- dissector: fields with byte ranges, and a one-line summary ----
+const u16 = (b, o) => (b[o] << 8) | b[o + 1];
+const u32 = (b, o) => ((b[o] << 24) >>> 0) + (b[o + 1] << 16) + (b[o + 2] << 8) + b[o + 3];
+const mac = (b, o) => Array.from(b.slice(o, o + 6), (x) => x.toString(16).padStart(2, "0")).join(":");
+const ip4 = (b, o) => Array.from(b.slice(o, o + 4)).join(".");
+const hex = (n, w) => "0x" + n.toString(16).padStart(w, "0");
+const seqBase = new Map();
+function dissect(b, wireLen) {
+  const fs = [], add = (layer, name, s, n, val) => { if (s < b.length) fs.push({layer, name, s, e: Math.min(s + n, b.length), val: String(val)}); };
+  const out = {fields: fs, summary: "", proto: ""};
+  const fcs = wireLen === b.length && b.length >= 18;
+  const end = fcs ? b.length - 4 : b.length;
+  if (b.length < 14) return out;
+  add("eth", "Ethernet destination", 0, 6, mac(b, 0));
+  add("eth", "Ethernet source", 6, 6, mac(b, 6));
+  const et = u16(b, 12);
+  add("eth", "EtherType", 12, 2, hex(et, 4));
+  let p = 14, dataEnd = end;
+  if (et === 0x0806 && b.length >= 42) {
+    const op = u16(b, 20);
+    ["hardware type", "protocol type"].forEach((n, i) => add("arp", "ARP " + n, 14 + 2 * i, 2, hex(u16(b, 14 + 2 * i), 4)));
+    add("arp", "ARP hardware size", 18, 1, b[18]); add("arp", "ARP protocol size", 19, 1, b[19]);
+    add("arp", "ARP operation", 20, 2, op === 1 ? "request (1)" : op === 2 ? "reply (2)" : op);
+    add("arp", "ARP sender MAC", 22, 6, mac(b, 22)); add("arp", "ARP sender IP", 28, 4, ip4(b, 28));
+    add("arp", "ARP target MAC", 32, 6, mac(b, 32)); add("arp", "ARP target IP", 38, 4, ip4(b, 38));
+    out.summary = op === 1 ? "ARP who-has " + ip4(b, 38) + " tell " + ip4(b, 28) : "ARP " + ip4(b, 28) + " is-at " + mac(b, 22);
+    out.proto = "arp"; p = 42;
+  } else if (et === 0x0800 && b.length >= 34) {
+    const ihl = (b[14] & 15) * 4, tot = u16(b, 16), ff = u16(b, 20), proto = b[23];
+    const src = ip4(b, 26), dst = ip4(b, 30), off = (ff & 0x1fff) * 8, mf = (ff & 0x2000) !== 0;
+    add("ip", "IP version / header length", 14, 1, "v" + (b[14] >> 4) + ", " + ihl + " bytes");
+    add("ip", "IP type of service", 15, 1, hex(b[15], 2));
+    add("ip", "IP total length", 16, 2, tot);
+    add("ip", "IP identification", 18, 2, hex(u16(b, 18), 4));
+    add("ip", "IP flags / fragment offset", 20, 2, (ff & 0x4000 ? "DF " : "") + (mf ? "MF " : "") + "offset " + off);
+    add("ip", "IP TTL", 22, 1, b[22]); add("ip", "IP protocol", 23, 1, proto);
+    add("ip", "IP header checksum", 24, 2, hex(u16(b, 24), 4));
+    add("ip", "IP source", 26, 4, src); add("ip", "IP destination", 30, 4, dst);
+    if (ihl > 20) add("ip", "IP options", 34, ihl - 20, (ihl - 20) + " bytes");
+    p = 14 + ihl; dataEnd = Math.min(end, 14 + tot);
+    out.proto = "ip";
+    if (off > 0 || mf) {
+      out.summary = "IP " + src + " > " + dst + " frag id " + hex(u16(b, 18), 4) + " " + off + ".." + (off + tot - ihl - 1) + (mf ? " MF" : "");
+    } else if (proto === 6 && p + 20 <= b.length) {
+      const sp = u16(b, p), dp = u16(b, p + 2), seq = u32(b, p + 4), ack = u32(b, p + 8), doff = (b[p + 12] >> 4) * 4, fl = b[p + 13];
+      let flags = (fl & 2 ? "S" : "") + (fl & 1 ? "F" : "") + (fl & 4 ? "R" : "") + (fl & 8 ? "P" : "") + (fl & 32 ? "U" : "") + (fl & 16 ? "." : "");
+      add("tcp", "TCP source port", p, 2, sp); add("tcp", "TCP destination port", p + 2, 2, dp);
+      add("tcp", "TCP sequence number", p + 4, 4, seq); add("tcp", "TCP acknowledgment number", p + 8, 4, ack);
+      add("tcp", "TCP header length / flags", p + 12, 2, doff + " bytes, [" + flags + "]");
+      add("tcp", "TCP window", p + 14, 2, u16(b, p + 14)); add("tcp", "TCP checksum", p + 16, 2, hex(u16(b, p + 16), 4));
+      add("tcp", "TCP urgent pointer", p + 18, 2, u16(b, p + 18));
+      if (doff > 20) add("tcp", "TCP options", p + 20, doff - 20, (doff - 20) + " bytes");
+      const len = tot - ihl - doff, key = src + ":" + sp + ">" + dst + ":" + dp, rkey = dst + ":" + dp + ">" + src + ":" + sp;
+      if (!seqBase.has(key)) seqBase.set(key, seq);
+      const rs = (seq - seqBase.get(key)) >>> 0, ra = seqBase.has(rkey) ? (ack - seqBase.get(rkey)) >>> 0 : ack;
+      out.summary = sp + "→" + dp + " [" + flags + "] seq " + rs + (fl & 16 ? " ack " + ra : "") + " len " + len;
+      p += doff; out.proto = "tcp";
+      if (len > 0 && p < b.length) {
+        const txt = String.fromCharCode.apply(null, b.slice(p, Math.min(p + 80, dataEnd)));
+        const m = /^(GET|HEAD|POST|PUT|DELETE|OPTIONS) [^\r\n]*|^HTTP\/1\.[01] [^\r\n]*/.exec(txt);
+        if (m) { out.summary += " · " + m[0].replace(/ HTTP\/1\.[01]$/, "").slice(0, 28); out.proto = "http"; }
+      }
+    } else if (proto === 17 && p + 8 <= b.length) {
+      add("udp", "UDP source port", p, 2, u16(b, p)); add("udp", "UDP destination port", p + 2, 2, u16(b, p + 2));
+      add("udp", "UDP length", p + 4, 2, u16(b, p + 4)); add("udp", "UDP checksum", p + 6, 2, hex(u16(b, p + 6), 4));
+      out.summary = "UDP " + u16(b, p) + "→" + u16(b, p + 2) + " len " + (u16(b, p + 4) - 8); p += 8; out.proto = "udp";
+    } else if (proto === 1 && p + 8 <= b.length) {
+      const ty = b[p], names = {0: "echo reply", 8: "echo request", 3: "unreachable", 11: "time exceeded"};
+      add("icmp", "ICMP type", p, 1, ty + (names[ty] ? " (" + names[ty] + ")" : "")); add("icmp", "ICMP code", p + 1, 1, b[p + 1]);
+      add("icmp", "ICMP checksum", p + 2, 2, hex(u16(b, p + 2), 4));
+      add("icmp", ty === 0 || ty === 8 ? "ICMP id / sequence" : "ICMP rest of header", p + 4, 4, ty === 0 || ty === 8 ? u16(b, p + 4) + " / " + u16(b, p + 6) : hex(u32(b, p + 4), 8));
+      out.summary = "ICMP " + (names[ty] || "type " + ty) + (ty === 0 || ty === 8 ? " seq " + u16(b, p + 6) : ""); p += 8; out.proto = "icmp";
+    } else {
+      out.summary = "IP " + src + " > " + dst + " proto " + proto;
+    }
+  }
+  if (dataEnd > p) add("pay", "payload", p, dataEnd - p, (dataEnd - p) + " bytes");
+  if (end > Math.max(dataEnd, p)) add("pad", "Ethernet padding", Math.max(dataEnd, p), end - Math.max(dataEnd, p), (end - Math.max(dataEnd, p)) + " bytes");
+  if (fcs) add("fcs", "Ethernet FCS", end, 4, hex(u32(b, end), 8));
+  return out;
+}
+
+// Each frame's summary, from its bytes when they were kept.
+const dis = new Map();
+F.forEach((f) => {
+  const cs = capsOf.get(f.id) || [];
+  const ci = cs.find((i) => C[i].dir === "out") ?? cs[0];
+  if (ci !== undefined) { const d = dissect(bytesOf(ci), C[ci].len); dis.set(f.id, d); if (d.summary) f.label = d.summary; }
+  if (!f.label) f.label = (f.summary || "frame " + f.id).replace(/^gVisor sent /, "").replace(/: eth0 .*$/, "").slice(0, 60);
+  if (f.dup_of) f.label = "dup of #" + f.dup_of + " " + f.label;
+});
+
+// ---- header ----
+$("summary").textContent = E.length + " events, " + F.length + " frames, hosts: " + D.hosts.join(", ") + (D.wires.length ? "; wires: " + D.wires.join(", ") : "");
+$("notes").innerHTML = D.notes.map((n) => "<li>" + esc(n) + "</li>").join("");
+
+// ---- ladder ----
+const colX = new Map(); D.hosts.forEach((h, i) => colX.set(h, 130 + i * 340));
+const rowH = 36, top = 40;
+function drawLadder() {
+  const w = 130 + Math.max(1, D.hosts.length - 1) * 340 + 140, h = top + F.length * rowH + 30;
+  const s = [`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" id="ladderSvg">`];
+  D.hosts.forEach((hn) => { const x = colX.get(hn); s.push(`<text class="colname" x="${x}" y="18" text-anchor="middle">${esc(hn)}</text><line class="col" x1="${x}" y1="26" x2="${x}" y2="${h - 10}"/>`); });
+  F.forEach((f, i) => {
+    const y = top + i * rowH, x1 = colX.get(f.from) ?? 130;
+    const to = (f.to || []).find((t) => colX.has(t) && t !== f.from);
+    const lost = !to || (f.drop && !colX.has(f.drop.host));
+    let x2 = to ? colX.get(to) : x1 + (x1 > 200 ? -80 : 80);
+    const y2 = y + 18, dropped = !!f.drop;
+    let mx = x2, my = y2;
+    if (lost && to) { mx = (x1 + x2) / 2; my = (y + y2) / 2; }
+    const dir = x2 >= x1 ? 1 : -1;
+    const cls = "arrow" + (dropped ? " drop" : "");
+    const lx = (x1 + x2) / 2;
+    const title = "#" + f.id + " " + f.label + (f.drop ? " — dropped at " + f.drop.host + " " + f.drop.layer + "/" + f.drop.step + ": " + f.drop.reason : "");
+    s.push(`<g class="${cls}" data-frame="${f.id}" id="ar${f.id}"><title>${esc(title)}</title><rect class="hl" x="0" y="${y - 14}" width="${w}" height="${rowH - 2}"/>`);
+    s.push(`<text class="t" x="4" y="${y + 4}">#${f.id} ${ms(f.t)}</text>`);
+    s.push(`<line x1="${x1}" y1="${y}" x2="${lost ? mx : x2}" y2="${lost ? my : y2}"/>`);
+    if (!lost) s.push(`<line x1="${x2}" y1="${y2}" x2="${x2 - dir * 8}" y2="${y2 - 5}"/><line x1="${x2}" y1="${y2}" x2="${x2 - dir * 8}" y2="${y2 + 3}"/>`);
+    if (dropped || lost) s.push(`<path class="x" d="M${mx - 5} ${my - 5}l10 10m0 -10l-10 10"/>`);
+    s.push(`<text class="lbl" x="${lx}" y="${y - 2}" text-anchor="middle">${esc(f.label)}${f.drop ? " ✗ " + esc(f.drop.reason || f.drop.step) : ""}</text>`);
+    // The TCP state a host reached while handling this frame.
+    (byFrame.get(f.id) || []).forEach((ei) => { const e = E[ei]; if (e.step === "state" && colX.has(e.host) && e.fields) s.push(`<text class="state" x="${colX.get(e.host) + (colX.get(e.host) > lx ? 6 : -6)}" y="${y2 + 12}" text-anchor="${colX.get(e.host) > lx ? "start" : "end"}">${esc(e.fields.to)}</text>`); });
+    s.push("</g>");
+  });
+  s.push("</svg>");
+  $("ladder").innerHTML = s.join("");
+  $("ladder").addEventListener("click", (ev) => { const g = ev.target.closest(".arrow"); if (g) selectFrame(+g.dataset.frame, -1); });
+}
+
+// ---- a frame: its walk on each host, and its bytes ----
+let selected = 0;
+function stepLi(ei, curEi) {
+  const e = E[ei], f = e.fields || {};
+  const fl = Object.keys(f).map((k) => `<span>${esc(k)}=${esc(f[k])}</span>`).join("");
+  return `<li class="v-${esc(e.verdict || "note")}${ei === curEi ? " cur" : ""}" data-ei="${ei}"><span class="badge L-${esc(e.layer)}">${esc(e.layer)}</span><b>${esc(e.step)}</b> ${e.verdict ? "<i>" + esc(e.verdict) + "</i>" : ""}${e.reason ? ` <span class="reason">${esc(e.reason)}</span>` : ""} <span class="hint">${ms(e.t)}</span><br>${esc(e.msg || "")}${fl ? `<div class="fields">${fl}</div>` : ""}</li>`;
+}
+function selectFrame(id, curEi) {
+  const prev = document.querySelector(".arrow.sel"); if (prev) prev.classList.remove("sel");
+  const g = $("ar" + id); if (g) g.classList.add("sel");
+  const f = F[FI.get(id)]; if (!f) return;
+  selected = id;
+  const evs = byFrame.get(id) || [], hosts = [];
+  const addH = (h) => { if (h && !hosts.includes(h) && evs.some((i) => E[i].host === h)) hosts.push(h); };
+  addH(f.from); D.wires.forEach(addH); (f.to || []).forEach(addH); evs.forEach((i) => addH(E[i].host));
+  let html = `<h3>Frame #${id}: ${esc(f.label)}</h3><p>${esc(f.from || "?")} → ${esc((f.to || []).join(", ") || "nobody")} at ${ms(f.t)}${f.drop ? ` — <span class="reason">dropped by ${esc(f.drop.host)} at ${esc(f.drop.layer)}/${esc(f.drop.step)}: ${esc(f.drop.reason)}</span>` : ""}${f.conn ? " — socket #" + f.conn : ""}</p><div class="walk">`;
+  hosts.forEach((h) => {
+    const how = h === f.from ? "sending: out-layers, top-down" : D.wires.includes(h) ? "on the wire" : "receiving: in-layers, bottom-up";
+    html += `<div class="walkhost"><h3>${esc(h)} <span class="hint">(${how})</span></h3><ol class="steps">${evs.filter((i) => E[i].host === h).map((i) => stepLi(i, curEi)).join("")}</ol></div>`;
+  });
+  html += "</div>";
+  const cs = capsOf.get(id) || [];
+  if (cs.length) {
+    html += `<h3>Bytes</h3><div id="capsel">${cs.map((ci, k) => `<button data-ci="${ci}">${esc(C[ci].host)} ${esc(C[ci].nic)} ${esc(C[ci].dir)}${C[ci].fcs_error ? " (FCS error)" : ""}${C[ci].ref != null ? " (same bytes)" : ""}</button>`).join(" ")}</div>`;
+    html += `<div class="legend"><span class="h-eth">Ethernet</span><span class="h-arp">ARP</span><span class="h-ip">IPv4</span><span class="h-tcp">TCP</span><span class="h-udp">UDP</span><span class="h-icmp">ICMP</span><span class="h-pay">payload</span><span class="h-fcs">FCS</span></div><div id="fieldinfo"></div><div class="hex" id="hex"></div>`;
+  } else html += `<p class="hint">No bytes were kept for this frame.</p>`;
+  $("frame").innerHTML = html;
+  if (cs.length) {
+    showBytes(cs.find((i) => C[i].dir === "out") ?? cs[0]);
+    $("capsel").onclick = (ev) => { const b = ev.target.closest("button"); if (b) showBytes(+b.dataset.ci); };
+  }
+  const li = document.querySelector("#frame li.cur"); if (li && playing) li.scrollIntoView({block: "nearest"});
+}
+function showBytes(ci) {
+  const b = bytesOf(ci), d = dissect(b, C[ci].len), owner = new Int32Array(b.length).fill(-1);
+  d.fields.forEach((f, k) => { for (let i = f.s; i < f.e; i++) owner[i] = k; });
+  const rows = [];
+  for (let o = 0; o < b.length; o += 16) {
+    let hx = "", as = "";
+    for (let i = o; i < o + 16; i++) {
+      if (i >= b.length) { hx += "   "; continue; }
+      const k = owner[i], cls = k >= 0 ? "h-" + d.fields[k].layer : "";
+      hx += `<span class="b ${cls}" data-k="${k}">${b[i].toString(16).padStart(2, "0")}</span> `;
+      const ch = b[i] >= 32 && b[i] < 127 ? esc(String.fromCharCode(b[i])) : ".";
+      as += `<span class="b ${cls}" data-k="${k}">${ch}</span>`;
+    }
+    rows.push(`<span class="off">${o.toString(16).padStart(4, "0")}</span>  ${hx} ${as}`);
+  }
+  const el = $("hex");
+  el.innerHTML = rows.join("\n") + (b.length < C[ci].len ? `\n<span class="hint">(${C[ci].len - b.length} more bytes not kept)</span>` : "");
+  el.onmouseover = (ev) => {
+    const k = +(ev.target.dataset && ev.target.dataset.k);
+    el.querySelectorAll("span.on").forEach((s) => s.classList.remove("on"));
+    if (!(k >= 0)) { $("fieldinfo").textContent = ""; return; }
+    el.querySelectorAll(`span[data-k="${k}"]`).forEach((s) => s.classList.add("on"));
+    const f = d.fields[k]; $("fieldinfo").textContent = `${f.name}: ${f.val}  (bytes ${f.s}..${f.e - 1})`;
+  };
+}
+
+// ---- sockets ----
+const socks = new Map(); // host/conn -> record
+let demuxNone = 0;
+function sock(e) { const k = e.host + "/" + e.conn; if (!socks.has(k)) socks.set(k, {host: e.host, conn: e.conn, kind: "", local: "", remote: "", states: [], demux: {}, frames: [], first: E.indexOf(e), sends: [], cwnd: [], isn: null}); return socks.get(k); }
+E.forEach((e, i) => {
+  if (e.layer === "tcp" && e.step === "demux" && e.fields && e.fields.rule === "none") demuxNone++;
+  if (!e.conn || (e.layer !== "tcp" && e.layer !== "socket")) return;
+  const s = sock(e), f = e.fields || {};
+  if (s.first < 0 || s.first > i) s.first = i;
+  if (e.step === "state") { s.states.push({i, t: e.t, from: f.from, to: f.to}); if (f.to === "LISTEN" && !s.kind) { s.kind = "listener"; const m = /listen\(([^,]+),/.exec(e.msg || ""); if (m) s.local = m[1]; } }
+  if (e.step === "listen_clone") { s.kind = "cloned from #" + f.listener; s.remote = f.remote || s.remote; if (f.isn) s.isn = +f.isn; }
+  if (e.step === "demux" && e.layer === "tcp") { s.demux[f.rule] = (s.demux[f.rule] || 0) + 1; if (f.rule === "exact") { s.local = s.local || f.local; s.remote = s.remote || f.remote; } }
+  if (e.step === "connect" && !s.kind) s.kind = "active open";
+  if (e.frame && !s.frames.includes(e.frame)) s.frames.push(e.frame);
+  if ((e.step === "send" || e.step === "retransmit") && f.seq) { s.sends.push({t: e.t, seq: +f.seq, len: +(f.len || 0), rtx: e.step === "retransmit", frame: e.frame, flags: f.flags || ""}); if (s.isn === null && /S/.test(f.flags || "")) s.isn = +f.seq; }
+  if (e.step === "cwnd" && f.cwnd) s.cwnd.push({t: e.t, cwnd: +f.cwnd, ssthresh: f.ssthresh === "inf" ? null : +f.ssthresh});
+});
+const frameLinks = (ids, max) => ids.slice(0, max).map((id) => `<a class="fr" data-frame="${id}">#${id}</a>`).join("") + (ids.length > max ? `… (${ids.length})` : "");
+function drawSockets(cursor) {
+  let h = `<table><tr><th>host</th><th>socket</th><th>kind</th><th>local</th><th>remote</th><th>state now</th><th>state history</th><th>demux matches</th><th>frames</th></tr>`;
+  socks.forEach((s) => {
+    if (!s.states.length && !Object.keys(s.demux).length) return;
+    let now = "—";
+    s.states.forEach((st) => { if (st.i <= cursor) now = st.to; });
+    if (s.first > cursor) now = "(not yet)";
+    const cur = E[cursor] && E[cursor].conn === s.conn && E[cursor].host === s.host;
+    const hist = s.states.map((st) => `<span${st.i <= cursor ? "" : ' class="hint"'}>${esc(st.to)}@${ms(st.t)}</span>`).join(" → ");
+    h += `<tr${cur ? ' class="cur"' : ""}><td>${esc(s.host)}</td><td>#${s.conn}</td><td>${esc(s.kind || "")}</td><td>${esc(s.local)}</td><td>${esc(s.remote)}</td><td class="st"><b>${esc(now)}</b></td><td class="st">${hist}</td><td>${Object.keys(s.demux).map((k) => esc(k) + " " + s.demux[k]).join(", ")}</td><td>${frameLinks(s.frames, 12)}</td></tr>`;
+  });
+  h += "</table>";
+  if (demuxNone) h += `<p>${demuxNone} segment(s) matched no socket (answered with RST).</p>`;
+  $("sockets").innerHTML = h;
+}
+
+// ---- per connection: state timeline, Stevens graph, cwnd ----
+const T0 = E.length ? E[0].t : 0, T1 = E.length ? E[E.length - 1].t : 1;
+const STC = {LISTEN: "#a5b4fc", SYN_SENT: "#fde68a", SYN_RECEIVED: "#fde68a", ESTABLISHED: "#86efac", FIN_WAIT_1: "#fca5a5", FIN_WAIT_2: "#fca5a5", CLOSE_WAIT: "#fdba74", CLOSING: "#fca5a5", LAST_ACK: "#fdba74", TIME_WAIT: "#d1d5db", CLOSED: "#f3f4f6"};
+function drawConns() {
+  const W = 640, parts = [];
+  socks.forEach((s) => {
+    if (!s.states.length) return;
+    const t0 = s.states[0].t, t1 = Math.max(T1, t0 + 1e-6), X = (t) => 50 + (t - t0) / (t1 - t0) * (W - 60);
+    let tl = `<svg width="${W}" height="34" class="timeline">`;
+    s.states.forEach((st, k) => {
+      const a = X(st.t), b = k + 1 < s.states.length ? X(s.states[k + 1].t) : W - 10;
+      tl += `<rect x="${a}" y="4" width="${Math.max(1, b - a)}" height="14" fill="${STC[st.to] || "#e5e7eb"}" stroke="#fff"><title>${esc(st.to)} from ${ms(st.t)}</title></rect>`;
+      if (b - a > 50 || k === s.states.length - 1) tl += `<text x="${a + 2}" y="30">${esc(st.to)}</text>`;
+    });
+    tl += `<text x="0" y="15">state</text></svg>`;
+    let sg = "";
+    const data = s.sends.filter((x) => x.len > 0);
+    if (data.length) {
+      const isn = s.isn ?? data[0].seq - 1, H = 180;
+      const ys = data.map((x) => ((x.seq - isn) >>> 0) + x.len), ymax = Math.max(...ys, 1);
+      const ta = data[0].t, tb = Math.max(data[data.length - 1].t, ta + 1e-6);
+      const XX = (t) => 60 + (t - ta) / (tb - ta) * (W - 80), YY = (v) => H - 20 - v / ymax * (H - 40);
+      sg = `<svg width="${W}" height="${H}" class="stevens"><line x1="60" y1="${H - 20}" x2="${W - 10}" y2="${H - 20}" stroke="#999"/><line x1="60" y1="10" x2="60" y2="${H - 20}" stroke="#999"/><text x="0" y="14">seq ${ymax}</text><text x="0" y="${H - 22}">0</text><text x="60" y="${H - 4}">${ms(ta)}</text><text x="${W - 10}" y="${H - 4}" text-anchor="end">${ms(tb)}</text><text x="${W / 2}" y="${H - 4}" text-anchor="middle">time → (data segments sent by #${s.conn}; red = retransmission)</text>`;
+      data.forEach((x) => { const r = (x.seq - isn) >>> 0, xx = XX(x.t); sg += `<line x1="${xx}" y1="${YY(r)}" x2="${xx}" y2="${YY(r + x.len)}" stroke="${x.rtx ? "#dc2626" : "#2563eb"}" stroke-width="3"><title>frame #${x.frame} seq ${r}..${r + x.len} ${x.rtx ? "retransmission" : ""}</title></line>` + (x.rtx ? `<circle cx="${xx}" cy="${YY(r)}" r="4" fill="none" stroke="#dc2626"/>` : ""); });
+      sg += "</svg>";
+    } else sg = `<p class="hint">This socket sent no data segments that were traced.</p>`;
+    let cw = "";
+    if (s.cwnd.length) {
+      const H = 120, vmax = Math.max(...s.cwnd.map((c) => Math.max(c.cwnd, c.ssthresh || 0)), 1), ta = s.cwnd[0].t, tb = Math.max(s.cwnd[s.cwnd.length - 1].t, ta + 1e-6);
+      const XX = (t) => 60 + (t - ta) / (tb - ta) * (W - 80), YY = (v) => H - 20 - v / vmax * (H - 40);
+      cw = `<svg width="${W}" height="${H}" class="cwnd"><text x="0" y="14">${vmax}</text><text x="0" y="${H - 22}">0</text><polyline fill="none" stroke="#16a34a" stroke-width="2" points="${s.cwnd.map((c) => XX(c.t) + "," + YY(c.cwnd)).join(" ")}"/>` +
+        s.cwnd.filter((c) => c.ssthresh !== null).map((c) => `<circle cx="${XX(c.t)}" cy="${YY(c.ssthresh)}" r="2" fill="#9333ea"/>`).join("") + `<text x="${W / 2}" y="${H - 4}" text-anchor="middle">cwnd (green) and ssthresh (purple, when finite), bytes</text></svg>`;
+    }
+    parts.push(`<div class="conn"><b>${esc(s.host)} socket #${s.conn}</b> ${esc(s.kind)} ${esc(s.local)} ↔ ${esc(s.remote)}<br>${tl}${s.kind === "listener" ? "" : sg + cw}</div>`);
+  });
+  $("conns").innerHTML = parts.join("") || `<p class="hint">No TCP connections were traced.</p>`;
+}
+
+// ---- HTTP: the seven steps per request, and their segments ----
+function drawHTTP() {
+  const reqs = [], open = new Map();
+  E.forEach((e, i) => {
+    if (e.layer !== "http" || !HTTPN[e.step]) return;
+    const k = e.host + "/" + e.conn;
+    let r = open.get(k);
+    if (!r || (e.step === "receive" && r.steps.some((x) => E[x].step === "receive")) || r.done) {
+      r = {host: e.host, conn: e.conn, steps: [], start: r ? r.end : 0, end: e.t, done: false};
+      if (open.get(k) && open.get(k).steps.length === 1 && E[open.get(k).steps[0]].step === "accept" && !open.get(k).counted) { r.steps.push(open.get(k).steps[0]); reqs.splice(reqs.indexOf(open.get(k)), 1); }
+      open.set(k, r); reqs.push(r);
+    }
+    r.steps.push(i); r.end = e.t;
+    if (e.step === "log") r.done = true;
+  });
+  $("http").innerHTML = reqs.length ? reqs.map((r, n) => {
+    const segs = F.filter((f) => f.conn === r.conn && f.t >= r.start && f.t <= r.end + 1e-9 && (byFrame.get(f.id) || []).some((i) => E[i].host === r.host && E[i].layer === "tcp" && ((E[i].step === "data" && E[i].verdict === "deliver") || ((E[i].step === "send" || E[i].step === "retransmit") && E[i].fields && +E[i].fields.len > 0))));
+    const inn = segs.filter((f) => f.from !== r.host).map((f) => f.id), out = segs.filter((f) => f.from === r.host).map((f) => f.id);
+    const recv = r.steps.map((i) => E[i]).find((e) => e.step === "receive");
+    return `<div class="conn"><b>request ${n + 1}</b> on ${esc(r.host)} socket #${r.conn}${recv && recv.fields ? ": " + esc(recv.fields.method || "") + " " + esc(recv.fields.target || "") : ""}<br>request carried by ${frameLinks(inn, 20) || "—"}; response carried by ${frameLinks(out, 20) || "—"}<ol class="steps">${r.steps.map((i) => stepLi(i, -1).replace("<b>", `<b>${HTTPN[E[i].step]}. `)).join("")}</ol></div>`;
+  }).join("") : `<p class="hint">No HTTP requests were traced.</p>`;
+}
+
+// ---- reassembly ----
+function drawReasm() {
+  const rs = E.map((e, i) => i).filter((i) => E[i].layer === "ip" && (E[i].step === "reassembly" || E[i].step === "reassembled"));
+  $("reasm").innerHTML = rs.length ? `<table><tr><th>time</th><th>host</th><th>frame</th><th>verdict</th><th>holes after this fragment</th><th>what happened</th></tr>${rs.map((i) => { const e = E[i], f = e.fields || {}; return `<tr><td>${ms(e.t)}</td><td>${esc(e.host)}</td><td>${e.frame ? frameLinks([e.frame], 1) : ""}</td><td>${esc(e.verdict || "")} <span class="reason">${esc(e.reason || "")}</span></td><td class="st">${esc(f.holes ?? (e.step === "reassembled" ? "none: complete" : ""))}</td><td>${esc(e.msg || "")}</td></tr>`; }).join("")}</table>` : `<p class="hint">No fragmented datagrams in this run.</p>`;
+}
+
+// ---- the event cursor: play / step / back ----
+let cursor = 0, playing = null;
+const order = () => $("framesOnly").checked ? E.map((e, i) => i).filter((i) => E[i].frame) : null;
+function setCursor(i) {
+  if (!E.length) { $("pos").textContent = "no events"; return; }
+  cursor = Math.max(0, Math.min(E.length - 1, i));
+  const e = E[cursor];
+  $("scrub").value = cursor;
+  $("pos").textContent = `event ${cursor + 1} / ${E.length} · ${ms(e.t)}`;
+  $("current").innerHTML = `<span class="badge L-${esc(e.layer)}">${esc(e.layer)}</span><b>${esc(e.host)}</b> ${esc(e.step)} ${e.verdict ? "<i>" + esc(e.verdict) + "</i>" : ""}${e.reason ? ` <span class="reason">${esc(e.reason)}</span>` : ""}${e.frame ? " · frame #" + e.frame : ""}${e.conn ? " · socket #" + e.conn : ""}<br>${esc(e.msg || "")}`;
+  document.querySelectorAll(".arrow.cur").forEach((g) => g.classList.remove("cur"));
+  if (e.frame) {
+    const g = $("ar" + e.frame);
+    if (g) { g.classList.add("cur"); const box = $("ladderBox"), y = g.getBBox ? g.getBBox().y : 0; if (y < box.scrollTop || y > box.scrollTop + box.clientHeight - 40) box.scrollTop = y - box.clientHeight / 3; }
+    selectFrame(e.frame, cursor);
+  }
+  drawSockets(cursor);
+}
+function move(d) {
+  const o = order();
+  if (!o) return setCursor(cursor + d);
+  const k = d > 0 ? o.find((i) => i > cursor) : [...o].reverse().find((i) => i < cursor);
+  if (k !== undefined) setCursor(k);
+}
+function play() {
+  if (playing) { clearInterval(playing); playing = null; $("play").innerHTML = "&#x25B6; play"; return; }
+  $("play").innerHTML = "&#x2016; pause";
+  playing = setInterval(() => { if (cursor >= E.length - 1) return play(); move(1); }, +$("speed").value);
+}
+$("first").onclick = () => setCursor(0);
+$("last").onclick = () => setCursor(E.length - 1);
+$("back").onclick = () => move(-1);
+$("step").onclick = () => move(1);
+$("play").onclick = play;
+$("scrub").max = Math.max(0, E.length - 1);
+$("scrub").oninput = () => setCursor(+$("scrub").value);
+document.addEventListener("keydown", (ev) => {
+  if (ev.target.tagName === "INPUT" || ev.target.tagName === "SELECT") return;
+  if (ev.key === "ArrowRight") { move(1); ev.preventDefault(); } else if (ev.key === "ArrowLeft") { move(-1); ev.preventDefault(); } else if (ev.key === " ") { play(); ev.preventDefault(); } else if (ev.key === "Home") setCursor(0); else if (ev.key === "End") setCursor(E.length - 1);
+});
+document.body.addEventListener("click", (ev) => { const a = ev.target.closest("a.fr"); if (a) { selectFrame(+a.dataset.frame, -1); $("ar" + a.dataset.frame)?.scrollIntoView({block: "center"}); $("detail").scrollIntoView(); } });
+
+drawLadder(); drawConns(); drawHTTP(); drawReasm(); setCursor(0);
+if (F.length) selectFrame(F[0].id, -1);
+window.packetwalk = {cursor: () => cursor, step: () => move(1), back: () => move(-1), select: (id) => selectFrame(id, -1), frames: F.length, events: E.length};
+})();

@@ -1,0 +1,488 @@
+// Package report writes the HTML report of a run: one self-contained file
+// (inline script and style, the run's data embedded as JSON, nothing fetched
+// from a network) that a student opens offline and steps through frame by
+// frame. It shows a ladder diagram of every frame between the hosts, each
+// frame's layer walk on each host with its raw bytes, the socket table over
+// time, per-connection state timelines and sequence-number plots, the
+// reassembly of fragmented datagrams, and the web server's seven steps per
+// request.
+//
+// A Writer is a viz.Capturer: add it to a viz.Log and Close it at the end of
+// the run. It keeps what it needs in memory, within limits (Options); what
+// goes over a limit is counted and the page says so.
+package report
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+//go:embed assets/report.html
+var pageTemplate string
+
+//go:embed assets/report.css
+var pageCSS string
+
+//go:embed assets/report.js
+var pageJS string
+
+// Defaults of Options.
+const (
+	DefaultMaxEvents = 100_000
+	DefaultMaxFrames = 20_000
+	DefaultMaxBytes  = 4 << 20
+	// DefaultSnapLen is how much of a frame is kept once MaxBytes of frame
+	// bytes are held: the Ethernet, IP and TCP headers with options.
+	DefaultSnapLen = 128
+)
+
+// Options configure a Writer. Zero values mean the defaults.
+type Options struct {
+	Title     string // the page's title; "packetwalk report" if empty
+	MaxEvents int    // events kept at most; later ones are counted, not kept
+	MaxFrames int    // frames drawn at most (and whose bytes are kept)
+	MaxBytes  int    // frame bytes kept in full; after that, SnapLen per copy
+	SnapLen   int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Title == "" {
+		o.Title = "packetwalk report"
+	}
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = DefaultMaxEvents
+	}
+	if o.MaxFrames <= 0 {
+		o.MaxFrames = DefaultMaxFrames
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.SnapLen <= 0 {
+		o.SnapLen = DefaultSnapLen
+	}
+	return o
+}
+
+// Writer collects a run's events and frames and writes the report on Close.
+// Its sink methods are called under the log's lock; Close may be called from
+// any goroutine.
+type Writer struct {
+	mu     sync.Mutex
+	opts   Options
+	out    io.Writer
+	closer io.Closer
+	closed bool
+
+	events     []byte // the kept events, as JSON objects separated by commas
+	nEvents    int
+	lostEvents int
+
+	frames     map[uint64]*frameInfo
+	frameOrder []uint64
+	lostFrames int
+
+	captures   []capture
+	lastOut    map[uint64]int // frame -> index of its outbound capture
+	heldBytes  int
+	snapped    int
+	hostOrder  []string
+	hostSeen   map[string]bool
+	hostIsWire map[string]bool // true while a host has logged only phy steps
+}
+
+// frameInfo is what the ladder needs of one frame.
+type frameInfo struct {
+	ID      uint64   `json:"id"`
+	T       float64  `json:"t"`              // first sign of the frame, seconds
+	Arrive  float64  `json:"arrive"`         // when it reached the receiver, or 0
+	From    string   `json:"from,omitempty"` // the sending host
+	To      []string `json:"to,omitempty"`   // the receiving hosts
+	Drop    *dropAt  `json:"drop,omitempty"` // the first drop on its walk
+	Summary string   `json:"summary,omitempty"`
+	Conn    uint64   `json:"conn,omitempty"` // a socket that handled it
+	DupOf   uint64   `json:"dup_of,omitempty"`
+}
+
+type dropAt struct {
+	Host   string `json:"host"`
+	Layer  string `json:"layer"`
+	Step   string `json:"step"`
+	Reason string `json:"reason"`
+}
+
+// capture is one copy of a frame at a NIC.
+type capture struct {
+	Frame    uint64  `json:"frame"`
+	Host     string  `json:"host"`
+	NIC      string  `json:"nic"`
+	Dir      string  `json:"dir"`
+	T        float64 `json:"t"`
+	Len      int     `json:"len"`
+	FCSError bool    `json:"fcs_error,omitempty"`
+	Bytes    string  `json:"bytes,omitempty"` // base64, perhaps snapped
+	Ref      *int    `json:"ref,omitempty"`   // same bytes as that capture
+}
+
+var _ viz.Capturer = (*Writer)(nil)
+
+// New returns a Writer that writes the report to w on Close. If w is an
+// io.Closer, Close closes it.
+func New(w io.Writer, opts Options) *Writer {
+	r := &Writer{
+		opts:       opts.withDefaults(),
+		out:        w,
+		frames:     make(map[uint64]*frameInfo),
+		lastOut:    make(map[uint64]int),
+		hostSeen:   make(map[string]bool),
+		hostIsWire: make(map[string]bool),
+	}
+	if c, ok := w.(io.Closer); ok {
+		r.closer = c
+	}
+	return r
+}
+
+func seconds(d time.Duration) float64 { return d.Seconds() }
+
+func (r *Writer) host(name string, wire bool) {
+	if name == "" {
+		return
+	}
+	if !r.hostSeen[name] {
+		r.hostSeen[name] = true
+		r.hostOrder = append(r.hostOrder, name)
+		r.hostIsWire[name] = true
+	}
+	if !wire {
+		r.hostIsWire[name] = false
+	}
+}
+
+// frame returns the frame's record, creating it within the limit.
+func (r *Writer) frame(id uint64, t time.Duration) *frameInfo {
+	if f, ok := r.frames[id]; ok {
+		return f
+	}
+	if len(r.frames) >= r.opts.MaxFrames {
+		r.lostFrames++
+		return nil
+	}
+	f := &frameInfo{ID: id, T: seconds(t)}
+	r.frames[id] = f
+	r.frameOrder = append(r.frameOrder, id)
+	return f
+}
+
+// Event implements viz.Sink.
+func (r *Writer) Event(e *viz.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.host(e.Host, e.Layer == viz.LayerPHY)
+	if r.nEvents >= r.opts.MaxEvents {
+		r.lostEvents++
+		return
+	}
+	if r.nEvents > 0 {
+		r.events = append(r.events, ',', '\n')
+	}
+	r.events = viz.AppendJSON(r.events, e)
+	r.nEvents++
+	if e.Frame == 0 {
+		return
+	}
+	f := r.frame(e.Frame, e.T)
+	if f == nil {
+		return
+	}
+	if e.Conn != 0 && f.Conn == 0 && e.Layer == viz.LayerTCP {
+		f.Conn = e.Conn
+	}
+	if e.Verdict == viz.Drop && f.Drop == nil {
+		f.Drop = &dropAt{Host: e.Host, Layer: string(e.Layer), Step: e.Step, Reason: string(e.Reason)}
+	}
+	switch {
+	case e.Layer == viz.LayerPHY && (e.Step == "carry" || e.Step == "duplicate" || e.Step == "loss"):
+		if from, ok := e.Field("from"); ok && f.From == "" {
+			f.From = hostOf(from)
+		}
+		if to, ok := e.Field("to"); ok && len(f.To) == 0 {
+			f.To = append(f.To, hostOf(to))
+		}
+		if a, ok := e.Field("arrive"); ok && f.Arrive == 0 {
+			f.Arrive, _ = strconv.ParseFloat(a, 64)
+		}
+		if d, ok := e.Field("dup_of"); ok {
+			f.DupOf, _ = strconv.ParseUint(d, 10, 64)
+		}
+	case e.Layer == viz.LayerNIC && e.Step == "tx" && f.From == "":
+		f.From = e.Host
+		f.Summary = e.Msg
+	}
+}
+
+// hostOf turns a wire end "server/eth0" into its host "server".
+func hostOf(end string) string {
+	h, _, _ := strings.Cut(end, "/")
+	return h
+}
+
+// Capture implements viz.Capturer: it keeps the frame's bytes.
+func (r *Writer) Capture(c *viz.CapturedFrame) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.host(c.Host, false)
+	f := r.frame(c.Frame, c.T)
+	if f == nil {
+		return
+	}
+	cp := capture{Frame: c.Frame, Host: c.Host, NIC: c.NIC, Dir: c.Dir.String(), T: seconds(c.T), Len: len(c.Data), FCSError: c.FCSError}
+	switch c.Dir {
+	case viz.Outbound:
+		if f.From == "" {
+			f.From = c.Host
+		}
+	case viz.Inbound:
+		if !contains(f.To, c.Host) {
+			f.To = append(f.To, c.Host)
+		}
+		if f.Arrive == 0 {
+			f.Arrive = seconds(c.T)
+		}
+	}
+	data := c.Data
+	keep := len(data)
+	if r.heldBytes+keep > r.opts.MaxBytes && keep > r.opts.SnapLen {
+		keep = r.opts.SnapLen
+		r.snapped++
+	}
+	data = data[:keep]
+	if i, ok := r.lastOut[c.Frame]; ok && c.Dir == viz.Inbound && r.sameBytes(i, data) {
+		cp.Ref = &i
+	} else {
+		cp.Bytes = base64.StdEncoding.EncodeToString(data)
+		r.heldBytes += keep
+	}
+	if c.Dir == viz.Outbound {
+		r.lastOut[c.Frame] = len(r.captures)
+	}
+	r.captures = append(r.captures, cp)
+}
+
+func (r *Writer) sameBytes(i int, data []byte) bool {
+	b, err := base64.StdEncoding.DecodeString(r.captures[i].Bytes)
+	return err == nil && bytes.Equal(b, data)
+}
+
+func contains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// EndWalk implements viz.Capturer; the report needs nothing at the end of
+// a walk, since it groups a frame's steps by host when the page is drawn.
+func (r *Writer) EndWalk(host string, frame uint64) {}
+
+// Stats says what a Writer kept and what it left out.
+type Stats struct {
+	Events, LostEvents int
+	Frames, LostFrames int
+	Captures, Snapped  int
+	HeldBytes          int
+}
+
+// Stats returns the counters so far.
+func (r *Writer) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return Stats{Events: r.nEvents, LostEvents: r.lostEvents, Frames: len(r.frames), LostFrames: r.lostFrames,
+		Captures: len(r.captures), Snapped: r.snapped, HeldBytes: r.heldBytes}
+}
+
+// data is the JSON embedded in the page.
+type data struct {
+	Title    string          `json:"title"`
+	Hosts    []string        `json:"hosts"`
+	Wires    []string        `json:"wires"`
+	Events   json.RawMessage `json:"events"`
+	Frames   []*frameInfo    `json:"frames"`
+	Captures []capture       `json:"captures"`
+	Notes    []string        `json:"notes"`
+}
+
+// Data returns the JSON that the page embeds (before the escaping that
+// makes it safe inside a script element).
+func (r *Writer) Data() ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.data()
+}
+
+func (r *Writer) data() ([]byte, error) {
+	d := data{Title: r.opts.Title, Hosts: []string{}, Wires: []string{}, Frames: []*frameInfo{}, Captures: r.captures, Notes: []string{}}
+	if d.Captures == nil {
+		d.Captures = []capture{}
+	}
+	// Hosts in the order they first sent or received a frame, so that the
+	// client (which speaks first) is the left column; then the rest.
+	placed := map[string]bool{}
+	place := func(h string) {
+		if h != "" && !placed[h] && !r.hostIsWire[h] {
+			placed[h] = true
+			d.Hosts = append(d.Hosts, h)
+		}
+	}
+	for _, id := range r.frameOrder {
+		f := r.frames[id]
+		place(f.From)
+		for _, h := range f.To {
+			place(h)
+		}
+		d.Frames = append(d.Frames, f)
+	}
+	for _, h := range r.hostOrder {
+		if r.hostIsWire[h] {
+			d.Wires = append(d.Wires, h)
+		} else {
+			place(h)
+		}
+	}
+	ev := make([]byte, 0, len(r.events)+2)
+	ev = append(ev, '[')
+	ev = append(ev, r.events...)
+	ev = append(ev, ']')
+	d.Events = ev
+	if r.lostEvents > 0 {
+		d.Notes = append(d.Notes, fmt.Sprintf("The report keeps at most %d events: the last %d were left out (see the JSON Lines log for all of them).", r.opts.MaxEvents, r.lostEvents))
+	}
+	if r.lostFrames > 0 {
+		d.Notes = append(d.Notes, fmt.Sprintf("The ladder draws at most %d frames: %d more were left out.", r.opts.MaxFrames, r.lostFrames))
+	}
+	if r.snapped > 0 {
+		d.Notes = append(d.Notes, fmt.Sprintf("After %d bytes of frames, only the first %d bytes of each frame were kept (%d frames cut short).", r.opts.MaxBytes, r.opts.SnapLen, r.snapped))
+	}
+	return json.Marshal(d)
+}
+
+// escapeScript makes JSON safe inside <script type="application/json">:
+// "<" (and so "</script>" and "<!--") becomes \u003c, and the JavaScript
+// line separators are escaped. Outside strings, JSON has none of these.
+func escapeScript(b []byte) []byte {
+	var out bytes.Buffer
+	out.Grow(len(b) + len(b)/64)
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == '<':
+			out.WriteString(`\u003c`)
+		case b[i] == '>':
+			out.WriteString(`\u003e`)
+		case b[i] == '&':
+			out.WriteString(`\u0026`)
+		case b[i] == 0xe2 && i+2 < len(b) && b[i+1] == 0x80 && (b[i+2] == 0xa8 || b[i+2] == 0xa9):
+			out.WriteString(`\u202`)
+			out.WriteByte("89"[b[i+2]-0xa8])
+			i += 2
+		default:
+			out.WriteByte(b[i])
+		}
+	}
+	return out.Bytes()
+}
+
+// WriteTo writes the page to w (without closing anything).
+func (r *Writer) WriteTo(w io.Writer) (int64, error) {
+	r.mu.Lock()
+	js, err := r.data()
+	r.mu.Unlock()
+	if err != nil {
+		return 0, fmt.Errorf("report: %w", err)
+	}
+	page, err := render(r.opts.Title, escapeScript(js))
+	if err != nil {
+		return 0, err
+	}
+	n, err := w.Write(page)
+	return int64(n), err
+}
+
+// render fills the page template. The template's placeholders are plain
+// markers, not html/template actions, because the data, script and style
+// are inserted verbatim (the data already escaped for a script element).
+func render(title string, js []byte) ([]byte, error) {
+	parts := strings.Split(pageTemplate, "{{")
+	if len(parts) == 0 {
+		return nil, errors.New("report: empty template")
+	}
+	var b bytes.Buffer
+	b.Grow(len(pageTemplate) + len(pageCSS) + len(pageJS) + len(js))
+	b.WriteString(parts[0])
+	for _, p := range parts[1:] {
+		name, rest, ok := strings.Cut(p, "}}")
+		if !ok {
+			return nil, fmt.Errorf("report: template: unclosed {{%s", name)
+		}
+		switch name {
+		case "title":
+			b.WriteString(htmlEscape(title))
+		case "css":
+			b.WriteString(pageCSS)
+		case "js":
+			b.WriteString(pageJS)
+		case "data":
+			b.Write(js)
+		default:
+			return nil, fmt.Errorf("report: template: unknown {{%s}}", name)
+		}
+		b.WriteString(rest)
+	}
+	return b.Bytes(), nil
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;").Replace(s)
+}
+
+// Close writes the report and closes the underlying writer if it can be
+// closed. Events and frames that arrive later are ignored.
+func (r *Writer) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.mu.Unlock()
+	_, err := r.WriteTo(r.out)
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	if r.closer != nil {
+		if cerr := r.closer.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}

@@ -19,6 +19,8 @@ const (
 	ReasonNoCarrier    Reason = "no_carrier"    // the NIC is not attached to a medium
 	ReasonWireMTU      Reason = "wire_mtu"      // the frame's payload is larger than the wire's MTU
 	ReasonSwitchFilter Reason = "switch_filter" // the destination MAC was learned on the port the frame came in on
+	ReasonNoLinkLayer  Reason = "no_link_layer" // a TUN device carries IPv4 packets only: not this EtherType, not ARP replies
+	ReasonDeviceError  Reason = "device_error"  // the TUN or TAP device refused a write
 
 	// nic: the LAN adapter's receive and transmit path.
 	ReasonRunt             Reason = "runt"              // shorter than the 64-byte minimum
@@ -107,6 +109,8 @@ var reasonInfo = map[Reason]string{
 	ReasonNoCarrier:    "the NIC is not attached to any medium",
 	ReasonWireMTU:      "the frame's payload is larger than the wire's MTU, so the switch discards it as a giant (an MTU mismatch between NIC and switch is a black hole)",
 	ReasonSwitchFilter: "the switch learned the destination MAC on the very port the frame came in on, so it does not send the frame back there (802.1D filtering)",
+	ReasonNoLinkLayer:  "a TUN device has no link layer: it carries IPv4 packets only, so other EtherTypes and ARP packets other than requests (which the PHY answers itself) cannot cross it",
+	ReasonDeviceError:  "the TUN or TAP device refused the write (the device went away, or the kernel would not take the packet)",
 
 	ReasonRunt:             "the frame is shorter than Ethernet's 64-byte minimum",
 	ReasonFrameTooLong:     "the frame is longer than the NIC's MTU allows",

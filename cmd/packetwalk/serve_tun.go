@@ -1,0 +1,432 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/packetwalk/packetwalk/httpd"
+	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/stack"
+	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/viz/pcapng"
+	"github.com/packetwalk/packetwalk/viz/text"
+)
+
+// withoutRoot is what every privilege failure ends with.
+const withoutRoot = "'packetwalk trace', 'packetwalk ping' and the labs run the same walk without root"
+
+// tunBacklog is the listening socket's backlog on the device.
+const tunBacklog = 128
+
+// pcapFlushDelay is how long after an exchange (an HTTP request logged, an
+// echo reply sent) the live capture is flushed: long enough for the
+// exchange's last frames (the ACK of the FIN) to finish their walk.
+const pcapFlushDelay = 300 * time.Millisecond
+
+// serveTUN is `packetwalk serve --tun NAME --addr CIDR`: httpd on
+// packetwalk's own stack, whose NIC is plugged into a TUN device, so that
+// the kernel (curl, ping, a browser) is the client. It runs until ctx ends.
+func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, ready func(net.Addr)) error {
+	plan, err := planTUN(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "packetwalk serve: %v.\n", err)
+		return errUsage
+	}
+	cfg, root, docDesc, err := serveConfig(f)
+	if err != nil {
+		return err
+	}
+	if err := addressFree(plan); err != nil {
+		return err
+	}
+
+	dev, name, err := nic.OpenDevice(nic.TUN, f.tun)
+	if err != nil {
+		return deviceError(f.tun, err)
+	}
+	plan.dev = name
+	dh, err := stack.NewDeviceHost(dev, stack.DeviceHostConfig{
+		Prefix: plan.addr,
+		Device: nic.DeviceConfig{Kind: nic.TUN, Name: name},
+	})
+	if err != nil {
+		dev.Close()
+		return err
+	}
+	runCtx, stopHost := context.WithCancel(context.Background())
+	defer stopHost()
+	hostDone := make(chan error, 1)
+	started := false
+	defer func() {
+		if !started {
+			dev.Close()
+		}
+	}()
+
+	// The step log: narrated live, streamed to --json and --pcap.
+	log := dh.Log
+	narr := &liveNarrator{n: text.NewNarrator(stdout, text.Options{Color: isTerminal(stdout)})}
+	if !f.quiet {
+		log.AddSink(narr)
+	}
+	out, err := openOutputs(log, stdout, true, f.jsonPath, "")
+	if err != nil {
+		return err
+	}
+	if out.jsonl != nil {
+		out.jsonl.FlushEach = true
+	}
+	outClosed := false
+	defer func() {
+		if !outClosed {
+			out.close()
+		}
+	}()
+	var flusher *exchangeFlusher
+	var capture *pcapng.Writer
+	if f.pcap != "" {
+		file, err := os.Create(f.pcap)
+		if err != nil {
+			return fmt.Errorf("cannot write the capture: %v", err)
+		}
+		capture, err = pcapng.New(&wholeBlocks{f: file}, pcapng.Options{Comment: "packetwalk serve --tun " + name + ": each packet's comment is its step trail"})
+		if err != nil {
+			file.Close()
+			return fmt.Errorf("cannot write the capture: %v", err)
+		}
+		log.AddSink(capture)
+		flusher = &exchangeFlusher{flush: func() { capture.FlushPending() }}
+		log.AddSink(flusher)
+		defer func() {
+			if capture != nil {
+				capture.Close()
+			}
+		}()
+	}
+
+	closeLogs, err := cfg.OpenLogs()
+	if err != nil {
+		return fmt.Errorf("cannot open a log file: %v", err)
+	}
+	defer closeLogs()
+
+	// The kernel side: an address on the device's subnet, and the link up.
+	cmds := plan.ipCommands()
+	if f.noConfigure {
+		narr.Println(fmt.Sprintf("--no-configure: configure the kernel side of %s yourself (as root):", name))
+		for _, c := range cmds {
+			narr.Println("  " + strings.Join(c, " "))
+		}
+	} else if err := runIPCommands(cmds); err != nil {
+		return err
+	}
+
+	listenAddr := netip.AddrPortFrom(plan.addr.Addr(), uint16(f.port))
+	ln, err := dh.ListenTCP(listenAddr, tunBacklog)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v", listenAddr, err)
+	}
+	started = true
+	go func() { hostDone <- dh.Run(runCtx) }()
+
+	mapper := httpd.NewMapper(cfg.Map, root)
+	mapper.ServerSoftware = cfg.ServerSoftware
+	if cfg.ErrorLog != nil {
+		mapper.CGIStderr = cfg.ErrorLog
+	}
+	srv := httpd.New(cfg, mapper, log.Recorder(dh.Name))
+
+	url := "http://" + plan.addr.Addr().String() + "/"
+	if f.port != 80 {
+		url = "http://" + listenAddr.String() + "/"
+	}
+	narr.Println(fmt.Sprintf("serving %s with packetwalk's stack on TUN device %s (kernel side %s, docroot %s); press Ctrl-C to stop",
+		url, name, plan.kernel, docDesc))
+	if err := narr.Flush(); err != nil {
+		return err
+	}
+	if err := announceReady(net.TCPAddrFromAddrPort(listenAddr), ready); err != nil {
+		return err
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	var runErr error
+	select {
+	case err := <-served:
+		srv.Close()
+		stopHost()
+		<-hostDone
+		if !errors.Is(err, httpd.ErrServerClosed) {
+			runErr = fmt.Errorf("the server stopped: %v", err)
+		}
+	case err := <-hostDone:
+		srv.Close()
+		<-served
+		if err != nil {
+			runErr = fmt.Errorf("the device stopped: %v", err)
+		} else {
+			runErr = errors.New("the device stopped")
+		}
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
+		if err := srv.Shutdown(sctx); err != nil {
+			narr.Println(fmt.Sprintf("stopped: connections still open after %v were closed", serveShutdownTimeout))
+		} else {
+			narr.Println("stopped")
+		}
+		cancel()
+		<-served
+		stopHost()
+		<-hostDone
+	}
+	if flusher != nil {
+		flusher.stop()
+	}
+	if err := narr.Flush(); err != nil && runErr == nil {
+		runErr = err
+	}
+	outClosed = true
+	if err := out.close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if capture != nil {
+		if err := capture.Close(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("cannot write the capture: %v", err)
+		}
+		capture = nil
+	}
+	return runErr
+}
+
+// wholeBlocks passes only whole pcapng blocks on to the file, keeping a
+// partial block back until the rest of it is written: a capture that
+// tshark reads while the server runs must never end in the middle of a
+// block (the writer's buffer fills at any byte, not at block boundaries).
+// Every pcapng block starts with its type and its total length (4 bytes
+// each, in the byte order of the section header's magic).
+type wholeBlocks struct {
+	f     *os.File
+	buf   []byte
+	order binary.ByteOrder
+}
+
+func (w *wholeBlocks) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	n := 0
+	for len(w.buf)-n >= 12 {
+		if w.order == nil {
+			// The first block is the section header: its byte-order
+			// magic 0x1A2B3C4D follows the type and length.
+			if binary.LittleEndian.Uint32(w.buf[8:12]) == 0x1A2B3C4D {
+				w.order = binary.LittleEndian
+			} else {
+				w.order = binary.BigEndian
+			}
+		}
+		l := int(w.order.Uint32(w.buf[n+4 : n+8]))
+		if l < 12 || len(w.buf)-n < l {
+			break
+		}
+		n += l
+	}
+	if n > 0 {
+		if _, err := w.f.Write(w.buf[:n]); err != nil {
+			return 0, err
+		}
+		w.buf = append(w.buf[:0], w.buf[n:]...)
+	}
+	return len(p), nil
+}
+
+func (w *wholeBlocks) Close() error {
+	var err error
+	if len(w.buf) > 0 {
+		_, err = w.f.Write(w.buf)
+		w.buf = nil
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// tunPlan is what serve --tun sets up.
+type tunPlan struct {
+	dev    string
+	addr   netip.Prefix // packetwalk's address
+	kernel netip.Prefix // the kernel side's: the first other address of the prefix
+}
+
+// planTUN checks the device flags and works out the kernel side's address.
+// Its errors are sentences without the final full stop.
+func planTUN(f *serveFlags) (*tunPlan, error) {
+	switch {
+	case f.tun == "":
+		return nil, errors.New("--addr goes with --tun NAME: say which TUN device to serve on, e.g. --tun pw0 --addr 10.9.0.2/24")
+	case f.addr == "":
+		return nil, fmt.Errorf("--tun %s needs --addr CIDR, packetwalk's address on the device, e.g. --addr 10.9.0.2/24", f.tun)
+	case f.listen != "":
+		return nil, errors.New("--tun and --listen exclude each other: --tun serves on packetwalk's stack, --listen on the kernel's; choose one")
+	case len(f.tun) >= syscall.IFNAMSIZ || strings.ContainsAny(f.tun, "/ \t\n:"):
+		return nil, fmt.Errorf("--tun %q is not a device name: at most %d characters, without '/', ':' or spaces, e.g. pw0", f.tun, syscall.IFNAMSIZ-1)
+	case f.port < 1 || f.port > 65535:
+		return nil, fmt.Errorf("--port %d is not a port 1..65535", f.port)
+	}
+	p, err := netip.ParsePrefix(f.addr)
+	if err != nil || !p.Addr().Is4() {
+		return nil, fmt.Errorf("--addr %q is not an IPv4 address with a prefix length, e.g. 10.9.0.2/24", f.addr)
+	}
+	if p.Bits() > 30 {
+		return nil, fmt.Errorf("--addr %s: a /%d leaves no address for the kernel side; use /30 or shorter, e.g. %s/24", f.addr, p.Bits(), p.Addr())
+	}
+	network := p.Masked().Addr()
+	broadcast := lastAddr(p)
+	if p.Addr() == network || p.Addr() == broadcast {
+		return nil, fmt.Errorf("--addr %s is the %s address of its subnet; choose a host address, e.g. %s/%d",
+			f.addr, map[bool]string{true: "network", false: "broadcast"}[p.Addr() == network], network.Next().Next(), p.Bits())
+	}
+	k := network.Next()
+	if k == p.Addr() {
+		k = k.Next()
+	}
+	return &tunPlan{dev: f.tun, addr: p, kernel: netip.PrefixFrom(k, p.Bits())}, nil
+}
+
+// lastAddr is the prefix's broadcast address.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	host := uint32(1)<<(32-p.Bits()) - 1
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// ipCommands are the commands that configure the kernel side of the device.
+func (p *tunPlan) ipCommands() [][]string {
+	return [][]string{
+		{"ip", "addr", "replace", p.kernel.String(), "dev", p.dev},
+		{"ip", "link", "set", "dev", p.dev, "up"},
+	}
+}
+
+// runIPCommands configures the kernel side with the ip tool (iproute2).
+func runIPCommands(cmds [][]string) error {
+	if _, err := exec.LookPath("ip"); err != nil {
+		return errors.New("cannot configure the kernel side: the ip tool is not installed (apt-get install iproute2); or run with --no-configure and configure the device yourself")
+	}
+	for _, c := range cmds {
+		out, err := exec.Command(c[0], c[1:]...).CombinedOutput()
+		if err != nil {
+			msg := strings.TrimSpace(string(out))
+			if msg == "" {
+				msg = err.Error()
+			}
+			if strings.Contains(msg, "Operation not permitted") {
+				return fmt.Errorf("cannot configure the kernel side (%s): it needs root or CAP_NET_ADMIN; run with sudo, or with --no-configure and configure the device yourself; %s", strings.Join(c, " "), withoutRoot)
+			}
+			return fmt.Errorf("cannot configure the kernel side: %s: %s", strings.Join(c, " "), msg)
+		}
+	}
+	return nil
+}
+
+// addressFree refuses an address the kernel already uses: packetwalk's own
+// (the kernel would answer for it) or, on another interface, the kernel
+// side's (the route to the subnet would not go through the device).
+func addressFree(p *tunPlan) error {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil // nothing to check against; configuring will say
+	}
+	for _, ifc := range ifaces {
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			ip, ok := netip.AddrFromSlice(ipn.IP)
+			if !ok {
+				continue
+			}
+			ip = ip.Unmap()
+			switch {
+			case ip == p.addr.Addr():
+				return fmt.Errorf("address %s is already in use by the kernel on %s; choose another --addr (a subnet no interface uses, e.g. 10.9.0.2/24)", ip, ifc.Name)
+			case ifc.Name != p.dev && p.addr.Contains(ip):
+				return fmt.Errorf("subnet %s is already in use by the kernel on %s (%s); choose another --addr on a subnet no interface uses", p.addr.Masked(), ifc.Name, ip)
+			}
+		}
+	}
+	return nil
+}
+
+// deviceError turns a failed open of the TUN device into one sentence that
+// says what to do.
+func deviceError(name string, err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENODEV):
+		return fmt.Errorf("cannot open TUN device %s: there is no /dev/net/tun on this machine; load the module (modprobe tun) or, in a container, pass the device in (docker run --device /dev/net/tun --cap-add NET_ADMIN); %s", name, withoutRoot)
+	case errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("cannot open TUN device %s: creating it needs root or CAP_NET_ADMIN; run with sudo (or create it for your user first: sudo ip tuntap add %s mode tun user $USER, then serve with --no-configure); %s", name, name, withoutRoot)
+	case errors.Is(err, syscall.EBUSY):
+		return fmt.Errorf("cannot open TUN device %s: it is busy, another program has it open; stop that program or choose another --tun name", name)
+	case errors.Is(err, syscall.EINVAL):
+		return fmt.Errorf("cannot open TUN device %s: an interface of that name exists and is not a TUN device; choose another --tun name", name)
+	}
+	return fmt.Errorf("cannot open TUN device %s: %v", name, err)
+}
+
+// exchangeFlusher flushes the live capture shortly after each exchange
+// (an HTTP request logged, an ICMP message sent), so that `tshark -r` on
+// the running capture shows it. It is a Sink; it runs the flush on a
+// timer, never inside the log's lock.
+type exchangeFlusher struct {
+	flush func()
+
+	mu      sync.Mutex
+	timer   *time.Timer
+	stopped bool
+}
+
+func (x *exchangeFlusher) Event(e *viz.Event) {
+	exchange := (e.Layer == viz.LayerHTTP && e.Step == "log") || (e.Layer == viz.LayerICMP && e.Verdict == viz.Send) ||
+		(e.Layer == viz.LayerTCP && e.Step == "state")
+	if !exchange {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.stopped || x.timer != nil {
+		return
+	}
+	x.timer = time.AfterFunc(pcapFlushDelay, func() {
+		x.mu.Lock()
+		x.timer = nil
+		stopped := x.stopped
+		x.mu.Unlock()
+		if !stopped {
+			x.flush()
+		}
+	})
+}
+
+func (x *exchangeFlusher) stop() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.stopped = true
+	if x.timer != nil {
+		x.timer.Stop()
+	}
+}

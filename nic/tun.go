@@ -1,0 +1,400 @@
+package nic
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// A TUN or TAP device is the kernel's end of a point-to-point link into this
+// process: what the kernel routes into the device, a read returns; what
+// this process writes, the kernel receives as if it had come off a wire.
+//
+//	TUN  carries IP packets, no link layer at all. The simulated PHY frames
+//	     each packet it reads (Ethernet header with the kernel side's fixed
+//	     MAC and the NIC's, EtherType, FCS), so the NIC's walk (FCS, MAC
+//	     filter, ring, driver) is the same as on the simulated wire; on the
+//	     way out it strips header and FCS again. With no link layer there
+//	     is nobody to answer the NIC's ARP requests, so the medium answers
+//	     them itself, with the kernel side's MAC (as a point-to-point link
+//	     would need no ARP at all).
+//	TAP  carries Ethernet frames without FCS: the kernel does its own ARP.
+//	     The PHY appends the FCS to each frame it reads (padding runts to
+//	     the 60-byte minimum first) and strips it from each frame it writes.
+//
+// Reads happen on a goroutine of the medium's own, which never touches
+// protocol state: it posts each packet to the host's event loop through the
+// clock's AfterFunc(0, ...), and everything else (framing, logging, the
+// NIC's Arrive) runs there.
+
+// DeviceKind says what a device carries.
+type DeviceKind uint8
+
+const (
+	TUN DeviceKind = iota + 1 // IP packets
+	TAP                       // Ethernet frames without FCS
+)
+
+func (k DeviceKind) String() string {
+	switch k {
+	case TUN:
+		return "TUN"
+	case TAP:
+		return "TAP"
+	}
+	return fmt.Sprintf("DeviceKind(%d)", uint8(k))
+}
+
+// DefaultKernelMAC is the MAC address the simulated PHY gives the kernel's
+// side of a TUN device, which has none: frames from the kernel carry it as
+// their source, and the medium's ARP answers name it. It is the simulated
+// client's address (stack.MAC(1)), so a TUN trace reads like a simulated one.
+var DefaultKernelMAC = MAC{0x02, 0, 0, 0, 0, 0x01}
+
+// DefaultDeviceBacklog is how many packets read from a device may wait for
+// the event loop at once. When the loop falls behind, the reader stops
+// reading and the kernel's own queue (txqueuelen) fills and drops, as a
+// real link's would.
+const DefaultDeviceBacklog = 256
+
+// maxDevicePacket is the read buffer: the largest packet a TUN or TAP
+// device can hand over (an IPv4 datagram is at most 65,535 bytes; a TAP
+// frame adds its header).
+const maxDevicePacket = 65535 + HeaderLen
+
+// DeviceConfig describes a TUN or TAP medium.
+type DeviceConfig struct {
+	Kind DeviceKind
+	// Name is the device's name (tun0), the "host" of the medium's phy steps.
+	Name string
+	// KernelMAC is the kernel side's MAC on a TUN device; zero means
+	// DefaultKernelMAC. A TAP device's kernel side has its own MAC.
+	KernelMAC MAC
+	// Backlog bounds the packets waiting for the loop; 0 means
+	// DefaultDeviceBacklog.
+	Backlog int
+
+	// Clock is the host's loop clock: posts reach the loop through its
+	// AfterFunc, which must be safe to call from any goroutine.
+	Clock viz.Clock
+	// Log receives the medium's phy steps; nil logs nothing.
+	Log *viz.Log
+}
+
+// DeviceStats counts what a device medium did.
+type DeviceStats struct {
+	Read, Written uint64 // packets (TUN) or frames (TAP)
+	ARPAnswered   uint64 // ARP requests the TUN medium answered itself
+	NotCarried    uint64 // frames a TUN cannot carry (not IPv4, or ARP that is not a request)
+	WriteErrors   uint64
+}
+
+// Device is a Medium on a TUN or TAP device. It has one port, the NIC
+// plugged into it with Attach (stack.Host.AddInterface does that).
+type Device struct {
+	kind      DeviceKind
+	name      string
+	kernelMAC MAC
+	dev       io.ReadWriteCloser
+	clock     viz.Clock
+	rec       *viz.Recorder
+	sem       chan struct{}
+
+	port Port // set before Start; read on the loop
+
+	// Owned by the loop.
+	out   []byte
+	stats DeviceStats
+
+	closeOnce sync.Once
+	done      chan struct{}
+	readErr   error // set by the reader before done closes
+}
+
+// NewDevice returns a medium on dev, which reads and writes one packet (or
+// frame) per call, as a TUN or TAP file descriptor does. Call Attach, then
+// Start.
+func NewDevice(dev io.ReadWriteCloser, cfg DeviceConfig) (*Device, error) {
+	if cfg.Kind != TUN && cfg.Kind != TAP {
+		return nil, fmt.Errorf("device %q: kind %v: want TUN or TAP", cfg.Name, cfg.Kind)
+	}
+	if cfg.Clock == nil && cfg.Log == nil {
+		return nil, fmt.Errorf("device %q: needs a clock (DeviceConfig.Clock, or a Log to take it from)", cfg.Name)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = cfg.Log.Clock()
+	}
+	if cfg.KernelMAC == (MAC{}) {
+		cfg.KernelMAC = DefaultKernelMAC
+	}
+	if cfg.Backlog <= 0 {
+		cfg.Backlog = DefaultDeviceBacklog
+	}
+	if cfg.Name == "" {
+		cfg.Name = cfg.Kind.String()
+	}
+	d := &Device{kind: cfg.Kind, name: cfg.Name, kernelMAC: cfg.KernelMAC, dev: dev, clock: cfg.Clock,
+		sem: make(chan struct{}, cfg.Backlog), done: make(chan struct{})}
+	if cfg.Log != nil {
+		d.rec = cfg.Log.Recorder(cfg.Name)
+	}
+	return d, nil
+}
+
+// Kind returns what the device carries.
+func (d *Device) Kind() DeviceKind { return d.kind }
+
+// Name returns the device's name.
+func (d *Device) Name() string { return d.name }
+
+// KernelMAC returns the MAC address the kernel side has in the frames.
+func (d *Device) KernelMAC() MAC { return d.kernelMAC }
+
+// Attach plugs the NIC's PHY into the device. Call it before Start.
+func (d *Device) Attach(p Port) { d.port = p }
+
+// Stats returns the counters; call it on the loop (or after Close).
+func (d *Device) Stats() DeviceStats { return d.stats }
+
+// Start starts reading the device.
+func (d *Device) Start() { go d.read() }
+
+// Done is closed when the reader has stopped (after Close, or a read error).
+func (d *Device) Done() <-chan struct{} { return d.done }
+
+// Err returns the read error that stopped the reader, nil after Close.
+func (d *Device) Err() error {
+	select {
+	case <-d.done:
+		return d.readErr
+	default:
+		return nil
+	}
+}
+
+// Close closes the device (which ends the reader's read) and waits for the
+// reader to stop if it was started.
+func (d *Device) Close() error {
+	var err error
+	d.closeOnce.Do(func() { err = d.dev.Close() })
+	return err
+}
+
+// read is the reader goroutine: one read, one copy, one post to the loop.
+func (d *Device) read() {
+	defer close(d.done)
+	buf := make([]byte, maxDevicePacket)
+	for {
+		n, err := d.dev.Read(buf)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !isClosedError(err) {
+				d.readErr = err
+			}
+			return
+		}
+		if n == 0 {
+			continue
+		}
+		pkt := append([]byte(nil), buf[:n]...)
+		d.sem <- struct{}{} // wait while the loop has Backlog packets to go
+		d.clock.AfterFunc(0, func() {
+			<-d.sem
+			d.arrive(pkt)
+		})
+	}
+}
+
+func isClosedError(err error) bool {
+	return errors.Is(err, os.ErrClosed) || errors.Is(err, io.ErrClosedPipe)
+}
+
+// arrive runs on the loop: the PHY turns what the device read into the
+// bits of a frame and hands them to the NIC.
+func (d *Device) arrive(pkt []byte) {
+	d.stats.Read++
+	if d.port == nil {
+		return
+	}
+	rec := d.rec
+	id := rec.NewFrameID()
+	var bits []byte
+	if d.kind == TAP {
+		// The frame as the kernel sent it, minus the FCS that its
+		// (virtual) adapter never computed: the PHY adds one, padding a
+		// runt to the minimum first as a real adapter does.
+		if len(pkt) < HeaderLen {
+			if rec.On() {
+				rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "frame", Verdict: viz.Drop, Reason: viz.ReasonRunt, Frame: id,
+					Msg: fmt.Sprintf("%d bytes from %s are too short to be an Ethernet frame", len(pkt), d.name)})
+			}
+			return
+		}
+		f := Frame(pkt)
+		bits = AppendFrame(make([]byte, 0, len(pkt)+FCSLen+MinFrameLen), f.Dst(), f.Src(), f.EtherType(), pkt[HeaderLen:])
+		if rec.On() {
+			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "frame", Verdict: viz.Pass, Frame: id,
+				Msg: fmt.Sprintf("the kernel sent a %d-byte %s frame %s -> %s on %s; the PHY appends the FCS %#08x", len(pkt), f.EtherType(), f.Src(), f.Dst(), d.name, Frame(bits).FCS()),
+				Fields: []viz.Field{viz.F("device", d.name), viz.F("kind", "TAP"), viz.F("len", strconv.Itoa(len(pkt))),
+					viz.F("src", f.Src().String()), viz.F("dst", f.Dst().String()), viz.F("ethertype", f.EtherType().String())}})
+		}
+	} else {
+		// A TUN hands over an IP packet with no link layer: the PHY
+		// frames it as if it had come from the kernel's side of an
+		// Ethernet link, addressed to the NIC (or to everybody, for a
+		// broadcast or multicast destination).
+		t, dst, what := d.classifyIP(pkt)
+		bits = AppendFrame(make([]byte, 0, len(pkt)+HeaderLen+FCSLen+MinPayloadLen), dst, d.kernelMAC, t, pkt)
+		if rec.On() {
+			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "frame", Verdict: viz.Pass, Frame: id,
+				Msg: fmt.Sprintf("the kernel sent a %d-byte %s on %s; the PHY frames it %s -> %s %s with FCS %#08x", len(pkt), what, d.name, d.kernelMAC, dst, t, Frame(bits).FCS()),
+				Fields: []viz.Field{viz.F("device", d.name), viz.F("kind", "TUN"), viz.F("len", strconv.Itoa(len(pkt))),
+					viz.F("src", d.kernelMAC.String()), viz.F("dst", dst.String()), viz.F("ethertype", t.String())}})
+		}
+	}
+	d.port.Arrive(bits, id)
+}
+
+// classifyIP picks the EtherType and destination MAC for an IP packet read
+// from a TUN device.
+func (d *Device) classifyIP(pkt []byte) (EtherType, MAC, string) {
+	dst := d.portMAC()
+	if len(pkt) == 0 {
+		return EtherTypeIPv4, dst, "empty packet"
+	}
+	switch pkt[0] >> 4 {
+	case 6:
+		// IPv6 (router solicitations, MLD reports) is framed as what it
+		// is; the NIC's driver has no protocol for it and says so.
+		if len(pkt) >= 40 && pkt[24] == 0xff {
+			return EtherTypeIPv6, MAC{0x33, 0x33, pkt[36], pkt[37], pkt[38], pkt[39]}, "IPv6 packet"
+		}
+		return EtherTypeIPv6, dst, "IPv6 packet"
+	case 4:
+		if len(pkt) >= 20 {
+			ip := netip.AddrFrom4([4]byte(pkt[16:20]))
+			switch {
+			case ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+				return EtherTypeIPv4, Broadcast, "IPv4 broadcast packet"
+			case ip.IsMulticast():
+				// RFC 1112 §6.4: 01:00:5e and the group's low 23 bits.
+				b := ip.As4()
+				return EtherTypeIPv4, MAC{0x01, 0x00, 0x5e, b[1] & 0x7f, b[2], b[3]}, "IPv4 multicast packet"
+			}
+		}
+		return EtherTypeIPv4, dst, "IPv4 packet"
+	}
+	return EtherTypeIPv4, dst, fmt.Sprintf("packet of IP version %d", pkt[0]>>4)
+}
+
+func (d *Device) portMAC() MAC {
+	if m, ok := d.port.(interface{ MAC() MAC }); ok {
+		return m.MAC()
+	}
+	return MAC{}
+}
+
+// Transmit implements Medium: the NIC's frame leaves through the device. It
+// runs on the loop.
+func (d *Device) Transmit(from Port, bits []byte, id uint64) {
+	rec := d.rec
+	if len(bits) < HeaderLen+FCSLen {
+		d.stats.NotCarried++
+		if rec.On() {
+			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "tx", Verdict: viz.Drop, Reason: viz.ReasonRunt, Frame: id,
+				Msg: fmt.Sprintf("%d bytes from %s are too short to be an Ethernet frame", len(bits), from.PortName())})
+		}
+		return
+	}
+	f := Frame(bits)
+	var out []byte
+	if d.kind == TAP {
+		// The kernel's TAP takes the frame without its FCS (and keeps
+		// the padding, as a real adapter passes it up).
+		out = bits[:len(bits)-FCSLen]
+		if rec.On() {
+			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "unframe", Verdict: viz.Pass, Frame: id,
+				Msg:    fmt.Sprintf("%s frame %s -> %s: FCS stripped, %d bytes written to %s", f.EtherType(), f.Src(), f.Dst(), len(out), d.name),
+				Fields: []viz.Field{viz.F("device", d.name), viz.F("kind", "TAP"), viz.F("len", strconv.Itoa(len(out)))}})
+		}
+	} else {
+		switch f.EtherType() {
+		case EtherTypeARP:
+			d.answerARP(from, f, id)
+			return
+		case EtherTypeIPv4:
+		default:
+			d.stats.NotCarried++
+			if rec.On() {
+				rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "unframe", Verdict: viz.Drop, Reason: viz.ReasonNoLinkLayer, Frame: id,
+					Msg:    fmt.Sprintf("%s carries IPv4 packets only, not EtherType %s", d.name, f.EtherType()),
+					Fields: []viz.Field{viz.F("device", d.name), viz.F("ethertype", f.EtherType().String())}})
+			}
+			return
+		}
+		// Header, padding and FCS go: the packet is as long as its IPv4
+		// total length says (the padding of a short frame is not part
+		// of it).
+		out = f.Payload()
+		if len(out) >= 4 {
+			if tl := int(binary.BigEndian.Uint16(out[2:4])); tl >= 20 && tl < len(out) {
+				out = out[:tl]
+			}
+		}
+		if rec.On() {
+			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "unframe", Verdict: viz.Pass, Frame: id,
+				Msg:    fmt.Sprintf("header, padding and FCS stripped: %d-byte IPv4 packet written to %s for the kernel", len(out), d.name),
+				Fields: []viz.Field{viz.F("device", d.name), viz.F("kind", "TUN"), viz.F("len", strconv.Itoa(len(out)))}})
+		}
+	}
+	if _, err := d.dev.Write(out); err != nil {
+		d.stats.WriteErrors++
+		if rec.On() {
+			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "write", Verdict: viz.Drop, Reason: viz.ReasonDeviceError, Frame: id,
+				Msg: fmt.Sprintf("writing %d bytes to %s failed: %v", len(out), d.name, err)})
+		}
+		return
+	}
+	d.stats.Written++
+}
+
+// answerARP stands in for the kernel side of a TUN, which has no link layer
+// and so no ARP: a request for any address but the asker's own is answered
+// with the kernel side's MAC, because on a TUN everything the NIC sends
+// reaches the kernel.
+func (d *Device) answerARP(from Port, f Frame, id uint64) {
+	rec := d.rec
+	p := ARPPacket(f.Payload())
+	if err := p.Check(); err != nil || p.Op() != ARPRequest || p.IsGratuitous() || p.TargetIP() == p.SenderIP() {
+		d.stats.NotCarried++
+		if rec.On() {
+			what := "this ARP packet"
+			if err == nil {
+				what = "ARP " + p.String()
+			}
+			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "arp", Verdict: viz.Drop, Reason: viz.ReasonNoLinkLayer, Frame: id,
+				Msg:    fmt.Sprintf("%s has no link layer: %s does not cross it, and only requests get an answer from the PHY", d.name, what),
+				Fields: []viz.Field{viz.F("device", d.name)}})
+		}
+		return
+	}
+	d.stats.ARPAnswered++
+	replyID := rec.NewFrameID()
+	reply := AppendARP(nil, ARPReply, d.kernelMAC, p.TargetIP(), p.SenderMAC(), p.SenderIP())
+	bits := AppendFrame(nil, p.SenderMAC(), d.kernelMAC, EtherTypeARP, reply)
+	if rec.On() {
+		rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "arp", Verdict: viz.Send, Frame: id,
+			Msg: fmt.Sprintf("%s has no link layer, so the PHY answers the ARP request itself: %s is at %s (the kernel side), as frame %d",
+				d.name, p.TargetIP(), d.kernelMAC, replyID),
+			Fields: []viz.Field{viz.F("device", d.name), viz.F("target", p.TargetIP().String()), viz.F("mac", d.kernelMAC.String()),
+				viz.F("reply", strconv.FormatUint(replyID, 10))}})
+	}
+	port := from
+	d.clock.AfterFunc(0, func() { port.Arrive(bits, replyID) })
+}

@@ -1,0 +1,199 @@
+package nic
+
+import (
+	"bytes"
+	"io"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// fakeDevice is a TUN or TAP file descriptor in memory: the test feeds
+// what the kernel sends into in, and reads what the medium wrote.
+type fakeDevice struct {
+	in      chan []byte
+	mu      sync.Mutex
+	written [][]byte
+	closed  chan struct{}
+	once    sync.Once
+}
+
+func newFakeDevice() *fakeDevice {
+	return &fakeDevice{in: make(chan []byte, 16), closed: make(chan struct{})}
+}
+
+func (d *fakeDevice) Read(p []byte) (int, error) {
+	select {
+	case b := <-d.in:
+		return copy(p, b), nil
+	case <-d.closed:
+		return 0, io.EOF
+	}
+}
+
+func (d *fakeDevice) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.written = append(d.written, bytes.Clone(p))
+	return len(p), nil
+}
+
+func (d *fakeDevice) Close() error { d.once.Do(func() { close(d.closed) }); return nil }
+
+func (d *fakeDevice) writes() [][]byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.written
+}
+
+// recordingPort is a Port that keeps the frames it gets.
+type recordingPort struct {
+	mac    MAC
+	frames [][]byte
+	ids    []uint64
+}
+
+func (p *recordingPort) Arrive(bits []byte, id uint64) {
+	p.frames = append(p.frames, bits)
+	p.ids = append(p.ids, id)
+}
+func (p *recordingPort) PortName() string { return "server/eth0" }
+func (p *recordingPort) MAC() MAC         { return p.mac }
+
+// ipv4Packet is a minimal IPv4 header (no checksum needed by the medium)
+// with n bytes of payload, to dst.
+func ipv4Packet(dst netip.Addr, n int) []byte {
+	p := make([]byte, 20+n)
+	p[0] = 0x45
+	p[2], p[3] = byte((20+n)>>8), byte(20+n)
+	copy(p[16:20], dst.AsSlice())
+	return p
+}
+
+func newTestDevice(t *testing.T, kind DeviceKind) (*Device, *fakeDevice, *recordingPort, *viz.VirtualClock, *viz.MemorySink) {
+	t.Helper()
+	clock := viz.NewVirtualClock()
+	log := viz.NewLog(clock)
+	mem := &viz.MemorySink{}
+	log.AddSink(mem)
+	fd := newFakeDevice()
+	d, err := NewDevice(fd, DeviceConfig{Kind: kind, Name: "pw0", Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := &recordingPort{mac: MAC{2, 0, 0, 0, 0, 2}}
+	d.Attach(port)
+	d.Start()
+	t.Cleanup(func() { d.Close(); <-d.Done() })
+	return d, fd, port, clock, mem
+}
+
+// waitPosted runs the clock until n frames reached the port.
+func waitPosted(t *testing.T, clock *viz.VirtualClock, port *recordingPort, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(port.frames) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d frames arrived, want %d", len(port.frames), n)
+		}
+		select {
+		case <-clock.Notify():
+		case <-time.After(10 * time.Millisecond):
+		}
+		clock.Run()
+	}
+}
+
+func TestTUNFramesKernelPackets(t *testing.T) {
+	_, fd, port, clock, mem := newTestDevice(t, TUN)
+	pkt := ipv4Packet(netip.MustParseAddr("10.9.0.2"), 8) // 28 bytes: padded to the minimum
+	fd.in <- pkt
+	fd.in <- ipv4Packet(netip.MustParseAddr("255.255.255.255"), 100)
+	waitPosted(t, clock, port, 2)
+
+	f := Frame(port.frames[0])
+	if len(f) != MinFrameLen || f.Src() != DefaultKernelMAC || f.Dst() != port.mac || f.EtherType() != EtherTypeIPv4 || f.FCS() != f.ComputeFCS() {
+		t.Fatalf("frame %x: want %d bytes %s -> %s IPv4 with a good FCS", []byte(f), MinFrameLen, DefaultKernelMAC, port.mac)
+	}
+	if !bytes.Equal(f.Payload()[:len(pkt)], pkt) {
+		t.Fatalf("payload %x, want the packet %x", f.Payload(), pkt)
+	}
+	if b := Frame(port.frames[1]); b.Dst() != Broadcast {
+		t.Fatalf("a limited broadcast went to %s, want %s", b.Dst(), Broadcast)
+	}
+	if !hasStep(mem, viz.LayerPHY, "frame", viz.Pass) {
+		t.Fatal("no phy frame step logged")
+	}
+}
+
+func TestTUNUnframesAndAnswersARP(t *testing.T) {
+	d, fd, port, clock, mem := newTestDevice(t, TUN)
+	nicMAC := port.mac
+
+	// An IPv4 frame: header, padding and FCS go; the packet is written.
+	pkt := ipv4Packet(netip.MustParseAddr("10.9.0.1"), 8)
+	d.Transmit(port, AppendFrame(nil, DefaultKernelMAC, nicMAC, EtherTypeIPv4, pkt), 7)
+	if w := fd.writes(); len(w) != 1 || !bytes.Equal(w[0], pkt) {
+		t.Fatalf("written %x, want exactly the packet %x", w, pkt)
+	}
+
+	// An ARP request for the kernel side: answered by the medium.
+	req := AppendARP(nil, ARPRequest, nicMAC, netip.MustParseAddr("10.9.0.2"), MAC{}, netip.MustParseAddr("10.9.0.1"))
+	d.Transmit(port, AppendFrame(nil, Broadcast, nicMAC, EtherTypeARP, req), 8)
+	clock.Run()
+	if len(port.frames) != 1 {
+		t.Fatalf("%d frames came back for an ARP request, want the reply", len(port.frames))
+	}
+	f := Frame(port.frames[0])
+	p := ARPPacket(f.Payload())
+	if f.Dst() != nicMAC || f.EtherType() != EtherTypeARP || p.Check() != nil || p.Op() != ARPReply ||
+		p.SenderMAC() != DefaultKernelMAC || p.SenderIP() != netip.MustParseAddr("10.9.0.1") || p.TargetIP() != netip.MustParseAddr("10.9.0.2") {
+		t.Fatalf("ARP answer %v: want 10.9.0.1 is at %s, to %s", p, DefaultKernelMAC, nicMAC)
+	}
+	if len(fd.writes()) != 1 {
+		t.Fatal("the ARP request was written to the TUN device, which has no link layer")
+	}
+
+	// A gratuitous ARP and an IPv6 frame cannot cross: named drops.
+	grat := AppendARP(nil, ARPRequest, nicMAC, netip.MustParseAddr("10.9.0.2"), MAC{}, netip.MustParseAddr("10.9.0.2"))
+	d.Transmit(port, AppendFrame(nil, Broadcast, nicMAC, EtherTypeARP, grat), 9)
+	d.Transmit(port, AppendFrame(nil, Broadcast, nicMAC, EtherTypeIPv6, make([]byte, 40)), 10)
+	clock.Run()
+	drops := 0
+	for _, e := range mem.Events() {
+		if e.Verdict == viz.Drop && e.Reason == viz.ReasonNoLinkLayer {
+			drops++
+		}
+	}
+	if drops != 2 || len(port.frames) != 1 || len(fd.writes()) != 1 {
+		t.Fatalf("%d no_link_layer drops, %d frames back, %d writes; want 2, 1, 1", drops, len(port.frames), len(fd.writes()))
+	}
+}
+
+func TestTAPAddsAndStripsFCS(t *testing.T) {
+	d, fd, port, clock, _ := newTestDevice(t, TAP)
+	kernel := MAC{0x52, 0x54, 0, 0, 0, 9}
+	frame := AppendFrame(nil, port.mac, kernel, EtherTypeIPv4, ipv4Packet(netip.MustParseAddr("10.9.0.2"), 100))
+	noFCS := frame[:len(frame)-FCSLen]
+	fd.in <- noFCS
+	waitPosted(t, clock, port, 1)
+	if !bytes.Equal(port.frames[0], frame) {
+		t.Fatalf("TAP frame %x, want %x (the kernel's frame with its FCS)", port.frames[0], frame)
+	}
+	d.Transmit(port, frame, 3)
+	if w := fd.writes(); len(w) != 1 || !bytes.Equal(w[0], noFCS) {
+		t.Fatalf("written %x, want the frame without FCS", w)
+	}
+}
+
+func hasStep(m *viz.MemorySink, l viz.Layer, step string, v viz.Verdict) bool {
+	for _, e := range m.Events() {
+		if e.Layer == l && e.Step == step && e.Verdict == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,112 @@
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/netip"
+
+	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// A host on a real device: one packetwalk host whose only interface is
+// plugged into a TUN or TAP device, so that the kernel (curl, ping, a
+// browser) is its peer. Its loop is paced: virtual time follows the wall
+// clock, because the kernel does not wait for us.
+
+// DeviceHostConfig describes a host on a TUN or TAP device.
+type DeviceHostConfig struct {
+	Host HostConfig // Name defaults to "server"
+	// Prefix is the host's address and subnet, e.g. 10.9.0.2/24.
+	Prefix netip.Prefix
+	// MAC is the NIC's address; zero means MAC(2), the simulated server's.
+	MAC nic.MAC
+	// NIC holds the rest of the NIC's settings (MTU, ring size); its
+	// Name defaults to "eth0", its MAC is MAC.
+	NIC nic.Config
+	ARP nic.ARPConfig
+	// Device describes the medium (Kind, Name, KernelMAC); its Clock and
+	// Log are the host's.
+	Device nic.DeviceConfig
+	// Log is the step log; nil makes one stamped by the host's clock.
+	Log *viz.Log
+}
+
+// DeviceHost is a host attached to a device, with the loop that runs it.
+type DeviceHost struct {
+	*Host
+	Loop   *Loop
+	Log    *viz.Log
+	Medium *nic.Device
+	Iface  *Interface
+}
+
+// NewDeviceHost builds a host on dev (an open TUN or TAP file, see
+// nic.OpenDevice). Nothing is read until Run.
+func NewDeviceHost(dev io.ReadWriteCloser, cfg DeviceHostConfig) (*DeviceHost, error) {
+	if !cfg.Prefix.Addr().Is4() {
+		return nil, fmt.Errorf("address %v is not an IPv4 prefix like 10.9.0.2/24", cfg.Prefix)
+	}
+	clock := viz.NewVirtualClock()
+	loop := NewLoop(clock)
+	loop.SetPaced(true)
+	log := cfg.Log
+	if log == nil {
+		log = viz.NewLog(clock)
+	}
+	hc := cfg.Host
+	if hc.Name == "" {
+		hc.Name = "server"
+	}
+	// The ISN secret of a host that real peers reach must be secret
+	// (RFC 6528): random, not derived from a seed.
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	h := NewHost(hc, loop, log.Recorder(hc.Name), secret)
+
+	dc := cfg.Device
+	dc.Clock, dc.Log = clock, log
+	medium, err := nic.NewDevice(dev, dc)
+	if err != nil {
+		return nil, err
+	}
+	nc := cfg.NIC
+	nc.MAC = cfg.MAC
+	if nc.MAC == (nic.MAC{}) {
+		nc.MAC = MAC(2)
+	}
+	iface, err := h.AddInterface(InterfaceConfig{NIC: nc, ARP: cfg.ARP, Prefix: cfg.Prefix}, medium)
+	if err != nil {
+		return nil, err
+	}
+	return &DeviceHost{Host: h, Loop: loop, Log: log, Medium: medium, Iface: iface}, nil
+}
+
+// Run reads the device and runs the host until ctx ends or the device
+// fails; it closes the device before it returns. It returns nil when ctx
+// ended, or the device's read error.
+func (d *DeviceHost) Run(ctx context.Context) error {
+	d.Medium.Start()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-d.Medium.Done():
+			cancel()
+			d.Loop.Wake()
+		case <-ctx.Done():
+		}
+	}()
+	err := d.Loop.Run(ctx, nil)
+	d.Medium.Close()
+	<-d.Medium.Done()
+	if rerr := d.Medium.Err(); rerr != nil {
+		return fmt.Errorf("reading %s: %v", d.Medium.Name(), rerr)
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

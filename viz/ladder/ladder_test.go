@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/packetwalk/packetwalk/internal/scenarios"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/viz/ladder"
@@ -58,7 +59,7 @@ func render(t *testing.T, b *ladder.Builder, mermaid bool) []byte {
 }
 
 func TestGoldenTCP(t *testing.T) {
-	ev := echoScenario(t, tcpFaults...)
+	ev := scenarios.Echo(t, tcpFaults...)
 	b := ladder.FromEvents(ev, ladder.Options{})
 	text := render(t, b, false)
 	golden(t, "tcp_echo.golden", text)
@@ -74,7 +75,7 @@ func TestGoldenTCP(t *testing.T) {
 }
 
 func TestGoldenPing(t *testing.T) {
-	b := ladder.FromEvents(pingScenario(t), ladder.Options{})
+	b := ladder.FromEvents(scenarios.Ping(t), ladder.Options{})
 	golden(t, "ping.golden", render(t, b, false))
 	golden(t, "ping.mmd.golden", render(t, b, true))
 }
@@ -82,7 +83,7 @@ func TestGoldenPing(t *testing.T) {
 // A ladder built live, as a sink, is the one built from the saved JSON
 // Lines of the same run.
 func TestFromJSONLinesMatchesLive(t *testing.T) {
-	ev := echoScenario(t, tcpFaults...)
+	ev := scenarios.Echo(t, tcpFaults...)
 	live := ladder.New(ladder.Options{})
 	var jl bytes.Buffer
 	s := viz.NewJSONLSink(&jl)
@@ -106,7 +107,7 @@ func TestFromJSONLinesMatchesLive(t *testing.T) {
 }
 
 func TestRowLimit(t *testing.T) {
-	ev := echoScenario(t, tcpFaults...)
+	ev := scenarios.Echo(t, tcpFaults...)
 	out := string(render(t, ladder.FromEvents(ev, ladder.Options{MaxRows: 5}), false))
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	if len(lines) != 1+5+1 || !regexp.MustCompile(`^\.\.\. \d+ more frames not shown`).MatchString(lines[len(lines)-1]) {
@@ -122,7 +123,7 @@ func TestRowLimit(t *testing.T) {
 // participant declaration, a message between declared participants, or a
 // note over declared participants, and no text holds a raw ';', '<' or '>'.
 func TestMermaidStructure(t *testing.T) {
-	for name, ev := range map[string][]viz.Event{"tcp": echoScenario(t, tcpFaults...), "ping": pingScenario(t)} {
+	for name, ev := range map[string][]viz.Event{"tcp": scenarios.Echo(t, tcpFaults...), "ping": scenarios.Ping(t)} {
 		out := string(render(t, ladder.FromEvents(ev, ladder.Options{}), true))
 		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 		if lines[0] != "sequenceDiagram" {

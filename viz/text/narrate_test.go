@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/packetwalk/packetwalk/internal/scenarios"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/viz/text"
@@ -54,7 +55,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestGoldenTCP(t *testing.T) {
-	ev := echoScenario(t, tcpFaults...)
+	ev := scenarios.Echo(t, tcpFaults...)
 	out := narrate(t, ev, text.Options{})
 	golden(t, "tcp_echo.golden", out)
 	golden(t, "tcp_echo_drops.golden", narrate(t, ev, text.Options{DropsOnly: true}))
@@ -71,7 +72,7 @@ func TestGoldenTCP(t *testing.T) {
 // Every step of the run is printed exactly once, whatever the order the
 // narrator holds them back in.
 func TestEveryStepOnce(t *testing.T) {
-	ev := echoScenario(t, tcpFaults...)
+	ev := scenarios.Echo(t, tcpFaults...)
 	out := narrate(t, ev, text.Options{})
 	steps := 0
 	for _, l := range strings.Split(out, "\n") {
@@ -95,7 +96,7 @@ func stepLines(out string) []string {
 }
 
 func TestFilters(t *testing.T) {
-	ev := echoScenario(t, tcpFaults...)
+	ev := scenarios.Echo(t, tcpFaults...)
 	t.Run("drops-only", func(t *testing.T) {
 		out := narrate(t, ev, text.Options{DropsOnly: true})
 		lines := stepLines(out)
@@ -145,7 +146,7 @@ func TestFilters(t *testing.T) {
 }
 
 func TestColourOnlyWhenAsked(t *testing.T) {
-	ev := echoScenario(t, tcpFaults...)
+	ev := scenarios.Echo(t, tcpFaults...)
 	if out := narrate(t, ev, text.Options{}); strings.Contains(out, "\x1b[") {
 		t.Fatal("escape codes without Color")
 	}

@@ -1,4 +1,7 @@
-package text_test
+// Package scenarios holds small seeded scenarios with packetwalk on both
+// ends, shared by the tests of the renderers (narration, ladder, report):
+// the same exchange, rendered several ways.
+package scenarios
 
 import (
 	"context"
@@ -12,10 +15,10 @@ import (
 	"github.com/packetwalk/packetwalk/viz"
 )
 
-// echoScenario runs a small seeded TCP exchange with packetwalk on both
+// Echo runs a small seeded TCP exchange with packetwalk on both
 // ends: connect, "hello" one way, echoed back, both sides close. faults
 // name frames the wire loses or corrupts, to show drops and retransmits.
-func echoScenario(t testing.TB, faults ...nic.Fault) []viz.Event {
+func Echo(t testing.TB, faults ...nic.Fault) []viz.Event {
 	t.Helper()
 	p, err := stack.NewPair(stack.TopologyConfig{Seed: 1, Wire: nic.WireConfig{Faults: faults}})
 	if err != nil {
@@ -62,6 +65,21 @@ func echoScenario(t testing.TB, faults ...nic.Fault) []viz.Event {
 		t.Fatalf("run: %v", err)
 	}
 	// Let the last FIN and ACK cross and TIME_WAIT run out.
+	p.Net.Run()
+	return mem.Events()
+}
+
+// Ping pings once over a wire that loses the first echo reply's
+// frame, so ARP, ICMP and a loss all appear.
+func Ping(t testing.TB) []viz.Event {
+	t.Helper()
+	p, err := stack.NewPair(stack.TopologyConfig{Seed: 1, Wire: nic.WireConfig{Faults: []nic.Fault{{Frame: 4, Kind: nic.FaultDrop}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := &viz.MemorySink{}
+	p.Net.Log.AddSink(mem)
+	p.Client.Ping(stack.PingConfig{Dst: p.Server.Addr(), Count: 2}, func(stack.PingEvent) {}, func(stack.PingStats) {})
 	p.Net.Run()
 	return mem.Events()
 }

@@ -112,6 +112,21 @@ func (h *Host) get(fd FD) (*socket, error) {
 	return s, nil
 }
 
+// onSocket runs f on the loop with fd's socket: the shape of every socket
+// call that does not wait. A descriptor not in the table is EBADF.
+func (h *Host) onSocket(fd FD, f func(s *socket) error) error {
+	var err error
+	h.loop.Do(func() {
+		s, gerr := h.get(fd)
+		if gerr != nil {
+			err = gerr
+			return
+		}
+		err = f(s)
+	})
+	return err
+}
+
 // newSocket adds a socket to the table, with the lowest free descriptor
 // from 3 up, as POSIX requires.
 func (h *Host) newSocket(typ int) (*socket, error) {
@@ -162,12 +177,7 @@ func (h *Host) Socket(domain, typ int) (FD, error) {
 // use, even by a connection in TIME_WAIT, gives EADDRINUSE unless
 // SO_REUSEADDR is set.
 func (h *Host) Bind(fd FD, addr netip.AddrPort) error {
-	var err error
-	h.loop.Do(func() {
-		var s *socket
-		if s, err = h.get(fd); err != nil {
-			return
-		}
+	return h.onSocket(fd, func(s *socket) (err error) {
 		if s.bound.IsValid() || s.tcp != nil || s.udp != nil {
 			err = ErrInvalid
 			return
@@ -199,8 +209,8 @@ func (h *Host) Bind(fd FD, addr netip.AddrPort) error {
 		if err == nil {
 			h.logSocket("bind", fd, 0, viz.Note, "bind(%d, %s)", fd, s.bound)
 		}
+		return
 	})
-	return err
 }
 
 func (h *Host) hasAddress(a netip.Addr) bool {
@@ -239,12 +249,7 @@ func (h *Host) tcpPortBusy(addr netip.AddrPort, reuse bool) bool {
 // Listen makes a bound TCP socket wait for connections (listen(2)), with
 // at most backlog of them waiting to be accepted.
 func (h *Host) Listen(fd FD, backlog int) error {
-	var err error
-	h.loop.Do(func() {
-		var s *socket
-		if s, err = h.get(fd); err != nil {
-			return
-		}
+	return h.onSocket(fd, func(s *socket) (err error) {
 		if s.typ != SOCK_STREAM {
 			err = ErrNotSupported
 			return
@@ -263,8 +268,8 @@ func (h *Host) Listen(fd FD, backlog int) error {
 		if err == nil {
 			h.logSocket("listen", fd, s.tcp.ID, viz.Note, "listen(%d, %d): socket #%d waits for connections on %s", fd, backlog, s.tcp.ID, s.bound)
 		}
+		return
 	})
-	return err
 }
 
 // Accept waits for a connection on a listening socket and returns a new
@@ -495,12 +500,7 @@ func (h *Host) RecvFrom(fd FD, p []byte) (int, netip.AddrPort, error) {
 
 // Shutdown closes one or both directions of a connection (shutdown(2)).
 func (h *Host) Shutdown(fd FD, how int) error {
-	var err error
-	h.loop.Do(func() {
-		var s *socket
-		if s, err = h.get(fd); err != nil {
-			return
-		}
+	return h.onSocket(fd, func(s *socket) (err error) {
 		if s.tcp == nil {
 			err = ErrNotConnected
 			return
@@ -511,19 +511,14 @@ func (h *Host) Shutdown(fd FD, how int) error {
 		}
 		h.logSocket("shutdown", fd, s.tcp.ID, viz.Note, "shutdown(%d, %s)", fd, [...]string{"SHUT_RD", "SHUT_WR", "SHUT_RDWR"}[how])
 		err = s.tcp.Shutdown(how != SHUT_WR, how != SHUT_RD)
+		return
 	})
-	return err
 }
 
 // Close releases the descriptor (close(2)); a TCP connection goes on
 // closing in the background (FIN, TIME_WAIT).
 func (h *Host) Close(fd FD) error {
-	var err error
-	h.loop.Do(func() {
-		var s *socket
-		if s, err = h.get(fd); err != nil {
-			return
-		}
+	return h.onSocket(fd, func(s *socket) (err error) {
 		delete(h.socketTable().byFD, fd)
 		var conn uint64
 		if s.tcp != nil {
@@ -537,20 +532,15 @@ func (h *Host) Close(fd FD) error {
 		s.readable.wakeAll(h.loop)
 		s.writable.wakeAll(h.loop)
 		s.acceptable.wakeAll(h.loop)
+		return
 	})
-	return err
 }
 
 // SetSockopt sets an option (setsockopt(2)). Values are integers: 0 or 1
 // for flags, bytes for buffer sizes, seconds for SO_LINGER (negative:
 // off).
 func (h *Host) SetSockopt(fd FD, level, name, value int) error {
-	var err error
-	h.loop.Do(func() {
-		var s *socket
-		if s, err = h.get(fd); err != nil {
-			return
-		}
+	return h.onSocket(fd, func(s *socket) (err error) {
 		o := s.opts
 		switch {
 		case level == SOL_SOCKET && name == SO_REUSEADDR:
@@ -581,8 +571,8 @@ func (h *Host) SetSockopt(fd FD, level, name, value int) error {
 		if s.udp != nil && name == SO_RCVBUF {
 			s.udp.ReceiveBuffer = value
 		}
+		return
 	})
-	return err
 }
 
 // GetSockopt reads an option (getsockopt(2)), in SetSockopt's units.
@@ -636,18 +626,13 @@ func (h *Host) GetSockopt(fd FD, level, name int) (int, error) {
 // SetDeadlines sets when blocking reads (and accepts) and writes (and
 // connects) give up with ErrTimeout; a zero time means never.
 func (h *Host) SetDeadlines(fd FD, read, write time.Time) error {
-	var err error
-	h.loop.Do(func() {
-		var s *socket
-		if s, err = h.get(fd); err != nil {
-			return
-		}
+	return h.onSocket(fd, func(s *socket) (err error) {
 		s.readDeadline, s.writeDeadline = read, write
 		s.readable.wakeAll(h.loop) // waiting calls re-check their deadline
 		s.writable.wakeAll(h.loop)
 		s.acceptable.wakeAll(h.loop)
+		return
 	})
-	return err
 }
 
 // Poll events.

@@ -73,7 +73,13 @@ func TestHTTPDArchitecturesOnPacketwalk(t *testing.T) {
 					}()
 				}
 				wg.Wait()
-				srv.Close()
+				// Shutdown, not Close: a worker may still be between
+				// writing the last byte and logging its send step.
+				sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer scancel()
+				if err := srv.Shutdown(sctx); err != nil {
+					failures = append(failures, err)
+				}
 			}()
 			if err := p.Net.RunUntil(ctx, func() bool {
 				select {

@@ -30,6 +30,10 @@ type DeviceHostConfig struct {
 	// Device describes the medium (Kind, Name, KernelMAC); its Clock and
 	// Log are the host's.
 	Device nic.DeviceConfig
+	// Link, if not nil, puts a simulated wire with these impairments and
+	// faults between the device and the NIC (see nic.DeviceLink); its
+	// Clock and Log are the host's.
+	Link *nic.WireConfig
 	// Log is the step log; nil makes one stamped by the host's clock.
 	Log *viz.Log
 }
@@ -40,7 +44,10 @@ type DeviceHost struct {
 	Loop   *Loop
 	Log    *viz.Log
 	Medium *nic.Device
-	Iface  *Interface
+	// Link is the wire between the device and the NIC, nil without
+	// DeviceHostConfig.Link.
+	Link  *nic.DeviceLink
+	Iface *Interface
 }
 
 // NewDeviceHost builds a host on dev (an open TUN or TAP file, see
@@ -77,11 +84,21 @@ func NewDeviceHost(dev io.ReadWriteCloser, cfg DeviceHostConfig) (*DeviceHost, e
 	if nc.MAC == (nic.MAC{}) {
 		nc.MAC = MAC(2)
 	}
-	iface, err := h.AddInterface(InterfaceConfig{NIC: nc, ARP: cfg.ARP, Prefix: cfg.Prefix}, medium)
+	var attach nic.Medium = medium
+	var link *nic.DeviceLink
+	if cfg.Link != nil {
+		wc := *cfg.Link
+		wc.Clock, wc.Log = clock, log
+		if link, err = nic.NewDeviceLink(medium, wc); err != nil {
+			return nil, err
+		}
+		attach = link
+	}
+	iface, err := h.AddInterface(InterfaceConfig{NIC: nc, ARP: cfg.ARP, Prefix: cfg.Prefix}, attach)
 	if err != nil {
 		return nil, err
 	}
-	return &DeviceHost{Host: h, Loop: loop, Log: log, Medium: medium, Iface: iface}, nil
+	return &DeviceHost{Host: h, Loop: loop, Log: log, Medium: medium, Link: link, Iface: iface}, nil
 }
 
 // Run reads the device and runs the host until ctx ends or the device

@@ -89,3 +89,21 @@ type Outbound struct {
 	DF       bool // don't fragment (TCP sets it, for path MTU discovery)
 	Payload  []byte
 }
+
+// ---- Inside the layer: the reassembler, replaceable ----
+
+// FragmentReassembler gathers fragments into datagrams (RFC 791 §3.2, RFC
+// 815). It sits behind an interface so that a student's reassembler can
+// run in the stack (the implementation lab impl-reassembly, labs/impl);
+// Config.Reassembler nil means this package's Reassembler, whose comments
+// state the contract in full: Add copies what it keeps, returns the whole
+// payload and the first fragment's header once no hole remains, logs every
+// arrival and drop as a step, and calls ReassemblerConfig.OnTimeout when a
+// datagram whose first fragment arrived times out (IP then sends ICMP Time
+// Exceeded). It is called on the host's event loop only.
+type FragmentReassembler interface {
+	Add(f Fragment) (datagram, header []byte, done bool)
+	// Pending reports how many datagrams are incomplete and how many
+	// payload bytes they hold.
+	Pending() (datagrams, bytes int)
+}

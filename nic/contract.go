@@ -90,3 +90,31 @@ type Port interface {
 	// PortName names the port in the medium's steps, e.g. "client/eth0".
 	PortName() string
 }
+
+// ---- Inside the adapter: the receive checks, replaceable ----
+
+// FrameFilter is the adapter's two hardware checks on a received frame, the
+// FCS and the destination MAC ("How Network Works" ch. 6), behind an
+// interface so that a student's implementation can sit in the NIC (the
+// implementation lab impl-fcs-mac, labs/impl). Config.Filter nil means
+// StandardFilter. The NIC calls the filter on its event loop, once per
+// frame that passed the size check, and logs and counts its verdicts itself.
+type FrameFilter interface {
+	// CheckFCS computes the CRC-32 of frame (IEEE 802.3 clause 3.2.9:
+	// over everything before the last 4 bytes) and compares it with the
+	// FCS those 4 bytes carry, least significant byte first. frame is
+	// at least HeaderLen+FCSLen bytes long and belongs to the caller.
+	// carried and computed are shown in the step log.
+	CheckFCS(frame []byte) (carried, computed uint32, ok bool)
+	// Classify is the destination-MAC filter: whether a frame sent to dst
+	// is for this NIC and why (its Class), given the NIC's own address,
+	// the multicast groups it joined and promiscuous mode.
+	Classify(dst MAC, nic FilterState) (Class, bool)
+}
+
+// FilterState is what the destination-MAC filter knows of its NIC.
+type FilterState struct {
+	Own         MAC          // the NIC's own address
+	Promiscuous bool         // accept every frame
+	Groups      map[MAC]bool // multicast groups joined; read only
+}

@@ -37,6 +37,9 @@ type Config struct {
 	DriverBudget int
 	// Promiscuous accepts every frame, whatever its destination MAC.
 	Promiscuous bool
+	// Filter makes the FCS check and the destination-MAC filter; nil
+	// means StandardFilter. A lab puts a student's filter here.
+	Filter FrameFilter
 
 	Clock    viz.Clock     // the simulation's or the host's clock
 	Recorder *viz.Recorder // the host's step log; nil logs nothing
@@ -57,6 +60,7 @@ type NIC struct {
 	rec          *viz.Recorder
 
 	medium    Medium
+	filter    FrameFilter
 	groups    map[MAC]bool
 	protocols map[EtherType]Protocol
 
@@ -88,6 +92,9 @@ func New(cfg Config) *NIC {
 	if cfg.Name == "" {
 		cfg.Name = "eth0"
 	}
+	if cfg.Filter == nil {
+		cfg.Filter = StandardFilter{}
+	}
 	n := &NIC{
 		name:         cfg.Name,
 		mac:          cfg.MAC,
@@ -97,6 +104,7 @@ func New(cfg Config) *NIC {
 		irqDelay:     cfg.InterruptDelay,
 		clock:        cfg.Clock,
 		rec:          cfg.Recorder,
+		filter:       cfg.Filter,
 		groups:       make(map[MAC]bool),
 		protocols:    make(map[EtherType]Protocol),
 		ring:         newRxRing(cfg.RingSize, MaxFrameLen(cfg.MTU)),

@@ -20,8 +20,7 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 	fcsOK := false
 	var got, want uint32
 	if len(frame) >= HeaderLen+FCSLen {
-		got, want = frame.FCS(), frame.ComputeFCS()
-		fcsOK = got == want
+		got, want, fcsOK = n.filter.CheckFCS(frame)
 	}
 	if n.rec.On() {
 		n.rec.Capture(viz.CapturedFrame{NIC: n.name, MAC: n.mac.String(), Dir: viz.Inbound, Frame: id, Data: frame, FCSError: !fcsOK})
@@ -61,7 +60,7 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 	// shared segment (a hub; a switch floods too), so the adapter checks
 	// that this one is meant for it.
 	dst := frame.Dst()
-	class, ok := n.classify(dst)
+	class, ok := n.filter.Classify(dst, FilterState{Own: n.mac, Promiscuous: n.promiscuous, Groups: n.groups})
 	if !ok {
 		n.stats.RxFiltered++
 		n.dropRx(id, "mac", viz.ReasonMACNotMine, fmt.Sprintf("destination %s is not %s, broadcast or a joined group", dst, n.mac))
@@ -102,21 +101,6 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 		}
 		n.clock.AfterFunc(n.irqDelay, n.pollFunc)
 	}
-}
-
-// classify is the destination-MAC filter.
-func (n *NIC) classify(dst MAC) (Class, bool) {
-	switch {
-	case dst == n.mac:
-		return ClassHost, true
-	case dst.IsBroadcast():
-		return ClassBroadcast, true
-	case dst.IsMulticast() && n.groups[dst]:
-		return ClassMulticast, true
-	case n.promiscuous:
-		return ClassOtherHost, true
-	}
-	return 0, false
 }
 
 // poll is the driver, run by the interrupt: it takes frames out of the RX

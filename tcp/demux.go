@@ -15,16 +15,18 @@ type fourTuple struct {
 	local, remote netip.AddrPort
 }
 
-// demuxTable finds the socket a segment belongs to.
-type demuxTable struct {
+// DemuxTable is TCP's own Demuxer: a map of connections by four-tuple and
+// lists of listeners by port.
+type DemuxTable struct {
 	exact     map[fourTuple]*Endpoint
 	listeners map[uint16][]*Endpoint // by local port; specific addresses first
 	ephemeral ip.PortRange
 	next      uint16
 }
 
-func newDemuxTable(r ip.PortRange) demuxTable {
-	return demuxTable{
+// NewDemuxTable returns an empty table that hands out local ports from r.
+func NewDemuxTable(r ip.PortRange) *DemuxTable {
+	return &DemuxTable{
 		exact:     make(map[fourTuple]*Endpoint),
 		listeners: make(map[uint16][]*Endpoint),
 		ephemeral: r,
@@ -32,13 +34,14 @@ func newDemuxTable(r ip.PortRange) demuxTable {
 	}
 }
 
-func (t *demuxTable) lookupExact(local, remote netip.AddrPort) *Endpoint {
+// LookupExact implements Demuxer.
+func (t *DemuxTable) LookupExact(local, remote netip.AddrPort) *Endpoint {
 	return t.exact[fourTuple{local, remote}]
 }
 
-// lookupListener finds the listener for a segment to local: one bound to
-// exactly that address wins over one bound to every address (0.0.0.0).
-func (t *demuxTable) lookupListener(local netip.AddrPort) *Endpoint {
+// LookupListener implements Demuxer: one bound to exactly that address wins
+// over one bound to every address (0.0.0.0).
+func (t *DemuxTable) LookupListener(local netip.AddrPort) *Endpoint {
 	var wildcard *Endpoint
 	for _, e := range t.listeners[local.Port()] {
 		switch {
@@ -51,7 +54,9 @@ func (t *demuxTable) lookupListener(local netip.AddrPort) *Endpoint {
 	return wildcard
 }
 
-func (t *demuxTable) addListener(e *Endpoint) error {
+// AddListener implements Demuxer: a port has either listeners on specific
+// addresses or one on the wildcard, as Linux allows without SO_REUSEPORT.
+func (t *DemuxTable) AddListener(e *Endpoint) error {
 	for _, x := range t.listeners[e.local.Port()] {
 		if x.local.Addr() == e.local.Addr() || x.local.Addr().IsUnspecified() || e.local.Addr().IsUnspecified() {
 			return ErrAddrInUse
@@ -65,7 +70,8 @@ func (t *demuxTable) addListener(e *Endpoint) error {
 	return nil
 }
 
-func (t *demuxTable) removeListener(e *Endpoint) {
+// RemoveListener implements Demuxer.
+func (t *DemuxTable) RemoveListener(e *Endpoint) {
 	list := t.listeners[e.local.Port()]
 	for i, x := range list {
 		if x == e {
@@ -75,7 +81,8 @@ func (t *demuxTable) removeListener(e *Endpoint) {
 	}
 }
 
-func (t *demuxTable) addConn(e *Endpoint) error {
+// AddConn implements Demuxer.
+func (t *DemuxTable) AddConn(e *Endpoint) error {
 	k := fourTuple{e.local, e.remote}
 	if t.exact[k] != nil {
 		return ErrAddrInUse
@@ -84,18 +91,19 @@ func (t *demuxTable) addConn(e *Endpoint) error {
 	return nil
 }
 
-func (t *demuxTable) removeConn(e *Endpoint) {
+// RemoveConn implements Demuxer.
+func (t *DemuxTable) RemoveConn(e *Endpoint) {
 	k := fourTuple{e.local, e.remote}
 	if t.exact[k] == e {
 		delete(t.exact, k)
 	}
 }
 
-// ephemeralPort picks a local port for a connection to remote from local
+// EphemeralPort implements Demuxer: it picks a local port for a connection to remote from local
 // address src: any port of the range whose four-tuple is free (RFC 6056
 // §3.3.3's simple sequential search; a connection in TIME_WAIT keeps its
 // four-tuple busy, which is how many short connections exhaust ports).
-func (t *demuxTable) ephemeralPort(src netip.Addr, remote netip.AddrPort) (uint16, error) {
+func (t *DemuxTable) EphemeralPort(src netip.Addr, remote netip.AddrPort) (uint16, error) {
 	n := int(t.ephemeral.Last-t.ephemeral.First) + 1
 	for i := 0; i < n; i++ {
 		p := t.next
@@ -111,9 +119,9 @@ func (t *demuxTable) ephemeralPort(src netip.Addr, remote netip.AddrPort) (uint1
 	return 0, ErrAddrNotAvail
 }
 
-// all returns every socket: listeners, then connections, each sorted by
+// All implements Demuxer: it returns every socket: listeners, then connections, each sorted by
 // address, so listings are stable.
-func (t *demuxTable) all() []*Endpoint {
+func (t *DemuxTable) All() []*Endpoint {
 	var out []*Endpoint
 	var ports []int
 	for p := range t.listeners {
@@ -129,4 +137,12 @@ func (t *demuxTable) all() []*Endpoint {
 	}
 	sort.Slice(conns, func(i, j int) bool { return conns[i].ID < conns[j].ID })
 	return append(out, conns...)
+}
+
+// newDemuxer builds the layer's table: cfg.Demuxer's, or TCP's own.
+func newDemuxer(cfg Config) Demuxer {
+	if cfg.Demuxer != nil {
+		return cfg.Demuxer(cfg.Ephemeral)
+	}
+	return NewDemuxTable(cfg.Ephemeral)
 }

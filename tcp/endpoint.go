@@ -233,9 +233,9 @@ func (e *Endpoint) deleteTCB(frame uint64, why string) {
 	}
 	l := e.layer
 	if e.backlog > 0 || e.parent == nil && e.remote == (netip.AddrPort{}) {
-		l.table.removeListener(e)
+		l.table.RemoveListener(e)
 	} else {
-		l.table.removeConn(e)
+		l.table.RemoveConn(e)
 	}
 	if p := e.parent; p != nil {
 		p.synQueue = removeEndpoint(p.synQueue, e)

@@ -209,7 +209,7 @@ type conn struct {
 // passiveOpen listens on srvAddr and completes a handshake from peer.
 func (r *rig) passiveOpen(backlog int, peer netip.AddrPort, iss Seq) conn {
 	r.t.Helper()
-	lst := r.l.table.lookupListener(srvAddr)
+	lst := r.l.table.LookupListener(srvAddr)
 	if lst == nil {
 		var err error
 		if lst, err = r.l.Listen(srvAddr, backlog, Options{}, Notify{}); err != nil {
@@ -727,7 +727,7 @@ func TestTimeWaitNewSYN(t *testing.T) {
 	if c.e.State() != Closed {
 		t.Fatalf("old connection in %s", c.e.State())
 	}
-	nc := r.l.table.lookupExact(srvAddr, peerAddr)
+	nc := r.l.table.LookupExact(srvAddr, peerAddr)
 	if nc == nil || nc == c.e || nc.State() != SynReceived {
 		t.Fatalf("no new connection for the four-tuple: %v", nc)
 	}

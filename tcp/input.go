@@ -28,7 +28,7 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 			// §4.2.2.13, RFC 6191): its SYN starts beyond anything the
 			// old one sent, so no old duplicate can be confused with
 			// it. End TIME_WAIT early and let the listener take it.
-			if lst := e.layer.table.lookupListener(in.local); lst != nil {
+			if lst := e.layer.table.LookupListener(in.local); lst != nil {
 				e.logf("time_wait", viz.Note, in.frame, nil,
 					"new SYN (seq %d > RCV.NXT %d) reuses the four-tuple: TIME_WAIT ends early", uint32(in.hdr.Seq), uint32(e.rcvNxt()))
 				e.deleteTCB(in.frame, "four-tuple reused by a new connection")
@@ -190,7 +190,7 @@ func (e *Endpoint) listenArrives(in *incoming) {
 	c.send.SetStart(c.iss.Add(1))
 	c.negotiate(in.hdr)
 	c.updateWindow(in)
-	if err := l.table.addConn(c); err != nil {
+	if err := l.table.AddConn(c); err != nil {
 		e.dropf(in.frame, "listen", viz.ReasonNoSocket, "four-tuple busy: %v", err)
 		return
 	}

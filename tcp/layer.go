@@ -81,6 +81,9 @@ type Config struct {
 	SynRetries, Retries int
 	// MaxBacklog caps listen's backlog; zero means DefaultMaxBacklog.
 	MaxBacklog int
+	// Demuxer builds the demux table for the Ephemeral range; nil means
+	// NewDemuxTable. A lab puts a student's table here.
+	Demuxer func(ephemeral ip.PortRange) Demuxer
 }
 
 // Layer is one host's TCP: its demux table, its listeners and connections.
@@ -91,7 +94,7 @@ type Layer struct {
 	rec   *viz.Recorder
 	net   Network
 	isn   isnGenerator
-	table demuxTable
+	table Demuxer
 	stats Stats
 }
 
@@ -135,7 +138,7 @@ func NewLayer(cfg Config) *Layer {
 	return &Layer{
 		cfg: cfg, clock: cfg.Clock, rec: cfg.Recorder, net: cfg.Network,
 		isn:   newISNGenerator(cfg.ISNSecret),
-		table: newDemuxTable(cfg.Ephemeral),
+		table: newDemuxer(cfg),
 	}
 }
 
@@ -144,7 +147,7 @@ func (l *Layer) Stats() Stats { return l.stats }
 
 // Endpoints returns every socket of the host, listeners first, for the
 // socket table of a viewer (like `ss -tan`).
-func (l *Layer) Endpoints() []*Endpoint { return l.table.all() }
+func (l *Layer) Endpoints() []*Endpoint { return l.table.All() }
 
 // Receive implements ip.Transport: the receive walk of one segment.
 func (l *Layer) Receive(d ip.Datagram) {
@@ -186,12 +189,12 @@ func (l *Layer) Receive(d ip.Datagram) {
 	// Demultiplexing ("How Network Works" ch. 6): the exact four-tuple
 	// first, then a listening socket on the port (a specific address
 	// before the wildcard), else nobody: answer RST.
-	if e := l.table.lookupExact(in.local, in.remote); e != nil {
+	if e := l.table.LookupExact(in.local, in.remote); e != nil {
 		l.demuxStep(in, e, "exact")
 		e.segmentArrives(in)
 		return
 	}
-	if lst := l.table.lookupListener(in.local); lst != nil {
+	if lst := l.table.LookupListener(in.local); lst != nil {
 		l.demuxStep(in, lst, "listener")
 		lst.segmentArrives(in)
 		return
@@ -228,7 +231,7 @@ func (l *Layer) ReceiveError(e ip.ICMPError) {
 	dport := uint16(e.Payload[2])<<8 | uint16(e.Payload[3])
 	local := netip.AddrPortFrom(e.Quoted.Src(), sport)
 	remote := netip.AddrPortFrom(e.Quoted.Dst(), dport)
-	ep := l.table.lookupExact(local, remote)
+	ep := l.table.LookupExact(local, remote)
 	if ep == nil {
 		return
 	}

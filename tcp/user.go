@@ -27,7 +27,7 @@ func (l *Layer) Listen(local netip.AddrPort, backlog int, opts Options, notify N
 	}
 	e := l.newEndpoint(opts, notify)
 	e.local, e.backlog = local, backlog
-	if err := l.table.addListener(e); err != nil {
+	if err := l.table.AddListener(e); err != nil {
 		return nil, err
 	}
 	e.setState(Listen, 0, fmt.Sprintf("listen(%s, backlog %d)", local, backlog))
@@ -52,13 +52,13 @@ func (l *Layer) Connect(local, remote netip.AddrPort, opts Options, notify Notif
 	port := local.Port()
 	if port == 0 {
 		var err error
-		if port, err = l.table.ephemeralPort(src, remote); err != nil {
+		if port, err = l.table.EphemeralPort(src, remote); err != nil {
 			return nil, err
 		}
 	}
 	e := l.newEndpoint(opts, notify)
 	e.local, e.remote = netip.AddrPortFrom(src, port), remote
-	if err := l.table.addConn(e); err != nil {
+	if err := l.table.AddConn(e); err != nil {
 		return nil, err
 	}
 	e.initBuffers()

@@ -31,15 +31,6 @@ const readyFileVar = "PACKETWALK_READY_FILE"
 // progress finish before it closes what is left.
 const serveShutdownTimeout = 5 * time.Second
 
-// tunComesLater is the answer to type-o-serve's --tun and --addr until
-// type-o-serve learns the device.
-const tunComesLater = "serving on a TUN or TAP device (--tun, --tap, --addr) comes with the TUN issue and is not built yet; " +
-	"use --listen HOST:PORT for the kernel's sockets, or 'packetwalk trace', which runs the whole walk without root"
-
-// tapComesLater is the answer to --tap until the TAP branch lands.
-const tapComesLater = "serving on a TAP device (--tap) comes later and is not built yet; " +
-	"use --tun NAME --addr CIDR for packetwalk's stack on a TUN device, --listen HOST:PORT for the kernel's sockets, or 'packetwalk trace', which runs the whole walk without root"
-
 // runServe is `packetwalk serve --listen HOST:PORT`: httpd on the kernel's
 // sockets, for comparison with packetwalk's own stack and for curl. It
 // runs until SIGINT or SIGTERM, then shuts down gracefully.
@@ -68,6 +59,7 @@ type serveFlags struct {
 	tun, tap, addr, pcap string
 	port                 int
 	noConfigure          bool
+	link                 linkFlags // impairments between the device and the NIC (device_link.go)
 
 	// Coming with later issues; refused with a sentence.
 	viz string
@@ -89,23 +81,24 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	fs0.StringVar(&f.jsonPath, "json", "", "stream the step log to this JSON Lines file, one line per step as it happens")
 	fs0.BoolVar(&f.quiet, "quiet", false, "do not narrate the steps on standard output")
 	fs0.StringVar(&f.tun, "tun", "", "serve on this TUN device with packetwalk's own stack (created if it does not exist; needs root)")
-	fs0.StringVar(&f.tap, "tap", "", "serve on this TAP device (comes later)")
-	fs0.StringVar(&f.addr, "addr", "", "with --tun: packetwalk's address and prefix, e.g. 10.9.0.2/24 (the kernel side gets the first other address, 10.9.0.1)")
-	fs0.IntVar(&f.port, "port", 80, "with --tun: the port httpd listens on")
-	fs0.BoolVar(&f.noConfigure, "no-configure", false, "with --tun: leave the kernel side of the device alone and print the ip commands that configure it")
-	fs0.StringVar(&f.pcap, "pcap", "", "with --tun: stream a pcapng capture of the NIC's frames to this file")
+	fs0.StringVar(&f.tap, "tap", "", "serve on this TAP device with packetwalk's own stack: Ethernet frames and ARP with the kernel (created if it does not exist; needs root)")
+	fs0.StringVar(&f.addr, "addr", "", "with --tun or --tap: packetwalk's address and prefix, e.g. 10.9.0.2/24 (the kernel side gets the first other address, 10.9.0.1)")
+	fs0.IntVar(&f.port, "port", 80, "with --tun or --tap: the port httpd listens on")
+	fs0.BoolVar(&f.noConfigure, "no-configure", false, "with --tun or --tap: leave the kernel side of the device alone and print the ip commands that configure it")
+	fs0.StringVar(&f.pcap, "pcap", "", "with --tun or --tap: stream a pcapng capture of the NIC's frames to this file")
 	fs0.StringVar(&f.viz, "viz", "", "serve the live viewer on ADDR (comes with the viewer)")
+	f.link.registerImpairments(fs0)
 	if err := parseFlags(fs0, args, stdout, stderr); err != nil {
 		return err
 	}
 	switch {
-	case f.tap != "":
-		fmt.Fprintf(stderr, "packetwalk serve: %s.\n", tapComesLater)
-		return errUsage
-	case f.tun != "" || f.addr != "":
+	case f.tun != "" || f.tap != "" || f.addr != "":
 		return serveTUN(ctx, &f, stdout, stderr, ready)
 	case f.pcap != "":
 		fmt.Fprintln(stderr, "packetwalk serve: --pcap needs the frames of a TUN or TAP device, which come with the TUN issue; with --listen the kernel handles the frames (capture them with: tcpdump -i lo -w FILE).")
+		return errUsage
+	case f.link.deviceLink() != nil:
+		fmt.Fprintln(stderr, "packetwalk serve: --loss, --dup, --reorder, --corrupt and --fault impair the frames between a TUN or TAP device and packetwalk's NIC; with --listen the kernel handles the frames (use 'packetwalk trace' with the same flags for a simulated wire).")
 		return errUsage
 	case f.viz != "":
 		fmt.Fprintln(stderr, "packetwalk serve: --viz, the live viewer, is not built yet; --json FILE streams the same steps to a file meanwhile.")

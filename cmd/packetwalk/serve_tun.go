@@ -34,9 +34,10 @@ const tunBacklog = 128
 // exchange's last frames (the ACK of the FIN) to finish their walk.
 const pcapFlushDelay = 300 * time.Millisecond
 
-// serveTUN is `packetwalk serve --tun NAME --addr CIDR`: httpd on
-// packetwalk's own stack, whose NIC is plugged into a TUN device, so that
-// the kernel (curl, ping, a browser) is the client. It runs until ctx ends.
+// serveTUN is `packetwalk serve --tun NAME --addr CIDR` (and --tap NAME):
+// httpd on packetwalk's own stack, whose NIC is plugged into a TUN or TAP
+// device, so that the kernel (curl, ping, a browser) is the client. It runs
+// until ctx ends.
 func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, ready func(net.Addr)) error {
 	plan, err := planTUN(f)
 	if err != nil {
@@ -47,30 +48,18 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	if err != nil {
 		return err
 	}
-	if err := addressFree(plan); err != nil {
+	dh, err := openDeviceHost(plan, &f.link)
+	if err != nil {
 		return err
 	}
-
-	dev, name, err := nic.OpenDevice(nic.TUN, f.tun)
-	if err != nil {
-		return deviceError(f.tun, err)
-	}
-	plan.dev = name
-	dh, err := stack.NewDeviceHost(dev, stack.DeviceHostConfig{
-		Prefix: plan.addr,
-		Device: nic.DeviceConfig{Kind: nic.TUN, Name: name},
-	})
-	if err != nil {
-		dev.Close()
-		return err
-	}
+	name := plan.dev
 	runCtx, stopHost := context.WithCancel(context.Background())
 	defer stopHost()
 	hostDone := make(chan error, 1)
 	started := false
 	defer func() {
 		if !started {
-			dev.Close()
+			dh.Medium.Close()
 		}
 	}()
 
@@ -100,7 +89,7 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 		if err != nil {
 			return fmt.Errorf("cannot write the capture: %v", err)
 		}
-		capture, err = pcapng.New(&wholeBlocks{f: file}, pcapng.Options{Comment: "packetwalk serve --tun " + name + ": each packet's comment is its step trail"})
+		capture, err = pcapng.New(&wholeBlocks{f: file}, pcapng.Options{Comment: "packetwalk serve " + plan.flag() + " " + name + ": each packet's comment is its step trail"})
 		if err != nil {
 			file.Close()
 			return fmt.Errorf("cannot write the capture: %v", err)
@@ -122,13 +111,7 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	defer closeLogs()
 
 	// The kernel side: an address on the device's subnet, and the link up.
-	cmds := plan.ipCommands()
-	if f.noConfigure {
-		narr.Println(fmt.Sprintf("--no-configure: configure the kernel side of %s yourself (as root):", name))
-		for _, c := range cmds {
-			narr.Println("  " + strings.Join(c, " "))
-		}
-	} else if err := runIPCommands(cmds); err != nil {
+	if err := configureKernelSide(plan, f.noConfigure, narr.Println); err != nil {
 		return err
 	}
 
@@ -151,8 +134,8 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	if f.port != 80 {
 		url = "http://" + listenAddr.String() + "/"
 	}
-	narr.Println(fmt.Sprintf("serving %s with packetwalk's stack on TUN device %s (kernel side %s, docroot %s); press Ctrl-C to stop",
-		url, name, plan.kernel, docDesc))
+	narr.Println(fmt.Sprintf("serving %s with packetwalk's stack on %s device %s (%s, docroot %s); press Ctrl-C to stop",
+		url, plan.kind, name, plan.describe(dh), docDesc))
 	if err := narr.Flush(); err != nil {
 		return err
 	}
@@ -262,46 +245,127 @@ func (w *wholeBlocks) Close() error {
 	return err
 }
 
-// tunPlan is what serve --tun sets up.
+// tunPlan is what serve --tun or --tap sets up.
 type tunPlan struct {
+	kind   nic.DeviceKind
 	dev    string
 	addr   netip.Prefix // packetwalk's address
 	kernel netip.Prefix // the kernel side's: the first other address of the prefix
 }
 
-// planTUN checks the device flags and works out the kernel side's address.
-// Its errors are sentences without the final full stop.
+// flag is the command-line flag that names the device.
+func (p *tunPlan) flag() string {
+	if p.kind == nic.TAP {
+		return "--tap"
+	}
+	return "--tun"
+}
+
+// planTUN checks serve's device flags and works out the kernel side's
+// address. Its errors are sentences without the final full stop.
 func planTUN(f *serveFlags) (*tunPlan, error) {
+	plan, err := planDevice(f.tun, f.tap, f.addr)
+	if err != nil {
+		return nil, err
+	}
 	switch {
-	case f.tun == "":
-		return nil, errors.New("--addr goes with --tun NAME: say which TUN device to serve on, e.g. --tun pw0 --addr 10.9.0.2/24")
-	case f.addr == "":
-		return nil, fmt.Errorf("--tun %s needs --addr CIDR, packetwalk's address on the device, e.g. --addr 10.9.0.2/24", f.tun)
 	case f.listen != "":
-		return nil, errors.New("--tun and --listen exclude each other: --tun serves on packetwalk's stack, --listen on the kernel's; choose one")
-	case len(f.tun) >= syscall.IFNAMSIZ || strings.ContainsAny(f.tun, "/ \t\n:"):
-		return nil, fmt.Errorf("--tun %q is not a device name: at most %d characters, without '/', ':' or spaces, e.g. pw0", f.tun, syscall.IFNAMSIZ-1)
+		return nil, fmt.Errorf("%s and --listen exclude each other: %s serves on packetwalk's stack, --listen on the kernel's; choose one", plan.flag(), plan.flag())
 	case f.port < 1 || f.port > 65535:
 		return nil, fmt.Errorf("--port %d is not a port 1..65535", f.port)
 	}
-	p, err := netip.ParsePrefix(f.addr)
+	return plan, nil
+}
+
+// planDevice checks --tun or --tap NAME and --addr CIDR, and works out the
+// kernel side's address. Its errors are sentences without the final full
+// stop.
+func planDevice(tun, tap, addr string) (*tunPlan, error) {
+	kind, name, flagName := nic.TUN, tun, "--tun"
+	if tap != "" {
+		kind, name, flagName = nic.TAP, tap, "--tap"
+	}
+	switch {
+	case tun != "" && tap != "":
+		return nil, errors.New("--tun and --tap exclude each other: --tun carries IP packets, --tap Ethernet frames with ARP; choose one")
+	case name == "":
+		return nil, errors.New("--addr goes with --tun NAME or --tap NAME: say which device to serve on, e.g. --tun pw0 --addr 10.9.0.2/24")
+	case addr == "":
+		return nil, fmt.Errorf("%s %s needs --addr CIDR, packetwalk's address on the device, e.g. --addr 10.9.0.2/24", flagName, name)
+	case len(name) >= syscall.IFNAMSIZ || strings.ContainsAny(name, "/ \t\n:"):
+		return nil, fmt.Errorf("%s %q is not a device name: at most %d characters, without '/', ':' or spaces, e.g. pw0", flagName, name, syscall.IFNAMSIZ-1)
+	}
+	p, err := netip.ParsePrefix(addr)
 	if err != nil || !p.Addr().Is4() {
-		return nil, fmt.Errorf("--addr %q is not an IPv4 address with a prefix length, e.g. 10.9.0.2/24", f.addr)
+		return nil, fmt.Errorf("--addr %q is not an IPv4 address with a prefix length, e.g. 10.9.0.2/24", addr)
 	}
 	if p.Bits() > 30 {
-		return nil, fmt.Errorf("--addr %s: a /%d leaves no address for the kernel side; use /30 or shorter, e.g. %s/24", f.addr, p.Bits(), p.Addr())
+		return nil, fmt.Errorf("--addr %s: a /%d leaves no address for the kernel side; use /30 or shorter, e.g. %s/24", addr, p.Bits(), p.Addr())
 	}
 	network := p.Masked().Addr()
 	broadcast := lastAddr(p)
 	if p.Addr() == network || p.Addr() == broadcast {
 		return nil, fmt.Errorf("--addr %s is the %s address of its subnet; choose a host address, e.g. %s/%d",
-			f.addr, map[bool]string{true: "network", false: "broadcast"}[p.Addr() == network], network.Next().Next(), p.Bits())
+			addr, map[bool]string{true: "network", false: "broadcast"}[p.Addr() == network], network.Next().Next(), p.Bits())
 	}
 	k := network.Next()
 	if k == p.Addr() {
 		k = k.Next()
 	}
-	return &tunPlan{dev: f.tun, addr: p, kernel: netip.PrefixFrom(k, p.Bits())}, nil
+	return &tunPlan{kind: kind, dev: name, addr: p, kernel: netip.PrefixFrom(k, p.Bits())}, nil
+}
+
+// openDeviceHost checks that the kernel does not use the plan's addresses,
+// opens (or creates) the device and builds packetwalk's host on it, with a
+// simulated wire between device and NIC when lf asks for impairments. The
+// host does not run yet; closing dh.Medium closes the device. plan.dev
+// becomes the name the kernel gave the device.
+func openDeviceHost(plan *tunPlan, lf *linkFlags) (*stack.DeviceHost, error) {
+	if err := addressFree(plan); err != nil {
+		return nil, err
+	}
+	dev, name, err := nic.OpenDevice(plan.kind, plan.dev)
+	if err != nil {
+		return nil, deviceError(plan.kind, plan.dev, err)
+	}
+	plan.dev = name
+	dh, err := stack.NewDeviceHost(dev, stack.DeviceHostConfig{
+		Prefix: plan.addr,
+		Device: nic.DeviceConfig{Kind: plan.kind, Name: name},
+		Link:   lf.deviceLink(),
+	})
+	if err != nil {
+		dev.Close()
+		return nil, err
+	}
+	return dh, nil
+}
+
+// configureKernelSide gives the kernel side of the device its address and
+// brings the link up, or, with noConfigure, prints the commands that do.
+func configureKernelSide(plan *tunPlan, noConfigure bool, println func(string)) error {
+	cmds := plan.ipCommands()
+	if noConfigure {
+		println(fmt.Sprintf("--no-configure: configure the kernel side of %s yourself (as root):", plan.dev))
+		for _, c := range cmds {
+			println("  " + strings.Join(c, " "))
+		}
+		return nil
+	}
+	return runIPCommands(cmds)
+}
+
+// describe says who is on the device, for the line that announces it: on
+// a TAP device both ends have a MAC address, and ARP maps the addresses.
+func (p *tunPlan) describe(dh *stack.DeviceHost) string {
+	if p.kind != nic.TAP {
+		return "kernel side " + p.kernel.String()
+	}
+	s := fmt.Sprintf("packetwalk at %s, kernel side %s", dh.Iface.NIC.MAC(), p.kernel)
+	if ifc, err := net.InterfaceByName(p.dev); err == nil && len(ifc.HardwareAddr) == 6 {
+		s += " at " + ifc.HardwareAddr.String()
+	}
+	return s
 }
 
 // lastAddr is the prefix's broadcast address.
@@ -374,18 +438,22 @@ func addressFree(p *tunPlan) error {
 
 // deviceError turns a failed open of the TUN device into one sentence that
 // says what to do.
-func deviceError(name string, err error) error {
+func deviceError(kind nic.DeviceKind, name string, err error) error {
+	flagName, mode := "--tun", "tun"
+	if kind == nic.TAP {
+		flagName, mode = "--tap", "tap"
+	}
 	switch {
 	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENODEV):
-		return fmt.Errorf("cannot open TUN device %s: there is no /dev/net/tun on this machine; load the module (modprobe tun) or, in a container, pass the device in (docker run --device /dev/net/tun --cap-add NET_ADMIN); %s", name, withoutRoot)
+		return fmt.Errorf("cannot open %s device %s: there is no /dev/net/tun on this machine; load the module (modprobe tun) or, in a container, pass the device in (docker run --device /dev/net/tun --cap-add NET_ADMIN); %s", kind, name, withoutRoot)
 	case errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES):
-		return fmt.Errorf("cannot open TUN device %s: creating it needs root or CAP_NET_ADMIN; run with sudo (or create it for your user first: sudo ip tuntap add %s mode tun user $USER, then serve with --no-configure); %s", name, name, withoutRoot)
+		return fmt.Errorf("cannot open %s device %s: creating it needs root or CAP_NET_ADMIN; run with sudo (or create it for your user first: sudo ip tuntap add %s mode %s user $USER, then serve with --no-configure); %s", kind, name, name, mode, withoutRoot)
 	case errors.Is(err, syscall.EBUSY):
-		return fmt.Errorf("cannot open TUN device %s: it is busy, another program has it open; stop that program or choose another --tun name", name)
+		return fmt.Errorf("cannot open %s device %s: it is busy, another program has it open; stop that program or choose another %s name", kind, name, flagName)
 	case errors.Is(err, syscall.EINVAL):
-		return fmt.Errorf("cannot open TUN device %s: an interface of that name exists and is not a TUN device; choose another --tun name", name)
+		return fmt.Errorf("cannot open %s device %s: an interface of that name exists and is not a %s device; choose another %s name", kind, name, kind, flagName)
 	}
-	return fmt.Errorf("cannot open TUN device %s: %v", name, err)
+	return fmt.Errorf("cannot open %s device %s: %v", kind, name, err)
 }
 
 // exchangeFlusher flushes the live capture shortly after each exchange

@@ -9,9 +9,11 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/packetwalk/packetwalk/httpd"
+	"github.com/packetwalk/packetwalk/nic"
 )
 
 // typeOServeDefaultListen is where type-o-serve listens without --listen
@@ -35,11 +37,13 @@ func runTypeOServe(args []string, stdout, stderr io.Writer) error {
 func typeOServeCommand(ctx context.Context, args []string, in io.Reader, stdout, stderr io.Writer, ready func(net.Addr)) error {
 	fs0 := newFlagSet("type-o-serve")
 	listen := fs0.String("listen", "", "listen on HOST:PORT with the kernel's sockets (default "+typeOServeDefaultListen+")")
-	tun := fs0.String("tun", "", "serve on this TUN device (comes with the TUN issue)")
-	addr := fs0.String("addr", "", "the address CIDR of the TUN device (comes with the TUN issue)")
+	tun := fs0.String("tun", "", "serve on this TUN device with packetwalk's own stack, port 80 unless PORT (needs root; see the README)")
+	tap := fs0.String("tap", "", "serve on this TAP device with packetwalk's own stack, port 80 unless PORT (needs root)")
+	addr := fs0.String("addr", "", "with --tun or --tap: packetwalk's address and prefix, e.g. 10.9.0.2/24 (the kernel side gets 10.9.0.1)")
+	noConfigure := fs0.Bool("no-configure", false, "with --tun or --tap: leave the kernel side of the device alone and print the ip commands that configure it")
 	sim := fs0.Bool("sim", false, "be the web server of a packetwalk host on a simulated wire: a simulated client (gVisor's netstack, Go's HTTP client) sends the request")
 	path := fs0.String("get", "/", "with --sim: the path the simulated client asks for")
-	steps := fs0.Bool("steps", false, "with --sim: also narrate every step of every frame")
+	steps := fs0.Bool("steps", false, "with --sim, --tun or --tap: also narrate every step of every frame")
 	var lf linkFlags
 	lf.register(fs0)
 	positional, err := parseFlagsAndArgs(fs0, args, 1, "PORT", stdout, stderr)
@@ -57,9 +61,27 @@ func typeOServeCommand(ctx context.Context, args []string, in io.Reader, stdout,
 		}
 		return typeOServeSim(ctx, &lf, *path, *steps, in, stdout)
 	}
-	if *tun != "" || *addr != "" {
-		fmt.Fprintf(stderr, "packetwalk type-o-serve: %s.\n", tunComesLater)
-		return errUsage
+	if *tun != "" || *tap != "" || *addr != "" {
+		plan, err := planDevice(*tun, *tap, *addr)
+		port := typeOServeDevicePort
+		switch {
+		case err != nil:
+		case *listen != "":
+			err = fmt.Errorf("%s and --listen exclude each other: %s serves on packetwalk's stack, --listen on the kernel's; choose one", plan.flag(), plan.flag())
+		case lf.mtu != nic.DefaultMTU || lf.wireMode != "hub":
+			err = errors.New("--mtu and --wire shape the simulated wire of --sim; on a device the kernel's MTU applies")
+		case len(positional) == 1:
+			if n, perr := strconv.Atoi(positional[0]); perr != nil || n < 1 || n > 65535 {
+				err = fmt.Errorf("PORT %q is not a number 1..65535", positional[0])
+			} else {
+				port = n
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "packetwalk type-o-serve: %v.\n", err)
+			return errUsage
+		}
+		return typeOServeDevice(ctx, plan, port, *noConfigure, *steps, &lf, in, stdout, ready)
 	}
 	where := typeOServeDefaultListen
 	switch {

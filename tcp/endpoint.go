@@ -89,6 +89,11 @@ type Endpoint struct {
 	keepTimer      viz.Timer
 	lastRecv       time.Duration
 
+	// RFC 5961 rate limit (ratelimit.go): when this connection last
+	// answered a rejected segment.
+	lastInvalidACK time.Duration
+	invalidACKSent bool
+
 	sackScratch [MaxSACKBlocks * 8]SACKBlock // reused for the SACK option
 	sacked      scoreboard                   // what the peer SACKed beyond SND.UNA
 	highRxt     Seq                          // highest byte retransmitted in this recovery
@@ -162,6 +167,15 @@ func (e *Endpoint) setState(to State, frame uint64, why string) {
 		l.stats.CurrEstab++
 	} else if open(from) && !open(to) {
 		l.stats.CurrEstab--
+	}
+	if (to == TimeWait || to == Closed) && e.send != nil {
+		// Nothing more will be sent (TIME_WAIT: our FIN is acknowledged)
+		// or received: give back the buffers' storage, unless unread
+		// data still sits in it, so that the connections waiting out
+		// 2 MSL after a burst of short requests (bench/run's new
+		// connections/s) hold no buffer memory.
+		e.send.Release()
+		e.recv.Release()
 	}
 	if l.rec.On() {
 		msg := fmt.Sprintf("%s -> %s", from, to)

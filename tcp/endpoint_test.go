@@ -441,7 +441,7 @@ func TestDropNoSocket(t *testing.T) {
 }
 
 func TestDropBacklogFullSYNQueue(t *testing.T) {
-	r := newRig(t, Config{})
+	r := newRig(t, Config{SynCookies: SynCookiesOff})
 	lst, err := r.l.Listen(srvAddr, 2, Options{}, Notify{})
 	if err != nil {
 		t.Fatal(err)
@@ -561,7 +561,9 @@ func TestChallengeACKForRST(t *testing.T) {
 }
 
 func TestChallengeACKForSYN(t *testing.T) {
-	r := newRig(t, Config{})
+	// Two SYNs at the same instant: without the rate limit (tested in
+	// ratelimit_test.go) each gets its challenge ACK.
+	r := newRig(t, Config{InvalidACKInterval: -1})
 	c := r.passiveOpen(4, peerAddr, peerISS)
 	for _, seq := range []Seq{c.peerNxt, c.peerNxt.Add(500)} {
 		f := r.fromPeer(c, peerSYN(seq), nil)

@@ -62,7 +62,7 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 		e.dropf(in.frame, "accept", viz.ReasonSeqOutOfWindow,
 			"seq %d..%d is outside the receive window %d..%d", uint32(in.hdr.Seq), uint32(in.hdr.Seq)+uint32(in.segLen()),
 			uint32(e.rcvNxt()), uint32(e.rcvNxt())+uint32(e.rcvWindow()))
-		if !in.has(FlagRST) {
+		if !in.has(FlagRST) && e.answerInvalid(in, false) {
 			e.sendACK(in.frame, "an unacceptable segment is answered with an ACK")
 		}
 		return
@@ -163,7 +163,12 @@ func (e *Endpoint) listenArrives(in *incoming) {
 		e.dropf(in.frame, "listen", viz.ReasonTCPStray, "RST at a listening socket is ignored (RFC 9293 §3.10.7.2)")
 		return
 	case in.has(FlagACK):
-		// An ACK with no connection: the other side thinks one exists.
+		// An ACK with no connection: it may return one of our SYN
+		// cookies (syncookie.go); otherwise the other side thinks a
+		// connection exists that does not.
+		if l.cfg.SynCookies != SynCookiesOff && e.cookieACK(in) {
+			return
+		}
 		l.resetFor(in, e.ID)
 		return
 	case !in.has(FlagSYN):
@@ -171,7 +176,18 @@ func (e *Endpoint) listenArrives(in *incoming) {
 		return
 	}
 	// Backlog: the SYN queue (half-open) and the accept queue (waiting
-	// for accept()) are both bounded by listen()'s backlog.
+	// for accept()) are both bounded by listen()'s backlog. A full
+	// accept queue refuses the SYN; a full SYN queue, under a SYN flood,
+	// is where SYN cookies take over (RFC 4987 §3.6, syncookie.go).
+	if len(e.acceptQueue) < e.backlog && l.cfg.SynCookies != SynCookiesOff &&
+		(l.cfg.SynCookies == SynCookiesAlways || len(e.synQueue) >= e.backlog) {
+		why := fmt.Sprintf("SYN queue full (%d half-open)", len(e.synQueue))
+		if l.cfg.SynCookies == SynCookiesAlways {
+			why = "SYN cookies always on"
+		}
+		e.sendCookie(in, why)
+		return
+	}
 	if len(e.synQueue) >= e.backlog || len(e.acceptQueue) >= e.backlog {
 		l.stats.ListenDrops++
 		e.dropf(in.frame, "listen", viz.ReasonBacklogFull, "backlog %d full: %d half-open, %d waiting for accept()",
@@ -328,7 +344,9 @@ func (e *Endpoint) resetArrives(in *incoming) {
 func (e *Endpoint) challengeACK(in *incoming, why string) {
 	e.layer.stats.ChallengeACKs++
 	e.dropf(in.frame, "challenge_ack", viz.ReasonTCPChallenge, "%s: answered with a challenge ACK (RFC 5961)", why)
-	e.sendACK(in.frame, "challenge ACK")
+	if e.answerInvalid(in, true) {
+		e.sendACK(in.frame, "challenge ACK")
+	}
 }
 
 // ackArrives is the fifth check (§3.10.7.4, "fifth, check the ACK
@@ -368,7 +386,9 @@ func (e *Endpoint) ackArrives(in *incoming) bool {
 	// window, is suspicious.
 	if h.Ack.GreaterThan(e.sndMax) {
 		e.dropf(in.frame, "ack", viz.ReasonTCPBadACK, "ACK %d acknowledges data not yet sent (SND.NXT %d)", uint32(h.Ack), uint32(e.sndMax))
-		e.sendACK(in.frame, "ACK for unsent data")
+		if e.answerInvalid(in, true) {
+			e.sendACK(in.frame, "ACK for unsent data")
+		}
 		return false
 	}
 	if h.Ack.LessThan(e.sndUna.Add(-e.maxSndWnd)) {

@@ -84,6 +84,18 @@ type Config struct {
 	// Demuxer builds the demux table for the Ephemeral range; nil means
 	// NewDemuxTable. A lab puts a student's table here.
 	Demuxer func(ephemeral ip.PortRange) Demuxer
+	// InvalidACKInterval is the shortest time between two ACKs one
+	// connection sends in answer to rejected segments without data (out
+	// of window, challenge ACKs; ratelimit.go). Zero means
+	// DefaultInvalidACKInterval, negative no limit.
+	InvalidACKInterval time.Duration
+	// ChallengeACKsPerSecond caps the host's challenge ACKs (RFC 5961
+	// §7). Zero means DefaultChallengeACKsPerSecond, negative no cap.
+	ChallengeACKsPerSecond int
+	// SynCookies says when a listener answers a SYN with a SYN cookie
+	// instead of a half-open socket (RFC 4987 §3.6, syncookie.go). The
+	// zero value, SynCookiesWhenFull, uses them once the SYN queue is full.
+	SynCookies SynCookieMode
 }
 
 // Layer is one host's TCP: its demux table, its listeners and connections.
@@ -96,6 +108,9 @@ type Layer struct {
 	isn   isnGenerator
 	table Demuxer
 	stats Stats
+
+	challenge challengeBudget // RFC 5961 §7 host-wide challenge ACK count
+	cookies   cookieJar       // SYN cookie secret and counters
 }
 
 // Stats are TCP's counters, named after the Tcp: line of /proc/net/snmp.
@@ -103,6 +118,8 @@ type Stats struct {
 	ActiveOpens, PassiveOpens, AttemptFails, EstabResets uint64
 	InSegs, OutSegs, RetransSegs, InErrs, OutRsts        uint64
 	ListenDrops, ListenOverflows, ChallengeACKs          uint64
+	InvalidACKsLimited                                   uint64 // ACKs not sent by the rate limits of ratelimit.go
+	SynCookiesSent, SynCookiesRecv, SynCookiesFailed     uint64 // RFC 4987 §3.6, as Linux's TcpExt
 	CurrEstab                                            int
 }
 
@@ -132,13 +149,20 @@ func NewLayer(cfg Config) *Layer {
 	if cfg.MaxBacklog <= 0 {
 		cfg.MaxBacklog = DefaultMaxBacklog
 	}
+	if cfg.InvalidACKInterval == 0 {
+		cfg.InvalidACKInterval = DefaultInvalidACKInterval
+	}
+	if cfg.ChallengeACKsPerSecond == 0 {
+		cfg.ChallengeACKsPerSecond = DefaultChallengeACKsPerSecond
+	}
 	if cfg.Ephemeral.First == 0 || cfg.Ephemeral.Last < cfg.Ephemeral.First {
 		cfg.Ephemeral = ip.EphemeralPorts
 	}
 	return &Layer{
 		cfg: cfg, clock: cfg.Clock, rec: cfg.Recorder, net: cfg.Network,
-		isn:   newISNGenerator(cfg.ISNSecret),
-		table: newDemuxer(cfg),
+		isn:     newISNGenerator(cfg.ISNSecret),
+		cookies: newCookieJar(cfg.ISNSecret),
+		table:   newDemuxer(cfg),
 	}
 }
 

@@ -1,0 +1,170 @@
+package tcp
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// Hostile segments at the TCP layer: the RFC 5961 rate limits and SYN
+// cookies (RFC 4987 §3.6). Blind RST, SYN and ACK injection themselves are
+// tested in endpoint_test.go (TestChallengeACK*); the whole-host versions
+// with data checked are in stack/hostile_test.go.
+
+// TestInvalidACKRateLimit: a spray of in-window RSTs gets one challenge ACK
+// per InvalidACKInterval, and the connection survives; data is always
+// answered.
+func TestInvalidACKRateLimit(t *testing.T) {
+	r := newRig(t, Config{})
+	c := r.passiveOpen(4, peerAddr, peerISS)
+	for i := range 10 {
+		f := r.fromPeer(c, Header{Seq: c.peerNxt.Add(uint32(100 + i)), Flags: FlagRST}, nil)
+		r.expectDrop(f, "challenge_ack", viz.ReasonTCPChallenge)
+	}
+	if got := len(r.take()); got != 1 {
+		t.Fatalf("10 blind RSTs at one instant: %d challenge ACKs sent, want 1", got)
+	}
+	if s := r.l.Stats(); s.ChallengeACKs != 10 || s.InvalidACKsLimited != 9 {
+		t.Fatalf("ChallengeACKs %d, InvalidACKsLimited %d; want 10 and 9", s.ChallengeACKs, s.InvalidACKsLimited)
+	}
+	// After the interval, the next one is answered again.
+	r.clock.RunFor(DefaultInvalidACKInterval)
+	r.fromPeer(c, Header{Seq: c.peerNxt.Add(7), Flags: FlagRST}, nil)
+	expectSeg(t, r.takeOne("RST after the interval"), FlagACK, c.localNxt, c.peerNxt)
+	// Out-of-window data is always answered (a sender needs its dup ACK).
+	for range 3 {
+		r.fromPeer(c, Header{Seq: c.peerNxt.Add(1 << 30), Ack: c.localNxt, Flags: FlagACK, Window: 100}, []byte("x"))
+	}
+	if got := len(r.take()); got != 3 {
+		t.Fatalf("3 out-of-window data segments: %d ACKs, want 3", got)
+	}
+	if c.e.State() != Established {
+		t.Fatalf("state %s after the spray", c.e.State())
+	}
+	// The genuine RST still resets.
+	r.fromPeer(c, Header{Seq: c.peerNxt, Flags: FlagRST}, nil)
+	if c.e.State() != Closed {
+		t.Fatalf("state %s after the RST at RCV.NXT", c.e.State())
+	}
+}
+
+// TestChallengeACKHostLimit: the host-wide cap of RFC 5961 §7 holds across
+// connections.
+func TestChallengeACKHostLimit(t *testing.T) {
+	r := newRig(t, Config{ChallengeACKsPerSecond: 3})
+	var conns []conn
+	for i := range 5 {
+		conns = append(conns, r.passiveOpen(8, netip.AddrPortFrom(rigRemote, uint16(41000+i)), peerISS))
+	}
+	for _, c := range conns {
+		r.fromPeer(c, peerSYN(c.peerNxt.Add(10)), nil)
+	}
+	if got := len(r.take()); got != 3 {
+		t.Fatalf("5 blind SYNs on 5 connections with a cap of 3/s: %d challenge ACKs, want 3", got)
+	}
+	r.clock.RunFor(time.Second)
+	r.fromPeer(conns[4], peerSYN(conns[4].peerNxt.Add(10)), nil)
+	if got := len(r.take()); got != 1 {
+		t.Fatalf("a second later: %d challenge ACKs, want 1", got)
+	}
+}
+
+// TestSynCookies: with the SYN queue full, a SYN is answered with a cookie
+// and no socket; the ACK that returns it builds an ESTABLISHED connection
+// with the MSS the cookie carried, whose first data arrives intact; a
+// forged or stale cookie gets a RST.
+func TestSynCookies(t *testing.T) {
+	r := newRig(t, Config{})
+	lst, err := r.l.Listen(srvAddr, 2, Options{}, Notify{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two half-open sockets fill the SYN queue.
+	for i := range 2 {
+		r.inject(netip.AddrPortFrom(rigRemote, uint16(42000+i)), srvAddr, peerSYN(peerISS), nil)
+		r.takeOne("SYN")
+	}
+	before := len(r.l.Endpoints())
+	peer := netip.AddrPortFrom(rigRemote, 43000)
+	syn := peerSYN(peerISS)
+	syn.Options.MSS = 1400
+	f := r.inject(peer, srvAddr, syn, nil)
+	r.expectNoDrop(f)
+	synack := r.takeOne("SYN with the queue full")
+	expectSeg(t, synack, FlagSYN|FlagACK, synack.hdr.Seq, peerISS.Add(1))
+	if synack.hdr.Options.HasWS || synack.hdr.Options.SACKPermitted {
+		t.Errorf("cookie SYN+ACK offers options it cannot remember: %s", synack.hdr)
+	}
+	if n := len(r.l.Endpoints()); n != before {
+		t.Fatalf("a cookie kept state: %d sockets, was %d", n, before)
+	}
+	if got := len(r.stepEvents("syn_cookie")); got != 1 {
+		t.Fatalf("%d syn_cookie steps, want 1", got)
+	}
+
+	// A forged cookie (off by one) is refused with a RST.
+	r.inject(peer, srvAddr, Header{Seq: peerISS.Add(1), Ack: synack.hdr.Seq.Add(2), Flags: FlagACK, Window: 1000}, nil)
+	expectSeg(t, r.takeOne("forged cookie"), FlagRST, synack.hdr.Seq.Add(2), 0)
+
+	// The real ACK, with data, builds the connection.
+	f = r.inject(peer, srvAddr, Header{Seq: peerISS.Add(1), Ack: synack.hdr.Seq.Add(1), Flags: FlagACK | FlagPSH, Window: 1000}, []byte("hello"))
+	r.expectNoDrop(f)
+	c, err := lst.Accept()
+	if err != nil {
+		t.Fatalf("accept after a valid cookie: %v", err)
+	}
+	if c.State() != Established || c.RemoteAddr() != peer || c.mss != 1400 {
+		t.Fatalf("cookie connection: %s from %s, MSS %d; want ESTABLISHED from %s, MSS 1400", c.State(), c.RemoteAddr(), c.mss, peer)
+	}
+	buf := make([]byte, 16)
+	n, err := c.Read(buf)
+	if err != nil || !bytes.Equal(buf[:n], []byte("hello")) {
+		t.Fatalf("read %q, %v; want hello", buf[:n], err)
+	}
+	if s := r.l.Stats(); s.SynCookiesSent != 1 || s.SynCookiesRecv != 1 || s.SynCookiesFailed != 1 {
+		t.Fatalf("cookie counters sent %d recv %d failed %d; want 1, 1, 1", s.SynCookiesSent, s.SynCookiesRecv, s.SynCookiesFailed)
+	}
+
+	// A cookie two periods old is stale.
+	peer2 := netip.AddrPortFrom(rigRemote, 43001)
+	r.inject(peer2, srvAddr, peerSYN(peerISS), nil)
+	old := r.takeOne("second cookie")
+	r.clock.RunFor(2 * cookiePeriod)
+	r.take() // the half-open sockets' SYN+ACK retransmissions and their RSTs
+	r.inject(peer2, srvAddr, Header{Seq: peerISS.Add(1), Ack: old.hdr.Seq.Add(1), Flags: FlagACK, Window: 1000}, nil)
+	expectSeg(t, r.takeOne("stale cookie"), FlagRST, old.hdr.Seq.Add(1), 0)
+}
+
+// TestSynCookiesModes: SynCookiesAlways keeps no half-open socket at all
+// (SynCookiesOff is TestDropBacklogFullSYNQueue).
+func TestSynCookiesModes(t *testing.T) {
+	r := newRig(t, Config{SynCookies: SynCookiesAlways})
+	if _, err := r.l.Listen(srvAddr, 8, Options{}, Notify{}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(r.l.Endpoints())
+	r.inject(peerAddr, srvAddr, peerSYN(peerISS), nil)
+	r.takeOne("SYN with cookies always on")
+	if n := len(r.l.Endpoints()); n != before {
+		t.Fatalf("SynCookiesAlways kept a half-open socket")
+	}
+	for _, m := range []SynCookieMode{SynCookiesWhenFull, SynCookiesOff, SynCookiesAlways} {
+		if m.String() == "" {
+			t.Errorf("mode %d has no name", m)
+		}
+	}
+}
+
+// stepEvents returns the logged events of one step name.
+func (r *rig) stepEvents(step string) []viz.Event {
+	var out []viz.Event
+	for _, e := range r.mem.Events() {
+		if e.Step == step {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -27,7 +27,8 @@ const (
 	tunCmdTimeout = 20 * time.Second
 )
 
-// tunServer is a `packetwalk serve --tun pw0` running in a namespace.
+// tunServer is a `packetwalk serve --tun pw0` (or --tap) running in a
+// namespace.
 type tunServer struct {
 	ns    *netns.NS
 	proc  *netns.Proc
@@ -41,6 +42,14 @@ type tunServer struct {
 // listens.
 func startTUNServer(t *testing.T, args ...string) *tunServer {
 	t.Helper()
+	return startDeviceServer(t, []string{"--tun", "pw0"}, args...)
+}
+
+// startDeviceServer starts `serve DEVICE --addr 10.9.0.2/24 args...` in a
+// fresh namespace, device being --tun NAME or --tap NAME, and waits until
+// it listens.
+func startDeviceServer(t *testing.T, device []string, args ...string) *tunServer {
+	t.Helper()
 	ns := netns.New(t)
 	s := &tunServer{ns: ns, dir: t.TempDir()}
 	s.jsonl = filepath.Join(s.dir, "steps.jsonl")
@@ -52,7 +61,8 @@ func startTUNServer(t *testing.T, args ...string) *tunServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { outFile.Close() })
-	all := append([]string{"serve", "--tun", "pw0", "--addr", tunAddr + "/24", "--quiet", "--json", s.jsonl, "--pcap", s.pcap}, args...)
+	all := append(append([]string{"serve"}, device...), "--addr", tunAddr+"/24", "--quiet", "--json", s.jsonl, "--pcap", s.pcap)
+	all = append(all, args...)
 	cmd := ns.Command(context.Background(), os.Args[0], all...)
 	cmd.Env = append(os.Environ(), asCLIVar+"=1", readyFileVar+"="+readyFile)
 	cmd.Stdout, cmd.Stderr = outFile, outFile

@@ -36,8 +36,11 @@ const DefaultOutOfOrderRanges = 32
 // the connection counts the FIN itself (its RCV.NXT is NextSeq()+1) and,
 // since no data follows a FIN, stops inserting.
 //
-// The ring is allocated on the first Insert that stores a byte; from then on
-// Insert and Read never allocate.
+// The ring is allocated on the first Insert that stores a byte, at
+// initialRingBytes, and doubles when a segment lands beyond its end, up to
+// Cap() (see SendBuffer for what allocating the whole SO_RCVBUF for every
+// connection cost); once it has grown to what the connection needs, Insert
+// and Read never allocate. Release gives the storage back.
 type ReceiveBuffer struct {
 	ring     []byte // storage; nil until the first byte arrives
 	head     int    // index in ring of the oldest readable byte
@@ -178,8 +181,8 @@ func (r *ReceiveBuffer) InsertDetail(seq Seq, data []byte) Insertion {
 		in.RangesFull = true
 		return in
 	}
-	if r.ring == nil {
-		r.ring = make([]byte, r.limit)
+	if need := r.readable + hi; need > len(r.ring) {
+		r.grow(need)
 	}
 	if r.ooo == nil {
 		r.ooo = make([]oooRange, 0, r.oooMax+1)
@@ -231,6 +234,41 @@ func (r *ReceiveBuffer) InsertDetail(seq Seq, data []byte) Insertion {
 func (r *ReceiveBuffer) rangeStart(k int) int { return int(uint32(r.ooo[k].start - r.rcvNxt)) }
 func (r *ReceiveBuffer) rangeEnd(k int) int   { return int(uint32(r.ooo[k].end - r.rcvNxt)) }
 
+// extent returns how many bytes from head must keep their place: the
+// readable ones and everything up to the end of the last out-of-order
+// range.
+func (r *ReceiveBuffer) extent() int {
+	e := r.readable
+	if k := len(r.ooo); k > 0 {
+		e += r.rangeEnd(k - 1)
+	}
+	return e
+}
+
+// grow moves what is held into a larger ring of at least need bytes,
+// starting at its beginning; out-of-order bytes keep their offsets.
+func (r *ReceiveBuffer) grow(need int) {
+	ring := newRing(growRing(len(r.ring), need, r.limit))
+	if e := r.extent(); e > 0 {
+		c := copy(ring[:e], r.ring[r.head:])
+		copy(ring[c:e], r.ring)
+	}
+	recycleRing(r.ring)
+	r.ring, r.head = ring, 0
+}
+
+// Release frees the storage if nothing is held (nothing readable, nothing
+// out of order) and reports whether it did; a later Insert allocates
+// again.
+func (r *ReceiveBuffer) Release() bool {
+	if r.readable != 0 || len(r.ooo) != 0 {
+		return false
+	}
+	recycleRing(r.ring)
+	r.ring, r.ooo, r.sackOrder, r.head = nil, nil, nil, 0
+	return true
+}
+
 // writeAt copies p into the ring at offset off from RCV.NXT, across the wrap.
 func (r *ReceiveBuffer) writeAt(off int, p []byte) {
 	i := (r.head + r.readable + off) % len(r.ring)
@@ -250,8 +288,12 @@ func (r *ReceiveBuffer) Read(p []byte) int {
 	r.readable -= n
 	if r.readable == 0 && len(r.ooo) == 0 {
 		// Empty: start again at the ring's beginning, so that the next
-		// bytes lie in one piece.
+		// bytes lie in one piece. A small ring goes back to the pool
+		// (ringpool.go).
 		r.head = 0
+		if recycleRing(r.ring) {
+			r.ring = nil
+		}
 	} else {
 		r.head = (r.head + n) % len(r.ring)
 	}
@@ -332,19 +374,18 @@ func (r *ReceiveBuffer) String() string {
 // smaller capacity shrinks Window() at once, which moves the right edge of
 // the window back; RFC 9293 §3.8.6 strongly discourages advertising that,
 // so the connection should keep offering up to the edge it last advertised
-// (data there is then trimmed, and sent again later). Resize allocates.
+// (data there is then trimmed, and sent again later). Storage larger than
+// the new capacity is given back (growing is left to later Inserts); Resize
+// may allocate.
 func (r *ReceiveBuffer) Resize(capacity int) {
 	capacity = clampBufferBytes(capacity)
 	if capacity == r.limit {
 		return
 	}
 	r.limit = capacity
-	if r.ring == nil {
-		return // allocated by the first Insert, at the new size
-	}
-	extent := r.readable // bytes from head that must keep their place
-	if k := len(r.ooo); k > 0 {
-		extent += r.rangeEnd(k - 1)
+	extent := r.extent() // bytes from head that must keep their place
+	if len(r.ring) <= max(capacity, extent) {
+		return // grown by later Inserts, up to the new size
 	}
 	ring := make([]byte, max(capacity, extent))
 	c := copy(ring[:extent], r.ring[r.head:])

@@ -1,0 +1,111 @@
+// Package impl holds the implementation labs, in the style of Stanford's
+// CS144: the student writes one component of the stack behind a small
+// interface (the NIC's FCS check and MAC filter, IP's reassembler, TCP's
+// demux table), and graded tests build the stack with it and run it on the
+// simulated network and at unit level.
+//
+// Each lab lives in a directory of its own:
+//
+//	<lab>/handout.md   what to do: objectives, the seed's concept, the interface, hints
+//	<lab>/skeleton/    the package the student copies; its functions are TODO and compile
+//	<lab>/reference/   a solution, kept out of the skeleton; it passes every graded test
+//	<lab>/grade/       the graded tests, as a library: Run(t, New)
+//
+// Test grades a student's copy: it writes a temporary module that imports
+// the student's package and this module's grade package, runs `go test
+// -json` on it, and prints one line per graded test with, for a failure,
+// what was sent, what was expected, what happened and the step log around
+// it. See docs/labs-impl.md.
+package impl
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Lab is one implementation lab.
+type Lab struct {
+	ID, Title string
+	Handout   string // Markdown, printed by `packetwalk lab show ID`
+
+	dir     string // the lab's directory under labs/impl
+	grade   string // import path of its grade package
+	ctor    string // the constructor the student's package must keep
+	timeout string // go test -timeout for its graded tests
+}
+
+//go:embed fcsmac/handout.md fcsmac/skeleton
+var files embed.FS
+
+const modulePath = "github.com/packetwalk/packetwalk"
+
+var labs = []Lab{
+	{ID: "impl-fcs-mac", Title: "Implement the LAN adapter's FCS check and destination-MAC filter", dir: "fcsmac",
+		ctor: "func New() nic.FrameFilter"},
+	// LABS-REST
+}
+
+func init() {
+	for i := range labs {
+		l := &labs[i]
+		b, err := files.ReadFile(l.dir + "/handout.md")
+		if err != nil {
+			panic("labs/impl: handout of " + l.ID + " is not embedded: " + err.Error())
+		}
+		l.Handout = string(b)
+		l.grade = modulePath + "/labs/impl/" + l.dir + "/grade"
+		l.timeout = "120s"
+	}
+}
+
+// Labs returns the implementation labs in course order.
+func Labs() []Lab { return append([]Lab(nil), labs...) }
+
+// find returns the lab with id, or an error that lists the IDs.
+func find(id string) (*Lab, error) {
+	var ids []string
+	for i := range labs {
+		if labs[i].ID == id {
+			return &labs[i], nil
+		}
+		ids = append(ids, labs[i].ID)
+	}
+	return nil, fmt.Errorf("no implementation lab %q; the implementation labs are %s", id, strings.Join(ids, ", "))
+}
+
+// Skeleton writes the skeleton of lab id into dir, which must not exist or
+// be empty, so that no work of the student's is ever overwritten.
+func Skeleton(id, dir string) error {
+	l, err := find(id)
+	if err != nil {
+		return err
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s is not empty: give a new directory for the skeleton, so that nothing in it is overwritten", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create %s: %v", dir, err)
+	}
+	root := l.dir + "/skeleton"
+	return fs.WalkDir(files, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p, root), "/")
+		if d.IsDir() {
+			if rel != "" {
+				return os.MkdirAll(filepath.Join(dir, filepath.FromSlash(rel)), 0o755)
+			}
+			return nil
+		}
+		b, err := files.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, filepath.FromSlash(rel)), b, 0o644)
+	})
+}

@@ -1,0 +1,96 @@
+package impl
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// grade runs Test on dir and returns its verdict and output.
+func grade(t *testing.T, id, dir string) (bool, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	passed, err := Test(ctx, id, dir, &out)
+	if err != nil {
+		t.Fatalf("Test(%s, %s): %v\n%s", id, dir, err, out.String())
+	}
+	return passed, out.String()
+}
+
+// TestReferencesPass: each lab's reference solution, graded the way a
+// student's package is (a temporary module, go test -json), passes.
+func TestReferencesPass(t *testing.T) {
+	for _, l := range Labs() {
+		t.Run(l.ID, func(t *testing.T) {
+			passed, out := grade(t, l.ID, filepath.Join(l.dir, "reference"))
+			if !passed {
+				t.Fatalf("the reference of %s does not pass its graded tests:\n%s", l.ID, out)
+			}
+			if strings.Contains(out, "FAIL") {
+				t.Fatalf("passed, but the output shows a failure:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestSkeletonsFail: the untouched skeleton, as `lab skeleton` writes it,
+// compiles and fails, with the messages the handout promises.
+func TestSkeletonsFail(t *testing.T) {
+	for _, l := range Labs() {
+		t.Run(l.ID, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "mylab")
+			if err := Skeleton(l.ID, dir); err != nil {
+				t.Fatal(err)
+			}
+			passed, out := grade(t, l.ID, dir)
+			if passed {
+				t.Fatalf("the untouched skeleton of %s passes:\n%s", l.ID, out)
+			}
+			for _, want := range []string{"FAIL  ", "expected:", "got:", l.ID + ": "} {
+				if !strings.Contains(out, want) {
+					t.Errorf("the skeleton's report lacks %q:\n%s", want, out)
+				}
+			}
+			if strings.Contains(out, "did not build") {
+				t.Errorf("the skeleton does not compile:\n%s", out)
+			}
+			t.Logf("%s", out)
+		})
+	}
+}
+
+func TestSkeletonRefusesNonEmptyDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "mine.go"), []byte("package mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range Labs() {
+		if err := Skeleton(l.ID, dir); err == nil || !strings.Contains(err.Error(), "not empty") {
+			t.Errorf("Skeleton(%s) into a non-empty directory: %v, want a refusal", l.ID, err)
+		}
+	}
+	if err := Skeleton("impl-nope", t.TempDir()); err == nil || !strings.Contains(err.Error(), "impl-fcs-mac") {
+		t.Errorf("Skeleton of an unknown lab: %v, want an error listing the labs", err)
+	}
+}
+
+// TestBadImplDir: missing or empty directories get one sentence, not a
+// run of go test.
+func TestBadImplDir(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	for _, dir := range []string{"", filepath.Join(t.TempDir(), "nope"), t.TempDir()} {
+		if _, err := Test(ctx, "impl-fcs-mac", dir, &out); err == nil {
+			t.Errorf("Test with --impl %q: no error", dir)
+		}
+	}
+	if _, err := Test(ctx, "impl-nope", t.TempDir(), &out); err == nil {
+		t.Error("Test of an unknown lab: no error")
+	}
+}

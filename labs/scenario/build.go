@@ -1,0 +1,148 @@
+package scenario
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/packetwalk/packetwalk/ip"
+	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/stack"
+	"github.com/packetwalk/packetwalk/stack/gvisorhost"
+	"github.com/packetwalk/packetwalk/tcp"
+)
+
+// sim is a scenario's network once built: the stack's Network with the
+// scenario's wires and hosts, by name.
+type sim struct {
+	sc    *Scenario
+	net   *stack.Network
+	wires map[string]*nic.Wire
+	pw    map[string]*stack.Host
+	gv    map[string]*gvisorhost.Host
+	cfg   map[string]*Host
+	paced bool
+}
+
+// build creates the network: wires first, then hosts in the order given,
+// their NICs numbered 02:00:00:00:00:01 and on (unless a mac is given).
+func build(sc *Scenario) (*sim, error) {
+	s := &sim{sc: sc, net: stack.NewNetwork(sc.Seed), wires: map[string]*nic.Wire{},
+		pw: map[string]*stack.Host{}, gv: map[string]*gvisorhost.Host{}, cfg: map[string]*Host{}}
+	for i := range sc.Wires {
+		w := &sc.Wires[i]
+		mode, _ := nic.ParseWireMode(orDefault(w.Mode, "hub"))
+		wc := nic.WireConfig{Name: w.Name, Mode: mode, Latency: w.Latency.D(), BandwidthBitsPerSecond: w.BandwidthBPS,
+			TxQueueLen: w.TxQueue, MTU: w.MTU,
+			Impairments: nic.Impairments{Loss: w.Loss, Duplicate: w.Dup, Reorder: w.Reorder, Corrupt: w.Corrupt}}
+		for _, f := range w.Faults {
+			fault, _ := nic.ParseFault(f)
+			wc.Faults = append(wc.Faults, fault)
+		}
+		wire, err := s.net.AddWire(wc)
+		if err != nil {
+			return nil, sc.errf(w.Line, "wire %s: %v", w.Name, err)
+		}
+		s.wires[w.Name] = wire
+	}
+	macIndex := 0
+	for i := range sc.Hosts {
+		h := &sc.Hosts[i]
+		s.cfg[h.Name] = h
+		if h.Kind == "gvisor" {
+			s.paced = true
+			in := h.Interfaces[0]
+			macIndex++
+			mac := stack.MAC(macIndex)
+			if in.MAC != "" {
+				mac, _ = nic.ParseMAC(in.MAC)
+			}
+			cfg := gvisorhost.Config{Name: h.Name, MAC: mac, MTU: in.MTU, Addr: netip.MustParsePrefix(in.Addr),
+				Clock: s.net.Clock, Log: s.net.Log}
+			if h.Gateway != "" {
+				cfg.Gateway = netip.MustParseAddr(h.Gateway)
+			}
+			g, err := gvisorhost.New(cfg)
+			if err != nil {
+				s.close()
+				return nil, sc.errf(h.Line, "host %s: %v", h.Name, err)
+			}
+			s.gv[h.Name] = g
+			s.wires[in.Wire].Attach(g)
+			g.Attach(s.wires[in.Wire])
+			continue
+		}
+		hc := stack.HostConfig{Name: h.Name, Forwarding: h.Forwarding, MaxSockets: h.MaxSockets,
+			IP: ip.Config{DefaultTTL: uint8(h.TTL), Reassembly: ip.ReassemblerConfig{Timeout: h.ReassemblyTimeout.D()}},
+			TCP: tcp.Config{DelayedACK: h.TCP.DelayedACK.D(), MSL: h.TCP.MSL.D(), RTOMin: h.TCP.RTOMin.D(),
+				RTOInitial: h.TCP.RTOInitial.D(), SendBuffer: h.TCP.SendBuffer, ReceiveBuffer: h.TCP.RecvBuffer,
+				SynRetries: h.TCP.SynRetries, Retries: h.TCP.Retries, MaxBacklog: h.TCP.MaxBacklog}}
+		if h.TCP.Ephemeral != "" {
+			lo, hi, _ := parseRange(h.TCP.Ephemeral)
+			hc.TCP.Ephemeral = ip.PortRange{First: uint16(lo), Last: uint16(hi)}
+			hc.IP.Ephemeral = hc.TCP.Ephemeral
+		}
+		host := s.net.AddHost(hc)
+		s.pw[h.Name] = host
+		for j := range h.Interfaces {
+			in := &h.Interfaces[j]
+			macIndex++
+			mac := stack.MAC(macIndex)
+			if in.MAC != "" {
+				mac, _ = nic.ParseMAC(in.MAC)
+			}
+			nc := nic.Config{MAC: mac, MTU: in.MTU, RingSize: in.Ring, Promiscuous: in.Promiscuous,
+				InterruptDelay: in.InterruptDelay.D(), DriverBudget: in.DriverBudget}
+			if _, err := host.AddInterface(stack.InterfaceConfig{NIC: nc, Prefix: netip.MustParsePrefix(in.Addr)}, s.wires[in.Wire]); err != nil {
+				s.close()
+				return nil, sc.errf(in.Line, "host %s: %v", h.Name, err)
+			}
+		}
+		if h.Gateway != "" {
+			if err := host.SetDefaultGateway(netip.MustParseAddr(h.Gateway)); err != nil {
+				s.close()
+				return nil, sc.errf(h.Line, "%v", err)
+			}
+		}
+	}
+	s.net.Loop.SetPaced(s.paced)
+	return s, nil
+}
+
+// macOf returns the MAC address of a host's first NIC.
+func (s *sim) macOf(name string) (nic.MAC, bool) {
+	if h, ok := s.pw[name]; ok {
+		return h.Interfaces()[0].NIC.MAC(), true
+	}
+	if g, ok := s.gv[name]; ok {
+		return g.MAC(), true
+	}
+	return nic.MAC{}, false
+}
+
+// close releases what runs outside the loop (gVisor's goroutines).
+func (s *sim) close() {
+	for _, name := range sortedKeys(s.gv) {
+		s.gv[name].Close()
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// hostsByName indexes the scenario's hosts.
+func (sc *Scenario) hostsByName() map[string]*Host {
+	m := map[string]*Host{}
+	for i := range sc.Hosts {
+		m[sc.Hosts[i].Name] = &sc.Hosts[i]
+	}
+	return m
+}
+
+var _ = fmt.Sprint

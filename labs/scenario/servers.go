@@ -1,0 +1,235 @@
+package scenario
+
+import (
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/packetwalk/packetwalk/httpd"
+	"github.com/packetwalk/packetwalk/stack"
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// simEpoch is the wall-clock date at virtual time zero, for httpd's Date
+// headers and log lines: a fixed date keeps the bytes of every response,
+// and so the whole log, the same from run to run.
+var simEpoch = time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC)
+
+// startServer starts a server application on its host: listen at once,
+// accept from accept_after on.
+func (r *runner) startServer(s *Server) error {
+	h := r.pw[s.Host]
+	backlog := s.Backlog
+	if backlog == 0 {
+		backlog = 16
+	}
+	addr := netip.AddrPortFrom(h.Addr(), uint16(s.Port))
+	if s.Kind == "udp-echo" {
+		r.spawn(func() { r.udpEcho(h, addr) })
+		return nil
+	}
+	var serve func(ln net.Listener)
+	switch s.Kind {
+	case "http":
+		srv, err := r.httpServer(s, h)
+		if err != nil {
+			return err
+		}
+		serve = func(ln net.Listener) { srv.Serve(ln) }
+	default:
+		serve = func(ln net.Listener) { r.acceptLoop(h, s, ln) }
+	}
+	var ln net.Listener
+	r.spawn(func() {
+		var err error
+		ln, err = h.ListenTCP(addr, backlog)
+		if err != nil {
+			r.app(h.Name, "server_error", fmt.Sprintf("listen on %s failed: %v", addr, err))
+			ln = nil
+			return
+		}
+		if s.NoAccept {
+			return
+		}
+		if s.AcceptAfter == 0 {
+			serve(ln)
+			return
+		}
+		r.sleep(h, s.AcceptAfter.D())
+		serve(ln)
+	})
+	return nil
+}
+
+// acceptLoop serves echo, discard and rpc connections, one goroutine
+// each.
+func (r *runner) acceptLoop(h *stack.Host, s *Server, ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		r.spawn(func() { r.serveConn(h, s, c) })
+	}
+}
+
+func (r *runner) serveConn(h *stack.Host, s *Server, c net.Conn) {
+	defer c.Close()
+	if s.NoDelay {
+		if sc, ok := c.(*stack.Conn); ok {
+			sc.SetNoDelay(true)
+		}
+	}
+	buf := make([]byte, 64<<10)
+	switch s.Kind {
+	case "echo":
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				if _, err := c.Write(buf[:n]); err != nil {
+					return
+				}
+				if s.CloseFirst {
+					return
+				}
+			}
+			if err != nil || n == 0 {
+				return
+			}
+		}
+	case "discard":
+		for {
+			n, err := c.Read(buf)
+			if err != nil || n == 0 {
+				return
+			}
+		}
+	case "rpc":
+		// The seed's request-response exchange: read a whole request,
+		// then answer it (the pattern that makes Nagle and delayed ACKs
+		// stall each other).
+		resp := Payload{Size: s.ResponseBytes, IsLen: true}.Bytes()
+		for {
+			got := 0
+			for got < s.RequestBytes {
+				n, err := c.Read(buf[:min(len(buf), s.RequestBytes-got)])
+				got += n
+				if err != nil || n == 0 {
+					return
+				}
+			}
+			if _, err := c.Write(resp); err != nil {
+				return
+			}
+			if s.CloseFirst {
+				return
+			}
+		}
+	}
+}
+
+// udpEcho answers every datagram with its copy.
+func (r *runner) udpEcho(h *stack.Host, addr netip.AddrPort) {
+	fd, err := h.Socket(stack.AF_INET, stack.SOCK_DGRAM)
+	if err == nil {
+		err = h.Bind(fd, addr)
+	}
+	if err != nil {
+		r.app(h.Name, "server_error", fmt.Sprintf("udp-echo on %s failed: %v", addr, err))
+		return
+	}
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := h.RecvFrom(fd, buf)
+		if err != nil {
+			return
+		}
+		h.SendTo(fd, buf[:n], from)
+	}
+}
+
+// httpServer builds httpd for a server: the demo site, or the scenario's
+// files written to a temporary folder that relative paths of the inline
+// config refer to.
+func (r *runner) httpServer(s *Server, h *stack.Host) (*httpd.Server, error) {
+	cfg := httpd.Config{}
+	if s.Config != "" {
+		c, err := httpd.ParseConfig(fmt.Sprintf("%s:%d (config)", r.sc.File, s.Line), strings.NewReader(s.Config))
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+	}
+	var root fs.FS
+	if len(s.Files) > 0 {
+		dir, err := os.MkdirTemp("", "packetwalk-lab-site-")
+		if err != nil {
+			return nil, fmt.Errorf("cannot create the site's folder: %v", err)
+		}
+		r.cleanup = append(r.cleanup, func() { os.RemoveAll(dir) })
+		for _, name := range sortedKeys(s.Files) {
+			p := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(name, "/")))
+			if !strings.HasPrefix(p, dir+string(filepath.Separator)) {
+				return nil, r.sc.errf(s.Line, "files: %q leaves the site's folder", name)
+			}
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+				err = os.WriteFile(p, []byte(s.Files[name]), 0o644)
+			}
+		}
+		in := func(p string) string {
+			if p == "" || filepath.IsAbs(p) && !strings.HasPrefix(p, "/") {
+				return p
+			}
+			return filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(p, "/")))
+		}
+		cfg.Map.DocRoot = in(cfg.Map.DocRoot)
+		if cfg.Map.DocRoot == "" {
+			cfg.Map.DocRoot = dir
+		}
+		for name, vh := range cfg.Map.VHosts {
+			vh.DocRoot = in(vh.DocRoot)
+			cfg.Map.VHosts[name] = vh
+		}
+		for u, home := range cfg.Map.UserDirs {
+			cfg.Map.UserDirs[u] = in(home)
+		}
+	} else if cfg.Map.DocRoot == "" {
+		root = httpd.DemoSite()
+		if s.Config == "" {
+			cfg.Map.DirectoryIndex, cfg.Map.Listings, cfg.Map.SSI = []string{"index.html", "index.htm"}, true, true
+		}
+	}
+	if s.Arch != "" {
+		cfg.Arch = s.Arch
+	}
+	if s.Workers != 0 {
+		cfg.Workers = s.Workers
+	}
+	if cfg.Arch == "" {
+		cfg.Arch = httpd.ArchSingle
+	}
+	if cfg.Arch == httpd.ArchMultiplexed {
+		cfg.Poller = stack.Poller{Host: h}
+	}
+	now := func() time.Time { return simEpoch.Add(r.net.Clock.Now()) }
+	cfg.Now = now
+	if cfg.ServerName == "" {
+		cfg.ServerName = "packetwalk-lab"
+	}
+	if !r.paced {
+		cfg.Spawn = r.net.Go
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, r.sc.errf(s.Line, "server: %v", err)
+	}
+	m := httpd.NewMapper(cfg.Map, root)
+	m.Now = now
+	return httpd.New(cfg, m, r.net.Log.Recorder(h.Name)), nil
+}
+
+var _ = viz.LayerApp

@@ -14,13 +14,13 @@ package report
 
 import (
 	"bytes"
+	"compress/gzip"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,9 +39,14 @@ var pageJS string
 
 // Defaults of Options.
 const (
-	DefaultMaxEvents = 100_000
+	DefaultMaxEvents = 250_000 // a 10,000-frame trace logs about 120,000
 	DefaultMaxFrames = 20_000
 	DefaultMaxBytes  = 4 << 20
+	// DefaultCompressAbove is the size of the page's data (JSON, bytes)
+	// above which it is embedded gzip-compressed and base64-encoded: a
+	// 10,000-frame trace's data shrinks about tenfold, and the browser
+	// inflates it with its own DecompressionStream, still offline.
+	DefaultCompressAbove = 256 << 10
 	// DefaultSnapLen is how much of a frame is kept once MaxBytes of frame
 	// bytes are held: the Ethernet, IP and TCP headers with options.
 	DefaultSnapLen = 128
@@ -54,6 +59,9 @@ type Options struct {
 	MaxFrames int    // frames drawn at most (and whose bytes are kept)
 	MaxBytes  int    // frame bytes kept in full; after that, SnapLen per copy
 	SnapLen   int
+	// CompressAbove: data larger than this many bytes is embedded
+	// compressed (see DefaultCompressAbove); negative: never.
+	CompressAbove int
 }
 
 func (o Options) withDefaults() Options {
@@ -71,6 +79,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SnapLen <= 0 {
 		o.SnapLen = DefaultSnapLen
+	}
+	if o.CompressAbove == 0 {
+		o.CompressAbove = DefaultCompressAbove
 	}
 	return o
 }
@@ -102,39 +113,6 @@ type Writer struct {
 	hostIsWire map[string]bool // true while a host has logged only phy steps
 }
 
-// frameInfo is what the ladder needs of one frame.
-type frameInfo struct {
-	ID      uint64   `json:"id"`
-	T       float64  `json:"t"`              // first sign of the frame, seconds
-	Arrive  float64  `json:"arrive"`         // when it reached the receiver, or 0
-	From    string   `json:"from,omitempty"` // the sending host
-	To      []string `json:"to,omitempty"`   // the receiving hosts
-	Drop    *dropAt  `json:"drop,omitempty"` // the first drop on its walk
-	Summary string   `json:"summary,omitempty"`
-	Conn    uint64   `json:"conn,omitempty"` // a socket that handled it
-	DupOf   uint64   `json:"dup_of,omitempty"`
-}
-
-type dropAt struct {
-	Host   string `json:"host"`
-	Layer  string `json:"layer"`
-	Step   string `json:"step"`
-	Reason string `json:"reason"`
-}
-
-// capture is one copy of a frame at a NIC.
-type capture struct {
-	Frame    uint64  `json:"frame"`
-	Host     string  `json:"host"`
-	NIC      string  `json:"nic"`
-	Dir      string  `json:"dir"`
-	T        float64 `json:"t"`
-	Len      int     `json:"len"`
-	FCSError bool    `json:"fcs_error,omitempty"`
-	Bytes    string  `json:"bytes,omitempty"` // base64, perhaps snapped
-	Ref      *int    `json:"ref,omitempty"`   // same bytes as that capture
-}
-
 var _ viz.Capturer = (*Writer)(nil)
 
 // New returns a Writer that writes the report to w on Close. If w is an
@@ -153,8 +131,6 @@ func New(w io.Writer, opts Options) *Writer {
 	}
 	return r
 }
-
-func seconds(d time.Duration) float64 { return d.Seconds() }
 
 func (r *Writer) host(name string, wire bool) {
 	if name == "" {
@@ -179,7 +155,7 @@ func (r *Writer) frame(id uint64, t time.Duration) *frameInfo {
 		r.lostFrames++
 		return nil
 	}
-	f := &frameInfo{ID: id, T: seconds(t)}
+	f := newFrameInfo(id, t)
 	r.frames[id] = f
 	r.frameOrder = append(r.frameOrder, id)
 	return f
@@ -209,36 +185,7 @@ func (r *Writer) Event(e *viz.Event) {
 	if f == nil {
 		return
 	}
-	if e.Conn != 0 && f.Conn == 0 && e.Layer == viz.LayerTCP {
-		f.Conn = e.Conn
-	}
-	if e.Verdict == viz.Drop && f.Drop == nil {
-		f.Drop = &dropAt{Host: e.Host, Layer: string(e.Layer), Step: e.Step, Reason: string(e.Reason)}
-	}
-	switch {
-	case e.Layer == viz.LayerPHY && (e.Step == "carry" || e.Step == "duplicate" || e.Step == "loss"):
-		if from, ok := e.Field("from"); ok && f.From == "" {
-			f.From = hostOf(from)
-		}
-		if to, ok := e.Field("to"); ok && len(f.To) == 0 {
-			f.To = append(f.To, hostOf(to))
-		}
-		if a, ok := e.Field("arrive"); ok && f.Arrive == 0 {
-			f.Arrive, _ = strconv.ParseFloat(a, 64)
-		}
-		if d, ok := e.Field("dup_of"); ok {
-			f.DupOf, _ = strconv.ParseUint(d, 10, 64)
-		}
-	case e.Layer == viz.LayerNIC && e.Step == "tx" && f.From == "":
-		f.From = e.Host
-		f.Summary = e.Msg
-	}
-}
-
-// hostOf turns a wire end "server/eth0" into its host "server".
-func hostOf(end string) string {
-	h, _, _ := strings.Cut(end, "/")
-	return h
+	f.noteEvent(e)
 }
 
 // Capture implements viz.Capturer: it keeps the frame's bytes.
@@ -253,20 +200,8 @@ func (r *Writer) Capture(c *viz.CapturedFrame) {
 	if f == nil {
 		return
 	}
-	cp := capture{Frame: c.Frame, Host: c.Host, NIC: c.NIC, Dir: c.Dir.String(), T: seconds(c.T), Len: len(c.Data), FCSError: c.FCSError}
-	switch c.Dir {
-	case viz.Outbound:
-		if f.From == "" {
-			f.From = c.Host
-		}
-	case viz.Inbound:
-		if !contains(f.To, c.Host) {
-			f.To = append(f.To, c.Host)
-		}
-		if f.Arrive == 0 {
-			f.Arrive = seconds(c.T)
-		}
-	}
+	cp := newCapture(c)
+	f.noteCapture(c)
 	data := c.Data
 	keep := len(data)
 	if r.heldBytes+keep > r.opts.MaxBytes && keep > r.opts.SnapLen {
@@ -289,15 +224,6 @@ func (r *Writer) Capture(c *viz.CapturedFrame) {
 func (r *Writer) sameBytes(i int, data []byte) bool {
 	b, err := base64.StdEncoding.DecodeString(r.captures[i].Bytes)
 	return err == nil && bytes.Equal(b, data)
-}
-
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // EndWalk implements viz.Capturer; the report needs nothing at the end of
@@ -329,6 +255,10 @@ type data struct {
 	Frames   []*frameInfo    `json:"frames"`
 	Captures []capture       `json:"captures"`
 	Notes    []string        `json:"notes"`
+	// Live marks the live view's page, which then follows /events;
+	// Limit is how many events it keeps (the oldest go first).
+	Live  bool `json:"live,omitempty"`
+	Limit int  `json:"limit,omitempty"`
 }
 
 // Data returns the JSON that the page embeds (before the escaping that
@@ -418,7 +348,12 @@ func (r *Writer) WriteTo(w io.Writer) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("report: %w", err)
 	}
-	page, err := render(r.opts.Title, escapeScript(js))
+	var page []byte
+	if r.opts.CompressAbove > 0 && len(js) > r.opts.CompressAbove {
+		page, err = render(r.opts.Title, compress(js), encGzipBase64)
+	} else {
+		page, err = render(r.opts.Title, escapeScript(js), "")
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -426,10 +361,27 @@ func (r *Writer) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
+// encGzipBase64 is the data script's data-encoding when the data is
+// compressed: base64 of the gzip of the JSON.
+const encGzipBase64 = "gzip+base64"
+
+// compress gzips js and base64-encodes the result, which needs no escaping
+// inside a script element (base64 has no "<").
+func compress(js []byte) []byte {
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+	zw.Write(js)
+	zw.Close()
+	out := make([]byte, base64.StdEncoding.EncodedLen(z.Len()))
+	base64.StdEncoding.Encode(out, z.Bytes())
+	return out
+}
+
 // render fills the page template. The template's placeholders are plain
 // markers, not html/template actions, because the data, script and style
-// are inserted verbatim (the data already escaped for a script element).
-func render(title string, js []byte) ([]byte, error) {
+// are inserted verbatim (the data already escaped for a script element, or
+// compressed: enc says how).
+func render(title string, js []byte, enc string) ([]byte, error) {
 	parts := strings.Split(pageTemplate, "{{")
 	if len(parts) == 0 {
 		return nil, errors.New("report: empty template")
@@ -451,6 +403,16 @@ func render(title string, js []byte) ([]byte, error) {
 			b.WriteString(pageJS)
 		case "data":
 			b.Write(js)
+		case "datatype":
+			if enc == "" {
+				b.WriteString("application/json")
+			} else {
+				b.WriteString("application/octet-stream")
+			}
+		case "dataenc":
+			if enc != "" {
+				b.WriteString(` data-encoding="` + enc + `"`)
+			}
 		default:
 			return nil, fmt.Errorf("report: template: unknown {{%s}}", name)
 		}

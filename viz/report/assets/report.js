@@ -1,18 +1,36 @@
-// packetwalk HTML report: draws the embedded step log. Vanilla JS, no
-// network; everything comes from the JSON in <script id="data">.
+// packetwalk HTML report: draws the step log. Vanilla JS, no network for
+// the report: everything comes from the data in <script id="data"> (JSON,
+// or for a large run gzip+base64, inflated by the browser's own
+// DecompressionStream). The live view (packetwalk serve --viz) is the same
+// page with "live": true in its data: it then follows the Server-Sent
+// Events of /events and redraws as steps arrive.
 "use strict";
 (function () {
-const D = JSON.parse(document.getElementById("data").textContent);
-const E = D.events, F = D.frames, C = D.captures;
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})[c]);
 const ms = (t) => (t * 1000).toFixed(3) + " ms";
-const FI = new Map(); F.forEach((f, i) => FI.set(f.id, i));
-const byFrame = new Map();
-E.forEach((e, i) => { if (e.frame) { if (!byFrame.has(e.frame)) byFrame.set(e.frame, []); byFrame.get(e.frame).push(i); } });
-const capsOf = new Map();
-C.forEach((c, i) => { if (!capsOf.has(c.frame)) capsOf.set(c.frame, []); capsOf.get(c.frame).push(i); });
 const HTTPN = {accept: 1, receive: 2, process: 3, map: 4, respond: 5, send: 6, log: 7};
+// The peer on the other side of a TUN or TAP device: frames that came from
+// it or went to it have no packetwalk host at that end.
+const KERNEL = "kernel";
+
+// The data and what is derived from it (derive() recomputes all of it).
+let D, E, F, C;
+let FI, byFrame, capsOf, hosts, colX, socks, demuxNone, T1;
+
+async function loadData() {
+  const el = $("data");
+  if (el.dataset.encoding === "gzip+base64") {
+    const s = atob(el.textContent.trim()), b = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+    const text = await new Response(new Blob([b]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+    return JSON.parse(text);
+  }
+  return JSON.parse(el.textContent);
+}
+function setData(d) {
+  D = d; E = d.events; F = d.frames; C = d.captures;
+}
 
 function bytesOf(ci) {
   let c = C[ci];
@@ -104,52 +122,103 @@ function dissect(b, wireLen) {
   return out;
 }
 
-// Each frame's summary, from its bytes when they were kept.
-const dis = new Map();
-F.forEach((f) => {
+// ---- what the page derives from the data ----
+// A frame's label comes from its bytes when they were kept (a tcpdump-like
+// line), else from the sender's step.
+function labelOf(f) {
   const cs = capsOf.get(f.id) || [];
   const ci = cs.find((i) => C[i].dir === "out") ?? cs[0];
-  if (ci !== undefined) { const d = dissect(bytesOf(ci), C[ci].len); dis.set(f.id, d); if (d.summary) f.label = d.summary; }
-  if (!f.label) f.label = (f.summary || "frame " + f.id).replace(/^gVisor sent /, "").replace(/: eth0 .*$/, "").slice(0, 60);
-  if (f.dup_of) f.label = "dup of #" + f.dup_of + " " + f.label;
-});
+  let label = "";
+  if (ci !== undefined) label = dissect(bytesOf(ci), C[ci].len).summary;
+  if (!label) label = (f.summary || "frame " + f.id).replace(/^gVisor sent /, "").replace(/: eth0 .*$/, "").slice(0, 60);
+  if (f.dup_of) label = "dup of #" + f.dup_of + " " + label;
+  return label;
+}
+function derive() {
+  FI = new Map(); F.forEach((f, i) => FI.set(f.id, i));
+  byFrame = new Map();
+  E.forEach((e, i) => { if (e.frame) { if (!byFrame.has(e.frame)) byFrame.set(e.frame, []); byFrame.get(e.frame).push(i); } });
+  capsOf = new Map();
+  C.forEach((c, i) => { if (!capsOf.has(c.frame)) capsOf.set(c.frame, []); capsOf.get(c.frame).push(i); });
+  seqBase.clear();
+  // A frame framed by a TUN or TAP device has the kernel at its other end.
+  F.forEach((f) => {
+    const tun = (byFrame.get(f.id) || []).some((i) => E[i].layer === "phy" && (E[i].step === "frame" || E[i].step === "unframe" || E[i].step === "write"));
+    if (tun && !f.from && (f.to || []).length) f.from = KERNEL;
+    if (tun && f.from && f.from !== KERNEL && !(f.to || []).length && !f.drop) f.to = [KERNEL];
+    f.label = labelOf(f);
+  });
+  // Columns: the report's own order; live, the order hosts first appear.
+  hosts = (D.hosts || []).slice();
+  const add = (h) => { if (h && !hosts.includes(h) && !(D.wires || []).includes(h)) hosts.push(h); };
+  F.forEach((f) => { add(f.from); (f.to || []).forEach(add); });
+  colX = new Map(); hosts.forEach((h, i) => colX.set(h, 130 + i * 340));
+  T1 = E.length ? E[E.length - 1].t : 1;
+  deriveSockets();
+}
 
 // ---- header ----
-$("summary").textContent = E.length + " events, " + F.length + " frames, hosts: " + D.hosts.join(", ") + (D.wires.length ? "; wires: " + D.wires.join(", ") : "");
-$("notes").innerHTML = D.notes.map((n) => "<li>" + esc(n) + "</li>").join("");
+function drawHeader() {
+  $("summary").textContent = E.length + " events, " + F.length + " frames, hosts: " + (hosts.join(", ") || "none yet") + (D.wires.length ? "; wires: " + D.wires.join(", ") : "");
+  $("notes").innerHTML = D.notes.map((n) => "<li>" + esc(n) + "</li>").join("");
+}
 
 // ---- ladder ----
-const colX = new Map(); D.hosts.forEach((h, i) => colX.set(h, 130 + i * 340));
-const rowH = 36, top = 40;
+// Up to ladderAll frames the ladder is drawn whole; beyond, only the rows
+// around the visible part are in the document (redrawn as it scrolls), so
+// that a 10,000-frame trace opens quickly.
+const rowH = 36, top = 40, ladderAll = 1500;
+let ladderW = 0;
+function rowY(i) { return top + i * rowH; }
+function arrowSVG(f, i) {
+  const w = ladderW, y = rowY(i), x1 = colX.get(f.from) ?? 130;
+  const to = (f.to || []).find((t) => colX.has(t) && t !== f.from);
+  const lost = !to || (f.drop && !colX.has(f.drop.host));
+  let x2 = to ? colX.get(to) : x1 + (x1 > 200 ? -80 : 80);
+  const y2 = y + 18, dropped = !!f.drop;
+  let mx = x2, my = y2;
+  if (lost && to) { mx = (x1 + x2) / 2; my = (y + y2) / 2; }
+  const dir = x2 >= x1 ? 1 : -1, lx = (x1 + x2) / 2;
+  const cls = "arrow" + (dropped ? " drop" : "") + (f.id === selected ? " sel" : "") + (E[cursor] && E[cursor].frame === f.id ? " cur" : "");
+  const title = "#" + f.id + " " + f.label + (f.drop ? " — dropped at " + f.drop.host + " " + f.drop.layer + "/" + f.drop.step + ": " + f.drop.reason : "");
+  const s = [`<g class="${cls}" data-frame="${f.id}" id="ar${f.id}"><title>${esc(title)}</title><rect class="hl" x="0" y="${y - 14}" width="${w}" height="${rowH - 2}"/>`];
+  s.push(`<text class="t" x="4" y="${y + 4}">#${f.id} ${ms(f.t)}</text>`);
+  s.push(`<line x1="${x1}" y1="${y}" x2="${lost ? mx : x2}" y2="${lost ? my : y2}"/>`);
+  if (!lost) s.push(`<line x1="${x2}" y1="${y2}" x2="${x2 - dir * 8}" y2="${y2 - 5}"/><line x1="${x2}" y1="${y2}" x2="${x2 - dir * 8}" y2="${y2 + 3}"/>`);
+  if (dropped || lost) s.push(`<path class="x" d="M${mx - 5} ${my - 5}l10 10m0 -10l-10 10"/>`);
+  s.push(`<text class="lbl" x="${lx}" y="${y - 2}" text-anchor="middle">${esc(f.label)}${f.drop ? " ✗ " + esc(f.drop.reason || f.drop.step) : ""}</text>`);
+  // The TCP state a host reached while handling this frame.
+  (byFrame.get(f.id) || []).forEach((ei) => { const e = E[ei]; if (e.step === "state" && colX.has(e.host) && e.fields) s.push(`<text class="state" x="${colX.get(e.host) + (colX.get(e.host) > lx ? 6 : -6)}" y="${y2 + 12}" text-anchor="${colX.get(e.host) > lx ? "start" : "end"}">${esc(e.fields.to)}</text>`); });
+  s.push("</g>");
+  return s.join("");
+}
+let drawnRows = [-1, -1];
+function drawRows(force) {
+  const box = $("ladderBox"), g = $("rows");
+  if (!g) return;
+  let a = 0, b = F.length;
+  if (F.length > ladderAll) {
+    a = Math.max(0, Math.floor((box.scrollTop - top) / rowH) - 40);
+    b = Math.min(F.length, a + Math.ceil(box.clientHeight / rowH) + 80);
+  }
+  if (!force && a === drawnRows[0] && b === drawnRows[1]) return;
+  drawnRows = [a, b];
+  const s = [];
+  for (let i = a; i < b; i++) s.push(arrowSVG(F[i], i));
+  g.innerHTML = s.join("");
+}
 function drawLadder() {
-  const w = 130 + Math.max(1, D.hosts.length - 1) * 340 + 140, h = top + F.length * rowH + 30;
-  const s = [`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" id="ladderSvg">`];
-  D.hosts.forEach((hn) => { const x = colX.get(hn); s.push(`<text class="colname" x="${x}" y="18" text-anchor="middle">${esc(hn)}</text><line class="col" x1="${x}" y1="26" x2="${x}" y2="${h - 10}"/>`); });
-  F.forEach((f, i) => {
-    const y = top + i * rowH, x1 = colX.get(f.from) ?? 130;
-    const to = (f.to || []).find((t) => colX.has(t) && t !== f.from);
-    const lost = !to || (f.drop && !colX.has(f.drop.host));
-    let x2 = to ? colX.get(to) : x1 + (x1 > 200 ? -80 : 80);
-    const y2 = y + 18, dropped = !!f.drop;
-    let mx = x2, my = y2;
-    if (lost && to) { mx = (x1 + x2) / 2; my = (y + y2) / 2; }
-    const dir = x2 >= x1 ? 1 : -1;
-    const cls = "arrow" + (dropped ? " drop" : "");
-    const lx = (x1 + x2) / 2;
-    const title = "#" + f.id + " " + f.label + (f.drop ? " — dropped at " + f.drop.host + " " + f.drop.layer + "/" + f.drop.step + ": " + f.drop.reason : "");
-    s.push(`<g class="${cls}" data-frame="${f.id}" id="ar${f.id}"><title>${esc(title)}</title><rect class="hl" x="0" y="${y - 14}" width="${w}" height="${rowH - 2}"/>`);
-    s.push(`<text class="t" x="4" y="${y + 4}">#${f.id} ${ms(f.t)}</text>`);
-    s.push(`<line x1="${x1}" y1="${y}" x2="${lost ? mx : x2}" y2="${lost ? my : y2}"/>`);
-    if (!lost) s.push(`<line x1="${x2}" y1="${y2}" x2="${x2 - dir * 8}" y2="${y2 - 5}"/><line x1="${x2}" y1="${y2}" x2="${x2 - dir * 8}" y2="${y2 + 3}"/>`);
-    if (dropped || lost) s.push(`<path class="x" d="M${mx - 5} ${my - 5}l10 10m0 -10l-10 10"/>`);
-    s.push(`<text class="lbl" x="${lx}" y="${y - 2}" text-anchor="middle">${esc(f.label)}${f.drop ? " ✗ " + esc(f.drop.reason || f.drop.step) : ""}</text>`);
-    // The TCP state a host reached while handling this frame.
-    (byFrame.get(f.id) || []).forEach((ei) => { const e = E[ei]; if (e.step === "state" && colX.has(e.host) && e.fields) s.push(`<text class="state" x="${colX.get(e.host) + (colX.get(e.host) > lx ? 6 : -6)}" y="${y2 + 12}" text-anchor="${colX.get(e.host) > lx ? "start" : "end"}">${esc(e.fields.to)}</text>`); });
-    s.push("</g>");
-  });
-  s.push("</svg>");
+  ladderW = 130 + Math.max(1, hosts.length - 1) * 340 + 140;
+  const h = top + F.length * rowH + 30;
+  if (!F.length) {
+    $("ladder").innerHTML = `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" id="ladderSvg"></svg><p class="hint">${D.live ? "No frames yet. (With serve --listen the kernel handles the frames: only the socket and HTTP steps are seen.)" : "No frames in this run."}</p>`;
+    return;
+  }
+  const s = [`<svg xmlns="http://www.w3.org/2000/svg" width="${ladderW}" height="${h}" id="ladderSvg">`];
+  hosts.forEach((hn) => { const x = colX.get(hn); s.push(`<text class="colname" x="${x}" y="18" text-anchor="middle">${esc(hn)}</text><line class="col" x1="${x}" y1="26" x2="${x}" y2="${h - 10}"/>`); });
+  s.push(`<g id="rows"></g></svg>`);
   $("ladder").innerHTML = s.join("");
-  $("ladder").addEventListener("click", (ev) => { const g = ev.target.closest(".arrow"); if (g) selectFrame(+g.dataset.frame, -1); });
+  drawRows(true);
 }
 
 // ---- a frame: its walk on each host, and its bytes ----
@@ -164,19 +233,19 @@ function selectFrame(id, curEi) {
   const g = $("ar" + id); if (g) g.classList.add("sel");
   const f = F[FI.get(id)]; if (!f) return;
   selected = id;
-  const evs = byFrame.get(id) || [], hosts = [];
-  const addH = (h) => { if (h && !hosts.includes(h) && evs.some((i) => E[i].host === h)) hosts.push(h); };
+  const evs = byFrame.get(id) || [], hs = [];
+  const addH = (h) => { if (h && !hs.includes(h) && evs.some((i) => E[i].host === h)) hs.push(h); };
   addH(f.from); D.wires.forEach(addH); (f.to || []).forEach(addH); evs.forEach((i) => addH(E[i].host));
   let html = `<h3>Frame #${id}: ${esc(f.label)}</h3><p>${esc(f.from || "?")} → ${esc((f.to || []).join(", ") || "nobody")} at ${ms(f.t)}${f.drop ? ` — <span class="reason">dropped by ${esc(f.drop.host)} at ${esc(f.drop.layer)}/${esc(f.drop.step)}: ${esc(f.drop.reason)}</span>` : ""}${f.conn ? " — socket #" + f.conn : ""}</p><div class="walk">`;
-  hosts.forEach((h) => {
+  hs.forEach((h) => {
     const how = h === f.from ? "sending: out-layers, top-down" : D.wires.includes(h) ? "on the wire" : "receiving: in-layers, bottom-up";
     html += `<div class="walkhost"><h3>${esc(h)} <span class="hint">(${how})</span></h3><ol class="steps">${evs.filter((i) => E[i].host === h).map((i) => stepLi(i, curEi)).join("")}</ol></div>`;
   });
   html += "</div>";
   const cs = capsOf.get(id) || [];
   if (cs.length) {
-    html += `<h3>Bytes</h3><div id="capsel">${cs.map((ci, k) => `<button data-ci="${ci}">${esc(C[ci].host)} ${esc(C[ci].nic)} ${esc(C[ci].dir)}${C[ci].fcs_error ? " (FCS error)" : ""}${C[ci].ref != null ? " (same bytes)" : ""}</button>`).join(" ")}</div>`;
-    html += `<div class="legend"><span class="h-eth">Ethernet</span><span class="h-arp">ARP</span><span class="h-ip">IPv4</span><span class="h-tcp">TCP</span><span class="h-udp">UDP</span><span class="h-icmp">ICMP</span><span class="h-pay">payload</span><span class="h-fcs">FCS</span></div><div id="fieldinfo"></div><div class="hex" id="hex"></div>`;
+    html += `<h3>Bytes</h3><div id="capsel">${cs.map((ci) => `<button data-ci="${ci}">${esc(C[ci].host)} ${esc(C[ci].nic)} ${esc(C[ci].dir)}${C[ci].fcs_error ? " (FCS error)" : ""}${C[ci].ref != null ? " (same bytes)" : ""}</button>`).join(" ")}</div>`;
+    html += `<div class="legend"><span class="h-eth">Ethernet</span><span class="h-arp">ARP</span><span class="h-ip">IPv4</span><span class="h-tcp">TCP</span><span class="h-udp">UDP</span><span class="h-icmp">ICMP</span><span class="h-pay">payload</span><span class="h-fcs">FCS</span> <span class="hint">point at a byte: its field is highlighted and named</span></div><div id="fieldinfo"></div><div class="hex" id="hex"></div>`;
   } else html += `<p class="hint">No bytes were kept for this frame.</p>`;
   $("frame").innerHTML = html;
   if (cs.length) {
@@ -211,47 +280,61 @@ function showBytes(ci) {
   };
 }
 
-// ---- sockets ----
-const socks = new Map(); // host/conn -> record
-let demuxNone = 0;
-function sock(e) { const k = e.host + "/" + e.conn; if (!socks.has(k)) socks.set(k, {host: e.host, conn: e.conn, kind: "", local: "", remote: "", states: [], demux: {}, frames: [], first: E.indexOf(e), sends: [], cwnd: [], isn: null}); return socks.get(k); }
-E.forEach((e, i) => {
-  if (e.layer === "tcp" && e.step === "demux" && e.fields && e.fields.rule === "none") demuxNone++;
-  if (!e.conn || (e.layer !== "tcp" && e.layer !== "socket")) return;
-  const s = sock(e), f = e.fields || {};
-  if (s.first < 0 || s.first > i) s.first = i;
-  if (e.step === "state") { s.states.push({i, t: e.t, from: f.from, to: f.to}); if (f.to === "LISTEN" && !s.kind) { s.kind = "listener"; const m = /listen\(([^,]+),/.exec(e.msg || ""); if (m) s.local = m[1]; } }
-  if (e.step === "listen_clone") { s.kind = "cloned from #" + f.listener; s.remote = f.remote || s.remote; if (f.isn) s.isn = +f.isn; }
-  if (e.step === "demux" && e.layer === "tcp") { s.demux[f.rule] = (s.demux[f.rule] || 0) + 1; if (f.rule === "exact") { s.local = s.local || f.local; s.remote = s.remote || f.remote; } }
-  if (e.step === "connect" && !s.kind) s.kind = "active open";
-  if (e.frame && !s.frames.includes(e.frame)) s.frames.push(e.frame);
-  if ((e.step === "send" || e.step === "retransmit") && f.seq) { s.sends.push({t: e.t, seq: +f.seq, len: +(f.len || 0), rtx: e.step === "retransmit", frame: e.frame, flags: f.flags || ""}); if (s.isn === null && /S/.test(f.flags || "")) s.isn = +f.seq; }
-  if (e.step === "cwnd" && f.cwnd) s.cwnd.push({t: e.t, cwnd: +f.cwnd, ssthresh: f.ssthresh === "inf" ? null : +f.ssthresh});
-});
+// ---- sockets: the listener, its clones, four-tuples, states, demux ----
+function deriveSockets() {
+  socks = new Map(); demuxNone = 0;
+  const sock = (e, i) => { const k = e.host + "/" + e.conn; if (!socks.has(k)) socks.set(k, {host: e.host, conn: e.conn, kind: "", local: "", remote: "", states: [], demux: {}, segs: [], seen: new Set(), frames: [], first: i, sends: [], cwnd: [], isn: null}); return socks.get(k); };
+  E.forEach((e, i) => {
+    if (e.layer === "tcp" && e.step === "demux" && e.fields && e.fields.rule === "none") demuxNone++;
+    if (!e.conn || (e.layer !== "tcp" && e.layer !== "socket")) return;
+    const s = sock(e, i), f = e.fields || {};
+    if (e.step === "state") { s.states.push({i, t: e.t, from: f.from, to: f.to}); if (f.to === "LISTEN" && !s.kind) { s.kind = "listener"; const m = /listen\(([^,]+),/.exec(e.msg || ""); if (m) s.local = m[1]; } }
+    if (e.step === "listen_clone") { s.kind = "cloned from #" + f.listener; s.remote = f.remote || s.remote; if (f.isn) s.isn = +f.isn; }
+    // Which demux rule each arriving segment matched (RFC 9293 §3.10.7:
+    // the connection's own four-tuple first, else a listener).
+    if (e.step === "demux" && e.layer === "tcp") { s.demux[f.rule] = (s.demux[f.rule] || 0) + 1; s.segs.push({frame: e.frame, rule: f.rule, i}); if (f.rule === "exact") { s.local = s.local || f.local; s.remote = s.remote || f.remote; } }
+    if (e.step === "connect" && !s.kind) s.kind = "active open";
+    if (e.frame && !s.seen.has(e.frame)) { s.seen.add(e.frame); s.frames.push(e.frame); }
+    if ((e.step === "send" || e.step === "retransmit") && f.seq) { s.sends.push({t: e.t, seq: +f.seq, len: +(f.len || 0), rtx: e.step === "retransmit", frame: e.frame, flags: f.flags || ""}); if (s.isn === null && /S/.test(f.flags || "")) s.isn = +f.seq; }
+    // cwnd: the congestion control's own steps, and the value each
+    // segment was sent under.
+    if (e.step === "cwnd" && f.cwnd) s.cwnd.push({t: e.t, cwnd: +f.cwnd, ssthresh: f.ssthresh === "inf" || f.ssthresh === undefined ? null : +f.ssthresh});
+    else if ((e.step === "send" || e.step === "retransmit") && f.cwnd) s.cwnd.push({t: e.t, cwnd: +f.cwnd, ssthresh: null});
+  });
+}
 const frameLinks = (ids, max) => ids.slice(0, max).map((id) => `<a class="fr" data-frame="${id}">#${id}</a>`).join("") + (ids.length > max ? `… (${ids.length})` : "");
-function drawSockets(cursor) {
-  let h = `<table><tr><th>host</th><th>socket</th><th>kind</th><th>local</th><th>remote</th><th>state now</th><th>state history</th><th>demux matches</th><th>frames</th></tr>`;
+function drawSockets(cur) {
+  let h = `<table><tr><th>host</th><th>socket</th><th>kind</th><th>local</th><th>remote</th><th>state now</th><th>state history</th><th>segments in, by demux rule (up to now)</th></tr>`;
+  let rows = 0;
   socks.forEach((s) => {
     if (!s.states.length && !Object.keys(s.demux).length) return;
+    rows++;
     let now = "—";
-    s.states.forEach((st) => { if (st.i <= cursor) now = st.to; });
-    if (s.first > cursor) now = "(not yet)";
-    const cur = E[cursor] && E[cursor].conn === s.conn && E[cursor].host === s.host;
-    const hist = s.states.map((st) => `<span${st.i <= cursor ? "" : ' class="hint"'}>${esc(st.to)}@${ms(st.t)}</span>`).join(" → ");
-    h += `<tr${cur ? ' class="cur"' : ""}><td>${esc(s.host)}</td><td>#${s.conn}</td><td>${esc(s.kind || "")}</td><td>${esc(s.local)}</td><td>${esc(s.remote)}</td><td class="st"><b>${esc(now)}</b></td><td class="st">${hist}</td><td>${Object.keys(s.demux).map((k) => esc(k) + " " + s.demux[k]).join(", ")}</td><td>${frameLinks(s.frames, 12)}</td></tr>`;
+    s.states.forEach((st) => { if (st.i <= cur) now = st.to; });
+    if (s.first > cur) now = "(not yet)";
+    const isCur = E[cur] && E[cur].conn === s.conn && E[cur].host === s.host;
+    const hist = s.states.map((st) => `<span${st.i <= cur ? "" : ' class="hint"'}>${esc(st.to)}@${ms(st.t)}</span>`).join(" → ");
+    const segs = s.segs.filter((x) => x.i <= cur), shown = segs.slice(-10);
+    const dm = (segs.length > shown.length ? `… ${segs.length - shown.length} earlier, ` : "") + shown.map((x) => `<a class="fr" data-frame="${x.frame}">#${x.frame}</a><span class="rule r-${esc(x.rule)}">${esc(x.rule)}</span>`).join(" ");
+    const counts = Object.keys(s.demux).map((k) => esc(k) + " " + s.demux[k]).join(", ");
+    h += `<tr${isCur ? ' class="cur"' : ""}><td>${esc(s.host)}</td><td>#${s.conn}</td><td>${esc(s.kind || "")}</td><td>${esc(s.local)}</td><td>${esc(s.remote)}</td><td class="st"><b>${esc(now)}</b></td><td class="st">${hist}</td><td>${dm || "—"}<br><span class="hint">in all: ${counts || "none"}</span></td></tr>`;
   });
   h += "</table>";
+  if (!rows) h = `<p class="hint">No packetwalk sockets in ${D.live ? "the steps so far" : "this run"}${D.live ? " (with serve --listen the kernel's sockets serve: see the HTTP steps below)" : ""}.</p>`;
   if (demuxNone) h += `<p>${demuxNone} segment(s) matched no socket (answered with RST).</p>`;
   $("sockets").innerHTML = h;
 }
 
 // ---- per connection: state timeline, Stevens graph, cwnd ----
-const T0 = E.length ? E[0].t : 0, T1 = E.length ? E[E.length - 1].t : 1;
 const STC = {LISTEN: "#a5b4fc", SYN_SENT: "#fde68a", SYN_RECEIVED: "#fde68a", ESTABLISHED: "#86efac", FIN_WAIT_1: "#fca5a5", FIN_WAIT_2: "#fca5a5", CLOSE_WAIT: "#fdba74", CLOSING: "#fca5a5", LAST_ACK: "#fdba74", TIME_WAIT: "#d1d5db", CLOSED: "#f3f4f6"};
+// At most this many connections get graphs (a long live session has many).
+const maxConnGraphs = 40;
 function drawConns() {
   const W = 640, parts = [];
+  let skipped = 0;
   socks.forEach((s) => {
     if (!s.states.length) return;
+    if (parts.length >= maxConnGraphs) { skipped++; return; }
     const t0 = s.states[0].t, t1 = Math.max(T1, t0 + 1e-6), X = (t) => 50 + (t - t0) / (t1 - t0) * (W - 60);
     let tl = `<svg width="${W}" height="34" class="timeline">`;
     s.states.forEach((st, k) => {
@@ -261,25 +344,30 @@ function drawConns() {
     });
     tl += `<text x="0" y="15">state</text></svg>`;
     let sg = "";
-    const data = s.sends.filter((x) => x.len > 0);
+    let data = s.sends.filter((x) => x.len > 0);
+    const rtx = data.filter((x) => x.rtx).length;
+    if (data.length > 4000) data = data.filter((x, k) => x.rtx || k % Math.ceil(data.length / 4000) === 0);
     if (data.length) {
       const isn = s.isn ?? data[0].seq - 1, H = 180;
-      const ys = data.map((x) => ((x.seq - isn) >>> 0) + x.len), ymax = Math.max(...ys, 1);
+      let ymax = 1; data.forEach((x) => { ymax = Math.max(ymax, ((x.seq - isn) >>> 0) + x.len); });
       const ta = data[0].t, tb = Math.max(data[data.length - 1].t, ta + 1e-6);
       const XX = (t) => 60 + (t - ta) / (tb - ta) * (W - 80), YY = (v) => H - 20 - v / ymax * (H - 40);
-      sg = `<svg width="${W}" height="${H}" class="stevens"><line x1="60" y1="${H - 20}" x2="${W - 10}" y2="${H - 20}" stroke="#999"/><line x1="60" y1="10" x2="60" y2="${H - 20}" stroke="#999"/><text x="0" y="14">seq ${ymax}</text><text x="0" y="${H - 22}">0</text><text x="60" y="${H - 4}">${ms(ta)}</text><text x="${W - 10}" y="${H - 4}" text-anchor="end">${ms(tb)}</text><text x="${W / 2}" y="${H - 4}" text-anchor="middle">time → (data segments sent by #${s.conn}; red = retransmission)</text>`;
-      data.forEach((x) => { const r = (x.seq - isn) >>> 0, xx = XX(x.t); sg += `<line x1="${xx}" y1="${YY(r)}" x2="${xx}" y2="${YY(r + x.len)}" stroke="${x.rtx ? "#dc2626" : "#2563eb"}" stroke-width="3"><title>frame #${x.frame} seq ${r}..${r + x.len} ${x.rtx ? "retransmission" : ""}</title></line>` + (x.rtx ? `<circle cx="${xx}" cy="${YY(r)}" r="4" fill="none" stroke="#dc2626"/>` : ""); });
+      sg = `<svg width="${W}" height="${H}" class="stevens"><line x1="60" y1="${H - 20}" x2="${W - 10}" y2="${H - 20}" stroke="#999"/><line x1="60" y1="10" x2="60" y2="${H - 20}" stroke="#999"/><text x="0" y="14">seq ${ymax}</text><text x="0" y="${H - 22}">0</text><text x="60" y="${H - 4}">${ms(ta)}</text><text x="${W - 10}" y="${H - 4}" text-anchor="end">${ms(tb)}</text><text x="${W / 2}" y="${H - 4}" text-anchor="middle">time → (data sent by #${s.conn}; red = retransmission: ${rtx})</text>`;
+      data.forEach((x) => { const r = (x.seq - isn) >>> 0, xx = XX(x.t); sg += `<line class="${x.rtx ? "rtx" : "seg"}" x1="${xx}" y1="${YY(r)}" x2="${xx}" y2="${YY(r + x.len)}" stroke="${x.rtx ? "#dc2626" : "#2563eb"}" stroke-width="3"><title>frame #${x.frame} seq ${r}..${r + x.len} ${x.rtx ? "retransmission" : ""}</title></line>` + (x.rtx ? `<circle cx="${xx}" cy="${YY(r)}" r="4" fill="none" stroke="#dc2626"/>` : ""); });
       sg += "</svg>";
     } else sg = `<p class="hint">This socket sent no data segments that were traced.</p>`;
     let cw = "";
     if (s.cwnd.length) {
-      const H = 120, vmax = Math.max(...s.cwnd.map((c) => Math.max(c.cwnd, c.ssthresh || 0)), 1), ta = s.cwnd[0].t, tb = Math.max(s.cwnd[s.cwnd.length - 1].t, ta + 1e-6);
+      const H = 120, pts = s.cwnd.length > 4000 ? s.cwnd.filter((c, k) => c.ssthresh !== null || k % Math.ceil(s.cwnd.length / 4000) === 0) : s.cwnd;
+      let vmax = 1; pts.forEach((c) => { vmax = Math.max(vmax, c.cwnd, c.ssthresh || 0); });
+      const ta = pts[0].t, tb = Math.max(pts[pts.length - 1].t, ta + 1e-6);
       const XX = (t) => 60 + (t - ta) / (tb - ta) * (W - 80), YY = (v) => H - 20 - v / vmax * (H - 40);
-      cw = `<svg width="${W}" height="${H}" class="cwnd"><text x="0" y="14">${vmax}</text><text x="0" y="${H - 22}">0</text><polyline fill="none" stroke="#16a34a" stroke-width="2" points="${s.cwnd.map((c) => XX(c.t) + "," + YY(c.cwnd)).join(" ")}"/>` +
-        s.cwnd.filter((c) => c.ssthresh !== null).map((c) => `<circle cx="${XX(c.t)}" cy="${YY(c.ssthresh)}" r="2" fill="#9333ea"/>`).join("") + `<text x="${W / 2}" y="${H - 4}" text-anchor="middle">cwnd (green) and ssthresh (purple, when finite), bytes</text></svg>`;
+      cw = `<svg width="${W}" height="${H}" class="cwnd"><text x="0" y="14">${vmax}</text><text x="0" y="${H - 22}">0</text><polyline fill="none" stroke="#16a34a" stroke-width="2" points="${pts.map((c) => XX(c.t).toFixed(1) + "," + YY(c.cwnd).toFixed(1)).join(" ")}"/>` +
+        pts.filter((c) => c.ssthresh !== null).map((c) => `<circle cx="${XX(c.t)}" cy="${YY(c.ssthresh)}" r="2" fill="#9333ea"/>`).join("") + `<text x="${W / 2}" y="${H - 4}" text-anchor="middle">cwnd (green) and ssthresh (purple, when finite), bytes</text></svg>`;
     }
     parts.push(`<div class="conn"><b>${esc(s.host)} socket #${s.conn}</b> ${esc(s.kind)} ${esc(s.local)} ↔ ${esc(s.remote)}<br>${tl}${s.kind === "listener" ? "" : sg + cw}</div>`);
   });
+  if (skipped) parts.push(`<p class="hint">${skipped} more connection(s) not drawn.</p>`);
   $("conns").innerHTML = parts.join("") || `<p class="hint">No TCP connections were traced.</p>`;
 }
 
@@ -291,41 +379,77 @@ function drawHTTP() {
     const k = e.host + "/" + e.conn;
     let r = open.get(k);
     if (!r || (e.step === "receive" && r.steps.some((x) => E[x].step === "receive")) || r.done) {
-      r = {host: e.host, conn: e.conn, steps: [], start: r ? r.end : 0, end: e.t, done: false};
-      if (open.get(k) && open.get(k).steps.length === 1 && E[open.get(k).steps[0]].step === "accept" && !open.get(k).counted) { r.steps.push(open.get(k).steps[0]); reqs.splice(reqs.indexOf(open.get(k)), 1); }
+      const prev = r;
+      r = {host: e.host, conn: e.conn, steps: [], start: prev ? prev.end : 0, end: e.t, done: false};
+      // An accept alone belongs to the first request on its connection.
+      if (prev && !prev.done && prev.steps.length === 1 && E[prev.steps[0]].step === "accept") { r.steps.push(prev.steps[0]); r.start = E[prev.steps[0]].t; reqs.splice(reqs.indexOf(prev), 1); }
       open.set(k, r); reqs.push(r);
     }
     r.steps.push(i); r.end = e.t;
     if (e.step === "log") r.done = true;
   });
-  $("http").innerHTML = reqs.length ? reqs.map((r, n) => {
-    const segs = F.filter((f) => f.conn === r.conn && f.t >= r.start && f.t <= r.end + 1e-9 && (byFrame.get(f.id) || []).some((i) => E[i].host === r.host && E[i].layer === "tcp" && ((E[i].step === "data" && E[i].verdict === "deliver") || ((E[i].step === "send" || E[i].step === "retransmit") && E[i].fields && +E[i].fields.len > 0))));
+  const byConn = new Map();
+  F.forEach((f) => { if (f.conn) { if (!byConn.has(f.conn)) byConn.set(f.conn, []); byConn.get(f.conn).push(f); } });
+  const shown = reqs.slice(-100);
+  $("http").innerHTML = reqs.length ? (reqs.length > shown.length ? `<p class="hint">${reqs.length - shown.length} earlier request(s) not shown.</p>` : "") + shown.map((r) => {
+    const n = reqs.indexOf(r);
+    const segs = (byConn.get(r.conn) || []).filter((f) => f.t >= r.start - 1e-9 && f.t <= r.end + 1e-9 && (byFrame.get(f.id) || []).some((i) => E[i].host === r.host && E[i].layer === "tcp" && ((E[i].step === "data" && E[i].verdict === "deliver") || ((E[i].step === "send" || E[i].step === "retransmit") && E[i].fields && +E[i].fields.len > 0))));
     const inn = segs.filter((f) => f.from !== r.host).map((f) => f.id), out = segs.filter((f) => f.from === r.host).map((f) => f.id);
     const recv = r.steps.map((i) => E[i]).find((e) => e.step === "receive");
-    return `<div class="conn"><b>request ${n + 1}</b> on ${esc(r.host)} socket #${r.conn}${recv && recv.fields ? ": " + esc(recv.fields.method || "") + " " + esc(recv.fields.target || "") : ""}<br>request carried by ${frameLinks(inn, 20) || "—"}; response carried by ${frameLinks(out, 20) || "—"}<ol class="steps">${r.steps.map((i) => stepLi(i, -1).replace("<b>", `<b>${HTTPN[E[i].step]}. `)).join("")}</ol></div>`;
-  }).join("") : `<p class="hint">No HTTP requests were traced.</p>`;
+    const carried = F.length ? `request carried by ${frameLinks(inn, 20) || "—"}; response carried by ${frameLinks(out, 20) || "—"}` : `<span class="hint">(kernel sockets: no frames to link)</span>`;
+    return `<div class="conn http"><b>request ${n + 1}</b> on ${esc(r.host)} socket #${r.conn}${recv && recv.fields ? ": " + esc(recv.fields.method || "") + " " + esc(recv.fields.target || "") : ""}<br>${carried}<ol class="steps">${r.steps.map((i) => stepLi(i, -1).replace("<b>", `<b>${HTTPN[E[i].step]}. `)).join("")}</ol></div>`;
+  }).join("") : `<p class="hint">No HTTP requests ${D.live ? "yet" : "were traced"}.</p>`;
 }
 
-// ---- reassembly ----
+// ---- reassembly: each fragmented datagram's buffer, holes filling ----
 function drawReasm() {
-  const rs = E.map((e, i) => i).filter((i) => E[i].layer === "ip" && (E[i].step === "reassembly" || E[i].step === "reassembled"));
-  $("reasm").innerHTML = rs.length ? `<table><tr><th>time</th><th>host</th><th>frame</th><th>verdict</th><th>holes after this fragment</th><th>what happened</th></tr>${rs.map((i) => { const e = E[i], f = e.fields || {}; return `<tr><td>${ms(e.t)}</td><td>${esc(e.host)}</td><td>${e.frame ? frameLinks([e.frame], 1) : ""}</td><td>${esc(e.verdict || "")} <span class="reason">${esc(e.reason || "")}</span></td><td class="st">${esc(f.holes ?? (e.step === "reassembled" ? "none: complete" : ""))}</td><td>${esc(e.msg || "")}</td></tr>`; }).join("")}</table>` : `<p class="hint">No fragmented datagrams in this run.</p>`;
+  const dgs = new Map();
+  E.forEach((e, i) => {
+    if (e.layer !== "ip" || (e.step !== "reassembly" && e.step !== "reassembled")) return;
+    const m = /datagram (\S+ id \S+ proto \d+)/.exec(e.msg || "");
+    const key = e.host + " " + (m ? m[1] : "?");
+    if (!dgs.has(key)) dgs.set(key, {host: e.host, name: m ? m[1] : "?", rows: []});
+    dgs.get(key).rows.push(i);
+  });
+  if (!dgs.size) { $("reasm").innerHTML = `<p class="hint">No fragmented datagrams in ${D.live ? "the steps so far" : "this run"}.</p>`; return; }
+  const W = 480, parts = [];
+  dgs.forEach((d) => {
+    // The datagram's length: the last fragment's end, or the reassembled
+    // length, or the largest end seen while holes remain.
+    let total = 1;
+    d.rows.forEach((i) => { const f = E[i].fields || {}; if (f.offset !== undefined) total = Math.max(total, +f.offset + +(f.len || 0)); if (E[i].step === "reassembled" && f.len) total = Math.max(total, +f.len); });
+    const X = (v) => 4 + v / total * (W - 8);
+    const have = [];
+    let rows = "";
+    d.rows.forEach((i) => {
+      const e = E[i], f = e.fields || {};
+      if (f.offset !== undefined && e.verdict !== "drop") have.push([+f.offset, +f.offset + +(f.len || 0)]);
+      let svg = `<svg width="${W}" height="18" class="buf"><rect x="4" y="3" width="${W - 8}" height="12" fill="#fee2e2" stroke="#d1d5db"><title>hole</title></rect>`;
+      have.forEach(([a, b], k) => { svg += `<rect x="${X(a)}" y="3" width="${Math.max(1, X(b) - X(a))}" height="12" fill="${k === have.length - 1 && f.offset !== undefined ? "#16a34a" : "#86efac"}" stroke="#fff"><title>bytes ${a}..${b - 1}</title></rect>`; });
+      svg += "</svg>";
+      rows += `<tr><td>${ms(e.t)}</td><td>${e.frame ? frameLinks([e.frame], 1) : ""}</td><td>${f.offset !== undefined ? esc(f.offset) + ".." + (+f.offset + +(f.len || 0) - 1) + (f.more === "true" ? " MF" : "") : esc(e.step)}</td><td>${svg}</td><td class="st">${esc(f.holes ?? (e.step === "reassembled" ? "none: complete" : ""))}</td><td>${esc(e.verdict || "")} <span class="reason">${esc(e.reason || "")}</span></td></tr>`;
+    });
+    parts.push(`<div class="conn reasm"><b>${esc(d.host)}</b> datagram ${esc(d.name)} (${total} bytes of payload) <span class="legend"><span style="background:#fee2e2">hole</span><span style="background:#86efac">held</span><span style="background:#16a34a;color:#fff">this fragment</span></span><table><tr><th>time</th><th>frame</th><th>fragment</th><th>buffer after it</th><th>holes</th><th>verdict</th></tr>${rows}</table></div>`);
+  });
+  $("reasm").innerHTML = parts.join("");
 }
 
 // ---- the event cursor: play / step / back ----
-let cursor = 0, playing = null;
+let cursor = 0, playing = null, follow = false;
 const order = () => $("framesOnly").checked ? E.map((e, i) => i).filter((i) => E[i].frame) : null;
 function setCursor(i) {
-  if (!E.length) { $("pos").textContent = "no events"; return; }
+  $("scrub").max = Math.max(0, E.length - 1);
+  if (!E.length) { $("pos").textContent = "no events"; $("current").innerHTML = D.live ? "waiting for steps…" : ""; drawSockets(-1); return; }
   cursor = Math.max(0, Math.min(E.length - 1, i));
   const e = E[cursor];
   $("scrub").value = cursor;
   $("pos").textContent = `event ${cursor + 1} / ${E.length} · ${ms(e.t)}`;
   $("current").innerHTML = `<span class="badge L-${esc(e.layer)}">${esc(e.layer)}</span><b>${esc(e.host)}</b> ${esc(e.step)} ${e.verdict ? "<i>" + esc(e.verdict) + "</i>" : ""}${e.reason ? ` <span class="reason">${esc(e.reason)}</span>` : ""}${e.frame ? " · frame #" + e.frame : ""}${e.conn ? " · socket #" + e.conn : ""}<br>${esc(e.msg || "")}`;
   document.querySelectorAll(".arrow.cur").forEach((g) => g.classList.remove("cur"));
-  if (e.frame) {
-    const g = $("ar" + e.frame);
-    if (g) { g.classList.add("cur"); const box = $("ladderBox"), y = g.getBBox ? g.getBBox().y : 0; if (y < box.scrollTop || y > box.scrollTop + box.clientHeight - 40) box.scrollTop = y - box.clientHeight / 3; }
+  if (e.frame && FI.has(e.frame)) {
+    const box = $("ladderBox"), y = rowY(FI.get(e.frame)) - 14;
+    if (y < box.scrollTop || y > box.scrollTop + box.clientHeight - 40) { box.scrollTop = y - box.clientHeight / 3; drawRows(false); }
+    const g = $("ar" + e.frame); if (g) g.classList.add("cur");
     selectFrame(e.frame, cursor);
   }
   drawSockets(cursor);
@@ -336,25 +460,113 @@ function move(d) {
   const k = d > 0 ? o.find((i) => i > cursor) : [...o].reverse().find((i) => i < cursor);
   if (k !== undefined) setCursor(k);
 }
+function setFollow(on) { follow = on; if ($("follow")) $("follow").checked = on; }
 function play() {
   if (playing) { clearInterval(playing); playing = null; $("play").innerHTML = "&#x25B6; play"; return; }
+  setFollow(false);
   $("play").innerHTML = "&#x2016; pause";
   playing = setInterval(() => { if (cursor >= E.length - 1) return play(); move(1); }, +$("speed").value);
 }
-$("first").onclick = () => setCursor(0);
-$("last").onclick = () => setCursor(E.length - 1);
-$("back").onclick = () => move(-1);
-$("step").onclick = () => move(1);
-$("play").onclick = play;
-$("scrub").max = Math.max(0, E.length - 1);
-$("scrub").oninput = () => setCursor(+$("scrub").value);
-document.addEventListener("keydown", (ev) => {
-  if (ev.target.tagName === "INPUT" || ev.target.tagName === "SELECT") return;
-  if (ev.key === "ArrowRight") { move(1); ev.preventDefault(); } else if (ev.key === "ArrowLeft") { move(-1); ev.preventDefault(); } else if (ev.key === " ") { play(); ev.preventDefault(); } else if (ev.key === "Home") setCursor(0); else if (ev.key === "End") setCursor(E.length - 1);
-});
-document.body.addEventListener("click", (ev) => { const a = ev.target.closest("a.fr"); if (a) { selectFrame(+a.dataset.frame, -1); $("ar" + a.dataset.frame)?.scrollIntoView({block: "center"}); $("detail").scrollIntoView(); } });
 
-drawLadder(); drawConns(); drawHTTP(); drawReasm(); setCursor(0);
-if (F.length) selectFrame(F[0].id, -1);
-window.packetwalk = {cursor: () => cursor, step: () => move(1), back: () => move(-1), select: (id) => selectFrame(id, -1), frames: F.length, events: E.length};
+// timings: how long each part of the last drawing took, ms (bench/report).
+const timings = {};
+function timed(name, fn) { const t = performance.now(); fn(); timings[name] = Math.round(performance.now() - t); }
+function drawAll() {
+  timed("derive", derive);
+  timed("header", drawHeader); timed("ladder", drawLadder); timed("conns", drawConns); timed("http", drawHTTP); timed("reasm", drawReasm);
+  timed("cursor", () => setCursor(follow ? E.length - 1 : cursor));
+  if (!selected && F.length) selectFrame(F[0].id, -1);
+}
+
+function wire() {
+  $("first").onclick = () => { setFollow(false); setCursor(0); };
+  $("last").onclick = () => { if (D.live) setFollow(true); setCursor(E.length - 1); };
+  $("back").onclick = () => { setFollow(false); move(-1); };
+  $("step").onclick = () => move(1);
+  $("play").onclick = play;
+  $("scrub").oninput = () => { setFollow(false); setCursor(+$("scrub").value); };
+  document.addEventListener("keydown", (ev) => {
+    if (ev.target.tagName === "INPUT" || ev.target.tagName === "SELECT") return;
+    if (ev.key === "ArrowRight") { move(1); ev.preventDefault(); } else if (ev.key === "ArrowLeft") { setFollow(false); move(-1); ev.preventDefault(); } else if (ev.key === " ") { play(); ev.preventDefault(); } else if (ev.key === "Home") $("first").onclick(); else if (ev.key === "End") $("last").onclick();
+  });
+  document.body.addEventListener("click", (ev) => { const a = ev.target.closest("a.fr"); if (a) { selectFrame(+a.dataset.frame, -1); const i = FI.get(+a.dataset.frame); if (i !== undefined) { $("ladderBox").scrollTop = rowY(i) - $("ladderBox").clientHeight / 3; drawRows(false); } $("detail").scrollIntoView(); } });
+  $("ladder").addEventListener("click", (ev) => { const g = ev.target.closest(".arrow"); if (g) selectFrame(+g.dataset.frame, -1); });
+  let raf = 0;
+  $("ladderBox").addEventListener("scroll", () => { if (F.length > ladderAll && !raf) raf = requestAnimationFrame(() => { raf = 0; drawRows(false); }); });
+}
+
+// ---- live: follow /events (packetwalk serve --viz) ----
+// The page redraws at most every liveRedrawMs, and keeps at most D.limit
+// events (the oldest, their frames and bytes go first).
+const liveRedrawMs = 300;
+let live = null;
+function goLive() {
+  live = {status: "connecting…", received: 0, lost: 0, timer: 0};
+  const bar = document.createElement("label");
+  bar.innerHTML = `<input type="checkbox" id="follow" checked> follow the newest step`;
+  $("controls").appendChild(bar);
+  $("follow").onchange = () => { setFollow($("follow").checked); if (follow) setCursor(E.length - 1); };
+  setFollow(true);
+  const schedule = () => { if (!live.timer) live.timer = setTimeout(redraw, liveRedrawMs); };
+  const redraw = () => {
+    live.timer = 0;
+    const limit = D.limit || 20000;
+    if (E.length > limit) {
+      const cut = E.length - limit;
+      E.splice(0, cut); cursor = Math.max(0, cursor - cut);
+      const t0 = E[0].t, keep = new Set();
+      F.splice(0, F.length, ...F.filter((f) => f.t >= t0 || (f.arrive && f.arrive >= t0)));
+      F.forEach((f) => keep.add(f.id));
+      C.splice(0, C.length, ...C.filter((c) => keep.has(c.frame)));
+      D.notes = D.notes.filter((n) => !/^This page keeps/.test(n)).concat([`This page keeps the last ${limit} events; older ones were let go.`]);
+    }
+    drawAll();
+    showLive();
+  };
+  const es = new EventSource("events");
+  es.addEventListener("snapshot", (m) => {
+    const d = JSON.parse(m.data);
+    setData(d); selected = 0; cursor = 0;
+    live.status = "live"; live.lost = 0; schedule();
+  });
+  es.onmessage = (m) => { E.push(JSON.parse(m.data)); live.received++; schedule(); };
+  es.addEventListener("f", (m) => {
+    const f = JSON.parse(m.data);
+    const i = F.findIndex((x) => x.id === f.id); // recent frames are at the end
+    if (i >= 0) F[i] = f; else F.push(f);
+    schedule();
+  });
+  es.addEventListener("c", (m) => { C.push(JSON.parse(m.data)); schedule(); });
+  es.addEventListener("lost", (m) => { live.lost = +m.data; schedule(); });
+  es.addEventListener("bye", () => { live.status = "the server stopped"; es.close(); schedule(); });
+  es.onopen = () => { live.status = "live"; showLive(); };
+  es.onerror = () => { if (es.readyState !== EventSource.CLOSED) { live.status = "disconnected, reconnecting…"; showLive(); } };
+  showLive();
+}
+function showLive() {
+  const el = $("live");
+  el.className = live.status === "live" ? "on" : "off";
+  el.innerHTML = `● ${esc(live.status)} · ${live.received} step(s) received` + (live.lost ? ` · <span class="reason">${live.lost} step(s) dropped because this page could not keep up</span>` : "");
+}
+
+window.packetwalk = {
+  cursor: () => cursor, step: () => move(1), back: () => move(-1), select: (id) => selectFrame(id, -1),
+  frames: () => F.length, events: () => E.length, arrows: () => document.querySelectorAll("#ladder .arrow").length,
+  live: () => live && {status: live.status, received: live.received, lost: live.lost}, ready: false, timings,
+};
+const t0 = performance.now();
+loadData().then((d) => {
+  timings.load = Math.round(performance.now() - t0);
+  setData(d);
+  wire();
+  if (D.live) goLive();
+  drawAll();
+  window.packetwalk.ready = true;
+  document.body.dataset.ready = "1";
+  // After the first paint: how long opening took, for bench/report.
+  requestAnimationFrame(() => setTimeout(() => { window.packetwalk.renderedMs = performance.now(); document.body.dataset.rendered = "1"; }, 0));
+}).catch((err) => {
+  $("summary").textContent = "This report could not be read: " + err;
+  throw err;
+});
 })();

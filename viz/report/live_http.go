@@ -1,0 +1,185 @@
+package report
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// liveKeepalive is how often an idle stream sends a comment line, so that
+// a page (and any proxy between) sees the connection is alive.
+const liveKeepalive = 15 * time.Second
+
+// liveBatch is how many queued events one write to a page carries at
+// most: a page that fell behind catches up in few large writes.
+const liveBatch = 512
+
+// Handler serves the live view:
+//
+//	GET /        the report's page, in live mode: it opens /events
+//	GET /events  Server-Sent Events (text/event-stream), one stream per page
+//
+// A stream starts with one "snapshot" message (the history, in the shape
+// of the report's embedded data), then sends each new step as a default
+// message (its JSON Lines object), a frame's ladder row as "f" and a
+// captured copy's bytes as "c" when they change, "lost" with the number of
+// steps this page missed by being slow, and "bye" when the server stops.
+func (l *Live) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", l.servePage)
+	mux.HandleFunc("GET /events", l.serveEvents)
+	return mux
+}
+
+func (l *Live) servePage(w http.ResponseWriter, r *http.Request) {
+	d := data{Title: l.opts.Title, Live: true, Limit: l.opts.History, Hosts: []string{}, Wires: []string{},
+		Events: json.RawMessage("[]"), Frames: []*frameInfo{}, Captures: []capture{}, Notes: []string{}}
+	js, _ := json.Marshal(d)
+	page, err := render(l.opts.Title, escapeScript(js), "")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(page)
+}
+
+// sseWriter gathers one batch of messages.
+type sseWriter struct{ b []byte }
+
+func (s *sseWriter) msg(event string, data []byte) {
+	if event != "" {
+		s.b = append(s.b, "event: "...)
+		s.b = append(s.b, event...)
+		s.b = append(s.b, '\n')
+	}
+	s.b = append(s.b, "data: "...)
+	s.b = append(s.b, data...) // JSON: no newlines
+	s.b = append(s.b, '\n', '\n')
+}
+
+func (l *Live) serveEvents(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming is not supported by this connection", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+
+	var out sseWriter
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		out.msg("bye", []byte("{}"))
+		w.Write(out.b)
+		return
+	}
+	snap, nextCap := l.snapshot()
+	sub := l.b.Subscribe(l.opts.Buffer)
+	l.mu.Unlock()
+	defer sub.Close()
+
+	out.msg("snapshot", snap)
+	if _, err := w.Write(out.b); err != nil {
+		return
+	}
+	fl.Flush()
+
+	sent := make(map[uint64]uint64) // frame -> version this page has
+	lostTold := 0
+	touched := make(map[uint64]bool)
+	keep := time.NewTicker(liveKeepalive)
+	defer keep.Stop()
+	for {
+		out.b = out.b[:0]
+		select {
+		case <-r.Context().Done():
+			return
+		case <-l.done:
+			out.msg("bye", []byte("{}"))
+			w.Write(out.b)
+			fl.Flush()
+			return
+		case <-keep.C:
+			out.b = append(out.b, ": keepalive\n\n"...)
+		case e, ok := <-sub.C:
+			if !ok {
+				return
+			}
+			clear(touched)
+			l.add(&out, &e, touched)
+		drain:
+			for n := 1; n < liveBatch; n++ {
+				select {
+				case e, ok := <-sub.C:
+					if !ok {
+						break drain
+					}
+					l.add(&out, &e, touched)
+				default:
+					break drain
+				}
+			}
+			nextCap = l.frameNews(&out, touched, sent, nextCap)
+			if lost := sub.Lost(); lost > lostTold {
+				lostTold = lost
+				out.msg("lost", strconv.AppendInt(nil, int64(lost), 10))
+			}
+		}
+		if _, err := w.Write(out.b); err != nil {
+			return // the page went away
+		}
+		fl.Flush()
+	}
+}
+
+// add appends one step (or notes a marker's frame).
+func (l *Live) add(out *sseWriter, e *viz.Event, touched map[uint64]bool) {
+	if e.Frame != 0 {
+		touched[e.Frame] = true
+	}
+	if e.Layer == "" {
+		return // the hub's marker: only its frame matters
+	}
+	out.msg("", viz.AppendJSON(nil, e))
+}
+
+// frameNews appends the ladder rows that changed since this page last saw
+// them, and the captures it has not had; it returns the next capture's
+// sequence number.
+func (l *Live) frameNews(out *sseWriter, touched map[uint64]bool, sent map[uint64]uint64, nextCap uint64) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id := range touched {
+		f, ok := l.frames[id]
+		if !ok || sent[id] == f.version {
+			continue
+		}
+		sent[id] = f.version
+		b, _ := json.Marshal(&f.info)
+		out.msg("f", b)
+	}
+	if len(sent) > 4*l.opts.Frames {
+		// Forget what the hub forgot; at worst a row is sent again.
+		for id := range sent {
+			if _, ok := l.frames[id]; !ok {
+				delete(sent, id)
+			}
+		}
+	}
+	for _, c := range l.caps {
+		if c.seq < nextCap {
+			continue
+		}
+		b, _ := json.Marshal(&c.c)
+		out.msg("c", b)
+	}
+	return l.capSeq
+}

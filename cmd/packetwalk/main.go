@@ -25,10 +25,13 @@ Usage:
                      [--fault drop:N|corrupt:N]... [--wire hub|switch] [--pcap FILE] [--json FILE] [--quiet]
                      [--host NAME]... [--layer L,...] [--conn N] [--drops-only]
                      [--ladder] [--ladder-rows N] [--ladder-format text|mermaid]
-  packetwalk serve   --tun NAME --addr CIDR [--port N] [--no-configure] [--pcap FILE]  (root; see the README)
+  packetwalk serve   (--tun NAME | --tap NAME) --addr CIDR [--port N] [--no-configure] [--pcap FILE]
+                     [--loss P] [--dup P] [--reorder P] [--corrupt P] [--fault drop:N|corrupt:N]... [--seed N]
+                     (root; see the README)
   packetwalk serve   --listen HOST:PORT [--docroot DIR] [--vhost NAME=DIR]... [--config FILE]
                      [--access-log FILE] [--error-log FILE] [--arch single|pool] [--json FILE] [--quiet]
   packetwalk type-o-serve [--listen HOST:PORT] [PORT]  |  --sim [--get PATH] [--steps] [--seed N] [--loss P] ...
+                     |  (--tun NAME | --tap NAME) --addr CIDR [--steps] [PORT]  (root)
   packetwalk help
 
 Commands:
@@ -37,20 +40,20 @@ Commands:
           step of every frame's walk and writes trace.pcapng and trace.jsonl
   ping    ping between two simulated hosts (or through a router), each reply
           with the walk of its frames
-  serve   packetwalk's httpd on packetwalk's stack through a TUN device
-          (--tun), or on the kernel's sockets (--listen), for curl and browsers
+  serve   packetwalk's httpd on packetwalk's stack through a TUN or TAP
+          device (--tun, --tap), or on the kernel's sockets (--listen), for curl and browsers
           and for comparison: narrates the seven steps of every request
           until Ctrl-C (the demo site unless --docroot or --config says)
   type-o-serve
           the seed's diagnostic server: prints each request as it arrived
           and sends what you type, ended by a line holding a single "."
           (default 127.0.0.1:8080; --sim: be the web server of a packetwalk
-          host and let a simulated client ask)
+          host and let a simulated client ask; --tun/--tap: on packetwalk's
+          stack, for the kernel's clients)
   help    print this help
 
 Probabilities P are between 0 and 1. Run 'packetwalk COMMAND --help' for a
-command's flags. Coming with the next layers: serve on a TAP device (--tap),
-type-o-serve on a TUN device, lab.
+command's flags. Coming with the next layers: lab.
 `
 
 // exitError carries the exit status of a failure whose sentence was already

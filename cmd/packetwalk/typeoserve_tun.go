@@ -61,8 +61,12 @@ func typeOServeDevice(ctx context.Context, plan *tunPlan, port int, noConfigure,
 	started = true
 	hostDone := make(chan error, 1)
 	go func() { hostDone <- dh.Run(runCtx) }()
-	narr.Println(fmt.Sprintf("type-o-serve on packetwalk's stack: %s device %s (%s); the kernel's clients reach http://%s/",
-		plan.kind, plan.dev, plan.describe(dh), listenAddr))
+	url := "http://" + listenAddr.String() + "/"
+	if port == 80 {
+		url = "http://" + listenAddr.Addr().String() + "/"
+	}
+	narr.Println(fmt.Sprintf("type-o-serve on packetwalk's stack: %s device %s (%s); the kernel's clients reach %s",
+		plan.kind, plan.dev, plan.describe(dh), url))
 	if err := announceReady(net.TCPAddrFromAddrPort(listenAddr), ready); err != nil {
 		ln.Close()
 		stopHost()

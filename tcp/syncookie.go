@@ -213,3 +213,7 @@ func (e *Endpoint) cookieACK(in *incoming) bool {
 	c.sendPendingACK(in.frame)
 	return true
 }
+
+// HalfOpen returns how many half-open sockets (SYN_RECEIVED) a listener
+// holds in its SYN queue; Pending counts those waiting for accept().
+func (e *Endpoint) HalfOpen() int { return len(e.synQueue) }

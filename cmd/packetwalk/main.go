@@ -32,6 +32,8 @@ Usage:
                      [--access-log FILE] [--error-log FILE] [--arch single|pool] [--json FILE] [--quiet]
   packetwalk type-o-serve [--listen HOST:PORT] [PORT]  |  --sim [--get PATH] [--steps] [--seed N] [--loss P] ...
                      |  (--tun NAME | --tap NAME) --addr CIDR [--steps] [PORT]  (root)
+  packetwalk lab     list | show ID | run ID [--out DIR] | check ID [--answers FILE] [--run DIR]
+                     | skeleton ID DIR | test ID --impl DIR
   packetwalk help
 
 Commands:
@@ -50,10 +52,13 @@ Commands:
           (default 127.0.0.1:8080; --sim: be the web server of a packetwalk
           host and let a simulated client ask; --tun/--tap: on packetwalk's
           stack, for the kernel's clients)
+  lab     the course labs: handouts, scenarios run into a folder of yours,
+          answers and runs graded (scenario labs), and graded tests of your
+          own code (implementation labs); 'packetwalk lab' for the commands
   help    print this help
 
 Probabilities P are between 0 and 1. Run 'packetwalk COMMAND --help' for a
-command's flags. Coming with the next layers: lab.
+command's flags.
 `
 
 // exitError carries the exit status of a failure whose sentence was already
@@ -88,6 +93,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runServe(args[1:], stdout, stderr)
 	case "type-o-serve":
 		err = runTypeOServe(args[1:], stdout, stderr)
+	case "lab":
+		err = runLab(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "packetwalk: unknown command %q; run 'packetwalk help' for the list.\n", args[0])
 		return 2

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"io"
 	"math/rand/v2"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
+	"github.com/packetwalk/packetwalk/viz"
 )
 
 // Hostile traffic against a whole packetwalk host over the simulated wire,
@@ -151,5 +153,163 @@ func TestSYNFlood(t *testing.T) {
 	}
 	if maxSockets > 2*backlog+4 {
 		t.Errorf("the server held %d sockets during the flood", maxSockets)
+	}
+}
+
+// sniffer is a Capturer that remembers the sequence numbers of the last
+// segment the client put on the wire: what an attacker who can guess the
+// window (but not RCV.NXT exactly) works from.
+type sniffer struct {
+	seq, ack tcp.Seq
+	port     uint16
+	seen     bool
+}
+
+func (s *sniffer) Event(*viz.Event) {}
+func (s *sniffer) EndWalk(string, uint64) {}
+func (s *sniffer) Capture(f *viz.CapturedFrame) {
+	if f.Host != "client" || f.Dir != viz.Outbound || len(f.Data) < nic.HeaderLen+40+nic.FCSLen {
+		return
+	}
+	p := f.Data[nic.HeaderLen : len(f.Data)-nic.FCSLen]
+	if binary.BigEndian.Uint16(f.Data[12:14]) != uint16(nic.EtherTypeIPv4) || ip.Protocol(p[9]) != ip.ProtocolTCP {
+		return
+	}
+	seg := tcp.Segment(p[int(p[0]&0x0f)*4:])
+	if seg.DstPort() != 80 || seg.Flags()&tcp.FlagACK == 0 {
+		return
+	}
+	s.seq, s.ack, s.port, s.seen = seg.Seq(), seg.Ack(), seg.SrcPort(), true
+}
+
+// injectEvery is the attacker's pace in TestBlindInjection.
+const injectEvery = 20 * time.Microsecond
+
+// TestBlindInjection: while the client sends 1 MB to the server, an
+// attacker who knows the four-tuple and roughly where the window is
+// injects, every 20 µs of virtual time, one of RFC 5961's attacks: a RST in
+// the window but not at RCV.NXT (§3), a SYN (§4), data whose ACK
+// acknowledges unsent data or is older than any window (§5), and data
+// outside the window. The connection survives, the server receives exactly
+// the client's bytes (sha256), challenge ACKs were sent, and each attack
+// was dropped with its named reason.
+func TestBlindInjection(t *testing.T) {
+	p, err := NewPair(TopologyConfig{Seed: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := netip.AddrPortFrom(p.Server.Addr(), 80)
+	srvNIC := p.Server.Interfaces()[0].NIC
+	srvMAC, cliMAC := srvNIC.MAC(), p.Client.Interfaces()[0].NIC.MAC()
+	sn := &sniffer{}
+	p.Net.Log.AddSink(sn)
+	reasons := newReasonSink()
+	reasons.keepFrames = false
+	p.Net.Log.AddSink(reasons)
+
+	var done atomic.Bool
+	injected := map[string]int{}
+	attack := 0
+	var inject func()
+	inject = func() {
+		if done.Load() {
+			return
+		}
+		p.Net.Clock.AfterFunc(injectEvery, inject)
+		if !sn.seen {
+			return
+		}
+		h := tcp.Header{SrcPort: sn.port, DstPort: 80, Window: 65535}
+		var payload []byte
+		var name string
+		switch attack % 5 {
+		case 0:
+			name, h.Seq, h.Flags = "rst-in-window", sn.seq.Add(3000), tcp.FlagRST
+		case 1:
+			name, h.Seq, h.Flags = "syn", sn.seq.Add(3000), tcp.FlagSYN
+		case 2:
+			name, h.Seq, h.Ack, h.Flags = "ack-unsent", sn.seq, sn.ack.Add(1<<20), tcp.FlagACK|tcp.FlagPSH
+			payload = []byte("EVIL-UNSENT")
+		case 3:
+			name, h.Seq, h.Ack, h.Flags = "ack-ancient", sn.seq, sn.ack-1<<30, tcp.FlagACK|tcp.FlagPSH
+			payload = []byte("EVIL-ANCIENT")
+		case 4:
+			name, h.Seq, h.Ack, h.Flags = "out-of-window", sn.seq.Add(1<<30), sn.ack, tcp.FlagACK|tcp.FlagPSH
+			payload = []byte("EVIL-OUTSIDE")
+		}
+		attack++
+		injected[name]++
+		seg := h.Append(nil, p.Client.Addr(), server.Addr(), payload)
+		frame := nic.AppendFrame(nil, srvMAC, cliMAC, nic.EtherTypeIPv4, ipv4Packet(p.Client.Addr(), server.Addr(), ip.ProtocolTCP, uint16(attack), 0, seg))
+		srvNIC.Arrive(frame, p.Net.Log.NewFrameID())
+	}
+
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	want := sha256.Sum256(data)
+	var got [32]byte
+	apps := tbRun(t, p.Net)
+	ready := make(chan struct{})
+	apps.Go("server", func() error {
+		ln, err := p.Server.ListenTCP(server, 4)
+		close(ready)
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		defer done.Store(true)
+		h := sha256.New()
+		if _, err := io.Copy(h, c); err != nil {
+			return err
+		}
+		copy(got[:], h.Sum(nil))
+		return nil
+	})
+	apps.Go("client", func() error {
+		<-ready
+		p.Net.Clock.AfterFunc(0, inject)
+		c, err := p.Client.DialTCP(context.Background(), server)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if _, err := c.Write(data); err != nil {
+			return err
+		}
+		return c.(*Conn).CloseWrite()
+	})
+	apps.Wait(nil)
+
+	st := p.Server.TCP.Stats()
+	t.Logf("transfer took %v of virtual time", p.Net.Clock.Now())
+	t.Logf("injected %v; server: %d challenge ACKs, %d rate-limited, %d resets; drops %v", injected, st.ChallengeACKs, st.InvalidACKsLimited, st.EstabResets, reasons.drops)
+	if got != want {
+		t.Fatalf("the server received sha256 %x, the client sent %x: injected data got in", got, want)
+	}
+	for _, name := range []string{"rst-in-window", "syn", "ack-unsent", "ack-ancient", "out-of-window"} {
+		if injected[name] == 0 {
+			t.Fatalf("attack %s was never injected (the transfer ended too soon)", name)
+		}
+	}
+	if st.EstabResets != 0 {
+		t.Errorf("%d connections reset by the injection", st.EstabResets)
+	}
+	if st.ChallengeACKs == 0 {
+		t.Error("no challenge ACKs sent")
+	}
+	for _, r := range []viz.Reason{viz.ReasonTCPChallenge, viz.ReasonTCPBadACK, viz.ReasonSeqOutOfWindow} {
+		if reasons.drops[r] == 0 {
+			t.Errorf("no drop with reason %s", r)
+		}
+	}
+	if len(reasons.bad) > 0 {
+		t.Errorf("unnamed drops: %v", reasons.bad)
 	}
 }

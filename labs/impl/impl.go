@@ -38,7 +38,7 @@ type Lab struct {
 	timeout string // go test -timeout for its graded tests
 }
 
-//go:embed fcsmac/handout.md fcsmac/skeleton
+//go:embed fcsmac/handout.md fcsmac/skeleton reassembly/handout.md reassembly/skeleton
 var files embed.FS
 
 const modulePath = "github.com/packetwalk/packetwalk"
@@ -46,6 +46,8 @@ const modulePath = "github.com/packetwalk/packetwalk"
 var labs = []Lab{
 	{ID: "impl-fcs-mac", Title: "Implement the LAN adapter's FCS check and destination-MAC filter", dir: "fcsmac",
 		ctor: "func New() nic.FrameFilter"},
+	{ID: "impl-reassembly", Title: "Implement IP fragment reassembly with RFC 815 hole descriptors", dir: "reassembly",
+		ctor: "func New(cfg ip.ReassemblerConfig) ip.FragmentReassembler"},
 	// LABS-REST
 }
 

@@ -161,6 +161,9 @@ func Last(events []viz.Event, n int) []viz.Event {
 
 // Hex writes bytes as hex octets, at most max of them.
 func Hex(b []byte, max int) string {
+	if len(b) == 0 {
+		return "(no bytes)"
+	}
 	var s strings.Builder
 	for i, c := range b {
 		if i == max {

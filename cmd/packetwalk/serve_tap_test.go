@@ -3,7 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -81,6 +84,19 @@ func TestServeTAP(t *testing.T) {
 		out, errOut, err := s.run(t, "ping", "-c", "3", "-i", "0.2", "-W", "2", tunAddr)
 		if err != nil || !strings.Contains(out, "3 received") {
 			t.Fatalf("ping -c 3 over TAP: %v: %s%s", err, out, errOut)
+		}
+	})
+	t.Run("busy", func(t *testing.T) {
+		// A second server on the same device: one sentence, exit 1.
+		ctx, cancel := context.WithTimeout(context.Background(), tunCmdTimeout)
+		defer cancel()
+		cmd := s.ns.Command(ctx, os.Args[0], "serve", "--quiet", "--tap", "pwtap0", "--addr", "10.7.0.2/24")
+		cmd.Env = append(os.Environ(), asCLIVar+"=1")
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 ||
+			!strings.Contains(string(out), "cannot open TAP device pwtap0: it is busy") {
+			t.Errorf("a second serve --tap pwtap0: %v, output %q; want exit 1 and one sentence saying the device is busy", err, out)
 		}
 	})
 	if err := s.proc.Stop(); err != nil {

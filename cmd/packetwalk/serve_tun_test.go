@@ -233,9 +233,9 @@ func TestServeTUNNoConfigure(t *testing.T) {
 // TestServeTUNErrors checks the one-sentence failures that need a device.
 func TestServeTUNErrors(t *testing.T) {
 	ns := netns.New(t)
-	// A device of that name that is not a TUN (a TAP), and the address
-	// on another interface (lo).
-	for _, c := range [][]string{{"tuntap", "add", "pw1", "mode", "tap"}, {"addr", "add", "10.9.0.2/24", "dev", "lo"}} {
+	// A device of that name that is not a TUN (a TAP), one that is not a
+	// TAP (a TUN), and the address on another interface (lo).
+	for _, c := range [][]string{{"tuntap", "add", "pw1", "mode", "tap"}, {"tuntap", "add", "pw3", "mode", "tun"}, {"addr", "add", "10.9.0.2/24", "dev", "lo"}} {
 		if _, errOut, err := ns.Run(tunCmdTimeout, "ip", c...); err != nil {
 			t.Fatalf("ip %v: %v: %s", c, err, errOut)
 		}
@@ -245,6 +245,8 @@ func TestServeTUNErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--tun", "pw1", "--addr", "10.8.0.2/24"}, "is not a TUN device"},
+		{[]string{"--tap", "pw3", "--addr", "10.8.0.2/24"}, "is not a TAP device; choose another --tap name"},
+		{[]string{"--tap", "pw2", "--addr", "10.9.0.5/24"}, "subnet 10.9.0.0/24 is already in use"},
 		{[]string{"--tun", "pw2", "--addr", "10.9.0.2/24"}, "address 10.9.0.2 is already in use by the kernel on lo"},
 		{[]string{"--tun", "pw2", "--addr", "10.9.0.5/24"}, "subnet 10.9.0.0/24 is already in use"},
 	}

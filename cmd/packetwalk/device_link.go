@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/packetwalk/packetwalk/nic"
@@ -43,4 +45,26 @@ func (l *linkFlags) deviceLink() *nic.WireConfig {
 		return nil
 	}
 	return &nic.WireConfig{Latency: deviceLatency, Impairments: im, Faults: l.faults}
+}
+
+// describeLink says what the impairment flags do on device dev, for the
+// line that announces the server: "" without impairments.
+func (l *linkFlags) describeLink(dev string) string {
+	wc := l.deviceLink()
+	if wc == nil {
+		return ""
+	}
+	var what []string
+	for _, p := range []struct {
+		name string
+		v    probability
+	}{{"loss", l.loss}, {"dup", l.dup}, {"reorder", l.reorder}, {"corrupt", l.corrupt}} {
+		if p.v > 0 {
+			what = append(what, fmt.Sprintf("%s %v", p.name, float64(p.v)))
+		}
+	}
+	if len(l.faults) > 0 {
+		what = append(what, "faults "+l.faults.String())
+	}
+	return fmt.Sprintf("; the frames between %s and the NIC cross the simulated wire %s-wire (%s, seed %d)", dev, dev, strings.Join(what, ", "), l.seed)
 }

@@ -134,8 +134,8 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	if f.port != 80 {
 		url = "http://" + listenAddr.String() + "/"
 	}
-	narr.Println(fmt.Sprintf("serving %s with packetwalk's stack on %s device %s (%s, docroot %s); press Ctrl-C to stop",
-		url, plan.kind, name, plan.describe(dh), docDesc))
+	narr.Println(fmt.Sprintf("serving %s with packetwalk's stack on %s device %s (%s, docroot %s)%s; press Ctrl-C to stop",
+		url, plan.kind, name, plan.describe(dh), docDesc, f.link.describeLink(name)))
 	if err := narr.Flush(); err != nil {
 		return err
 	}

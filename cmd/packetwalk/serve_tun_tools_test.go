@@ -235,5 +235,8 @@ func TestServeTUNImpaired(t *testing.T) {
 	if losses == 0 {
 		t.Errorf("--loss 0.05: the step log has no wire_loss drop")
 	}
+	if out := s.output(); !strings.Contains(out, "the frames between pw0 and the NIC cross the simulated wire pw0-wire (loss 0.05, seed 7)") {
+		t.Errorf("serve did not say that the device's frames are impaired:\n%s", out)
+	}
 	t.Logf("%d frames lost on the way, the file arrived whole", losses)
 }

@@ -65,8 +65,8 @@ func typeOServeDevice(ctx context.Context, plan *tunPlan, port int, noConfigure,
 	if port == 80 {
 		url = "http://" + listenAddr.Addr().String() + "/"
 	}
-	narr.Println(fmt.Sprintf("type-o-serve on packetwalk's stack: %s device %s (%s); the kernel's clients reach %s",
-		plan.kind, plan.dev, plan.describe(dh), url))
+	narr.Println(fmt.Sprintf("type-o-serve on packetwalk's stack: %s device %s (%s); the kernel's clients reach %s%s",
+		plan.kind, plan.dev, plan.describe(dh), url, lf.describeLink(plan.dev)))
 	if err := announceReady(net.TCPAddrFromAddrPort(listenAddr), ready); err != nil {
 		ln.Close()
 		stopHost()

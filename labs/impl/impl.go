@@ -38,7 +38,7 @@ type Lab struct {
 	timeout string // go test -timeout for its graded tests
 }
 
-//go:embed fcsmac/handout.md fcsmac/skeleton reassembly/handout.md reassembly/skeleton
+//go:embed fcsmac/handout.md fcsmac/skeleton reassembly/handout.md reassembly/skeleton demux/handout.md demux/skeleton
 var files embed.FS
 
 const modulePath = "github.com/packetwalk/packetwalk"
@@ -48,7 +48,8 @@ var labs = []Lab{
 		ctor: "func New() nic.FrameFilter"},
 	{ID: "impl-reassembly", Title: "Implement IP fragment reassembly with RFC 815 hole descriptors", dir: "reassembly",
 		ctor: "func New(cfg ip.ReassemblerConfig) ip.FragmentReassembler"},
-	// LABS-REST
+	{ID: "impl-demux", Title: "Implement TCP's four-tuple demux table (listeners, clones, ephemeral ports)", dir: "demux",
+		ctor: "func New(ephemeral ip.PortRange) tcp.Demuxer"},
 }
 
 func init() {

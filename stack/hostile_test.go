@@ -313,3 +313,64 @@ func TestBlindInjection(t *testing.T) {
 		t.Errorf("unnamed drops: %v", reasons.bad)
 	}
 }
+
+// TestHostileFrames replays the crafted attacks of fuzz_craft_test.go
+// through a host with a listener and an established connection, and checks
+// each one's named drop, and that the connection is still ESTABLISHED
+// where the attack must not end it.
+func TestHostileFrames(t *testing.T) {
+	want := map[string]struct {
+		reasons []viz.Reason
+		alive   bool // the connection must survive
+	}{
+		"rst-in-window":          {[]viz.Reason{viz.ReasonTCPChallenge}, true},
+		"syn-established":        {[]viz.Reason{viz.ReasonTCPChallenge}, true},
+		"ack-unsent":             {[]viz.Reason{viz.ReasonTCPBadACK}, true},
+		"ack-ancient":            {[]viz.Reason{viz.ReasonTCPChallenge}, true},
+		"tcp-offset-4":           {[]viz.Reason{viz.ReasonTCPMalformed}, true},
+		"tcp-offset-15":          {[]viz.Reason{viz.ReasonTCPMalformed}, true},
+		"tcp-option-past-header": {[]viz.Reason{viz.ReasonTCPOptionsMalformed}, true},
+		"tcp-option-zero-length": {[]viz.Reason{viz.ReasonTCPOptionsMalformed}, true},
+		"frag-overlap":           {[]viz.Reason{viz.ReasonFragOverlap}, true},
+		"frag-teardrop":          {[]viz.Reason{viz.ReasonFragOverlap}, true},
+		"frag-ping-of-death":     {[]viz.Reason{viz.ReasonFragTooLarge}, true},
+		"udp-closed-port":        {[]viz.Reason{viz.ReasonNoSocket}, true},
+		"vlan-tagged":            {[]viz.Reason{viz.ReasonUnknownEtherType}, true},
+		// A tiny first fragment (RFC 1858 §3) is an attack on packet
+		// filters that judge a datagram by its first fragment; a host
+		// reassembles before TCP looks, so it is accepted (a pure ACK).
+		"frag-tiny":   {nil, true},
+		"window-zero": {nil, true},
+		"rst-exact":   {nil, false},
+	}
+	base := newFuzzRig(t)
+	seen := 0
+	for _, c := range base.crafted() {
+		w, ok := want[c.name]
+		if !ok {
+			continue
+		}
+		seen++
+		t.Run(c.name, func(t *testing.T) {
+			r := newFuzzRig(t)
+			r.inject(r.fixup(c.a, c.fix))
+			r.inject(r.fixup(c.b, c.fix))
+			r.p.Net.RunFor(time.Second)
+			r.check(t)
+			for _, reason := range w.reasons {
+				if r.sink.drops[reason] == 0 {
+					t.Errorf("no drop with reason %s; drops %v", reason, r.sink.drops)
+				}
+			}
+			if w.reasons == nil && len(r.sink.drops) > 0 {
+				t.Errorf("unexpected drops %v", r.sink.drops)
+			}
+			if alive := r.conn.State() == tcp.Established; alive != w.alive {
+				t.Errorf("connection in %s after the attack", r.conn.State())
+			}
+		})
+	}
+	if seen != len(want) {
+		t.Fatalf("%d of %d cases found among the crafted frames", seen, len(want))
+	}
+}

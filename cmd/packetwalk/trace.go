@@ -38,6 +38,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	htmlPath := fs0.String("html", "trace.html", "write the HTML report to this file (\"\" for none)")
 	quiet := fs0.Bool("quiet", false, "print only the summary, not every step")
 	timeout := fs0.Duration("timeout", 60*time.Second, "give up on the whole run after this long")
+	scenarioName := fs0.String("scenario", "", "run a scenario file, or a lab's scenario (ID or ID/FILE), instead of the default exchange")
 	var view viewFlags
 	view.register(fs0)
 	if err := parseFlags(fs0, args, stdout, stderr); err != nil {
@@ -45,6 +46,12 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := view.check(); err != nil {
 		return err
+	}
+	if *scenarioName != "" {
+		if len(gets) > 0 || *docroot != "" {
+			return fmt.Errorf("--scenario describes its own traffic and site; it cannot be combined with --get or --docroot")
+		}
+		return traceScenario(*scenarioName, &view, *quiet, *jsonPath, *pcapPath, *htmlPath, stdout)
 	}
 	paths := append([]string{"/"}, gets...)
 	for _, p := range paths {

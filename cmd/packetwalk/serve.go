@@ -61,8 +61,9 @@ type serveFlags struct {
 	noConfigure          bool
 	link                 linkFlags // impairments between the device and the NIC (device_link.go)
 
-	// Coming with later issues; refused with a sentence.
-	viz string
+	// The live view (serve_viz.go): --viz ADDR, and its server once started.
+	viz  string
+	live *liveView
 }
 
 // serveCommand is serve until ctx is done. ready, if not nil, is told the
@@ -86,11 +87,17 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	fs0.IntVar(&f.port, "port", 80, "with --tun or --tap: the port httpd listens on")
 	fs0.BoolVar(&f.noConfigure, "no-configure", false, "with --tun or --tap: leave the kernel side of the device alone and print the ip commands that configure it")
 	fs0.StringVar(&f.pcap, "pcap", "", "with --tun or --tap: stream a pcapng capture of the NIC's frames to this file")
-	fs0.StringVar(&f.viz, "viz", "", "serve the live viewer on ADDR (comes with the viewer)")
+	fs0.StringVar(&f.viz, "viz", "", "serve the live view on HOST:PORT, e.g. 127.0.0.1:8081: the HTML report's page, following the steps as they happen")
 	f.link.registerImpairments(fs0)
 	if err := parseFlags(fs0, args, stdout, stderr); err != nil {
 		return err
 	}
+	live, err := startLiveView(&f, stdout)
+	if err != nil {
+		return err
+	}
+	defer live.close()
+	f.live = live
 	switch {
 	case f.tun != "" || f.tap != "" || f.addr != "":
 		return serveTUN(ctx, &f, stdout, stderr, ready)
@@ -99,9 +106,6 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return errUsage
 	case f.link.deviceLink() != nil:
 		fmt.Fprintln(stderr, "packetwalk serve: --loss, --dup, --reorder, --corrupt and --fault impair the frames between a TUN or TAP device and packetwalk's NIC; with --listen the kernel handles the frames (use 'packetwalk trace' with the same flags for a simulated wire).")
-		return errUsage
-	case f.viz != "":
-		fmt.Fprintln(stderr, "packetwalk serve: --viz, the live viewer, is not built yet; --json FILE streams the same steps to a file meanwhile.")
 		return errUsage
 	}
 	switch f.arch {
@@ -137,6 +141,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 
 	// The step log: wall-clock time, narrated live and streamed to --json.
 	log := viz.NewLog(viz.NewWallClock(nil))
+	f.live.attach(log)
 	narr := &liveNarrator{n: text.NewNarrator(stdout, text.Options{Color: isTerminal(stdout)})}
 	if !f.quiet {
 		log.AddSink(narr)

@@ -65,6 +65,7 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 
 	// The step log: narrated live, streamed to --json and --pcap.
 	log := dh.Log
+	f.live.attach(log)
 	narr := &liveNarrator{n: text.NewNarrator(stdout, text.Options{Color: isTerminal(stdout)})}
 	if !f.quiet {
 		log.AddSink(narr)

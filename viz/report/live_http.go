@@ -103,6 +103,24 @@ func (l *Live) serveEvents(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-l.done:
+			// What is queued still goes out, then the goodbye.
+			clear(touched)
+			for drained := false; !drained; {
+				select {
+				case e, ok := <-sub.C:
+					if !ok {
+						drained = true
+						break
+					}
+					l.add(&out, &e, touched)
+				default:
+					drained = true
+				}
+			}
+			l.frameNews(&out, touched, sent, nextCap)
+			if lost := sub.Lost(); lost > lostTold {
+				out.msg("lost", strconv.AppendInt(nil, int64(lost), 10))
+			}
 			out.msg("bye", []byte("{}"))
 			w.Write(out.b)
 			fl.Flush()

@@ -378,6 +378,9 @@ function drawHTTP() {
     if (e.layer !== "http" || !HTTPN[e.step]) return;
     const k = e.host + "/" + e.conn;
     let r = open.get(k);
+    // A note from receive (no verdict) is the connection's end ("the
+    // client closed..."), not a new request: it goes with the last one.
+    if (r && e.step === "receive" && !e.verdict) { r.steps.push(i); return; }
     if (!r || (e.step === "receive" && r.steps.some((x) => E[x].step === "receive")) || r.done) {
       const prev = r;
       r = {host: e.host, conn: e.conn, steps: [], start: prev ? prev.end : 0, end: e.t, done: false};
@@ -397,7 +400,7 @@ function drawHTTP() {
     const inn = segs.filter((f) => f.from !== r.host).map((f) => f.id), out = segs.filter((f) => f.from === r.host).map((f) => f.id);
     const recv = r.steps.map((i) => E[i]).find((e) => e.step === "receive");
     const carried = F.length ? `request carried by ${frameLinks(inn, 20) || "—"}; response carried by ${frameLinks(out, 20) || "—"}` : `<span class="hint">(kernel sockets: no frames to link)</span>`;
-    return `<div class="conn http"><b>request ${n + 1}</b> on ${esc(r.host)} socket #${r.conn}${recv && recv.fields ? ": " + esc(recv.fields.method || "") + " " + esc(recv.fields.target || "") : ""}<br>${carried}<ol class="steps">${r.steps.map((i) => stepLi(i, -1).replace("<b>", `<b>${HTTPN[E[i].step]}. `)).join("")}</ol></div>`;
+    return `<div class="conn http"><b>request ${n + 1}</b> on ${esc(r.host)} socket #${r.conn}${recv && recv.fields ? ": " + esc(recv.fields.method || "") + " " + esc(recv.fields.target || "") : ""}<br>${carried}<ol class="steps">${r.steps.map((i) => stepLi(i, -1).replace("<b>", E[i].step === "receive" && !E[i].verdict ? "<b>" : `<b>${HTTPN[E[i].step]}. `)).join("")}</ol></div>`;
   }).join("") : `<p class="hint">No HTTP requests ${D.live ? "yet" : "were traced"}.</p>`;
 }
 

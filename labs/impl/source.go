@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 )
@@ -19,7 +20,9 @@ import (
 //  1. PACKETWALK_SRC names a checkout (for a binary built elsewhere);
 //  2. the student's directory or the current directory is inside a clone
 //     (`go run ./cmd/packetwalk lab test ...` from the clone's root);
-//  3. the command was installed with `go install .../cmd/packetwalk@VERSION`:
+//  3. the binary was built from a clone (without -trimpath): the path of
+//     this very file, as the compiler recorded it, leads back to it;
+//  4. the command was installed with `go install .../cmd/packetwalk@VERSION`:
 //     its build information names the module version, and `go mod
 //     download` finds (or fetches) that version's source in the module
 //     cache.
@@ -38,6 +41,13 @@ func findSource(ctx context.Context, implDir string) (string, error) {
 	for _, start := range []string{implDir, "."} {
 		if dir, ok := rootAbove(start); ok {
 			return dir, nil
+		}
+	}
+	// A binary built without -trimpath knows where this file was
+	// compiled from: the clone (or module cache) it was built in.
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		if dir := filepath.Join(filepath.Dir(file), "..", ".."); isRoot(dir) {
+			return filepath.Clean(dir), nil
 		}
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Path == modulePath && bi.Main.Version != "" && bi.Main.Version != "(devel)" {

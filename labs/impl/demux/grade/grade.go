@@ -50,7 +50,7 @@ type sentSegment struct {
 }
 
 func (s sentSegment) String() string {
-	return fmt.Sprintf("%s > %s [%s] seq %d ack %d len %d", s.src, s.dst, s.h.Flags, uint32(s.h.Seq), uint32(s.h.Ack), len(s.data))
+	return fmt.Sprintf("%s > %s %s seq %d ack %d len %d", s.src, s.dst, s.h.Flags, uint32(s.h.Seq), uint32(s.h.Ack), len(s.data))
 }
 
 // fakeIP is the layer's Network: it keeps what TCP sends.
@@ -111,7 +111,7 @@ func (b *bench) listen(t *testing.T, addr string) *tcp.Endpoint {
 func (b *bench) segment(from, to netip.AddrPort, flags tcp.Flags, seq, ack uint32, data string) []sentSegment {
 	b.frame++
 	h := tcp.Header{SrcPort: from.Port(), DstPort: to.Port(), Seq: tcp.Seq(seq), Ack: tcp.Seq(ack), Flags: flags, Window: 65535}
-	b.log = append(b.log, fmt.Sprintf("segment %s > %s [%s] seq %d ack %d %q", from, to, flags, seq, ack, data))
+	b.log = append(b.log, fmt.Sprintf("segment %s > %s %s seq %d ack %d %q", from, to, flags, seq, ack, data))
 	n := len(b.net.sent)
 	b.l.Receive(ip.Datagram{Frame: b.frame, Src: from.Addr(), Dst: to.Addr(), Protocol: ip.ProtocolTCP, TTL: 64,
 		Payload: h.Append(nil, from.Addr(), to.Addr(), []byte(data))})
@@ -134,6 +134,17 @@ func (b *bench) handshake(t *testing.T, client, server netip.AddrPort, isn uint3
 		return 0, false
 	}
 	return iss, true
+}
+
+// name names an endpoint in a message.
+func name(e *tcp.Endpoint) string {
+	if e == nil {
+		return "nil (no socket)"
+	}
+	if e.State() == tcp.Listen {
+		return fmt.Sprintf("listener #%d on %s", e.ID, e.LocalAddr())
+	}
+	return fmt.Sprintf("socket #%d %s <-> %s (%s)", e.ID, e.LocalAddr(), e.RemoteAddr(), e.State())
 }
 
 func describe(out []sentSegment) string {
@@ -159,13 +170,13 @@ func testListenerFound(t *testing.T, newTable New) {
 	b := newBench(newTable, ip.EphemeralPorts)
 	lst := b.listen(t, "0.0.0.0:80")
 	if got := b.table.LookupListener(ap("10.0.0.2:80")); got != lst {
-		t.Error(grading.Failure{Sent: b.sent() + "\nLookupListener(10.0.0.2:80)", Expected: fmt.Sprintf("the listener #%d on 0.0.0.0:80: the wildcard takes every address", lst.ID), Got: fmt.Sprint(got)})
+		t.Error(grading.Failure{Sent: b.sent() + "\nLookupListener(10.0.0.2:80)", Expected: name(lst) + ": the wildcard takes every address", Got: name(got)})
 	}
 	if got := b.table.LookupListener(ap("10.0.0.2:81")); got != nil {
-		t.Error(grading.Failure{Sent: b.sent() + "\nLookupListener(10.0.0.2:81)", Expected: "nil: nothing listens on port 81", Got: fmt.Sprint(got)})
+		t.Error(grading.Failure{Sent: b.sent() + "\nLookupListener(10.0.0.2:81)", Expected: "nil: nothing listens on port 81", Got: name(got)})
 	}
 	if got := b.table.LookupExact(ap("10.0.0.2:80"), ap("10.0.0.1:1025")); got != nil {
-		t.Error(grading.Failure{Sent: b.sent() + "\nLookupExact(10.0.0.2:80, 10.0.0.1:1025)", Expected: "nil: a listener is not a connection", Got: fmt.Sprint(got)})
+		t.Error(grading.Failure{Sent: b.sent() + "\nLookupExact(10.0.0.2:80, 10.0.0.1:1025)", Expected: "nil: a listener is not a connection", Got: name(got)})
 	}
 }
 
@@ -187,7 +198,7 @@ func testClone(t *testing.T, newTable New) {
 			Got: fmt.Sprintf("socket #%d in %s", c.ID, c.State())})
 	}
 	if got := b.table.LookupListener(server); got != lst || lst.State() != tcp.Listen {
-		t.Error(grading.Failure{Sent: b.sent(), Expected: "the listener is still found on port 80 and still LISTEN: it waits for the next client", Got: fmt.Sprintf("LookupListener = %v", got)})
+		t.Error(grading.Failure{Sent: b.sent(), Expected: "the listener is still found on port 80 and still LISTEN: it waits for the next client", Got: "LookupListener = " + name(got)})
 	}
 	if _, ok := b.handshake(t, ap("10.0.0.1:1026"), server, 5000); !ok {
 		return
@@ -246,7 +257,7 @@ func testSpecific(t *testing.T, newTable New) {
 		want *tcp.Endpoint
 	}{{"10.0.1.2:80", second}, {"10.0.0.2:80", first}, {"10.0.2.2:80", nil}} {
 		if got := b.table.LookupListener(ap(c.dst)); got != c.want {
-			t.Error(grading.Failure{Sent: b.sent() + "\nLookupListener(" + c.dst + ")", Expected: fmt.Sprint(c.want), Got: fmt.Sprint(got),
+			t.Error(grading.Failure{Sent: b.sent() + "\nLookupListener(" + c.dst + ")", Expected: name(c.want), Got: name(got),
 				Hint: "a listener bound to an address takes only segments sent to that address"})
 		}
 	}
@@ -257,7 +268,7 @@ func testSpecific(t *testing.T, newTable New) {
 	b2 := newBench(newTable, ip.EphemeralPorts)
 	wild := b2.listen(t, "0.0.0.0:8080")
 	if got := b2.table.LookupListener(ap("10.0.1.2:8080")); got != wild {
-		t.Error(grading.Failure{Sent: b2.sent() + "\nLookupListener(10.0.1.2:8080)", Expected: fmt.Sprint(wild), Got: fmt.Sprint(got)})
+		t.Error(grading.Failure{Sent: b2.sent() + "\nLookupListener(10.0.1.2:8080)", Expected: name(wild), Got: name(got)})
 	}
 }
 
@@ -346,7 +357,7 @@ func testRemoveAndList(t *testing.T, newTable New) {
 	b.log = append(b.log, "abort the connection to 10.0.0.9:80")
 	e1.Abort()
 	if got := b.table.LookupExact(e1.LocalAddr(), e1.RemoteAddr()); got != nil {
-		t.Error(grading.Failure{Sent: b.sent() + "\nLookupExact(its four-tuple)", Expected: "nil: the connection is deleted (RemoveConn)", Got: fmt.Sprint(got)})
+		t.Error(grading.Failure{Sent: b.sent() + "\nLookupExact(its four-tuple)", Expected: "nil: the connection is deleted (RemoveConn)", Got: name(got)})
 	}
 	want = []*tcp.Endpoint{l80, l81, e2}
 	if got := b.l.Endpoints(); ids(got) != ids(want) {

@@ -94,3 +94,33 @@ func TestBadImplDir(t *testing.T) {
 		t.Error("Test of an unknown lab: no error")
 	}
 }
+
+// TestMutantsCaught: a reference with one bug planted fails exactly the
+// graded tests that the bug concerns, so the tests discriminate.
+func TestMutantsCaught(t *testing.T) {
+	for _, m := range []struct {
+		id, dir string
+		fail    []string
+		pass    []string
+	}{
+		{"impl-fcs-mac", "testdata/fcsmac-no-promiscuous", []string{"MACFilter", "HubBystander"}, []string{"FCSComputed", "WireCorruptFrames"}},
+		{"impl-reassembly", "testdata/reassembly-timer-not-stopped", []string{"NoTimeoutAfterCompletion"}, []string{"InOrder", "TimeoutAndICMP"}},
+	} {
+		t.Run(m.dir, func(t *testing.T) {
+			passed, out := grade(t, m.id, m.dir)
+			if passed {
+				t.Fatalf("the mutant passes:\n%s", out)
+			}
+			for _, name := range m.fail {
+				if !strings.Contains(out, "FAIL  "+name+"\n") {
+					t.Errorf("%s does not fail:\n%s", name, out)
+				}
+			}
+			for _, name := range m.pass {
+				if !strings.Contains(out, "PASS  "+name+"\n") {
+					t.Errorf("%s does not pass:\n%s", name, out)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,137 @@
+package httpd
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestSlowloris opens connections that never send (idle) and connections
+// that trickle a header one byte at a time (slowloris), more of them than
+// the pool has workers, and checks, in each architecture, that a normal
+// client is still answered and that every attacking connection is closed
+// by the server: the idle ones after IdleTimeout, the trickling ones with
+// 408 once HeaderTimeout, counted from their first byte, has passed,
+// however steadily they trickle.
+//
+// In the pool architecture a slow client holds a worker (Apache's prefork
+// has the same weakness, which mod_reqtimeout bounds the same way): with
+// all workers held, the normal client waits in the queue until
+// HeaderTimeout frees one. The multiplexed architecture holds no
+// goroutine per connection.
+func TestSlowloris(t *testing.T) {
+	for _, arch := range []string{ArchPool, ArchMultiplexed} {
+		t.Run(arch, func(t *testing.T) {
+			cfg := Config{Arch: arch, Workers: 4, MaxConns: 64,
+				HeaderTimeout: 500 * time.Millisecond, IdleTimeout: 500 * time.Millisecond, KeepAliveTimeout: 500 * time.Millisecond}
+			var addr string
+			if arch == ArchMultiplexed {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Poller, cfg.Now = testPoller{}, fixedClock
+				srv := New(cfg, testMapper(""), nil)
+				done := make(chan error, 1)
+				go func() { done <- srv.Serve(&peekListener{ln}) }()
+				t.Cleanup(func() { srv.Close(); <-done })
+				addr = ln.Addr().String()
+			} else {
+				addr = startServer(t, cfg, nil, nil).addr
+			}
+
+			const idle, trickle = 6, 6
+			var wg sync.WaitGroup
+			var closedIdle, got408 atomic.Int32
+			for range idle {
+				c := dial(t, addr)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c.SetReadDeadline(time.Now().Add(20 * time.Second))
+					if n, err := c.Read(make([]byte, 1)); n == 0 && err != nil {
+						closedIdle.Add(1)
+					}
+				}()
+			}
+			for range trickle {
+				c := dial(t, addr)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					// One byte every 50 ms: each read succeeds, so a
+					// per-read timeout would never fire.
+					br := bufio.NewReader(c)
+					stop := time.Now().Add(20 * time.Second)
+					head := "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "
+					for i := 0; time.Now().Before(stop); i++ {
+						b := byte('a' + i%26)
+						if i < len(head) {
+							b = head[i]
+						}
+						if _, err := c.Write([]byte{b}); err != nil {
+							break
+						}
+						time.Sleep(50 * time.Millisecond)
+						c.SetReadDeadline(time.Now().Add(time.Millisecond))
+						if _, err := br.Peek(1); err == nil {
+							break // the server answered
+						}
+					}
+					c.SetReadDeadline(time.Now().Add(20 * time.Second))
+					if resp, _ := readResponse(t, br, "GET"); resp.StatusCode == 408 {
+						got408.Add(1)
+					}
+				}()
+			}
+
+			// A normal client, while they hold on.
+			time.Sleep(100 * time.Millisecond)
+			c := dial(t, addr)
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			io.WriteString(c, "GET /normal HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			resp, body := readResponse(t, bufio.NewReader(c), "GET")
+			if resp.StatusCode != 200 || body != "you asked for /normal" {
+				t.Fatalf("the normal client got %d %q", resp.StatusCode, body)
+			}
+			wg.Wait()
+			if closedIdle.Load() != idle || got408.Load() != trickle {
+				t.Fatalf("%d of %d idle connections closed by the server, %d of %d trickling ones answered 408",
+					closedIdle.Load(), idle, got408.Load(), trickle)
+			}
+		})
+	}
+}
+
+// TestServerDocrootEscapes sends every docroot-escape form as a raw
+// request line to a server over a real docroot with a secret next to it
+// and a symlink pointing out: none is answered 200, none leaks the secret.
+func TestServerDocrootEscapes(t *testing.T) {
+	parent := t.TempDir()
+	root := filepath.Join(parent, "www")
+	writeTree(t, parent, map[string]string{"secret.txt": "TOPSECRET", "www/a/x.txt": "x"})
+	if err := os.Symlink(filepath.Join(parent, "secret.txt"), filepath.Join(root, "link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, Config{}, NewMapper(MapConfig{DocRoot: root}, nil), nil)
+	for _, target := range []string{
+		"/../secret.txt", "/a/../../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/.%2e/secret.txt",
+		"/a%2f..%2f..%2fsecret.txt", "/..%5csecret.txt", "/a\\..\\..\\secret.txt", "/a/x.txt%00.html",
+		"/%252e%252e/secret.txt", "/link.txt", "//../secret.txt", "/a/./../../secret.txt",
+	} {
+		resp, body, _ := exchange(t, ts.addr, "GET "+target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if resp.StatusCode == 200 || strings.Contains(body, "TOPSECRET") {
+			t.Errorf("%s: %d %q", target, resp.StatusCode, body)
+		}
+	}
+	if resp, body, _ := exchange(t, ts.addr, "GET /a/x.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); resp.StatusCode != 200 || body != "x" {
+		t.Fatalf("the docroot itself: %d %q", resp.StatusCode, body)
+	}
+}

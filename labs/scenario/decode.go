@@ -276,7 +276,7 @@ func (p *Payload) decodeNode(d *decoder, n *yaml.Node) error {
 		return d.errf(n, "a payload is text or a size like \"1460 bytes\", got %s", kindName(n))
 	}
 	p.Line = n.Line
-	if size, ok := parseSize(n.Value); ok && n.Style == 0 {
+	if size, ok := parseSize(n.Value); ok {
 		p.Size, p.IsLen = size, true
 		return nil
 	}

@@ -61,7 +61,7 @@ func init() {
 		}
 		l.Handout = string(b)
 		l.grade = modulePath + "/labs/impl/" + l.dir + "/grade"
-		l.timeout = "120s"
+		l.timeout = "60s"
 	}
 }
 

@@ -53,6 +53,7 @@ func panicWhere(stack []byte) string {
 		}
 	}
 	if len(mine) == 0 {
+		mine = append(mine, "  (in the stack, not in your files: probably a value your code returned)")
 		for i, l := range lines {
 			if strings.HasPrefix(l, "panic(") && i+5 < len(lines) {
 				for _, x := range lines[i+2 : i+6] {

@@ -23,8 +23,8 @@ import (
 
 // startBareServer is startTUNServer without the step log and capture (a
 // flood would write gigabytes of them): `serve --tun pw0 --addr
-// 10.9.0.2/24 --quiet`.
-func startBareServer(t *testing.T) *tunServer {
+// 10.9.0.2/24 --quiet` and extra.
+func startBareServer(t *testing.T, extra ...string) *tunServer {
 	t.Helper()
 	ns := netns.New(t)
 	s := &tunServer{ns: ns, dir: t.TempDir()}
@@ -35,7 +35,7 @@ func startBareServer(t *testing.T) *tunServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { outFile.Close() })
-	args := []string{"serve", "--tun", "pw0", "--addr", tunAddr + "/24", "--quiet"}
+	args := append([]string{"serve", "--tun", "pw0", "--addr", tunAddr + "/24", "--quiet"}, extra...)
 	cmd := ns.Command(context.Background(), os.Args[0], args...)
 	cmd.Env = append(os.Environ(), asCLIVar+"=1", readyFileVar+"="+readyFile)
 	cmd.Stdout, cmd.Stderr = outFile, outFile

@@ -270,12 +270,20 @@ func (r *results) report(out io.Writer, l *Lab, tmp, implDir string) bool {
 			passed++
 			continue
 		}
-		for _, line := range cleanLines(r.output[name]) {
+		lines := cleanLines(r.output[name])
+		if timedOut(lines) {
+			lines = append(timeoutSummary(lines), "The run was stopped here: the graded tests after this one did not run.")
+		}
+		for _, line := range lines {
 			fmt.Fprintf(out, "      %s\n", fix(line))
 		}
 	}
 	ok := len(r.order) > 0 && passed == len(r.order) && r.pkgPass
-	if !ok {
+	stopped := false
+	for _, name := range r.order {
+		stopped = stopped || timedOut(cleanLines(r.output[name]))
+	}
+	if !ok && !stopped {
 		// Whatever did not belong to one graded test: compiler errors, a
 		// panic that ended the run, a timeout.
 		extra := append(cleanLines(r.top), r.other...)
@@ -343,4 +351,42 @@ func splitLines(s string) []string {
 		return nil
 	}
 	return strings.Split(s, "\n")
+}
+
+// timedOut reports whether go test stopped the run because it took too
+// long (its -timeout).
+func timedOut(lines []string) bool {
+	for _, l := range lines {
+		if strings.HasPrefix(l, "panic: test timed out after") {
+			return true
+		}
+	}
+	return false
+}
+
+// timeoutSummary replaces go test's dump of every goroutine with one
+// sentence and the lines of the dump that are in the student's package:
+// where the code was when it was stopped.
+func timeoutSummary(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "panic: test timed out after") {
+			out = append(out, strings.TrimPrefix(l, "panic: ")+": the test did not finish (does your code loop for ever?)")
+			break
+		}
+	}
+	seen := map[string]bool{}
+	for i, l := range lines {
+		if strings.Contains(l, gradedModule+"/"+studentDir+".") && i+1 < len(lines) {
+			where := strings.TrimSpace(lines[i+1])
+			if j := strings.LastIndex(where, " +0x"); j > 0 {
+				where = where[:j]
+			}
+			if !seen[where] {
+				seen[where] = true
+				out = append(out, "it was running "+strings.TrimSpace(l[:strings.IndexByte(l+"(", '(')])+" at "+where)
+			}
+		}
+	}
+	return out
 }

@@ -53,7 +53,19 @@ func (l *Layer) Send(o Outbound) error {
 // step is "send" for datagrams this host originates, "forward" for others.
 func (l *Layer) output(r Route, h IPv4Header, payload []byte, frame uint64, step string) error {
 	link := r.Link
-	pieces, err := FragmentDatagram(h, payload, link.MTU())
+	var pieces [][]byte
+	var err error
+	if len(h.Options) == 0 && IPv4MinHeaderLen+len(payload) <= link.MTU() && !l.txBusy {
+		// The common case, one piece without options: built in the
+		// layer's own buffer (see Layer.txBuf).
+		l.txBuf = append(h.Append(l.txBuf[:0], len(payload)), payload...)
+		l.txOne[0] = l.txBuf
+		pieces = l.txOne[:]
+		l.txBusy = true
+		defer func() { l.txBusy = false }()
+	} else {
+		pieces, err = FragmentDatagram(h, payload, link.MTU())
+	}
 	if err != nil {
 		var fn *FragNeededError
 		if errors.As(err, &fn) {

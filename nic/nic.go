@@ -65,9 +65,10 @@ type NIC struct {
 	protocols map[EtherType]Protocol
 
 	ring       rxRing
-	irqPending bool   // an interrupt is raised and the driver has not finished
-	pollFunc   func() // n.poll, bound once: a method value allocates each time it is taken
-	txBuf      []byte // reused: the medium copies what it keeps
+	irqPending bool      // an interrupt is raised and the driver has not finished
+	pollFunc   func()    // n.poll, bound once: a method value allocates each time it is taken
+	irqTimer   viz.Timer // the driver's last timer, re-armed for the next interrupt (viz.Rearm): no allocation per frame
+	txBuf      []byte    // reused: the medium copies what it keeps
 
 	stats Stats
 }

@@ -99,7 +99,7 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 			n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "irq", Frame: id,
 				Msg: fmt.Sprintf("interrupt raised; driver runs in %v", n.irqDelay)})
 		}
-		n.clock.AfterFunc(n.irqDelay, n.pollFunc)
+		viz.Rearm(n.clock, &n.irqTimer, n.irqDelay, n.pollFunc)
 	}
 }
 
@@ -121,7 +121,7 @@ func (n *NIC) poll() {
 		n.irqPending = false
 		return
 	}
-	n.clock.AfterFunc(0, n.pollFunc)
+	viz.Rearm(n.clock, &n.irqTimer, 0, n.pollFunc)
 }
 
 // dispatch hands one ring slot's frame to its protocol. The slot is freed

@@ -79,6 +79,13 @@ type Endpoint struct {
 	cc       *NewReno
 	dupAcks  int
 
+	// The retransmission and delayed-ACK timers are set for nearly every
+	// segment: their functions are bound once and their timers re-armed
+	// (viz.Rearm), so that arming one allocates nothing
+	// (BenchmarkReceivePath, BenchmarkSendPath in stack/bench_test.go).
+	rtxFunc, ackFunc   func()
+	rtxSpare, ackSpare viz.Timer
+
 	// Delayed ACK (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3).
 	ackTimer       viz.Timer
 	unackedSegs    int // full-size segments received since our last ACK

@@ -459,8 +459,10 @@ func (e *Endpoint) processACK(in *incoming) {
 		} else {
 			e.restartRetransmitTimer()
 		}
-		e.logf("ack", viz.Pass, in.frame, []viz.Field{viz.F("acked", fmt.Sprint(dataAcked)), viz.F("snd_una", fmt.Sprint(uint32(e.sndUna)))},
-			"ACK %d: %d bytes acknowledged, %d still in flight", uint32(h.Ack), dataAcked, int(e.sndMax-e.sndUna))
+		if e.layer.rec.On() { // the fields allocate even with nobody listening (BenchmarkSendPath)
+			e.logf("ack", viz.Pass, in.frame, []viz.Field{viz.F("acked", fmt.Sprint(dataAcked)), viz.F("snd_una", fmt.Sprint(uint32(e.sndUna)))},
+				"ACK %d: %d bytes acknowledged, %d still in flight", uint32(h.Ack), dataAcked, int(e.sndMax-e.sndUna))
+		}
 		e.wakeWriters()
 	case h.Ack == e.sndUna && len(in.payload) == 0 && !in.has(FlagSYN|FlagFIN) && e.sndMax != e.sndUna &&
 		(uint32(h.Window)<<e.sndScale == e.sndWnd || newSACK):
@@ -515,9 +517,11 @@ func (e *Endpoint) dataArrives(in *incoming) {
 	accepted, advanced := e.recv.Insert(seq, in.payload)
 	switch {
 	case advanced:
-		e.logf("data", viz.Deliver, in.frame,
-			[]viz.Field{viz.F("bytes", fmt.Sprint(int(e.recv.NextSeq()-before))), viz.F("rcv_nxt", fmt.Sprint(uint32(e.recv.NextSeq())))},
-			"%d bytes in order: RCV.NXT %d -> %d, %d readable", int(e.recv.NextSeq()-before), uint32(before), uint32(e.recv.NextSeq()), e.recv.Readable())
+		if e.layer.rec.On() { // the fields and arguments allocate, listened to or not (BenchmarkReceivePath)
+			e.logf("data", viz.Deliver, in.frame,
+				[]viz.Field{viz.F("bytes", fmt.Sprint(int(e.recv.NextSeq()-before))), viz.F("rcv_nxt", fmt.Sprint(uint32(e.recv.NextSeq())))},
+				"%d bytes in order: RCV.NXT %d -> %d, %d readable", int(e.recv.NextSeq()-before), uint32(before), uint32(e.recv.NextSeq()), e.recv.Readable())
+		}
 		e.wakeReaders()
 		e.scheduleACK(in, len(in.payload))
 		if e.recv.OutOfOrderRanges() > 0 || e.finPending {

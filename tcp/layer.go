@@ -109,6 +109,14 @@ type Layer struct {
 	table Demuxer
 	stats Stats
 
+	// segBuf holds the segment being sent: IP copies it into the
+	// datagram, so one buffer serves every segment (one allocation less
+	// per segment in BenchmarkSendPath and per ACK in
+	// BenchmarkReceivePath). segBusy guards against a send from inside a
+	// send.
+	segBuf  []byte
+	segBusy bool
+
 	challenge challengeBudget // RFC 5961 §7 host-wide challenge ACK count
 	cookies   cookieJar       // SYN cookie secret and counters
 }

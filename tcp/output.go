@@ -169,7 +169,15 @@ func (e *Endpoint) header(seq Seq, flags Flags) Header {
 func (e *Endpoint) emit(h Header, data []byte, step, why string) {
 	l := e.layer
 	frame := l.rec.NewFrameID()
-	seg := h.Append(nil, e.local.Addr(), e.remote.Addr(), data)
+	var seg []byte
+	if l.segBusy {
+		seg = h.Append(nil, e.local.Addr(), e.remote.Addr(), data)
+	} else {
+		l.segBuf = h.Append(l.segBuf[:0], e.local.Addr(), e.remote.Addr(), data)
+		seg = l.segBuf
+		l.segBusy = true
+		defer func() { l.segBusy = false }()
+	}
 	if h.Flags&FlagACK != 0 {
 		// Every segment with ACK acknowledges everything received:
 		// nothing is left for a delayed ACK.
@@ -242,17 +250,25 @@ func (e *Endpoint) scheduleACK(in *incoming, n int) {
 	}
 	if e.ackTimer == nil {
 		d := e.layer.cfg.DelayedACK
-		e.logf("delack", viz.Note, in.frame, []viz.Field{viz.F("timer", "delayed_ack"), viz.F("duration", d.String())},
-			"ACK delayed up to %v, hoping to piggy-back it on data", d)
-		e.ackTimer = e.layer.clock.AfterFunc(d, func() {
-			e.ackTimer = nil
-			if e.deleted {
-				return
-			}
-			e.logf("delack", viz.Note, 0, nil, "delayed-ACK timer fired: no data to carry it, sending a bare ACK")
-			e.sendACK(0, "delayed ACK")
-		})
+		if e.layer.rec.On() { // the fields would allocate even with nobody listening
+			e.logf("delack", viz.Note, in.frame, []viz.Field{viz.F("timer", "delayed_ack"), viz.F("duration", d.String())},
+				"ACK delayed up to %v, hoping to piggy-back it on data", d)
+		}
+		if e.ackFunc == nil {
+			e.ackFunc = e.delayedACKTimeout
+		}
+		e.ackTimer = viz.Rearm(e.layer.clock, &e.ackSpare, d, e.ackFunc)
 	}
+}
+
+// delayedACKTimeout fires when no data came to carry the ACK.
+func (e *Endpoint) delayedACKTimeout() {
+	e.ackTimer = nil
+	if e.deleted {
+		return
+	}
+	e.logf("delack", viz.Note, 0, nil, "delayed-ACK timer fired: no data to carry it, sending a bare ACK")
+	e.sendACK(0, "delayed ACK")
 }
 
 // sendPendingACK sends an ACK that must go now and was not piggy-backed.
@@ -282,7 +298,9 @@ func (e *Endpoint) maybeWindowUpdate(before int) {
 	now := e.recv.Window()
 	advertised := int(e.rcvAdvEnd - e.recv.NextSeq())
 	if now-advertised >= min(2*e.mss, e.recv.Cap()/2) {
-		e.logf("window", viz.Note, 0, nil, "read() freed space: window update %d -> %d bytes", advertised, now)
+		if e.layer.rec.On() {
+			e.logf("window", viz.Note, 0, nil, "read() freed space: window update %d -> %d bytes", advertised, now)
+		}
 		e.sendACK(0, "window update")
 	}
 }

@@ -17,7 +17,10 @@ func (e *Endpoint) startRetransmitTimer() {
 		return
 	}
 	rto := e.rtt.RTO()
-	e.rtxTimer = e.layer.clock.AfterFunc(rto, e.retransmitTimeout)
+	if e.rtxFunc == nil {
+		e.rtxFunc = e.retransmitTimeout
+	}
+	e.rtxTimer = viz.Rearm(e.layer.clock, &e.rtxSpare, rto, e.rtxFunc)
 }
 
 func (e *Endpoint) restartRetransmitTimer() {
@@ -108,8 +111,10 @@ func (e *Endpoint) rttSample(frame uint64) {
 	r := e.layer.clock.Now() - e.timedAt
 	e.timing = false
 	e.rtt.Sample(r)
-	e.logf("rtt", viz.Note, frame, []viz.Field{viz.F("rtt", r.String()), viz.F("srtt", e.rtt.SRTT.String()), viz.F("rto", e.rtt.RTO().String())},
-		"RTT sample %v: SRTT %v, RTO %v", r, e.rtt.SRTT, e.rtt.RTO())
+	if e.layer.rec.On() {
+		e.logf("rtt", viz.Note, frame, []viz.Field{viz.F("rtt", r.String()), viz.F("srtt", e.rtt.SRTT.String()), viz.F("rto", e.rtt.RTO().String())},
+			"RTT sample %v: SRTT %v, RTO %v", r, e.rtt.SRTT, e.rtt.RTO())
+	}
 }
 
 // Congestion control (RFC 5681, NewReno RFC 6582), every change logged so
@@ -198,6 +203,9 @@ func (e *Endpoint) congestionOnTimeout(flight int) {
 }
 
 func (e *Endpoint) logCwnd(frame uint64, ch CwndChange) {
+	if !e.layer.rec.On() { // the fields allocate even with nobody listening (BenchmarkSendPath)
+		return
+	}
 	e.logf("cwnd", viz.Note, frame, []viz.Field{viz.F("cwnd", fmt.Sprint(e.cc.Cwnd)), viz.F("ssthresh", ssString(e.cc.Ssthresh)),
 		viz.F("from", fmt.Sprint(ch.From)), viz.F("phase", e.cc.Phase())}, "%s", ch.String())
 }

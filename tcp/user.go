@@ -102,8 +102,10 @@ func (e *Endpoint) Read(p []byte) (int, error) {
 	if e.recv.Readable() > 0 && !e.shutRead {
 		before := e.recv.Window()
 		n := e.recv.Read(p)
-		e.logf("read", viz.Deliver, 0, []viz.Field{viz.F("bytes", fmt.Sprint(n))},
-			"read() takes %d bytes from the receive buffer (%d left)", n, e.recv.Readable())
+		if e.layer.rec.On() { // building the fields allocates, listened to or not
+			e.logf("read", viz.Deliver, 0, []viz.Field{viz.F("bytes", fmt.Sprint(n))},
+				"read() takes %d bytes from the receive buffer (%d left)", n, e.recv.Readable())
+		}
 		e.maybeWindowUpdate(before)
 		return n, nil
 	}
@@ -143,8 +145,10 @@ func (e *Endpoint) Write(p []byte) (int, error) {
 	if n == 0 {
 		return 0, ErrWouldBlock
 	}
-	e.logf("write", viz.Note, 0, []viz.Field{viz.F("bytes", fmt.Sprint(n)), viz.F("queued", fmt.Sprint(e.send.Len()))},
-		"write() queues %d bytes in the send buffer (%d unacknowledged or unsent)", n, e.send.Len())
+	if e.layer.rec.On() { // the fields allocate even with nobody listening (BenchmarkSendPath)
+		e.logf("write", viz.Note, 0, []viz.Field{viz.F("bytes", fmt.Sprint(n)), viz.F("queued", fmt.Sprint(e.send.Len()))},
+			"write() queues %d bytes in the send buffer (%d unacknowledged or unsent)", n, e.send.Len())
+	}
 	if e.state.synchronized() {
 		e.output(0)
 	}

@@ -18,6 +18,27 @@ type Clock interface {
 	AfterFunc(d time.Duration, f func()) Timer
 }
 
+// Rearmer is a Clock that can schedule a timer again after it has run or
+// was stopped, instead of allocating a new one: timers that a protocol
+// sets for nearly every packet (the NIC's interrupt, TCP's retransmission
+// and delayed-ACK timers) then cost no allocation. See Rearm.
+type Rearmer interface {
+	Rearm(t Timer, d time.Duration, f func()) bool
+}
+
+// Rearm returns a timer that runs f once d has passed on c: *spare, when
+// it is a timer of c's that has run or was stopped and c is a Rearmer,
+// else a new one from AfterFunc, which is kept in *spare for next time.
+// The caller must not Stop a timer it has finished with after handing it
+// back here: spare may already be running f again for someone.
+func Rearm(c Clock, spare *Timer, d time.Duration, f func()) Timer {
+	if r, ok := c.(Rearmer); ok && *spare != nil && r.Rearm(*spare, d, f) {
+		return *spare
+	}
+	*spare = c.AfterFunc(d, f)
+	return *spare
+}
+
 // Timer is a pending AfterFunc.
 type Timer interface {
 	// Stop cancels the timer; it reports whether the call stopped it
@@ -82,6 +103,34 @@ func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
 	default:
 	}
 	return ev
+}
+
+// Rearm implements Rearmer: t, one of c's timers that has run or was
+// stopped, is scheduled again to run f once d has passed, exactly as if
+// AfterFunc had made it now (same place among events due at the same
+// time), without allocating. It reports false, changing nothing, for a
+// timer still pending or not c's.
+func (c *VirtualClock) Rearm(t Timer, d time.Duration, f func()) bool {
+	s, ok := t.(*scheduled)
+	if !ok || s.clock != c {
+		return false
+	}
+	if d < 0 {
+		d = 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.index >= 0 {
+		return false
+	}
+	c.seq++
+	s.at, s.seq, s.f = c.now+d, c.seq, f
+	heap.Push(&c.queue, s)
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+	return true
 }
 
 // Post runs f at the current virtual time, after everything already due now.

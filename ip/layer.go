@@ -71,11 +71,11 @@ type Layer struct {
 	// per datagram was 2 of the 3 allocations per received segment (its
 	// ACK) in BenchmarkReceivePath. txBusy guards against a link that
 	// would send again from inside Output.
-	txBuf  []byte
-	txOne  [1][]byte
-	txBusy bool
-	icmpLimit  tokenBucket
-	udp        udpTable
+	txBuf     []byte
+	txOne     [1][]byte
+	txBusy    bool
+	icmpLimit tokenBucket
+	udp       udpTable
 
 	// OnEchoReply, if set, receives echo replies (the ping application).
 	OnEchoReply func(EchoReply)

@@ -36,7 +36,7 @@ type frameCatcher struct {
 	frames [][]byte
 }
 
-func (c *frameCatcher) Event(*viz.Event)        {}
+func (c *frameCatcher) Event(*viz.Event)       {}
 func (c *frameCatcher) EndWalk(string, uint64) {}
 func (c *frameCatcher) Capture(f *viz.CapturedFrame) {
 	if f.Host == c.host && f.Dir == viz.Inbound {

@@ -124,3 +124,22 @@ func TestMutantsCaught(t *testing.T) {
 		})
 	}
 }
+
+// TestBrokenPackages: code that does not compile, and code that never
+// returns, are reported in a sentence or two, with the student's paths.
+func TestBrokenPackages(t *testing.T) {
+	passed, out := grade(t, "impl-demux", "testdata/demux-wrong-signature")
+	abs, _ := filepath.Abs("testdata/demux-wrong-signature")
+	if passed || !strings.Contains(out, "did not build") || !strings.Contains(out, "func New(ephemeral ip.PortRange) tcp.Demuxer") || !strings.Contains(out, "student.New") {
+		t.Errorf("a changed constructor: want a build failure naming the constructor, got:\n%s", out)
+	}
+	if strings.Contains(out, os.TempDir()+"/packetwalk-") {
+		t.Errorf("the report shows the temporary module's paths instead of %s:\n%s", abs, out)
+	}
+
+	t.Setenv(timeoutEnv, "3s")
+	passed, out = grade(t, "impl-reassembly", "testdata/reassembly-loops")
+	if passed || !strings.Contains(out, "FAIL  InOrder") || !strings.Contains(out, "did not finish") || strings.Contains(out, "goroutine ") {
+		t.Errorf("code that loops: want InOrder to fail in one sentence, got:\n%s", out)
+	}
+}

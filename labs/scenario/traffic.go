@@ -285,15 +285,24 @@ func (r *runner) startHTTP(c *HTTPTraffic) {
 // (pipelined). keep asks for keep-alive.
 func (r *runner) fetch(c *HTTPTraffic, dial func() (net.Conn, error), paths []string, keep, pipelined bool) {
 	host := c.From
-	for len(paths) > 0 {
-		conn, err := dial()
-		if err != nil {
-			for _, p := range paths {
-				r.httpResult(host, c, p, nil, nil, fmt.Errorf("connect: %v", err))
-			}
-			return
+	var conn net.Conn
+	var br *bufio.Reader
+	defer func() {
+		if conn != nil {
+			conn.Close()
 		}
-		br := bufio.NewReader(conn)
+	}()
+	for len(paths) > 0 {
+		if conn == nil {
+			var err error
+			if conn, err = dial(); err != nil {
+				for _, p := range paths {
+					r.httpResult(host, c, p, nil, nil, fmt.Errorf("connect: %v", err))
+				}
+				return
+			}
+			br = bufio.NewReader(conn)
+		}
 		batch := paths[:1]
 		if pipelined {
 			batch = paths
@@ -301,18 +310,18 @@ func (r *runner) fetch(c *HTTPTraffic, dial func() (net.Conn, error), paths []st
 		var reqs []*http.Request
 		var out []byte
 		for i, p := range batch {
-			last := !keep || (pipelined && i == len(batch)-1) || (!pipelined && len(paths) == 1)
+			// The last request on a connection says Connection: close,
+			// so that the server closes and the exchange ends cleanly.
+			last := !keep || i == len(paths)-1
 			req, text := r.request(c, p, last)
 			reqs = append(reqs, req)
 			out = append(out, text...)
 		}
 		if _, err := conn.Write(out); err != nil {
 			r.httpResult(host, c, batch[0], nil, nil, fmt.Errorf("write: %v", err))
-			conn.Close()
 			return
 		}
-		served := 0
-		closed := false
+		served, closed := 0, false
 		for i, req := range reqs {
 			resp, err := http.ReadResponse(br, req)
 			if err != nil {
@@ -329,14 +338,16 @@ func (r *runner) fetch(c *HTTPTraffic, dial func() (net.Conn, error), paths []st
 				break
 			}
 		}
-		conn.Close()
 		if served == 0 {
-			return // the server answered nothing: do not loop for ever
+			return // the server answered nothing: do not try for ever
 		}
 		// What the server did not answer before closing goes on a new
 		// connection, as a browser retries.
 		paths = paths[served:]
-		_ = closed
+		if closed || !keep {
+			conn.Close()
+			conn = nil
+		}
 	}
 }
 

@@ -168,3 +168,74 @@ func (r *rig) stepEvents(step string) []viz.Event {
 	}
 	return out
 }
+
+// TestWindowShrinkAndZeroWindow: a peer that shrinks its window (moves its
+// right edge left, which RFC 9293 §3.8.6.2.1 says it SHOULD NOT, but a
+// receiver MUST cope with) and then closes it: the sender sends nothing
+// beyond the new edge, probes the zero window (persist timer, RFC 9293
+// §3.8.6.1), and once the window opens sends the rest; every byte the
+// peer sees is the byte written at that sequence number.
+func TestWindowShrinkAndZeroWindow(t *testing.T) {
+	r := newRig(t, Config{})
+	c := r.passiveOpen(4, peerAddr, peerISS)
+	data := make([]byte, 20000)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	if n, err := c.e.Write(data); err != nil || n != len(data) {
+		t.Fatalf("write: %d, %v", n, err)
+	}
+	start := c.localNxt
+	got := make([]byte, len(data))
+	var high int
+	collect := func(segs []sent) int {
+		n := 0
+		for _, s := range segs {
+			off := int(s.hdr.Seq - start)
+			if len(s.payload) > 0 && off >= 0 && off+len(s.payload) <= len(data) {
+				copy(got[off:], s.payload)
+				high = max(high, off+len(s.payload))
+				n += len(s.payload)
+			}
+		}
+		return n
+	}
+	collect(r.take())
+	first := high
+	if first == 0 || first == len(data) {
+		t.Fatalf("first flight carried %d bytes; want some but not all of %d", first, len(data))
+	}
+	// Shrink: acknowledge 1000 bytes and offer 500, far left of the
+	// edge the first flight was sent to.
+	ack := func(n int, win uint16) {
+		r.fromPeer(c, Header{Seq: c.peerNxt, Ack: start.Add(uint32(n)), Flags: FlagACK, Window: win}, nil)
+	}
+	ack(1000, 500)
+	if n := collect(r.take()); n != 0 {
+		t.Fatalf("after the window shrank to 500 bytes at 1000, %d more bytes were sent (up to %d)", n, high)
+	}
+	// Everything sent so far acknowledged, window closed: probes.
+	ack(first, 0)
+	r.take()
+	r.clock.RunFor(3 * time.Second)
+	probes := r.take()
+	if len(probes) == 0 {
+		t.Fatal("no zero-window probe within 3 s")
+	}
+	collect(probes)
+	if c.e.State() != Established {
+		t.Fatalf("state %s while the window is closed", c.e.State())
+	}
+	// The window opens: the rest flows. The peer acknowledges what it
+	// got, until everything arrived.
+	for range 20 {
+		if high == len(data) {
+			break
+		}
+		ack(high, 65535)
+		collect(r.take())
+	}
+	if high != len(data) || !bytes.Equal(got, data) {
+		t.Fatalf("the peer saw %d of %d bytes, equal %v", high, len(data), bytes.Equal(got, data))
+	}
+}

@@ -233,9 +233,15 @@ func (e *Endpoint) armPersistTimer() {
 			return
 		}
 		e.persistBackoff++
+		// The probe's byte is data: a peer whose window has opened (its
+		// update was lost) keeps it and acknowledges it. SND.MAX, the
+		// highest sequence number sent, must cover it, or that ACK
+		// would be refused as one for unsent data (RFC 5961 §5) and the
+		// window would never be seen to open.
 		data := e.send.Peek(e.sndNxt, 1)
 		e.logf("persist", viz.Note, 0, nil, "zero window: probing with 1 byte")
 		e.emit(e.header(e.sndNxt, FlagACK), data, "probe", "zero-window probe")
+		e.sndMax = MaxSeq(e.sndMax, e.sndNxt.Add(uint32(len(data))))
 		e.armPersistTimer()
 	})
 }

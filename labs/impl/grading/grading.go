@@ -298,7 +298,8 @@ func Trail(steps []string) string {
 }
 
 // Selectors returns the selector names (x.Name) used in the student's files,
-// with where each is first used; ok is false outside `lab test`.
+// with where each is first used, leaving out the names of functions and
+// methods the files declare themselves; ok is false outside `lab test`.
 func Selectors(t *testing.T) (names map[string]string, ok bool) {
 	dir := os.Getenv(SourceEnv)
 	if dir == "" {
@@ -306,6 +307,7 @@ func Selectors(t *testing.T) (names map[string]string, ok bool) {
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 	names = map[string]string{}
+	declared := map[string]bool{}
 	fset := token.NewFileSet()
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -316,6 +318,9 @@ func Selectors(t *testing.T) (names map[string]string, ok bool) {
 			t.Fatalf("reading %s: %v", filepath.Base(f), err)
 		}
 		ast.Inspect(af, func(n ast.Node) bool {
+			if fd, isFunc := n.(*ast.FuncDecl); isFunc {
+				declared[fd.Name.Name] = true
+			}
 			if s, isSel := n.(*ast.SelectorExpr); isSel {
 				if _, seen := names[s.Sel.Name]; !seen {
 					pos := fset.Position(s.Pos())
@@ -324,6 +329,10 @@ func Selectors(t *testing.T) (names map[string]string, ok bool) {
 			}
 			return true
 		})
+	}
+	// A name the student declared is theirs to call.
+	for n := range declared {
+		delete(names, n)
 	}
 	return names, true
 }

@@ -177,8 +177,16 @@ func (r *runner) httpServer(s *Server, h *stack.Host) (*httpd.Server, error) {
 			if !strings.HasPrefix(p, dir+string(filepath.Separator)) {
 				return nil, r.sc.errf(s.Line, "files: %q leaves the site's folder", name)
 			}
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+			err := os.MkdirAll(filepath.Dir(p), 0o755)
+			if err == nil {
 				err = os.WriteFile(p, []byte(s.Files[name]), 0o644)
+			}
+			if err == nil {
+				// A fixed date keeps Last-Modified the same in every run.
+				err = os.Chtimes(p, simEpoch, simEpoch)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("cannot write the site's file %s: %v", name, err)
 			}
 		}
 		in := func(p string) string {

@@ -374,3 +374,61 @@ func TestHostileFrames(t *testing.T) {
 		t.Fatalf("%d of %d cases found among the crafted frames", seen, len(want))
 	}
 }
+
+// TestFragmentFlood offers 20,000 incomplete datagrams (first fragments
+// of 1000 bytes, each with its own ID and source): 20 MB that a naive
+// reassembler would hold for 30 s. The default limits (4 MiB, 1024
+// datagrams) hold, the excess is dropped as frag_memory, the held ones
+// expire as frag_timeout, and afterwards a whole fragmented datagram is
+// still reassembled.
+func TestFragmentFlood(t *testing.T) {
+	p, err := NewPair(TopologyConfig{Seed: 13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := newReasonSink()
+	reasons.keepFrames = false
+	p.Net.Log.AddSink(reasons)
+	srvNIC := p.Server.Interfaces()[0].NIC
+	srvMAC, cliMAC := srvNIC.MAC(), p.Client.Interfaces()[0].NIC.MAC()
+	dst := p.Server.Addr()
+	r := p.Server.IP.Reassembler()
+	const n = 20000
+	maxHeld, maxBytes := 0, 0
+	for i := range n {
+		src := netip.AddrFrom4([4]byte{10, 0, 0, byte(3 + i%250)})
+		frame := nic.AppendFrame(nil, srvMAC, cliMAC, nic.EtherTypeIPv4, ipv4Packet(src, dst, ip.ProtocolUDP, uint16(i), fragMF, make([]byte, 1000)))
+		srvNIC.Arrive(frame, p.Net.Log.NewFrameID())
+		p.Net.Clock.RunFor(10 * time.Microsecond)
+		held, bytes := r.Pending()
+		maxHeld, maxBytes = max(maxHeld, held), max(maxBytes, bytes)
+	}
+	t.Logf("%d incomplete datagrams offered: at most %d held, %d bytes; drops %v", n, maxHeld, maxBytes, reasons.drops)
+	if maxHeld > ip.DefaultReassemblyMaxDatagrams || maxBytes > ip.DefaultReassemblyMaxBytes {
+		t.Fatalf("reassembly held %d datagrams and %d bytes, over its limits", maxHeld, maxBytes)
+	}
+	if reasons.drops[viz.ReasonFragMemory] == 0 {
+		t.Fatal("no frag_memory drop")
+	}
+	p.Net.Clock.RunFor(ip.DefaultReassemblyTimeout + time.Second)
+	if held, bytes := r.Pending(); held != 0 || bytes != 0 {
+		t.Fatalf("after the timeout %d datagrams, %d bytes still held", held, bytes)
+	}
+	if reasons.drops[viz.ReasonFragTimeout] == 0 {
+		t.Fatal("no frag_timeout drop")
+	}
+	// A real fragmented datagram: UDP to a closed port, in two pieces.
+	before := reasons.drops[viz.ReasonNoSocket]
+	cl := p.Client.Addr()
+	udp := ip.AppendUDP(nil, cl, dst, 5000, 9, make([]byte, 40))
+	for _, f := range [][]byte{ipv4Packet(cl, dst, ip.ProtocolUDP, 60000, fragMF, udp[:24]), ipv4Packet(cl, dst, ip.ProtocolUDP, 60000, 24, udp[24:])} {
+		srvNIC.Arrive(nic.AppendFrame(nil, srvMAC, cliMAC, nic.EtherTypeIPv4, f), p.Net.Log.NewFrameID())
+	}
+	p.Net.Clock.RunFor(time.Second)
+	if reasons.drops[viz.ReasonNoSocket] != before+1 {
+		t.Fatal("the fragmented datagram after the flood was not reassembled and delivered to UDP")
+	}
+	if len(reasons.bad) > 0 {
+		t.Fatalf("unnamed drops: %v", reasons.bad)
+	}
+}

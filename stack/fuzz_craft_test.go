@@ -199,4 +199,16 @@ func TestFuzzHostCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The same frames seed nic's FuzzEthernet: real frames of a real
+	// exchange, and the crafted ones.
+	edir := filepath.Join("..", "nic", "testdata", "fuzz", "FuzzEthernet")
+	if err := os.MkdirAll(edir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nbool(false)\n", c.a)
+		if err := os.WriteFile(filepath.Join(edir, c.name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -165,7 +165,7 @@ type sniffer struct {
 	seen     bool
 }
 
-func (s *sniffer) Event(*viz.Event) {}
+func (s *sniffer) Event(*viz.Event)       {}
 func (s *sniffer) EndWalk(string, uint64) {}
 func (s *sniffer) Capture(f *viz.CapturedFrame) {
 	if f.Host != "client" || f.Dir != viz.Outbound || len(f.Data) < nic.HeaderLen+40+nic.FCSLen {

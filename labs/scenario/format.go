@@ -113,8 +113,13 @@ type Server struct {
 	Host string `yaml:"host"`
 	// Kind: http (packetwalk's httpd), echo (writes back what it reads),
 	// discard (reads until EOF), rpc (reads request_bytes, answers
-	// response_bytes, until EOF), udp-echo.
+	// response_bytes, until EOF), canned (type-o-serve: reads the
+	// request's head, answers with `response` as it is written, closes),
+	// udp-echo.
 	Kind    string `yaml:"kind"`
+	// Response is the canned server's answer, byte for byte; a line
+	// ending in a bare newline is sent with CRLF, as type-o-serve does.
+	Response string `yaml:"response"`
 	Port    int    `yaml:"port"`
 	Backlog int    `yaml:"backlog"`
 	// AcceptAfter delays the first accept(): connections wait in the

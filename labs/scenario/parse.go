@@ -213,8 +213,12 @@ func (sc *Scenario) validate() error {
 		}
 		switch s.Kind {
 		case "http", "echo", "discard", "rpc", "udp-echo":
+		case "canned":
+			if s.Response == "" {
+				return sc.errf(s.Line, "a canned server needs response: (what it answers)")
+			}
 		default:
-			return sc.errf(s.Line, "server kind %q is not http, echo, discard, rpc or udp-echo", s.Kind)
+			return sc.errf(s.Line, "server kind %q is not http, echo, discard, rpc, canned or udp-echo", s.Kind)
 		}
 		if s.Port < 1 || s.Port > 65535 {
 			return sc.errf(s.Line, "server port %d is outside 1..65535", s.Port)

@@ -102,6 +102,22 @@ func (r *runner) serveConn(h *stack.Host, s *Server, c net.Conn) {
 				return
 			}
 		}
+	case "canned":
+		// type-o-serve: show the request, answer what the teacher
+		// typed, close (seed 000, "type-o-serve").
+		head := 0
+		var req []byte
+		for !strings.Contains(string(req), "\r\n\r\n") && !strings.Contains(string(req), "\n\n") && head < len(buf) {
+			n, err := c.Read(buf[head:])
+			head += n
+			req = buf[:head]
+			if err != nil || n == 0 {
+				break
+			}
+		}
+		r.app(h.Name, "canned_request", fmt.Sprintf("type-o-serve read %d bytes: %q", len(req), firstLine(string(req))),
+			viz.F("bytes", fmt.Sprint(len(req))))
+		c.Write([]byte(crlf(s.Response)))
 	case "discard":
 		for {
 			n, err := c.Read(buf)
@@ -241,3 +257,14 @@ func (r *runner) httpServer(s *Server, h *stack.Host) (*httpd.Server, error) {
 }
 
 var _ = viz.LayerApp
+
+// crlf turns bare newlines into CRLF, as a terminal's typed lines become
+// on the wire.
+func crlf(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSuffix(line, "\r")
+}

@@ -116,12 +116,12 @@ type Server struct {
 	// response_bytes, until EOF), canned (type-o-serve: reads the
 	// request's head, answers with `response` as it is written, closes),
 	// udp-echo.
-	Kind    string `yaml:"kind"`
+	Kind string `yaml:"kind"`
 	// Response is the canned server's answer, byte for byte; a line
 	// ending in a bare newline is sent with CRLF, as type-o-serve does.
 	Response string `yaml:"response"`
-	Port    int    `yaml:"port"`
-	Backlog int    `yaml:"backlog"`
+	Port     int    `yaml:"port"`
+	Backlog  int    `yaml:"backlog"`
 	// AcceptAfter delays the first accept(): connections wait in the
 	// accept queue meanwhile, and beyond the backlog are dropped.
 	AcceptAfter Duration `yaml:"accept_after"`

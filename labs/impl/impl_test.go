@@ -104,6 +104,7 @@ func TestMutantsCaught(t *testing.T) {
 		pass    []string
 	}{
 		{"impl-fcs-mac", "testdata/fcsmac-no-promiscuous", []string{"MACFilter", "HubBystander"}, []string{"FCSComputed", "WireCorruptFrames"}},
+		{"impl-demux", "testdata/demux-ports-only", []string{"SeedTwoClientsOnPort1025"}, []string{"SYNClonesListener", "EphemeralPorts"}},
 		{"impl-reassembly", "testdata/reassembly-timer-not-stopped", []string{"NoTimeoutAfterCompletion"}, []string{"InOrder", "TimeoutAndICMP"}},
 	} {
 		t.Run(m.dir, func(t *testing.T) {

@@ -31,7 +31,7 @@ var Tests = []grading.Test[New]{
 	{Name: "ListenerFound", Run: testListenerFound},
 	{Name: "SYNClonesListener", Run: testClone},
 	{Name: "SeedTwoClientsOnPort1025", Run: testSeedClients},
-	{Name: "SpecificBeforeWildcard", Run: testSpecific},
+	{Name: "ListenersPerAddress", Run: testSpecific},
 	{Name: "BindConflicts", Run: testConflicts},
 	{Name: "NoSocketAnswersRST", Run: testNoSocket},
 	{Name: "EphemeralPorts", Run: testEphemeral},
@@ -124,7 +124,7 @@ func (b *bench) handshake(t *testing.T, client, server netip.AddrPort, isn uint3
 	out := b.segment(client, server, tcp.FlagSYN, isn, 0, "")
 	if len(out) != 1 || out[0].h.Flags != tcp.FlagSYN|tcp.FlagACK || out[0].dst != client || out[0].src != server || uint32(out[0].h.Ack) != isn+1 {
 		t.Error(grading.Failure{Sent: b.sent(), Expected: fmt.Sprintf("one SYN+ACK %s > %s ack %d: the listener's copy answers", server, client, isn+1),
-			Got: describe(out), Steps: b.steps(), Hint: "LookupListener must find the listener on the SYN's port"})
+			Got: describe(out), Steps: b.steps(), Hint: "the SYN must reach the listener: LookupExact returns nil unless all four values match a connection, and LookupListener finds the listener on the SYN's port"})
 		return 0, false
 	}
 	iss := uint32(out[0].h.Seq)

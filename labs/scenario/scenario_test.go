@@ -1,0 +1,231 @@
+package scenario
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// A minimal valid scenario that the bad cases below spoil one line at a
+// time.
+const base = `name: t
+wires:
+  - name: lan
+hosts:
+  - name: a
+    interfaces: [{wire: lan, addr: 10.0.0.1/24}]
+  - name: b
+    interfaces: [{wire: lan, addr: 10.0.0.2/24}]
+`
+
+// TestBadScenarios: each mistake is one sentence with file:line, and the
+// line is the mistake's.
+func TestBadScenarios(t *testing.T) {
+	cases := []struct {
+		name, text string
+		line       int
+		want       string
+	}{
+		{"empty", "", 1, "empty"},
+		{"not yaml", "name: [\n", 1, "not valid YAML"},
+		{"unknown top key", base + "hostz: []\n", 9, `unknown key "hostz"`},
+		{"unknown nested key", base + "traffic:\n  - ping: {from: a, to: b, cuont: 3}\n", 10, `unknown key "cuont"`},
+		{"wrong type", base + "seed: many\n", 9, `"many" is not a whole number`},
+		{"bad duration", base + "time_limit: soon\n", 9, "not a duration"},
+		{"no hosts", "name: t\n", 1, "needs hosts"},
+		{"unknown wire", strings.Replace(base, "{wire: lan, addr: 10.0.0.2/24}", "{wire: lann, addr: 10.0.0.2/24}", 1), 8, `wire "lann"`},
+		{"bad address", strings.Replace(base, "10.0.0.2/24", "10.0.0.2", 1), 8, "not an IPv4 address with its prefix"},
+		{"duplicate address", strings.Replace(base, "10.0.0.2/24", "10.0.0.1/24", 1), 8, "already a's"},
+		{"bad probability", strings.Replace(base, "  - name: lan\n", "  - name: lan\n    loss: 1.5\n", 1), 3, "loss 1.5 is not a probability"},
+		{"bad fault", strings.Replace(base, "  - name: lan\n", "  - name: lan\n    faults: [explode:3]\n", 1), 3, "fault"},
+		{"two traffic kinds", base + "traffic:\n  - ping: {from: a, to: b}\n    udp: {from: a, to: \"b:9\"}\n", 10, "exactly one of"},
+		{"unknown from", base + "traffic:\n  - ping: {from: c, to: b}\n", 10, `host "c" is not among the hosts`},
+		{"port needed", base + "traffic:\n  - tcp: {from: a, to: b}\n", 10, "needs a port"},
+		{"bad server kind", base + "servers:\n  - {host: b, kind: ftp, port: 21}\n", 10, `kind "ftp"`},
+		{"bad reason", base + "expect:\n  - match: {reason: fcs_mismatchh}\n", 10, `reason "fcs_mismatchh"`},
+		{"bad layer", base + "expect:\n  - match: {layer: tcpp}\n", 10, `layer "tcpp"`},
+		{"after unknown", base + "expect:\n  - after: nope\n    match: {layer: tcp}\n", 10, `after: "nope"`},
+		{"within without after", base + "expect:\n  - within: 1ms\n    match: {layer: tcp}\n", 10, "within: needs after:"},
+		{"bad regexp", base + "expect:\n  - match: {msg: \"re:(\"}\n", 10, "not a regular expression"},
+		{"question type", base + "questions:\n  - {id: q1, ask: why, type: essay}\n", 10, `type "essay"`},
+		{"choice answer", base + "questions:\n  - {id: q1, ask: which, type: choice, choices: [x, y], answer: z}\n", 10, `"z" is not one of the choices`},
+		{"payload size without unit", base + "traffic:\n  - udp: {from: a, to: \"b:9\", payload: 100}\n", 10, "needs its unit"},
+		{"frame bad hex", base + "traffic:\n  - frame: {wire: lan, hex: \"zz\"}\n", 10, "hex"},
+		{"alias", base + "x: &a 1\n", 9, `unknown key "x"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("lab.yaml", []byte(c.text))
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("got %v, want an *Error", err)
+			}
+			if e.File != "lab.yaml" || e.Line != c.line || !strings.Contains(e.Msg, c.want) {
+				t.Fatalf("got %q, want lab.yaml:%d: ...%s...", err, c.line, c.want)
+			}
+			if strings.Count(err.Error(), "\n") > 0 {
+				t.Fatalf("the error is more than one line: %q", err)
+			}
+		})
+	}
+}
+
+// TestEvaluate: counts, order and virtual-time bounds on a hand-made log.
+func TestEvaluate(t *testing.T) {
+	ms := time.Millisecond
+	events := []viz.Event{
+		{T: 0, Host: "client", Layer: viz.LayerTCP, Step: "send", Frame: 1, Fields: []viz.Field{viz.F("flags", "[S]"), viz.F("len", "0")}},
+		{T: 1 * ms, Host: "server", Layer: viz.LayerNIC, Step: "fcs", Verdict: viz.Drop, Reason: "fcs_mismatch", Frame: 1},
+		{T: 1001 * ms, Host: "client", Layer: viz.LayerTCP, Step: "send", Frame: 2, Fields: []viz.Field{viz.F("flags", "[S]"), viz.F("len", "0")}},
+		{T: 1002 * ms, Host: "server", Layer: viz.LayerTCP, Step: "send", Frame: 3, Fields: []viz.Field{viz.F("flags", "[S.]"), viz.F("len", "0")}},
+	}
+	one, two := 1, 2
+	expects := []Expect{
+		{Name: "syn", Match: Match{Host: "client", Fields: map[string]string{"flags": "[S]"}}, Count: &two},
+		{Name: "drop7", Match: Match{Frame: 1, Verdict: "drop", Reason: "fcs_mismatch"}, Count: &one},
+		{Name: "synack_fast", After: "syn", Within: Duration(ms), Match: Match{Host: "server", Fields: map[string]string{"flags": "[S.]"}}},
+		{Name: "synack", After: "syn", Match: Match{Host: "server", Fields: map[string]string{"flags": "[S.]"}}, Count: &one},
+		{Name: "nothing_big", Match: Match{Fields: map[string]string{"len": ">0"}}, None: true},
+		{Name: "re", Match: Match{Layer: "tcp", Fields: map[string]string{"flags": "re:^\\[S"}}, AtLeast: &two, AtMost: &two},
+	}
+	got := Evaluate(expects, events)
+	want := []bool{true, true, false, true, true, false}
+	for i, o := range got {
+		if o.Pass != want[i] {
+			t.Errorf("%s: pass %v, want %v (%s)", o.Name(), o.Pass, want[i], o.Detail)
+		}
+	}
+	if !strings.Contains(got[2].Detail, "within 1ms") {
+		t.Errorf("detail %q does not state the bound", got[2].Detail)
+	}
+	// An expectation after one that never matched fails and says why.
+	never := []Expect{{Name: "x", Match: Match{Step: "nope"}}, {Name: "y", After: "x", Match: Match{}}}
+	if o := Evaluate(never, events)[1]; o.Pass || !strings.Contains(o.Detail, "never happened") {
+		t.Errorf("got %+v", o)
+	}
+}
+
+// TestGrade: numbers with tolerance and units, choices by letter or text,
+// normalized text, missing and unknown answers.
+func TestGrade(t *testing.T) {
+	sc, err := Parse("q.yaml", []byte(base+`questions:
+  - {id: n, ask: how many, type: number, tolerance: 0.5, hint: count them}
+  - {id: c, ask: which, type: choice, choices: [LISTEN, ESTABLISHED]}
+  - {id: s, ask: what, type: text}
+  - {id: m, ask: missing, type: number, hint: look again}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ParseAnswers("key.yaml", []byte("n: 42\nc: b\ns: [TIME_WAIT, time-wait state]\nm: 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(answers string, want ...bool) {
+		t.Helper()
+		student, err := ParseAnswers("a.yaml", []byte(answers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs, err := GradeAnswers(sc.Questions, key, student)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, g := range gs {
+			if g.Pass != want[i] {
+				t.Errorf("%q: %s pass %v, want %v (%s)", answers, g.ID, g.Pass, want[i], g.Detail)
+			}
+		}
+	}
+	check("n: 42.4\nc: established\ns: \"Time wait.\"\nm: 1\n", true, true, true, true)
+	check("n: 42 ms\nc: B\ns: time-wait state\nm: 1\n", true, true, true, true)
+	check("n: 43\nc: a\ns: CLOSED\n", false, false, false, false)
+	student, _ := ParseAnswers("a.yaml", []byte("n: 1\n"))
+	gs, _ := GradeAnswers(sc.Questions, key, student)
+	if !strings.Contains(gs[0].Detail, "hint: count them") || !strings.Contains(gs[3].Detail, "not answered") {
+		t.Errorf("details: %q, %q", gs[0].Detail, gs[3].Detail)
+	}
+	extra, _ := ParseAnswers("a.yaml", []byte("n: 42\nzz: 1\n"))
+	if _, err := GradeAnswers(sc.Questions, key, extra); err == nil || !strings.Contains(err.Error(), `a.yaml:2: there is no question "zz"`) {
+		t.Errorf("an unknown question id: %v", err)
+	}
+	if _, err := ParseAnswers("a.yaml", []byte("n: {x: 1}\n")); err == nil || !strings.HasPrefix(err.Error(), "a.yaml:1:") {
+		t.Errorf("a mapping as an answer: %v", err)
+	}
+}
+
+// TestCraftedFrame: a described frame's bytes carry the right headers,
+// checksums and FCS, and bad_fcs spoils only the FCS; the receiver drops
+// it with fcs_mismatch, and a good one reaches UDP (port unreachable).
+func TestCraftedFrame(t *testing.T) {
+	sc, err := Parse("f.yaml", []byte(base+`traffic:
+  - frame: {wire: lan, dst: b, ip: {src: a, dst: b}, udp: {src_port: 5000, dst_port: 9}, payload: "hi"}
+  - at: 1s
+    frame: {wire: lan, dst: b, ip: {src: a, dst: b}, udp: {src_port: 5000, dst_port: 9}, payload: "hi", bad_fcs: true}
+  - at: 2s
+    frame: {wire: lan, hex: "02 00 00 00 00 02 02 ee 00 00 00 09 88 b5 01 02 03"}
+expect:
+  - {name: unreachable, match: {host: b, layer: icmp, step: error, verdict: send, fields: {type: "3", code: "3"}}, count: 1}
+  - {match: {host: b, layer: nic, step: fcs, verdict: drop, reason: fcs_mismatch}, count: 1}
+  - {match: {host: b, layer: nic, step: driver, verdict: drop, reason: unknown_ethertype}, count: 1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range res.Outcomes {
+		if !o.Pass {
+			t.Errorf("%s: %s", o.Name(), o.Detail)
+		}
+	}
+}
+
+// TestGVisorClient runs a scenario whose client is gVisor's netstack with
+// Go's net/http, against packetwalk's httpd.
+func TestGVisorClient(t *testing.T) {
+	sc, err := ReadFile("testdata/gvisor.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Paced {
+		t.Error("a scenario with a gVisor host did not run paced")
+	}
+	for _, o := range res.Outcomes {
+		if !o.Pass {
+			t.Errorf("%s: %s", o.Name(), o.Detail)
+		}
+	}
+}
+
+// TestTimeLimit: a scenario whose traffic cannot finish stops at its time
+// limit in virtual time, and says so.
+func TestTimeLimit(t *testing.T) {
+	sc, err := Parse("l.yaml", []byte(base+`time_limit: 3s
+servers:
+  - {host: b, kind: rpc, port: 7, request_bytes: 100, response_bytes: 1}
+traffic:
+  - tcp: {from: a, to: "b:7", write: ["10 bytes"], read: 1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	res, err := Run(context.Background(), sc, Options{Say: func(s string) { lines = append(lines, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TimedOut || res.End != 3*time.Second || !strings.Contains(strings.Join(lines, "\n"), "time limit") {
+		t.Fatalf("timed out %v at %v, lines %q", res.TimedOut, res.End, lines)
+	}
+}

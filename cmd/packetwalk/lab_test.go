@@ -1,0 +1,159 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/packetwalk/packetwalk/labs/scenario"
+)
+
+// The lab commands a student types, with their exit codes: list and show
+// succeed; run writes the trace files and succeeds when the expectations
+// hold; check passes the reference answers and the student's own run, and
+// fails (exit 1) on a wrong answer, naming it with its hint.
+func TestLabCommands(t *testing.T) {
+	code, out, errOut := runCLI("lab", "list")
+	if code != 0 || !strings.Contains(out, "01-http-life") || !strings.Contains(out, "13-io-architectures") {
+		t.Fatalf("lab list: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if strings.Contains(out, "impl-") && !strings.Contains(out, "(implementation lab)") {
+		t.Errorf("lab list does not mark the implementation labs: %q", out)
+	}
+
+	code, out, _ = runCLI("lab", "show", "01-http-life")
+	if code != 0 || !strings.Contains(out, "# The life of an HTTP request") || !strings.Contains(out, "**syn_frame**") {
+		t.Fatalf("lab show: exit %d, %q", code, out)
+	}
+	if strings.Contains(out, "frames_total: 11") {
+		t.Error("lab show prints the solution")
+	}
+	if code, out, _ = runCLI("lab", "show", "8", "--file", "task-nodelay.yaml"); code != 0 || !strings.Contains(out, "name: nagle-task") {
+		t.Errorf("lab show --file: exit %d, %q", code, out)
+	}
+	if code, _, _ = runCLI("lab", "show", "8", "--file", "solution-nodelay.yaml"); code == 0 {
+		t.Error("lab show --file printed a solution")
+	}
+
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	code, out, errOut = runCLI("lab", "run", "01-http-life", "--out", run, "--quiet")
+	if code != 0 {
+		t.Fatalf("lab run: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	for _, f := range []string{"trace.txt", "trace.jsonl", "trace.pcapng", "trace.html"} {
+		if st, err := os.Stat(filepath.Join(run, f)); err != nil || st.Size() == 0 {
+			t.Errorf("lab run did not write %s: %v", f, err)
+		}
+	}
+	narration, _ := os.ReadFile(filepath.Join(run, "trace.txt"))
+	if !strings.Contains(string(narration), "listen_clone") || !strings.Contains(string(narration), "GET /: 200 OK") {
+		t.Errorf("the narration lacks the walk or the result:\n%.2000s", narration)
+	}
+
+	key := filepath.Join(dir, "key.yaml")
+	writeFile(t, key, "arp_frames: 2\nsyn_frame: 1\nhandshake_ms: 2\nlistener_state: b\nbody_bytes: 990\nfirst_fin: server\ntime_wait_host: server\nframes_total: 11\n")
+	if code, out, errOut = runCLI("lab", "check", "01-http-life", "--answers", key, "--run", run); code != 0 || !strings.Contains(out, "8 of 8 answers right") {
+		t.Fatalf("lab check with the right answers and the run: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	wrong := filepath.Join(dir, "wrong.yaml")
+	writeFile(t, wrong, "arp_frames: 3\nsyn_frame: 1\n")
+	code, out, _ = runCLI("lab", "check", "1", "--answers", wrong)
+	if code != 1 || !strings.Contains(out, "FAIL arp_frames: 3 is not right; hint:") || !strings.Contains(out, "PASS syn_frame") ||
+		!strings.Contains(out, "FAIL body_bytes: not answered") {
+		t.Errorf("lab check with wrong answers: exit %d, %q", code, out)
+	}
+
+	// A student's run that does not meet a lab's expectations fails check.
+	os.WriteFile(filepath.Join(run, "trace.jsonl"), []byte(`{"t":0,"host":"client","layer":"tcp","step":"send"}`+"\n"), 0o644)
+	if code, out, _ = runCLI("lab", "check", "1", "--run", run); code != 1 || !strings.Contains(out, "FAIL scenario.yaml: the client opens with a SYN") {
+		t.Errorf("lab check --run on a foreign log: exit %d, %q", code, out)
+	}
+}
+
+// The task of lab 08 fails as given and passes once the student sets
+// TCP_NODELAY in their copy: run --scenario and check --run.
+func TestLabTaskFlow(t *testing.T) {
+	dir := t.TempDir()
+	code, out, _ := runCLI("lab", "run", "08-nagle", "--out", dir, "--quiet")
+	if code != 1 || !strings.Contains(out, "FAIL task-nodelay.yaml") {
+		t.Fatalf("lab run with the task unsolved: exit %d, %q", code, out)
+	}
+	task := filepath.Join(dir, "task-nodelay.yaml")
+	b, err := os.ReadFile(task)
+	if err != nil {
+		t.Fatalf("lab run left no copy of the task: %v", err)
+	}
+	if code, _, _ = runCLI("lab", "check", "08-nagle", "--run", dir); code != 1 {
+		t.Errorf("lab check on the unsolved task: exit %d, want 1", code)
+	}
+	writeFile(t, task, strings.Replace(string(b), "close: close}", "close: close, nodelay: true}", 1))
+	if code, out, _ = runCLI("lab", "run", "08-nagle", "--scenario", task, "--out", dir, "--quiet"); code != 0 {
+		t.Fatalf("lab run --scenario on the solved task: exit %d, %q", code, out)
+	}
+	if code, out, _ = runCLI("lab", "check", "08-nagle", "--run", dir); code != 0 {
+		t.Errorf("lab check on the solved task: exit %d, %q", code, out)
+	}
+}
+
+// Bad lab command lines: one sentence on stderr, a non-zero exit.
+func TestLabBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	writeFile(t, bad, "name: x\nhosts:\n  - name: a\n    interfaces: [{wire: nowhere, addr: 10.0.0.1/24}]\n")
+	notYAML := filepath.Join(dir, "answers.yaml")
+	writeFile(t, notYAML, "q1: [\n")
+	cases := [][]string{
+		{"lab"},
+		{"lab", "frobnicate", "1"},
+		{"lab", "show"},
+		{"lab", "show", "99-nope"},
+		{"lab", "run", "1", "--scenario", bad, "--out", dir},
+		{"lab", "run", "1", "--scenario", filepath.Join(dir, "missing.yaml"), "--out", dir},
+		{"lab", "check", "1"},
+		{"lab", "check", "1", "--answers", notYAML},
+		{"lab", "check", "1", "--run", filepath.Join(dir, "nothing")},
+		{"lab", "test", "impl-nope"},
+		{"trace", "--scenario", bad},
+		{"trace", "--scenario", "01-http-life", "--get", "/x"},
+	}
+	for _, args := range cases {
+		code, out, errOut := runCLI(args...)
+		if len(args) == 1 { // bare "lab" prints its usage
+			if code != 0 || !strings.Contains(out, "packetwalk lab list") {
+				t.Errorf("%v: exit %d, %q", args, code, out)
+			}
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(errOut), "\n")
+		if code == 0 || len(lines) != 1 || lines[0] == "" || strings.Contains(errOut, "goroutine") {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q", args, code, errOut, out)
+		}
+	}
+	_, _, errOut := runCLI("lab", "run", "1", "--scenario", bad, "--out", dir)
+	if !strings.Contains(errOut, "bad.yaml:4: host a: wire \"nowhere\"") {
+		t.Errorf("a bad scenario's error does not give file:line: %q", errOut)
+	}
+}
+
+// trace --scenario runs a lab's scenario with trace's outputs.
+func TestTraceScenario(t *testing.T) {
+	dir := t.TempDir()
+	jsonPath := filepath.Join(dir, "t.jsonl")
+	code, out, errOut := runCLI("trace", "--scenario", "04-routing/scenario-ttl.yaml", "--json", jsonPath, "--pcap", "", "--html", "", "--drops-only")
+	if code != 0 || !strings.Contains(out, "ttl_expired") || !strings.Contains(out, "PASS the router drops the echo request with ttl_expired") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	events, err := scenario.ReadLog(jsonPath)
+	if err != nil || len(events) == 0 {
+		t.Fatalf("the step log: %d events, %v", len(events), err)
+	}
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

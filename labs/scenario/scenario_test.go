@@ -176,15 +176,7 @@ expect:
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), sc, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range res.Outcomes {
-		if !o.Pass {
-			t.Errorf("%s: %s", o.Name(), o.Detail)
-		}
-	}
+	runPassing(t, sc)
 }
 
 // TestGVisorClient runs a scenario whose client is gVisor's netstack with
@@ -194,18 +186,23 @@ func TestGVisorClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if res := runPassing(t, sc); !res.Paced {
+		t.Error("a scenario with a gVisor host did not run paced")
+	}
+}
+
+// runPassing runs sc and fails the test for each expectation that does
+// not hold.
+func runPassing(t *testing.T, sc *Scenario) *Result {
+	t.Helper()
 	res, err := Run(context.Background(), sc, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Paced {
-		t.Error("a scenario with a gVisor host did not run paced")
+	for _, o := range res.Failed() {
+		t.Errorf("%s: %s", o.Name(), o.Detail)
 	}
-	for _, o := range res.Outcomes {
-		if !o.Pass {
-			t.Errorf("%s: %s", o.Name(), o.Detail)
-		}
-	}
+	return res
 }
 
 // TestTimeLimit: a scenario whose traffic cannot finish stops at its time

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"container/heap"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -88,8 +89,26 @@ type socket struct {
 // sockets is a host's descriptor table.
 type sockets struct {
 	byFD map[FD]*socket
-	next FD
+	next FD     // the lowest descriptor never handed out
+	free fdHeap // descriptors closed below next, lowest first
 	max  int
+}
+
+// fdHeap is a min-heap of closed descriptors: the lowest free descriptor
+// is the smaller of its top and sockets.next, found in O(log n). (A scan
+// from 3 upwards made opening n sockets cost O(n²): 27% of bench/sim's
+// CPU with 10,000 clients.)
+type fdHeap []FD
+
+func (h fdHeap) Len() int           { return len(h) }
+func (h fdHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h fdHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *fdHeap) Push(x any)        { *h = append(*h, x.(FD)) }
+func (h *fdHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 func (h *Host) socketTable() *sockets {
@@ -134,9 +153,12 @@ func (h *Host) newSocket(typ int) (*socket, error) {
 	if len(t.byFD) >= t.max {
 		return nil, ErrTooManyFiles
 	}
-	fd := FD(3)
-	for t.byFD[fd] != nil {
-		fd++
+	var fd FD
+	if len(t.free) > 0 {
+		fd = heap.Pop(&t.free).(FD)
+	} else {
+		fd = t.next
+		t.next++
 	}
 	s := &socket{fd: fd, typ: typ}
 	t.byFD[fd] = s
@@ -519,7 +541,9 @@ func (h *Host) Shutdown(fd FD, how int) error {
 // closing in the background (FIN, TIME_WAIT).
 func (h *Host) Close(fd FD) error {
 	return h.onSocket(fd, func(s *socket) (err error) {
-		delete(h.socketTable().byFD, fd)
+		t := h.socketTable()
+		delete(t.byFD, fd)
+		heap.Push(&t.free, fd)
 		var conn uint64
 		if s.tcp != nil {
 			conn = s.tcp.ID

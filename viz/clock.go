@@ -60,6 +60,7 @@ type VirtualClock struct {
 	seq    uint64
 	queue  eventQueue
 	notify chan struct{} // signalled whenever something is scheduled
+	steps  uint64        // events run so far (bench/scale reports events/s)
 }
 
 // NewVirtualClock returns a clock at time zero with nothing scheduled.
@@ -162,9 +163,17 @@ func (c *VirtualClock) step(limit time.Duration) bool {
 		c.now = ev.at
 	}
 	ev.index = -1
+	c.steps++
 	c.mu.Unlock()
 	ev.f()
 	return true
+}
+
+// Steps returns how many events have run.
+func (c *VirtualClock) Steps() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.steps
 }
 
 // Run runs events until none is left.

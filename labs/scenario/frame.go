@@ -69,8 +69,8 @@ func (sc *Scenario) buildFrame(f *FrameTraffic, hosts map[string]*Host) ([]byte,
 		if err != nil {
 			return nil, fmt.Errorf("hex: %v", err)
 		}
-		if len(b) < nic.HeaderLen {
-			return nil, fmt.Errorf("hex: %d bytes is shorter than an Ethernet header (14)", len(b))
+		if len(b) < nic.HeaderLen || len(b) > nic.HeaderLen+maxFramePayload {
+			return nil, fmt.Errorf("hex: %d bytes; a frame here has 14 (its header) to %d", len(b), nic.HeaderLen+maxFramePayload)
 		}
 		frame = b
 	} else {
@@ -117,6 +117,20 @@ func (sc *Scenario) buildFrame(f *FrameTraffic, hosts map[string]*Host) ([]byte,
 // described frame, or its bare payload without ip:.
 func (sc *Scenario) buildPayload(f *FrameTraffic, hosts map[string]*Host) ([]byte, error) {
 	data := f.Payload.Bytes()
+	if len(data) > maxFramePayload {
+		return nil, fmt.Errorf("the payload of %d bytes is more than a frame can carry (%d at most here)", len(data), maxFramePayload)
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"tcp.src_port", portOf(f.TCP, true)}, {"tcp.dst_port", portOf(f.TCP, false)}, {"udp.src_port", udpPortOf(f.UDP, true)}, {"udp.dst_port", udpPortOf(f.UDP, false)}} {
+		if p.v < 0 || p.v > 65535 {
+			return nil, fmt.Errorf("%s %d is outside 0..65535", p.name, p.v)
+		}
+	}
+	if f.TCP != nil && (f.TCP.Window < 0 || f.TCP.Window > 65535 || f.TCP.Seq > 1<<32-1 || f.TCP.Ack > 1<<32-1) {
+		return nil, fmt.Errorf("tcp: window is 0..65535, seq and ack 0..4294967295")
+	}
 	if f.IP == nil {
 		if f.TCP != nil || f.UDP != nil {
 			return nil, fmt.Errorf("tcp: and udp: need ip: (their checksums cover the addresses)")
@@ -177,6 +191,30 @@ func (sc *Scenario) buildPayload(f *FrameTraffic, hosts map[string]*Host) ([]byt
 		b[10] ^= 0xff
 	}
 	return append(b, l4...), nil
+}
+
+// maxFramePayload bounds a crafted frame's payload: a jumbo frame's worth,
+// well under IPv4's 65,535-byte datagrams.
+const maxFramePayload = 9000
+
+func portOf(t *FrameTCP, src bool) int {
+	switch {
+	case t == nil:
+		return 0
+	case src:
+		return t.SrcPort
+	}
+	return t.DstPort
+}
+
+func udpPortOf(u *FrameUDP, src bool) int {
+	switch {
+	case u == nil:
+		return 0
+	case src:
+		return u.SrcPort
+	}
+	return u.DstPort
 }
 
 // parseFlags reads tcpdump's flag letters: S, S., P., F., R, R.

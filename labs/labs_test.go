@@ -21,8 +21,8 @@ func runOne(t *testing.T, sc *scenario.Scenario, log *bytes.Buffer) *scenario.Re
 	if err != nil {
 		t.Fatalf("%s: %v", sc.File, err)
 	}
-	if res.TimedOut {
-		t.Errorf("%s: the time limit ended the run before its traffic finished", sc.File)
+	if res.Unfinished > 0 {
+		t.Errorf("%s: %d traffic item(s) did not finish", sc.File, res.Unfinished)
 	}
 	if log != nil {
 		var line []byte

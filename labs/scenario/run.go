@@ -50,6 +50,9 @@ type Result struct {
 	// it stopped at the time limit with traffic still unfinished.
 	End      time.Duration
 	TimedOut bool
+	// Unfinished counts the traffic items that had not finished when
+	// the run stopped (at the time limit, or with nothing left to do).
+	Unfinished int
 }
 
 // Failed returns the expectations that did not hold.
@@ -132,9 +135,13 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 	default:
 		return nil, fmt.Errorf("%s: the run failed: %v", sc.File, err)
 	}
-	res.TimedOut = r.limit.Load() && r.pending.Load() > 0
-	if res.TimedOut {
-		r.sayf("the time limit (%v of virtual time) ended the run with %d traffic item(s) unfinished", sc.TimeLimit.D(), r.pending.Load())
+	res.Unfinished = int(r.pending.Load())
+	res.TimedOut = r.limit.Load() && res.Unfinished > 0
+	switch {
+	case res.TimedOut:
+		r.sayf("the time limit (%v of virtual time) ended the run with %d traffic item(s) unfinished", sc.TimeLimit.D(), res.Unfinished)
+	case res.Unfinished > 0:
+		r.sayf("the run stopped with %d traffic item(s) unfinished: every application waits for something that cannot come", res.Unfinished)
 	}
 	res.Events, res.Lost = mem.Events(), mem.Lost()
 	res.Outcomes = Evaluate(sc.Expect, res.Events)

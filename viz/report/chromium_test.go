@@ -20,22 +20,28 @@ import (
 
 	"github.com/packetwalk/packetwalk/httpd"
 	"github.com/packetwalk/packetwalk/internal/testenv"
+	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/viz/report"
 )
 
 // realReport runs an HTTP exchange between two packetwalk hosts on a
-// simulated wire and returns the report of the run.
-func realReport(t *testing.T) []byte {
+// simulated wire that loses one segment of the first response (so that it
+// is retransmitted), then a ping whose datagrams are fragmented, and
+// returns the report of the run; compressed is the same report with its
+// data embedded gzip+base64.
+func realReport(t *testing.T) (page, compressed []byte) {
 	t.Helper()
-	p, err := stack.NewPair(stack.TopologyConfig{Seed: 7})
+	p, err := stack.NewPair(stack.TopologyConfig{Seed: 7, Wire: nic.WireConfig{Faults: []nic.Fault{{Frame: lostFrame, Kind: nic.FaultDrop}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Net.Loop.SetPaced(true) // net/http's client runs goroutines of its own
-	var page bytes.Buffer
-	rw := report.New(&page, report.Options{Title: "packetwalk report: GET / and /docs"})
+	var plain, packed bytes.Buffer
+	rw := report.New(&plain, report.Options{Title: "packetwalk report: GET / and /docs"})
 	p.Net.Log.AddSink(rw)
+	rz := report.New(&packed, report.Options{Title: "packetwalk report: GET / and /docs", CompressAbove: 1})
+	p.Net.Log.AddSink(rz)
 	mapCfg := httpd.MapConfig{DirectoryIndex: []string{"index.html"}}
 	srv := httpd.New(httpd.Config{Map: mapCfg}, httpd.NewMapper(mapCfg, httpd.DemoSite()), p.Net.Log.Recorder("server"))
 	addr := netip.AddrPortFrom(p.Server.Addr(), 80)
@@ -68,6 +74,12 @@ func realReport(t *testing.T) []byte {
 		}
 		c.CloseIdleConnections()
 		srv.Close()
+		// 4000 bytes of echo data: three fragments each way.
+		pinged := make(chan struct{})
+		p.Net.Loop.Do(func() {
+			p.Client.Ping(stack.PingConfig{Dst: p.Server.Addr(), Count: 1, Size: 4000, Wait: 500 * time.Millisecond}, func(stack.PingEvent) {}, func(stack.PingStats) { close(pinged) })
+		})
+		<-pinged
 	}()
 	if err := p.Net.RunUntil(ctx, func() bool {
 		select {
@@ -88,12 +100,19 @@ func realReport(t *testing.T) []byte {
 	if err := rw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return page.Bytes()
+	if err := rz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return plain.Bytes(), packed.Bytes()
 }
+
+// lostFrame is the frame the wire loses: a data segment of the first
+// response, which the server then retransmits.
+const lostFrame = 9
 
 func TestReportInChromium(t *testing.T) {
 	chromium := testenv.Tool(t, "chromium", "install it with: apt-get install chromium")
-	page := realReport(t)
+	page, compressed := realReport(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "trace.html")
 	if err := os.WriteFile(file, page, 0o644); err != nil {
@@ -193,17 +212,65 @@ func TestReportInChromium(t *testing.T) {
 	if after != before+2 || afterBack != before+1 {
 		t.Errorf("cursor %d, after two steps %d, after back %d", before, after, afterBack)
 	}
+	str := func(js string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		must(err)
+		return s
+	}
+	// The field under the cursor: point at the TCP sequence number of
+	// the selected frame's bytes.
+	field := str(`(() => { const g = Array.from(document.querySelectorAll("#ladder .arrow")).find(g => /\[S\]/.test(g.textContent)); window.packetwalk.select(+g.dataset.frame); const s = Array.from(document.querySelectorAll("#hex span.b")).find(x => x.classList.contains("h-tcp")); if (!s) return "no TCP byte"; s.dispatchEvent(new MouseEvent("mouseover", {bubbles: true})); return document.getElementById("fieldinfo").textContent + " | " + document.querySelectorAll("#hex span.on").length })()`)
+	if !strings.HasPrefix(field, "TCP ") || strings.HasSuffix(field, "| 0") {
+		t.Errorf("pointing at a TCP byte shows %q; want the TCP field named and its bytes lit", field)
+	}
+	// At the last event, the socket table: the listener, the clone and the
+	// client's socket, with the demux rule of each segment that arrived.
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("last"))))
+	rules := str(`Array.from(document.querySelectorAll("#sockets .rule")).map(e => e.textContent).join(" ")`)
+	kinds := str(`Array.from(document.querySelectorAll("#sockets tr td:nth-child(3)")).map(e => e.textContent).join(",")`)
+	if !strings.Contains(rules, "listener") || !strings.Contains(rules, "exact") || !strings.Contains(kinds, "listener") || !strings.Contains(kinds, "cloned from #") {
+		t.Errorf("socket table: kinds %q, demux rules %q; want the listener, a clone, and listener and exact matches", kinds, rules)
+	}
+	// The lost segment is retransmitted, and marked so in the Stevens
+	// graph; cwnd is drawn.
+	if n := eval(`document.querySelectorAll("#conns svg.stevens line.rtx").length`); n < 1 {
+		t.Errorf("no retransmission marked in the sequence graphs (frame %d was lost)", lostFrame)
+	}
+	if n := eval(`document.querySelectorAll("#conns svg.cwnd polyline").length`); n < 1 {
+		t.Error("no cwnd graph")
+	}
+	// Three requests (net/http follows /docs's redirect to /docs/), each
+	// with its seven steps and linked segments.
+	if n := eval(`document.querySelectorAll("#http .conn.http").length`); n != 3 {
+		t.Errorf("%d requests drawn, want 3", n)
+	}
+	if n := eval(`Math.min(...Array.from(document.querySelectorAll("#http .conn.http")).map(d => d.querySelectorAll("a.fr").length))`); n < 2 {
+		t.Errorf("a request is linked to %d segments, want those of the request and the response", n)
+	}
+	// The ping's datagrams: three fragments each way, the buffer filling.
+	if n := eval(`document.querySelectorAll("#reasm .reasm").length`); n != 2 {
+		t.Errorf("%d reassembled datagrams drawn, want 2 (the echo request and reply)", n)
+	}
+	if h := str(`Array.from(document.querySelectorAll("#reasm .reasm tr:last-child td:nth-child(5)")).map(e => e.textContent).join(",")`); !strings.Contains(h, "none") {
+		t.Errorf("the last row of each datagram's holes: %q, want none left", h)
+	}
+	if n := eval(`document.querySelectorAll("#reasm svg.buf").length`); n < 6 {
+		t.Errorf("%d buffer pictures, want one per fragment and more", n)
+	}
 	// Step into the exchange and select a data segment, so the screenshot
 	// shows a walk in progress and its bytes.
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.ID("first"))))
 	eval(`(() => { for (let i = 0; i < 60; i++) window.packetwalk.step(); return 0 })()`)
 	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#ar6 line`))))
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	must(err)
 	mu.Lock()
-	defer mu.Unlock()
 	if len(problems) > 0 {
 		t.Errorf("the page reported errors:\n%s", strings.Join(problems, "\n"))
 	}
+	problems = nil
+	mu.Unlock()
 	if out := os.Getenv("PACKETWALK_REPORT_SCREENSHOT"); out != "" {
 		// The top of the page (controls, ladder, walk, bytes, sockets,
 		// connections), recompressed, keeps the committed file small.
@@ -224,4 +291,22 @@ func TestReportInChromium(t *testing.T) {
 		t.Logf("screenshot: %s (%d bytes)", out, len(shot))
 	}
 	t.Logf("%d frames, %d steps in frame 3's walk", arrows, steps)
+
+	// The same report with its data compressed opens alike.
+	zfile := filepath.Join(dir, "trace-gz.html")
+	if err := os.WriteFile(zfile, compressed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(compressed, []byte(`data-encoding="gzip+base64"`)) || len(compressed) >= len(page) {
+		t.Errorf("the compressed report (%d bytes, plain %d) is not compressed", len(compressed), len(page))
+	}
+	must(chromedp.Do(ctx, chromedp.Navigate("file://"+zfile), chromedp.WaitVisible(chromedp.CSS(`body[data-rendered="1"]`))))
+	if n := eval(`window.packetwalk.arrows()`); n != arrows {
+		t.Errorf("the compressed report draws %d arrows, the plain one %d", n, arrows)
+	}
+	mu.Lock()
+	if len(problems) > 0 {
+		t.Errorf("the compressed report reported errors:\n%s", strings.Join(problems, "\n"))
+	}
+	mu.Unlock()
 }

@@ -391,13 +391,30 @@ function drawHTTP() {
     r.steps.push(i); r.end = e.t;
     if (e.step === "log") r.done = true;
   });
-  const byConn = new Map();
-  F.forEach((f) => { if (f.conn) { if (!byConn.has(f.conn)) byConn.set(f.conn, []); byConn.get(f.conn).push(f); } });
+  // The segments that carried each request and its response, by the
+  // order of the steps on the server's socket: data delivered after the
+  // previous request was read, up to this one's receive step; data sent
+  // from this receive step until the next request's.
+  const segsOf = new Map(); // host/conn -> [{i, frame, dir}]
+  E.forEach((e, i) => {
+    if (e.layer !== "tcp" || !e.conn || !e.frame) return;
+    const f = e.fields || {};
+    const dir = e.step === "data" && e.verdict === "deliver" ? "in" : (e.step === "send" || e.step === "retransmit") && +f.len > 0 ? "out" : "";
+    if (!dir) return;
+    const k = e.host + "/" + e.conn;
+    if (!segsOf.has(k)) segsOf.set(k, []);
+    segsOf.get(k).push({i, frame: e.frame, dir});
+  });
+  const recvIdx = (r) => { const x = r.steps.find((i) => E[i].step === "receive" && E[i].verdict); return x === undefined ? r.steps[0] : x; };
+  const sameConn = new Map();
+  reqs.forEach((r) => { const k = r.host + "/" + r.conn; if (!sameConn.has(k)) sameConn.set(k, []); sameConn.get(k).push(r); });
   const shown = reqs.slice(-100);
   $("http").innerHTML = reqs.length ? (reqs.length > shown.length ? `<p class="hint">${reqs.length - shown.length} earlier request(s) not shown.</p>` : "") + shown.map((r) => {
-    const n = reqs.indexOf(r);
-    const segs = (byConn.get(r.conn) || []).filter((f) => f.t >= r.start - 1e-9 && f.t <= r.end + 1e-9 && (byFrame.get(f.id) || []).some((i) => E[i].host === r.host && E[i].layer === "tcp" && ((E[i].step === "data" && E[i].verdict === "deliver") || ((E[i].step === "send" || E[i].step === "retransmit") && E[i].fields && +E[i].fields.len > 0))));
-    const inn = segs.filter((f) => f.from !== r.host).map((f) => f.id), out = segs.filter((f) => f.from === r.host).map((f) => f.id);
+    const n = reqs.indexOf(r), k = r.host + "/" + r.conn, peers = sameConn.get(k), m = peers.indexOf(r);
+    const lo = m > 0 ? recvIdx(peers[m - 1]) : -1, at = recvIdx(r), hi = m + 1 < peers.length ? recvIdx(peers[m + 1]) : Infinity;
+    const segs = segsOf.get(k) || [], uniq = (a) => [...new Set(a)];
+    const inn = uniq(segs.filter((x) => x.dir === "in" && x.i > lo && x.i <= at).map((x) => x.frame));
+    const out = uniq(segs.filter((x) => x.dir === "out" && x.i >= at && x.i < hi).map((x) => x.frame));
     const recv = r.steps.map((i) => E[i]).find((e) => e.step === "receive");
     const carried = F.length ? `request carried by ${frameLinks(inn, 20) || "—"}; response carried by ${frameLinks(out, 20) || "—"}` : `<span class="hint">(kernel sockets: no frames to link)</span>`;
     return `<div class="conn http"><b>request ${n + 1}</b> on ${esc(r.host)} socket #${r.conn}${recv && recv.fields ? ": " + esc(recv.fields.method || "") + " " + esc(recv.fields.target || "") : ""}<br>${carried}<ol class="steps">${r.steps.map((i) => stepLi(i, -1).replace("<b>", E[i].step === "receive" && !E[i].verdict ? "<b>" : `<b>${HTTPN[E[i].step]}. `)).join("")}</ol></div>`;

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -204,17 +205,24 @@ func runScenarioWithOutputs(sc *scenario.Scenario, stdout io.Writer, base string
 			}
 			return o.addHTML(log, base+".html", "packetwalk lab: "+sc.Title)
 		},
+		// The results are app steps, narrated with the rest; stdout gets
+		// them as a summary.
 		Say: func(line string) {
-			if o != nil {
-				o.println("%s", line)
-			}
 			if !quiet {
 				fmt.Fprintln(stdout, line)
 			}
 		},
 	}
-	res, ok, err := labs.RunScenario(context.Background(), sc, opts, stdout)
+	var checks bytes.Buffer
+	res, ok, err := labs.RunScenario(context.Background(), sc, opts, &checks)
+	stdout.Write(checks.Bytes())
 	if o != nil {
+		// The checks close the narration too.
+		for _, line := range strings.Split(strings.TrimSpace(checks.String()), "\n") {
+			if line != "" {
+				o.println("%s", line)
+			}
+		}
 		if cerr := o.close(); err == nil && cerr != nil {
 			err = cerr
 		}

@@ -54,8 +54,10 @@ func traceScenario(name string, view *viewFlags, quiet bool, jsonPath, pcapPath,
 			}
 			return o.addHTML(log, htmlPath, "packetwalk trace: "+sc.Title)
 		},
+		// The results are app steps: the narration shows them, unless
+		// --quiet leaves only the results.
 		Say: func(line string) {
-			if o != nil {
+			if o != nil && quiet {
 				o.println("%s", line)
 			}
 		},

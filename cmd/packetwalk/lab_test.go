@@ -2,10 +2,12 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/packetwalk/packetwalk/internal/testenv"
 	"github.com/packetwalk/packetwalk/labs/scenario"
 )
 
@@ -155,5 +157,36 @@ func writeFile(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// tshark, which we did not write, reads the capture of lab 02's run and
+// finds a bad FCS exactly where the step log has fcs_mismatch drops (the
+// corrupted frame and the crafted one, on every receiver), plus the
+// crafted frame as its injector sent it.
+func TestLabCaptureTshark(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark", "install it with: apt-get install tshark")
+	dir := t.TempDir()
+	if code, out, errOut := runCLI("lab", "run", "02-lan-adapter", "--out", dir, "--quiet"); code != 0 {
+		t.Fatalf("lab run: exit %d, %q, %q", code, out, errOut)
+	}
+	events, err := scenario.ReadLog(filepath.Join(dir, "trace.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drops := 0
+	for _, e := range events {
+		if e.Reason == "fcs_mismatch" {
+			drops++
+		}
+	}
+	out, err := exec.Command(tshark, "-r", filepath.Join(dir, "trace.pcapng"), "-o", "eth.check_fcs:TRUE",
+		"-Y", "eth.fcs.status == 0", "-T", "fields", "-e", "frame.packet_id").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	got := len(strings.Fields(string(out)))
+	if drops != 7 || got != drops+1 {
+		t.Fatalf("tshark finds %d frames with a bad FCS; the step log has %d fcs_mismatch drops (want 7, and 8 bad frames with the injector's own)", got, drops)
 	}
 }

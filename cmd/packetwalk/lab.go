@@ -45,6 +45,9 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s needs a lab ID, e.g. packetwalk lab %s 01-http-life (packetwalk lab list shows them)", sub, sub)
 	}
 	id, rest := rest[0], rest[1:]
+	if _, ok := findImpl(id); ok && (sub == "run" || sub == "check") {
+		return fmt.Errorf("%s is an implementation lab: packetwalk lab show %s tells what to write, and packetwalk lab test %s --impl DIR grades it", id, id, id)
+	}
 	switch sub {
 	case "show":
 		return labShow(id, rest, stdout, stderr)

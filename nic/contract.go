@@ -85,7 +85,10 @@ type Medium interface {
 // Port is one attachment to a medium: the PHY of a NIC.
 type Port interface {
 	// Arrive is called by the medium, on the event loop, when a frame's
-	// bits reach this port. bits belongs to the port from then on.
+	// bits reach this port. bits is only valid during the call: the port
+	// copies what it keeps (the NIC into its RX ring, a wire into its
+	// delivery, gVisor into its own buffers), so that a device medium can
+	// read the next packet into the same memory (tun.go).
 	Arrive(bits []byte, id uint64)
 	// PortName names the port in the medium's steps, e.g. "client/eth0".
 	PortName() string

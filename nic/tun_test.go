@@ -57,7 +57,7 @@ type recordingPort struct {
 }
 
 func (p *recordingPort) Arrive(bits []byte, id uint64) {
-	p.frames = append(p.frames, bits)
+	p.frames = append(p.frames, append([]byte(nil), bits...)) // bits is only valid during the call
 	p.ids = append(p.ids, id)
 }
 func (p *recordingPort) PortName() string { return "server/eth0" }

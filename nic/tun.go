@@ -150,8 +150,8 @@ type Device struct {
 	queue        []*devicePacket
 	free         []*devicePacket // buffers handed back by drains; at most Backlog+1 exist
 	drainPending bool            // a drain is posted and has not taken the last packet
-	drainFunc    func()    // d.drain, bound once
-	drainTimer   viz.Timer // the reader's last drain post, re-armed (viz.Rearm)
+	drainFunc    func()          // d.drain, bound once
+	drainTimer   viz.Timer       // the reader's last drain post, re-armed (viz.Rearm)
 
 	closeOnce sync.Once
 	done      chan struct{}

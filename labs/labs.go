@@ -115,6 +115,18 @@ func load(id string) (*Lab, error) {
 	}
 	l.Title = strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(handout), "\n", 2)[0], "#"))
 	entries, _ := fs.ReadDir(files, id)
+	// scenario.yaml first (the lab's main run), then the other scenarios,
+	// then the tasks, each group by name.
+	rank := func(name string) int {
+		switch {
+		case name == "scenario.yaml":
+			return 0
+		case IsTask(name):
+			return 2
+		}
+		return 1
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return rank(entries[i].Name()) < rank(entries[j].Name()) })
 	for _, e := range entries {
 		name := e.Name()
 		if !strings.HasSuffix(name, ".yaml") || name == "solution.yaml" || strings.HasPrefix(name, "solution-") {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/packetwalk/packetwalk/internal/testenv"
+	"github.com/packetwalk/packetwalk/labs/impl"
 	"github.com/packetwalk/packetwalk/labs/scenario"
 )
 
@@ -36,6 +37,16 @@ func TestLabCommands(t *testing.T) {
 	}
 	if code, _, _ = runCLI("lab", "show", "8", "--file", "solution-nodelay.yaml"); code == 0 {
 		t.Error("lab show --file printed a solution")
+	}
+
+	// The implementation labs' handouts come from package labs/impl.
+	for _, l := range impl.Labs() {
+		if code, out, _ = runCLI("lab", "show", l.ID); code != 0 || out != l.Handout {
+			t.Errorf("lab show %s: exit %d, not its handout", l.ID, code)
+		}
+		if code, _, errOut = runCLI("lab", "test", l.ID); code == 0 || !strings.Contains(errOut, "--impl DIR") {
+			t.Errorf("lab test %s without --impl: exit %d, %q", l.ID, code, errOut)
+		}
 	}
 
 	dir := t.TempDir()

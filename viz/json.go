@@ -65,7 +65,23 @@ const hexDigits = "0123456789abcdef"
 // replacement character, as encoding/json does.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
-	for _, r := range s {
+	// Fast path: a run of printable ASCII other than '"' and '\\' is
+	// copied as it is, in one append. Messages are mostly that; going
+	// rune by rune through all of them was a quarter of the server's CPU
+	// with the step log on (bench/run, packetwalk-log).
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			break
+		}
+		i++
+	}
+	b = append(b, s[:i]...)
+	if i == len(s) {
+		return append(b, '"')
+	}
+	for _, r := range s[i:] {
 		switch {
 		case r == '"' || r == '\\':
 			b = append(b, '\\', byte(r))

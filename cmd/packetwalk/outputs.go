@@ -42,13 +42,25 @@ type viewFlags struct {
 }
 
 func (v *viewFlags) register(fs *flag.FlagSet) {
+	v.registerFilters(fs)
+	fs.BoolVar(&v.ladder, "ladder", false, "print a ladder diagram of the frames after the run")
+	fs.IntVar(&v.ladderRows, "ladder-rows", ladder.DefaultMaxRows, "rows of the ladder diagram at most (the rest are counted)")
+	fs.StringVar(&v.ladderFmt, "ladder-format", "text", "the ladder's format: text, or mermaid (a sequenceDiagram for slides)")
+}
+
+// registerFilters registers the narration's filters alone (serve, which
+// draws no ladder).
+func (v *viewFlags) registerFilters(fs *flag.FlagSet) {
 	fs.Var(&v.hosts, "host", "narrate only the steps on this host (repeatable), e.g. --host server")
 	fs.Var(&v.layers, "layer", "narrate only these layers (repeatable or a comma list): phy,nic,arp,ip,icmp,udp,tcp,socket,http,app")
 	fs.Uint64Var(&v.conn, "conn", 0, "narrate only socket N's steps and the frames that carried its segments")
 	fs.BoolVar(&v.dropsOnly, "drops-only", false, "narrate only the drops, each under its frame's header")
-	fs.BoolVar(&v.ladder, "ladder", false, "print a ladder diagram of the frames after the run")
-	fs.IntVar(&v.ladderRows, "ladder-rows", ladder.DefaultMaxRows, "rows of the ladder diagram at most (the rest are counted)")
-	fs.StringVar(&v.ladderFmt, "ladder-format", "text", "the ladder's format: text, or mermaid (a sequenceDiagram for slides)")
+}
+
+// narration is the narrator's options for stdout: colour on a terminal,
+// and the filters.
+func (v *viewFlags) narration(stdout io.Writer) text.Options {
+	return text.Options{Color: isTerminal(stdout), Hosts: v.hosts, Layers: v.layerValues, Conn: v.conn, DropsOnly: v.dropsOnly}
 }
 
 // check validates the flags after parsing.
@@ -59,6 +71,9 @@ func (v *viewFlags) check() error {
 			return fmt.Errorf("--layer: %v", err)
 		}
 		v.layerValues = append(v.layerValues, ls...)
+	}
+	if v.ladderFmt == "" {
+		return nil // only the filters were registered (serve)
 	}
 	if v.ladderRows < 1 {
 		return fmt.Errorf("--ladder-rows %d: give at least 1", v.ladderRows)

@@ -64,6 +64,7 @@ type serveFlags struct {
 	// The live view (serve_viz.go): --viz ADDR, and its server once started.
 	viz  string
 	live *liveView
+	view viewFlags // the narration's filters (outputs.go)
 }
 
 // serveCommand is serve until ctx is done. ready, if not nil, is told the
@@ -81,6 +82,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	fs0.StringVar(&f.arch, "arch", "", "I/O architecture: single (one connection at a time) or pool (a bounded pool of goroutines; the default)")
 	fs0.StringVar(&f.jsonPath, "json", "", "stream the step log to this JSON Lines file, one line per step as it happens")
 	fs0.BoolVar(&f.quiet, "quiet", false, "do not narrate the steps on standard output")
+	f.view.registerFilters(fs0)
 	fs0.StringVar(&f.tun, "tun", "", "serve on this TUN device with packetwalk's own stack (created if it does not exist; needs root)")
 	fs0.StringVar(&f.tap, "tap", "", "serve on this TAP device with packetwalk's own stack: Ethernet frames and ARP with the kernel (created if it does not exist; needs root)")
 	fs0.StringVar(&f.addr, "addr", "", "with --tun or --tap: packetwalk's address and prefix, e.g. 10.9.0.2/24 (the kernel side gets the first other address, 10.9.0.1)")
@@ -90,6 +92,9 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	fs0.StringVar(&f.viz, "viz", "", "serve the live view on HOST:PORT, e.g. 127.0.0.1:8081: the HTML report's page, following the steps as they happen")
 	f.link.registerImpairments(fs0)
 	if err := parseFlags(fs0, args, stdout, stderr); err != nil {
+		return err
+	}
+	if err := f.view.check(); err != nil {
 		return err
 	}
 	live, err := startLiveView(&f, stdout)
@@ -142,7 +147,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	// The step log: wall-clock time, narrated live and streamed to --json.
 	log := viz.NewLog(viz.NewWallClock(nil))
 	f.live.attach(log)
-	narr := &liveNarrator{n: text.NewNarrator(stdout, text.Options{Color: isTerminal(stdout)})}
+	narr := &liveNarrator{n: text.NewNarrator(stdout, f.view.narration(stdout))}
 	if !f.quiet {
 		log.AddSink(narr)
 	}

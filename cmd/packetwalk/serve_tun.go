@@ -66,7 +66,7 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	// The step log: narrated live, streamed to --json and --pcap.
 	log := dh.Log
 	f.live.attach(log)
-	narr := &liveNarrator{n: text.NewNarrator(stdout, text.Options{Color: isTerminal(stdout)})}
+	narr := &liveNarrator{n: text.NewNarrator(stdout, f.view.narration(stdout))}
 	if !f.quiet {
 		log.AddSink(narr)
 	}

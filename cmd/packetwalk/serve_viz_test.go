@@ -307,3 +307,34 @@ func runCmd(t *testing.T, name string, args ...string) (string, string, error) {
 	err := cmd.Run()
 	return o.String(), e.String(), err
 }
+
+// TestServeNarrationFilters checks that serve's narration takes trace's
+// filters: --layer tcp leaves out the web server's steps (the kernel's
+// sockets log none of their own), --layer http keeps them.
+func TestServeNarrationFilters(t *testing.T) {
+	for _, c := range []struct {
+		layer  string
+		accept bool
+	}{{"tcp", false}, {"http", true}} {
+		s := startServe(t, "--layer", c.layer)
+		r, err := http.Get(s.url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		waitForFile(t, s.jsonl, `"step":"log"`)
+		out := s.stdout.String()
+		if !strings.Contains(out, "serving http://") {
+			t.Errorf("--layer %s hid the command's own line:\n%s", c.layer, out)
+		}
+		if got := strings.Contains(out, "accepted a connection"); got != c.accept {
+			t.Errorf("--layer %s: accept step narrated = %v, want %v:\n%s", c.layer, got, c.accept, out)
+		}
+	}
+	var out, errOut syncBuffer
+	err := serveCommand(context.Background(), []string{"--listen", "127.0.0.1:0", "--layer", "nope"}, &out, &errOut, nil)
+	if err == nil || !strings.Contains(err.Error(), `unknown layer "nope"`) {
+		t.Errorf("serve --layer nope: %v", err)
+	}
+}

@@ -23,10 +23,11 @@ const liveBatch = 512
 //	GET /events  Server-Sent Events (text/event-stream), one stream per page
 //
 // A stream starts with one "snapshot" message (the history, in the shape
-// of the report's embedded data), then sends each new step as a default
-// message (its JSON Lines object), a frame's ladder row as "f" and a
-// captured copy's bytes as "c" when they change, "lost" with the number of
-// steps this page missed by being slow, and "bye" when the server stops.
+// of the report's embedded data), then sends the new steps as default
+// messages (each a JSON array of step log objects: one step, or several
+// when they come fast), a frame's ladder row as "f" and a captured copy's
+// bytes as "c" when they change, "lost" with the number of steps this page
+// missed by being slow, and "bye" when the server stops.
 func (l *Live) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", l.servePage)
@@ -48,8 +49,30 @@ func (l *Live) servePage(w http.ResponseWriter, r *http.Request) {
 	w.Write(page)
 }
 
-// sseWriter gathers one batch of messages.
-type sseWriter struct{ b []byte }
+// sseWriter gathers one batch of messages. Steps go out together, as one
+// message holding a JSON array: a page parses one message per batch
+// rather than one per step, and keeps up with a busy server much longer.
+type sseWriter struct {
+	b     []byte
+	steps []byte // "[e1,e2" while steps are pending
+}
+
+func (s *sseWriter) step(e *viz.Event) {
+	if len(s.steps) == 0 {
+		s.steps = append(s.steps, '[')
+	} else {
+		s.steps = append(s.steps, ',')
+	}
+	s.steps = viz.AppendJSON(s.steps, e)
+}
+
+// endSteps turns the pending steps into one message.
+func (s *sseWriter) endSteps() {
+	if len(s.steps) > 0 {
+		s.msg("", append(s.steps, ']'))
+		s.steps = s.steps[:0]
+	}
+}
 
 func (s *sseWriter) msg(event string, data []byte) {
 	if event != "" {
@@ -117,6 +140,7 @@ func (l *Live) serveEvents(w http.ResponseWriter, r *http.Request) {
 					drained = true
 				}
 			}
+			out.endSteps()
 			l.frameNews(&out, touched, sent, nextCap)
 			if lost := sub.Lost(); lost > lostTold {
 				out.msg("lost", strconv.AppendInt(nil, int64(lost), 10))
@@ -145,6 +169,7 @@ func (l *Live) serveEvents(w http.ResponseWriter, r *http.Request) {
 					break drain
 				}
 			}
+			out.endSteps()
 			nextCap = l.frameNews(&out, touched, sent, nextCap)
 			if lost := sub.Lost(); lost > lostTold {
 				lostTold = lost
@@ -166,7 +191,7 @@ func (l *Live) add(out *sseWriter, e *viz.Event, touched map[uint64]bool) {
 	if e.Layer == "" {
 		return // the hub's marker: only its frame matters
 	}
-	out.msg("", viz.AppendJSON(nil, e))
+	out.step(e)
 }
 
 // frameNews appends the ladder rows that changed since this page last saw

@@ -527,7 +527,10 @@ function goLive() {
   $("controls").appendChild(bar);
   $("follow").onchange = () => { setFollow($("follow").checked); if (follow) setCursor(E.length - 1); };
   setFollow(true);
-  const schedule = () => { if (!live.timer) live.timer = setTimeout(redraw, liveRedrawMs); };
+  // A redraw that takes long (a busy page) spaces out the next ones, so
+  // that the page still has time to read the stream.
+  let lastDrawMs = 0;
+  const schedule = () => { if (!live.timer) live.timer = setTimeout(redraw, Math.max(liveRedrawMs, 3 * lastDrawMs)); };
   const redraw = () => {
     live.timer = 0;
     const limit = D.limit || 20000;
@@ -540,20 +543,23 @@ function goLive() {
       C.splice(0, C.length, ...C.filter((c) => keep.has(c.frame)));
       D.notes = D.notes.filter((n) => !/^This page keeps/.test(n)).concat([`This page keeps the last ${limit} events; older ones were let go.`]);
     }
+    const t = performance.now();
     drawAll();
     showLive();
+    lastDrawMs = performance.now() - t;
   };
   const es = new EventSource("events");
   es.addEventListener("snapshot", (m) => {
     const d = JSON.parse(m.data);
     setData(d); selected = 0; cursor = 0;
+    FI = new Map(); F.forEach((f, i) => FI.set(f.id, i));
     live.status = "live"; live.lost = 0; schedule();
   });
-  es.onmessage = (m) => { E.push(JSON.parse(m.data)); live.received++; schedule(); };
+  es.onmessage = (m) => { const a = JSON.parse(m.data); for (const e of a) E.push(e); live.received += a.length; schedule(); };
   es.addEventListener("f", (m) => {
     const f = JSON.parse(m.data);
-    const i = F.findIndex((x) => x.id === f.id); // recent frames are at the end
-    if (i >= 0) F[i] = f; else F.push(f);
+    const i = FI.get(f.id);
+    if (i !== undefined && F[i] && F[i].id === f.id) F[i] = f; else { FI.set(f.id, F.length); F.push(f); }
     schedule();
   });
   es.addEventListener("c", (m) => { C.push(JSON.parse(m.data)); schedule(); });

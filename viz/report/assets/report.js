@@ -140,13 +140,17 @@ function derive() {
   E.forEach((e, i) => { if (e.frame) { if (!byFrame.has(e.frame)) byFrame.set(e.frame, []); byFrame.get(e.frame).push(i); } });
   capsOf = new Map();
   C.forEach((c, i) => { if (!capsOf.has(c.frame)) capsOf.set(c.frame, []); capsOf.get(c.frame).push(i); });
-  seqBase.clear();
+  // seqBase is kept between drawings: a live page numbers a flow's
+  // sequence numbers from the first of its frames that it saw.
   // A frame framed by a TUN or TAP device has the kernel at its other end.
   F.forEach((f) => {
     const tun = (byFrame.get(f.id) || []).some((i) => E[i].layer === "phy" && (E[i].step === "frame" || E[i].step === "unframe" || E[i].step === "write"));
     if (tun && !f.from && (f.to || []).length) f.from = KERNEL;
     if (tun && f.from && f.from !== KERNEL && !(f.to || []).length && !f.drop) f.to = [KERNEL];
-    f.label = labelOf(f);
+    // A label is made once per frame record and set of copies (a live
+    // page redraws often; a new record or copy makes a new label).
+    const nc = (capsOf.get(f.id) || []).length;
+    if (!f.label || f.labelCaps !== nc) { f.label = labelOf(f); f.labelCaps = nc; }
   });
   // Columns: the report's own order; live, the order hosts first appear.
   hosts = (D.hosts || []).slice();

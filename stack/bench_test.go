@@ -2,6 +2,7 @@ package stack
 
 import (
 	"encoding/binary"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/viz/pcapng"
 )
 
 // Per-packet costs of the data path (issue 9, target 4): one frame's walk
@@ -165,6 +167,45 @@ func BenchmarkReceivePath(b *testing.B) {
 			b.Fatalf("the application read %d bytes of %d sent", read, b.N*r.payload)
 		}
 	})
+}
+
+// BenchmarkReceivePathLogged is BenchmarkReceivePath/segment with the
+// step log on, as serve --json --pcap has it: every step encoded as a JSON
+// line and every frame written to a pcapng capture with its step trail
+// (both to io.Discard, so the figure is the CPU cost, not the disk's).
+// Compare its ns/op with BenchmarkReceivePath/segment for the per-frame
+// cost of tracing (issue 9, target 2).
+func BenchmarkReceivePathLogged(b *testing.B) {
+	r := newDataRig(b, 1460)
+	clock := r.p.Net.Clock
+	log := r.p.Net.Log
+	jsonl := viz.NewJSONLSink(io.Discard)
+	capture, err := pcapng.New(io.Discard, pcapng.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	log.AddSink(jsonl)
+	log.AddSink(capture)
+	b.ReportAllocs()
+	b.SetBytes(int64(r.payload))
+	read := 0
+	for range b.N {
+		r.next()
+		r.nic.Arrive(r.frame, log.NewFrameID())
+		clock.RunUntil(clock.Now())
+		n, _ := r.srv.Read(r.readBuf)
+		read += n
+	}
+	b.StopTimer()
+	if read != b.N*r.payload {
+		b.Fatalf("the application read %d bytes of %d sent", read, b.N*r.payload)
+	}
+	if err := jsonl.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := capture.Close(); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // BenchmarkTransmitPath is one 1460-byte datagram from IP's Send (route,

@@ -21,6 +21,9 @@ const (
 	// before the events it misses are dropped (and counted, and the page
 	// told): a slow browser never stalls the stack.
 	DefaultLiveBuffer = 4096
+	// DefaultLivePages is how many pages may follow the stream at once:
+	// each holds a buffer of Buffer events; one more is refused with 503.
+	DefaultLivePages = 16
 )
 
 // LiveOptions configure a Live hub. Zero values mean the defaults.
@@ -31,6 +34,7 @@ type LiveOptions struct {
 	Captures int // frame copies kept for the hex dump
 	Bytes    int // bytes of frame copies kept
 	Buffer   int // events a subscriber may fall behind before losing some
+	Pages    int // streams at once
 }
 
 func (o LiveOptions) withDefaults() LiveOptions {
@@ -51,6 +55,9 @@ func (o LiveOptions) withDefaults() LiveOptions {
 	}
 	if o.Buffer <= 0 {
 		o.Buffer = DefaultLiveBuffer
+	}
+	if o.Pages <= 0 {
+		o.Pages = DefaultLivePages
 	}
 	return o
 }
@@ -80,6 +87,8 @@ type Live struct {
 	capSeq     uint64 // sequence number of the next capture
 	closed     bool
 	done       chan struct{}
+	pages      int // streams being served
+	refused    int // streams refused by the Pages limit
 }
 
 type liveFrame struct {

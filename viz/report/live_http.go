@@ -104,10 +104,19 @@ func (l *Live) serveEvents(w http.ResponseWriter, r *http.Request) {
 		w.Write(out.b)
 		return
 	}
+	if l.pages >= l.opts.Pages {
+		l.refused++
+		l.mu.Unlock()
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		http.Error(w, "too many pages follow this live view already ("+strconv.Itoa(l.opts.Pages)+"); close one and reload", http.StatusServiceUnavailable)
+		return
+	}
+	l.pages++
 	snap, nextCap := l.snapshot()
 	sub := l.b.Subscribe(l.opts.Buffer)
 	l.mu.Unlock()
 	defer sub.Close()
+	defer func() { l.mu.Lock(); l.pages--; l.mu.Unlock() }()
 
 	out.msg("snapshot", snap)
 	if _, err := w.Write(out.b); err != nil {

@@ -141,3 +141,39 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestLivePagesLimit checks that the streams at once are bounded: one
+// more is refused with 503 and a sentence, and a place frees up when a
+// page goes.
+func TestLivePagesLimit(t *testing.T) {
+	l := NewLive(LiveOptions{Pages: 1})
+	srv := httptest.NewServer(l.Handler())
+	defer srv.Close()
+	defer l.Close()
+	first, err := http.Get(srv.URL + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.StatusCode != 200 {
+		t.Fatalf("first stream: %s", first.Status)
+	}
+	second, err := http.Get(srv.URL + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, 200)
+	n, _ := second.Body.Read(body)
+	second.Body.Close()
+	if second.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body[:n]), "too many pages") {
+		t.Errorf("second stream: %s %q, want 503 saying too many pages", second.Status, body[:n])
+	}
+	first.Body.Close()
+	waitUntil(t, func() bool {
+		r, err := http.Get(srv.URL + "/events")
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == 200
+	})
+}

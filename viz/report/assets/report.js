@@ -570,7 +570,11 @@ function goLive() {
   es.addEventListener("lost", (m) => { live.lost = +m.data; schedule(); });
   es.addEventListener("bye", () => { live.status = "the server stopped"; es.close(); schedule(); });
   es.onopen = () => { live.status = "live"; showLive(); };
-  es.onerror = () => { if (es.readyState !== EventSource.CLOSED) { live.status = "disconnected, reconnecting…"; showLive(); } };
+  es.onerror = () => {
+    if (es.readyState !== EventSource.CLOSED) live.status = "disconnected, reconnecting…";
+    else if (live.status !== "the server stopped") live.status = "the server refused the stream (too many pages follow it?); reload to try again";
+    showLive();
+  };
   showLive();
 }
 function showLive() {

@@ -67,6 +67,14 @@ function dissect(b, wireLen) {
     add("arp", "ARP target MAC", 32, 6, mac(b, 32)); add("arp", "ARP target IP", 38, 4, ip4(b, 38));
     out.summary = op === 1 ? "ARP who-has " + ip4(b, 38) + " tell " + ip4(b, 28) : "ARP " + ip4(b, 28) + " is-at " + mac(b, 22);
     out.proto = "arp"; p = 42;
+  } else if (et === 0x86dd && b.length >= 54) {
+    // IPv6, which packetwalk does not speak: the kernel's neighbour and
+    // router chatter on a TUN or TAP device, dropped by the NIC or IP.
+    const ip6 = (o) => Array.from({length: 8}, (_, k) => u16(b, o + 2 * k).toString(16)).join(":").replace(/(^|:)0(:0)+(:|$)/, "::");
+    add("ip", "IPv6 version / traffic class / flow label", 14, 4, "v" + (b[14] >> 4));
+    add("ip", "IPv6 payload length", 18, 2, u16(b, 18)); add("ip", "IPv6 next header", 20, 1, b[20]); add("ip", "IPv6 hop limit", 21, 1, b[21]);
+    add("ip", "IPv6 source", 22, 16, ip6(22)); add("ip", "IPv6 destination", 38, 16, ip6(38));
+    out.summary = "IPv6 " + ip6(22) + " > " + ip6(38) + " next header " + b[20]; out.proto = "ip"; p = 54; dataEnd = Math.min(end, 54 + u16(b, 18));
   } else if (et === 0x0800 && b.length >= 34) {
     const ihl = (b[14] & 15) * 4, tot = u16(b, 16), ff = u16(b, 20), proto = b[23];
     const src = ip4(b, 26), dst = ip4(b, 30), off = (ff & 0x1fff) * 8, mf = (ff & 0x2000) !== 0;
@@ -144,7 +152,7 @@ function derive() {
   // sequence numbers from the first of its frames that it saw.
   // A frame framed by a TUN or TAP device has the kernel at its other end.
   F.forEach((f) => {
-    const tun = (byFrame.get(f.id) || []).some((i) => E[i].layer === "phy" && (E[i].step === "frame" || E[i].step === "unframe" || E[i].step === "write"));
+    const tun = (byFrame.get(f.id) || []).some((i) => E[i].layer === "phy" && (E[i].step === "frame" || E[i].step === "unframe" || E[i].step === "write" || E[i].step === "arp"));
     if (tun && !f.from && (f.to || []).length) f.from = KERNEL;
     if (tun && f.from && f.from !== KERNEL && !(f.to || []).length && !f.drop) f.to = [KERNEL];
     // A label is made once per frame record and set of copies (a live
@@ -152,6 +160,13 @@ function derive() {
     const nc = (capsOf.get(f.id) || []).length;
     if (!f.label || f.labelCaps !== nc) { f.label = labelOf(f); f.labelCaps = nc; }
   });
+  // Live, the wires (and devices) are the hosts that log only phy steps,
+  // as the report's writer finds them.
+  if (D.live) {
+    const other = new Set(), seen = new Set();
+    E.forEach((e) => { seen.add(e.host); if (e.layer !== "phy") other.add(e.host); });
+    D.wires = [...seen].filter((h) => !other.has(h));
+  }
   // Columns: the report's own order; live, the order hosts first appear.
   hosts = (D.hosts || []).slice();
   const add = (h) => { if (h && !hosts.includes(h) && !(D.wires || []).includes(h)) hosts.push(h); };

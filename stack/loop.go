@@ -108,7 +108,8 @@ func (l *Loop) signal() {
 func (l *Loop) Wake() { l.Clock.AfterFunc(0, func() {}) }
 
 // Do runs f on the loop and waits for it to finish; when no loop is
-// running, it runs f at once on the caller's goroutine. It must not be
+// running, or a paced loop is asleep (see runPaced), it runs f at once on
+// the caller's goroutine, holding the state as the loop would. It must not be
 // called from the loop itself (from inside an event or a socket call).
 func (l *Loop) Do(f func()) {
 	if l.owner.TryLock() {
@@ -432,13 +433,25 @@ func (l *Loop) runPaced(ctx context.Context, done func() bool) error {
 		if wait <= 0 {
 			continue
 		}
+		// While it sleeps, the loop lets go of the state: a socket call
+		// that comes now (Do) takes it and runs on its caller's
+		// goroutine, instead of being handed to the loop and back (two
+		// goroutine switches per call, several calls per HTTP request:
+		// bench/run's keep-alive requests/s). What the call schedules
+		// wakes the loop through Notify, and the loop takes the state
+		// back before it runs anything.
 		timer.Reset(wait)
+		l.owner.Unlock()
 		select {
 		case f := <-l.calls:
+			l.owner.Lock()
 			f()
 		case <-l.Clock.Notify():
+			l.owner.Lock()
 		case <-timer.C:
+			l.owner.Lock()
 		case <-ctx.Done():
+			l.owner.Lock()
 		}
 		if !timer.Stop() {
 			select {

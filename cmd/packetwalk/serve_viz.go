@@ -27,11 +27,13 @@ type liveView struct {
 	srv    *http.Server
 	served chan struct{}
 	addr   net.Addr
+	stdout io.Writer
 }
 
 // startLiveView listens on f.viz with the kernel's sockets (so the viewer
 // works whatever the served stack) and serves the live page there. It
-// says where on stdout.
+// listens first, so that a busy address fails before anything else starts;
+// attach says where, once the server is about to serve.
 func startLiveView(f *serveFlags, stdout io.Writer) (*liveView, error) {
 	if f.viz == "" {
 		return nil, nil
@@ -47,21 +49,23 @@ func startLiveView(f *serveFlags, stdout io.Writer) (*liveView, error) {
 		hub:    report.NewLive(report.LiveOptions{Title: "packetwalk serve: live view"}),
 		served: make(chan struct{}),
 		addr:   ln.Addr(),
+		stdout: stdout,
 	}
 	v.srv = &http.Server{Handler: v.hub.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(v.served)
 		v.srv.Serve(ln)
 	}()
-	fmt.Fprintf(stdout, "live view on http://%s/ (open it in a browser: it follows the steps as they happen)\n", v.addr)
 	return v, nil
 }
 
-// attach feeds the hub from log.
+// attach feeds the hub from log and says where the live view is.
 func (v *liveView) attach(log *viz.Log) {
-	if v != nil {
-		log.AddSink(v.hub)
+	if v == nil {
+		return
 	}
+	log.AddSink(v.hub)
+	fmt.Fprintf(v.stdout, "live view on http://%s/ (open it in a browser: it follows the steps as they happen)\n", v.addr)
 }
 
 // close tells the pages the server stopped and stops serving them.

@@ -9,7 +9,14 @@
 //
 // A Writer is a viz.Capturer: add it to a viz.Log and Close it at the end of
 // the run. It keeps what it needs in memory, within limits (Options); what
-// goes over a limit is counted and the page says so.
+// goes over a limit is counted and the page says so. A large run's data is
+// embedded compressed (Options.CompressAbove).
+//
+// Live is the same page for a run that is still going (packetwalk serve
+// --viz): a viz.Capturer that keeps a bounded history and serves the page
+// and a stream of Server-Sent Events that the page follows (live.go,
+// live_http.go). Both derive a frame's ladder row the same way (frames.go);
+// the page's script (assets/report.js) draws both.
 package report
 
 import (

@@ -21,6 +21,7 @@ let FI, byFrame, capsOf, hosts, colX, socks, demuxNone, T1;
 async function loadData() {
   const el = $("data");
   if (el.dataset.encoding === "gzip+base64") {
+    if (typeof DecompressionStream === "undefined") throw new Error("this browser cannot inflate the report's compressed data (it needs DecompressionStream: Chrome 80, Firefox 113, Safari 16.4 or later)");
     const s = atob(el.textContent.trim()), b = new Uint8Array(s.length);
     for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
     const text = await new Response(new Blob([b]).stream().pipeThrough(new DecompressionStream("gzip"))).text();

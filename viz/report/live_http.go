@@ -205,18 +205,19 @@ func (l *Live) add(out *sseWriter, e *viz.Event, touched map[uint64]bool) {
 
 // frameNews appends the ladder rows that changed since this page last saw
 // them, and the captures it has not had; it returns the next capture's
-// sequence number.
+// sequence number. It copies under the hub's lock, which the log's Event
+// waits for, and encodes after.
 func (l *Live) frameNews(out *sseWriter, touched map[uint64]bool, sent map[uint64]uint64, nextCap uint64) uint64 {
+	var infos []frameInfo
+	var caps []capture
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	for id := range touched {
 		f, ok := l.frames[id]
 		if !ok || sent[id] == f.version {
 			continue
 		}
 		sent[id] = f.version
-		b, _ := json.Marshal(&f.info)
-		out.msg("f", b)
+		infos = append(infos, f.info)
 	}
 	if len(sent) > 4*l.opts.Frames {
 		// Forget what the hub forgot; at worst a row is sent again.
@@ -226,12 +227,24 @@ func (l *Live) frameNews(out *sseWriter, touched map[uint64]bool, sent map[uint6
 			}
 		}
 	}
-	for _, c := range l.caps {
-		if c.seq < nextCap {
-			continue
-		}
-		b, _ := json.Marshal(&c.c)
+	// Captures are kept in sequence order: this page's first new one is
+	// found by arithmetic, not by a scan.
+	start := 0
+	if len(l.caps) > 0 && nextCap > l.caps[0].seq {
+		start = int(min(nextCap-l.caps[0].seq, uint64(len(l.caps))))
+	}
+	for _, c := range l.caps[start:] {
+		caps = append(caps, c.c)
+	}
+	next := l.capSeq
+	l.mu.Unlock()
+	for i := range infos {
+		b, _ := json.Marshal(&infos[i])
+		out.msg("f", b)
+	}
+	for i := range caps {
+		b, _ := json.Marshal(&caps[i])
 		out.msg("c", b)
 	}
-	return l.capSeq
+	return next
 }

@@ -73,6 +73,18 @@ type Log struct {
 
 	nextFrame atomic.Uint64
 	nextConn  atomic.Uint64
+
+	// event, fields and frame are the one Event, Fields array and
+	// CapturedFrame handed to the sinks, reused under mu. Emit copies the
+	// caller's event into them instead of passing its address: an address
+	// given to an interface method escapes, so every event (and the array
+	// of its fields literal) was a heap allocation at its call site, about
+	// 20 per received segment (BenchmarkReceivePathLogged in stack). Sinks
+	// already may not keep the event (Sink's contract), so nothing changes
+	// for them.
+	event  Event
+	fields []Field
+	frame  CapturedFrame
 }
 
 // NewLog returns a log stamped by clock, with no sinks yet.
@@ -131,14 +143,22 @@ func (l *Log) Recorder(host string) *Recorder {
 	return &Recorder{log: l, host: host}
 }
 
+// emit hands a copy of e to every sink; e itself does not escape (see
+// Log.event).
 func (l *Log) emit(host string, e *Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e.T = l.clock.Now() // stamped under the lock, so file order is time order
-	e.Host = host
+	l.event = *e
+	l.fields = append(l.fields[:0], e.Fields...)
+	l.event.Fields = l.fields
+	l.event.T = l.clock.Now() // stamped under the lock, so file order is time order
+	l.event.Host = host
 	for _, s := range l.sinks {
-		s.Event(e)
+		s.Event(&l.event)
 	}
+	// Drop the references to the caller's strings until the next event.
+	clear(l.fields)
+	l.event = Event{}
 }
 
 // Recorder is one host's handle on the log. Every layer of the host holds
@@ -220,11 +240,15 @@ func (r *Recorder) Capture(f CapturedFrame) {
 	l := r.log
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	f.T = l.clock.Now()
-	f.Host = r.host
+	// Copied into the log's own CapturedFrame so that f does not escape
+	// (see Log.event).
+	l.frame = f
+	l.frame.T = l.clock.Now()
+	l.frame.Host = r.host
 	for _, c := range l.capturers {
-		c.Capture(&f)
+		c.Capture(&l.frame)
 	}
+	l.frame = CapturedFrame{}
 }
 
 // EndWalk says this host is done with frame (see Capturer.EndWalk).

@@ -72,6 +72,10 @@ func (t *tap) take() []byte {
 // those blocks instead of writing them. What pcapgo had buffered before
 // goes to the output first, so the file keeps its order.
 func (w *Writer) produce(f func() error) ([]byte, error) {
+	// Packets of our own encoding (epb.go) go out first too.
+	if err := w.bw.Flush(); err != nil {
+		return nil, err
+	}
 	if err := w.ng.Flush(); err != nil {
 		return nil, err
 	}

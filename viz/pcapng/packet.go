@@ -3,7 +3,6 @@ package pcapng
 import (
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/packetwalk/packetwalk/viz"
@@ -139,26 +138,23 @@ func (w *Writer) writePacket(p *packet) {
 	if w.err != nil {
 		return
 	}
-	// The options live in the Writer, so that writing a packet does not
-	// allocate them.
-	w.comment[0] = p.tr.comment(!p.complete)
-	w.flags = epbFlags(p)
-	w.epb.Comments = w.comment[:]
-	w.epb.Flags = &w.flags
-	w.epb.PacketID = nil
+	var packetID uint64
 	if p.key.frame != 0 {
 		// epb_packetid (draft 4.3.1): the run-wide frame ID, the same in
 		// the sender's and every receiver's copy of the frame.
-		w.packetID = p.key.frame
-		w.epb.PacketID = &w.packetID
+		packetID = p.key.frame
 	}
-	ci := gopacket.CaptureInfo{
-		Timestamp:      w.cfg.Start.Add(p.t),
-		CaptureLength:  len(p.data),
-		Length:         p.origLen,
-		InterfaceIndex: p.iface,
-	}
-	if err := w.ng.WritePacketWithOptions(ci, p.data, w.epb); err != nil {
+	flags := epbFlags(p)
+	w.block = appendEPB(w.block[:0], epb{
+		iface:    p.iface,
+		ts:       w.cfg.Start.Add(p.t).UnixNano(),
+		data:     p.data,
+		origLen:  p.origLen,
+		comment:  p.tr.commentBytes(!p.complete),
+		flags:    flags.ToUint32(),
+		packetID: packetID,
+	})
+	if _, err := w.bw.Write(w.block); err != nil {
 		w.fail(err)
 		return
 	}

@@ -1,6 +1,7 @@
 package pcapng
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -49,11 +50,10 @@ type Writer struct {
 	freePackets []*packet
 	freeTrails  []*trail
 
-	// The options of the packet being written (see writePacket).
-	epb      pcapgo.NgPacketOptions
-	comment  [1]string
-	flags    pcapgo.NgEpbFlags
-	packetID uint64
+	// bw buffers the Enhanced Packet Blocks this package encodes itself
+	// (epb.go) on their way to out; block is the one being built.
+	bw    *bufio.Writer
+	block []byte
 }
 
 // Stats counts what a Writer did.
@@ -107,6 +107,7 @@ func New(w io.Writer, opts Options) (*Writer, error) {
 		nics:   make(map[nicKey]int),
 		open:   make(map[key]*packet),
 		trails: newTrailTable(cfg.MaxTrails),
+		bw:     bufio.NewWriterSize(out, 64<<10),
 	}
 	if c, ok := w.(io.Closer); ok {
 		wr.closer = c
@@ -261,7 +262,9 @@ func (w *Writer) Flush() error {
 func (w *Writer) flush() error {
 	if w.err == nil {
 		w.writeReady()
-		if err := w.ng.Flush(); err != nil {
+		if err := w.bw.Flush(); err != nil {
+			w.fail(err)
+		} else if err := w.ng.Flush(); err != nil {
 			w.fail(err)
 		}
 	}

@@ -76,7 +76,8 @@ func build(sc *Scenario) (*sim, error) {
 			IP: ip.Config{DefaultTTL: uint8(h.TTL), Reassembly: ip.ReassemblerConfig{Timeout: h.ReassemblyTimeout.D()}},
 			TCP: tcp.Config{DelayedACK: h.TCP.DelayedACK.D(), MSL: h.TCP.MSL.D(), RTOMin: h.TCP.RTOMin.D(),
 				RTOInitial: h.TCP.RTOInitial.D(), SendBuffer: h.TCP.SendBuffer, ReceiveBuffer: h.TCP.RecvBuffer,
-				SynRetries: h.TCP.SynRetries, Retries: h.TCP.Retries, MaxBacklog: h.TCP.MaxBacklog}}
+				SynRetries: h.TCP.SynRetries, Retries: h.TCP.Retries, MaxBacklog: h.TCP.MaxBacklog,
+				SynCookies: synCookieModes[h.TCP.SynCookies]}}
 		if h.TCP.Ephemeral != "" {
 			lo, hi, _ := parseRange(h.TCP.Ephemeral)
 			hc.TCP.Ephemeral = ip.PortRange{First: uint16(lo), Last: uint16(hi)}
@@ -146,3 +147,12 @@ func (sc *Scenario) hostsByName() map[string]*Host {
 }
 
 var _ = fmt.Sprint
+
+// synCookieModes maps a scenario's syn_cookies word to tcp's mode; the
+// empty word is tcp's default.
+var synCookieModes = map[string]tcp.SynCookieMode{
+	"":          tcp.SynCookiesWhenFull,
+	"when_full": tcp.SynCookiesWhenFull,
+	"off":       tcp.SynCookiesOff,
+	"always":    tcp.SynCookiesAlways,
+}

@@ -105,6 +105,10 @@ type TCPOpts struct {
 	MaxBacklog int      `yaml:"max_backlog"`
 	// Ephemeral is the range of local ports for connect(), "49152-65535".
 	Ephemeral string `yaml:"ephemeral"`
+	// SynCookies says when a listener answers a SYN with a SYN cookie
+	// (RFC 4987 §3.6): when_full (the default), off (a SYN beyond the
+	// SYN queue is dropped with backlog_full) or always.
+	SynCookies string `yaml:"syn_cookies"`
 }
 
 // Server is an application that listens on a packetwalk host.

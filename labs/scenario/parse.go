@@ -193,6 +193,9 @@ func (sc *Scenario) validate() error {
 				return sc.errf(h.Line, "host %s: gateway %q is not an IPv4 address", h.Name, h.Gateway)
 			}
 		}
+		if _, ok := synCookieModes[h.TCP.SynCookies]; !ok {
+			return sc.errf(h.TCP.Line, "host %s: syn_cookies %q: want when_full, off or always", h.Name, h.TCP.SynCookies)
+		}
 		if h.TCP.Ephemeral != "" {
 			if _, _, err := parseRange(h.TCP.Ephemeral); err != nil {
 				return sc.errf(h.TCP.Line, "host %s: ephemeral %q: %v", h.Name, h.TCP.Ephemeral, err)

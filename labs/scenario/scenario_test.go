@@ -45,6 +45,7 @@ func TestBadScenarios(t *testing.T) {
 		{"two traffic kinds", base + "traffic:\n  - ping: {from: a, to: b}\n    udp: {from: a, to: \"b:9\"}\n", 10, "exactly one of"},
 		{"unknown from", base + "traffic:\n  - ping: {from: c, to: b}\n", 10, `host "c" is not among the hosts`},
 		{"port needed", base + "traffic:\n  - tcp: {from: a, to: b}\n", 10, "needs a port"},
+		{"bad syn_cookies", strings.Replace(base, "  - name: b\n", "  - name: b\n    tcp: {syn_cookies: sometimes}\n", 1), 8, "want when_full, off or always"},
 		{"bad server kind", base + "servers:\n  - {host: b, kind: ftp, port: 21}\n", 10, `kind "ftp"`},
 		{"bad reason", base + "expect:\n  - match: {reason: fcs_mismatchh}\n", 10, `reason "fcs_mismatchh"`},
 		{"bad layer", base + "expect:\n  - match: {layer: tcpp}\n", 10, `layer "tcpp"`},
@@ -224,5 +225,33 @@ traffic:
 	}
 	if !res.TimedOut || res.End != 3*time.Second || !strings.Contains(strings.Join(lines, "\n"), "time limit") {
 		t.Fatalf("timed out %v at %v, lines %q", res.TimedOut, res.End, lines)
+	}
+}
+
+// TestSynCookiesOption: a host's syn_cookies word reaches tcp. With the
+// default, SYNs beyond a backlog of 1 are answered with cookies; with off,
+// they are dropped with backlog_full, as before cookies existed.
+func TestSynCookiesOption(t *testing.T) {
+	for _, c := range []struct{ word, step, verdict, reason string }{
+		{"when_full", "syn_cookie", "", ""},
+		{"off", "listen", "drop", "backlog_full"},
+	} {
+		t.Run(c.word, func(t *testing.T) {
+			text := strings.Replace(base, "  - name: b\n", "  - name: b\n    tcp: {syn_cookies: "+c.word+"}\n", 1) + `time_limit: 2s
+servers:
+  - {host: b, kind: discard, port: 7, backlog: 1, accept_after: 1s}
+traffic:
+  - tcp: {from: a, to: "b:7", connections: 3, concurrent: true, write: ["x"], close: close}
+expect:
+  - match: {host: b, layer: tcp, step: ` + c.step + `, verdict: ` + c.verdict + `, reason: ` + c.reason + `}
+    at_least: 1
+`
+			text = strings.ReplaceAll(text, ", verdict: , reason: }", "}")
+			sc, err := Parse("cookies.yaml", []byte(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runPassing(t, sc)
+		})
 	}
 }

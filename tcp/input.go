@@ -195,23 +195,20 @@ func (e *Endpoint) listenArrives(in *incoming) {
 		return
 	}
 
-	c := l.newEndpoint(e.opts, Notify{})
-	c.parent = e
-	c.local, c.remote = in.local, in.remote
-	c.initBuffers()
-	c.irs = in.hdr.Seq
-	c.recv.SetNextSeq(in.hdr.Seq.Add(1))
-	c.iss = l.isn.isn(l.clock.Now(), c.local, c.remote)
-	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss.Add(1), c.iss.Add(1)
-	c.send.SetStart(c.iss.Add(1))
-	c.negotiate(in.hdr)
-	c.updateWindow(in)
-	if err := l.table.AddConn(c); err != nil {
-		e.dropf(in.frame, "listen", viz.ReasonNoSocket, "four-tuple busy: %v", err)
+	// The SYN brings the peer's ISN; ours is chosen now (RFC 9293
+	// §3.4.1), and our SYN will take one sequence number.
+	c := e.cloneListener(in, "listen", func(c *Endpoint) {
+		c.irs = in.hdr.Seq
+		c.recv.SetNextSeq(in.hdr.Seq.Add(1))
+		c.iss = l.isn.isn(l.clock.Now(), c.local, c.remote)
+		c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss.Add(1), c.iss.Add(1)
+		c.send.SetStart(c.iss.Add(1))
+		c.negotiate(in.hdr)
+	})
+	if c == nil {
 		return
 	}
 	e.synQueue = append(e.synQueue, c)
-	l.stats.PassiveOpens++
 	if l.rec.On() {
 		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "listen_clone", Verdict: viz.Pass, Frame: in.frame, Conn: c.ID,
 			Msg: fmt.Sprintf("SYN on listener %s -> new socket #%d %s <-> %s", e.local, c.ID, c.remote, c.local),
@@ -222,6 +219,35 @@ func (e *Endpoint) listenArrives(in *incoming) {
 	}
 	c.setState(SynReceived, in.frame, "cloned from the listener on SYN")
 	c.sendSYN(true)
+}
+
+// cloneListener is the copy itself, the one place both passive opens make
+// it: "How Network Works" ch. 6 and RFC 9293 §3.10.7.2 say the SYN copies
+// the listener. The copy keeps the listener's options and its parent (for
+// the accept queue), takes the four-tuple of the segment, gets its own
+// buffers and RTT estimator, and goes into the connection table, where
+// the next segment of the four-tuple finds it rather than the listener.
+//
+// The two callers differ only in where the sequence numbers come from:
+// listenArrives takes the peer's ISN from a SYN and chooses ours;
+// cookieACK reads both back from the ACK that returns a SYN cookie.
+// synchronize sets them (and the MSS), before the peer's window is read,
+// which depends on the window scale agreed. step names the drop when the
+// four-tuple is already taken; cloneListener then returns nil.
+func (e *Endpoint) cloneListener(in *incoming, step string, synchronize func(c *Endpoint)) *Endpoint {
+	l := e.layer
+	c := l.newEndpoint(e.opts, Notify{})
+	c.parent = e
+	c.local, c.remote = in.local, in.remote
+	c.initBuffers()
+	synchronize(c)
+	c.updateWindow(in)
+	if err := l.table.AddConn(c); err != nil {
+		e.dropf(in.frame, step, viz.ReasonNoSocket, "four-tuple busy: %v", err)
+		return nil
+	}
+	l.stats.PassiveOpens++
+	return c
 }
 
 // synSentArrives handles a segment after our SYN (§3.10.7.3).

@@ -173,24 +173,21 @@ func (e *Endpoint) cookieACK(in *incoming) bool {
 		return true
 	}
 	l.stats.SynCookiesRecv++
-	c := l.newEndpoint(e.opts, Notify{})
-	c.parent = e
-	c.local, c.remote = in.local, in.remote
-	c.initBuffers()
-	c.rcvScale = 0 // the cookie's SYN+ACK offered no window scaling
-	c.irs = clientISN
-	c.recv.SetNextSeq(in.hdr.Seq)
-	c.iss = cookie
-	c.sndUna, c.sndNxt, c.sndMax = in.hdr.Ack, in.hdr.Ack, in.hdr.Ack
-	c.send.SetStart(in.hdr.Ack)
-	c.mss = min(mss, c.ourMSS())
-	c.cc = NewNewReno(c.mss)
-	c.updateWindow(in)
-	if err := l.table.AddConn(c); err != nil {
-		e.dropf(in.frame, "syn_cookie", viz.ReasonNoSocket, "four-tuple busy: %v", err)
+	// Both ISNs come back in the ACK: the client's is SEG.SEQ-1, ours
+	// (the cookie) SEG.ACK-1, and both SYNs are already acknowledged.
+	c := e.cloneListener(in, "syn_cookie", func(c *Endpoint) {
+		c.rcvScale = 0 // the cookie's SYN+ACK offered no window scaling
+		c.irs = clientISN
+		c.recv.SetNextSeq(in.hdr.Seq)
+		c.iss = cookie
+		c.sndUna, c.sndNxt, c.sndMax = in.hdr.Ack, in.hdr.Ack, in.hdr.Ack
+		c.send.SetStart(in.hdr.Ack)
+		c.mss = min(mss, c.ourMSS())
+		c.cc = NewNewReno(c.mss)
+	})
+	if c == nil {
 		return true
 	}
-	l.stats.PassiveOpens++
 	if l.rec.On() {
 		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "syn_cookie", Verdict: viz.Pass, Frame: in.frame, Conn: c.ID,
 			Msg: fmt.Sprintf("ACK %d returns our SYN cookie: new socket #%d %s <-> %s rebuilt from it (MSS %d, no window scale, no SACK)",

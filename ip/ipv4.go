@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"strings"
 
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -373,31 +372,40 @@ func (h IPv4Header) String() string { return h.format(-1, -1) }
 // negative. A fragment shows tcpdump's "frag ID:LENGTH@OFFSET" with a "+"
 // when more fragments follow.
 func (h IPv4Header) format(totalLen, dataLen int) string {
-	var s strings.Builder
-	fmt.Fprintf(&s, "IP %s > %s: proto %s (%d)", h.Src, h.Dst, h.Protocol, uint8(h.Protocol))
+	var a [128]byte
+	return string(h.appendFormat(a[:0], totalLen, dataLen))
+}
+
+// appendFormat is format appending to b, without fmt: the line is made
+// for every datagram the step log records (ip/logtext.go).
+func (h IPv4Header) appendFormat(b []byte, totalLen, dataLen int) []byte {
+	b = appendAddr(append(b, "IP "...), h.Src)
+	b = appendAddr(append(b, " > "...), h.Dst)
+	b = append(append(b, ": proto "...), h.Protocol.String()...)
+	b = append(strconv.AppendUint(append(b, " ("...), uint64(h.Protocol), 10), ')')
 	if totalLen >= 0 {
-		fmt.Fprintf(&s, " len %d", totalLen)
+		b = strconv.AppendInt(append(b, " len "...), int64(totalLen), 10)
 	}
-	fmt.Fprintf(&s, " ttl %d", h.TTL)
+	b = strconv.AppendUint(append(b, " ttl "...), uint64(h.TTL), 10)
 	if h.MF || h.FragmentOffset != 0 {
-		fmt.Fprintf(&s, " frag %d", h.ID)
+		b = strconv.AppendUint(append(b, " frag "...), uint64(h.ID), 10)
 		if dataLen >= 0 {
-			fmt.Fprintf(&s, ":%d", dataLen)
+			b = strconv.AppendInt(append(b, ':'), int64(dataLen), 10)
 		}
-		fmt.Fprintf(&s, "@%d", h.FragmentOffset)
+		b = strconv.AppendUint(append(b, '@'), uint64(h.FragmentOffset), 10)
 		if h.MF {
-			s.WriteByte('+')
+			b = append(b, '+')
 		}
 	} else {
-		fmt.Fprintf(&s, " id 0x%04x", h.ID)
+		b = viz.AppendHex(append(b, " id "...), uint64(h.ID), 4)
 	}
 	if h.DF {
-		s.WriteString(" [DF]")
+		b = append(b, " [DF]"...)
 	}
 	if len(h.Options) > 0 {
-		s.WriteString(" [options]")
+		b = append(b, " [options]"...)
 	}
-	return s.String()
+	return b
 }
 
 // IPv4 options (RFC 791 §3.1). Each option starts with a type byte:

@@ -53,6 +53,7 @@ type Config struct {
 // reassembler, ICMP and UDP, and the transports registered above it. Like
 // all protocol state it is owned by the host's event loop.
 type Layer struct {
+	texts           logTexts // the step log's address texts (logtext.go)
 	rec             *viz.Recorder
 	clock           viz.Clock
 	forwarding      bool

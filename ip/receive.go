@@ -33,9 +33,8 @@ func (l *Layer) Receive(in Inbound) {
 	h = h[:h.TotalLength()]
 	if l.rec.On() {
 		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "header", Verdict: viz.Pass, Frame: in.Frame,
-			Msg: fmt.Sprintf("%s: version 4, header %d bytes, length %d, checksum %#04x ok",
-				h.Summary(), h.HeaderLen(), h.TotalLength(), h.HeaderChecksum()),
-			Fields: headerFields(h)})
+			Msg:    headerMsg(h),
+			Fields: l.headerFields(h)})
 	}
 
 	// Is it mine? A frame the NIC accepted only in promiscuous mode was for
@@ -62,8 +61,9 @@ func (l *Layer) Receive(in Inbound) {
 		if broadcast {
 			what = "a broadcast, so mine too"
 		}
+		dstText := l.texts.dst.get(dst)
 		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "route", Verdict: viz.Pass, Frame: in.Frame,
-			Msg: fmt.Sprintf("destination %s is %s", dst, what), Fields: []viz.Field{viz.F("dst", dst.String()), viz.F("decision", "local")}})
+			Msg: "destination " + dstText + " is " + what, Fields: []viz.Field{viz.F("dst", dstText), viz.F("decision", "local")}})
 	}
 
 	// Fragments wait in the reassembler until every hole is filled (RFC
@@ -128,9 +128,14 @@ func (l *Layer) deliver(in Inbound, h IPv4, payload []byte, broadcast bool) {
 
 func (l *Layer) protoStep(d Datagram, name string) {
 	if l.rec.On() {
+		// "protocol %d -> %s (%d bytes)", without fmt (logtext.go).
+		var a [64]byte
+		b := viz.AppendInt(append(a[:0], "protocol "...), int(d.Protocol))
+		b = append(append(append(b, " -> "...), name...), " ("...)
+		b = append(viz.AppendInt(b, len(d.Payload)), " bytes)"...)
 		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "protocol", Verdict: viz.Pass, Frame: d.Frame,
-			Msg:    fmt.Sprintf("protocol %d -> %s (%d bytes)", d.Protocol, name, len(d.Payload)),
-			Fields: []viz.Field{viz.F("protocol", fmt.Sprint(uint8(d.Protocol)))}})
+			Msg:    string(b),
+			Fields: []viz.Field{viz.F("protocol", viz.Itoa(int(d.Protocol)))}})
 	}
 }
 
@@ -140,11 +145,13 @@ func (l *Layer) drop(frame uint64, step string, reason viz.Reason, msg string) {
 	}
 }
 
-func headerFields(h IPv4) []viz.Field {
-	return []viz.Field{
-		viz.F("src", h.Src().String()), viz.F("dst", h.Dst().String()),
-		viz.F("protocol", fmt.Sprint(uint8(h.Protocol()))), viz.F("ttl", fmt.Sprint(h.TTL())),
-		viz.F("id", fmt.Sprintf("%#04x", h.ID())), viz.F("len", fmt.Sprint(h.TotalLength())),
-		viz.F("checksum", fmt.Sprintf("%#04x", h.HeaderChecksum())),
-	}
+// headerMsg is the header step's message, "%s: version 4, header %d
+// bytes, length %d, checksum %#04x ok" with the datagram's summary.
+func headerMsg(h IPv4) string {
+	var a [160]byte
+	b := append(append(a[:0], h.Summary()...), ": version 4, header "...)
+	b = append(viz.AppendInt(b, h.HeaderLen()), " bytes, length "...)
+	b = append(viz.AppendInt(b, int(h.TotalLength())), ", checksum "...)
+	b = append(viz.AppendHex(b, uint64(h.HeaderChecksum()), 4), " ok"...)
+	return string(b)
 }

@@ -184,6 +184,11 @@ type neighbor struct {
 	requests int           // requests sent in this round of resolution
 	timer    viz.Timer     // retry (INCOMPLETE), expiry (REACHABLE), hold (FAILED)
 	queue    []pendingPacket
+
+	// The entry's addresses as text, made once for the step log: every
+	// packet to this neighbour logs them (logtext.go).
+	ipText  string
+	macText macText
 }
 
 // pendingPacket is a packet waiting for its next hop's MAC address. It
@@ -296,9 +301,18 @@ func (a *ARP) Output(nextHop netip.Addr, t EtherType, payload []byte, id uint64)
 
 	case e.state == NeighborReachable:
 		if a.rec.On() {
+			// "%s is-at %s (REACHABLE, confirmed %v ago)", without fmt.
+			if e.ipText == "" {
+				e.ipText = nextHop.String()
+			}
+			mac := e.macText.get(e.mac)
+			var buf [128]byte
+			b := append(append(buf[:0], e.ipText...), " is-at "...)
+			b = append(append(b, mac...), " (REACHABLE, confirmed "...)
+			b = append(append(b, (now-e.updated).String()...), " ago)"...)
 			a.emit(viz.Event{Step: "lookup", Verdict: viz.Pass, Frame: id,
-				Msg: fmt.Sprintf("%s is-at %s (REACHABLE, confirmed %v ago)", nextHop, e.mac, now-e.updated),
-				Fields: []viz.Field{viz.F("ip", nextHop.String()), viz.F("hit", "true"), viz.F("mac", e.mac.String()),
+				Msg: string(b),
+				Fields: []viz.Field{viz.F("ip", e.ipText), viz.F("hit", "true"), viz.F("mac", mac),
 					viz.F("state", e.state.String())}})
 		}
 		return a.nic.Transmit(e.mac, t, payload, id)

@@ -70,6 +70,10 @@ type NIC struct {
 	irqTimer   viz.Timer // the driver's last timer, re-armed for the next interrupt (viz.Rearm): no allocation per frame
 	txBuf      []byte    // reused: the medium copies what it keeps
 
+	// Texts for the step log, made once (logtext.go).
+	ownText, peerText macText
+	irqText           string
+
 	stats Stats
 }
 
@@ -179,12 +183,20 @@ func (n *NIC) Transmit(dst MAC, t EtherType, payload []byte, id uint64) error {
 	frame := Frame(n.txBuf)
 	if n.rec.On() {
 		pad := len(frame) - HeaderLen - FCSLen - len(payload)
+		// "%s %s -> %s %s, %d bytes with FCS %#08x", without fmt (logtext.go).
+		own, peer, fcs := n.ownText.get(n.mac), n.peerText.get(dst), frame.FCS()
+		var a [128]byte
+		b := append(a[:0], n.name...)
+		b = append(append(append(b, ' '), own...), " -> "...)
+		b = append(append(append(b, peer...), ' '), t.String()...)
+		b = append(viz.AppendInt(append(b, ", "...), len(frame)), " bytes with FCS "...)
+		b = viz.AppendHex(b, uint64(fcs), 8)
 		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "tx", Verdict: viz.Send, Frame: id,
-			Msg: fmt.Sprintf("%s %s -> %s %s, %d bytes with FCS %#08x", n.name, n.mac, dst, t, len(frame), frame.FCS()),
-			Fields: []viz.Field{viz.F("nic", n.name), viz.F("src", n.mac.String()), viz.F("dst", dst.String()),
-				viz.F("ethertype", t.String()), viz.F("len", fmt.Sprint(len(frame))), viz.F("pad", fmt.Sprint(pad)),
-				viz.F("fcs", fmt.Sprintf("%#08x", frame.FCS()))}})
-		n.rec.Capture(viz.CapturedFrame{NIC: n.name, MAC: n.mac.String(), Dir: viz.Outbound, Frame: id, Data: frame})
+			Msg: string(b),
+			Fields: []viz.Field{viz.F("nic", n.name), viz.F("src", own), viz.F("dst", peer),
+				viz.F("ethertype", t.String()), viz.F("len", viz.Itoa(len(frame))), viz.F("pad", viz.Itoa(pad)),
+				viz.F("fcs", fcsText(fcs))}})
+		n.rec.Capture(viz.CapturedFrame{NIC: n.name, MAC: own, Dir: viz.Outbound, Frame: id, Data: frame})
 		n.rec.EndWalk(id)
 	}
 	n.stats.TxPackets++

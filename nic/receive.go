@@ -23,10 +23,13 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 		got, want, fcsOK = n.filter.CheckFCS(frame)
 	}
 	if n.rec.On() {
-		n.rec.Capture(viz.CapturedFrame{NIC: n.name, MAC: n.mac.String(), Dir: viz.Inbound, Frame: id, Data: frame, FCSError: !fcsOK})
+		n.rec.Capture(viz.CapturedFrame{NIC: n.name, MAC: n.ownText.get(n.mac), Dir: viz.Inbound, Frame: id, Data: frame, FCSError: !fcsOK})
+		var a [96]byte
+		b := append(append(a[:0], n.name...), ": signal decoded into "...)
+		b = append(viz.AppendInt(b, len(frame)), " bytes"...)
 		n.rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "rx", Verdict: viz.Pass, Frame: id,
-			Msg:    fmt.Sprintf("%s: signal decoded into %d bytes", n.name, len(frame)),
-			Fields: []viz.Field{viz.F("nic", n.name), viz.F("len", fmt.Sprint(len(frame)))}})
+			Msg:    string(b),
+			Fields: []viz.Field{viz.F("nic", n.name), viz.F("len", viz.Itoa(len(frame)))}})
 	}
 
 	// Size: a frame shorter than 64 bytes is collision debris (a runt);
@@ -52,8 +55,9 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 		return
 	}
 	if n.rec.On() {
+		fcs := fcsText(got)
 		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "fcs", Verdict: viz.Pass, Frame: id,
-			Msg: fmt.Sprintf("FCS ok (%#08x)", got), Fields: []viz.Field{viz.F("fcs", fmt.Sprintf("%#08x", got))}})
+			Msg: "FCS ok (" + fcs + ")", Fields: []viz.Field{viz.F("fcs", fcs)}})
 	}
 
 	// Destination MAC: Ethernet carries every frame to every station on a
@@ -70,8 +74,14 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 		n.stats.RxMulticast++
 	}
 	if n.rec.On() {
+		var dstText string
+		if dst == n.mac {
+			dstText = n.ownText.get(dst)
+		} else {
+			dstText = n.peerText.get(dst)
+		}
 		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "mac", Verdict: viz.Pass, Frame: id,
-			Msg: fmt.Sprintf("dst MAC %s: %s", dst, class), Fields: []viz.Field{viz.F("dst", dst.String()), viz.F("class", class.String())}})
+			Msg: "dst MAC " + dstText + ": " + class.String(), Fields: []viz.Field{viz.F("dst", dstText), viz.F("class", class.String())}})
 	}
 
 	// Buffer memory: the adapter copies the frame into a free RX ring slot.
@@ -84,9 +94,13 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 		return
 	}
 	if n.rec.On() {
+		var a [64]byte
+		b := viz.AppendInt(append(a[:0], "copied into RX ring slot "...), slot)
+		b = viz.AppendInt(append(b, " ("...), n.ring.used())
+		b = append(viz.AppendInt(append(b, '/'), n.ring.size()), " used)"...)
 		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "ring", Verdict: viz.Pass, Frame: id,
-			Msg:    fmt.Sprintf("copied into RX ring slot %d (%d/%d used)", slot, n.ring.used(), n.ring.size()),
-			Fields: []viz.Field{viz.F("slot", fmt.Sprint(slot)), viz.F("used", fmt.Sprint(n.ring.used())), viz.F("size", fmt.Sprint(n.ring.size()))}})
+			Msg:    string(b),
+			Fields: []viz.Field{viz.F("slot", viz.Itoa(slot)), viz.F("used", viz.Itoa(n.ring.used())), viz.F("size", viz.Itoa(n.ring.size()))}})
 	}
 	n.stats.RxPackets++
 	n.stats.RxBytes += uint64(len(frame))
@@ -96,8 +110,10 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 	if !n.irqPending {
 		n.irqPending = true
 		if n.rec.On() {
-			n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "irq", Frame: id,
-				Msg: fmt.Sprintf("interrupt raised; driver runs in %v", n.irqDelay)})
+			if n.irqText == "" {
+				n.irqText = fmt.Sprintf("interrupt raised; driver runs in %v", n.irqDelay)
+			}
+			n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "irq", Frame: id, Msg: n.irqText})
 		}
 		viz.Rearm(n.clock, &n.irqTimer, n.irqDelay, n.pollFunc)
 	}
@@ -137,9 +153,13 @@ func (n *NIC) dispatch(s *rxSlot) {
 		return
 	}
 	if n.rec.On() {
+		et := viz.Hex(uint64(t), 4)
+		var a [64]byte
+		b := append(append(a[:0], "driver: EtherType "...), et...)
+		b = appendEtherType(append(b, " -> "...), t)
 		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "driver", Verdict: viz.Pass, Frame: s.id,
-			Msg:    fmt.Sprintf("driver: EtherType %s -> %s", fmt.Sprintf("0x%04x", uint16(t)), t),
-			Fields: []viz.Field{viz.F("ethertype", fmt.Sprintf("0x%04x", uint16(t)))}})
+			Msg:    string(b),
+			Fields: []viz.Field{viz.F("ethertype", et)}})
 	}
 	p.Receive(RxFrame{NIC: n, ID: s.id, Dst: frame.Dst(), Src: frame.Src(), EtherType: t, Class: s.class, Payload: frame.Payload()})
 	n.rec.EndWalk(s.id)

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -544,9 +545,15 @@ func (e *Endpoint) dataArrives(in *incoming) {
 	switch {
 	case advanced:
 		if e.layer.rec.On() { // the fields and arguments allocate, listened to or not (BenchmarkReceivePath)
-			e.logf("data", viz.Deliver, in.frame,
-				[]viz.Field{viz.F("bytes", fmt.Sprint(int(e.recv.NextSeq()-before))), viz.F("rcv_nxt", fmt.Sprint(uint32(e.recv.NextSeq())))},
-				"%d bytes in order: RCV.NXT %d -> %d, %d readable", int(e.recv.NextSeq()-before), uint32(before), uint32(e.recv.NextSeq()), e.recv.Readable())
+			// "%d bytes in order: RCV.NXT %d -> %d, %d readable", without fmt (logtext.go).
+			n, next := int(e.recv.NextSeq()-before), uint32(e.recv.NextSeq())
+			var a [96]byte
+			b := append(strconv.AppendInt(a[:0], int64(n), 10), " bytes in order: RCV.NXT "...)
+			b = strconv.AppendUint(b, uint64(uint32(before)), 10)
+			b = strconv.AppendUint(append(b, " -> "...), uint64(next), 10)
+			b = append(strconv.AppendInt(append(b, ", "...), int64(e.recv.Readable()), 10), " readable"...)
+			e.logMsg("data", viz.Deliver, in.frame,
+				[]viz.Field{viz.F("bytes", viz.Itoa(n)), viz.F("rcv_nxt", u32(next))}, string(b))
 		}
 		e.wakeReaders()
 		e.scheduleACK(in, len(in.payload))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/packetwalk/packetwalk/ip"
@@ -214,8 +215,9 @@ func (l *Layer) Receive(d ip.Datagram) {
 		payload: seg.Payload(),
 	}
 	if l.rec.On() {
+		var a [160]byte
 		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "check", Verdict: viz.Pass, Frame: d.Frame,
-			Msg: fmt.Sprintf("%s: checksum ok", in.summary())})
+			Msg: string(append(in.appendSummary(a[:0]), ": checksum ok"...))})
 	}
 
 	// Demultiplexing ("How Network Works" ch. 6): the exact four-tuple
@@ -241,14 +243,26 @@ func (l *Layer) Receive(d ip.Datagram) {
 
 func (l *Layer) demuxStep(in *incoming, e *Endpoint, rule string) {
 	if l.rec.On() {
-		var msg string
+		// The message and the fields' texts from one buffer (logtext.go).
+		var a [160]byte
+		b := appendAddrPort(a[:0], in.local)
+		nl := len(b)
+		b = appendAddrPort(b, in.remote)
+		nr := len(b)
 		if rule == "exact" {
-			msg = fmt.Sprintf("four-tuple %s <-> %s -> socket #%d (%s)", in.local, in.remote, e.ID, e.state)
+			b = append(append(b, "four-tuple "...), b[:nl]...)
+			b = append(append(b, " <-> "...), b[nl:nr]...)
+			b = strconv.AppendUint(append(b, " -> socket #"...), e.ID, 10)
+			b = append(append(append(b, " ("...), e.state.String()...), ')')
 		} else {
-			msg = fmt.Sprintf("no connection for %s <-> %s; listening socket #%d on %s", in.local, in.remote, e.ID, e.local)
+			b = append(append(b, "no connection for "...), b[:nl]...)
+			b = append(append(b, " <-> "...), b[nl:nr]...)
+			b = strconv.AppendUint(append(b, "; listening socket #"...), e.ID, 10)
+			b = appendAddrPort(append(b, " on "...), e.local)
 		}
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Pass, Frame: in.frame, Conn: e.ID, Msg: msg,
-			Fields: []viz.Field{viz.F("rule", rule), viz.F("local", in.local.String()), viz.F("remote", in.remote.String())}})
+		text := string(b) // local, remote, then the message: one allocation
+		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Pass, Frame: in.frame, Conn: e.ID, Msg: text[nr:],
+			Fields: []viz.Field{viz.F("rule", rule), viz.F("local", text[:nl]), viz.F("remote", text[nl:nr])}})
 	}
 }
 
@@ -312,8 +326,8 @@ func (l *Layer) drop(frame, conn uint64, step string, reason viz.Reason, msg str
 
 func segmentFields(h Header, length int) []viz.Field {
 	return []viz.Field{
-		viz.F("flags", h.Flags.String()), viz.F("seq", fmt.Sprint(uint32(h.Seq))), viz.F("ack", fmt.Sprint(uint32(h.Ack))),
-		viz.F("win", fmt.Sprint(h.Window)), viz.F("len", fmt.Sprint(length)),
+		viz.F("flags", h.Flags.String()), viz.F("seq", u32(uint32(h.Seq))), viz.F("ack", u32(uint32(h.Ack))),
+		viz.F("win", viz.Itoa(int(h.Window))), viz.F("len", viz.Itoa(length)),
 	}
 }
 
@@ -341,6 +355,18 @@ func (in *incoming) segLen() int {
 func (in *incoming) has(f Flags) bool { return in.hdr.Flags&f != 0 }
 
 func (in *incoming) summary() string {
-	return fmt.Sprintf("%s > %s: Flags %s, seq %d, ack %d, win %d, length %d",
-		in.remote, in.local, in.hdr.Flags, uint32(in.hdr.Seq), uint32(in.hdr.Ack), in.hdr.Window, len(in.payload))
+	var a [160]byte
+	return string(in.appendSummary(a[:0]))
+}
+
+// appendSummary appends "%s > %s: Flags %s, seq %d, ack %d, win %d,
+// length %d" of the segment, without fmt (logtext.go).
+func (in *incoming) appendSummary(b []byte) []byte {
+	b = appendAddrPort(b, in.remote)
+	b = appendAddrPort(append(b, " > "...), in.local)
+	b = append(append(b, ": Flags "...), in.hdr.Flags.String()...)
+	b = strconv.AppendUint(append(b, ", seq "...), uint64(in.hdr.Seq), 10)
+	b = strconv.AppendUint(append(b, ", ack "...), uint64(in.hdr.Ack), 10)
+	b = strconv.AppendUint(append(b, ", win "...), uint64(in.hdr.Window), 10)
+	return strconv.AppendInt(append(b, ", length "...), int64(len(in.payload)), 10)
 }

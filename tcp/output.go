@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/viz"
@@ -186,10 +187,10 @@ func (e *Endpoint) emit(h Header, data []byte, step, why string) {
 	if l.rec.On() {
 		fields := segmentFields(h, len(data))
 		if e.cc != nil {
-			fields = append(fields, viz.F("cwnd", fmt.Sprint(e.cc.Cwnd)), viz.F("snd_wnd", fmt.Sprint(e.sndWnd)))
+			fields = append(fields, viz.F("cwnd", viz.Itoa(e.cc.Cwnd)), viz.F("snd_wnd", u32(e.sndWnd)))
 		}
 		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Send, Frame: frame, Conn: e.ID,
-			Msg: fmt.Sprintf("%s: %s", why, Segment(seg).SummaryWith(e.local.Addr(), e.remote.Addr())), Fields: fields})
+			Msg: why + ": " + Segment(seg).SummaryWith(e.local.Addr(), e.remote.Addr()), Fields: fields})
 	}
 	l.stats.OutSegs++
 	_ = l.net.Send(ip.Outbound{Frame: frame, Src: e.local.Addr(), Dst: e.remote.Addr(), Protocol: ip.ProtocolTCP, Payload: seg, DF: true})
@@ -299,7 +300,10 @@ func (e *Endpoint) maybeWindowUpdate(before int) {
 	advertised := int(e.rcvAdvEnd - e.recv.NextSeq())
 	if now-advertised >= min(2*e.mss, e.recv.Cap()/2) {
 		if e.layer.rec.On() {
-			e.logf("window", viz.Note, 0, nil, "read() freed space: window update %d -> %d bytes", advertised, now)
+			var a [80]byte
+			b := strconv.AppendInt(append(a[:0], "read() freed space: window update "...), int64(advertised), 10)
+			b = append(strconv.AppendInt(append(b, " -> "...), int64(now), 10), " bytes"...)
+			e.logMsg("window", viz.Note, 0, nil, string(b))
 		}
 		e.sendACK(0, "window update")
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"strings"
 
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/viz"
@@ -86,7 +85,10 @@ var flagLetters = [8]byte{'F', 'S', 'R', 'P', '.', 'U', 'E', 'W'}
 
 // String writes the flags as tcpdump does: "[S]", "[S.]", "[P.]", "[F.]",
 // "[R]", and "[none]" for no flags.
-func (f Flags) String() string {
+func (f Flags) String() string { return flagTexts[uint8(f)] }
+
+// format makes the text String returns (flagTexts, logtext.go).
+func (f Flags) format() string {
 	if f == 0 {
 		return "[none]"
 	}
@@ -263,8 +265,8 @@ func (s Segment) SummaryWith(src, dst netip.Addr) string {
 		}
 		return line
 	}
-	ends := fmtEndpoint(src, s.SrcPort()) + " > " + fmtEndpoint(dst, s.DstPort()) + ": "
 	if err := s.checkLayout(); err != nil {
+		ends := fmtEndpoint(src, s.SrcPort()) + " > " + fmtEndpoint(dst, s.DstPort()) + ": "
 		// Say what is wrong: the rest of the header cannot be trusted.
 		return ends + fmt.Sprintf("Flags %s, %s", s.Flags(), err.(*ip.CheckError).Msg) + segReasonSuffix(err)
 	}
@@ -275,8 +277,12 @@ func (s Segment) SummaryWith(src, dst netip.Addr) string {
 	if err == nil {
 		_, err = ParseOptions(s.Options())
 	}
-	return ends + formatSegmentLine(s.Flags(), s.Seq(), s.Ack(), s.Window(), s.Urgent(), formatOptions(s.Options()), len(s.Payload())) +
-		segReasonSuffix(err)
+	// Appended into one buffer, not joined from fmt pieces (logtext.go).
+	var a [192]byte
+	b := appendEndpoint(a[:0], src, s.SrcPort())
+	b = appendEndpoint(append(b, " > "...), dst, s.DstPort())
+	b = appendSegmentLine(append(b, ": "...), s.Flags(), s.Seq(), s.Ack(), s.Window(), s.Urgent(), formatOptions(s.Options()), len(s.Payload()))
+	return string(append(b, segReasonSuffix(err)...))
 }
 
 // fmtEndpoint writes an address and port as tcpdump does: "10.0.0.1.80", or
@@ -301,29 +307,8 @@ func segReasonSuffix(err error) string {
 // unknown (a Header without its payload): seq is always shown and length
 // left out.
 func formatSegmentLine(flags Flags, seq, ack Seq, win, urg uint16, opts string, length int) string {
-	var s strings.Builder
-	s.WriteString("Flags ")
-	s.WriteString(flags.String())
-	if length != 0 || flags&(FlagSYN|FlagFIN|FlagRST) != 0 {
-		fmt.Fprintf(&s, ", seq %d", seq)
-		if length > 0 {
-			fmt.Fprintf(&s, ":%d", seq.Add(uint32(length)))
-		}
-	}
-	if flags&FlagACK != 0 {
-		fmt.Fprintf(&s, ", ack %d", ack)
-	}
-	fmt.Fprintf(&s, ", win %d", win)
-	if flags&FlagURG != 0 {
-		fmt.Fprintf(&s, ", urg %d", urg)
-	}
-	if opts != "" {
-		fmt.Fprintf(&s, ", options [%s]", opts)
-	}
-	if length >= 0 {
-		fmt.Fprintf(&s, ", length %d", length)
-	}
-	return s.String()
+	var a [128]byte
+	return string(appendSegmentLine(a[:0], flags, seq, ack, win, urg, opts, length))
 }
 
 // Header is a TCP header's meaning, parsed from a view by Segment.Parse or

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strconv"
 
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -103,8 +104,10 @@ func (e *Endpoint) Read(p []byte) (int, error) {
 		before := e.recv.Window()
 		n := e.recv.Read(p)
 		if e.layer.rec.On() { // building the fields allocates, listened to or not
-			e.logf("read", viz.Deliver, 0, []viz.Field{viz.F("bytes", fmt.Sprint(n))},
-				"read() takes %d bytes from the receive buffer (%d left)", n, e.recv.Readable())
+			var a [80]byte
+			b := strconv.AppendInt(append(a[:0], "read() takes "...), int64(n), 10)
+			b = strconv.AppendInt(append(b, " bytes from the receive buffer ("...), int64(e.recv.Readable()), 10)
+			e.logMsg("read", viz.Deliver, 0, []viz.Field{viz.F("bytes", viz.Itoa(n))}, string(append(b, " left)"...)))
 		}
 		e.maybeWindowUpdate(before)
 		return n, nil

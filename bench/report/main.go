@@ -17,7 +17,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -30,6 +29,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/packetwalk/packetwalk/internal/chromium"
 )
 
 func main() {
@@ -213,26 +214,9 @@ func count(path string) (frames, events int, err error) {
 // open loads the page in a fresh headless Chromium and returns the page's
 // own time, from navigation start, until it was drawn, and the CPU time
 // Chromium's processes used meanwhile.
-func open(chromium, page, profile string) (ms, cpu float64, arrows int, err error) {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1400, 1000),
-	)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancelC := chromedp.NewContext(actx)
-	defer cancelC()
-	ctx, cancelT := context.WithTimeout(ctx, 120*time.Second)
-	defer cancelT()
+func open(chromiumPath, page, profile string) (ms, cpu float64, arrows int, err error) {
+	ctx, stop := chromium.Start(chromiumPath, profile, 120*time.Second)
+	defer stop()
 	// Start the browser first, so that its start-up is not counted.
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		return 0, 0, 0, fmt.Errorf("chromium: %v", err)

@@ -14,12 +14,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/packetwalk/packetwalk/internal/chromium"
 	"github.com/packetwalk/packetwalk/internal/testenv"
 )
 
@@ -46,46 +46,16 @@ func liveURL(t *testing.T, out func() string) string {
 
 // browser is a headless Chromium whose console errors are gathered.
 type browser struct {
-	ctx      context.Context
-	mu       sync.Mutex
-	problems []string
+	ctx     context.Context
+	console *chromium.Console
 }
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	chromium := testenv.Tool(t, "chromium", "install it with: apt-get install chromium")
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
-		chromedp.WindowSize(1400, 1000),
-	)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	b := &browser{ctx: ctx}
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
-				b.mu.Lock()
-				b.problems = append(b.problems, m.String())
-				b.mu.Unlock()
-			}
-		}
-	}()
-	return b
+	path := testenv.Tool(t, "chromium", "install it with: apt-get install chromium")
+	ctx, stop := chromium.Start(path, filepath.Join(t.TempDir(), "profile"), 90*time.Second)
+	t.Cleanup(stop)
+	return &browser{ctx: ctx, console: chromium.WatchConsole(ctx)}
 }
 
 func (b *browser) do(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
@@ -131,10 +101,8 @@ func (b *browser) waitInt(t *testing.T, what, js string, ok func(int) bool) int 
 
 func (b *browser) checkConsole(t *testing.T) {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.problems) > 0 {
-		t.Errorf("the page reported errors:\n%s", strings.Join(b.problems, "\n"))
+	if problems := b.console.Take(); len(problems) > 0 {
+		t.Errorf("the page reported errors:\n%s", strings.Join(problems, "\n"))
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/packetwalk/packetwalk/httpd"
+	"github.com/packetwalk/packetwalk/internal/chromium"
 	"github.com/packetwalk/packetwalk/internal/testenv"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
@@ -111,7 +112,7 @@ func realReport(t *testing.T) (page, compressed []byte) {
 const lostFrame = 9
 
 func TestReportInChromium(t *testing.T) {
-	chromium := testenv.Tool(t, "chromium", "install it with: apt-get install chromium")
+	chromiumPath := testenv.Tool(t, "chromium", "install it with: apt-get install chromium")
 	page, compressed := realReport(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "trace.html")
@@ -130,44 +131,11 @@ func TestReportInChromium(t *testing.T) {
 		t.Fatalf("only %d frames in an HTTP exchange", len(want.Frames))
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.WindowSize(1400, 1000),
-	)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancelC := chromedp.NewContext(actx)
-	defer cancelC()
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelT()
-
-	// Subscribe to the console (console.error, uncaught exceptions) before
-	// the page loads, and gather it while the test clicks around.
-	var mu sync.Mutex
-	var problems []string
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
+	ctx, stop := chromium.Start(chromiumPath, filepath.Join(dir, "profile"), 60*time.Second, chromedp.Flag("disable-quic", true))
+	defer stop()
+	// Gather the console (console.error, uncaught exceptions) from before
+	// the page loads, while the test clicks around.
+	console := chromium.WatchConsole(ctx)
 
 	must := func(err error) {
 		t.Helper()
@@ -265,12 +233,9 @@ func TestReportInChromium(t *testing.T) {
 	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#ar6 line`))))
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	must(err)
-	mu.Lock()
-	if len(problems) > 0 {
+	if problems := console.Take(); len(problems) > 0 {
 		t.Errorf("the page reported errors:\n%s", strings.Join(problems, "\n"))
 	}
-	problems = nil
-	mu.Unlock()
 	if out := os.Getenv("PACKETWALK_REPORT_SCREENSHOT"); out != "" {
 		// The top of the page (controls, ladder, walk, bytes, sockets,
 		// connections), recompressed, keeps the committed file small.
@@ -304,9 +269,7 @@ func TestReportInChromium(t *testing.T) {
 	if n := eval(`window.packetwalk.arrows()`); n != arrows {
 		t.Errorf("the compressed report draws %d arrows, the plain one %d", n, arrows)
 	}
-	mu.Lock()
-	if len(problems) > 0 {
+	if problems := console.Take(); len(problems) > 0 {
 		t.Errorf("the compressed report reported errors:\n%s", strings.Join(problems, "\n"))
 	}
-	mu.Unlock()
 }

@@ -133,10 +133,13 @@ type Device struct {
 	kind      DeviceKind
 	name      string
 	kernelMAC MAC
-	dev       io.ReadWriteCloser
-	clock     viz.Clock
-	rec       *viz.Recorder
-	sem       chan struct{}
+
+	// The step log's MAC texts, made once (logtext.go).
+	srcText, dstText macText
+	dev              io.ReadWriteCloser
+	clock            viz.Clock
+	rec              *viz.Recorder
+	sem              chan struct{}
 
 	port Port // set before Start; read on the loop
 
@@ -342,9 +345,9 @@ func (d *Device) arrive(p *devicePacket) {
 		bits = AppendFrame(p.buf[:0], dst, d.kernelMAC, t, pkt)
 		if rec.On() {
 			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "frame", Verdict: viz.Pass, Frame: id,
-				Msg: fmt.Sprintf("the kernel sent a %d-byte %s on %s; the PHY frames it %s -> %s %s with FCS %#08x", len(pkt), what, d.name, d.kernelMAC, dst, t, Frame(bits).FCS()),
+				Msg: d.tunFrameMsg(len(pkt), what, dst, t, Frame(bits).FCS()),
 				Fields: []viz.Field{viz.F("device", d.name), viz.F("kind", "TUN"), viz.F("len", strconv.Itoa(len(pkt))),
-					viz.F("src", d.kernelMAC.String()), viz.F("dst", dst.String()), viz.F("ethertype", t.String())}})
+					viz.F("src", d.srcText.get(d.kernelMAC)), viz.F("dst", d.dstText.get(dst)), viz.F("ethertype", t.String())}})
 		}
 	}
 	d.port.Arrive(bits, id)
@@ -438,7 +441,7 @@ func (d *Device) Transmit(from Port, bits []byte, id uint64) {
 		}
 		if rec.On() {
 			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "unframe", Verdict: viz.Pass, Frame: id,
-				Msg:    fmt.Sprintf("header, padding and FCS stripped: %d-byte IPv4 packet written to %s for the kernel", len(out), d.name),
+				Msg:    d.tunUnframeMsg(len(out)),
 				Fields: []viz.Field{viz.F("device", d.name), viz.F("kind", "TUN"), viz.F("len", strconv.Itoa(len(out)))}})
 		}
 	}

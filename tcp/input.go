@@ -487,8 +487,12 @@ func (e *Endpoint) processACK(in *incoming) {
 			e.restartRetransmitTimer()
 		}
 		if e.layer.rec.On() { // the fields allocate even with nobody listening (BenchmarkSendPath)
-			e.logf("ack", viz.Pass, in.frame, []viz.Field{viz.F("acked", fmt.Sprint(dataAcked)), viz.F("snd_una", fmt.Sprint(uint32(e.sndUna)))},
-				"ACK %d: %d bytes acknowledged, %d still in flight", uint32(h.Ack), dataAcked, int(e.sndMax-e.sndUna))
+			// "ACK %d: %d bytes acknowledged, %d still in flight", without fmt (logtext.go).
+			var a [96]byte
+			b := strconv.AppendUint(append(a[:0], "ACK "...), uint64(uint32(h.Ack)), 10)
+			b = append(strconv.AppendInt(append(b, ": "...), int64(dataAcked), 10), " bytes acknowledged, "...)
+			b = append(strconv.AppendInt(b, int64(int(e.sndMax-e.sndUna)), 10), " still in flight"...)
+			e.logMsg("ack", viz.Pass, in.frame, []viz.Field{viz.F("acked", viz.Itoa(int(dataAcked))), viz.F("snd_una", u32(uint32(e.sndUna)))}, string(b))
 		}
 		e.wakeWriters()
 	case h.Ack == e.sndUna && len(in.payload) == 0 && !in.has(FlagSYN|FlagFIN) && e.sndMax != e.sndUna &&

@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/packetwalk/packetwalk/ip"
@@ -47,8 +46,14 @@ func (e *Endpoint) output(frame uint64) {
 		// program writing a byte at a time sends few tiny segments.
 		// TCP_NODELAY turns this off.
 		if n < room && n == unsent && inFlight > 0 && !e.opts.NoDelay && !e.finQueued {
-			e.logf("nagle", viz.Note, frame, []viz.Field{viz.F("held", fmt.Sprint(n)), viz.F("in_flight", fmt.Sprint(inFlight))},
-				"Nagle: holding %d bytes until the %d bytes in flight are acknowledged (TCP_NODELAY would send now)", n, inFlight)
+			if e.layer.rec.On() {
+				// The message without fmt (logtext.go).
+				var a [128]byte
+				b := strconv.AppendInt(append(a[:0], "Nagle: holding "...), int64(n), 10)
+				b = strconv.AppendInt(append(b, " bytes until the "...), int64(inFlight), 10)
+				b = append(b, " bytes in flight are acknowledged (TCP_NODELAY would send now)"...)
+				e.logMsg("nagle", viz.Note, frame, []viz.Field{viz.F("held", viz.Itoa(n)), viz.F("in_flight", viz.Itoa(inFlight))}, string(b))
+			}
 			break
 		}
 		if n < room && n < unsent {

@@ -206,8 +206,8 @@ func (e *Endpoint) logCwnd(frame uint64, ch CwndChange) {
 	if !e.layer.rec.On() { // the fields allocate even with nobody listening (BenchmarkSendPath)
 		return
 	}
-	e.logf("cwnd", viz.Note, frame, []viz.Field{viz.F("cwnd", fmt.Sprint(e.cc.Cwnd)), viz.F("ssthresh", ssString(e.cc.Ssthresh)),
-		viz.F("from", fmt.Sprint(ch.From)), viz.F("phase", e.cc.Phase())}, "%s", ch.String())
+	e.logMsg("cwnd", viz.Note, frame, []viz.Field{viz.F("cwnd", viz.Itoa(e.cc.Cwnd)), viz.F("ssthresh", ssString(e.cc.Ssthresh)),
+		viz.F("from", viz.Itoa(ch.From)), viz.F("phase", e.cc.Phase())}, ch.String())
 }
 
 func ssString(ss int) string {

@@ -149,8 +149,11 @@ func (e *Endpoint) Write(p []byte) (int, error) {
 		return 0, ErrWouldBlock
 	}
 	if e.layer.rec.On() { // the fields allocate even with nobody listening (BenchmarkSendPath)
-		e.logf("write", viz.Note, 0, []viz.Field{viz.F("bytes", fmt.Sprint(n)), viz.F("queued", fmt.Sprint(e.send.Len()))},
-			"write() queues %d bytes in the send buffer (%d unacknowledged or unsent)", n, e.send.Len())
+		var a [96]byte
+		b := strconv.AppendInt(append(a[:0], "write() queues "...), int64(n), 10)
+		b = strconv.AppendInt(append(b, " bytes in the send buffer ("...), int64(e.send.Len()), 10)
+		b = append(b, " unacknowledged or unsent)"...)
+		e.logMsg("write", viz.Note, 0, []viz.Field{viz.F("bytes", viz.Itoa(n)), viz.F("queued", viz.Itoa(e.send.Len()))}, string(b))
 	}
 	if e.state.synchronized() {
 		e.output(0)

@@ -93,8 +93,17 @@ func (s *JSONLSink) Event(e *Event) {
 	if s.err != nil {
 		return
 	}
-	s.line = append(AppendJSON(s.line[:0], e), '\n')
-	if _, err := s.w.Write(s.line); err != nil {
+	// Encoded straight into the bufio.Writer's free space when the line
+	// fits (Write then finds it in place), instead of into s.line and
+	// copied: one pass over ~250 bytes per event less (BenchmarkStepJSONL).
+	var line []byte
+	if s.w.Available() >= 512 {
+		line = append(AppendJSON(s.w.AvailableBuffer(), e), '\n')
+	} else {
+		s.line = append(AppendJSON(s.line[:0], e), '\n')
+		line = s.line
+	}
+	if _, err := s.w.Write(line); err != nil {
 		s.err = err
 		return
 	}

@@ -54,6 +54,26 @@ type Writer struct {
 	// (epb.go) on their way to out; block is the one being built.
 	bw    *bufio.Writer
 	block []byte
+
+	// Host numbers for keys (keyOf); the last name asked for is
+	// remembered, as events come in runs from one host.
+	hostIDs  map[string]uint32
+	lastHost string
+	lastID   uint32
+	haveLast bool
+}
+
+// keyOf returns the key of frame's walk on host.
+func (w *Writer) keyOf(host string, frame uint64) key {
+	if !w.haveLast || host != w.lastHost {
+		id, ok := w.hostIDs[host]
+		if !ok {
+			id = uint32(len(w.hostIDs))
+			w.hostIDs[host] = id
+		}
+		w.lastHost, w.lastID, w.haveLast = host, id, true
+	}
+	return key{w.lastID, frame}
 }
 
 // Stats counts what a Writer did.
@@ -108,6 +128,8 @@ func New(w io.Writer, opts Options) (*Writer, error) {
 		open:   make(map[key]*packet),
 		trails: newTrailTable(cfg.MaxTrails),
 		bw:     bufio.NewWriterSize(out, 64<<10),
+
+		hostIDs: make(map[string]uint32),
 	}
 	if c, ok := w.(io.Closer); ok {
 		wr.closer = c
@@ -128,7 +150,7 @@ func (w *Writer) Event(e *viz.Event) {
 		return
 	}
 	w.expire(e.T)
-	k := key{e.Host, e.Frame}
+	k := w.keyOf(e.Host, e.Frame)
 	if p := w.open[k]; p != nil {
 		p.tr.add(e, w.cfg.MaxCommentBytes)
 		return
@@ -167,7 +189,7 @@ func (w *Writer) Capture(f *viz.CapturedFrame) {
 		w.fail(err)
 		return
 	}
-	k := key{f.Host, f.Frame}
+	k := w.keyOf(f.Host, f.Frame)
 	p := w.newPacket()
 	p.key, p.iface, p.t, p.dir, p.fcsError = k, iface, f.T, f.Dir, f.FCSError
 	p.origLen = len(f.Data)
@@ -220,7 +242,7 @@ func (w *Writer) EndWalk(host string, frame uint64) {
 	if w.closed {
 		return
 	}
-	k := key{host, frame}
+	k := w.keyOf(host, frame)
 	if p := w.open[k]; p != nil {
 		delete(w.open, k)
 		p.complete = true

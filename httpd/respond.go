@@ -192,9 +192,10 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 	if st := c.s.st; st.on() {
 		length := "no Content-Length"
 		if r.length >= 0 {
-			length = fmt.Sprintf("Content-Length %d", r.length)
+			length = "Content-Length " + strconv.FormatInt(r.length, 10)
 		}
-		msg := fmt.Sprintf("built %d %s with %s; body: %s.", r.status, statusText(r.status), length, r.source)
+		// Joined with + rather than fmt.Sprintf: see logReceive.
+		msg := "built " + strconv.Itoa(r.status) + " " + statusText(r.status) + " with " + length + "; body: " + r.source + "."
 		switch {
 		case conditional != "":
 			msg = fmt.Sprintf("built 304 Not Modified: the resource is %s (If-Modified-Since), so no body.", conditional)
@@ -314,7 +315,8 @@ func (c *conn) send(tx *transaction, r *response) {
 			next = "closing the connection"
 		}
 		st.emit(c.id, "send", viz.Send, "",
-			fmt.Sprintf("wrote %d %s: %d header bytes and %d body bytes; %s (%s).", r.status, statusText(r.status), n, body, next, tx.keepWhy),
+			"wrote "+strconv.Itoa(r.status)+" "+statusText(r.status)+": "+strconv.Itoa(n)+" header bytes and "+
+				strconv.FormatInt(body, 10)+" body bytes; "+next+" ("+tx.keepWhy+").", // not fmt: see logReceive
 			viz.F("status", strconv.Itoa(r.status)), viz.F("header_bytes", strconv.Itoa(n)), viz.F("body_bytes", strconv.FormatInt(body, 10)),
 			viz.F("keep", yesNo(tx.keep)), viz.F("why", tx.keepWhy), viz.F("requests", strconv.Itoa(c.served)))
 	}

@@ -257,8 +257,9 @@ func (e *Endpoint) scheduleACK(in *incoming, n int) {
 	if e.ackTimer == nil {
 		d := e.layer.cfg.DelayedACK
 		if e.layer.rec.On() { // the fields would allocate even with nobody listening
-			e.logf("delack", viz.Note, in.frame, []viz.Field{viz.F("timer", "delayed_ack"), viz.F("duration", d.String())},
-				"ACK delayed up to %v, hoping to piggy-back it on data", d)
+			ds := d.String() // once, for the field and the message (logtext.go)
+			e.logMsg("delack", viz.Note, in.frame, []viz.Field{viz.F("timer", "delayed_ack"), viz.F("duration", ds)},
+				"ACK delayed up to "+ds+", hoping to piggy-back it on data")
 		}
 		if e.ackFunc == nil {
 			e.ackFunc = e.delayedACKTimeout

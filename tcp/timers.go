@@ -112,8 +112,11 @@ func (e *Endpoint) rttSample(frame uint64) {
 	e.timing = false
 	e.rtt.Sample(r)
 	if e.layer.rec.On() {
-		e.logf("rtt", viz.Note, frame, []viz.Field{viz.F("rtt", r.String()), viz.F("srtt", e.rtt.SRTT.String()), viz.F("rto", e.rtt.RTO().String())},
-			"RTT sample %v: SRTT %v, RTO %v", r, e.rtt.SRTT, e.rtt.RTO())
+		// Each duration made into text once, for its field and the
+		// message (fmt's %v made each again; logtext.go).
+		rs, ss, ros := r.String(), e.rtt.SRTT.String(), e.rtt.RTO().String()
+		e.logMsg("rtt", viz.Note, frame, []viz.Field{viz.F("rtt", rs), viz.F("srtt", ss), viz.F("rto", ros)},
+			"RTT sample "+rs+": SRTT "+ss+", RTO "+ros)
 	}
 }
 

@@ -84,7 +84,7 @@ func (s *Server) accessLine(tx *transaction) string {
 	b.WriteByte(' ')
 	b.WriteString(logWord(req.User))
 	b.WriteString(" [")
-	b.WriteString(at.Format(clfTimeFormat))
+	b.WriteString(clfText.format(at)) // remembered per second (timetext.go)
 	b.WriteString("] \"")
 	b.WriteString(logEscape(requestLine))
 	b.WriteString("\" ")

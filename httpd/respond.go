@@ -127,13 +127,13 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 
 	// The header fields.
 	add := func(name, value string) { r.fields = append(r.fields, field{name, value}) }
-	add("Date", cfg.Now().UTC().Format(httpTimeFormat))
+	add("Date", dateText.format(cfg.Now().UTC())) // remembered per second (timetext.go)
 	add("Server", cfg.ServerSoftware)
 	if res.Location != "" {
 		add("Location", res.Location)
 	}
 	if !lastMod.IsZero() && res.Header.Get("Last-Modified") == "" && (r.status < 300 || r.status == 304) {
-		add("Last-Modified", lastMod.UTC().Format(httpTimeFormat))
+		add("Last-Modified", lastModText.format(lastMod.UTC()))
 	}
 	if r.length >= 0 { // not for 1xx, 204 and 304
 		ct := res.ContentType
@@ -210,7 +210,7 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 			fields = append(fields, viz.F("location", res.Location))
 		}
 		if !lastMod.IsZero() {
-			fields = append(fields, viz.F("last_modified", lastMod.UTC().Format(httpTimeFormat)))
+			fields = append(fields, viz.F("last_modified", lastModText.format(lastMod.UTC())))
 		}
 		st.emit(c.id, "respond", viz.Pass, "", msg, fields...)
 	}

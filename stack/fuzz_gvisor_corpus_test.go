@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -53,27 +54,20 @@ func TestFuzzCorpusFromGVisor(t *testing.T) {
 			return err
 		}
 		defer ln.Close()
-		srv := make(chan error, 1)
-		go func() {
-			c, err := ln.Accept()
-			if err != nil {
-				srv <- err
-				return
-			}
+		srv := acceptOne(ln, func(c net.Conn) error {
 			br := bufio.NewReader(c)
 			for {
 				line, err := br.ReadString('\n')
 				if err != nil {
-					srv <- err
-					return
+					return err
 				}
 				if line == "\r\n" {
 					break
 				}
 			}
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
-			srv <- c.Close()
-		}()
+			return c.Close()
+		})
 		c, err := x.gv.DialTCP(context.Background(), addr)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"runtime"
 	"sync/atomic"
@@ -23,6 +24,34 @@ import (
 // in virtual time: a SYN flood, blind RFC 5961 injections with the data
 // checked, fragment attacks. The frames are crafted (fuzz_craft_test.go's
 // builders) and put on the server's NIC as the wire would.
+
+// listenAndAccept is the legitimate server's start in the hostile tests: it
+// listens on addr, closes ready once the socket listens (or could not, so
+// that the client never waits forever), and accepts one connection. The
+// caller closes both.
+func listenAndAccept(h *Host, addr netip.AddrPort, backlog int, ready chan<- struct{}) (net.Listener, net.Conn, error) {
+	ln, err := h.ListenTCP(addr, backlog)
+	close(ready)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := ln.Accept()
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	return ln, c, nil
+}
+
+// hashToEOF reads c up to the peer's FIN and returns the sha256 of what
+// arrived: the data survived the attack only if it equals the sender's.
+func hashToEOF(c io.Reader) ([]byte, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, c); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
 
 // synFloodSYNs is the size of the flood: RFC 4987's attack at the scale
 // issue 10 asks for.
@@ -90,22 +119,17 @@ func TestSYNFlood(t *testing.T) {
 	apps := tbRun(t, p.Net)
 	ready := make(chan struct{})
 	apps.Go("server", func() error {
-		ln, err := p.Server.ListenTCP(server, backlog)
-		close(ready)
+		ln, c, err := listenAndAccept(p.Server, server, backlog, ready)
 		if err != nil {
 			return err
 		}
 		defer ln.Close()
-		c, err := ln.Accept()
+		defer c.Close()
+		sum, err := hashToEOF(c)
 		if err != nil {
 			return err
 		}
-		defer c.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, c); err != nil {
-			return err
-		}
-		if _, err = c.Write(h.Sum(nil)); err != nil {
+		if _, err = c.Write(sum); err != nil {
 			return err
 		}
 		// Keep listening until the flood is over.
@@ -253,23 +277,18 @@ func TestBlindInjection(t *testing.T) {
 	apps := tbRun(t, p.Net)
 	ready := make(chan struct{})
 	apps.Go("server", func() error {
-		ln, err := p.Server.ListenTCP(server, 4)
-		close(ready)
+		ln, c, err := listenAndAccept(p.Server, server, 4, ready)
 		if err != nil {
 			return err
 		}
 		defer ln.Close()
-		c, err := ln.Accept()
+		defer c.Close()
+		defer done.Store(true)
+		sum, err := hashToEOF(c)
 		if err != nil {
 			return err
 		}
-		defer c.Close()
-		defer done.Store(true)
-		h := sha256.New()
-		if _, err := io.Copy(h, c); err != nil {
-			return err
-		}
-		copy(got[:], h.Sum(nil))
+		copy(got[:], sum)
 		return nil
 	})
 	apps.Go("client", func() error {

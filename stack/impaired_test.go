@@ -1,10 +1,6 @@
 package stack_test
 
 import (
-	"context"
-	"crypto/sha256"
-	"fmt"
-	"net/netip"
 	"testing"
 	"time"
 
@@ -29,78 +25,15 @@ func TestImpairedLink50MB(t *testing.T) {
 	t.Run("gvisor_to_packetwalk", func(t *testing.T) {
 		x := newInterop(t, 31, impairedLink)
 		data := randomBytes(31, impairedBytes)
-		want := sha256.Sum256(data)
-		addr := netip.AddrPortFrom(x.pw.Addr(), 80)
 		start := time.Now()
-		x.run(t, 900*time.Second, func() error {
-			ln, err := x.pw.ListenTCP(addr, 8)
-			if err != nil {
-				return err
-			}
-			defer ln.Close()
-			srv := make(chan error, 1)
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					srv <- err
-					return
-				}
-				srv <- hashAndAnswer(c)
-			}()
-			c, err := x.gv.DialTCP(context.Background(), addr)
-			if err != nil {
-				return fmt.Errorf("gVisor dial: %w", err)
-			}
-			sum, err := sendAndHash(c, data)
-			if err != nil {
-				return err
-			}
-			if err := <-srv; err != nil {
-				return fmt.Errorf("packetwalk server: %w", err)
-			}
-			if string(sum) != string(want[:]) {
-				return fmt.Errorf("sha256 differs after %d bytes gVisor -> packetwalk", len(data))
-			}
-			return nil
-		})
+		x.gvisorSends(t, data, 900*time.Second)
 		x.logWire(t, "gVisor -> packetwalk", start)
 	})
 	t.Run("packetwalk_to_gvisor", func(t *testing.T) {
 		x := newInterop(t, 32, impairedLink)
 		data := randomBytes(32, impairedBytes)
-		want := sha256.Sum256(data)
-		ln, err := x.gv.ListenTCP(8080)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
 		start := time.Now()
-		x.run(t, 900*time.Second, func() error {
-			srv := make(chan error, 1)
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					srv <- err
-					return
-				}
-				srv <- hashAndAnswer(c)
-			}()
-			c, err := x.pw.DialTCP(context.Background(), netip.AddrPortFrom(x.gv.Addr(), 8080))
-			if err != nil {
-				return fmt.Errorf("packetwalk dial: %w", err)
-			}
-			sum, err := sendAndHash(c, data)
-			if err != nil {
-				return err
-			}
-			if err := <-srv; err != nil {
-				return fmt.Errorf("gVisor server: %w", err)
-			}
-			if string(sum) != string(want[:]) {
-				return fmt.Errorf("sha256 differs after %d bytes packetwalk -> gVisor", len(data))
-			}
-			return nil
-		})
+		x.packetwalkSends(t, data, 900*time.Second)
 		x.logWire(t, "packetwalk -> gVisor", start)
 	})
 }

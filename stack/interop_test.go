@@ -118,6 +118,80 @@ func hashAndAnswer(c net.Conn) error {
 	return c.Close()
 }
 
+// acceptOne accepts one connection on ln and serves it with serve, on a
+// goroutine of its own; the channel gets serve's error, or Accept's.
+// Closing ln ends a wait for a client that never came.
+func acceptOne(ln net.Listener, serve func(net.Conn) error) <-chan error {
+	srv := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			srv <- err
+			return
+		}
+		srv <- serve(c)
+	}()
+	return srv
+}
+
+// sendChecked is the client's half of a checked transfer: it sends data on
+// c and compares the sha256 the server answers (hashAndAnswer) with want,
+// data's own; srv is the server's result, named server in errors.
+func sendChecked(c net.Conn, data []byte, want [sha256.Size]byte, srv <-chan error, server string) error {
+	sum, err := sendAndHash(c, data)
+	if err != nil {
+		return err
+	}
+	if err := <-srv; err != nil {
+		return fmt.Errorf("%s server: %w", server, err)
+	}
+	if string(sum) != string(want[:]) {
+		return fmt.Errorf("sha256 differs after %d bytes to the %s server", len(data), server)
+	}
+	return nil
+}
+
+// gvisorSends runs one checked transfer of data from a gVisor client to a
+// packetwalk server on port 80, within timeout.
+func (x *interop) gvisorSends(t *testing.T, data []byte, timeout time.Duration) {
+	t.Helper()
+	want := sha256.Sum256(data)
+	addr := netip.AddrPortFrom(x.pw.Addr(), 80)
+	x.run(t, timeout, func() error {
+		ln, err := x.pw.ListenTCP(addr, 8)
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		srv := acceptOne(ln, hashAndAnswer)
+		c, err := x.gv.DialTCP(context.Background(), addr)
+		if err != nil {
+			return fmt.Errorf("gVisor dial: %w", err)
+		}
+		return sendChecked(c, data, want, srv, "packetwalk")
+	})
+}
+
+// packetwalkSends runs one checked transfer of data from a packetwalk
+// client to a gVisor server on port 8080, within timeout.
+func (x *interop) packetwalkSends(t *testing.T, data []byte, timeout time.Duration) {
+	t.Helper()
+	want := sha256.Sum256(data)
+	ln, err := x.gv.ListenTCP(8080)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	x.run(t, timeout, func() error {
+		srv := acceptOne(ln, hashAndAnswer)
+		c, err := x.pw.DialTCP(context.Background(), netip.AddrPortFrom(x.gv.Addr(), 8080))
+		if err != nil {
+			return fmt.Errorf("packetwalk dial: %w", err)
+		}
+		return sendChecked(c, data, want, srv, "gVisor")
+	})
+}
+
 var links = []struct {
 	name string
 	imp  nic.Impairments
@@ -133,40 +207,8 @@ func TestInteropGVisorClientPacketwalkServer(t *testing.T) {
 		t.Run(link.name, func(t *testing.T) {
 			x := newInterop(t, int64(10+i), link.imp)
 			data := randomBytes(uint64(i), interopBytes)
-			want := sha256.Sum256(data)
-			addr := netip.AddrPortFrom(x.pw.Addr(), 80)
 			start := time.Now()
-			x.run(t, 120*time.Second, func() error {
-				ln, err := x.pw.ListenTCP(addr, 8)
-				if err != nil {
-					return err
-				}
-				defer ln.Close()
-				srv := make(chan error, 1)
-				go func() {
-					c, err := ln.Accept()
-					if err != nil {
-						srv <- err
-						return
-					}
-					srv <- hashAndAnswer(c)
-				}()
-				c, err := x.gv.DialTCP(context.Background(), addr)
-				if err != nil {
-					return fmt.Errorf("gVisor dial: %w", err)
-				}
-				sum, err := sendAndHash(c, data)
-				if err != nil {
-					return err
-				}
-				if err := <-srv; err != nil {
-					return fmt.Errorf("packetwalk server: %w", err)
-				}
-				if string(sum) != string(want[:]) {
-					return fmt.Errorf("sha256 differs: %d bytes sent", len(data))
-				}
-				return nil
-			})
+			x.gvisorSends(t, data, 120*time.Second)
 			t.Logf("%s: %d MB gVisor -> packetwalk in %v wall", link.name, interopBytes>>20, time.Since(start).Round(time.Millisecond))
 		})
 	}
@@ -177,39 +219,8 @@ func TestInteropPacketwalkClientGVisorServer(t *testing.T) {
 		t.Run(link.name, func(t *testing.T) {
 			x := newInterop(t, int64(20+i), link.imp)
 			data := randomBytes(uint64(100+i), interopBytes)
-			want := sha256.Sum256(data)
-			ln, err := x.gv.ListenTCP(8080)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
 			start := time.Now()
-			x.run(t, 120*time.Second, func() error {
-				srv := make(chan error, 1)
-				go func() {
-					c, err := ln.Accept()
-					if err != nil {
-						srv <- err
-						return
-					}
-					srv <- hashAndAnswer(c)
-				}()
-				c, err := x.pw.DialTCP(context.Background(), netip.AddrPortFrom(x.gv.Addr(), 8080))
-				if err != nil {
-					return fmt.Errorf("packetwalk dial: %w", err)
-				}
-				sum, err := sendAndHash(c, data)
-				if err != nil {
-					return err
-				}
-				if err := <-srv; err != nil {
-					return fmt.Errorf("gVisor server: %w", err)
-				}
-				if string(sum) != string(want[:]) {
-					return fmt.Errorf("sha256 differs")
-				}
-				return nil
-			})
+			x.packetwalkSends(t, data, 120*time.Second)
 			t.Logf("%s: %d MB packetwalk -> gVisor in %v wall", link.name, interopBytes>>20, time.Since(start).Round(time.Millisecond))
 		})
 	}

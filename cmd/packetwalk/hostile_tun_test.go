@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packetwalk/packetwalk/internal/netns"
 	"github.com/packetwalk/packetwalk/internal/testenv"
 )
 
@@ -26,33 +25,8 @@ import (
 // 10.9.0.2/24 --quiet` and extra.
 func startBareServer(t *testing.T, extra ...string) *tunServer {
 	t.Helper()
-	ns := netns.New(t)
-	s := &tunServer{ns: ns, dir: t.TempDir()}
-	s.out = filepath.Join(s.dir, "serve.out")
-	readyFile := filepath.Join(s.dir, "ready")
-	outFile, err := os.Create(s.out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { outFile.Close() })
-	args := append([]string{"serve", "--tun", "pw0", "--addr", tunAddr + "/24", "--quiet"}, extra...)
-	cmd := ns.Command(context.Background(), os.Args[0], args...)
-	cmd.Env = append(os.Environ(), asCLIVar+"=1", readyFileVar+"="+readyFile)
-	cmd.Stdout, cmd.Stderr = outFile, outFile
-	s.proc = ns.Start(cmd)
-	deadline := time.After(10 * time.Second)
-	for {
-		if _, err := os.Stat(readyFile); err == nil {
-			break
-		}
-		select {
-		case <-s.proc.Done():
-			t.Fatalf("serve exited before listening: %v\n%s", s.proc.Err(), s.output())
-		case <-deadline:
-			t.Fatalf("serve did not listen within 10 s\n%s", s.output())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	s := newTUNServer(t)
+	s.start(t, append([]string{"serve", "--tun", "pw0", "--addr", tunAddr + "/24", "--quiet"}, extra...)...)
 	return s
 }
 

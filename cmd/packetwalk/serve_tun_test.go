@@ -50,42 +50,64 @@ func startTUNServer(t *testing.T, args ...string) *tunServer {
 // it listens.
 func startDeviceServer(t *testing.T, device []string, args ...string) *tunServer {
 	t.Helper()
-	ns := netns.New(t)
-	s := &tunServer{ns: ns, dir: t.TempDir()}
+	s := newTUNServer(t)
 	s.jsonl = filepath.Join(s.dir, "steps.jsonl")
 	s.pcap = filepath.Join(s.dir, "capture.pcapng")
-	s.out = filepath.Join(s.dir, "serve.out")
-	readyFile := filepath.Join(s.dir, "ready")
-	outFile, err := os.Create(s.out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { outFile.Close() })
 	all := append(append([]string{"serve"}, device...), "--addr", tunAddr+"/24", "--quiet", "--json", s.jsonl, "--pcap", s.pcap)
-	all = append(all, args...)
-	cmd := ns.Command(context.Background(), os.Args[0], all...)
-	cmd.Env = append(os.Environ(), asCLIVar+"=1", readyFileVar+"="+readyFile)
-	cmd.Stdout, cmd.Stderr = outFile, outFile
-	s.proc = ns.Start(cmd)
-	deadline := time.After(10 * time.Second)
-	for {
-		if _, err := os.Stat(readyFile); err == nil {
-			break
-		}
-		select {
-		case <-s.proc.Done():
-			t.Fatalf("serve %v exited before listening: %v\n%s", all, s.proc.Err(), s.output())
-		case <-deadline:
-			t.Fatalf("serve %v did not listen within 10 s\n%s", all, s.output())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	s.start(t, append(all, args...)...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("serve output:\n%s", s.output())
 		}
 	})
 	return s
+}
+
+// newTUNServer makes the fresh namespace and the folder of a server's
+// files (s.out is its output).
+func newTUNServer(t *testing.T) *tunServer {
+	t.Helper()
+	s := &tunServer{ns: netns.New(t), dir: t.TempDir()}
+	s.out = filepath.Join(s.dir, "serve.out")
+	return s
+}
+
+// start runs `packetwalk args...` in s's namespace, its standard output
+// and error into s.out, and waits until it listens.
+func (s *tunServer) start(t *testing.T, args ...string) {
+	t.Helper()
+	outFile, err := os.Create(s.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { outFile.Close() })
+	cmd := s.ns.Command(context.Background(), os.Args[0], args...)
+	cmd.Stdout, cmd.Stderr = outFile, outFile
+	s.proc = startListening(t, s.ns, cmd, filepath.Join(s.dir, "ready"), s.output)
+}
+
+// startListening starts cmd, this test binary as `packetwalk ...` (see
+// TestMain) made by ns.Command, and waits (10 s at most) until it
+// listens, which it tells by creating readyFile (readyFileVar). If it
+// exits first, or takes longer, the test fails with its output.
+func startListening(t *testing.T, ns *netns.NS, cmd *exec.Cmd, readyFile string, output func() string) *netns.Proc {
+	t.Helper()
+	cmd.Env = append(os.Environ(), asCLIVar+"=1", readyFileVar+"="+readyFile)
+	proc := ns.Start(cmd)
+	what := "packetwalk " + strings.Join(cmd.Args[1:], " ")
+	deadline := time.After(10 * time.Second)
+	for {
+		if _, err := os.Stat(readyFile); err == nil {
+			return proc
+		}
+		select {
+		case <-proc.Done():
+			t.Fatalf("%s exited before listening: %v\n%s", what, proc.Err(), output())
+		case <-deadline:
+			t.Fatalf("%s did not listen within 10 s\n%s", what, output())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func (s *tunServer) output() string {

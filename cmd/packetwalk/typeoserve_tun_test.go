@@ -22,7 +22,6 @@ func TestTypeOServeTUN(t *testing.T) {
 	curl := testenv.Tool(t, "curl", "install it with: apt-get install curl")
 	ns := netns.New(t)
 	dir := t.TempDir()
-	readyFile := filepath.Join(dir, "ready")
 	stdinR, stdinW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -30,17 +29,9 @@ func TestTypeOServeTUN(t *testing.T) {
 	t.Cleanup(func() { stdinW.Close() })
 	stdout := &syncBuffer{}
 	cmd := ns.Command(context.Background(), os.Args[0], "type-o-serve", "--tun", "pw0", "--addr", tunAddr+"/24", "8080")
-	cmd.Env = append(os.Environ(), asCLIVar+"=1", readyFileVar+"="+readyFile)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdout, stdout
-	proc := ns.Start(cmd)
+	proc := startListening(t, ns, cmd, filepath.Join(dir, "ready"), stdout.String)
 	stdinR.Close() // the child has its copy
-	waitFor(t, "type-o-serve to listen", func() bool {
-		_, err := os.Stat(readyFile)
-		return err == nil || isDone(proc.Done())
-	})
-	if isDone(proc.Done()) {
-		t.Fatalf("type-o-serve exited before listening: %v\n%s", proc.Err(), stdout)
-	}
 	waitFor(t, "the banner", func() bool { return strings.Contains(stdout.String(), "<<<Type-O-Serve Accepting on Port 8080>>>") })
 
 	// curl waits for the response while the operator reads the request.
@@ -88,14 +79,5 @@ func TestTypeOServeTUN(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Errorf("type-o-serve did not exit within 15 s of its input ending:\n%s", stdout)
-	}
-}
-
-func isDone(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
 	}
 }

@@ -368,12 +368,7 @@ func testRemoveAndList(t *testing.T, newTable New) {
 func testWire(t *testing.T, newTable New) {
 	cfg := stack.TopologyConfig{Seed: 3}
 	cfg.IP.TCP.Demuxer = newTable
-	p, err := stack.NewPair(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := &viz.MemorySink{}
-	p.Net.Log.AddSink(mem)
+	p, mem := grading.NewPair(t, cfg)
 	addr := netip.AddrPortFrom(p.Server.Addr(), 7)
 	const clients = 4
 	ready := make(chan struct{})

@@ -257,12 +257,7 @@ func pair(t *testing.T, newFilter New, wire nic.WireConfig, count int) run {
 	if newFilter != nil {
 		cfg.NIC = func(c *nic.Config) { c.Filter = newFilter() }
 	}
-	p, err := stack.NewPair(cfg)
-	if err != nil {
-		t.Fatalf("building the network: %v", err)
-	}
-	mem := &viz.MemorySink{}
-	p.Net.Log.AddSink(mem)
+	p, mem := grading.NewPair(t, cfg)
 	var r run
 	p.Client.Ping(stack.PingConfig{Dst: p.Server.Addr(), Count: count, Interval: 100 * time.Millisecond, Wait: 2 * time.Second}, nil, func(s stack.PingStats) { r.pings = s })
 	p.Net.Run()

@@ -416,12 +416,7 @@ func bigPing(t *testing.T, newR New, wire nic.WireConfig, count int, wait time.D
 	if newR != nil {
 		cfg.IP.IP.Reassembler = newR
 	}
-	p, err := stack.NewPair(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := &viz.MemorySink{}
-	p.Net.Log.AddSink(mem)
+	p, mem := grading.NewPair(t, cfg)
 	var r pingRun
 	p.Client.Ping(stack.PingConfig{Dst: p.Server.Addr(), Count: count, Size: 4000, Interval: 200 * time.Millisecond, Wait: wait},
 		func(e stack.PingEvent) {

@@ -53,6 +53,25 @@ func hashToEOF(c io.Reader) ([]byte, error) {
 	return h.Sum(nil), nil
 }
 
+// sendAll is the legitimate client of the hostile tests: it connects from
+// h to addr, writes data and half-closes (FIN), leaving c open for the
+// answer. The caller closes c.
+func sendAll(h *Host, addr netip.AddrPort, data []byte) (net.Conn, error) {
+	c, err := h.DialTCP(context.Background(), addr)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Write(data); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := c.(*Conn).CloseWrite(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
 // synFloodSYNs is the size of the flood: RFC 4987's attack at the scale
 // issue 10 asks for.
 const synFloodSYNs = 100_000
@@ -142,15 +161,11 @@ func TestSYNFlood(t *testing.T) {
 		<-ready
 		p.Net.Clock.AfterFunc(0, flood)
 		tbSleep(p.Client, 3*time.Second) // the SYN queue is full long before
-		c, err := p.Client.DialTCP(context.Background(), server)
+		c, err := sendAll(p.Client, server, data)
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		if _, err := c.Write(data); err != nil {
-			return err
-		}
-		c.(*Conn).CloseWrite()
 		got, err = io.ReadAll(c)
 		return err
 	})
@@ -294,15 +309,12 @@ func TestBlindInjection(t *testing.T) {
 	apps.Go("client", func() error {
 		<-ready
 		p.Net.Clock.AfterFunc(0, inject)
-		c, err := p.Client.DialTCP(context.Background(), server)
+		c, err := sendAll(p.Client, server, data)
 		if err != nil {
 			return err
 		}
-		defer c.Close()
-		if _, err := c.Write(data); err != nil {
-			return err
-		}
-		return c.(*Conn).CloseWrite()
+		c.Close() // the server's sha256 tells what arrived
+		return nil
 	})
 	apps.Wait(nil)
 

@@ -22,9 +22,11 @@
 // and `tshark -r trace.pcapng -o eth.check_fcs:TRUE -Y frame.comment` shows
 // it next to Wireshark's own FCS verdict, which agrees with the NIC's.
 //
-// Blocks are encoded by github.com/gopacket/gopacket/pcapgo's NgWriter; the
-// two IDB options it cannot write (if_fcslen and if_MACaddr) are spliced
-// into the blocks it produces (see interfaces.go).
+// The Section Header and Interface Description Blocks are encoded by
+// github.com/gopacket/gopacket/pcapgo's NgWriter; the two IDB options it
+// cannot write (if_fcslen and if_MACaddr) are spliced into the blocks it
+// produces (see interfaces.go). Enhanced Packet Blocks, one per frame, are
+// encoded here (epb.go), with the same bytes and no allocation.
 //
 // With a fixed Options.Start (the default is DefaultStart) the output
 // depends only on the sequence of calls, so a seeded simulation gives a

@@ -3,6 +3,7 @@ package viz
 import (
 	"container/heap"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -55,12 +56,17 @@ type Timer interface {
 // Events due at the same instant run in the order they were scheduled.
 // AfterFunc and Post may be called from any goroutine.
 type VirtualClock struct {
-	mu     sync.Mutex
-	now    time.Duration
-	seq    uint64
-	queue  eventQueue
-	notify chan struct{} // signalled whenever something is scheduled
-	steps  uint64        // events run so far (bench/scale reports events/s)
+	mu  sync.Mutex
+	now time.Duration
+	// nowRead is now for Now, which reads it without the lock: every
+	// logged step stamps its time, from the loop's and the applications'
+	// goroutines, and a lock per stamp was 2 to 3% of serve --tun's CPU
+	// with the step log on. now changes only under mu (setNow).
+	nowRead atomic.Int64
+	seq     uint64
+	queue   eventQueue
+	notify  chan struct{} // signalled whenever something is scheduled
+	steps   uint64        // events run so far (bench/scale reports events/s)
 }
 
 // NewVirtualClock returns a clock at time zero with nothing scheduled.
@@ -83,9 +89,13 @@ func (c *VirtualClock) Next() (time.Duration, bool) {
 
 // Now implements Clock.
 func (c *VirtualClock) Now() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
+	return time.Duration(c.nowRead.Load())
+}
+
+// setNow moves the clock to t; c.mu is held.
+func (c *VirtualClock) setNow(t time.Duration) {
+	c.now = t
+	c.nowRead.Store(int64(t))
 }
 
 // AfterFunc implements Clock: f runs inside Run once virtual time reaches
@@ -160,7 +170,7 @@ func (c *VirtualClock) step(limit time.Duration) bool {
 	}
 	ev := heap.Pop(&c.queue).(*scheduled)
 	if ev.at > c.now {
-		c.now = ev.at
+		c.setNow(ev.at)
 	}
 	ev.index = -1
 	c.steps++
@@ -195,7 +205,7 @@ func (c *VirtualClock) RunUntil(t time.Duration) {
 	}
 	c.mu.Lock()
 	if c.now < t {
-		c.now = t
+		c.setNow(t)
 	}
 	c.mu.Unlock()
 }

@@ -29,7 +29,7 @@ func (c *addrText) get(a netip.Addr) string {
 // logTexts are a Layer's remembered address texts: a host's datagrams
 // mostly go between one local address and one peer.
 type logTexts struct {
-	src, dst addrText
+	src, dst, next addrText
 }
 
 // headerFields are the fields of an IPv4 header's step.

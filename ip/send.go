@@ -89,9 +89,10 @@ func (l *Layer) output(r Route, h IPv4Header, payload []byte, frame uint64, step
 			id = l.rec.NewFrameID()
 		}
 		if l.rec.On() {
-			via := fmt.Sprintf("to %s on %s", next, link.Name())
+			// Joined with + and the next hop's text remembered (logtext.go).
+			via := "to " + l.texts.next.get(next) + " on " + link.Name()
 			if r.Gateway.IsValid() {
-				via = fmt.Sprintf("via gateway %s on %s", next, link.Name())
+				via = "via gateway " + l.texts.next.get(next) + " on " + link.Name()
 			}
 			if broadcast {
 				via = "to everyone on " + link.Name() + " (broadcast)"

@@ -30,6 +30,22 @@ type interop struct {
 	events *viz.MemorySink
 }
 
+// interopRingSize is packetwalk's RX ring in these tests: room for a whole
+// receive window (tcp.DefaultBufferSize, 1 MiB, is 737 full 1424-byte
+// segments). The wire has no bandwidth limit, so every frame gVisor hands
+// over in one flush arrives at the same virtual instant, before the driver
+// runs; how many that is depends on how the Go scheduler interleaves
+// gVisor's goroutines with the paced loop. With the default 256 slots, a
+// slow-start flight of 270 to 370 frames sometimes landed at once, the
+// tail was dropped (ring_full), and gVisor, with no SACK block to go on
+// (nothing arrived after the hole), recovered one or two segments per
+// retransmission timeout, backing off 0.2, 0.4, 0.8 ... s: a 10 MB transfer
+// then missed the 120 s timeout. That was the "stall" of the interop tests
+// (TestPacedPeerPausesBeforeWriting): the loop lost no wake-up. These tests
+// are about two stacks agreeing on a byte stream; overflowing the ring is
+// the NIC tests' subject (nic/nic_test.go), and loss is the impaired link's.
+const interopRingSize = 1024
+
 func newInterop(t *testing.T, seed int64, imp nic.Impairments) *interop {
 	t.Helper()
 	n := stack.NewNetwork(seed)
@@ -42,7 +58,7 @@ func newInterop(t *testing.T, seed int64, imp nic.Impairments) *interop {
 		t.Fatal(err)
 	}
 	pw := n.AddHost(stack.HostConfig{Name: "server"})
-	if _, err := pw.AddInterface(stack.InterfaceConfig{NIC: nic.Config{MAC: stack.MAC(2)}, Prefix: netip.MustParsePrefix("10.0.0.2/24")}, w); err != nil {
+	if _, err := pw.AddInterface(stack.InterfaceConfig{NIC: nic.Config{MAC: stack.MAC(2), RingSize: interopRingSize}, Prefix: netip.MustParsePrefix("10.0.0.2/24")}, w); err != nil {
 		t.Fatal(err)
 	}
 	gv, err := gvisorhost.New(gvisorhost.Config{Name: "gvisor", MAC: stack.MAC(1), Addr: netip.MustParsePrefix("10.0.0.1/24"), Clock: n.Clock, Log: n.Log})

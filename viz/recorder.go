@@ -101,7 +101,7 @@ func (l *Log) AddSink(s Sink) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sinks = append(l.sinks, s)
-	if c, ok := s.(Capturer); ok {
+	if c, ok := s.(Capturer); ok && wantsFrames(s) {
 		l.capturers = append(l.capturers, c)
 	}
 	l.listening.Store(true)
@@ -121,6 +121,13 @@ func (l *Log) RemoveSink(s Sink) {
 		}
 	}
 	l.listening.Store(len(l.sinks) > 0)
+}
+
+// wantsFrames reports whether a Capturer wants frames: an AsyncSink is a
+// Capturer in its type but wants them only if the sink it wraps is one.
+func wantsFrames(s Sink) bool {
+	w, ok := s.(interface{ wantsFrames() bool })
+	return !ok || w.wantsFrames()
 }
 
 func removeSink(sinks []Sink, s Sink) []Sink {

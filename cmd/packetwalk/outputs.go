@@ -21,6 +21,12 @@ type outputs struct {
 	jsonl    *viz.JSONLSink
 	pcap     *pcapng.Writer
 	pcapFile *os.File
+	// files are the file sinks (jsonl, pcap and any extra), run by
+	// fileQ on a goroutine of their own (viz.AsyncSink), so encoding and
+	// writing leave the stack's goroutine; one queue for all, so each
+	// step is copied once.
+	files    viz.Tee
+	fileQ    *viz.AsyncSink
 	html     *report.Writer
 	paths    []string
 	ladder   *ladder.Builder
@@ -88,13 +94,15 @@ func (v *viewFlags) check() error {
 
 // openOutputs creates the requested files (an empty path means none) and
 // subscribes them to log. quiet suppresses the step narration on stdout.
-func openOutputs(log *viz.Log, stdout io.Writer, quiet bool, jsonPath, pcapPath string) (*outputs, error) {
-	return openViewOutputs(log, stdout, nil, quiet, jsonPath, pcapPath)
+func openOutputs(log *viz.Log, stdout io.Writer, quiet bool, jsonPath, pcapPath string, extra ...viz.Sink) (*outputs, error) {
+	return openViewOutputs(log, stdout, nil, quiet, jsonPath, pcapPath, extra...)
 }
 
 // openViewOutputs is openOutputs with the narration's filters and the
 // ladder diagram that view asks for (nil: none).
-func openViewOutputs(log *viz.Log, stdout io.Writer, view *viewFlags, quiet bool, jsonPath, pcapPath string) (*outputs, error) {
+// extra sinks (serve's live capture) share the file sinks' queue and are
+// closed with them.
+func openViewOutputs(log *viz.Log, stdout io.Writer, view *viewFlags, quiet bool, jsonPath, pcapPath string, extra ...viz.Sink) (*outputs, error) {
 	o := &outputs{}
 	opts := text.Options{Color: isTerminal(stdout)}
 	if view != nil {
@@ -115,7 +123,7 @@ func openViewOutputs(log *viz.Log, stdout io.Writer, view *viewFlags, quiet bool
 			return nil, fmt.Errorf("cannot write the step log: %v", err)
 		}
 		o.jsonl = viz.NewJSONLSink(f)
-		log.AddSink(o.jsonl)
+		o.files = append(o.files, o.jsonl)
 		o.paths = append(o.paths, jsonPath)
 	}
 	if pcapPath != "" {
@@ -131,8 +139,13 @@ func openViewOutputs(log *viz.Log, stdout io.Writer, view *viewFlags, quiet bool
 			return nil, fmt.Errorf("cannot write the capture: %v", err)
 		}
 		o.pcap, o.pcapFile = w, f
-		log.AddSink(w)
+		o.files = append(o.files, w)
 		o.paths = append(o.paths, pcapPath)
+	}
+	o.files = append(o.files, extra...)
+	if len(o.files) > 0 {
+		o.fileQ = viz.NewAsync(o.files, viz.AsyncOptions{})
+		log.AddSink(o.fileQ)
 	}
 	return o, nil
 }
@@ -175,11 +188,10 @@ func (o *outputs) close() error {
 			keep(o.ladder.WriteText(o.ladderTo))
 		}
 	}
-	if o.jsonl != nil {
-		keep(o.jsonl.Close())
-	}
-	if o.pcap != nil {
-		keep(o.pcap.Close())
+	if o.fileQ != nil {
+		keep(o.fileQ.Close()) // drains the queue, then closes every file sink
+	} else {
+		keep(o.files.Close())
 	}
 	if o.html != nil {
 		keep(o.html.Close())

@@ -70,23 +70,10 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	if !f.quiet {
 		log.AddSink(narr)
 	}
-	out, err := openOutputs(log, stdout, true, f.jsonPath, "")
-	if err != nil {
-		return err
-	}
-	if out.jsonl != nil {
-		// Live for a tail, within 50 ms, without a write per event
-		// (which made the step log cost 3-6x in bench/run).
-		out.jsonl.FlushWithin = 50 * time.Millisecond
-	}
-	outClosed := false
-	defer func() {
-		if !outClosed {
-			out.close()
-		}
-	}()
-	var flusher *exchangeFlusher
+	// The live capture is made first, so that it shares the step log's
+	// queue (outputs.fileQ: one goroutine encodes both files).
 	var capture *pcapng.Writer
+	var extra []viz.Sink
 	if f.pcap != "" {
 		file, err := os.Create(f.pcap)
 		if err != nil {
@@ -97,14 +84,35 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 			file.Close()
 			return fmt.Errorf("cannot write the capture: %v", err)
 		}
-		log.AddSink(capture)
-		flusher = &exchangeFlusher{flush: func() { capture.FlushPending() }}
+		extra = append(extra, capture)
+	}
+	out, err := openOutputs(log, stdout, true, f.jsonPath, "", extra...)
+	if err != nil {
+		if capture != nil {
+			capture.Close()
+		}
+		return err
+	}
+	if out.jsonl != nil {
+		// Live for a tail, within 50 ms, without a write per event
+		// (which made the step log cost 3-6x in bench/run).
+		out.jsonl.FlushWithin = 50 * time.Millisecond
+	}
+	outClosed := false
+	defer func() {
+		if !outClosed {
+			out.close() // closes the capture too
+		}
+	}()
+	var flusher *exchangeFlusher
+	if capture != nil {
+		// The flusher first waits for the queue to have handed the
+		// exchange's steps to the capture.
+		flusher = &exchangeFlusher{flush: func() {
+			out.fileQ.Drain()
+			capture.FlushPending()
+		}}
 		log.AddSink(flusher)
-		defer func() {
-			if capture != nil {
-				capture.Close()
-			}
-		}()
 	}
 
 	closeLogs, err := cfg.OpenLogs()
@@ -186,12 +194,6 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	outClosed = true
 	if err := out.close(); err != nil && runErr == nil {
 		runErr = err
-	}
-	if capture != nil {
-		if err := capture.Close(); err != nil && runErr == nil {
-			runErr = fmt.Errorf("cannot write the capture: %v", err)
-		}
-		capture = nil
 	}
 	return runErr
 }

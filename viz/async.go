@@ -15,10 +15,13 @@ import (
 // more. An AsyncSink copies each event (and each captured frame's bytes)
 // into a batch and hands the batch to one goroutine that calls the sink,
 // so the encoding and the write system calls move to another core. What is
-// left on the stack's goroutine is a copy of about 200 bytes per event.
-// Measured by BenchmarkReceivePathLoggedAsync in stack (against
-// BenchmarkReceivePathLogged) and by bench/run's packetwalk-log rounds;
-// BENCHMARKS.md has the figures.
+// left on the stack's goroutine is a copy of about 200 bytes per event
+// (about 50 ns). It saves the stack's goroutine the encoding, about 3 µs
+// per logged segment (BenchmarkReceivePathLoggedSync against ...Async in
+// stack), which pays where a core is idle: bench/run's packetwalk-log
+// bulk download, 134 to 209 MB/s (median of rounds); with wrk and ab
+// keeping both cores busy it neither helps nor hurts. BENCHMARKS.md has
+// the figures.
 //
 // Nothing is lost and order is kept: there is one consumer per sink, and
 // the queue is bounded by blocking, not by dropping. When the consumer

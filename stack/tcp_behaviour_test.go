@@ -133,6 +133,100 @@ func tbDial(h *Host, local, remote netip.AddrPort, opts ...[3]int) (FD, error) {
 	return fd, h.Connect(fd, remote)
 }
 
+// tbListener is the shape most tests share: a "server" application that
+// listens and serves, and clients that start only once the listener exists
+// (or failed to), so that no SYN meets a closed port.
+type tbListener struct {
+	a     *tbApps
+	Addr  netip.AddrPort // where Dial connects
+	ready chan struct{}  // closed once listen() returned
+}
+
+// Serve starts the "server" application on h: socket, bind addr, listen
+// with backlog (opts set before listen), then serve(lfd), which closes it.
+func (a *tbApps) Serve(h *Host, addr netip.AddrPort, backlog int, serve func(lfd FD) error, opts ...[3]int) *tbListener {
+	l := &tbListener{a: a, Addr: addr, ready: make(chan struct{})}
+	a.Go("server", func() error {
+		lfd, err := tbListen(h, addr, backlog, opts...)
+		close(l.ready)
+		if err != nil {
+			return err
+		}
+		return serve(lfd)
+	})
+	return l
+}
+
+// ServeOne is Serve for a server of one connection: it accepts it and
+// hands serve the listener and the connection (serve closes both).
+func (a *tbApps) ServeOne(h *Host, addr netip.AddrPort, backlog int, serve func(lfd, fd FD) error, opts ...[3]int) *tbListener {
+	return a.Serve(h, addr, backlog, func(lfd FD) error {
+		fd, _, err := h.Accept(lfd)
+		if err != nil {
+			return err
+		}
+		return serve(lfd, fd)
+	}, opts...)
+}
+
+// Client starts the application name, which runs f once the listener
+// exists.
+func (l *tbListener) Client(name string, f func() error) {
+	l.a.Go(name, func() error {
+		<-l.ready
+		return f()
+	})
+}
+
+// Dial starts the client application name on h: once the listener exists
+// it connects from an ephemeral port and runs f on the connection (f
+// closes it).
+func (l *tbListener) Dial(name string, h *Host, f func(fd FD) error) {
+	l.Client(name, func() error {
+		fd, err := tbDial(h, netip.AddrPort{}, l.Addr)
+		if err != nil {
+			return err
+		}
+		return f(fd)
+	})
+}
+
+// tbAllClosed holds once neither host of p has a TCP socket left (TIME_WAIT
+// included): a Wait condition.
+func tbAllClosed(p *Pair) func() bool {
+	return func() bool { return len(p.Client.TCP.Endpoints()) == 0 && len(p.Server.TCP.Endpoints()) == 0 }
+}
+
+// tbRequest is a client's whole exchange with a server that reads to EOF:
+// write data, shut down the sending half (the FIN is the server's EOF),
+// and read the answer up to the server's FIN.
+func tbRequest(h *Host, fd FD, data []byte) ([]byte, error) {
+	if _, err := h.Write(fd, data); err != nil {
+		return nil, err
+	}
+	if err := h.Shutdown(fd, SHUT_WR); err != nil {
+		return nil, err
+	}
+	return tbReadAll(h, fd)
+}
+
+// tbConsume reads to EOF through a buffer of bufBytes, handing each read's
+// bytes to each (the buffer size sets how much one read takes from the
+// receive queue, and so when window updates go out: callers keep theirs).
+func tbConsume(h *Host, fd FD, bufBytes int, each func([]byte)) error {
+	buf := make([]byte, bufBytes)
+	for {
+		n, err := h.Read(fd, buf)
+		each(buf[:n])
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
 // tbReadFull reads exactly n bytes.
 func tbReadFull(h *Host, fd FD, n int) ([]byte, error) {
 	buf := make([]byte, n)
@@ -272,14 +366,8 @@ func TestTCPTransitionsOpenAndClose(t *testing.T) {
 	p, mem := tbPair(t, 1, tcp.Config{MSL: msl}, nic.WireConfig{})
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	var lstID, srvID, cliID uint64
-	ready := make(chan struct{})
 	a := tbRun(t, p.Net)
-	a.Go("server", func() error {
-		lfd, err := tbListen(p.Server, srv, 4)
-		close(ready)
-		if err != nil {
-			return err
-		}
+	l := a.Serve(p.Server, srv, 4, func(lfd FD) error {
 		lstID = tbConnID(p.Server, lfd)
 		fd, _, err := p.Server.Accept(lfd)
 		if err != nil {
@@ -299,19 +387,14 @@ func TestTCPTransitionsOpenAndClose(t *testing.T) {
 		p.Server.Close(fd)
 		return p.Server.Close(lfd)
 	})
-	a.Go("client", func() error {
-		<-ready
-		fd, err := tbDial(p.Client, netip.AddrPort{}, srv)
-		if err != nil {
-			return err
-		}
+	l.Dial("client", p.Client, func(fd FD) error {
 		cliID = tbConnID(p.Client, fd)
 		if _, err := p.Client.Write(fd, []byte("hello")); err != nil {
 			return err
 		}
 		return p.Client.Close(fd)
 	})
-	a.Wait(func() bool { return len(p.Client.TCP.Endpoints()) == 0 && len(p.Server.TCP.Endpoints()) == 0 })
+	a.Wait(tbAllClosed(p))
 
 	tbExpectTrail(t, mem, "client", cliID, "CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>FIN_WAIT_1",
 		"FIN_WAIT_1>FIN_WAIT_2", "FIN_WAIT_2>TIME_WAIT", "TIME_WAIT>CLOSED")
@@ -336,34 +419,19 @@ func TestTCPTransitionsSimultaneousClose(t *testing.T) {
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	const closeAt = 10 * time.Millisecond
 	var srvID, cliID uint64
-	ready := make(chan struct{})
 	a := tbRun(t, p.Net)
-	a.Go("server", func() error {
-		lfd, err := tbListen(p.Server, srv, 4)
-		close(ready)
-		if err != nil {
-			return err
-		}
-		fd, _, err := p.Server.Accept(lfd)
-		if err != nil {
-			return err
-		}
+	l := a.ServeOne(p.Server, srv, 4, func(lfd, fd FD) error {
 		srvID = tbConnID(p.Server, fd)
 		p.Server.Close(lfd)
 		tbSleepUntil(p.Server, closeAt)
 		return p.Server.Close(fd)
 	})
-	a.Go("client", func() error {
-		<-ready
-		fd, err := tbDial(p.Client, netip.AddrPort{}, srv)
-		if err != nil {
-			return err
-		}
+	l.Dial("client", p.Client, func(fd FD) error {
 		cliID = tbConnID(p.Client, fd)
 		tbSleepUntil(p.Client, closeAt)
 		return p.Client.Close(fd)
 	})
-	a.Wait(func() bool { return len(p.Client.TCP.Endpoints()) == 0 && len(p.Server.TCP.Endpoints()) == 0 })
+	a.Wait(tbAllClosed(p))
 	closing := []string{"ESTABLISHED>FIN_WAIT_1", "FIN_WAIT_1>CLOSING", "CLOSING>TIME_WAIT", "TIME_WAIT>CLOSED"}
 	tbExpectTrail(t, mem, "client", cliID, append([]string{"CLOSED>SYN_SENT", "SYN_SENT>ESTABLISHED"}, closing...)...)
 	tbExpectTrail(t, mem, "server", srvID, append([]string{"CLOSED>SYN_RECEIVED", "SYN_RECEIVED>ESTABLISHED"}, closing...)...)
@@ -393,13 +461,7 @@ func TestTCPTransitionsSimultaneousOpen(t *testing.T) {
 				return fmt.Errorf("connect: %w", err)
 			}
 			ids[i] = tbConnID(h, fd)
-			if _, err := h.Write(fd, []byte(say)); err != nil {
-				return err
-			}
-			if err := h.Shutdown(fd, SHUT_WR); err != nil {
-				return err
-			}
-			got, err := tbReadAll(h, fd)
+			got, err := tbRequest(h, fd, []byte(say))
 			if err != nil {
 				return err
 			}
@@ -412,7 +474,7 @@ func TestTCPTransitionsSimultaneousOpen(t *testing.T) {
 	a := tbRun(t, p.Net)
 	a.Go("a", peer(0, p.Client, aAddr, bAddr, "ping"))
 	a.Go("b", peer(1, p.Server, bAddr, aAddr, "pong"))
-	a.Wait(func() bool { return len(p.Client.TCP.Endpoints()) == 0 && len(p.Server.TCP.Endpoints()) == 0 })
+	a.Wait(tbAllClosed(p))
 	for i, host := range []string{"client", "server"} {
 		trail := tbTrail(mem, host, ids[i])
 		if len(trail) < 3 || !slices.Equal(trail[:3], []string{"CLOSED>SYN_SENT", "SYN_SENT>SYN_RECEIVED", "SYN_RECEIVED>ESTABLISHED"}) {
@@ -457,14 +519,8 @@ func TestTCPTwoClientsSamePort(t *testing.T) {
 
 	served := map[string]uint64{} // client address -> the server socket that answered it
 	var mu sync.Mutex
-	ready := make(chan struct{})
 	a := tbRun(t, n)
-	a.Go("server", func() error {
-		lfd, err := tbListen(server, netip.AddrPortFrom(netip.IPv4Unspecified(), 80), 8)
-		close(ready)
-		if err != nil {
-			return err
-		}
+	l := a.Serve(server, netip.AddrPortFrom(netip.IPv4Unspecified(), 80), 8, func(lfd FD) error {
 		for range clients {
 			fd, peer, err := server.Accept(lfd)
 			if err != nil {
@@ -487,18 +543,13 @@ func TestTCPTwoClientsSamePort(t *testing.T) {
 	})
 	answers := make([]string, len(clients))
 	for i, c := range clients {
-		a.Go(c.Name, func() error {
-			<-ready
+		l.Client(c.Name, func() error {
 			local := netip.AddrPortFrom(c.Addr(), 1025)
 			fd, err := tbDial(c, local, srv)
 			if err != nil {
 				return err
 			}
-			if _, err := c.Write(fd, []byte("hello from "+c.Name)); err != nil {
-				return err
-			}
-			c.Shutdown(fd, SHUT_WR)
-			got, err := tbReadAll(c, fd)
+			got, err := tbRequest(c, fd, []byte("hello from "+c.Name))
 			if err != nil {
 				return err
 			}
@@ -562,14 +613,8 @@ func TestTCPBacklogOverflow(t *testing.T) {
 	const clients = 5
 	const acceptAt = 3 * time.Second
 	got := map[byte]bool{}
-	ready := make(chan struct{})
 	a := tbRun(t, p.Net)
-	a.Go("server", func() error {
-		lfd, err := tbListen(p.Server, srv, 2)
-		close(ready)
-		if err != nil {
-			return err
-		}
+	l := a.Serve(p.Server, srv, 2, func(lfd FD) error {
 		tbSleepUntil(p.Server, acceptAt)
 		for range clients {
 			fd, _, err := p.Server.Accept(lfd)
@@ -586,8 +631,7 @@ func TestTCPBacklogOverflow(t *testing.T) {
 		return p.Server.Close(lfd)
 	})
 	for i := range clients {
-		a.Go(fmt.Sprintf("client%d", i), func() error {
-			<-ready
+		l.Client(fmt.Sprintf("client%d", i), func() error {
 			if i > 0 {
 				// The first is established (at 200 µs) before the
 				// others try, all at once.
@@ -694,18 +738,8 @@ func TestTCPHalfClose(t *testing.T) {
 	reply := tbBytes(6, 100_000)
 	var got []byte
 	var cliID uint64
-	ready := make(chan struct{})
 	a := tbRun(t, p.Net)
-	a.Go("server", func() error {
-		lfd, err := tbListen(p.Server, srv, 4)
-		close(ready)
-		if err != nil {
-			return err
-		}
-		fd, _, err := p.Server.Accept(lfd)
-		if err != nil {
-			return err
-		}
+	l := a.ServeOne(p.Server, srv, 4, func(lfd, fd FD) error {
 		req, err := tbReadAll(p.Server, fd)
 		if err != nil || string(req) != "GET /big" {
 			return fmt.Errorf("request %q, %v", req, err)
@@ -716,12 +750,7 @@ func TestTCPHalfClose(t *testing.T) {
 		p.Server.Close(lfd)
 		return p.Server.Close(fd)
 	})
-	a.Go("client", func() error {
-		<-ready
-		fd, err := tbDial(p.Client, netip.AddrPort{}, srv)
-		if err != nil {
-			return err
-		}
+	l.Dial("client", p.Client, func(fd FD) error {
 		cliID = tbConnID(p.Client, fd)
 		p.Client.Write(fd, []byte("GET /big"))
 		if err := p.Client.Shutdown(fd, SHUT_WR); err != nil {
@@ -730,6 +759,7 @@ func TestTCPHalfClose(t *testing.T) {
 		if _, err := p.Client.Write(fd, []byte("more")); !errors.Is(err, tcp.ErrBrokenPipe) {
 			return fmt.Errorf("write after SHUT_WR: %v, want EPIPE", err)
 		}
+		var err error
 		got, err = tbReadAll(p.Client, fd)
 		if err != nil {
 			return err
@@ -763,15 +793,9 @@ func TestTCPTimeWaitReuse(t *testing.T) {
 	p, mem := tbPair(t, 7, tcp.Config{MSL: msl}, nic.WireConfig{})
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	clientPort := func(port uint16) netip.AddrPort { return netip.AddrPortFrom(p.Client.Addr(), port) }
-	ready := make(chan struct{})
 	var newSYNConn uint64
 	a := tbRun(t, p.Net)
-	a.Go("server", func() error {
-		lfd, err := tbListen(p.Server, srv, 8)
-		close(ready)
-		if err != nil {
-			return err
-		}
+	l := a.Serve(p.Server, srv, 8, func(lfd FD) error {
 		// First connection: the client closes first.
 		fd, _, err := p.Server.Accept(lfd)
 		if err != nil {
@@ -804,8 +828,7 @@ func TestTCPTimeWaitReuse(t *testing.T) {
 		p.Server.Close(fd)
 		return p.Server.Close(lfd)
 	})
-	a.Go("client", func() error {
-		<-ready
+	l.Client("client", func() error {
 		// (a) After an active close the port is held in TIME_WAIT.
 		fd, err := tbDial(p.Client, clientPort(40000), srv)
 		if err != nil {
@@ -903,18 +926,8 @@ func TestTCPNagleDelayedACK(t *testing.T) {
 			srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 			var took time.Duration
 			var start time.Duration
-			ready := make(chan struct{})
 			a := tbRun(t, p.Net)
-			a.Go("server", func() error {
-				lfd, err := tbListen(p.Server, srv, 4)
-				close(ready)
-				if err != nil {
-					return err
-				}
-				fd, _, err := p.Server.Accept(lfd)
-				if err != nil {
-					return err
-				}
+			l := a.ServeOne(p.Server, srv, 4, func(lfd, fd FD) error {
 				if _, err := tbReadFull(p.Server, fd, 20); err != nil {
 					return err
 				}
@@ -925,12 +938,7 @@ func TestTCPNagleDelayedACK(t *testing.T) {
 				p.Server.Close(lfd)
 				return p.Server.Close(fd)
 			})
-			a.Go("client", func() error {
-				<-ready
-				fd, err := tbDial(p.Client, netip.AddrPort{}, srv)
-				if err != nil {
-					return err
-				}
+			l.Dial("client", p.Client, func(fd FD) error {
 				if tc.noDelay {
 					if err := p.Client.SetSockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1); err != nil {
 						return err
@@ -1003,18 +1011,8 @@ func TestTCPAbortiveClose(t *testing.T) {
 			p, mem := tbPair(t, 9, tcp.Config{}, nic.WireConfig{})
 			srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 			var readErr error
-			ready := make(chan struct{})
 			a := tbRun(t, p.Net)
-			a.Go("server", func() error {
-				lfd, err := tbListen(p.Server, srv, 4)
-				close(ready)
-				if err != nil {
-					return err
-				}
-				fd, _, err := p.Server.Accept(lfd)
-				if err != nil {
-					return err
-				}
+			l := a.ServeOne(p.Server, srv, 4, func(lfd, fd FD) error {
 				p.Server.Close(lfd)
 				if tc.linger {
 					if _, err := tbReadFull(p.Server, fd, 4); err != nil {
@@ -1028,12 +1026,7 @@ func TestTCPAbortiveClose(t *testing.T) {
 				}
 				return p.Server.Close(fd)
 			})
-			a.Go("client", func() error {
-				<-ready
-				fd, err := tbDial(p.Client, netip.AddrPort{}, srv)
-				if err != nil {
-					return err
-				}
+			l.Dial("client", p.Client, func(fd FD) error {
 				p.Client.Write(fd, []byte("data"))
 				_, readErr = tbReadAll(p.Client, fd)
 				return p.Client.Close(fd)
@@ -1064,29 +1057,11 @@ func tbTransfer(t *testing.T, p *Pair, data []byte) {
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	want := sha256.Sum256(data)
 	var got []byte
-	ready := make(chan struct{})
 	a := tbRun(t, p.Net)
-	a.Go("server", func() error {
-		lfd, err := tbListen(p.Server, srv, 4)
-		close(ready)
-		if err != nil {
-			return err
-		}
-		fd, _, err := p.Server.Accept(lfd)
-		if err != nil {
-			return err
-		}
+	l := a.ServeOne(p.Server, srv, 4, func(lfd, fd FD) error {
 		h := sha256.New()
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := p.Server.Read(fd, buf)
-			h.Write(buf[:n])
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return err
-			}
+		if err := tbConsume(p.Server, fd, 64<<10, func(chunk []byte) { h.Write(chunk) }); err != nil {
+			return err
 		}
 		if _, err := p.Server.Write(fd, h.Sum(nil)); err != nil {
 			return err
@@ -1094,18 +1069,9 @@ func tbTransfer(t *testing.T, p *Pair, data []byte) {
 		p.Server.Close(lfd)
 		return p.Server.Close(fd)
 	})
-	a.Go("client", func() error {
-		<-ready
-		fd, err := tbDial(p.Client, netip.AddrPort{}, srv)
-		if err != nil {
-			return err
-		}
-		if _, err := p.Client.Write(fd, data); err != nil {
-			return err
-		}
-		p.Client.Shutdown(fd, SHUT_WR)
-		got, err = tbReadAll(p.Client, fd)
-		if err != nil {
+	l.Dial("client", p.Client, func(fd FD) error {
+		var err error
+		if got, err = tbRequest(p.Client, fd, data); err != nil {
 			return err
 		}
 		return p.Client.Close(fd)
@@ -1220,37 +1186,20 @@ func TestTCPZeroWindowProbe(t *testing.T) {
 	data := tbBytes(12, 64<<10)
 	const readAt = 5 * time.Second
 	var got []byte
-	ready := make(chan struct{})
 	a := tbRun(t, p.Net)
-	a.Go("server", func() error {
-		lfd, err := tbListen(p.Server, srv, 4, [3]int{SOL_SOCKET, SO_RCVBUF, 4096})
-		close(ready)
-		if err != nil {
-			return err
-		}
-		fd, _, err := p.Server.Accept(lfd)
-		if err != nil {
-			return err
-		}
+	l := a.ServeOne(p.Server, srv, 4, func(lfd, fd FD) error {
 		tbSleepUntil(p.Server, readAt)
-		got, err = tbReadAll(p.Server, fd)
-		if err != nil {
+		var err error
+		if got, err = tbReadAll(p.Server, fd); err != nil {
 			return err
 		}
 		p.Server.Close(lfd)
 		return p.Server.Close(fd)
-	})
-	a.Go("client", func() error {
-		<-ready
-		fd, err := tbDial(p.Client, netip.AddrPort{}, srv)
-		if err != nil {
+	}, [3]int{SOL_SOCKET, SO_RCVBUF, 4096})
+	l.Dial("client", p.Client, func(fd FD) error {
+		if _, err := tbRequest(p.Client, fd, data); err != nil {
 			return err
 		}
-		if _, err := p.Client.Write(fd, data); err != nil {
-			return err
-		}
-		p.Client.Shutdown(fd, SHUT_WR)
-		tbReadAll(p.Client, fd)
 		return p.Client.Close(fd)
 	})
 	a.Wait(nil)
@@ -1302,14 +1251,8 @@ func tbScenarioLog(t *testing.T, twoClients bool) []byte {
 	if twoClients {
 		clients = 2
 	}
-	ready := make(chan struct{})
 	a := tbRun(t, p.Net)
-	a.Go("server", func() error {
-		lfd, err := tbListen(p.Server, srv, 4)
-		close(ready)
-		if err != nil {
-			return err
-		}
+	l := a.Serve(p.Server, srv, 4, func(lfd FD) error {
 		for range clients {
 			fd, _, err := p.Server.Accept(lfd)
 			if err != nil {
@@ -1332,18 +1275,9 @@ func tbScenarioLog(t *testing.T, twoClients bool) []byte {
 		return p.Server.Close(lfd)
 	})
 	for i := range clients {
-		a.Go(fmt.Sprint("client", i), func() error {
-			<-ready
-			fd, err := tbDial(p.Client, netip.AddrPort{}, srv)
-			if err != nil {
-				return err
-			}
+		l.Dial(fmt.Sprint("client", i), p.Client, func(fd FD) error {
 			data := tbBytes(uint64(i), 200_000)
-			if _, err := p.Client.Write(fd, data); err != nil {
-				return err
-			}
-			p.Client.Shutdown(fd, SHUT_WR)
-			got, err := tbReadAll(p.Client, fd)
+			got, err := tbRequest(p.Client, fd, data)
 			if err != nil {
 				return err
 			}
@@ -1353,7 +1287,7 @@ func tbScenarioLog(t *testing.T, twoClients bool) []byte {
 			return p.Client.Close(fd)
 		})
 	}
-	a.Wait(func() bool { return len(p.Client.TCP.Endpoints()) == 0 && len(p.Server.TCP.Endpoints()) == 0 })
+	a.Wait(tbAllClosed(p))
 	if err := sink.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -1388,14 +1322,8 @@ func TestTCPDeterministicLog(t *testing.T) {
 func TestTCPPollServer(t *testing.T) {
 	p, _ := tbPair(t, 13, tcp.Config{}, nic.WireConfig{})
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
-	ready := make(chan struct{})
 	a := tbRun(t, p.Net)
-	a.Go("server", func() error {
-		lfd, err := tbListen(p.Server, srv, 4)
-		close(ready)
-		if err != nil {
-			return err
-		}
+	l := a.Serve(p.Server, srv, 4, func(lfd FD) error {
 		fds := []PollFD{{FD: lfd, Events: POLLIN}}
 		accepted, closed := 0, 0
 		buf := make([]byte, 1024)
@@ -1439,8 +1367,7 @@ func TestTCPPollServer(t *testing.T) {
 		return p.Server.Close(lfd)
 	})
 	for i, msg := range []string{"first client", "second client"} {
-		a.Go(msg, func() error {
-			<-ready
+		l.Client(msg, func() error {
 			tbSleep(p.Client, time.Duration(i)*time.Millisecond)
 			fd, err := tbDial(p.Client, netip.AddrPort{}, srv)
 			if err != nil {
@@ -1477,38 +1404,15 @@ func BenchmarkTCPBulkTransfer(b *testing.B) {
 		}
 		srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 		received := 0
-		ready := make(chan struct{})
 		a := tbRun(b, p.Net)
-		a.Go("server", func() error {
-			lfd, err := tbListen(p.Server, srv, 4)
-			close(ready)
-			if err != nil {
+		l := a.ServeOne(p.Server, srv, 4, func(lfd, fd FD) error {
+			if err := tbConsume(p.Server, fd, 256<<10, func(chunk []byte) { received += len(chunk) }); err != nil {
 				return err
-			}
-			fd, _, err := p.Server.Accept(lfd)
-			if err != nil {
-				return err
-			}
-			buf := make([]byte, 256<<10)
-			for {
-				n, err := p.Server.Read(fd, buf)
-				received += n
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					return err
-				}
 			}
 			p.Server.Close(fd)
 			return p.Server.Close(lfd)
 		})
-		a.Go("client", func() error {
-			<-ready
-			fd, err := tbDial(p.Client, netip.AddrPort{}, srv)
-			if err != nil {
-				return err
-			}
+		l.Dial("client", p.Client, func(fd FD) error {
 			if _, err := p.Client.Write(fd, data); err != nil {
 				return err
 			}
@@ -1530,15 +1434,9 @@ func BenchmarkTCPConnectionSetup(b *testing.B) {
 	}
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	n := b.N
-	ready := make(chan struct{})
 	b.ReportAllocs()
 	a := tbRun(b, p.Net)
-	a.Go("server", func() error {
-		lfd, err := tbListen(p.Server, srv, 128)
-		close(ready)
-		if err != nil {
-			return err
-		}
+	l := a.Serve(p.Server, srv, 128, func(lfd FD) error {
 		for range n {
 			fd, _, err := p.Server.Accept(lfd)
 			if err != nil {
@@ -1548,8 +1446,7 @@ func BenchmarkTCPConnectionSetup(b *testing.B) {
 		}
 		return p.Server.Close(lfd)
 	})
-	a.Go("client", func() error {
-		<-ready
+	l.Client("client", func() error {
 		for range n {
 			fd, err := tbDial(p.Client, netip.AddrPort{}, srv)
 			if err != nil {

@@ -18,7 +18,13 @@ import (
 // type-o-serve's standard input) reads it and types the response, and
 // curl receives exactly the typed bytes. When the operator's input ends,
 // type-o-serve lets TCP deliver what it sent and exits.
-func TestTypeOServeTUN(t *testing.T) {
+func TestTypeOServeTUN(t *testing.T) { testTypeOServeDevice(t, "--tun") }
+
+// The same through a TAP device: the kernel first resolves the stack's
+// MAC with ARP, then the exchange is the same.
+func TestTypeOServeTAP(t *testing.T) { testTypeOServeDevice(t, "--tap") }
+
+func testTypeOServeDevice(t *testing.T, deviceFlag string) {
 	curl := testenv.Tool(t, "curl", "install it with: apt-get install curl")
 	ns := netns.New(t)
 	dir := t.TempDir()
@@ -28,7 +34,7 @@ func TestTypeOServeTUN(t *testing.T) {
 	}
 	t.Cleanup(func() { stdinW.Close() })
 	stdout := &syncBuffer{}
-	cmd := ns.Command(context.Background(), os.Args[0], "type-o-serve", "--tun", "pw0", "--addr", tunAddr+"/24", "8080")
+	cmd := ns.Command(context.Background(), os.Args[0], "type-o-serve", deviceFlag, "pw0", "--addr", tunAddr+"/24", "8080")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdout, stdout
 	proc := startListening(t, ns, cmd, filepath.Join(dir, "ready"), stdout.String)
 	stdinR.Close() // the child has its copy

@@ -95,20 +95,71 @@ func TestBadImplDir(t *testing.T) {
 	}
 }
 
+// edit is one planted bug: the text of the reference to find (exactly
+// once) and what replaces it.
+type edit struct{ old, new string }
+
+// mutant copies a lab's reference solution into a temporary folder, as a
+// student's package, with the edits applied: the bug is written down
+// next to the test that must catch it, not kept as a second copy of the
+// reference that would drift from it.
+func mutant(t *testing.T, refDir string, edits ...edit) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(refDir, "*.go"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("%s: want one Go file in the reference, got %v (%v)", refDir, files, err)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(b), "package reference", "package mutant", 1)
+	for _, e := range edits {
+		if n := strings.Count(src, e.old); n != 1 {
+			t.Fatalf("%s: the text to plant a bug in appears %d times, want once: %q", files[0], n, e.old)
+		}
+		src = strings.Replace(src, e.old, e.new, 1)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, filepath.Base(files[0])), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// The planted bugs.
+var (
+	noPromiscuous = []edit{{"case s.Promiscuous:", "case false && s.Promiscuous: // mutant: promiscuous mode ignored"}}
+	portsOnly     = []edit{
+		{"type fourTuple struct{ local, remote netip.AddrPort }", "type fourTuple struct{ local, remote uint16 } // mutant: ports only"},
+		{"t.conns[fourTuple{local, remote}]", "t.conns[fourTuple{local.Port(), remote.Port()}]"},
+		{"k := fourTuple{e.LocalAddr(), e.RemoteAddr()}\n\tif t.conns[k] != nil", "k := fourTuple{e.LocalAddr().Port(), e.RemoteAddr().Port()}\n\tif t.conns[k] != nil"},
+		{"k := fourTuple{e.LocalAddr(), e.RemoteAddr()}\n\tif t.conns[k] == e", "k := fourTuple{e.LocalAddr().Port(), e.RemoteAddr().Port()}\n\tif t.conns[k] == e"},
+		{"t.conns[fourTuple{netip.AddrPortFrom(src, p), remote}]", "t.conns[fourTuple{p, remote.Port()}]"},
+	}
+	timerNotStopped = []edit{
+		{"if r.pending[d.key] != d {", "if false { // mutant: no check that the datagram is still pending"},
+		{"d.timer.Stop()", "_ = d.timer // mutant: the timer is never stopped"},
+	}
+	wrongSignature = []edit{{"func New(ephemeral ip.PortRange) tcp.Demuxer {",
+		"func New() tcp.Demuxer { // mutant: the constructor lost its parameter\n\tephemeral := ip.EphemeralPorts"}}
+)
+
 // TestMutantsCaught: a reference with one bug planted fails exactly the
 // graded tests that the bug concerns, so the tests discriminate.
 func TestMutantsCaught(t *testing.T) {
 	for _, m := range []struct {
-		id, dir string
-		fail    []string
-		pass    []string
+		id, name, ref string
+		edits         []edit
+		fail          []string
+		pass          []string
 	}{
-		{"impl-fcs-mac", "testdata/fcsmac-no-promiscuous", []string{"MACFilter", "HubBystander"}, []string{"FCSComputed", "WireCorruptFrames"}},
-		{"impl-demux", "testdata/demux-ports-only", []string{"SeedTwoClientsOnPort1025"}, []string{"SYNClonesListener", "EphemeralPorts"}},
-		{"impl-reassembly", "testdata/reassembly-timer-not-stopped", []string{"NoTimeoutAfterCompletion"}, []string{"InOrder", "TimeoutAndICMP"}},
+		{"impl-fcs-mac", "no-promiscuous", "fcsmac/reference", noPromiscuous, []string{"MACFilter", "HubBystander"}, []string{"FCSComputed", "WireCorruptFrames"}},
+		{"impl-demux", "ports-only", "demux/reference", portsOnly, []string{"SeedTwoClientsOnPort1025"}, []string{"SYNClonesListener", "EphemeralPorts"}},
+		{"impl-reassembly", "timer-not-stopped", "reassembly/reference", timerNotStopped, []string{"NoTimeoutAfterCompletion"}, []string{"InOrder", "TimeoutAndICMP"}},
 	} {
-		t.Run(m.dir, func(t *testing.T) {
-			passed, out := grade(t, m.id, m.dir)
+		t.Run(m.name, func(t *testing.T) {
+			passed, out := grade(t, m.id, mutant(t, m.ref, m.edits...))
 			if passed {
 				t.Fatalf("the mutant passes:\n%s", out)
 			}
@@ -129,8 +180,8 @@ func TestMutantsCaught(t *testing.T) {
 // TestBrokenPackages: code that does not compile, and code that never
 // returns, are reported in a sentence or two, with the student's paths.
 func TestBrokenPackages(t *testing.T) {
-	passed, out := grade(t, "impl-demux", "testdata/demux-wrong-signature")
-	abs, _ := filepath.Abs("testdata/demux-wrong-signature")
+	abs := mutant(t, "demux/reference", wrongSignature...)
+	passed, out := grade(t, "impl-demux", abs)
 	if passed || !strings.Contains(out, "did not build") || !strings.Contains(out, "func New(ephemeral ip.PortRange) tcp.Demuxer") || !strings.Contains(out, "student.New") {
 		t.Errorf("a changed constructor: want a build failure naming the constructor, got:\n%s", out)
 	}
@@ -139,7 +190,8 @@ func TestBrokenPackages(t *testing.T) {
 	}
 
 	t.Setenv(timeoutEnv, "3s")
-	passed, out = grade(t, "impl-reassembly", "testdata/reassembly-loops")
+	loops := []edit{{"done bool) {\n\tn := len(f.Payload)", "done bool) {\n\tfor f.Offset >= 0 { // mutant: loops for ever\n\t}\n\tn := len(f.Payload)"}}
+	passed, out = grade(t, "impl-reassembly", mutant(t, "reassembly/reference", loops...))
 	if passed || !strings.Contains(out, "FAIL  InOrder") || !strings.Contains(out, "did not finish") || strings.Contains(out, "goroutine ") {
 		t.Errorf("code that loops: want InOrder to fail in one sentence, got:\n%s", out)
 	}

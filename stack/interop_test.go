@@ -168,8 +168,9 @@ func sendChecked(c net.Conn, data []byte, want [sha256.Size]byte, srv <-chan err
 }
 
 // gvisorSends runs one checked transfer of data from a gVisor client to a
-// packetwalk server on port 80, within timeout.
-func (x *interop) gvisorSends(t *testing.T, data []byte, timeout time.Duration) {
+// packetwalk server on port 80, within timeout; the client runs each of
+// beforeWrite between connecting and writing.
+func (x *interop) gvisorSends(t *testing.T, data []byte, timeout time.Duration, beforeWrite ...func()) {
 	t.Helper()
 	want := sha256.Sum256(data)
 	addr := netip.AddrPortFrom(x.pw.Addr(), 80)
@@ -184,13 +185,17 @@ func (x *interop) gvisorSends(t *testing.T, data []byte, timeout time.Duration) 
 		if err != nil {
 			return fmt.Errorf("gVisor dial: %w", err)
 		}
+		for _, f := range beforeWrite {
+			f()
+		}
 		return sendChecked(c, data, want, srv, "packetwalk")
 	})
 }
 
 // packetwalkSends runs one checked transfer of data from a packetwalk
-// client to a gVisor server on port 8080, within timeout.
-func (x *interop) packetwalkSends(t *testing.T, data []byte, timeout time.Duration) {
+// client to a gVisor server on port 8080, within timeout; the client runs
+// each of beforeWrite between connecting and writing.
+func (x *interop) packetwalkSends(t *testing.T, data []byte, timeout time.Duration, beforeWrite ...func()) {
 	t.Helper()
 	want := sha256.Sum256(data)
 	ln, err := x.gv.ListenTCP(8080)
@@ -203,6 +208,9 @@ func (x *interop) packetwalkSends(t *testing.T, data []byte, timeout time.Durati
 		c, err := x.pw.DialTCP(context.Background(), netip.AddrPortFrom(x.gv.Addr(), 8080))
 		if err != nil {
 			return fmt.Errorf("packetwalk dial: %w", err)
+		}
+		for _, f := range beforeWrite {
+			f()
 		}
 		return sendChecked(c, data, want, srv, "gVisor")
 	})

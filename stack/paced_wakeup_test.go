@@ -1,10 +1,8 @@
 package stack_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"fmt"
-	"net/netip"
 	"runtime"
 	"testing"
 	"time"
@@ -52,7 +50,6 @@ const stallLimit = 10 * time.Second
 // steps were doing if the transfer does not finish.
 func (x *interop) pausedSend(t *testing.T, name string, gvisorSends bool, data []byte, pause time.Duration) {
 	t.Helper()
-	want := sha256.Sum256(data)
 	dog := time.AfterFunc(stallLimit-time.Second, func() {
 		buf := make([]byte, 1<<20)
 		t.Logf("%s: stalled; goroutines:\n%s", name, buf[:runtime.Stack(buf, true)])
@@ -63,38 +60,12 @@ func (x *interop) pausedSend(t *testing.T, name string, gvisorSends bool, data [
 		t.Logf("gVisor's TCP counters: %+v", x.gv.Stack().Stats().TCP)
 	})
 	defer dog.Stop()
+	beforeWrite := func() { compute(data, pause) }
 	if gvisorSends {
-		addr := netip.AddrPortFrom(x.pw.Addr(), 80)
-		x.run(t, stallLimit, func() error {
-			ln, err := x.pw.ListenTCP(addr, 8)
-			if err != nil {
-				return err
-			}
-			defer ln.Close()
-			srv := acceptOne(ln, hashAndAnswer)
-			c, err := x.gv.DialTCP(context.Background(), addr)
-			if err != nil {
-				return fmt.Errorf("gVisor dial: %w", err)
-			}
-			compute(data, pause)
-			return sendChecked(c, data, want, srv, "packetwalk")
-		})
-		return
+		x.gvisorSends(t, data, stallLimit, beforeWrite)
+	} else {
+		x.packetwalkSends(t, data, stallLimit, beforeWrite)
 	}
-	ln, err := x.gv.ListenTCP(8080)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	x.run(t, stallLimit, func() error {
-		srv := acceptOne(ln, hashAndAnswer)
-		c, err := x.pw.DialTCP(context.Background(), netip.AddrPortFrom(x.gv.Addr(), 8080))
-		if err != nil {
-			return fmt.Errorf("packetwalk dial: %w", err)
-		}
-		compute(data, pause)
-		return sendChecked(c, data, want, srv, "gVisor")
-	})
 }
 
 // compute keeps the calling goroutine hashing data for about d, as a

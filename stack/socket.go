@@ -51,7 +51,10 @@ const (
 	SO_LINGER    = 13
 	SO_SNDBUF    = 7
 	SO_RCVBUF    = 8
+	SO_ERROR     = 4
+	SO_TYPE      = 3
 	TCP_NODELAY  = 1
+	TCP_MAXSEG   = 2
 )
 
 // Errors of the socket API, named like their POSIX counterparts. Errors
@@ -65,6 +68,9 @@ var (
 	ErrNotConnected = tcp.ErrNotConnected
 	ErrTimedOut     = ErrTimeout
 	ErrTooManyFiles = errors.New("too many open files (EMFILE)")
+	ErrWouldBlock   = tcp.ErrWouldBlock
+	ErrInProgress   = errors.New("operation now in progress (EINPROGRESS)")
+	ErrAlready      = errors.New("operation already in progress (EALREADY)")
 )
 
 // DefaultMaxSockets bounds a host's descriptor table (like ulimit -n).
@@ -81,6 +87,12 @@ type socket struct {
 
 	opts      tcp.Options
 	reuseAddr bool
+	// nonblock is O_NONBLOCK (fcntl.go): calls that would wait fail with
+	// EAGAIN, and connect with EINPROGRESS.
+	nonblock bool
+	// errTaken is set once getsockopt(SO_ERROR) has reported the
+	// connection's error: POSIX clears the pending error when it is read.
+	errTaken bool
 
 	readable, writable, acceptable waitQueue
 	readDeadline, writeDeadline    time.Time
@@ -312,7 +324,7 @@ func (h *Host) Accept(fd FD) (FD, netip.AddrPort, error) {
 			return true
 		}
 		c, aerr := s.tcp.Accept()
-		if aerr == tcp.ErrWouldBlock {
+		if aerr == tcp.ErrWouldBlock && !s.nonblock {
 			return false
 		}
 		if aerr != nil {
@@ -364,6 +376,8 @@ func (h *Host) Connect(fd FD, addr netip.AddrPort) error {
 		switch {
 		case s.typ == SOCK_DGRAM:
 			err = ErrNotSupported
+		case s.tcp != nil && s.nonblock && (s.tcp.State() == tcp.SynSent || s.tcp.State() == tcp.SynReceived):
+			err = ErrAlready
 		case s.tcp != nil:
 			err = ErrIsConnected
 		default:
@@ -377,6 +391,9 @@ func (h *Host) Connect(fd FD, addr netip.AddrPort) error {
 	})
 	if err != nil {
 		return err
+	}
+	if s.nonblock {
+		return ErrInProgress // the handshake goes on; poll for POLLOUT, then read SO_ERROR
 	}
 	berr := h.loop.block(func() time.Time { return s.writeDeadline }, func() bool {
 		if e := s.tcp.Err(); e != nil {
@@ -412,7 +429,7 @@ func (h *Host) Read(fd FD, p []byte) (int, error) {
 			return true
 		}
 		n, err = s.tcp.Read(p)
-		return err != tcp.ErrWouldBlock
+		return err != tcp.ErrWouldBlock || s.nonblock
 	}, &s.readable)
 	if berr != nil {
 		return 0, berr
@@ -441,12 +458,15 @@ func (h *Host) Write(fd FD, p []byte) (int, error) {
 				return true
 			}
 			n, err = s.tcp.Write(p[total:])
-			return err != tcp.ErrWouldBlock
+			return err != tcp.ErrWouldBlock || s.nonblock
 		}, &s.writable)
 		if berr != nil {
 			return total, berr
 		}
 		total += n
+		if err == tcp.ErrWouldBlock && total > 0 {
+			return total, nil // a non-blocking write queues what fits
+		}
 		if err != nil {
 			return total, err
 		}
@@ -640,6 +660,15 @@ func (h *Host) GetSockopt(fd FD, level, name int) (int, error) {
 			}
 		case level == IPPROTO_TCP && name == TCP_NODELAY:
 			v = b2i(o.NoDelay)
+		case level == SOL_SOCKET && name == SO_ERROR:
+			v = s.takeError()
+		case level == SOL_SOCKET && name == SO_TYPE:
+			v = s.typ
+		case level == IPPROTO_TCP && name == TCP_MAXSEG:
+			v = 536 // RFC 9293 §3.7.1: the MSS assumed before the peer says
+			if s.tcp != nil && s.tcp.Info().MSS > 0 {
+				v = s.tcp.Info().MSS
+			}
 		default:
 			err = ErrInvalid
 		}

@@ -10,8 +10,9 @@ import (
 )
 
 // This file is a recursive-descent parser for the packetdrill language
-// as google/packetdrill (gtests/net/packetdrill/parser.y) and NPLab's
-// fork (used by the FreeBSD tcp-testsuite) accept it. A script is
+// as google/packetdrill accepts it (its grammar is printed in the
+// project's syntax.md) plus the extensions of NPLab's fork that the
+// FreeBSD tcp-testsuite uses. A script is
 //
 //	--options, one a line
 //	an optional `command` without a time, run first
@@ -134,7 +135,7 @@ func (p *parser) parseScript() {
 			p.finish()
 			return
 		case tOption:
-			p.errorf(p.tok.line, "option --%s comes after the first event; options must come first", p.tok.text)
+			p.errorf(p.tok.line, "option --%s must come first, before any event or `command`", p.tok.text)
 		case tCommand:
 			// A command without a time after the events is the
 			// cleanup command, and nothing may follow it.
@@ -142,7 +143,7 @@ func (p *parser) parseScript() {
 			p.parseConditionals()
 			if p.tok.kind != tEOF {
 				p.errorf(p.script.CleanupCommand.Line,
-					"this `command` has no time; only the first event and the last line may be a `command` without a time")
+					"this `command` has no time: only a `command` before the first event or after the last one may go without")
 			}
 			continue
 		}
@@ -291,8 +292,9 @@ func (p *parser) parseEventTime(ev *Event) {
 	ev.RangeKind = '~'
 }
 
-// parseBlockingEnd reads "...0.100", the time a blocking system call
-// returns (packetdrill's README: "+0...0.100 read(...)").
+// parseBlockingEnd reads the "...0.100" in "+0...0.100 read(...)": the
+// time a blocking system call returns. packetdrill runs such calls on a
+// second thread so that the packets of the script go on meanwhile.
 func (p *parser) parseBlockingEnd(ev *Event) {
 	dots := p.advance()
 	if ev.HasEnd {
@@ -565,7 +567,7 @@ func (p *parser) parseUDPEncap(pkt *Packet) {
 func (p *parser) parseUint(bits int, what string) uint64 {
 	t := p.tok
 	if t.kind != tInt && t.kind != tHex {
-		p.errorf(t.line, "expected a number for %s, found %s", what, t.describe())
+		p.errorf(t.line, "expected a whole number for %s, found %s", what, t.describe())
 	}
 	p.advance()
 	var v uint64
@@ -841,8 +843,9 @@ func (p *parser) parseExprRest(left Expr) Expr {
 		}
 		return or
 	case p.tok.is('=') && left.Kind == ExprName:
-		p.advance()
+		p.enter(p.advance()) // a=b=c=... nests too
 		right := p.parseExpr(true)
+		p.depth--
 		return Expr{Kind: ExprBinary, Name: "=", Items: []Expr{left, right}}
 	}
 	return left

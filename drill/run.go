@@ -40,6 +40,11 @@ const (
 	// for a segment before it reports none (packetdrill waits 2 s too), so
 	// that a late segment is reported with the time it was really sent.
 	outboundGrace = 2 * time.Second
+	// injectSettle is how long the runner lets an injected segment walk
+	// up packetwalk's stack before the next line: packetdrill's write to
+	// the TUN device returns once the kernel has processed the packet,
+	// and the simulated wire has a delay of a nanosecond.
+	injectSettle = time.Microsecond
 	// blockedLimit is how long past its expected return a call may stay
 	// blocked before the run reports it.
 	blockedLimit = 10 * time.Second
@@ -293,7 +298,10 @@ func (r *runner) event(ev *Event) error {
 		if err := r.advanceTo(start); err != nil {
 			return err
 		}
-		return r.inject(ev, ev.Packet)
+		if err := r.inject(ev, ev.Packet); err != nil {
+			return err
+		}
+		return r.advanceTo(start + injectSettle)
 	case ev.Packet != nil:
 		return r.expect(ev, ev.Packet, start, end)
 	case ev.Syscall != nil:

@@ -15,7 +15,7 @@ func TestScratch(t *testing.T) {
 		return
 	}
 	src, _ := os.ReadFile(f)
-	s, err := Parse(f, src)
+	s, err := Load(f, src)
 	if err != nil {
 		t.Fatal(err)
 	}

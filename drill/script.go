@@ -103,7 +103,8 @@ type Packet struct {
 	HasTTL       bool
 	FlowLabel    uint32
 	HasFlowLabel bool
-	// Flags as written: any of S F P R . E W U; "." means ACK.
+	// Flags as written: any of S F P R . E W U; "." means ACK. A "-"
+	// (no flags at all) is stored as "".
 	Flags string
 	// Seq, SeqEnd and Len are "start:end(len)".
 	Seq, SeqEnd uint32

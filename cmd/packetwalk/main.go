@@ -34,6 +34,8 @@ Usage:
                      |  (--tun NAME | --tap NAME) --addr CIDR [--steps] [PORT]  (root)
   packetwalk lab     list | show ID | run ID [--out DIR] | check ID [--answers FILE] [--run DIR]
                      | skeleton ID DIR | test ID --impl DIR
+  packetwalk drill   [--relaxed] [--seed N] [--json FILE] [--pcap FILE] [--html FILE] [--quiet] [--verbose]
+                     [--host NAME]... [--layer L,...] [--conn N] [--drops-only] [--ladder] FILE.pkt...
   packetwalk help
 
 Commands:
@@ -55,6 +57,10 @@ Commands:
   lab     the course labs: handouts, scenarios run into a folder of yours,
           answers and runs graded (scenario labs), and graded tests of your
           own code (implementation labs); 'packetwalk lab' for the commands
+  drill   packetdrill scripts (the field's TCP conformance tests) played
+          against a packetwalk host in virtual time: each line's segment,
+          socket call and result checked, one script narrated and drawn
+          like a trace; drill/corpus holds packetwalk's own
   help    print this help
 
 Probabilities P are between 0 and 1. Run 'packetwalk COMMAND --help' for a
@@ -95,6 +101,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runTypeOServe(args[1:], stdout, stderr)
 	case "lab":
 		err = runLab(args[1:], stdout, stderr)
+	case "drill":
+		err = runDrill(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "packetwalk: unknown command %q; run 'packetwalk help' for the list.\n", args[0])
 		return 2

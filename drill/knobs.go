@@ -197,6 +197,12 @@ func applyKnob(c *tcp.Config, name, value string) (bool, string) {
 			c.SynCookies = tcp.SynCookiesWhenFull
 		}
 		return true, "SYN cookies"
+	case "net.inet.tcp.insecure_rst":
+		c.RFC793RST = n != 0
+		return true, "RFC 5961 §3 off when 1: any RST in the window resets"
+	case "net.inet.tcp.insecure_syn":
+		c.RFC793SYN = n != 0
+		return true, "RFC 5961 §4 off when 1: a SYN in the window resets"
 	case "net.inet.tcp.syncookies_only":
 		if n != 0 {
 			c.SynCookies = tcp.SynCookiesAlways
@@ -215,7 +221,7 @@ func applyKnob(c *tcp.Config, name, value string) (bool, string) {
 func isDefaultKnob(name string, n int64) bool {
 	on := map[string]int64{
 		"net.inet.tcp.rfc1323": 1, "net.inet.tcp.sack.enable": 1, "net.ipv4.tcp_sack": 1,
-		"net.ipv4.tcp_window_scaling": 1, "net.inet.tcp.insecure_syn": 0, "net.inet.tcp.insecure_rst": 0,
+		"net.ipv4.tcp_window_scaling": 1,
 	}
 	v, ok := on[name]
 	return ok && v == n

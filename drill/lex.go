@@ -70,7 +70,7 @@ func (t token) describe() string {
 	case tWord:
 		return fmt.Sprintf("%q", t.text)
 	case tString:
-		return "a string"
+		return fmt.Sprintf("the string %q", t.text)
 	case tCommand:
 		return "a `command`"
 	case tCode:
@@ -83,6 +83,9 @@ func (t token) describe() string {
 		return "#ifdef " + t.text
 	case tEndif:
 		return "#endif"
+	}
+	if c := t.text[0]; len(t.text) == 1 && (c < ' ' || c > '~') {
+		return fmt.Sprintf("the byte %#02x", c) // unprintable or not ASCII
 	}
 	return fmt.Sprintf("%q", t.text)
 }
@@ -161,9 +164,9 @@ func (lx *lexer) skipSpace() bool {
 
 // next returns the next token, or a tEOF token at the end.
 func (lx *lexer) next() token {
-	lineBefore := lx.line
-	spaced := lx.skipSpace() || lx.pos == 0
-	t := token{line: lx.line, pos: lx.pos, spaced: spaced, newline: lx.line > lineBefore || lx.pos == 0}
+	lineBefore, atStart := lx.line, lx.pos == 0
+	spaced := lx.skipSpace() || atStart
+	t := token{line: lx.line, pos: lx.pos, spaced: spaced, newline: lx.line > lineBefore || atStart}
 	if lx.pos >= len(lx.src) {
 		t.kind = tEOF
 		t.end = lx.pos
@@ -192,7 +195,7 @@ func (lx *lexer) next() token {
 		t.kind, t.text = tEndif, "#endif"
 		lx.advance(len("#endif"))
 	default:
-		t.kind, t.text = tPunct, string(c)
+		t.kind, t.text = tPunct, string(lx.src[lx.pos:lx.pos+1])
 		lx.advance(1)
 	}
 	t.end = lx.pos

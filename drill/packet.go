@@ -90,20 +90,15 @@ func (r *runner) inject(ev *Event, p *Packet) error {
 		return r.failf(ev.Line, "%v", err)
 	}
 	c := r.sut
-	// A SYN without ACK at a listener (or with no connection yet) opens
-	// a new connection from a new remote port, as packetdrill's child
-	// sockets do; everything else belongs to the connection under test.
-	if flags&tcp.FlagSYN != 0 && flags&tcp.FlagACK == 0 && (c == nil || c.listening) {
+	// A segment at a listener (or with no connection yet) opens a new
+	// connection from a new remote port, as packetdrill's child sockets
+	// do; everything else belongs to the connection under test.
+	if c == nil || c.listening {
 		local := r.bindPort
 		if c != nil {
 			local = c.localPort
 		}
 		c = &connUnderTest{localPort: local, remotePort: r.nextRemote}
-		r.nextRemote++
-		r.sut = c
-	}
-	if c == nil {
-		c = &connUnderTest{localPort: r.bindPort, remotePort: r.nextRemote}
 		r.nextRemote++
 		r.sut = c
 	}

@@ -25,8 +25,11 @@ import (
 // Limits that keep a hostile or broken script from using unbounded
 // memory or stack.
 const (
-	maxScriptBytes = 4 << 20 // 4 MiB: the largest corpus script is under 100 KiB
+	maxScriptBytes = 4 << 20 // 4 MiB; the largest public script is 12 KB
 	maxDepth       = 32      // nesting of [ ], { } and calls in expressions
+	maxItems       = 1024    // items of one list, struct or A|B|C expression
+	maxTCPOptions  = 40      // a TCP header has 40 bytes for options
+	maxSACKBlocks  = 4       // 2 + 4*8 bytes; a fifth block does not fit
 )
 
 // SyntaxError is a problem with a script, reported at the line where it
@@ -204,7 +207,8 @@ func (p *parser) parseUntimedCommand() *Event {
 // ---- Events and times ----
 
 func (p *parser) parseEvent() *Event {
-	ev := &Event{Line: p.tok.line, Ifdef: p.ifdef}
+	first := p.tok
+	ev := &Event{Line: first.line, Ifdef: p.ifdef}
 	p.parseEventTime(ev)
 	var what string
 	switch {
@@ -225,6 +229,11 @@ func (p *parser) parseEvent() *Event {
 		ev.Syscall = p.parseSyscall()
 		what = "the system call"
 	default:
+		if !first.newline {
+			// Most likely a stray number at the end of the line
+			// before, not a time.
+			p.errorf(first.line, "found %s after the end of the event before it", first.describe())
+		}
 		p.errorf(p.tok.line, "expected a packet (< or >), a system call, a `command` or a %%{ code }%% block after the time, found %s", p.tok.describe())
 	}
 	p.checkEventTime(ev)
@@ -245,7 +254,7 @@ func (p *parser) expectEventEnd(what string) {
 	if t.newline {
 		p.errorf(t.line, "expected a time at the start of the line (such as 0.100, +0 or *), found %s", t.describe())
 	}
-	p.errorf(t.line, "unexpected %s after %s", t.describe(), what)
+	p.errorf(t.line, "expected a new event (starting with a time) after %s, found %s", what, t.describe())
 }
 
 // parseEventTime reads the time that starts an event:
@@ -541,7 +550,7 @@ func (p *parser) parseAckWinUrg(pkt *Packet) {
 			pkt.Urg = uint32(p.parseUint(16, "the urgent pointer"))
 			has = &pkt.HasUrg
 		default:
-			p.errorf(t.line, "unexpected %s in the packet (expected ack, win, urg or <options>)", t.describe())
+			p.errorf(t.line, "expected ack, win, urg or <options> in the packet, found %s", t.describe())
 		}
 		if *has {
 			p.errorf(t.line, "%q is given twice", t.text)
@@ -602,14 +611,17 @@ func (p *parser) parseTCPOptions(pkt *Packet) {
 	case p.tok.is('>'):
 		p.advance()
 		return
+	case open.newline && looksLikeFlags(p.tok):
+		// "<" on a new line followed by flags is an inbound packet
+		// whose time was forgotten, not options.
+		p.errorf(open.line, "this line looks like a packet but has no time; each event starts with a time (such as 0.100, +0 or *)")
 	case p.tok.kind != tWord:
-		hint := ""
-		if open.newline {
-			hint = "; if this line is a new packet, it needs a time first"
-		}
-		p.errorf(p.tok.line, "expected a TCP option name after \"<\", found %s%s", p.tok.describe(), hint)
+		p.errorf(p.tok.line, "expected a TCP option name after \"<\", found %s", p.tok.describe())
 	}
 	for {
+		if len(pkt.Options) == maxTCPOptions {
+			p.errorf(p.tok.line, "more than %d TCP options cannot fit in the %d bytes a TCP header has for them", maxTCPOptions, maxTCPOptions)
+		}
 		pkt.Options = append(pkt.Options, p.parseTCPOption())
 		if p.tok.is('>') {
 			p.advance()
@@ -617,6 +629,14 @@ func (p *parser) parseTCPOptions(pkt *Packet) {
 		}
 		p.expect(',', "or \">\" after the TCP option")
 	}
+}
+
+// looksLikeFlags reports whether t could be the flags of a TCP packet.
+func looksLikeFlags(t token) bool {
+	if t.is('.') || t.is('-') {
+		return true
+	}
+	return t.kind == tWord && strings.Trim(t.text, tcpFlags) == ""
 }
 
 // parseTCPOption reads one entry of an option list.
@@ -638,6 +658,9 @@ func (p *parser) parseTCPOption() TCPOption {
 			p.errorf(p.tok.line, "expected SACK blocks such as 1001:2001 after \"sack\", found %s", p.tok.describe())
 		}
 		for p.tok.kind == tInt {
+			if len(opt.SACK) == maxSACKBlocks {
+				p.errorf(p.tok.line, "a SACK option holds at most %d blocks in the 40 bytes of TCP options", maxSACKBlocks)
+			}
 			left := uint32(p.parseUint(32, "the SACK block's left edge"))
 			p.expect(':', "between the edges of a SACK block")
 			right := uint32(p.parseUint(32, "the SACK block's right edge"))
@@ -654,17 +677,19 @@ func (p *parser) parseTCPOption() TCPOption {
 			p.parseHexBlob("the Fast Open cookie")
 		}
 	case "md5":
-		// "md5 valid" is NPLab's "any correct signature".
-		if !p.tok.isWord("valid") {
-			p.parseHexBlob("the MD5 signature")
-		} else {
+		// NPLab writes "md5 valid" for a signature made with the
+		// key of --tcp_md5_secret.
+		if p.tok.isWord("valid") {
 			p.advance()
+		} else {
+			p.parseHexBlob("the MD5 signature")
 		}
 	default:
 		// An option this parser does not know: keep it as text for
-		// the runner to report. It runs to the next "," or ">".
+		// the runner to report. It runs to the next "," or ">" on
+		// the same line.
 		for !p.tok.is(',') && !p.tok.is('>') {
-			if p.tok.kind == tEOF {
+			if p.tok.kind == tEOF || p.tok.newline {
 				p.errorf(name.line, "the TCP option list is never closed with \">\"")
 			}
 			p.advance()
@@ -678,7 +703,7 @@ func (p *parser) parseTCPOption() TCPOption {
 // a NAME that packetdrill replaces with its value from a -D NAME=VALUE
 // definition on its command line (the Linux Fast Open scripts write
 // "FO TFO_COOKIE"). Either way the text is kept in the option's Raw.
-func (p *parser) parseHexBlob(what string) string {
+func (p *parser) parseHexBlob(what string) {
 	t := p.tok
 	if t.kind != tWord && t.kind != tInt {
 		p.errorf(t.line, "expected hex digits for %s, found %s", what, t.describe())
@@ -692,7 +717,6 @@ func (p *parser) parseHexBlob(what string) string {
 	case !isHex && !isName:
 		p.errorf(t.line, "%s %q is not hex digits", what, t.text)
 	}
-	return t.text
 }
 
 // ---- UDP and ICMP ----
@@ -702,8 +726,13 @@ func (p *parser) parseUDP(pkt *Packet) {
 	start := p.advance().pos
 	pkt.Proto = "udp"
 	if p.tok.kind == tInt {
+		// Either ports "udp 5000>6000 (LEN)" or a forgotten "(".
+		port := p.tok
 		p.parseUint(16, "the UDP source port")
-		p.expect('>', "between the UDP ports")
+		if !p.tok.is('>') {
+			p.errorf(port.line, "expected \"(\" and the payload length after \"udp\", found %s", port.describe())
+		}
+		p.advance()
 		p.parseUint(16, "the UDP destination port")
 	}
 	p.expect('(', "and the payload length after \"udp\"")
@@ -814,6 +843,7 @@ func (p *parser) parseExprList(closer byte, what string) []Expr {
 		return list
 	}
 	for {
+		p.countItem(len(list), what)
 		list = append(list, p.parseExpr(true))
 		if p.tok.is(closer) {
 			p.advance()
@@ -838,6 +868,7 @@ func (p *parser) parseExprRest(left Expr) Expr {
 	case p.tok.is('|'):
 		or := Expr{Kind: ExprOr, Items: []Expr{left}}
 		for p.tok.is('|') {
+			p.countItem(len(or.Items), "an A|B|C expression")
 			p.advance()
 			or.Items = append(or.Items, p.parsePrimary(true))
 		}
@@ -887,6 +918,14 @@ func (p *parser) parsePrimary(allowCall bool) Expr {
 	}
 	p.errorf(t.line, "expected a value (a number, a NAME, \"...\", a \"string\", [array] or {struct}), found %s", t.describe())
 	return Expr{}
+}
+
+// countItem refuses to add one more item to a list of n items in what,
+// so that memory stays in proportion to what real scripts need.
+func (p *parser) countItem(n int, what string) {
+	if n >= maxItems {
+		p.errorf(p.tok.line, "more than %d items in %s", maxItems, what)
+	}
 }
 
 // enter goes one level deeper into nested expressions after the
@@ -947,6 +986,7 @@ func (p *parser) parseStruct() Expr {
 		return s
 	}
 	for {
+		p.countItem(len(s.Fields), "the struct")
 		s.Fields = append(s.Fields, p.parseField())
 		if p.tok.is('}') {
 			p.advance()

@@ -50,6 +50,7 @@ type Endpoint struct {
 	// Receive sequence variables (RFC 9293 §3.3.1, Figure 4).
 	irs         Seq
 	rcvAdvEnd   Seq // RCV.NXT + the window we last advertised
+	rcvWndEdge  Seq // the right edge the last window field allowed the peer (acceptWindow)
 	finReceived bool
 	finSeq      Seq  // where the peer's FIN sits, once seen (possibly out of order)
 	finPending  bool // a FIN arrived beyond a hole

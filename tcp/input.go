@@ -62,7 +62,7 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 	if !synOfOpen && !e.acceptable(in) {
 		e.dropf(in.frame, "accept", viz.ReasonSeqOutOfWindow,
 			"seq %d..%d is outside the receive window %d..%d", uint32(in.hdr.Seq), uint32(in.hdr.Seq)+uint32(in.segLen()),
-			uint32(e.rcvNxt()), uint32(e.rcvNxt())+uint32(e.rcvWindow()))
+			uint32(e.rcvNxt()), uint32(e.rcvNxt())+uint32(e.acceptWindow()))
 		if !in.has(FlagRST) && e.answerInvalid(in, false) {
 			e.sendACK(in.frame, "an unacceptable segment is answered with an ACK")
 		}
@@ -73,7 +73,7 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 	// exactly RCV.NXT resets; one elsewhere in the window might be a blind
 	// attack, so it gets a challenge ACK instead.
 	if in.has(FlagRST) {
-		if in.hdr.Seq != e.rcvNxt() {
+		if in.hdr.Seq != e.rcvNxt() && !e.layer.cfg.RFC793RST {
 			e.challengeACK(in, "RST not at RCV.NXT")
 			return
 		}
@@ -85,6 +85,10 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 	// with a challenge ACK; a legitimate peer that restarted will then
 	// send a RST with the right sequence number.
 	if in.has(FlagSYN) && !synOfOpen {
+		if e.layer.cfg.RFC793SYN {
+			e.synInWindow(in)
+			return
+		}
 		e.challengeACK(in, "SYN on a synchronized connection")
 		return
 	}
@@ -120,7 +124,7 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 //	                                or RCV.NXT =< SEG.SEQ+SEG.LEN-1 < RCV.NXT+RCV.WND
 func (e *Endpoint) acceptable(in *incoming) bool {
 	seq, n := in.hdr.Seq, uint32(in.segLen())
-	nxt, wnd := e.rcvNxt(), uint32(e.rcvWindow())
+	nxt, wnd := e.rcvNxt(), uint32(e.acceptWindow())
 	switch {
 	case n == 0 && wnd == 0:
 		return seq == nxt
@@ -150,6 +154,24 @@ func (e *Endpoint) rcvWindow() int {
 		return 0
 	}
 	return w
+}
+
+// acceptWindow is RCV.WND as the acceptability test uses it: the window
+// we last advertised, counted from RCV.NXT (RFC 9293 §3.8.6.2.2: a
+// receiver must take what it offered, and has offered no more). The
+// buffer may have room beyond it (a 1 MiB buffer behind a 65,535-byte
+// window field without scaling), but data there was never invited: Linux
+// drops it too (tcp_receive_window), and a wider test would widen the
+// target of blind injection that RFC 5961 narrows.
+func (e *Endpoint) acceptWindow() int {
+	if e.rcvWndEdge == 0 && e.state == SynSent {
+		return e.rcvWindow()
+	}
+	adv := int32(e.rcvWndEdge - e.rcvNxt())
+	if adv < 0 {
+		return 0
+	}
+	return int(adv)
 }
 
 // listenArrives handles a segment at a listening socket (§3.10.7.2). A SYN
@@ -363,6 +385,23 @@ func (e *Endpoint) resetArrives(in *incoming) {
 		e.logf("rst", viz.Deliver, in.frame, nil, "connection reset by peer")
 		e.deleteTCB(in.frame, "connection reset by peer")
 	}
+}
+
+// synInWindow is RFC 793's answer to a SYN in the window of a
+// synchronized connection (§3.9, "fourth, check the SYN bit"): it is an
+// error, so send a reset, report "connection reset" and delete the TCB.
+// RFC 5961 §4 replaced it with a challenge ACK, because a blind attacker
+// who guesses a sequence number in the window could otherwise kill the
+// connection; Config.RFC793SYN brings it back to show that.
+func (e *Endpoint) synInWindow(in *incoming) {
+	if e.state != TimeWait {
+		h := Header{SrcPort: e.local.Port(), DstPort: e.remote.Port(), Seq: e.sndNxt, Ack: e.rcvNxt(), Flags: FlagRST | FlagACK}
+		e.layer.stats.OutRsts++
+		e.layer.sendRaw(e.local.Addr(), e.remote.Addr(), h, nil, e.ID, "rst", "SYN in the window of a synchronized connection (RFC 793 §3.9): RST")
+		e.err = ErrConnReset
+		e.layer.stats.EstabResets++
+	}
+	e.deleteTCB(in.frame, "SYN in the window (RFC 793)")
 }
 
 // challengeACK answers a suspicious RST or SYN with an ACK of where we

@@ -97,6 +97,14 @@ type Config struct {
 	// instead of a half-open socket (RFC 4987 §3.6, syncookie.go). The
 	// zero value, SynCookiesWhenFull, uses them once the SYN queue is full.
 	SynCookies SynCookieMode
+	// RFC793RST and RFC793SYN turn off RFC 5961's defences, to show
+	// what they defend against (FreeBSD's net.inet.tcp.insecure_rst and
+	// insecure_syn). With RFC793RST, any RST in the receive window resets
+	// the connection, not only one at exactly RCV.NXT (RFC 9293
+	// §3.10.7.4 as RFC 793 wrote it). With RFC793SYN, a SYN in the window
+	// of a synchronized connection is answered with a RST and resets it,
+	// instead of a challenge ACK. Both are off by default.
+	RFC793RST, RFC793SYN bool
 }
 
 // Layer is one host's TCP: its demux table, its listeners and connections.

@@ -161,6 +161,12 @@ func (e *Endpoint) header(seq Seq, flags Flags) Header {
 	}
 	if flags&FlagACK != 0 {
 		e.rcvAdvEnd = h.Ack.Add(uint32(win))
+		// What the peer may send is what the field said: a SYN's
+		// window is at most 65,535 whatever the buffer holds.
+		e.rcvWndEdge = h.Ack.Add(uint32(h.Window) << e.rcvScale)
+		if flags&FlagSYN != 0 {
+			e.rcvWndEdge = h.Ack.Add(uint32(h.Window))
+		}
 	}
 	if e.sackOK && flags&FlagACK != 0 && flags&FlagSYN == 0 {
 		if e.recv.OutOfOrderRanges() > 0 {

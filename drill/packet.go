@@ -234,6 +234,13 @@ func (r *runner) expect(ev *Event, p *Packet, start, end time.Duration) error {
 	mismatch := func(format string, args ...any) error {
 		return r.failf(ev.Line, "outbound segment: %s; %s", fmt.Sprintf(format, args...), when)
 	}
+	// PSH is the sender's to set (RFC 9293 §3.9.1: a TCP may set it on
+	// whichever segments end a write, or on none); relaxed mode leaves
+	// it out of the comparison.
+	if r.cfg.Relaxed {
+		flags &^= tcp.FlagPSH
+		want &^= tcp.FlagPSH
+	}
 	if flags != want {
 		return mismatch("expected flags %s, got %s (%s)", scriptFlags(want), scriptFlags(flags), seg.SummaryWith(got.ip.Src(), got.ip.Dst()))
 	}
@@ -244,7 +251,16 @@ func (r *runner) expect(ev *Event, p *Packet, start, end time.Duration) error {
 		return mismatch("expected seq %d, got seq %d", p.Seq, s)
 	}
 	if n := len(seg.Payload()); n != p.Len {
-		return mismatch("expected %d bytes of data, got %d", p.Len, n)
+		// Like packetdrill, a line may stand for a TSO/GSO jumbogram:
+		// Linux hands it to the TUN device whole, packetwalk sends it
+		// as segments of one MSS. Consecutive segments that together
+		// carry the line's bytes match it.
+		if n == 0 || n > p.Len {
+			return mismatch("expected %d bytes of data, got %d", p.Len, n)
+		}
+		if err := r.gatherJumbogram(ev, p, got, deadline, mismatch); err != nil {
+			return err
+		}
 	}
 	if p.HasAck && flags&tcp.FlagACK != 0 && uint32(seg.Ack()) != p.Ack {
 		return mismatch("expected ack %d, got ack %d", p.Ack, uint32(seg.Ack()))
@@ -271,6 +287,34 @@ func (r *runner) expect(ev *Event, p *Packet, start, end time.Duration) error {
 		return r.failf(ev.Line, "outbound segment: the segment is right but its time is not: %s (tolerance %s)", when, secs(tol))
 	}
 	r.logLine(ev, "packetwalk sent %s as expected (frame #%d)", describe(p), got.frame)
+	return nil
+}
+
+// gatherJumbogram takes the segments that continue first until they
+// carry the line's p.Len bytes, each right after the one before.
+func (r *runner) gatherJumbogram(ev *Event, p *Packet, first sniffed, deadline time.Duration, mismatch func(string, ...any) error) error {
+	total := len(first.seg.Payload())
+	next := uint32(first.seg.Seq()) + uint32(total)
+	for total < p.Len {
+		s, ok, err := r.nextSent(deadline)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return mismatch("expected %d bytes of data, packetwalk sent %d and then nothing", p.Len, total)
+		}
+		n := len(s.seg.Payload())
+		switch {
+		case uint32(s.seg.Seq()) != next:
+			return mismatch("expected %d bytes of data in consecutive segments; after %d bytes the next one starts at seq %d", p.Len, total, uint32(s.seg.Seq())-r.sut.localOffset)
+		case n == 0 || total+n > p.Len:
+			return mismatch("expected %d bytes of data, got %d in consecutive segments", p.Len, total+n)
+		case s.seg.Ack() != first.seg.Ack():
+			return mismatch("expected ack %d on every segment of the %d bytes, got %d", p.Ack, p.Len, uint32(s.seg.Ack()))
+		}
+		total += n
+		next += uint32(n)
+	}
 	return nil
 }
 

@@ -58,8 +58,8 @@ const (
 type Config struct {
 	// Relaxed ignores what is a host's own policy rather than protocol:
 	// the window field, the order and presence of TCP options other than
-	// SACK blocks, and buffer sizes read back by getsockopt. Everything
-	// else is checked.
+	// SACK blocks, the PSH flag, the IP header's ECN field, and buffer
+	// sizes read back by getsockopt. Everything else is checked.
 	Relaxed bool
 	// Seed keys packetwalk's initial sequence numbers; 0 means 1.
 	Seed int64

@@ -17,7 +17,7 @@ import (
 // skip with its reason; the last line counts them.
 func runDrill(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("drill")
-	relaxed := fs.Bool("relaxed", false, "ignore a host's own policy: the window field, options other than SACK blocks (order and presence), IP ID/TOS/TTL, buffer sizes read back")
+	relaxed := fs.Bool("relaxed", false, "ignore a host's own policy: the window field, options other than SACK blocks (order and presence), the PSH flag, IP ID/TOS/TTL, buffer sizes read back")
 	seed := fs.Int64("seed", 1, "seed of packetwalk's initial sequence numbers")
 	jsonPath := fs.String("json", "", "write the step log to this JSON Lines file (one script only)")
 	pcapPath := fs.String("pcap", "", "write the capture to this pcapng file (one script only)")

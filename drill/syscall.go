@@ -133,6 +133,7 @@ type callArgs struct {
 	pollFDs []stack.PollFD
 	timeout time.Duration
 	optVal  int64
+	flags   int64 // recv's flags (MSG_PEEK)
 }
 
 // prepare reads a call's arguments on the runner's side, where the
@@ -224,7 +225,8 @@ func (r *runner) prepare(ev *Event) (callArgs, error) {
 			if fl, err = r.intArg(ev, sc.Args[3]); err != nil {
 				return a, err
 			}
-			if fl != 0 {
+			a.flags = fl
+			if fl&^stack.MSG_PEEK != 0 || fl != 0 && (sc.Name == "send" || sc.Name == "sendto") {
 				return a, skipf("line %d: %s() flags %s are not supported by packetwalk's socket API", ev.Line, sc.Name, exprText(sc.Args[3]))
 			}
 		}
@@ -319,7 +321,7 @@ func (r *runner) invoke(name string, a callArgs) (int64, error, callOutput) {
 		return 0, h.Shutdown(a.fd, int(a.ints[0])), out
 	case "read", "recv", "recvfrom":
 		buf := make([]byte, a.n)
-		n, err := h.Read(a.fd, buf)
+		n, err := h.Recv(a.fd, buf, int(a.flags))
 		if err != nil && n == 0 && isEOF(err) {
 			return 0, nil, out
 		}

@@ -409,9 +409,16 @@ func (h *Host) Connect(fd FD, addr netip.AddrPort) error {
 	return err
 }
 
+// MSG_PEEK is recv(2)'s flag to look at data without taking it.
+const MSG_PEEK = 0x2
+
 // Read reads into p (read(2)), waiting until data arrives. At the end of
 // the peer's data it returns 0 and io.EOF.
-func (h *Host) Read(fd FD, p []byte) (int, error) {
+func (h *Host) Read(fd FD, p []byte) (int, error) { return h.Recv(fd, p, 0) }
+
+// Recv is read with flags (recv(2)); MSG_PEEK copies the data but leaves
+// it to be read again.
+func (h *Host) Recv(fd FD, p []byte, flags int) (int, error) {
 	var s *socket
 	var err error
 	h.loop.Do(func() { s, err = h.get(fd) })
@@ -428,7 +435,11 @@ func (h *Host) Read(fd FD, p []byte) (int, error) {
 			err = ErrNotConnected
 			return true
 		}
-		n, err = s.tcp.Read(p)
+		if flags&MSG_PEEK != 0 {
+			n, err = s.tcp.Peek(p)
+		} else {
+			n, err = s.tcp.Read(p)
+		}
 		return err != tcp.ErrWouldBlock || s.nonblock
 	}, &s.readable)
 	if berr != nil {

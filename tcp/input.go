@@ -584,6 +584,7 @@ func (e *Endpoint) dataArrives(in *incoming) {
 		seq = seq.Add(1)
 	}
 	before := e.recv.NextSeq()
+	hadHoles := e.recv.OutOfOrderRanges() > 0
 	accepted, advanced := e.recv.Insert(seq, in.payload)
 	switch {
 	case advanced:
@@ -600,8 +601,10 @@ func (e *Endpoint) dataArrives(in *incoming) {
 		}
 		e.wakeReaders()
 		e.scheduleACK(in, len(in.payload))
-		if e.recv.OutOfOrderRanges() > 0 || e.finPending {
-			e.ackNow = true // RFC 5681 §4.2: ACK at once while holes remain or fill
+		if hadHoles || e.recv.OutOfOrderRanges() > 0 || e.finPending {
+			// RFC 5681 §4.2: ACK at once a segment that fills all or
+			// part of a gap, so the sender learns the hole is gone.
+			e.ackNow = true
 		}
 	case accepted > 0:
 		e.logf("data", viz.Pass, in.frame, []viz.Field{viz.F("ooo", "true")},

@@ -300,6 +300,18 @@ func (r *ReceiveBuffer) Read(p []byte) int {
 	return n
 }
 
+// Peek copies readable bytes into p like Read, but leaves them in the
+// buffer (recv with MSG_PEEK).
+func (r *ReceiveBuffer) Peek(p []byte) int {
+	n := min(len(p), r.readable)
+	if n == 0 {
+		return 0
+	}
+	c := copy(p[:n], r.ring[r.head:])
+	copy(p[c:n], r.ring)
+	return n
+}
+
 // OutOfOrder returns the out-of-order ranges held beyond RCV.NXT, the
 // range that received the latest segment first, then the others from the
 // most to the least recently updated: the order in which RFC 2018 §4 wants

@@ -124,6 +124,20 @@ func (e *Endpoint) Read(p []byte) (int, error) {
 	return 0, ErrWouldBlock
 }
 
+// Peek is Read that leaves the data in the receive buffer (recv(2) with
+// MSG_PEEK): the window does not move.
+func (e *Endpoint) Peek(p []byte) (int, error) {
+	if e.recv != nil && e.recv.Readable() > 0 && !e.shutRead {
+		n := e.recv.Peek(p)
+		if e.layer.rec.On() {
+			e.logMsg("read", viz.Deliver, 0, []viz.Field{viz.F("bytes", viz.Itoa(n)), viz.F("peek", "true")},
+				fmt.Sprintf("recv(MSG_PEEK) copies %d bytes and leaves them in the receive buffer", n))
+		}
+		return n, nil
+	}
+	return e.Read(p[:0:0]) // no data: the same errors and EOF as Read
+}
+
 // Readable reports whether Read would return without blocking.
 func (e *Endpoint) Readable() bool {
 	return e.recv != nil && e.recv.Readable() > 0 || e.err != nil || e.finReceived || e.shutRead || e.state == Closed

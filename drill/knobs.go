@@ -81,7 +81,13 @@ func (r *runner) applyOptions() (int, error) {
 // configuration the host starts with.
 func (r *runner) applyStartupCommands() (tcp.Config, error) {
 	tc := tcp.Config{}
-	for _, ev := range r.script.Events {
+	events := r.script.Events
+	if r.script.InitCommand != nil {
+		// An untimed command before the first event (Linux's
+		// `../common/defaults.sh`) runs first.
+		events = append([]*Event{r.script.InitCommand}, events...)
+	}
+	for _, ev := range events {
 		if ev.Command == nil {
 			if ev.Code != nil {
 				continue

@@ -59,6 +59,11 @@ func (r *runner) syscall(ev *Event, start, end time.Duration) error {
 	if err != nil {
 		return err
 	}
+	if sc.Name == "connect" {
+		// The SYN may leave before a blocking connect returns: the
+		// connection under test starts with the call.
+		r.onConnect()
+	}
 	r.net.Go(func() {
 		pc.ret, pc.err, pc.out = r.invoke(sc.Name, args)
 		pc.at = r.now()
@@ -383,9 +388,6 @@ func (r *runner) checkResult(pc *pendingCall) error {
 	case pc.err != nil:
 		return r.failf(ev.Line, "%s: expected %s, got -1 %s", call, exprText(sc.Result), gotErrno)
 	}
-	if sc.Name == "connect" {
-		r.onConnect() // EINPROGRESS too: the handshake goes on
-	}
 	if pc.err != nil {
 		r.logLine(ev, "%s = -1 %s, as expected", call, gotErrno)
 		return nil
@@ -429,7 +431,9 @@ func (r *runner) onListen(pc *pendingCall) {
 }
 
 func (r *runner) onConnect() {
-	if r.sut == nil || !r.sut.connecting {
+	// A second connect on a connected socket (EISCONN, EALREADY) does
+	// not open a connection: the one under test stays.
+	if r.sut == nil || r.sut.listening {
 		r.sut = &connUnderTest{connecting: true, remotePort: r.connectPort}
 	}
 }

@@ -56,6 +56,20 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 		synOfOpen = true
 	}
 
+	// A retransmission of the peer's FIN in TIME_WAIT (our last ACK was
+	// lost) ends just before RCV.NXT, so it fails the acceptability test
+	// below; RFC 9293 §3.10.7.4 still wants it acknowledged and the 2 MSL
+	// wait restarted ("Eighth, check the FIN bit": TIME-WAIT), as Linux
+	// and FreeBSD do, or the peer's FIN could find the four-tuple gone
+	// and be answered with a RST.
+	if e.state == TimeWait && in.has(FlagFIN) && !in.has(FlagRST) && !in.has(FlagSYN) &&
+		in.hdr.Seq.Add(uint32(len(in.payload))+1) == e.rcvNxt() {
+		e.ackNow = true
+		e.sendPendingACK(in.frame)
+		e.enterTimeWait(in.frame, "the peer retransmitted its FIN")
+		return
+	}
+
 	// First: is the segment acceptable? (§3.10.7.4, the table of four
 	// cases: a segment is acceptable if any part of it falls in the
 	// receive window.)

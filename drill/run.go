@@ -301,7 +301,7 @@ func (r *runner) event(ev *Event) error {
 		if err := r.inject(ev, ev.Packet); err != nil {
 			return err
 		}
-		return r.advanceTo(start + injectSettle)
+		return r.advanceTo(r.now() + injectSettle)
 	case ev.Packet != nil:
 		return r.expect(ev, ev.Packet, start, end)
 	case ev.Syscall != nil:

@@ -51,6 +51,7 @@ type Endpoint struct {
 	irs         Seq
 	rcvAdvEnd   Seq // RCV.NXT + the window we last advertised
 	rcvWndEdge  Seq // the right edge the last window field allowed the peer (acceptWindow)
+	rcvWndSent  bool
 	finReceived bool
 	finSeq      Seq  // where the peer's FIN sits, once seen (possibly out of order)
 	finPending  bool // a FIN arrived beyond a hole

@@ -178,8 +178,10 @@ func (e *Endpoint) rcvWindow() int {
 // drops it too (tcp_receive_window), and a wider test would widen the
 // target of blind injection that RFC 5961 narrows.
 func (e *Endpoint) acceptWindow() int {
-	if e.rcvWndEdge == 0 && e.state == SynSent {
-		return e.rcvWindow()
+	if !e.rcvWndSent {
+		// No window offered yet (SYN_SENT, or a connection made from a
+		// SYN cookie, whose SYN+ACK the listener sent): the buffer's.
+		return min(e.rcvWindow(), 65535)
 	}
 	adv := int32(e.rcvWndEdge - e.rcvNxt())
 	if adv < 0 {

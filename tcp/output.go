@@ -163,7 +163,7 @@ func (e *Endpoint) header(seq Seq, flags Flags) Header {
 		e.rcvAdvEnd = h.Ack.Add(uint32(win))
 		// What the peer may send is what the field said: a SYN's
 		// window is at most 65,535 whatever the buffer holds.
-		e.rcvWndEdge = h.Ack.Add(uint32(h.Window) << e.rcvScale)
+		e.rcvWndEdge, e.rcvWndSent = h.Ack.Add(uint32(h.Window)<<e.rcvScale), true
 		if flags&FlagSYN != 0 {
 			e.rcvWndEdge = h.Ack.Add(uint32(h.Window))
 		}

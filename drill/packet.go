@@ -22,34 +22,6 @@ import (
 // TS echo are shifted by what packetwalk chose; an outbound seq is
 // compared after the same shift.
 
-// flagsOf turns the script's flag letters into TCP flags.
-func flagsOf(s string) (tcp.Flags, error) {
-	var f tcp.Flags
-	for _, c := range s {
-		switch c {
-		case 'S':
-			f |= tcp.FlagSYN
-		case 'F':
-			f |= tcp.FlagFIN
-		case 'P':
-			f |= tcp.FlagPSH
-		case 'R':
-			f |= tcp.FlagRST
-		case '.':
-			f |= tcp.FlagACK
-		case 'E':
-			f |= tcp.FlagECE
-		case 'W':
-			f |= tcp.FlagCWR
-		case 'U':
-			f |= tcp.FlagURG
-		default:
-			return 0, fmt.Errorf("unknown TCP flag %q", c)
-		}
-	}
-	return f, nil
-}
-
 // scriptFlags writes flags the way scripts do: "S.", "P.", "R", ".".
 func scriptFlags(f tcp.Flags) string {
 	var b strings.Builder
@@ -85,7 +57,7 @@ func (r *runner) inject(ev *Event, p *Packet) error {
 	if p.Proto != "tcp" {
 		return skipf("line %d: %s packets are not supported by packetwalk drill (TCP only)", ev.Line, strings.ToUpper(p.Proto))
 	}
-	flags, err := flagsOf(p.Flags)
+	flags, err := tcp.ParseFlags(p.Flags)
 	if err != nil {
 		return r.failf(ev.Line, "%v", err)
 	}
@@ -194,7 +166,7 @@ func (r *runner) expect(ev *Event, p *Packet, start, end time.Duration) error {
 	if p.Proto != "tcp" {
 		return skipf("line %d: %s packets are not supported by packetwalk drill (TCP only)", ev.Line, strings.ToUpper(p.Proto))
 	}
-	want, err := flagsOf(p.Flags)
+	want, err := tcp.ParseFlags(p.Flags)
 	if err != nil {
 		return r.failf(ev.Line, "%v", err)
 	}

@@ -579,13 +579,7 @@ func (p *parser) parseUint(bits int, what string) uint64 {
 		p.errorf(t.line, "expected a whole number for %s, found %s", what, t.describe())
 	}
 	p.advance()
-	var v uint64
-	var err error
-	if t.kind == tHex {
-		v, err = strconv.ParseUint(t.text[2:], 16, 64)
-	} else {
-		v, err = strconv.ParseUint(t.text, 10, 64)
-	}
+	v, err := tokenUint(t)
 	if err != nil || v > 1<<bits-1 {
 		p.errorf(t.line, "%s %s does not fit in %d bits", what, t.text, bits)
 	}
@@ -938,16 +932,18 @@ func (p *parser) enter(open token) {
 	}
 }
 
+// tokenUint is the value of a decimal or 0x-hex integer token.
+func tokenUint(t token) (uint64, error) {
+	if t.kind == tHex {
+		return strconv.ParseUint(t.text[2:], 16, 64)
+	}
+	return strconv.ParseUint(t.text, 10, 64)
+}
+
 // parseInt reads a decimal or hex integer, negated when neg.
 func (p *parser) parseInt(neg bool) int64 {
 	t := p.advance()
-	var v uint64
-	var err error
-	if t.kind == tHex {
-		v, err = strconv.ParseUint(t.text[2:], 16, 64)
-	} else {
-		v, err = strconv.ParseUint(t.text, 10, 64)
-	}
+	v, err := tokenUint(t)
 	limit := uint64(math.MaxInt64)
 	if neg {
 		limit++

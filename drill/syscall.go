@@ -185,7 +185,7 @@ func (r *runner) prepare(ev *Event) (callArgs, error) {
 			return a, err
 		}
 		a.addr, err = r.sockaddr(ev, sc.Args[1], sc.Name)
-	case "listen":
+	case "listen", "shutdown": // a descriptor and a number (backlog, how)
 		if err = need(2); err != nil {
 			return a, err
 		}
@@ -200,16 +200,6 @@ func (r *runner) prepare(ev *Event) (callArgs, error) {
 			return a, err
 		}
 		a.fd, err = fd(0)
-	case "shutdown":
-		if err = need(2); err != nil {
-			return a, err
-		}
-		if a.fd, err = fd(0); err != nil {
-			return a, err
-		}
-		var v int64
-		v, err = r.intArg(ev, sc.Args[1])
-		a.ints = []int64{v}
 	case "read", "write", "send", "recv", "sendto", "recvfrom":
 		if err = need(3); err != nil {
 			return a, err

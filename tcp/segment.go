@@ -76,6 +76,36 @@ const (
 	FlagCWR                   // Congestion Window Reduced (RFC 3168)
 )
 
+// ParseFlags reads control bits written as tcpdump and packetdrill write
+// them: S (SYN), F (FIN), R (RST), P (PSH), U (URG), E (ECE), W (CWR) and
+// '.' for ACK, e.g. "S.", "P.", "R".
+func ParseFlags(letters string) (Flags, error) {
+	var f Flags
+	for _, c := range letters {
+		switch c {
+		case 'S':
+			f |= FlagSYN
+		case 'F':
+			f |= FlagFIN
+		case 'R':
+			f |= FlagRST
+		case 'P':
+			f |= FlagPSH
+		case '.':
+			f |= FlagACK
+		case 'U':
+			f |= FlagURG
+		case 'E':
+			f |= FlagECE
+		case 'W':
+			f |= FlagCWR
+		default:
+			return 0, fmt.Errorf("unknown TCP flag %q: the letters are S F R P U E W, and . for ACK", c)
+		}
+	}
+	return f, nil
+}
+
 // Has reports whether every flag in g is set in f.
 func (f Flags) Has(g Flags) bool { return f&g == g }
 

@@ -593,3 +593,21 @@ func FuzzSegmentParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseFlags(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Flags
+	}{
+		{"S", FlagSYN}, {"S.", FlagSYN | FlagACK}, {"P.", FlagPSH | FlagACK}, {"F.", FlagFIN | FlagACK},
+		{"R", FlagRST}, {".", FlagACK}, {"SEW", FlagSYN | FlagECE | FlagCWR}, {"", 0},
+	} {
+		got, err := ParseFlags(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseFlags(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := ParseFlags("SX"); err == nil || !strings.Contains(err.Error(), `'X'`) {
+		t.Errorf("ParseFlags(\"SX\") error = %v; want one naming 'X'", err)
+	}
+}

@@ -220,24 +220,9 @@ func udpPortOf(u *FrameUDP, src bool) int {
 // parseFlags reads tcpdump's flag letters: S, S., P., F., R, R.
 // ('.' is ACK).
 func parseFlags(s string) (tcp.Flags, error) {
-	var f tcp.Flags
-	for _, c := range strings.Trim(s, "[]") {
-		switch c {
-		case 'S':
-			f |= tcp.FlagSYN
-		case 'F':
-			f |= tcp.FlagFIN
-		case 'R':
-			f |= tcp.FlagRST
-		case 'P':
-			f |= tcp.FlagPSH
-		case '.':
-			f |= tcp.FlagACK
-		case 'U':
-			f |= tcp.FlagURG
-		default:
-			return 0, fmt.Errorf("tcp flags %q: use tcpdump's letters S F R P U and . for ACK", s)
-		}
+	f, err := tcp.ParseFlags(strings.Trim(s, "[]"))
+	if err != nil {
+		return 0, fmt.Errorf("tcp flags %q: use tcpdump's letters S F R P U and . for ACK", s)
 	}
 	return f, nil
 }

@@ -104,6 +104,10 @@ type Endpoint struct {
 	invalidACKSent bool
 
 	sackScratch [MaxSACKBlocks * 8]SACKBlock // reused for the SACK option
+	// dsack is a run of bytes received twice, to be reported once as the
+	// first SACK block of the next ACK (RFC 2883).
+	dsack        SACKBlock
+	dsackPending bool
 	sacked      scoreboard                   // what the peer SACKed beyond SND.UNA
 	highRxt     Seq                          // highest byte retransmitted in this recovery
 	deleted     bool

@@ -78,6 +78,10 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 			"seq %d..%d is outside the receive window %d..%d", uint32(in.hdr.Seq), uint32(in.hdr.Seq)+uint32(in.segLen()),
 			uint32(e.rcvNxt()), uint32(e.rcvNxt())+uint32(e.acceptWindow()))
 		if !in.has(FlagRST) && e.answerInvalid(in, false) {
+			if n := uint32(len(in.payload)); n > 0 && e.sackOK && in.hdr.Seq.Add(n).LessEq(e.rcvNxt()) {
+				// Data received before, sent again: say so (RFC 2883 §4).
+				e.reportDuplicate(in, SACKBlock{in.hdr.Seq, in.hdr.Seq.Add(n)})
+			}
 			e.sendACK(in.frame, "an unacceptable segment is answered with an ACK")
 		}
 		return
@@ -601,7 +605,11 @@ func (e *Endpoint) dataArrives(in *incoming) {
 	}
 	before := e.recv.NextSeq()
 	hadHoles := e.recv.OutOfOrderRanges() > 0
-	accepted, advanced := e.recv.Insert(seq, in.payload)
+	ins := e.recv.InsertDetail(seq, in.payload)
+	accepted, advanced := ins.Accepted, ins.Advanced
+	if ins.HasDSACK && e.sackOK {
+		e.reportDuplicate(in, ins.DSACK)
+	}
 	switch {
 	case advanced:
 		if e.layer.rec.On() { // the fields and arguments allocate, listened to or not (BenchmarkReceivePath)
@@ -633,6 +641,17 @@ func (e *Endpoint) dataArrives(in *incoming) {
 	if e.finPending && e.recv.NextSeq() == e.finSeq {
 		e.acceptFIN(in.frame)
 	}
+}
+
+// reportDuplicate remembers bytes the peer sent twice, for the first
+// SACK block of the next ACK (a D-SACK, RFC 2883 §4): the sender learns
+// that its retransmission was not needed (the original was only late, or
+// its ACK was lost), which is how a sender can undo a needless cwnd cut
+// (RFC 3708) and how a capture shows spurious retransmissions.
+func (e *Endpoint) reportDuplicate(in *incoming, b SACKBlock) {
+	e.dsack, e.dsackPending = b, true
+	e.logf("dsack", viz.Note, in.frame, []viz.Field{viz.F("start", u32(uint32(b.Start))), viz.F("end", u32(uint32(b.End)))},
+		"bytes %d..%d arrived twice: reported in a D-SACK block (RFC 2883 §4)", uint32(b.Start), uint32(b.End))
 }
 
 // finArrives is the eighth check: the peer will send no more.

@@ -169,12 +169,33 @@ func (e *Endpoint) header(seq Seq, flags Flags) Header {
 		}
 	}
 	if e.sackOK && flags&FlagACK != 0 && flags&FlagSYN == 0 {
-		if e.recv.OutOfOrderRanges() > 0 {
-			blocks := e.recv.AppendOutOfOrder(e.sackScratch[:0])
-			h.Options.SACKBlocks = blocks[:min(len(blocks), h.Options.SACKRoom())]
+		if e.recv.OutOfOrderRanges() > 0 || e.dsackPending {
+			h.Options.SACKBlocks = e.sackBlocks(h.Options.SACKRoom())
 		}
 	}
 	return h
+}
+
+// sackBlocks lists the SACK blocks of an ACK, at most room: a pending
+// D-SACK block first, followed by the held range that contains it if
+// there is one (RFC 2883 §4, rules 1 and 2), then the held ranges, most
+// recently changed first (RFC 2018 §4). A D-SACK is reported once.
+func (e *Endpoint) sackBlocks(room int) []SACKBlock {
+	held := e.recv.AppendOutOfOrder(e.sackScratch[MaxSACKBlocks:MaxSACKBlocks])
+	blocks := e.sackScratch[:0]
+	if e.dsackPending {
+		e.dsackPending = false
+		blocks = append(blocks, e.dsack)
+		for i, r := range held {
+			if r.Start.LessEq(e.dsack.Start) && e.dsack.End.LessEq(r.End) {
+				blocks = append(blocks, r)
+				held = append(held[:i:i], held[i+1:]...)
+				break
+			}
+		}
+	}
+	blocks = append(blocks, held...)
+	return blocks[:min(len(blocks), room)]
 }
 
 // emit sends a built segment through IP, logging it.

@@ -131,6 +131,20 @@ type Insertion struct {
 	// RangesFull says the segment would have started a new out-of-order
 	// range beyond SetOutOfOrderLimit: nothing was stored.
 	RangesFull bool
+	// DSACK is the first run of bytes this segment repeated (before
+	// RCV.NXT, or inside a range already held), for a D-SACK block
+	// (RFC 2883 §4); HasDSACK says there was one.
+	DSACK    SACKBlock
+	HasDSACK bool
+}
+
+// noteOld records the bytes before RCV.NXT, received already, as the
+// run a D-SACK block reports.
+func (in *Insertion) noteOld(seq Seq) {
+	if in.Old > 0 {
+		in.DSACK = SACKBlock{seq, seq.Add(uint32(in.Old))}
+		in.HasDSACK = true
+	}
 }
 
 // Insert stores a segment's data, which starts at sequence number seq, and
@@ -163,10 +177,12 @@ func (r *ReceiveBuffer) InsertDetail(seq Seq, data []byte) Insertion {
 	if lo >= hi { // nothing inside the window
 		in.Old = min(max(-off, 0), n)
 		in.BeyondWindow = n - in.Old
+		in.noteOld(seq)
 		return in
 	}
 	in.Old = lo - off
 	in.BeyondWindow = off + n - hi
+	in.noteOld(seq)
 
 	// The ranges the segment overlaps or touches, ooo[i:j].
 	i := 0
@@ -199,7 +215,13 @@ func (r *ReceiveBuffer) InsertDetail(seq Seq, data []byte) Insertion {
 			r.writeAt(at, data[at-off:min(s, hi)-off])
 			in.Accepted += min(s, hi) - at
 		}
-		in.Duplicate += max(min(e, hi)-max(s, lo), 0)
+		if d := min(e, hi) - max(s, lo); d > 0 {
+			in.Duplicate += d
+			if !in.HasDSACK {
+				in.DSACK = SACKBlock{r.rcvNxt.Add(uint32(max(s, lo))), r.rcvNxt.Add(uint32(min(e, hi)))}
+				in.HasDSACK = true
+			}
+		}
 		at = max(at, e)
 	}
 	if at < hi {

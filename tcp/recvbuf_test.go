@@ -162,6 +162,14 @@ func TestReceiveBufferModel(t *testing.T) {
 			sent = append(sent, [2]int{s, e})
 			want := m.insert(s, e)
 			in := r.InsertDetail(base.Add(uint32(s)), m.stream[s:e])
+			// A D-SACK run is reported exactly when bytes came twice,
+			// and lies inside the segment (RFC 2883 §4).
+			segStart, segEnd := base.Add(uint32(s)), base.Add(uint32(e))
+			if in.HasDSACK != (in.Old+in.Duplicate > 0) || in.HasDSACK &&
+				!(segStart.LessEq(in.DSACK.Start) && in.DSACK.Start.LessThan(in.DSACK.End) && in.DSACK.End.LessEq(segEnd)) {
+				t.Fatalf("%s: insert [%d,%d): D-SACK %v (%v) with %d old and %d duplicate bytes", where(), s, e, in.DSACK, in.HasDSACK, in.Old, in.Duplicate)
+			}
+			in.DSACK, in.HasDSACK = SACKBlock{}, false
 			if in != want {
 				t.Fatalf("%s: insert [%d,%d) = %+v, want %+v", where(), s, e, in, want)
 			}
@@ -180,7 +188,9 @@ func TestReceiveBufferModel(t *testing.T) {
 			if w := m.window(); w > 0 && m.nxt < streamLen {
 				s, e := m.nxt, min(m.nxt+w, streamLen)
 				want := m.insert(s, e)
-				if in := r.InsertDetail(base.Add(uint32(s)), m.stream[s:e]); in != want || !in.Advanced {
+				in := r.InsertDetail(base.Add(uint32(s)), m.stream[s:e])
+				in.DSACK, in.HasDSACK = SACKBlock{}, false // checked in the loop above
+				if in != want || !in.Advanced {
 					t.Fatalf("seed %d: in-order fill [%d,%d) = %+v, want %+v", seed, s, e, in, want)
 				}
 			}
@@ -231,11 +241,13 @@ func TestReceiveBufferTrim(t *testing.T) {
 		n    int
 		want Insertion
 	}{
-		{"all old", 990, 50, Insertion{Old: 50}},
+		// The bytes received twice are the D-SACK block (RFC 2883 §4).
+		{"all old", 990, 50, Insertion{Old: 50, DSACK: SACKBlock{990, 1040}, HasDSACK: true}},
 		{"beyond the window", 1100, 10, Insertion{BeyondWindow: 10}},
 		{"far ahead (sequence space)", 1000 + 1<<31 + 5, 10, Insertion{BeyondWindow: 10}},
 		// The 10 bytes held at [1060, 1070) become readable too.
-		{"old, dup, new, beyond", 1030, 80, Insertion{Accepted: 50, Advanced: true, PulledIn: 10, Old: 10, BeyondWindow: 10, Duplicate: 10}},
+		{"old, dup, new, beyond", 1030, 80, Insertion{Accepted: 50, Advanced: true, PulledIn: 10, Old: 10, BeyondWindow: 10, Duplicate: 10,
+			DSACK: SACKBlock{1030, 1040}, HasDSACK: true}},
 		{"window full", 1100, 1, Insertion{BeyondWindow: 1}},
 	} {
 		if got := r.InsertDetail(tc.seq, bufTestStream(int(tc.seq-1000), tc.n)); got != tc.want {
@@ -408,5 +420,19 @@ func BenchmarkReceiveBufferReordered(b *testing.B) {
 		blocks = r.AppendOutOfOrder(blocks[:0])
 		r.Insert(nxt, seg)
 		r.Read(p)
+	}
+}
+
+// TestReceiveBufferDSACKHeld: bytes repeated inside an out-of-order range
+// are the D-SACK run, not the whole segment.
+func TestReceiveBufferDSACKHeld(t *testing.T) {
+	r := NewReceiveBuffer(1000, 1000)
+	r.Insert(1100, bufTestStream(100, 100)) // held [1100, 1200)
+	got := r.InsertDetail(1150, bufTestStream(150, 100))
+	if !got.HasDSACK || got.DSACK != (SACKBlock{1150, 1200}) || got.Duplicate != 50 || got.Accepted != 50 {
+		t.Fatalf("%+v, want D-SACK [1150, 1200), 50 duplicate, 50 new", got)
+	}
+	if got := r.InsertDetail(1300, bufTestStream(300, 10)); got.HasDSACK {
+		t.Fatalf("new data reported as duplicate: %+v", got)
 	}
 }

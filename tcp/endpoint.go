@@ -108,9 +108,9 @@ type Endpoint struct {
 	// first SACK block of the next ACK (RFC 2883).
 	dsack        SACKBlock
 	dsackPending bool
-	sacked      scoreboard                   // what the peer SACKed beyond SND.UNA
-	highRxt     Seq                          // highest byte retransmitted in this recovery
-	deleted     bool
+	sacked       scoreboard // what the peer SACKed beyond SND.UNA
+	highRxt      Seq        // highest byte retransmitted in this recovery
+	deleted      bool
 }
 
 // State returns the connection's state.

@@ -7,6 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/packetwalk/packetwalk/internal/chromium"
+	"github.com/packetwalk/packetwalk/internal/testenv"
 )
 
 const drillPassive = "../../drill/corpus/handshake/passive-open.pkt"
@@ -82,5 +88,45 @@ func TestDrillFailures(t *testing.T) {
 	}
 	if code, _, errs := runCLI("drill", "--json", "x.jsonl", drillPassive, drillPassive); code == 0 || !strings.Contains(errs, "one file") {
 		t.Errorf("--json with two scripts: exit %d, %q", code, errs)
+	}
+}
+
+// TestDrillReportInChromium: the HTML report of a failed script names the
+// failing line at the top, and the link moves the cursor to the moment it
+// failed.
+func TestDrillReportInChromium(t *testing.T) {
+	chromiumPath := testenv.Tool(t, "chromium", "install it with: apt-get install chromium")
+	dir := t.TempDir()
+	src, err := os.ReadFile(drillPassive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := filepath.Join(dir, "wrong.pkt")
+	os.WriteFile(wrong, []byte(strings.Replace(string(src), "> S. 0:0(0) ack 1", "> S. 0:0(0) ack 2", 1)), 0o644)
+	html := filepath.Join(dir, "d.html")
+	if code, out, errs := runCLI("drill", "--quiet", "--html", html, wrong); code != 1 {
+		t.Fatalf("exit %d, want 1: %s%s", code, out, errs)
+	}
+	ctx, stop := chromium.Start(chromiumPath, filepath.Join(dir, "profile"), 60*time.Second, chromedp.Flag("disable-quic", true))
+	defer stop()
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+html), chromedp.WaitVisible(chromedp.ID("drillfail"))); err != nil {
+		t.Fatal(err)
+	}
+	banner, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("drillfail").textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("drillfail"))); err != nil {
+		t.Fatal(err)
+	}
+	moved, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`/drill_fail/.test(document.getElementById("current").textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(banner, "wrong.pkt:") || !strings.Contains(banner, "expected ack 2, got ack 1") {
+		t.Errorf("the report's banner says %q; want the failing line and field", banner)
+	}
+	if !moved {
+		t.Errorf("clicking the banner did not move the cursor to the failure")
 	}
 }

@@ -181,6 +181,13 @@ function derive() {
 function drawHeader() {
   $("summary").textContent = E.length + " events, " + F.length + " frames, hosts: " + (hosts.join(", ") || "none yet") + (D.wires.length ? "; wires: " + D.wires.join(", ") : "");
   $("notes").innerHTML = D.notes.map((n) => "<li>" + esc(n) + "</li>").join("");
+  // A packetdrill script that failed (packetwalk drill) marks its line:
+  // the banner names it and jumps to the moment it failed.
+  const fi = E.findIndex((e) => e.step === "drill_fail");
+  if (fi >= 0) {
+    $("notes").innerHTML += `<li class="drillfail"><span class="reason">script failed</span> <a href="#" id="drillfail">${esc(E[fi].msg || "")}</a></li>`;
+    $("drillfail").onclick = (ev) => { ev.preventDefault(); setCursor(fi); };
+  }
 }
 
 // ---- ladder ----

@@ -98,6 +98,11 @@ func (r *runner) inject(ev *Event, p *Packet) error {
 	if segLen+ip.IPv4MinHeaderLen > 0xffff {
 		return r.failf(ev.Line, "a segment of %d bytes does not fit in an IPv4 datagram", p.Len)
 	}
+	if ip.IPv4MinHeaderLen+segLen > r.mtu {
+		// Linux's TUN device takes a packet larger than its MTU from
+		// packetdrill; packetwalk's NIC drops the frame as too long.
+		r.notef("line %d: a %d-byte datagram is larger than the MTU (%d): packetwalk's NIC drops it (frame_too_long); set --mtu to send it", ev.Line, ip.IPv4MinHeaderLen+segLen, r.mtu)
+	}
 	b := appendIPv4(make([]byte, 0, ip.IPv4MinHeaderLen+segLen), RemoteIP, LocalPrefix.Addr(), r.ipID, tos, 64, ip.ProtocolTCP, segLen)
 	r.ipID++
 	s := len(b)

@@ -156,6 +156,7 @@ type runner struct {
 	peer *peer
 	rec  *viz.Recorder // the remote's steps: what the script did
 
+	mtu          int
 	tolerance    time.Duration
 	tolPercent   float64
 	bindPort     uint16
@@ -196,6 +197,7 @@ func newRunner(s *Script, cfg Config) (*runner, error) {
 	if err != nil {
 		return r, err
 	}
+	r.mtu = mtu
 	tc, err := r.applyStartupCommands()
 	if err != nil {
 		return r, err

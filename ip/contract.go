@@ -65,6 +65,10 @@ type Datagram struct {
 	TTL      uint8
 	Header   IPv4   // the IP header (of the first fragment, if reassembled)
 	Payload  []byte // the transport's bytes
+	// Broadcast marks a datagram that was not for this host alone: sent
+	// to a broadcast address (255.255.255.255 or a subnet's), or in a
+	// link-layer broadcast frame. TCP, which is unicast only, drops it.
+	Broadcast bool
 }
 
 // ICMPError is an ICMP error message handed to the transport that sent the

@@ -20,6 +20,8 @@
 //	route      to me | broadcast | forward (a router: TTL-1,
 //	           at 0 ICMP time exceeded; too big with DF: ICMP
 //	           fragmentation needed)                             -> ip_not_mine, ttl_expired, frag_needed
+//	           mine, but from an address no remote host has
+//	           (127/8, 0/8, multicast, broadcast, our own)       -> ip_martian_source
 //	reassembly MF or offset != 0: hold the fragment, fill holes,
 //	           complete | timeout: ICMP time exceeded (code 1)   -> frag_timeout, frag_overlap,
 //	                                                                frag_memory, frag_too_large
@@ -29,7 +31,7 @@
 //	udp        length, checksum with the pseudo-header; demux by
 //	           port | none: ICMP port unreachable                -> udp_malformed, udp_checksum, no_socket
 //
-// The send path is the mirror image: build the header (TTL 64, a fresh
-// Identification), route, and cut the datagram into fragments that fit the
+// The send path is the mirror image: build the header (TTL 64, an
+// Identification counted per destination, ident.go), route, and cut the datagram into fragments that fit the
 // link's MTU (FragmentDatagram), or refuse with frag_needed when DF is set.
 package ip

@@ -47,6 +47,9 @@ type Config struct {
 	// Ephemeral is the range of local ports handed out to UDP sockets
 	// bound to port 0; the zero value means EphemeralPorts.
 	Ephemeral PortRange
+	// IDSecret keys the Identification values of the datagrams this
+	// host sends (ident.go); a simulation derives it from its seed.
+	IDSecret []byte
 }
 
 // Layer is the IPv4 layer of one host: its addresses, routing table,
@@ -64,7 +67,7 @@ type Layer struct {
 	routes     routeTable
 	transports map[Protocol]Transport
 	reasm      FragmentReassembler
-	nextID     uint16 // Identification of the next datagram sent
+	ids        idGenerator // Identification of the datagrams sent (ident.go)
 
 	// txBuf holds the datagram being sent when it needs no fragmenting,
 	// and txOne the one-piece list around it: the link copies what it
@@ -109,6 +112,7 @@ func NewLayer(cfg Config) *Layer {
 		transports:      make(map[Protocol]Transport),
 		icmpLimit:       newTokenBucket(cfg.Clock, cfg.ICMPErrorsPerSecond, cfg.ICMPErrorBurst),
 		udp:             newUDPTable(cfg.Ephemeral),
+		ids:             newIDGenerator(cfg.IDSecret),
 	}
 	rc.OnTimeout = l.reassemblyTimedOut
 	if cfg.Reassembler != nil {

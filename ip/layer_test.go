@@ -329,6 +329,18 @@ func TestLayerReceiveWalk(t *testing.T) {
 		return func() []byte { return ltDatagram(ltHeader(ltPeer, dst, p), payload) }
 	}
 	linkBcast := func(in *Inbound) { in.LinkBroadcast = true }
+	// from sends a TCP datagram from src, to this host unless dst says
+	// otherwise: the martian sources of RFC 1122 §3.2.1.3.
+	from := func(src netip.Addr, dst ...netip.Addr) func() []byte {
+		return func() []byte {
+			to := ltSelf
+			if len(dst) > 0 {
+				to = dst[0]
+			}
+			return ltDatagram(ltHeader(src, to, ProtocolTCP), payload)
+		}
+	}
+	martian := viz.ReasonIPMartianSource
 
 	cases := []struct {
 		name   string
@@ -338,6 +350,7 @@ func TestLayerReceiveWalk(t *testing.T) {
 		reason viz.Reason // "": delivered to the transport
 		step   string     // the drop's step
 		icmp   bool       // an ICMP protocol unreachable goes back
+		src    netip.Addr // for a delivery; zero: ltPeer
 	}{
 		{name: "good, padded", data: func() []byte { return padded(good()) }, dst: ltSelf},
 		{name: "good, exact", data: good, dst: ltSelf},
@@ -371,6 +384,29 @@ func TestLayerReceiveWalk(t *testing.T) {
 		{name: "unknown protocol, broadcast", data: to(ltBcast, 253), in: linkBcast, reason: viz.ReasonUnknownProtocol, step: "protocol"},
 		{name: "unknown protocol, limited broadcast", data: to(ltAllOne, 253), in: linkBcast, reason: viz.ReasonUnknownProtocol, step: "protocol"},
 		{name: "unknown protocol, link-layer broadcast", data: to(ltSelf, 253), in: linkBcast, reason: viz.ReasonUnknownProtocol, step: "protocol"},
+
+		// Martian sources (RFC 1122 §3.2.1.3): dropped at IP, before a
+		// transport could answer them; an unknown protocol gets no ICMP.
+		{name: "source loopback", data: from(netip.MustParseAddr("127.0.0.1")), reason: martian, step: "route"},
+		{name: "source loopback 127.1.2.3", data: from(netip.MustParseAddr("127.1.2.3")), reason: martian, step: "route"},
+		{name: "source this network 0.0.0.0", data: from(netip.MustParseAddr("0.0.0.0")), reason: martian, step: "route"},
+		{name: "source this network 0.1.2.3", data: from(netip.MustParseAddr("0.1.2.3")), reason: martian, step: "route"},
+		{name: "source multicast", data: from(netip.MustParseAddr("224.0.0.1")), reason: martian, step: "route"},
+		{name: "source multicast 239.255.255.250", data: from(netip.MustParseAddr("239.255.255.250")), reason: martian, step: "route"},
+		{name: "source limited broadcast", data: from(ltAllOne), reason: martian, step: "route"},
+		{name: "source our subnet's broadcast", data: from(ltBcast), reason: martian, step: "route"},
+		{name: "source our own address", data: from(ltSelf), reason: martian, step: "route"},
+		{name: "source our own address, to a broadcast", data: from(ltSelf, ltBcast), in: linkBcast, reason: martian, step: "route"},
+		{name: "source loopback, unknown protocol", data: func() []byte {
+			return ltDatagram(ltHeader(netip.MustParseAddr("127.0.0.1"), ltSelf, 253), payload)
+		}, reason: martian, step: "route"},
+		// 0.0.0.0 to the limited broadcast is a host that does not know
+		// its address yet (DHCP, RFC 1122 §3.2.1.3 (a)): delivered, as
+		// Linux does.
+		{name: "source 0.0.0.0 to limited broadcast", data: from(netip.IPv4Unspecified(), ltAllOne), in: linkBcast, dst: ltAllOne, src: netip.IPv4Unspecified()},
+		// Class E is reserved, not a martian source for a host (Linux
+		// agrees); a router does not forward it (TestLayerForward).
+		{name: "source 240.0.0.1", data: from(netip.MustParseAddr("240.0.0.1")), dst: ltSelf, src: netip.MustParseAddr("240.0.0.1")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -391,10 +427,19 @@ func TestLayerReceiveWalk(t *testing.T) {
 				}
 				d := h.tcp.got[0]
 				hdr := IPv4(data)
-				if d.Frame != frame || d.Link != Link(h.eth0) || d.Src != ltPeer || d.Dst != c.dst ||
+				src := ltPeer
+				if c.src.IsValid() {
+					src = c.src
+				}
+				if d.Frame != frame || d.Link != Link(h.eth0) || d.Src != src || d.Dst != c.dst ||
 					d.Protocol != ProtocolTCP || d.TTL != hdr.TTL() {
 					t.Errorf("datagram frame %d link %v %s > %s proto %v ttl %d, want frame %d eth0 %s > %s TCP ttl %d",
-						d.Frame, d.Link, d.Src, d.Dst, d.Protocol, d.TTL, frame, ltPeer, c.dst, hdr.TTL())
+						d.Frame, d.Link, d.Src, d.Dst, d.Protocol, d.TTL, frame, src, c.dst, hdr.TTL())
+				}
+				// The transport learns whether the datagram was for
+				// this host alone (TCP drops the others).
+				if want := c.dst != ltSelf || c.in != nil; d.Broadcast != want {
+					t.Errorf("datagram Broadcast = %v, want %v", d.Broadcast, want)
 				}
 				if !bytes.Equal(d.Payload, payload) {
 					t.Errorf("payload %q, want %q (without the link's padding)", d.Payload, payload)
@@ -697,9 +742,11 @@ func TestLayerICMPErrorRules(t *testing.T) {
 	}
 
 	t.Run("host: unknown protocol from a broadcast source", func(t *testing.T) {
+		// A host discards it before the protocol is even looked at
+		// (RFC 1122 §3.2.1.3), so no error could go back.
 		h := newLTHost(t, Config{})
 		h.receive(h.eth0, ltDatagram(ltHeader(ltBcast, ltSelf, 253), []byte("0123456789")), nil)
-		ltWantDrop(t, h.events(), viz.LayerIP, viz.ReasonUnknownProtocol, 0)
+		ltWantDrop(t, h.events(), viz.LayerIP, viz.ReasonIPMartianSource, 0)
 		if outs := h.outputs(); len(outs) != 0 {
 			t.Errorf("%d datagrams sent, want no ICMP error", len(outs))
 		}
@@ -1122,6 +1169,47 @@ func TestLayerSendFragments(t *testing.T) {
 	}
 	if s := h.l.Stats(); s.FragOKs != 1 || s.FragCreates != 3 {
 		t.Errorf("FragOKs %d FragCreates %d, want 1 and 3", s.FragOKs, s.FragCreates)
+	}
+}
+
+// TestLayerSendIdentification: the Identification is counted per
+// destination from a keyed start (RFC 6864 §4, ident.go), not by one
+// counter for the host that anyone could read the host's traffic from.
+func TestLayerSendIdentification(t *testing.T) {
+	a, b := ltPeer, netip.MustParseAddr("10.0.0.7")
+	send := func(h *ltHarness, dst netip.Addr, df bool) uint16 {
+		t.Helper()
+		h.must(h.l.Send(Outbound{Dst: dst, Protocol: ProtocolTCP, DF: df, Payload: []byte("segment")}))
+		outs := h.outputs()
+		if len(outs) != 1 {
+			t.Fatalf("%d outputs, want 1", len(outs))
+		}
+		return IPv4(outs[0].data).ID()
+	}
+	h := newLTHost(t, Config{IDSecret: []byte("seed 1")})
+	a1 := send(h, a, true)
+	// Traffic to another destination in between...
+	b1, b2, b3 := send(h, b, true), send(h, b, true), send(h, b, false)
+	// ...does not show in the next ID to a: it counts on from a1.
+	a2 := send(h, a, false)
+	if a2 != a1+1 {
+		t.Errorf("IDs to %s: %#04x then %#04x after three datagrams to %s; want the next one, %#04x", a, a1, a2, b, a1+1)
+	}
+	if b2 != b1+1 || b3 != b2+1 {
+		t.Errorf("IDs to %s: %#04x %#04x %#04x, want consecutive", b, b1, b2, b3)
+	}
+	if b1 == a1+1 || b1 == a1 {
+		t.Errorf("the first ID to %s (%#04x) follows from the one to %s (%#04x): one counter for the host", b, b1, a, a1)
+	}
+	// The start comes from the secret: the same seed gives the same
+	// IDs (a simulation replays exactly), another seed others.
+	same := newLTHost(t, Config{IDSecret: []byte("seed 1")})
+	if got := send(same, a, true); got != a1 {
+		t.Errorf("same secret: first ID %#04x, want %#04x", got, a1)
+	}
+	other := newLTHost(t, Config{IDSecret: []byte("seed 2")})
+	if got := send(other, a, true); got == a1 {
+		t.Errorf("another secret gave the same first ID %#04x", got)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -56,6 +57,17 @@ func (l *Layer) Receive(in Inbound) {
 		l.drop(in.Frame, "route", viz.ReasonIPNotMine, fmt.Sprintf("%s is not one of this host's addresses, and it does not forward", dst))
 		return
 	}
+	// Is the source one a remote host can have? Checked before anything
+	// could answer the datagram, since an answer would go to an address
+	// that is nobody's (RFC 1122 §3.2.1.3).
+	if why := l.martianSource(h.Src(), dst); why != "" {
+		l.stats.InAddrErrors++
+		if l.rec.On() {
+			l.drop(in.Frame, "route", viz.ReasonIPMartianSource,
+				"source "+h.Src().String()+" is "+why+": a host MUST silently discard it (RFC 1122 §3.2.1.3)")
+		}
+		return
+	}
 	if l.rec.On() {
 		what := "mine"
 		if broadcast {
@@ -96,7 +108,8 @@ func reassembledHeader(h []byte, payloadLen int) []byte {
 
 // deliver hands a whole datagram to the protocol its number names.
 func (l *Layer) deliver(in Inbound, h IPv4, payload []byte, broadcast bool) {
-	d := Datagram{Frame: in.Frame, Link: in.Link, Src: h.Src(), Dst: h.Dst(), Protocol: h.Protocol(), TTL: h.TTL(), Header: h, Payload: payload}
+	d := Datagram{Frame: in.Frame, Link: in.Link, Src: h.Src(), Dst: h.Dst(), Protocol: h.Protocol(), TTL: h.TTL(), Header: h, Payload: payload,
+		Broadcast: broadcast || in.LinkBroadcast}
 	switch d.Protocol {
 	case ProtocolICMP:
 		l.protoStep(d, "ICMP")
@@ -154,4 +167,37 @@ func headerMsg(h IPv4) string {
 	b = append(viz.AppendInt(b, int(h.TotalLength())), ", checksum "...)
 	b = append(viz.AppendHex(b, uint64(h.HeaderChecksum()), 4), " ok"...)
 	return string(b)
+}
+
+// martianSource says why src cannot be the source of a datagram this host
+// accepts, or "" if it can. RFC 1122 §3.2.1.3 lists the addresses that
+// MUST NOT be sources and says a host MUST silently discard a datagram
+// from one: they name no single remote host, so nothing may be sent back
+// (a TCP RST, an ICMP error, an echo reply). Linux's ip_route_input_slow
+// drops the same ones as "martian source", and this host's own address
+// too (fib_validate_source: a datagram from ourselves arriving on a wire
+// is spoofed, or our own come back).
+func (l *Layer) martianSource(src, dst netip.Addr) string {
+	b := src.As4()
+	switch {
+	case src == limitedBroadcast:
+		return "the limited broadcast address"
+	case src.IsMulticast():
+		return "a multicast address"
+	case src.IsLoopback():
+		return "a loopback address (127.0.0.0/8), which never leaves a host"
+	case b[0] == 0 && (src != netip.IPv4Unspecified() || dst != limitedBroadcast):
+		// 0.0.0.0 is the one exception, a host that does not know its
+		// address yet broadcasting (BOOTP, DHCP: RFC 1122 §3.2.1.3 (a)).
+		return "in 0.0.0.0/8 (\"this network\")"
+	}
+	for _, a := range l.addrs {
+		switch {
+		case a.prefix.Addr() == src:
+			return "this host's own address"
+		case a.prefix.Bits() < 31 && directedBroadcast(a.prefix) == src:
+			return "the broadcast address of " + a.prefix.Masked().String()
+		}
+	}
+	return ""
 }

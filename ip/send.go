@@ -44,8 +44,10 @@ func (l *Layer) Send(o Outbound) error {
 	if ttl == 0 {
 		ttl = l.ttl
 	}
-	l.nextID++
-	h := IPv4Header{TOS: o.TOS, ID: l.nextID, DF: o.DF, TTL: ttl, Protocol: o.Protocol, Src: o.Src, Dst: o.Dst}
+	// The Identification: counted per destination from a keyed start,
+	// not from one counter for the host (RFC 6864 §4, ident.go).
+	id := l.ids.next(o.Src, o.Dst, o.Protocol)
+	h := IPv4Header{TOS: o.TOS, ID: id, DF: o.DF, TTL: ttl, Protocol: o.Protocol, Src: o.Src, Dst: o.Dst}
 	return l.output(r, h, o.Payload, o.Frame, "send")
 }
 

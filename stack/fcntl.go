@@ -50,13 +50,14 @@ func (h *Host) Fcntl(fd FD, cmd, arg int) (int, error) {
 }
 
 // takeError is getsockopt(SO_ERROR): the connection's pending error as an
-// errno value, cleared once read (POSIX). It runs on the loop.
+// errno value, cleared once read (POSIX). It is the same pending error
+// that read() and write() report: whichever call comes first reports it,
+// and the others then see none (tcp.Endpoint.TakeErr). It runs on the loop.
 func (s *socket) takeError() int {
-	if s.tcp == nil || s.errTaken || s.tcp.Err() == nil {
+	if s.tcp == nil {
 		return 0
 	}
-	s.errTaken = true
-	return ErrnoValue(Errno(s.tcp.Err()))
+	return ErrnoValue(Errno(s.tcp.TakeErr()))
 }
 
 // Errno names the POSIX error behind err ("ECONNREFUSED"), or "" when err

@@ -42,12 +42,16 @@ type Host struct {
 }
 
 // NewHost returns a host with no interfaces, run by loop and logging
-// through rec. The TCP initial sequence numbers are keyed by secret (a
-// simulation derives it from its seed and the host's name).
+// through rec. The TCP initial sequence numbers and the IP Identification
+// values are keyed by secret (a simulation derives it from its seed and
+// the host's name).
 func NewHost(cfg HostConfig, loop *Loop, rec *viz.Recorder, secret []byte) *Host {
 	clock := loop.Clock
 	ipc := cfg.IP
 	ipc.Clock, ipc.Recorder, ipc.Forwarding = clock, rec, cfg.Forwarding
+	if ipc.IDSecret == nil {
+		ipc.IDSecret = secret // the IP Identification too (ip/ident.go)
+	}
 	h := &Host{Name: cfg.Name, Clock: clock, Rec: rec, IP: ip.NewLayer(ipc), loop: loop, maxSockets: cfg.MaxSockets}
 	tc := cfg.TCP
 	tc.Clock, tc.Recorder, tc.Network = clock, rec, h.IP

@@ -200,6 +200,7 @@ func TestSYNFlood(t *testing.T) {
 // window (but not RCV.NXT exactly) works from.
 type sniffer struct {
 	seq, ack tcp.Seq
+	next     tcp.Seq // seq plus the segment's length: where the client goes on
 	port     uint16
 	seen     bool
 }
@@ -219,6 +220,7 @@ func (s *sniffer) Capture(f *viz.CapturedFrame) {
 		return
 	}
 	s.seq, s.ack, s.port, s.seen = seg.Seq(), seg.Ack(), seg.SrcPort(), true
+	s.next = s.seq.Add(uint32(len(seg.Payload())))
 }
 
 // injectEvery is the attacker's pace in TestBlindInjection.
@@ -267,7 +269,10 @@ func TestBlindInjection(t *testing.T) {
 		case 1:
 			name, h.Seq, h.Flags = "syn", sn.seq.Add(3000), tcp.FlagSYN
 		case 2:
-			name, h.Seq, h.Ack, h.Flags = "ack-unsent", sn.seq, sn.ack.Add(1<<20), tcp.FlagACK|tcp.FlagPSH
+			// At the client's next sequence number, which the server
+			// has not received yet: in its window, so that the ACK
+			// check is what refuses it.
+			name, h.Seq, h.Ack, h.Flags = "ack-unsent", sn.next, sn.ack.Add(1<<20), tcp.FlagACK|tcp.FlagPSH
 			payload = []byte("EVIL-UNSENT")
 		case 3:
 			name, h.Seq, h.Ack, h.Flags = "ack-ancient", sn.seq, sn.ack-1<<30, tcp.FlagACK|tcp.FlagPSH

@@ -90,9 +90,6 @@ type socket struct {
 	// nonblock is O_NONBLOCK (fcntl.go): calls that would wait fail with
 	// EAGAIN, and connect with EINPROGRESS.
 	nonblock bool
-	// errTaken is set once getsockopt(SO_ERROR) has reported the
-	// connection's error: POSIX clears the pending error when it is read.
-	errTaken bool
 
 	readable, writable, acceptable waitQueue
 	readDeadline, writeDeadline    time.Time
@@ -281,11 +278,18 @@ func (h *Host) tcpPortBusy(addr netip.AddrPort, reuse bool) bool {
 }
 
 // Listen makes a bound TCP socket wait for connections (listen(2)), with
-// at most backlog of them waiting to be accepted.
+// at most backlog of them waiting to be accepted. On a socket that already
+// listens it sets the new backlog and succeeds, as on Linux and FreeBSD; on
+// a connected one it is EINVAL (POSIX).
 func (h *Host) Listen(fd FD, backlog int) error {
 	return h.onSocket(fd, func(s *socket) (err error) {
 		if s.typ != SOCK_STREAM {
 			err = ErrNotSupported
+			return
+		}
+		if s.tcp != nil && s.tcp.State() == tcp.Listen {
+			h.logSocket("listen", fd, s.tcp.ID, viz.Note, "listen(%d, %d): socket #%d already listens; only its backlog changes", fd, backlog, s.tcp.ID)
+			err = s.tcp.SetBacklog(backlog)
 			return
 		}
 		if s.tcp != nil {
@@ -396,8 +400,8 @@ func (h *Host) Connect(fd FD, addr netip.AddrPort) error {
 		return ErrInProgress // the handshake goes on; poll for POLLOUT, then read SO_ERROR
 	}
 	berr := h.loop.block(func() time.Time { return s.writeDeadline }, func() bool {
-		if e := s.tcp.Err(); e != nil {
-			err = e
+		if e := s.tcp.TakeErr(); e != nil {
+			err = e // reported here, so no longer pending (SO_ERROR reads 0)
 			return true
 		}
 		st := s.tcp.State()

@@ -1232,6 +1232,85 @@ func TestTCPZeroWindowProbe(t *testing.T) {
 	t.Logf("%d probes; done at %v", len(probes), p.Net.Clock.Now())
 }
 
+// TestTCPZeroWindowReaderPause: a receiver with a 64 KiB SO_RCVBUF stops
+// reading for 30 s in the middle of a 1 MB download, then reads to the
+// end. While its window is zero the sender only probes (RFC 9293
+// §3.8.6.1): no retransmission, no fast retransmit, no abort while the
+// probes are answered (RFC 1122 §4.2.2.17); and the window update that
+// follows the read lets the rest go at once (within one RTT plus 50 ms),
+// not when a backed-off timer fires.
+func TestTCPZeroWindowReaderPause(t *testing.T) {
+	const (
+		latency = 5 * time.Millisecond // one way: an RTT of 10 ms
+		pause   = 30 * time.Second
+		rtt     = 2 * latency
+	)
+	p, mem := tbPair(t, 14, tcp.Config{}, nic.WireConfig{Latency: latency, BandwidthBitsPerSecond: 100_000_000})
+	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
+	data := tbBytes(14, 1<<20)
+	var got []byte
+	var resumed, done time.Duration
+	a := tbRun(t, p.Net)
+	l := a.ServeOne(p.Server, srv, 4, func(lfd, fd FD) error {
+		if _, err := p.Server.Write(fd, data); err != nil {
+			return err
+		}
+		p.Server.Close(lfd)
+		return p.Server.Close(fd)
+	})
+	l.Client("client", func() error {
+		fd, err := tbDial(p.Client, netip.AddrPort{}, l.Addr, [3]int{SOL_SOCKET, SO_RCVBUF, 64 << 10})
+		if err != nil {
+			return err
+		}
+		head, err := tbReadFull(p.Client, fd, 100<<10)
+		if err != nil {
+			return err
+		}
+		tbSleep(p.Client, pause)
+		resumed = p.Client.Clock.Now()
+		rest, err := tbReadAll(p.Client, fd)
+		done = p.Client.Clock.Now()
+		got = append(head, rest...)
+		if err != nil {
+			return err
+		}
+		return p.Client.Close(fd)
+	})
+	a.Wait(nil)
+	if !bytes.Equal(got, data) {
+		t.Fatalf("received %d bytes, want %d intact", len(got), len(data))
+	}
+	probes := tbSteps(mem, "server", viz.LayerTCP, "probe")
+	rtx := tbSteps(mem, "server", viz.LayerTCP, "retransmit")
+	var first time.Duration // the first data segment after the reader resumed
+	for _, e := range tbSteps(mem, "server", viz.LayerTCP, "send") {
+		if e.T >= resumed && field(e, "len") != "0" {
+			first = e.T
+			break
+		}
+	}
+	t.Logf("resume -> first data %v, resume -> end of transfer %v; %d probes, %d retransmissions, %d duplicate ACKs",
+		first-resumed, done-resumed, len(probes), len(rtx), len(tbSteps(mem, "server", viz.LayerTCP, "dupack")))
+	if len(probes) < 5 {
+		t.Errorf("%d zero-window probes in %v, want them to go on", len(probes), pause)
+	}
+	// The first segment after the window opens carries the last probe's
+	// byte again, so it may count as a retransmission; nothing before it
+	// may: no fast retransmit, no timeout while the peer answers probes.
+	for _, e := range rtx {
+		if e.T < resumed {
+			t.Errorf("retransmission at %v, while the reader paused: %s", e.T, e.Msg)
+		}
+	}
+	if d := tbSteps(mem, "server", viz.LayerTCP, "dupack"); len(d) > 0 {
+		t.Errorf("%d duplicate ACKs on a lossless wire, the first at %v: %s", len(d), d[0].T, d[0].Msg)
+	}
+	if d := first - resumed; first == 0 || d > rtt+50*time.Millisecond {
+		t.Errorf("the first data after the reader resumed came %v later, want within one RTT plus 50 ms", d)
+	}
+}
+
 // --- 12. determinism ---------------------------------------------------------
 
 // tbScenarioLog runs a 200 kB echo between two packetwalk hosts over an

@@ -9,6 +9,13 @@ import "strconv"
 // what an ACK is (new data, duplicate per RFC 5681 §2, or neither) and
 // tells NewReno; NewReno answers with how cwnd and ssthresh changed and
 // whether a segment must be retransmitted at once.
+//
+// With SACK (NewReno.SACK) the recovery is RFC 6675's instead: the same
+// entry and exit, the same halving, but cwnd is not inflated by duplicate
+// ACKs nor deflated by partial ones. The connection counts what is in the
+// network itself, from its scoreboard (pipe, sack.go), and sends while
+// pipe is below cwnd; counting the departed segments in cwnd as well would
+// count them twice.
 
 // dupAckThreshold is how many duplicate ACKs signal a loss (RFC 5681 §3.2):
 // one or two can come from reordering, three rarely do.
@@ -62,7 +69,18 @@ type NewReno struct {
 	// DupAcks counts duplicate ACKs in a row (RFC 5681 §2); an ACK of new
 	// data resets it.
 	DupAcks int
+	// SACK says the connection recovers with a SACK scoreboard (RFC
+	// 6675): cwnd = ssthresh in recovery, and the connection's pipe, not
+	// an inflated cwnd, accounts for the segments that left the network.
+	SACK bool
+	// Initial is the initial window, the restart window's bound after an
+	// idle period (RFC 5681 §4.1).
+	Initial int
 
+	// dupAckFlight is FlightSize when the first duplicate ACK of a run
+	// arrived: what limited transmit sends after it must not count in the
+	// FlightSize that halves ssthresh (RFC 5681 §3.2 step 2, RFC 3042).
+	dupAckFlight int
 	inRecovery   bool // in fast recovery (RFC 5681 §3.2 steps 2-6, RFC 6582 §3.2)
 	recoverValid bool // Recover is set and no ACK has passed it yet
 	timedOut     bool // a timeout happened and no new data was acknowledged since
@@ -76,7 +94,8 @@ func NewNewReno(mss int) *NewReno {
 	if mss <= 0 {
 		panic("tcp: NewNewReno with MSS " + strconv.Itoa(mss))
 	}
-	return &NewReno{Cwnd: InitialWindowRFC6928(mss), Ssthresh: cwndMax, MSS: mss}
+	iw := InitialWindowRFC6928(mss)
+	return &NewReno{Cwnd: iw, Ssthresh: cwndMax, MSS: mss, Initial: iw}
 }
 
 // InRecovery reports whether the connection is in fast recovery.
@@ -215,20 +234,26 @@ func (c *NewReno) OnAck(ack Seq, ackedBytes, flightSize int) CwndChange {
 // or SND.MAX if SND.NXT was pulled back), flightSize the bytes outstanding.
 //
 //   - The first two only count (RFC 5681 §3.2 step 1); limited transmit
-//     (RFC 3042) is the connection's choice.
-//   - The third starts fast retransmit and fast recovery (RFC 5681 §3.2
-//     steps 2-3): ssthresh = max(FlightSize/2, 2*SMSS), cwnd = ssthresh +
-//     3*SMSS (the three segments that the duplicates say have left the
-//     network), Recover = the highest sequence number sent, and
-//     Retransmit is set. Unless (RFC 6582 §3.2 step 1) the ACK does not
-//     pass Recover of an earlier recovery or timeout: then the duplicates
-//     are likely echoes of our own retransmissions, and nothing happens.
-//   - In fast recovery each one inflates cwnd by SMSS (RFC 5681 §3.2
-//     step 4), letting a new segment out for each that left.
+//     (RFC 3042) is the connection's choice. The first records FlightSize,
+//     for the third: the segments limited transmit sends in between "MUST
+//     NOT be included" in it (RFC 5681 §3.2 step 2).
+//   - The third starts fast retransmit and fast recovery (enterRecovery).
+//     Unless (RFC 6582 §3.2 step 1) the ACK does not pass Recover of an
+//     earlier recovery or timeout: then the duplicates are likely echoes
+//     of our own retransmissions, and nothing happens.
+//   - In fast recovery without SACK each one inflates cwnd by SMSS (RFC
+//     5681 §3.2 step 4), letting a new segment out for each that left.
+//     With SACK cwnd stays: the SACK blocks it carries have taken the
+//     departed segment out of the connection's pipe (RFC 6675 §5).
 func (c *NewReno) OnDupAck(ack, sndMax Seq, flightSize int) CwndChange {
 	c.DupAcks++
+	if c.DupAcks == 1 && !c.inRecovery {
+		c.dupAckFlight = flightSize
+	}
 	ch := c.begin()
 	switch {
+	case c.inRecovery && c.SACK:
+		return c.change(ch, "SACK recovery: pipe, not cwnd, counts what left")
 	case c.inRecovery:
 		c.Cwnd = min(c.Cwnd+c.MSS, cwndMax)
 		return c.change(ch, "fast recovery: inflate")
@@ -237,13 +262,45 @@ func (c *NewReno) OnDupAck(ack, sndMax Seq, flightSize int) CwndChange {
 	case c.recoverValid && !ack.GreaterThan(c.Recover):
 		return c.change(ch, "third duplicate ACK before recover: no fast retransmit")
 	}
-	c.Ssthresh = c.lossSsthresh(flightSize)
-	c.Cwnd = c.Ssthresh + 3*c.MSS
+	return c.enterRecovery(ch, sndMax, "fast retransmit")
+}
+
+// OnSACKLoss handles a duplicate ACK after which the SACK scoreboard
+// declares the segment at SND.UNA lost (RFC 6675 §4 IsLost: DupThresh
+// SACKed ranges, or more than (DupThresh-1)*SMSS SACKed bytes, above it)
+// although fewer than DupThresh duplicate ACKs arrived: one ACK that
+// SACKs three segments, from a receiver that acknowledges every other
+// segment or a stretch ACK, says as much as three duplicates. RFC 6675 §5
+// step 2: enter loss recovery as on the third duplicate ACK. The same
+// RFC 6582 check applies: not before an earlier recovery's or timeout's
+// Recover is passed (RFC 6675 §5.1). Call it after OnDupAck, outside
+// recovery.
+func (c *NewReno) OnSACKLoss(ack, sndMax Seq) CwndChange {
+	ch := c.begin()
+	if c.inRecovery || c.recoverValid && !ack.GreaterThan(c.Recover) {
+		return c.change(ch, "")
+	}
+	return c.enterRecovery(ch, sndMax, "fast retransmit: SACK shows the segment lost")
+}
+
+// enterRecovery is fast retransmit (RFC 5681 §3.2 steps 2-3, RFC 6675 §5
+// step 4): ssthresh = max(FlightSize/2, 2*SMSS), FlightSize as the first
+// duplicate ACK found it; Recover = the highest sequence number sent;
+// Retransmit is set. cwnd = ssthresh + 3*SMSS without SACK (the three
+// segments that the duplicates say have left the network), cwnd =
+// ssthresh with SACK (RFC 6675 §5 step 4.2: the scoreboard's pipe already
+// leaves them out).
+func (c *NewReno) enterRecovery(ch CwndChange, sndMax Seq, why string) CwndChange {
+	c.Ssthresh = c.lossSsthresh(c.dupAckFlight)
+	c.Cwnd = c.Ssthresh
+	if !c.SACK {
+		c.Cwnd += 3 * c.MSS
+	}
 	c.Recover = sndMax - 1
 	c.recoverValid = true
 	c.inRecovery = true
 	ch.Retransmit = true
-	return c.change(ch, "fast retransmit")
+	return c.change(ch, why)
 }
 
 // OnPartialAck handles an ACK of new data in fast recovery that does not
@@ -254,12 +311,20 @@ func (c *NewReno) OnDupAck(ack, sndMax Seq, flightSize int) CwndChange {
 // connection retransmits the first unacknowledged segment (Retransmit) and
 // stays in recovery. cwnd keeps at least one SMSS. OnAck calls it; it does
 // nothing outside fast recovery.
+//
+// With SACK cwnd stays at ssthresh and nothing is retransmitted here: the
+// partial ACK shrinks the connection's pipe, and the scoreboard picks what
+// to send next (RFC 6675 §5 steps B and C, NextSeg), which may not be the
+// segment at SND.UNA: recovery may have resent it already (HighRxt).
 func (c *NewReno) OnPartialAck(ackedBytes int) CwndChange {
 	ch := c.begin()
 	if !c.inRecovery {
 		return c.change(ch, "")
 	}
 	c.DupAcks = 0
+	if c.SACK {
+		return c.change(ch, "partial ACK: SACK recovery goes on")
+	}
 	c.Cwnd -= ackedBytes
 	if ackedBytes >= c.MSS {
 		c.Cwnd += c.MSS
@@ -275,16 +340,33 @@ func (c *NewReno) OnPartialAck(ackedBytes int) CwndChange {
 // RFC's option (1), with flightSize the bytes still outstanding: unlike
 // option (2), cwnd = ssthresh, it cannot release a burst when little is in
 // flight. OnAck calls it; it does nothing outside fast recovery.
+//
+// With SACK cwnd was never inflated: it stays at ssthresh, where RFC 6675
+// §5 step 4.2 set it, and the connection's pipe bounds what goes next.
 func (c *NewReno) OnFullAck(flightSize int) CwndChange {
 	ch := c.begin()
 	if !c.inRecovery {
 		return c.change(ch, "")
 	}
 	c.DupAcks = 0
-	c.Cwnd = min(c.Ssthresh, max(flightSize, c.MSS)+c.MSS)
+	if !c.SACK {
+		c.Cwnd = min(c.Ssthresh, max(flightSize, c.MSS)+c.MSS)
+	}
 	c.inRecovery = false
 	c.recoverValid = false
 	return c.change(ch, "full ACK: fast recovery ends")
+}
+
+// OnIdle handles a send after an idle period longer than the RTO (RFC
+// 5681 §4.1): the sender has had no ACK to probe the path with for that
+// long, so cwnd restarts from the restart window, RW = min(IW, cwnd),
+// rather than releasing a whole grown window at once. ssthresh stays, so
+// slow start climbs back to where congestion avoidance took over. The
+// connection calls it before sending when nothing is in flight.
+func (c *NewReno) OnIdle() CwndChange {
+	ch := c.begin()
+	c.Cwnd = min(c.Cwnd, c.Initial)
+	return c.change(ch, "restart after idle")
 }
 
 // OnTimeout handles the expiry of the retransmission timer: sndMax is the

@@ -271,3 +271,66 @@ func TestCwndChangeString(t *testing.T) {
 		t.Errorf("fast retransmit: %q", got)
 	}
 }
+
+// TestNewRenoSACKRecovery: with SACK, recovery is RFC 6675's: cwnd =
+// ssthresh = FlightSize/2 on entry (no +3 segments), no inflation by
+// duplicate ACKs, no deflation or retransmission request on a partial ACK
+// (the connection's pipe and NextSeg decide), cwnd unchanged at the end.
+func TestNewRenoSACKRecovery(t *testing.T) {
+	c := NewNewReno(ccMSS)
+	c.SACK = true
+	una := Seq(0xfffff000) // past the wrap
+	sndMax := una.Add(10 * ccMSS)
+	c.OnDupAck(una, sndMax, 10*ccMSS)
+	c.OnDupAck(una, sndMax.Add(ccMSS), 11*ccMSS) // limited transmit sent one
+	ch := c.OnDupAck(una, sndMax.Add(2*ccMSS), 12*ccMSS)
+	want := CwndChange{From: 10 * ccMSS, To: 5 * ccMSS, SsthreshFrom: cwndMax, SsthreshTo: 5 * ccMSS, Why: "fast retransmit", Retransmit: true}
+	if ch != want || !c.InRecovery() {
+		t.Fatalf("third dup ACK: %+v, want %+v", ch, want)
+	}
+	if ch := c.OnDupAck(una, sndMax, 12*ccMSS); ch.Changed() || ch.Retransmit {
+		t.Fatalf("dup ACK in SACK recovery: %+v", ch)
+	}
+	una = una.Add(3 * ccMSS)
+	if ch := c.OnAck(una, 3*ccMSS, 9*ccMSS); ch.Changed() || ch.Retransmit || !c.InRecovery() {
+		t.Fatalf("partial ACK: %+v", ch)
+	}
+	if ch := c.OnAck(c.Recover+1, ccMSS, 0); ch.Changed() || c.InRecovery() {
+		t.Fatalf("full ACK: %+v", ch)
+	}
+}
+
+// TestNewRenoSACKLoss: IsLost may start recovery before the third
+// duplicate ACK (RFC 6675 §5 step 2), but not in recovery nor before an
+// earlier Recover is passed (RFC 6582 §3.2 step 1, RFC 6675 §5.1).
+func TestNewRenoSACKLoss(t *testing.T) {
+	c := NewNewReno(ccMSS)
+	c.SACK = true
+	c.OnDupAck(0, 10*ccMSS, 10*ccMSS)
+	ch := c.OnSACKLoss(0, 10*ccMSS)
+	if !ch.Retransmit || !c.InRecovery() || c.Ssthresh != 5*ccMSS || c.Cwnd != 5*ccMSS || c.Recover != 10*ccMSS-1 {
+		t.Fatalf("SACK loss: %+v", ch)
+	}
+	if ch := c.OnSACKLoss(0, 10*ccMSS); ch.Retransmit || ch.Changed() {
+		t.Fatalf("SACK loss in recovery: %+v", ch)
+	}
+	c.OnTimeout(20*ccMSS, 20*ccMSS)
+	c.OnAck(5*ccMSS, 5*ccMSS, 15*ccMSS)
+	c.OnDupAck(5*ccMSS, 20*ccMSS, 15*ccMSS)
+	if ch := c.OnSACKLoss(5*ccMSS, 20*ccMSS); ch.Retransmit || c.InRecovery() {
+		t.Fatalf("SACK loss before recover: %+v", ch)
+	}
+}
+
+// TestNewRenoOnIdle: the restart window is min(IW, cwnd) (RFC 5681 §4.1).
+func TestNewRenoOnIdle(t *testing.T) {
+	c := NewNewReno(ccMSS)
+	c.Cwnd, c.Ssthresh = 30*ccMSS, 20*ccMSS
+	if ch := c.OnIdle(); ch.To != 10*ccMSS || ch.SsthreshTo != 20*ccMSS || ch.Why != "restart after idle" {
+		t.Fatalf("idle: %+v", ch)
+	}
+	c.Cwnd = 4 * ccMSS
+	if ch := c.OnIdle(); ch.Changed() {
+		t.Fatalf("idle below IW: %+v", ch)
+	}
+}

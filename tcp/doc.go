@@ -6,11 +6,14 @@
 //
 // The receive walk of a segment, each stage a logged step:
 //
-//	check    header length and checksum              -> tcp_malformed, tcp_checksum
+//	check    sent to a broadcast address              -> tcp_not_unicast
+//	         header length and checksum              -> tcp_malformed, tcp_checksum
 //	demux    exact four-tuple | listening socket | none -> RST (no_socket)
-//	listen   SYN at a listener: backlog check         -> backlog_full
+//	listen   SYN at a listener (not with FIN)         -> tcp_flags
+//	         backlog check                            -> backlog_full
 //	         clone the listener into a new socket (peer address and port,
-//	         ISN, window, MSS, buffers) -> SYN+ACK -> SYN_RECEIVED;
+//	         ISN, window, MSS (the peer's, at least 48: mss), buffers)
+//	         -> SYN+ACK -> SYN_RECEIVED;
 //	         the final ACK makes it ESTABLISHED and queues it for accept();
 //	         the listener stays in LISTEN
 //	accept   the sequence number is in the window     -> seq_out_of_window

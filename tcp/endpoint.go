@@ -89,14 +89,25 @@ type Endpoint struct {
 	rtxSpare, ackSpare viz.Timer
 
 	// Delayed ACK (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3).
-	ackTimer       viz.Timer
-	unackedSegs    int // full-size segments received since our last ACK
-	ackNow         bool
-	persistTimer   viz.Timer
-	persistBackoff int
-	timeWaitTimer  viz.Timer
-	keepTimer      viz.Timer
-	lastRecv       time.Duration
+	ackTimer    viz.Timer
+	unackedSegs int // full-size segments received since our last ACK
+	ackNow      bool
+
+	// The persist timer (RFC 9293 §3.8.6.1, timers.go): its backoff, and
+	// the zero-window probes sent since the peer's last ACK, the only
+	// ones that count toward the retry limit.
+	persistTimer     viz.Timer
+	persistBackoff   int
+	probesUnanswered int
+
+	// The right edge of the peer's window last reported as what held
+	// output back (output.go, logWindowLimit).
+	wndLimitEdge   Seq
+	wndLimitLogged bool
+
+	timeWaitTimer viz.Timer
+	keepTimer     viz.Timer
+	lastRecv      time.Duration
 
 	// RFC 5961 rate limit (ratelimit.go): when this connection last
 	// answered a rejected segment.
@@ -109,8 +120,17 @@ type Endpoint struct {
 	dsack        SACKBlock
 	dsackPending bool
 	sacked       scoreboard // what the peer SACKed beyond SND.UNA
-	highRxt      Seq        // highest byte retransmitted in this recovery
 	deleted      bool
+
+	// Loss recovery (recovery.go, RFC 6675 §2).
+	highRxt   Seq  // HighRxt: one past the highest byte retransmitted in this recovery
+	lostTo    Seq  // after a timeout, every byte below it is taken for lost (goBack)
+	lostToSet bool // lostTo is in force: SND.UNA has not reached it yet
+
+	// When data was last sent, for the restart window after idle (RFC
+	// 5681 §4.1).
+	lastDataSent time.Duration
+	sentData     bool
 }
 
 // State returns the connection's state.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -237,5 +238,112 @@ func TestWindowShrinkAndZeroWindow(t *testing.T) {
 	}
 	if high != len(data) || !bytes.Equal(got, data) {
 		t.Fatalf("the peer saw %d of %d bytes, equal %v", high, len(data), bytes.Equal(got, data))
+	}
+}
+
+// TestNotUnicastIgnored: a segment IP marks as broadcast (sent to the
+// subnet's or the limited broadcast address, or in a link-layer broadcast)
+// is dropped as tcp_not_unicast before demultiplexing: no RST from a closed
+// port, no SYN+ACK from a wildcard listener, either of which would carry
+// the broadcast address as its source (RFC 1122 §4.2.3.10, §3.2.1.3).
+func TestNotUnicastIgnored(t *testing.T) {
+	bcast := netip.MustParseAddr("10.0.0.255")
+	all := netip.MustParseAddr("255.255.255.255")
+	cases := []struct {
+		name      string
+		dst       netip.Addr
+		port      uint16
+		flags     Flags
+		broadcast bool // not for this host alone: dropped (a multicast address without IP's mark)
+	}{
+		{"SYN to a closed port, unicast (control: RST)", rigLocal, 9, FlagSYN, false},
+		{"SYN to the listener, unicast (control: SYN+ACK)", rigLocal, 8080, FlagSYN, false},
+		{"SYN to a closed port, subnet broadcast", bcast, 9, FlagSYN, true},
+		{"SYN to a closed port, limited broadcast", all, 9, FlagSYN, true},
+		{"SYN to the listener, subnet broadcast", bcast, 8080, FlagSYN, true},
+		{"SYN to the listener, limited broadcast", all, 8080, FlagSYN, true},
+		{"ACK to a closed port, limited broadcast", all, 9, FlagACK, true},
+		{"SYN to our address in a link-layer broadcast", rigLocal, 8080, FlagSYN, true},
+		// IP delivers no multicast today; TCP would drop it all the same.
+		{"SYN to a multicast address", netip.MustParseAddr("224.0.0.1"), 8080, FlagSYN, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, Config{})
+			if _, err := r.l.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), 8080), 4, Options{}, Notify{}); err != nil {
+				t.Fatal(err)
+			}
+			h := peerSYN(peerISS)
+			h.Flags, h.Ack = c.flags, 77
+			h.SrcPort, h.DstPort = 40000, c.port
+			frame := r.log.NewFrameID()
+			r.l.Receive(ip.Datagram{Frame: frame, Src: rigRemote, Dst: c.dst, Protocol: ip.ProtocolTCP, TTL: 64,
+				Payload: h.Append(nil, rigRemote, c.dst, nil), Broadcast: c.broadcast && !c.dst.IsMulticast()})
+			if !c.broadcast {
+				r.takeOne("a unicast SYN")
+				return
+			}
+			r.expectDrop(frame, "check", viz.ReasonTCPNotUnicast)
+			r.expectNone("a segment to a broadcast address")
+			if n := len(r.l.Endpoints()); n != 1 {
+				t.Errorf("%d sockets, want only the listener", n)
+			}
+		})
+	}
+}
+
+// TestSynFinAtListener: SYN with FIN, with or without PSH and URG, is
+// discarded at a listener as tcp_flags (Linux: tcp_rcv_state_process);
+// with ACK it is an ACK at a listener first, answered with a RST (RFC 9293
+// §3.10.7.2).
+func TestSynFinAtListener(t *testing.T) {
+	r := newRig(t, Config{})
+	lst, err := r.l.Listen(srvAddr, 4, Options{}, Notify{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, flags := range []Flags{FlagSYN | FlagFIN, FlagSYN | FlagFIN | FlagPSH, FlagSYN | FlagFIN | FlagPSH | FlagURG} {
+		h := peerSYN(peerISS)
+		h.Flags = flags
+		f := r.inject(netip.AddrPortFrom(rigRemote, uint16(41000+i)), srvAddr, h, []byte("data"))
+		r.expectDrop(f, "listen", viz.ReasonTCPFlags)
+		r.expectNone(flags.String() + " at a listener")
+	}
+	if in := lst.Info(); in.SynQueue != 0 || in.AcceptQueue != 0 {
+		t.Fatalf("SYN queue %d, accept queue %d after SYN+FIN: want no half-open socket", in.SynQueue, in.AcceptQueue)
+	}
+	h := Header{Seq: peerISS, Ack: 5000, Flags: FlagSYN | FlagFIN | FlagACK, Window: 100}
+	f := r.inject(netip.AddrPortFrom(rigRemote, 41009), srvAddr, h, nil)
+	r.expectNoDrop(f)
+	expectSeg(t, r.takeOne("SYN+FIN+ACK at a listener"), FlagRST, 5000, 0)
+}
+
+// TestPeerMSSFloor: the MSS a peer announces is raised to 48 bytes
+// (minPeerMSS, Linux's TCP_MIN_SND_MSS) with an mss step; above the floor
+// it is taken as it is; without the option it is 536 (RFC 9293 §3.7.1).
+func TestPeerMSSFloor(t *testing.T) {
+	for _, c := range []struct{ announced, want int }{{1, 48}, {0, 536}, {47, 48}, {48, 48}, {49, 49}, {1000, 1000}} {
+		r := newRig(t, Config{})
+		if _, err := r.l.Listen(srvAddr, 4, Options{}, Notify{}); err != nil {
+			t.Fatal(err)
+		}
+		h := peerSYN(peerISS)
+		h.Options.MSS = uint16(c.announced)
+		f := r.inject(peerAddr, srvAddr, h, nil)
+		r.takeOne("SYN")
+		e := r.l.table.LookupExact(srvAddr, peerAddr)
+		if e == nil {
+			t.Fatalf("MSS %d: no socket after the SYN", c.announced)
+		}
+		if e.mss != c.want {
+			t.Errorf("peer MSS %d: we send with MSS %d, want %d", c.announced, e.mss, c.want)
+		}
+		raised := false
+		for _, ev := range r.frameEvents(f) {
+			raised = raised || ev.Step == "mss"
+		}
+		if want := c.announced != 0 && c.announced < 48; raised != want {
+			t.Errorf("peer MSS %d: mss step logged %v, want %v", c.announced, raised, want)
+		}
 	}
 }

@@ -217,6 +217,16 @@ func (e *Endpoint) listenArrives(in *incoming) {
 	case !in.has(FlagSYN):
 		e.dropf(in.frame, "listen", viz.ReasonTCPStray, "segment without SYN at a listening socket")
 		return
+	case in.has(FlagFIN):
+		// RFC 9293 §3.10.7.2 would open the connection and queue the
+		// FIN for after the handshake, but only T/TCP (RFC 1644, now
+		// historic, RFC 6247) ever sent SYN with FIN: today it is a
+		// scanner's probe (the nmap "Xmas" and OS-fingerprint
+		// segments), and Linux discards it (tcp_rcv_state_process,
+		// LISTEN: "if (th->fin) goto discard").
+		e.dropf(in.frame, "listen", viz.ReasonTCPFlags,
+			"SYN with FIN (flags %s) at a listening socket is discarded, as Linux does, where RFC 9293 §3.10.7.2 would queue the FIN: no stack sends it since T/TCP (RFC 1644, historic)", in.hdr.Flags)
+		return
 	}
 	// Backlog: the SYN queue (half-open) and the accept queue (waiting
 	// for accept()) are both bounded by listen()'s backlog. A full
@@ -246,7 +256,7 @@ func (e *Endpoint) listenArrives(in *incoming) {
 		c.iss = l.isn.isn(l.clock.Now(), c.local, c.remote)
 		c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss.Add(1), c.iss.Add(1)
 		c.send.SetStart(c.iss.Add(1))
-		c.negotiate(in.hdr)
+		c.negotiate(in.hdr, in.frame)
 	})
 	if c == nil {
 		return
@@ -323,7 +333,7 @@ func (e *Endpoint) synSentArrives(in *incoming) {
 	// Fourth, SYN.
 	e.irs = h.Seq
 	e.recv.SetNextSeq(h.Seq.Add(1))
-	e.negotiate(h)
+	e.negotiate(h, in.frame)
 	if in.has(FlagACK) {
 		e.ackSYN(in)
 		e.setState(Established, in.frame, "our SYN was acknowledged and the peer's SYN received")
@@ -346,12 +356,18 @@ func (e *Endpoint) synSentArrives(in *incoming) {
 }
 
 // negotiate takes the options of the peer's SYN: its MSS (536 if absent,
-// RFC 9293 §3.7.1), window scaling only if both sides offer it (RFC 7323
-// §2.2), SACK likewise (RFC 2018).
-func (e *Endpoint) negotiate(h Header) {
+// RFC 9293 §3.7.1, and never below minPeerMSS), window scaling only if
+// both sides offer it (RFC 7323 §2.2), SACK likewise (RFC 2018).
+func (e *Endpoint) negotiate(h Header, frame uint64) {
 	peerMSS := 536
 	if h.Options.MSS != 0 {
 		peerMSS = int(h.Options.MSS)
+	}
+	if peerMSS < minPeerMSS {
+		e.logf("mss", viz.Note, frame, []viz.Field{viz.F("peer_mss", viz.Itoa(peerMSS)), viz.F("mss", viz.Itoa(minPeerMSS))},
+			"the peer announces MSS %d: raised to the floor of %d bytes (40 of options and 8 of data), as Linux does, so that it cannot make us send segments of a byte or two (RFC 9293 §3.7.1 sets no floor; RFC 6691)",
+			peerMSS, minPeerMSS)
+		peerMSS = minPeerMSS
 	}
 	e.mss = min(peerMSS, e.ourMSS())
 	// Congestion state counts in segments of the MSS just agreed.
@@ -362,15 +378,38 @@ func (e *Endpoint) negotiate(h Header) {
 		e.sndScale, e.rcvScale = 0, 0
 	}
 	e.sackOK = h.Options.SACKPermitted
+	// With SACK, loss recovery is RFC 6675's (recovery.go).
+	e.cc.SACK = e.sackOK
 }
+
+// minPeerMSS is the smallest MSS we take from a peer: Linux's
+// TCP_MIN_SND_MSS, 48 bytes, the 40 bytes TCP options can take and 8 of
+// data ("reserve room for full set of TCP options and 8 bytes of data",
+// tcp_mtu_to_mss; since Linux 5.2 the default of net.ipv4.tcp_min_snd_mss,
+// added after CVE-2019-11479). A peer announcing MSS 1 would otherwise
+// make us cut our data into one-byte segments, 40 bytes of headers each:
+// an attacker's way to make a server burn its CPU and memory and flood
+// the path. 48 rather than the 64 of some accounts: 48 is what Linux
+// applies, old kernels and new, and what a capture of Linux shows.
+const minPeerMSS = 48
 
 // ackSYN records that the peer acknowledged our SYN.
 func (e *Endpoint) ackSYN(in *incoming) {
 	e.sndUna = in.hdr.Ack
 	e.stopRetransmitTimer()
+	synTimedOut := e.retries > 0
 	e.retries = 0
 	if e.timing {
 		e.rttSample(in.frame)
+	}
+	// RFC 6298 (5.7): if the timer expired awaiting the ACK of our SYN
+	// (or SYN+ACK), the path may be slower than the initial 1 s assumed,
+	// and the ACK gave no sample (Karn: it may answer either copy); the
+	// RTO for the data starts at 3 s, not at the backed-off SYN timer.
+	if synTimedOut && e.rtt.HandshakeRetransmitted() {
+		rto := e.rtt.RTO().String()
+		e.logf("rtt", viz.Note, in.frame, []viz.Field{viz.F("rto", rto)},
+			"our SYN was retransmitted and no RTT sample was taken: RTO re-initialised to %s for the data (RFC 6298 (5.7))", rto)
 	}
 }
 
@@ -517,6 +556,9 @@ func (e *Endpoint) ackArrives(in *incoming) bool {
 // the round trip, grow cwnd, count duplicate ACKs, update the window.
 func (e *Endpoint) processACK(in *incoming) {
 	h := in.hdr
+	// The peer is alive: the zero-window probes it left unanswered so far
+	// no longer count toward giving up (RFC 1122 §4.2.2.17).
+	e.probesUnanswered = 0
 	newSACK := false
 	if e.sackOK && len(h.Options.SACKBlocks) > 0 {
 		newSACK = e.sacked.add(h.Options.SACKBlocks, MaxSeq(e.sndUna, h.Ack), e.sndMax)
@@ -540,7 +582,9 @@ func (e *Endpoint) processACK(in *incoming) {
 		e.retries = 0
 		e.rtt.ResetBackoff()
 		e.congestionOnAck(in, dataAcked)
-		if e.sndUna == e.sndMax {
+		if !e.outstanding() {
+			// Nothing left to time, or only a zero-window probe's byte,
+			// which is the persist timer's.
 			e.stopRetransmitTimer()
 		} else {
 			e.restartRetransmitTimer()
@@ -554,12 +598,15 @@ func (e *Endpoint) processACK(in *incoming) {
 			e.logMsg("ack", viz.Pass, in.frame, []viz.Field{viz.F("acked", viz.Itoa(int(dataAcked))), viz.F("snd_una", u32(uint32(e.sndUna)))}, string(b))
 		}
 		e.wakeWriters()
-	case h.Ack == e.sndUna && len(in.payload) == 0 && !in.has(FlagSYN|FlagFIN) && e.sndMax != e.sndUna &&
-		(uint32(h.Window)<<e.sndScale == e.sndWnd || newSACK):
-		// A duplicate ACK (RFC 5681 §2): the peer got a segment past a
-		// hole and re-acknowledges the hole's start. With SACK, new
-		// SACK information makes it one even if the window changed
-		// (RFC 6675 §2, DupAck).
+	case h.Ack == e.sndUna && h.Window == 0 && !e.outstanding() && e.sndMax != e.sndUna:
+		// The peer answers our zero-window probe and keeps its window
+		// closed. The probe's byte is not outstanding data, so this is
+		// no duplicate ACK (RFC 5681 §2): no fast retransmit into a
+		// closed window; the persist timer probes again.
+		e.logf("persist", viz.Note, in.frame, []viz.Field{viz.F("timer", "persist")},
+			"ACK %d, window 0: the peer answers our probe and keeps its window closed; not a duplicate ACK (RFC 5681 §2)", uint32(h.Ack))
+	case h.Ack == e.sndUna && len(in.payload) == 0 && !in.has(FlagSYN|FlagFIN) && e.outstanding() &&
+		e.duplicateACK(in, newSACK):
 		e.congestionOnDupAck(in)
 	}
 	// The send window, from the most recent segment only (SND.WL1/WL2).
@@ -571,6 +618,22 @@ func (e *Endpoint) processACK(in *incoming) {
 			e.stopPersistTimer()
 		}
 	}
+}
+
+// duplicateACK completes the test of a duplicate ACK for an ACK that does
+// not move SND.UNA, carries no data, SYN or FIN, while data other than a
+// window probe is outstanding. Without SACK it is RFC 5681 §2's: the
+// window is unchanged (the peer got a segment past a hole and
+// re-acknowledges the hole's start). With SACK it is RFC 6675 §2's: the
+// ACK SACKs bytes not SACKed before, whatever its window; an ACK that
+// tells nothing new (a window update, an answer to an out-of-window
+// segment or a challenge ACK, RFC 5961) does not count, as in Linux,
+// since it says nothing about a segment leaving the network.
+func (e *Endpoint) duplicateACK(in *incoming, newSACK bool) bool {
+	if e.sackOK {
+		return newSACK
+	}
+	return uint32(in.hdr.Window)<<e.sndScale == e.sndWnd
 }
 
 func boolInt(b bool) uint32 {

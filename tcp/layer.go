@@ -194,6 +194,20 @@ func (l *Layer) Endpoints() []*Endpoint { return l.table.All() }
 func (l *Layer) Receive(d ip.Datagram) {
 	l.stats.InSegs++
 	seg := Segment(d.Payload)
+	if d.Broadcast || d.Dst.IsMulticast() {
+		// A connection joins two unicast addresses: a segment sent to
+		// a broadcast (or multicast) address is for no connection, and
+		// any answer (SYN+ACK, RST) would go out from that address. RFC
+		// 1122 §4.2.3.10: a SYN to a broadcast or multicast address
+		// MUST be silently discarded; §3.2.1.3: a broadcast address
+		// MUST NOT be a source. Linux drops it too (tcp_v4_rcv,
+		// tcp_v4_conn_request).
+		if l.rec.On() {
+			l.drop(d.Frame, 0, "check", viz.ReasonTCPNotUnicast, seg.SummaryWith(d.Src, d.Dst)+
+				": sent to a broadcast or multicast address; TCP is unicast only, so it is neither taken nor answered (RFC 1122 §4.2.3.10)")
+		}
+		return
+	}
 	if err := seg.Check(d.Src, d.Dst); err != nil {
 		l.stats.InErrs++
 		reason := viz.ReasonTCPMalformed

@@ -8,33 +8,43 @@ import (
 )
 
 // output sends what the windows allow (RFC 9293 §3.8.6): new data up to
-// min(SND.WND, cwnd) beyond SND.UNA, in segments of at most the MSS, held
-// back by Nagle's algorithm while a small segment is unacknowledged; then
-// our FIN once all data is out. frame is the segment that triggered it, for
-// the log.
+// SND.UNA + SND.WND and up to cwnd in the network, in segments of at most
+// the MSS, held back by Nagle's algorithm while a small segment is
+// unacknowledged; then our FIN once all data is out. frame is the segment
+// that triggered it, for the log.
 func (e *Endpoint) output(frame uint64) {
 	// Data waits for the handshake: queued writes go out once the
 	// connection is synchronized.
 	if e.deleted || !e.state.synchronized() {
 		return
 	}
+	e.restartAfterIdle(frame)
+	e.noteRewind()
 	for {
 		// After a timeout SND.NXT went back to SND.UNA: do not resend
 		// what the peer SACKed.
 		if e.sndNxt.LessThan(e.sndMax) {
 			e.sndNxt = e.sacked.skip(e.sndNxt)
 		}
-		// In flight: sent, not acknowledged, not SACKed (RFC 6675's pipe,
-		// simplified).
-		inFlight := int(e.sndNxt-e.sndUna) - e.sacked.sackedBelow(e.sndNxt)
-		window := min(int(e.sndWnd), e.cc.Cwnd)
+		// In flight: RFC 6675's pipe (recovery.go), sent and neither
+		// acknowledged, SACKed nor lost, plus what was resent.
+		inFlight := e.pipe()
 		unsent := e.unsentBytes()
 		if unsent == 0 {
 			break
 		}
-		usable := window - inFlight
+		// Two limits, kept apart. The peer's window counts every byte
+		// beyond SND.UNA, SACKed or not: SACKed data waits in its
+		// buffer until the hole before it is filled (RFC 9293
+		// §3.8.6.2.1: usable = SND.UNA + SND.WND - SND.NXT). Congestion
+		// control counts what is in the network: cwnd less the pipe.
+		wndRoom := e.sendWindowRoom(e.sndNxt)
+		usable := min(wndRoom, e.cc.Cwnd-inFlight)
+		if wndRoom <= 0 && e.cc.Cwnd-inFlight > 0 && e.sacked.total() > 0 {
+			e.logWindowLimit(frame)
+		}
 		if usable <= 0 {
-			if e.sndWnd == 0 && inFlight == 0 {
+			if e.sndWnd == 0 && !e.outstanding() {
 				e.armPersistTimer()
 			}
 			break
@@ -65,7 +75,8 @@ func (e *Endpoint) output(frame uint64) {
 				break
 			}
 		}
-		if e.sndNxt.LessThan(e.sndMax) {
+		resend := e.sndNxt.LessThan(e.sndMax)
+		if resend {
 			// Resending after a timeout: stop at the next SACKed block.
 			if _, hole, ok := e.sacked.nextHole(e.sndNxt); ok {
 				n = min(n, hole)
@@ -76,13 +87,50 @@ func (e *Endpoint) output(frame uint64) {
 		if n == unsent {
 			flags |= FlagPSH
 		}
-		e.sendData(e.sndNxt, flags, data, frame, false)
+		e.sendData(e.sndNxt, flags, data, frame, resend)
 		e.sndNxt = e.sndNxt.Add(uint32(len(data)))
+		if resend {
+			// A retransmission (not timed: Karn), counted in the pipe
+			// from now on (RFC 6675 §4 SetPipe, HighRxt).
+			e.highRxt = MaxSeq(e.highRxtNow(), e.sndNxt)
+		}
 		if e.sndNxt.GreaterThan(e.sndMax) {
 			e.sndMax = e.sndNxt
 		}
 	}
 	e.maybeSendFIN()
+}
+
+// sendWindowRoom is how much the peer's window still takes from seq on:
+// up to SND.UNA + SND.WND (RFC 9293 §3.8.6.2.1), negative if a window the
+// peer shrank ends before seq. SACKed bytes are not taken off: they still
+// fill the peer's buffer.
+func (e *Endpoint) sendWindowRoom(seq Seq) int {
+	return int(e.sndUna.Add(e.sndWnd).Sub(seq))
+}
+
+// logWindowLimit says why nothing more goes while cwnd has room: the
+// peer's window is full, SACKed bytes included (RFC 9293 §3.8.6.2.1).
+// Once for each right edge, not on every duplicate ACK.
+func (e *Endpoint) logWindowLimit(frame uint64) {
+	edge := e.sndUna.Add(e.sndWnd)
+	if !e.layer.rec.On() || e.wndLimitLogged && e.wndLimitEdge == edge {
+		return
+	}
+	e.wndLimitEdge, e.wndLimitLogged = edge, true
+	e.logf("window_limit", viz.Note, frame, []viz.Field{viz.F("snd_wnd", u32(e.sndWnd)), viz.F("sacked", viz.Itoa(e.sacked.total()))},
+		"the peer's window ends at %d (SND.UNA + SND.WND) and SND.NXT is %d: cwnd has room, but the %d SACKed bytes still fill the peer's buffer (RFC 9293 §3.8.6.2.1)",
+		uint32(e.sndUna.Add(e.sndWnd)), uint32(e.sndNxt), e.sacked.total())
+}
+
+// outstanding reports whether data other than a zero-window probe awaits
+// acknowledgment, condition (b) of a duplicate ACK (RFC 5681 §2), and what
+// the retransmission timer watches. While the connection persists (the
+// persist timer is armed) SND.NXT stays at SND.UNA and a probe's byte lies
+// beyond it, raising SND.MAX only (sendProbe): that byte is not
+// outstanding. Otherwise everything up to SND.MAX is, a FIN included.
+func (e *Endpoint) outstanding() bool {
+	return e.sndMax != e.sndUna && !(e.persistTimer != nil && e.sndNxt == e.sndUna)
 }
 
 // unsentBytes is the queued data not yet sent.
@@ -139,6 +187,9 @@ func (e *Endpoint) sendData(seq Seq, flags Flags, data []byte, cause uint64, ret
 		// Time this segment's round trip (one at a time, RFC 6298 §3;
 		// never a retransmitted one: Karn's algorithm).
 		e.timing, e.timedSeq, e.timedAt = true, seq, e.layer.clock.Now()
+	}
+	if len(data) > 0 || flags&FlagFIN != 0 {
+		e.lastDataSent, e.sentData = e.layer.clock.Now(), true
 	}
 	e.emit(h, data, step, why)
 	if !e.rtxArmed() {

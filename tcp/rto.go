@@ -169,15 +169,19 @@ func (e *RTTEstimator) ResetBackoff() {
 }
 
 // HandshakeRetransmitted is called once the three-way handshake completes
-// after the SYN (or SYN+ACK) had to be retransmitted. RFC 6298 (5.7): if the
-// timer expired awaiting the ACK of a SYN and the RTO is below 3 s, the RTO
-// MUST be re-initialised to 3 s when data transmission begins, since the
-// path has shown it is slower than the initial 1 s assumed. A sample taken
-// meanwhile (from an unambiguous segment) is kept.
-func (e *RTTEstimator) HandshakeRetransmitted() {
+// after the SYN (or SYN+ACK) had to be retransmitted (the endpoint's
+// ackSYN calls it). RFC 6298 (5.7): if the timer expired awaiting the ACK
+// of a SYN and the RTO is below 3 s, the RTO MUST be re-initialised to 3 s
+// when data transmission begins, since the path has shown it is slower
+// than the initial 1 s assumed; Linux does the same (tcp_init_metrics,
+// TCP_TIMEOUT_FALLBACK). The backed-off SYN timer is not kept either. A
+// sample taken meanwhile (from an unambiguous segment) is kept, and then
+// HandshakeRetransmitted reports false: nothing was re-initialised.
+func (e *RTTEstimator) HandshakeRetransmitted() bool {
 	if e.samples > 0 {
-		return
+		return false
 	}
 	e.base = max(e.baseRTO(), rtoAfterSynTimeout)
 	e.ResetBackoff()
+	return true
 }

@@ -43,6 +43,10 @@ func (e *Endpoint) retransmitTimeout() {
 	if e.deleted {
 		return
 	}
+	if e.windowClosedOnData() {
+		e.persistInsteadOfRetransmit()
+		return
+	}
 	limit := e.layer.cfg.Retries
 	if e.state == SynSent || e.state == SynReceived {
 		limit = e.layer.cfg.SynRetries
@@ -74,8 +78,8 @@ func (e *Endpoint) retransmitTimeout() {
 	flight := int(e.sndMax - e.sndUna)
 	e.congestionOnTimeout(flight)
 	// Go back to the oldest unacknowledged byte and send again from there,
-	// as slow start allows.
-	e.sndNxt = e.sndUna
+	// as slow start allows, skipping what the peer SACKed.
+	e.goBack()
 	if e.finSent && e.sndUna == e.ourFinSeq {
 		e.sendData(e.ourFinSeq, FlagFIN|FlagACK, nil, 0, true)
 		e.sndNxt = e.ourFinSeq.Add(1)
@@ -85,20 +89,59 @@ func (e *Endpoint) retransmitTimeout() {
 	e.output(0)
 }
 
-// retransmitOne resends the segment at SND.UNA.
+// windowClosedOnData reports whether the peer's window is zero while our
+// data awaits acknowledgment: it shrank its window to nothing (RFC 9293
+// §3.8.6.2.1 discourages it but a receiver may), so what we sent beyond
+// it is not in its buffer, and more would be refused.
+func (e *Endpoint) windowClosedOnData() bool {
+	return e.sndWnd == 0 && e.state.synchronized() && e.send.End() != e.sndUna
+}
+
+// persistInsteadOfRetransmit handles a retransmission timeout in a zero
+// window. Resending a segment there is pointless, and no loss is implied,
+// so neither the retry count nor cwnd changes: the connection persists
+// instead (RFC 9293 §3.8.6.1), as BSD's tcp_output does. SND.NXT goes back
+// to SND.UNA, one byte goes at once as the first probe (the RTO that
+// expired was its interval, so the next one is twice as long), and the
+// persist timer takes over until the window opens.
+func (e *Endpoint) persistInsteadOfRetransmit() {
+	e.logf("persist", viz.Note, 0, []viz.Field{viz.F("timer", "retransmit")},
+		"retransmission timeout with a zero window: probing instead of retransmitting, no retry counted (RFC 9293 §3.8.6.1)")
+	e.timing = false // Karn: what was timed may be resent
+	e.sndNxt = e.sndUna
+	e.persistBackoff++
+	e.sendProbe()
+	e.armPersistTimer()
+}
+
+// retransmitOne resends the segment at SND.UNA, as much of it as the
+// peer's window takes.
 func (e *Endpoint) retransmitOne(frame uint64) {
-	n := min(e.segmentRoom(), int(e.send.End()-e.sndUna))
-	if n <= 0 {
+	queued := int(e.send.End() - e.sndUna)
+	if queued <= 0 {
 		if e.finSent && e.sndUna == e.ourFinSeq {
 			e.sendData(e.ourFinSeq, FlagFIN|FlagACK, nil, frame, true)
 		}
+		return
+	}
+	n := min(e.segmentRoom(), queued, e.sendWindowRoom(e.sndUna))
+	if end, ok := e.sacked.holeEnd(e.sndUna); ok {
+		// Only the hole: the peer holds what follows it.
+		n = min(n, int(end-e.sndUna))
+	}
+	if n <= 0 {
+		// A retransmission respects the send window like any segment
+		// (RFC 9293 §3.8.6.2.1): a closed window is the persist
+		// timer's business, not a reason to send a whole segment.
+		e.logf("window_limit", viz.Note, frame, []viz.Field{viz.F("snd_wnd", u32(e.sndWnd))},
+			"retransmission held: the peer's window is closed (SND.WND %d, RFC 9293 §3.8.6.2.1)", e.sndWnd)
 		return
 	}
 	data := e.send.Peek(e.sndUna, n)
 	e.sendData(e.sndUna, FlagACK|FlagPSH, data, frame, true)
 	// Recovery's next hole starts past it, or the next duplicate ACK
 	// would send the same segment again.
-	e.highRxt = MaxSeq(e.highRxt, e.sndUna.Add(uint32(len(data))))
+	e.highRxt = MaxSeq(e.highRxtNow(), e.sndUna.Add(uint32(len(data))))
 	if e.sndNxt.LessThan(e.sndUna.Add(uint32(len(data)))) {
 		e.sndNxt = e.sndUna.Add(uint32(len(data)))
 	}
@@ -124,64 +167,67 @@ func (e *Endpoint) rttSample(frame uint64) {
 // that slow start and recovery show in the trace.
 
 func (e *Endpoint) congestionOnAck(in *incoming, acked int) {
+	e.ackedForRecovery()
+	inRecovery := e.cc.InRecovery()
 	ch := e.cc.OnAck(in.hdr.Ack, acked, int(e.sndMax-in.hdr.Ack))
 	if ch.Changed() {
 		e.logCwnd(in.frame, ch)
 	}
-	if ch.Retransmit {
+	switch {
+	case ch.Retransmit:
 		// A partial ACK in fast recovery: the next hole is lost too
 		// (NewReno, RFC 6582 §3.2 step 5).
-		e.retransmitOne(in.frame)
+		e.partialAckRetransmit(in.frame)
+	case inRecovery && e.cc.InRecovery():
+		// A partial ACK in SACK recovery: the scoreboard chooses what
+		// goes next (RFC 6675 §5 steps B and C).
+		e.sackRecoverySend(in.frame)
 	}
 }
 
 func (e *Endpoint) congestionOnDupAck(in *incoming) {
 	inRecovery := e.cc.InRecovery()
 	ch := e.cc.OnDupAck(in.hdr.Ack, e.sndMax, int(e.sndMax-e.sndUna))
-	e.logf("dupack", viz.Note, in.frame, []viz.Field{viz.F("count", fmt.Sprint(e.cc.DupAcks)), viz.F("sacked", fmt.Sprint(e.sacked.total()))},
-		"duplicate ACK %d for %d (%d bytes SACKed beyond it)", e.cc.DupAcks, uint32(in.hdr.Ack), e.sacked.total())
+	if e.layer.rec.On() {
+		pipe := e.pipe()
+		e.logf("dupack", viz.Note, in.frame, []viz.Field{viz.F("count", viz.Itoa(e.cc.DupAcks)), viz.F("sacked", viz.Itoa(e.sacked.total())),
+			viz.F("pipe", viz.Itoa(pipe))},
+			"duplicate ACK %d for %d (%d bytes SACKed beyond it, pipe %d, cwnd %d)", e.cc.DupAcks, uint32(in.hdr.Ack), e.sacked.total(), pipe, e.cc.Cwnd)
+	}
+	if !inRecovery && !ch.Retransmit && e.sackOK && e.sacked.isLost(e.sndUna, e.mss) {
+		// Fewer than three duplicates, but the SACK blocks already put
+		// three segments (or ranges) beyond the hole at SND.UNA: it is
+		// lost (RFC 6675 §5 step 2, §4 IsLost).
+		if lc := e.cc.OnSACKLoss(in.hdr.Ack, e.sndMax); lc.Retransmit {
+			e.logf("sack_lost", viz.Note, in.frame, []viz.Field{viz.F("dupacks", viz.Itoa(e.cc.DupAcks)), viz.F("sacked", viz.Itoa(e.sacked.total()))},
+				"IsLost(%d): %d bytes SACKed beyond it after %d duplicate ACK(s), more than (DupThresh-1)*SMSS or DupThresh ranges: loss recovery starts (RFC 6675 §5 step 2)",
+				uint32(e.sndUna), e.sacked.total(), e.cc.DupAcks)
+			ch = lc
+		}
+	}
 	if ch.Changed() {
 		e.logCwnd(in.frame, ch)
 	}
 	switch {
 	case ch.Retransmit:
-		e.timing = false // Karn: the retransmitted segment is not timed
-		e.highRxt = e.sndUna
-		e.retransmitOne(in.frame)
+		e.fastRetransmit(in.frame)
+	case inRecovery && e.sackOK:
+		// The SACK blocks took the departed segment out of the pipe:
+		// send what NextSeg names while cwnd allows (RFC 6675 §5 step C).
+		e.sackRecoverySend(in.frame)
 	case inRecovery:
-		// Each further duplicate says a segment left the network: fill
-		// the next hole the peer reported (RFC 6675 NextSeg rule 1),
-		// else let new data out under the inflated window.
-		if !e.retransmitNextHole(in.frame) {
-			e.output(in.frame)
-		}
-	case e.cc.DupAcks < 3:
+		// Each further duplicate inflated cwnd by a segment (RFC 5681
+		// §3.2 step 4): let new data out under it.
+		e.output(in.frame)
+	case e.cc.DupAcks < 3 && !e.sackOK:
 		// Limited transmit (RFC 3042): the first two duplicates each
 		// let one new segment out, so that a small window still
-		// produces the three duplicates fast retransmit needs.
+		// produces the three duplicates fast retransmit needs. With
+		// SACK the segments the duplicates SACKed have left the pipe,
+		// and output() sends new data in their place under cwnd (RFC
+		// 6675 §5 step 3).
 		e.limitedTransmit(in.frame)
 	}
-}
-
-// retransmitNextHole resends the next hole above highRxt that the peer's
-// SACKs expose; it reports whether there was one.
-func (e *Endpoint) retransmitNextHole(frame uint64) bool {
-	if len(e.sacked.blocks) == 0 {
-		return false
-	}
-	from := MaxSeq(e.sndUna, e.highRxt)
-	seq, hole, ok := e.sacked.nextHole(from)
-	if !ok {
-		return false
-	}
-	n := min(hole, e.segmentRoom())
-	data := e.send.Peek(seq, n)
-	if len(data) == 0 {
-		return false
-	}
-	e.sendData(seq, FlagACK, data, frame, true)
-	e.highRxt = seq.Add(uint32(len(data)))
-	return true
 }
 
 // limitedTransmit sends one new segment if the peer's window has room,
@@ -220,33 +266,67 @@ func ssString(ss int) string {
 	return fmt.Sprint(ss)
 }
 
-// The persist timer (RFC 9293 §3.8.6.1): with a zero window and data to
-// send, probe the window with one byte so that a lost window update cannot
-// deadlock the connection.
+// The persist timer (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17): with a zero
+// window and data to send, probe the window with one byte so that a lost
+// window update cannot deadlock the connection.
+//
+// It is not the retransmission timer. A probe is not a retransmission:
+// its byte lies beyond SND.NXT, so the peer's answers are not duplicate
+// ACKs (RFC 5681 §2, outstanding()). Its backoff does not count toward the
+// retry limit: a receiver may keep its window closed as long as it likes,
+// and while it answers the probes the connection MUST stay open (RFC 1122
+// §4.2.2.17). Only probes left unanswered count, as Linux counts them
+// (tcp_probe_timer), so that a peer that vanished is given up on after
+// Config.Retries of them.
+
+// persistMaxBackoff caps the probes' doubling: at most 64 RTOs apart, and
+// never more than the RTO's own cap (DefaultRTOMax), so that a window
+// update that was lost is found within a bounded time.
+const persistMaxBackoff = 6
 
 func (e *Endpoint) armPersistTimer() {
 	if e.persistTimer != nil {
 		return
 	}
-	d := e.rtt.RTO() << min(e.persistBackoff, 6)
-	e.persistTimer = e.layer.clock.AfterFunc(d, func() {
-		e.persistTimer = nil
-		if e.deleted || e.sndWnd > 0 || e.unsentBytes() == 0 {
-			e.persistBackoff = 0
-			return
-		}
-		e.persistBackoff++
-		// The probe's byte is data: a peer whose window has opened (its
-		// update was lost) keeps it and acknowledges it. SND.MAX, the
-		// highest sequence number sent, must cover it, or that ACK
-		// would be refused as one for unsent data (RFC 5961 §5) and the
-		// window would never be seen to open.
-		data := e.send.Peek(e.sndNxt, 1)
-		e.logf("persist", viz.Note, 0, nil, "zero window: probing with 1 byte")
-		e.emit(e.header(e.sndNxt, FlagACK), data, "probe", "zero-window probe")
-		e.sndMax = MaxSeq(e.sndMax, e.sndNxt.Add(uint32(len(data))))
-		e.armPersistTimer()
-	})
+	d := min(e.rtt.RTO()<<min(e.persistBackoff, persistMaxBackoff), e.rtt.rtoMax())
+	e.persistTimer = e.layer.clock.AfterFunc(d, e.persistTimeout)
+}
+
+// persistTimeout probes the zero window, or gives up when the peer has
+// not answered the last Config.Retries probes.
+func (e *Endpoint) persistTimeout() {
+	e.persistTimer = nil
+	if e.deleted || e.sndWnd > 0 || e.unsentBytes() == 0 {
+		e.persistBackoff = 0
+		return
+	}
+	if limit := e.layer.cfg.Retries; e.probesUnanswered >= limit {
+		e.err = ErrTimedOut
+		e.logf("persist", viz.Note, 0, []viz.Field{viz.F("timer", "persist"), viz.F("probes", viz.Itoa(e.probesUnanswered))},
+			"gave up after %d zero-window probes without an answer: connection timed out (RFC 1122 §4.2.2.17)", e.probesUnanswered)
+		e.Abort()
+		e.err = ErrTimedOut
+		return
+	}
+	e.persistBackoff++
+	e.sendProbe()
+	e.armPersistTimer()
+}
+
+// sendProbe sends one byte at SND.NXT into the zero window. The byte is
+// data: a peer whose window has opened (its update was lost) keeps it and
+// acknowledges it. SND.MAX, the highest sequence number sent, must cover
+// it, or that ACK would be refused as one for unsent data (RFC 5961 §5)
+// and the window would never be seen to open; SND.NXT stays, so that the
+// byte is not outstanding data (BSD's tcp_output keeps SND.NXT the same
+// way while it persists).
+func (e *Endpoint) sendProbe() {
+	e.probesUnanswered++
+	data := e.send.Peek(e.sndNxt, 1)
+	e.logf("persist", viz.Note, 0, []viz.Field{viz.F("timer", "persist"), viz.F("probes", viz.Itoa(e.probesUnanswered))},
+		"zero window: probing with 1 byte (%d unanswered; the peer's answers keep the connection open, RFC 1122 §4.2.2.17)", e.probesUnanswered)
+	e.emit(e.header(e.sndNxt, FlagACK), data, "probe", "zero-window probe")
+	e.sndMax = MaxSeq(e.sndMax, e.sndNxt.Add(uint32(len(data))))
 }
 
 func (e *Endpoint) stopPersistTimer() {
@@ -313,7 +393,7 @@ func (e *Endpoint) icmpError(m ip.ICMPError) {
 			if e.cc != nil {
 				e.cc.MSS = mss
 			}
-			e.sndNxt = e.sndUna
+			e.goBack()
 			e.output(m.Frame)
 		}
 	case e.state == SynSent && m.Type == uint8(ip.ICMPDestUnreachable):

@@ -20,12 +20,7 @@ func (l *Layer) Listen(local netip.AddrPort, backlog int, opts Options, notify N
 	if local.Port() == 0 {
 		return nil, ErrInvalid
 	}
-	if backlog <= 0 {
-		backlog = 1
-	}
-	if backlog > l.cfg.MaxBacklog {
-		backlog = l.cfg.MaxBacklog
-	}
+	backlog = l.clampBacklog(backlog)
 	e := l.newEndpoint(opts, notify)
 	e.local, e.backlog = local, backlog
 	if err := l.table.AddListener(e); err != nil {
@@ -33,6 +28,30 @@ func (l *Layer) Listen(local netip.AddrPort, backlog int, opts Options, notify N
 	}
 	e.setState(Listen, 0, fmt.Sprintf("listen(%s, backlog %d)", local, backlog))
 	return e, nil
+}
+
+// clampBacklog bounds listen()'s backlog: at least 1, at most MaxBacklog
+// (Linux's somaxconn).
+func (l *Layer) clampBacklog(backlog int) int {
+	return min(max(backlog, 1), l.cfg.MaxBacklog)
+}
+
+// SetBacklog is listen() on a socket that already listens: it takes the
+// new backlog and succeeds, as on Linux (inet_listen) and FreeBSD
+// (solisten); a program calls listen() again to resize its queue. The
+// connections already queued stay; if the queues hold more than the new
+// backlog, new SYNs wait until accept() has made room. Only a listening
+// endpoint can do this: for any other, ErrInvalid.
+func (e *Endpoint) SetBacklog(backlog int) error {
+	if e.state != Listen {
+		return ErrInvalid
+	}
+	old := e.backlog
+	e.backlog = e.layer.clampBacklog(backlog)
+	e.logf("listen", viz.Note, 0, []viz.Field{viz.F("backlog", viz.Itoa(e.backlog))},
+		"listen() again on %s: backlog %d -> %d (%d half-open, %d waiting for accept())",
+		e.local, old, e.backlog, len(e.synQueue), len(e.acceptQueue))
+	return nil
 }
 
 // Connect starts an active open to remote from local (a zero local picks
@@ -95,7 +114,10 @@ func (e *Endpoint) Accept() (*Endpoint, error) {
 func (e *Endpoint) Pending() int { return len(e.acceptQueue) }
 
 // Read copies received data into p (RECEIVE). At the end of the peer's
-// data it returns io.EOF; with nothing to read yet, ErrWouldBlock.
+// data it returns io.EOF; with nothing to read yet, ErrWouldBlock. A
+// connection that ended in an error (reset, refused, timed out) reports it
+// once, after the data that arrived before it, and then reads EOF: its
+// receive side is closed (see TakeErr).
 func (e *Endpoint) Read(p []byte) (int, error) {
 	if e.recv == nil {
 		return 0, ErrNotConnected
@@ -112,8 +134,8 @@ func (e *Endpoint) Read(p []byte) (int, error) {
 		e.maybeWindowUpdate(before)
 		return n, nil
 	}
-	if e.err != nil {
-		return 0, e.err
+	if err := e.TakeErr(); err != nil {
+		return 0, err
 	}
 	if e.finReceived || e.shutRead || e.state == Closed {
 		return 0, io.EOF
@@ -144,15 +166,18 @@ func (e *Endpoint) Readable() bool {
 }
 
 // Write queues p for sending (SEND) and sends what the windows allow. It
-// returns how much it queued; with a full send buffer, ErrWouldBlock.
+// returns how much it queued; with a full send buffer, ErrWouldBlock. A
+// connection that ended in an error reports it once (see TakeErr); after
+// that, and after a close of our sending half, writing is EPIPE: the
+// connection can send no more (POSIX write()).
 func (e *Endpoint) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
+	if err := e.TakeErr(); err != nil {
+		return 0, err
 	}
 	switch {
-	case e.send == nil || e.state == Closed:
+	case e.send == nil:
 		return 0, ErrNotConnected
-	case e.finQueued || !(e.state.canSend() || e.state == SynSent || e.state == SynReceived):
+	case e.finQueued || e.state == Closed || !(e.state.canSend() || e.state == SynSent || e.state == SynReceived):
 		return 0, ErrBrokenPipe
 	}
 	if len(p) == 0 {
@@ -175,13 +200,28 @@ func (e *Endpoint) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// Writable reports whether Write would queue something now.
+// Writable reports whether Write would return without blocking: it would
+// queue something, or fail (a pending error, EPIPE on a connection that
+// can send no more or has ended), as POLLOUT says on Linux.
 func (e *Endpoint) Writable() bool {
-	return e.err != nil || e.send != nil && e.state.synchronized() && (e.send.Free() > 0 || !e.state.canSend())
+	return e.err != nil || e.send != nil && (e.state == Closed || e.state.synchronized() && (e.send.Free() > 0 || !e.state.canSend()))
 }
 
-// Err returns the connection's pending error, if any.
+// Err returns the connection's pending error, if any, and leaves it
+// pending: poll's POLLERR looks without reporting it.
 func (e *Endpoint) Err() error { return e.err }
+
+// TakeErr returns the connection's pending error and clears it: the error
+// is reported once, by whichever call comes first, read(), write() or
+// getsockopt(SO_ERROR), as Linux's sock_error() and FreeBSD's so_error do.
+// RFC 9293 §3.10.7.4 says that a reset's "outstanding RECEIVEs and SEND
+// should receive 'reset' responses"; once that is said, the connection
+// simply no longer exists: a read returns end of file, a write EPIPE.
+func (e *Endpoint) TakeErr() error {
+	err := e.err
+	e.err = nil
+	return err
+}
 
 // Shutdown closes one or both halves (shutdown(2)): write sends a FIN once
 // the queued data is out, and the peer reads EOF; read makes further reads

@@ -39,17 +39,18 @@ const (
 	ReasonARPConflict   Reason = "arp_conflict"   // the packet claims one of our own addresses (RFC 5227)
 
 	// ip: IPv4 receive, routing and reassembly.
-	ReasonIPMalformed   Reason = "ip_malformed"   // bad version, IHL or length
-	ReasonIPChecksum    Reason = "ip_checksum"    // the header checksum is wrong
-	ReasonIPNotMine     Reason = "ip_not_mine"    // not addressed to us and we do not forward
-	ReasonTTLExpired    Reason = "ttl_expired"    // TTL reached zero while forwarding
-	ReasonFragTimeout   Reason = "frag_timeout"   // reassembly did not complete in time
-	ReasonFragOverlap   Reason = "frag_overlap"   // fragments overlap; the whole datagram is discarded
-	ReasonFragMemory    Reason = "frag_memory"    // reassembly memory limit reached
-	ReasonFragTooLarge  Reason = "frag_too_large" // reassembled datagram would exceed 65,535 bytes
-	ReasonFragDuplicate Reason = "frag_duplicate" // the fragment repeats bytes already held; the datagram is kept
-	ReasonNoRoute       Reason = "no_route"       // no route to the destination
-	ReasonIPMartian     Reason = "ip_martian"     // a router will not forward to or from this address
+	ReasonIPMalformed     Reason = "ip_malformed"      // bad version, IHL or length
+	ReasonIPChecksum      Reason = "ip_checksum"       // the header checksum is wrong
+	ReasonIPNotMine       Reason = "ip_not_mine"       // not addressed to us and we do not forward
+	ReasonTTLExpired      Reason = "ttl_expired"       // TTL reached zero while forwarding
+	ReasonFragTimeout     Reason = "frag_timeout"      // reassembly did not complete in time
+	ReasonFragOverlap     Reason = "frag_overlap"      // fragments overlap; the whole datagram is discarded
+	ReasonFragMemory      Reason = "frag_memory"       // reassembly memory limit reached
+	ReasonFragTooLarge    Reason = "frag_too_large"    // reassembled datagram would exceed 65,535 bytes
+	ReasonFragDuplicate   Reason = "frag_duplicate"    // the fragment repeats bytes already held; the datagram is kept
+	ReasonNoRoute         Reason = "no_route"          // no route to the destination
+	ReasonIPMartian       Reason = "ip_martian"        // a router will not forward to or from this address
+	ReasonIPMartianSource Reason = "ip_martian_source" // the source is loopback, 0/8, multicast, a broadcast, or our own address
 
 	ReasonIPOptionsMalformed Reason = "ip_options_malformed" // an option's length is wrong or runs past the header
 	ReasonFragNeeded         Reason = "frag_needed"          // larger than the next hop's MTU, and Don't Fragment is set
@@ -77,6 +78,8 @@ const (
 	ReasonTCPStray        Reason = "tcp_stray"          // a RST, or a segment without SYN, at a listening socket
 	ReasonTCPChallenge    Reason = "tcp_challenge_ack"  // a RST or SYN that may be a blind attack; a challenge ACK answered it (RFC 5961)
 	ReasonTCPDataAfterFIN Reason = "tcp_data_after_fin" // data beyond the peer's FIN, or after the receive side closed
+	ReasonTCPNotUnicast   Reason = "tcp_not_unicast"    // sent to a broadcast (or multicast) address: TCP is unicast only
+	ReasonTCPFlags        Reason = "tcp_flags"          // flags that make no sense together (SYN with FIN at a listener)
 
 	// tcp: the segment's format (package tcp, segment.go and options.go).
 	ReasonTCPMalformed        Reason = "tcp_malformed"         // shorter than 20 bytes, or the data offset is below 5 or past the end
@@ -138,6 +141,8 @@ var reasonInfo = map[Reason]string{
 	ReasonNoRoute:       "there is no route to the destination",
 	ReasonIPMartian:     "a router does not forward datagrams to or from addresses that name no single host (0.0.0.0/8, multicast, 240.0.0.0/4, loopback), nor unicast datagrams that arrived as link-layer broadcasts (RFC 1812 §5.3.4, §5.3.7)",
 
+	ReasonIPMartianSource: "the source address cannot be a single remote host's: loopback (127.0.0.0/8), \"this network\" (0.0.0.0/8), multicast, the limited or a directed broadcast, or this host's own address; a host MUST silently discard such a datagram (RFC 1122 §3.2.1.3), before anything could answer it (Linux: \"martian source\")",
+
 	ReasonIPOptionsMalformed: "an IPv4 option has a length below 2 or runs past the end of the header",
 	ReasonFragNeeded:         "the datagram is larger than the next hop's MTU and its Don't Fragment bit is set",
 
@@ -156,6 +161,8 @@ var reasonInfo = map[Reason]string{
 	ReasonTCPStray:        "a listening socket ignores a RST, and drops a segment without SYN that belongs to no connection (RFC 9293 §3.10.7.2)",
 	ReasonTCPChallenge:    "a RST or SYN did not match the expected sequence number exactly, so instead of acting on it the socket sent a challenge ACK (RFC 5961)",
 	ReasonTCPDataAfterFIN: "data arrived after the peer's FIN, which ends its data",
+	ReasonTCPNotUnicast:   "the segment was sent to a broadcast or multicast address (or in a link-layer broadcast): a TCP connection joins two unicast addresses, so TCP neither takes nor answers it, where a SYN+ACK or RST would go out from a broadcast address (RFC 1122 §4.2.3.10, §3.2.1.3; Linux drops it the same way)",
+	ReasonTCPFlags:        "the segment's flags make no sense together, a SYN with FIN at a listening socket (a scanner's probe), so it is discarded as Linux does (SKB_DROP_REASON_TCP_FLAGS)",
 
 	ReasonTCPMalformed:        "the TCP segment is shorter than its 20-byte header, or its data offset is below 5 words or points past the end of the segment",
 	ReasonTCPChecksum:         "the TCP checksum, computed with the IPv4 pseudo-header, is wrong",

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/packetwalk/packetwalk/internal/testenv"
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// TestTUNKernelJudgesRecovery lets the Linux kernel judge what packetwalk
+// sends while it recovers from loss. Through TUN, with frames lost (and
+// reordered) between the device and packetwalk's NIC, seeded, curl
+// downloads 5 MB, and the kernel's own counters say:
+//
+//   - TcpExtBeyondWindow: segments it discarded for lying past the right
+//     edge of the window it advertised. packetwalk must send none (RFC 9293
+//     §3.8.6.2.1: the usable window is SND.UNA + SND.WND - SND.NXT; SACKed
+//     data still occupies the receiver's buffer), also when the kernel's
+//     small receive buffer, not congestion control, limits packetwalk.
+//
+// The D-SACKs it sends (TcpExtTCPDSACKOldSent + OfoSent, one per duplicate
+// segment it received) are logged for comparison with packetwalk's
+// retransmissions.
+func TestTUNKernelJudgesRecovery(t *testing.T) {
+	t.Run("window", func(t *testing.T) {
+		beyond, _, _ := kernelJudgedDownload(t, "4096 32768 65536", "--loss", "0.05", "--reorder", "0.02", "--seed", "11")
+		if beyond != 0 {
+			t.Errorf("the kernel discarded %d segments beyond its advertised window (TcpExtBeyondWindow)", beyond)
+		}
+	})
+}
+
+// kernelJudgedDownload serves 5 MB through TUN with the impairments given,
+// has curl download it (with the namespace's tcp_rmem set to rmem unless
+// empty), checks the bytes, and returns the kernel's TcpExtBeyondWindow
+// and D-SACKs sent during the download, and packetwalk's retransmissions.
+func kernelJudgedDownload(t *testing.T, rmem string, impair ...string) (beyond, dsacks, retransmits int) {
+	t.Helper()
+	testenv.Tool(t, "curl", "install it with: apt-get install curl")
+	testenv.Tool(t, "nstat", "install it with: apt-get install iproute2")
+	docroot := t.TempDir()
+	data := make([]byte, 5<<20)
+	for i := range data {
+		data[i] = byte(i*7 + i>>11)
+	}
+	if err := os.WriteFile(filepath.Join(docroot, "five.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startTUNServer(t, append([]string{"--docroot", docroot}, impair...)...)
+	if rmem != "" {
+		if _, errOut, err := s.run(t, "sysctl", "-w", "net.ipv4.tcp_rmem="+rmem); err != nil {
+			t.Fatalf("setting the namespace's tcp_rmem: %v %s", err, errOut)
+		}
+	}
+	counters := func() map[string]int {
+		out, errOut, err := s.run(t, "nstat", "-az", "TcpExtBeyondWindow", "TcpExtTCPDSACKOldSent", "TcpExtTCPDSACKOfoSent")
+		if err != nil {
+			t.Fatalf("nstat: %v %s", err, errOut)
+		}
+		m := map[string]int{}
+		for _, f := range regexp.MustCompile(`(?m)^(\w+)\s+(\d+)`).FindAllStringSubmatch(out, -1) {
+			m[f[1]], _ = strconv.Atoi(f[2])
+		}
+		return m
+	}
+	before := counters()
+	dl := filepath.Join(t.TempDir(), "five.dl")
+	start := time.Now()
+	if _, errOut, err := s.ns.Run(120*time.Second, "curl", "-sS", "--max-time", "110", "-o", dl, "http://"+tunAddr+"/five.bin"); err != nil {
+		t.Fatalf("curl five.bin: %v: %s", err, errOut)
+	}
+	took := time.Since(start)
+	got, err := os.ReadFile(dl)
+	if err != nil || sha256.Sum256(got) != sha256.Sum256(data) {
+		t.Fatalf("five.bin: %d bytes that differ from the %d served (%v)", len(got), len(data), err)
+	}
+	after := counters()
+	beyond = after["TcpExtBeyondWindow"] - before["TcpExtBeyondWindow"]
+	dsacks = after["TcpExtTCPDSACKOldSent"] + after["TcpExtTCPDSACKOfoSent"] - before["TcpExtTCPDSACKOldSent"] - before["TcpExtTCPDSACKOfoSent"]
+	for _, e := range readSteps(t, s.jsonl) {
+		if e.Layer == viz.LayerTCP && e.Step == "retransmit" && e.Verdict == viz.Send {
+			retransmits++
+		}
+	}
+	t.Logf("5 MB with %v, tcp_rmem %q, in %v: %d retransmissions; kernel: %d beyond its window, %d D-SACKs sent",
+		impair, rmem, took.Round(time.Millisecond), retransmits, beyond, dsacks)
+	if retransmits == 0 {
+		t.Fatalf("no retransmission in the step log with %v", impair)
+	}
+	return beyond, dsacks, retransmits
+}

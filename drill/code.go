@@ -115,6 +115,23 @@ func tcpInfoField(in tcp.Info, name string) (int64, bool) {
 		return in.SRTT.Microseconds(), true
 	case "tcpi_snd_mss":
 		return int64(in.MSS), true
+	case "tcpi_options":
+		// Linux's TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE.
+		var o int64
+		if in.Timestamps {
+			o |= 1
+		}
+		if in.SACK {
+			o |= 2
+		}
+		if in.SndScale > 0 || in.RcvScale > 0 {
+			o |= 4
+		}
+		return o, true
+	case "tcpi_snd_wscale":
+		return int64(in.SndScale), true
+	case "tcpi_rcv_wscale":
+		return int64(in.RcvScale), true
 	}
 	return 0, false
 }

@@ -209,6 +209,45 @@ func applyKnob(c *tcp.Config, name, value string) (bool, string) {
 	case "net.inet.tcp.insecure_syn":
 		c.RFC793SYN = n != 0
 		return true, "RFC 5961 §4 off when 1: a SYN in the window resets"
+	case "net.ipv4.tcp_timestamps":
+		// 1 and 2 (Linux 4.10's "without random offset") both offer
+		// them; packetwalk's offset is always random (RFC 7323 §7.1).
+		if n == 0 {
+			c.Timestamps = tcp.TimestampsOff
+			return true, "RFC 7323 timestamps off: none offered or sent"
+		}
+		c.Timestamps = tcp.TimestampsOn
+		return true, "RFC 7323 timestamps on (packetwalk's default)"
+	case "net.inet.tcp.rfc1323":
+		if n == 0 {
+			c.Timestamps = tcp.TimestampsOff
+			return true, "RFC 7323 timestamps off; window scaling stays on (packetwalk has no knob for it)"
+		}
+		c.Timestamps = tcp.TimestampsOn
+		return true, "RFC 7323 timestamps and window scaling on (packetwalk's default)"
+	case "net.ipv4.tcp_recovery":
+		// Linux's bits: 0x1 RACK loss detection (the others tune RACK
+		// in ways packetwalk does not offer).
+		if n&1 != 0 {
+			c.Recovery = tcp.RecoveryRACK
+			return true, "RACK loss detection (RFC 8985)"
+		}
+		c.Recovery = tcp.RecoveryDupThresh
+		return true, "RFC 6675's DupThresh instead of RACK; no tail loss probe"
+	case "net.ipv4.tcp_early_retrans":
+		// Linux: 3 and 4 turn the tail loss probe on, 0 to 2 off
+		// (RFC 5827's early retransmit, 1 and 2, is RACK's now).
+		c.NoTLP = n != 3 && n != 4
+		if c.NoTLP {
+			return true, "no tail loss probe (RFC 8985 §7)"
+		}
+		return true, "tail loss probe (RFC 8985 §7)"
+	case "net.inet.tcp.do_prr":
+		c.NoPRR = n == 0
+		if c.NoPRR {
+			return true, "no PRR: cwnd = ssthresh at once in SACK recovery (RFC 6675 §5)"
+		}
+		return true, "PRR in SACK recovery (RFC 6937)"
 	case "net.inet.tcp.syncookies_only":
 		if n != 0 {
 			c.SynCookies = tcp.SynCookiesAlways
@@ -222,11 +261,11 @@ func applyKnob(c *tcp.Config, name, value string) (bool, string) {
 }
 
 // isDefaultKnob says whether a knob packetwalk cannot change is set to
-// what packetwalk does anyway (SACK, window scaling and timestamps on,
-// RFC 5961 on), so the note can say so.
+// what packetwalk does anyway (SACK and window scaling on), so the note
+// can say so.
 func isDefaultKnob(name string, n int64) bool {
 	on := map[string]int64{
-		"net.inet.tcp.rfc1323": 1, "net.inet.tcp.sack.enable": 1, "net.ipv4.tcp_sack": 1,
+		"net.inet.tcp.sack.enable": 1, "net.ipv4.tcp_sack": 1,
 		"net.ipv4.tcp_window_scaling": 1,
 	}
 	v, ok := on[name]

@@ -322,8 +322,8 @@ func describe(p *Packet) string {
 // matchOptions compares an outbound segment's options with the line's.
 // "<...>" accepts any; relaxed mode compares only SACK blocks, whose
 // content is protocol (which data the receiver holds); strict mode
-// compares every option in order, the TS value aside (packetwalk's clock
-// is its own) but its echo included.
+// compares every option in order, the echo of a TS included, and its value
+// on packetwalk's clock (tsValMatch).
 func (r *runner) matchOptions(p *Packet, seg tcp.Segment, c *connUnderTest) string {
 	if p.OptionsAny {
 		return ""
@@ -352,6 +352,26 @@ func (r *runner) matchOptions(p *Packet, seg tcp.Segment, c *connUnderTest) stri
 	want := p.Options
 	if optionsText(want, true) != optionsText(got, true) {
 		return fmt.Sprintf("expected options <%s>, got <%s>", optionsText(want, false), optionsText(got, false))
+	}
+	return r.tsValMatch(want, got, c)
+}
+
+// tsValMatch checks the TS value of an outbound segment in strict mode.
+// packetwalk's clock starts where its first TS says (the script's value
+// there is mapped to it, like its sequence numbers) and ticks every
+// millisecond, as Linux's does (RFC 7323 §5.4); a script writes the value
+// the clock shows at the segment's time, so a later value must have
+// advanced by the script's difference, within the time tolerance.
+func (r *runner) tsValMatch(want, got []TCPOption, c *connUnderTest) string {
+	for i, w := range want {
+		if w.Kind != "TS" || i >= len(got) || got[i].Kind != "TS" {
+			continue
+		}
+		live := got[i].TSVal - c.tsOffset
+		slack := int64(r.tolerance/time.Millisecond) + 1
+		if d := int64(int32(live - w.TSVal)); d < -slack || d > slack {
+			return fmt.Sprintf("expected TS val %d, got %d on the script's clock (packetwalk's clock ticks every 1 ms from its first TS; tolerance %d)", w.TSVal, live, slack)
+		}
 	}
 	return ""
 }

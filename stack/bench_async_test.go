@@ -23,7 +23,7 @@ func BenchmarkReceivePathLoggedSync(b *testing.B)  { benchReceiveLogged(b, false
 func BenchmarkReceivePathLoggedAsync(b *testing.B) { benchReceiveLogged(b, true) }
 
 func benchReceiveLogged(b *testing.B, async bool) {
-	r := newDataRig(b, 1460)
+	r := newDataRig(b, fullSegment)
 	log := r.p.Net.Log
 	jsonl := viz.NewJSONLSink(io.Discard)
 	capture, err := pcapng.New(io.Discard, pcapng.Options{})

@@ -61,6 +61,11 @@ type dataRig struct {
 	readBuf  []byte
 }
 
+// fullSegment is a full-sized data segment on a 1500-byte MTU: 1460
+// bytes, less the 12 of the timestamps option (RFC 7323 §3.2) that every
+// segment carries once the handshake negotiated it.
+const fullSegment = 1448
+
 func newDataRig(tb testing.TB, segment int) *dataRig {
 	tb.Helper()
 	p, err := NewPair(TopologyConfig{Seed: 1})
@@ -151,7 +156,7 @@ func (r *dataRig) receive(b *testing.B) {
 	}
 }
 
-// BenchmarkReceivePath is one in-order 1460-byte data segment from the
+// BenchmarkReceivePath is one in-order full-sized (1448-byte) data segment from the
 // NIC's Arrive (size, FCS, MAC filter, RX ring, interrupt, driver) through
 // IP (header checks, route, protocol) and TCP (demux, sequence check,
 // receive buffer, ACK every second segment, which goes out through IP and
@@ -159,7 +164,7 @@ func (r *dataRig) receive(b *testing.B) {
 // of each frame (sequence number, checksum, FCS) is included; the craft
 // sub-benchmark shows what it costs alone.
 func BenchmarkReceivePath(b *testing.B) {
-	r := newDataRig(b, 1460)
+	r := newDataRig(b, fullSegment)
 	b.Run("craft", func(b *testing.B) {
 		b.ReportAllocs()
 		seq := r.seq
@@ -180,7 +185,7 @@ func BenchmarkReceivePath(b *testing.B) {
 // Compare its ns/op with BenchmarkReceivePath/segment for the per-frame
 // cost of tracing (issue 9, target 2).
 func BenchmarkReceivePathLogged(b *testing.B) {
-	r := newDataRig(b, 1460)
+	r := newDataRig(b, fullSegment)
 	log := r.p.Net.Log
 	jsonl := viz.NewJSONLSink(io.Discard)
 	capture, err := pcapng.New(io.Discard, pcapng.Options{})
@@ -198,11 +203,11 @@ func BenchmarkReceivePathLogged(b *testing.B) {
 	}
 }
 
-// BenchmarkTransmitPath is one 1460-byte datagram from IP's Send (route,
+// BenchmarkTransmitPath is one full-sized (1448-byte) datagram from IP's Send (route,
 // header, checksum) through ARP's cache and the NIC (frame, padding, FCS)
 // onto the medium.
 func BenchmarkTransmitPath(b *testing.B) {
-	r := newDataRig(b, 1460)
+	r := newDataRig(b, fullSegment)
 	h := r.p.Server
 	seg := r.frame[r.tcpOff : len(r.frame)-nic.FCSLen]
 	out := ip.Outbound{Src: h.Addr(), Dst: r.p.Client.Addr(), Protocol: ip.ProtocolTCP, DF: true, Payload: seg}
@@ -226,7 +231,7 @@ func BenchmarkTransmitPath(b *testing.B) {
 // peer's ACK for it comes back up the receive path (crafted from the
 // client's last ACK), freeing the send buffer.
 func BenchmarkSendPath(b *testing.B) {
-	r := newDataRig(b, 1460)
+	r := newDataRig(b, fullSegment)
 	clock := r.p.Net.Clock
 	log := r.p.Net.Log
 	// The client's ACK template: its data segment without the data, ACK
@@ -253,7 +258,7 @@ func BenchmarkSendPath(b *testing.B) {
 		binary.BigEndian.PutUint16(ack[r.tcpOff+16:], s.ComputeChecksum(src, dst))
 		binary.LittleEndian.PutUint32(ack[len(ack)-nic.FCSLen:], nic.Frame(ack).ComputeFCS())
 	}
-	data := make([]byte, 1460)
+	data := make([]byte, fullSegment)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	before := r.medium.frames

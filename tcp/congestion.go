@@ -16,6 +16,11 @@ import "strconv"
 // network itself, from its scoreboard (pipe, sack.go), and sends while
 // pipe is below cwnd; counting the departed segments in cwnd as well would
 // count them twice.
+//
+// With PRR (NewReno.PRR, RFC 6937, prr.go) SACK recovery does not drop
+// cwnd to ssthresh at once either: the connection sets cwnd on every ACK
+// of the recovery, so that what it sends follows what the ACKs say was
+// delivered, and cwnd arrives at ssthresh when recovery ends.
 
 // dupAckThreshold is how many duplicate ACKs signal a loss (RFC 5681 §3.2):
 // one or two can come from reordering, three rarely do.
@@ -73,6 +78,12 @@ type NewReno struct {
 	// 6675): cwnd = ssthresh in recovery, and the connection's pipe, not
 	// an inflated cwnd, accounts for the segments that left the network.
 	SACK bool
+	// PRR says the connection paces SACK recovery with Proportional Rate
+	// Reduction (RFC 6937, prr.go): entering recovery sets ssthresh but
+	// leaves cwnd for the connection to set on each ACK, and cwnd =
+	// ssthresh only when recovery ends. Without it cwnd = ssthresh at
+	// once, as RFC 6675 §5 step 4.2 says.
+	PRR bool
 	// Initial is the initial window, the restart window's bound after an
 	// idle period (RFC 5681 §4.1).
 	Initial int
@@ -283,18 +294,61 @@ func (c *NewReno) OnSACKLoss(ack, sndMax Seq) CwndChange {
 	return c.enterRecovery(ch, sndMax, "fast retransmit: SACK shows the segment lost")
 }
 
+// CountDupAck counts a duplicate ACK and does nothing else: with RACK
+// (RFC 8985, rack.go) time, not the count, says when a segment is lost,
+// and OnRACKLoss starts recovery. The count is kept for the step log, and
+// the first duplicate's FlightSize as OnDupAck keeps it.
+func (c *NewReno) CountDupAck(flightSize int) {
+	c.DupAcks++
+	if c.DupAcks == 1 && !c.inRecovery {
+		c.dupAckFlight = flightSize
+	}
+}
+
+// OnRACKLoss starts fast recovery when RACK (RFC 8985 §6.2 step 5) has
+// marked a segment lost: flightSize is FlightSize before the ACK (or the
+// timer) that showed the loss. It is RFC 6675 §5 step 4 with RACK's
+// verdict in place of DupThresh; RACK-TLP leaves what follows to the
+// congestion control (RFC 8985 §9.3). The RFC 6582 check applies as in
+// OnSACKLoss: not before the Recover of an earlier recovery or timeout is
+// passed (ack is SEG.ACK, or SND.UNA for a timer). Retransmit says whether
+// recovery began.
+func (c *NewReno) OnRACKLoss(ack, sndMax Seq, flightSize int) CwndChange {
+	ch := c.begin()
+	if c.inRecovery || c.recoverValid && !ack.GreaterThan(c.Recover) {
+		return c.change(ch, "")
+	}
+	c.dupAckFlight = flightSize
+	return c.enterRecovery(ch, sndMax, "fast retransmit: RACK marked a segment lost")
+}
+
+// OnProbeRecovery handles a tail loss probe that repaired a loss (RFC
+// 8985 §7.4.2): the probe's ACK shows that one segment was lost and the
+// probe replaced it, so the sender reacts as to any loss, as if fast
+// recovery had begun and ended at once: ssthresh = max(FlightSize/2,
+// 2*SMSS), FlightSize when the probe went, and cwnd at most ssthresh.
+func (c *NewReno) OnProbeRecovery(flightSize int) CwndChange {
+	ch := c.begin()
+	c.Ssthresh = c.lossSsthresh(flightSize)
+	c.Cwnd = min(c.Cwnd, c.Ssthresh)
+	return c.change(ch, "a tail loss probe repaired a loss")
+}
+
 // enterRecovery is fast retransmit (RFC 5681 §3.2 steps 2-3, RFC 6675 §5
 // step 4): ssthresh = max(FlightSize/2, 2*SMSS), FlightSize as the first
 // duplicate ACK found it; Recover = the highest sequence number sent;
 // Retransmit is set. cwnd = ssthresh + 3*SMSS without SACK (the three
 // segments that the duplicates say have left the network), cwnd =
 // ssthresh with SACK (RFC 6675 §5 step 4.2: the scoreboard's pipe already
-// leaves them out).
+// leaves them out); with PRR cwnd stays, for PRR to bring it down to
+// ssthresh over the recovery (RFC 6937 §3).
 func (c *NewReno) enterRecovery(ch CwndChange, sndMax Seq, why string) CwndChange {
 	c.Ssthresh = c.lossSsthresh(c.dupAckFlight)
-	c.Cwnd = c.Ssthresh
-	if !c.SACK {
-		c.Cwnd += 3 * c.MSS
+	switch {
+	case !c.SACK:
+		c.Cwnd = c.Ssthresh + 3*c.MSS
+	case !c.PRR:
+		c.Cwnd = c.Ssthresh
 	}
 	c.Recover = sndMax - 1
 	c.recoverValid = true
@@ -343,14 +397,20 @@ func (c *NewReno) OnPartialAck(ackedBytes int) CwndChange {
 //
 // With SACK cwnd was never inflated: it stays at ssthresh, where RFC 6675
 // §5 step 4.2 set it, and the connection's pipe bounds what goes next.
+// With PRR, which moved cwnd on every ACK, it becomes ssthresh now (RFC
+// 6937 §3: recovery ends with cwnd at ssthresh, as Linux's
+// tcp_end_cwnd_reduction sets it).
 func (c *NewReno) OnFullAck(flightSize int) CwndChange {
 	ch := c.begin()
 	if !c.inRecovery {
 		return c.change(ch, "")
 	}
 	c.DupAcks = 0
-	if !c.SACK {
+	switch {
+	case !c.SACK:
 		c.Cwnd = min(c.Ssthresh, max(flightSize, c.MSS)+c.MSS)
+	case c.PRR:
+		c.Cwnd = c.Ssthresh
 	}
 	c.inRecovery = false
 	c.recoverValid = false

@@ -58,10 +58,21 @@ type Endpoint struct {
 
 	// Negotiated options (RFC 9293 §3.7.1 MSS, RFC 7323 window scale,
 	// RFC 2018 SACK).
-	mss      int // largest segment we send
+	mss      int // largest segment we send (data bytes, timestamps' option taken off)
 	sndScale uint8
 	rcvScale uint8
 	sackOK   bool
+
+	// Timestamps (RFC 7323, timestamps.go): tsOK once both SYNs carried
+	// the option; our clock's offset; TS.Recent, the peer's TSval we echo,
+	// with when it was recorded (the 24-day rule, §5.5); Last.ACK.sent,
+	// the acknowledgment number of our last segment (§4.3).
+	tsOK          bool
+	tsOffset      uint32
+	tsRecent      uint32
+	tsRecentAt    time.Duration
+	tsRecentValid bool
+	lastAckSent   Seq
 
 	send *SendBuffer
 	recv *ReceiveBuffer
@@ -87,6 +98,11 @@ type Endpoint struct {
 	// (BenchmarkReceivePath, BenchmarkSendPath in stack/bench_test.go).
 	rtxFunc, ackFunc   func()
 	rtxSpare, ackSpare viz.Timer
+	// rtxTimer is the retransmission timer, or the PTO or RACK's
+	// reordering timer in its place (timers.go): rtxKind says which, and
+	// rtoDeadline is when the retransmission timer fires or would fire.
+	rtxKind     lossTimer
+	rtoDeadline time.Duration
 
 	// Delayed ACK (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3).
 	ackTimer    viz.Timer
@@ -127,6 +143,17 @@ type Endpoint struct {
 	lostTo    Seq  // after a timeout, every byte below it is taken for lost (goBack)
 	lostToSet bool // lostTo is in force: SND.UNA has not reached it yet
 
+	// RACK-TLP (RFC 8985) and PRR (RFC 6937): the log of segments sent
+	// (sentlog.go), RACK's and TLP's variables (rack.go, tlp.go), PRR's
+	// (prr.go), and where SND.UNA and the SACKed bytes stood before the
+	// ACK being processed (PRR's DeliveredData).
+	sent            sentLog
+	rack            rackState
+	tlp             tlpState
+	prr             prrState
+	ackUnaBefore    Seq
+	ackSackedBefore int
+
 	// When data was last sent, for the restart window after idle (RFC
 	// 5681 §4.1).
 	lastDataSent time.Duration
@@ -155,12 +182,18 @@ type Info struct {
 	SRTT, RTO                      time.Duration
 	SendQueued, Readable           int
 	Backlog, SynQueue, AcceptQueue int
+	// The options agreed in the handshake: timestamps (RFC 7323 §3),
+	// SACK (RFC 2018) and the window scales (RFC 7323 §2), as Linux's
+	// tcpi_options, tcpi_snd_wscale and tcpi_rcv_wscale report them.
+	Timestamps, SACK   bool
+	SndScale, RcvScale uint8
 }
 
 // Info returns a snapshot of the endpoint.
 func (e *Endpoint) Info() Info {
 	in := Info{ID: e.ID, State: e.state, Local: e.local, Remote: e.remote,
 		SndUna: e.sndUna, SndNxt: e.sndNxt, ISS: e.iss, IRS: e.irs, SndWnd: int(e.sndWnd), MSS: e.mss,
+		Timestamps: e.tsOK, SACK: e.sackOK, SndScale: e.sndScale, RcvScale: e.rcvScale,
 		Backlog: e.backlog, SynQueue: len(e.synQueue), AcceptQueue: len(e.acceptQueue)}
 	if e.recv != nil {
 		in.RcvNxt, in.RcvWnd, in.Readable = e.recv.NextSeq(), e.recv.Window(), e.recv.Readable()
@@ -209,6 +242,7 @@ func (e *Endpoint) setState(to State, frame uint64, why string) {
 		// connections/s) hold no buffer memory.
 		e.send.Release()
 		e.recv.Release()
+		e.sent.release()
 	}
 	if l.rec.On() {
 		msg := fmt.Sprintf("%s -> %s", from, to)
@@ -234,6 +268,7 @@ func (e *Endpoint) initBuffers() {
 	e.send = NewSendBuffer(sb)
 	e.recv = NewReceiveBuffer(rb, 0)
 	e.rtt = NewRTTEstimator(l.cfg.RTOMin, l.cfg.RTOMax, l.cfg.RTOInitial)
+	e.tsOffset = l.ts.offset(e.local.Addr(), e.remote.Addr())
 	// Our window scale: the smallest shift that lets the 16-bit window
 	// field cover the whole receive buffer (RFC 7323 §2.2).
 	for e.rcvScale = 0; e.rcvScale < 14 && rb>>e.rcvScale > 65535; e.rcvScale++ {

@@ -24,20 +24,26 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 		e.layer.resetFor(in, e.ID)
 		return
 	case TimeWait:
-		if in.has(FlagSYN) && !in.has(FlagACK|FlagRST) && in.hdr.Seq.GreaterThan(e.rcvNxt()) {
+		if why, ok := e.newIncarnation(in); ok {
 			// A new connection on this four-tuple (RFC 1122
 			// §4.2.2.13, RFC 6191): its SYN starts beyond anything the
-			// old one sent, so no old duplicate can be confused with
-			// it. End TIME_WAIT early and let the listener take it.
+			// old one sent, or carries a newer timestamp, so no old
+			// duplicate can be confused with it. End TIME_WAIT early
+			// and let the listener take it.
 			if lst := e.layer.table.LookupListener(in.local); lst != nil {
-				e.logf("time_wait", viz.Note, in.frame, nil,
-					"new SYN (seq %d > RCV.NXT %d) reuses the four-tuple: TIME_WAIT ends early", uint32(in.hdr.Seq), uint32(e.rcvNxt()))
+				e.logf("time_wait", viz.Note, in.frame, nil, "new SYN (%s) reuses the four-tuple: TIME_WAIT ends early", why)
 				e.deleteTCB(in.frame, "four-tuple reused by a new connection")
 				e.layer.demuxStep(in, lst, "listener")
 				lst.segmentArrives(in)
 				return
 			}
 		}
+	}
+
+	// PAWS (RFC 7323 §5.3 R1) comes before the acceptability test: an
+	// old duplicate may well look acceptable by its sequence numbers.
+	if e.pawsReject(in) {
+		return
 	}
 
 	// A SYN at IRS in SYN_RECEIVED ends at RCV.NXT, so it fails the
@@ -356,8 +362,9 @@ func (e *Endpoint) synSentArrives(in *incoming) {
 }
 
 // negotiate takes the options of the peer's SYN: its MSS (536 if absent,
-// RFC 9293 §3.7.1, and never below minPeerMSS), window scaling only if
-// both sides offer it (RFC 7323 §2.2), SACK likewise (RFC 2018).
+// RFC 9293 §3.7.1, and never below minPeerMSS), timestamps (RFC 7323 §3.2,
+// which take 12 bytes off every segment), window scaling only if both
+// sides offer it (RFC 7323 §2.2), SACK likewise (RFC 2018).
 func (e *Endpoint) negotiate(h Header, frame uint64) {
 	peerMSS := 536
 	if h.Options.MSS != 0 {
@@ -370,6 +377,7 @@ func (e *Endpoint) negotiate(h Header, frame uint64) {
 		peerMSS = minPeerMSS
 	}
 	e.mss = min(peerMSS, e.ourMSS())
+	e.negotiateTimestamps(h.Options, frame)
 	// Congestion state counts in segments of the MSS just agreed.
 	e.cc = NewNewReno(e.mss)
 	if h.Options.HasWS {
@@ -378,8 +386,12 @@ func (e *Endpoint) negotiate(h Header, frame uint64) {
 		e.sndScale, e.rcvScale = 0, 0
 	}
 	e.sackOK = h.Options.SACKPermitted
-	// With SACK, loss recovery is RFC 6675's (recovery.go).
+	// With SACK, loss recovery is RFC 6675's (recovery.go), with RACK-TLP
+	// deciding what is lost unless the host chose DupThresh (rack.go).
 	e.cc.SACK = e.sackOK
+	// PRR paces SACK recovery unless the host asks for RFC 6675's cwnd =
+	// ssthresh (prr.go, Config.NoPRR).
+	e.cc.PRR = e.sackOK && !e.layer.cfg.NoPRR
 }
 
 // minPeerMSS is the smallest MSS we take from a peer: Linux's
@@ -455,6 +467,7 @@ func (e *Endpoint) resetArrives(in *incoming) {
 func (e *Endpoint) synInWindow(in *incoming) {
 	if e.state != TimeWait {
 		h := Header{SrcPort: e.local.Port(), DstPort: e.remote.Port(), Seq: e.sndNxt, Ack: e.rcvNxt(), Flags: FlagRST | FlagACK}
+		e.stampTimestamps(&h)
 		e.layer.stats.OutRsts++
 		e.layer.sendRaw(e.local.Addr(), e.remote.Addr(), h, nil, e.ID, "rst", "SYN in the window of a synchronized connection (RFC 793 §3.9): RST")
 		e.err = ErrConnReset
@@ -521,6 +534,9 @@ func (e *Endpoint) ackArrives(in *incoming) bool {
 		return false
 	}
 
+	// The segment's timestamp: TS.Recent and an RTT sample from its echo
+	// (RFC 7323 §4), before the ACK restarts the retransmission timer.
+	e.timestampsOnACK(in)
 	e.processACK(in)
 
 	// Our FIN acknowledged?
@@ -559,12 +575,28 @@ func (e *Endpoint) processACK(in *incoming) {
 	// The peer is alive: the zero-window probes it left unanswered so far
 	// no longer count toward giving up (RFC 1122 §4.2.2.17).
 	e.probesUnanswered = 0
+	// Where things stood before this ACK: PRR's DeliveredData
+	// (deliveredData) and FlightSize for a recovery it may start.
+	e.ackUnaBefore, e.ackSackedBefore = e.sndUna, e.sacked.total()
+	priorFlight := int(e.sndMax - e.sndUna)
 	newSACK := false
 	if e.sackOK && len(h.Options.SACKBlocks) > 0 {
 		newSACK = e.sacked.add(h.Options.SACKBlocks, MaxSeq(e.sndUna, h.Ack), e.sndMax)
+		e.noteSACKed(h.Options.SACKBlocks, MaxSeq(e.sndUna, h.Ack), e.sndMax)
 	}
+	rack := e.rackOn()
+	if rack {
+		// RACK's steps 1-3 for what the ACK delivers, while the log
+		// still holds what it acknowledges (RFC 8985 §6.2).
+		e.rackDelivered(h, in.frame)
+	}
+	advanced := e.sndUna.LessThan(h.Ack)
+	// A duplicate ACK by RFC 5681 §2's definition, SACK or not: what the
+	// tail loss probe's ACK test needs (RFC 8985 §7.4.2).
+	dupAck := h.Ack == e.sndUna && len(in.payload) == 0 && !in.has(FlagSYN|FlagFIN) && e.outstanding() &&
+		uint32(h.Window)<<e.sndScale == e.sndWnd
 	switch {
-	case e.sndUna.LessThan(h.Ack):
+	case advanced:
 		finAcked := e.finSent && h.Ack.GreaterThan(e.ourFinSeq)
 		dataAcked := int(h.Ack - e.sndUna)
 		if finAcked {
@@ -573,6 +605,7 @@ func (e *Endpoint) processACK(in *incoming) {
 		e.send.Ack(h.Ack)
 		e.sndUna = h.Ack
 		e.sacked.ack(h.Ack)
+		e.sent.ack(h.Ack)
 		if e.sndNxt.LessThan(e.sndUna) {
 			e.sndNxt = e.sndUna
 		}
@@ -617,6 +650,11 @@ func (e *Endpoint) processACK(in *incoming) {
 			e.logf("window", viz.Note, in.frame, nil, "the peer's window opened again: %d bytes", e.sndWnd)
 			e.stopPersistTimer()
 		}
+	}
+	if rack {
+		// RACK's loss detection, the tail loss probe's ACK, recovery
+		// and the timers (rack.go, RFC 8985 §6.2 steps 4-5, §7.4).
+		e.rackOnAck(in, priorFlight, advanced, dupAck)
 	}
 }
 

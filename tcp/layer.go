@@ -105,6 +105,26 @@ type Config struct {
 	// of a synchronized connection is answered with a RST and resets it,
 	// instead of a challenge ACK. Both are off by default.
 	RFC793RST, RFC793SYN bool
+	// Recovery says how a SACK connection decides that a segment is lost
+	// (rack.go). The zero value, RecoveryRACK, is RACK-TLP (RFC 8985),
+	// by time, as Linux does (net.ipv4.tcp_recovery = 1);
+	// RecoveryDupThresh is RFC 6675's count of three duplicate ACKs, with
+	// the retransmission timer for a lost tail (tcp_recovery = 0).
+	Recovery Recovery
+	// NoTLP turns the tail loss probe off (RFC 8985 §7; Linux's
+	// net.ipv4.tcp_early_retrans below 3): with RACK, a lost tail then
+	// waits for the retransmission timer. TLP needs RACK: with
+	// RecoveryDupThresh there is none either.
+	NoTLP bool
+	// NoPRR makes SACK recovery drop cwnd to ssthresh at once (RFC 6675
+	// §5 step 4.2) instead of bringing it down with Proportional Rate
+	// Reduction (RFC 6937, prr.go; FreeBSD's net.inet.tcp.do_prr = 0).
+	NoPRR bool
+	// Timestamps says whether connections use RFC 7323 timestamps
+	// (timestamps.go). The zero value, TimestampsOn, offers them in every
+	// SYN, as Linux does; TimestampsOff never sends them (Linux's
+	// net.ipv4.tcp_timestamps = 0).
+	Timestamps TimestampMode
 }
 
 // Layer is one host's TCP: its demux table, its listeners and connections.
@@ -115,6 +135,7 @@ type Layer struct {
 	rec   *viz.Recorder
 	net   Network
 	isn   isnGenerator
+	ts    tsClock // each connection's timestamp offset (RFC 7323 §7.1)
 	table Demuxer
 	stats Stats
 
@@ -137,6 +158,7 @@ type Stats struct {
 	ListenDrops, ListenOverflows, ChallengeACKs          uint64
 	InvalidACKsLimited                                   uint64 // ACKs not sent by the rate limits of ratelimit.go
 	SynCookiesSent, SynCookiesRecv, SynCookiesFailed     uint64 // RFC 4987 §3.6, as Linux's TcpExt
+	PAWSEstab                                            uint64 // segments dropped by PAWS (RFC 7323 §5.3), Linux's TcpExtPAWSEstab
 	CurrEstab                                            int
 }
 
@@ -178,6 +200,7 @@ func NewLayer(cfg Config) *Layer {
 	return &Layer{
 		cfg: cfg, clock: cfg.Clock, rec: cfg.Recorder, net: cfg.Network,
 		isn:     newISNGenerator(cfg.ISNSecret),
+		ts:      newTSClock(cfg.ISNSecret),
 		cookies: newCookieJar(cfg.ISNSecret),
 		table:   newDemuxer(cfg),
 	}

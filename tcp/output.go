@@ -20,6 +20,7 @@ func (e *Endpoint) output(frame uint64) {
 	}
 	e.restartAfterIdle(frame)
 	e.noteRewind()
+	maxBefore := e.sndMax
 	for {
 		// After a timeout SND.NXT went back to SND.UNA: do not resend
 		// what the peer SACKed.
@@ -99,6 +100,9 @@ func (e *Endpoint) output(frame uint64) {
 		}
 	}
 	e.maybeSendFIN()
+	if e.sndMax != maxBefore {
+		e.tlpAfterSend()
+	}
 }
 
 // sendWindowRoom is how much the peer's window still takes from seq on:
@@ -163,12 +167,18 @@ func (e *Endpoint) maybeSendFIN() {
 // the options it will carry. The MSS counts no TCP options (RFC 6691 §2),
 // so the sender makes room for them; a full-size segment with SACK blocks
 // would otherwise exceed the MTU, and IP would refuse it (frag_needed).
+// The timestamps' 12 bytes, on every segment, are already off e.mss
+// (negotiateTimestamps); they still limit the SACK blocks to 3.
 func (e *Endpoint) segmentRoom() int {
 	if !e.sackOK || e.recv.OutOfOrderRanges() == 0 {
 		return e.mss
 	}
 	var o HeaderOptions
+	o.HasTS = e.tsOK
 	o.SACKBlocks = e.sackScratch[:min(e.recv.OutOfOrderRanges(), o.SACKRoom())] // only the count matters
+	if e.tsOK {
+		return e.mss - (o.Len() - tsOptionSpace)
+	}
 	return e.mss - o.Len()
 }
 
@@ -183,13 +193,19 @@ func (e *Endpoint) sendData(seq Seq, flags Flags, data []byte, cause uint64, ret
 	} else if len(data) > 0 && e.ackTimer != nil {
 		why = "segment with piggy-backed ACK"
 	}
-	if !retransmit && !e.timing && (len(data) > 0 || flags&(FlagSYN|FlagFIN) != 0) {
+	if !retransmit && !e.timing && !e.tsOK && (len(data) > 0 || flags&(FlagSYN|FlagFIN) != 0) {
 		// Time this segment's round trip (one at a time, RFC 6298 §3;
-		// never a retransmitted one: Karn's algorithm).
+		// never a retransmitted one: Karn's algorithm). With timestamps
+		// every ACK's echo gives a sample instead (timestampRTT).
 		e.timing, e.timedSeq, e.timedAt = true, seq, e.layer.clock.Now()
 	}
 	if len(data) > 0 || flags&FlagFIN != 0 {
 		e.lastDataSent, e.sentData = e.layer.clock.Now(), true
+		// Each transmission's time, for RACK (RFC 8985 §6.1), and
+		// the bytes PRR counts as sent in recovery (prr_out).
+		n := uint32(len(data)) + boolInt(flags&FlagFIN != 0)
+		e.sent.record(seq, seq.Add(n), e.layer.clock.Now(), retransmit)
+		e.prrSent(int(n))
 	}
 	e.emit(h, data, step, why)
 	if !e.rtxArmed() {
@@ -211,6 +227,7 @@ func (e *Endpoint) header(seq Seq, flags Flags) Header {
 		win = int(h.Window) << e.rcvScale
 	}
 	if flags&FlagACK != 0 {
+		e.lastAckSent = h.Ack // Last.ACK.sent (RFC 7323 §4.3)
 		e.rcvAdvEnd = h.Ack.Add(uint32(win))
 		// What the peer may send is what the field said: a SYN's
 		// window is at most 65,535 whatever the buffer holds.
@@ -219,6 +236,9 @@ func (e *Endpoint) header(seq Seq, flags Flags) Header {
 			e.rcvWndEdge = h.Ack.Add(uint32(h.Window))
 		}
 	}
+	// Timestamps first: SACK takes the room they leave (3 blocks with
+	// them, 4 without, RFC 2018 §3).
+	e.stampTimestamps(&h)
 	if e.sackOK && flags&FlagACK != 0 && flags&FlagSYN == 0 {
 		if e.recv.OutOfOrderRanges() > 0 || e.dsackPending {
 			h.Options.SACKBlocks = e.sackBlocks(h.Options.SACKRoom())
@@ -280,7 +300,10 @@ func (e *Endpoint) emit(h Header, data []byte, step, why string) {
 }
 
 // sendSYN sends our SYN (active open) or SYN+ACK (the clone's answer),
-// announcing our MSS, window scale and SACK.
+// announcing our MSS, window scale, SACK and timestamps (header adds
+// them: in a SYN if the host offers them, in a SYN+ACK if the peer's SYN
+// did, RFC 7323 §3.2). The options go in Linux's order, "mss 1460,sackOK,
+// TS val 1 ecr 0,nop,wscale 7" (options.go).
 func (e *Endpoint) sendSYN(withACK bool) {
 	flags := FlagSYN
 	if withACK {

@@ -13,6 +13,14 @@ import (
 // what the peer holds. Without SACK the connection recovers as RFC 6582's
 // NewReno does, one hole per round trip, with an inflated cwnd.
 //
+// By default RACK (rack.go, RFC 8985) decides which segments are lost, by
+// time, in place of IsLost's count of SACKed segments, and its log of sent
+// segments (sentlog.go) holds the marks: pipe is then what that log holds
+// neither SACKed nor lost, and the lost segments go lowest first
+// (rackSendLost) instead of through NextSeg and HighRxt below, which serve
+// Config.Recovery = RecoveryDupThresh. Both paths let PRR (prr.go, RFC
+// 6937) set cwnd during the recovery.
+//
 // The variables of RFC 6675 §2 are the connection's own:
 //
 //	HighACK       SND.UNA
@@ -27,9 +35,16 @@ import (
 // SACK it is RFC 6675 §4's SetPipe over the scoreboard; without, RFC
 // 5681's FlightSize, SND.NXT - SND.UNA (after a timeout SND.NXT went back,
 // so what is being resent counts, not what was lost).
+//
+// With RACK (rack.go) the log of sent segments knows which segments RACK
+// marked lost, and which were sent again since: pipe is what it holds
+// neither SACKed nor lost (sentLog.pipe).
 func (e *Endpoint) pipe() int {
 	if !e.sackOK {
 		return int(e.sndNxt - e.sndUna)
+	}
+	if e.rackOn() {
+		return e.sent.pipe()
 	}
 	return e.sacked.pipe(e.sndUna, e.sndMax, e.highRxtNow(), e.mss, e.lostTo, e.lostToSet)
 }
@@ -53,6 +68,7 @@ func (e *Endpoint) goBack() {
 	e.sndNxt = e.sndUna
 	e.highRxt = e.sndUna
 	e.lostTo, e.lostToSet = e.sndMax, e.sndMax != e.sndUna
+	e.sent.markLost(e.sndUna)
 }
 
 // noteRewind gives the same accounting to any other way SND.NXT went back
@@ -63,16 +79,20 @@ func (e *Endpoint) goBack() {
 func (e *Endpoint) noteRewind() {
 	if e.sndNxt.LessThan(e.sndMax) && !e.lostToSet {
 		e.lostTo, e.lostToSet = e.sndMax, true
+		e.sent.markLost(e.sndNxt)
 	}
 }
 
 // ackedForRecovery keeps the recovery variables inside the window when an
 // ACK moves SND.UNA: HighRxt and the timeout's loss mark are forgotten
 // once the ACK passes them, before the sequence space wraps round to them.
+// The recovery that followed a timeout ends there (RACK counts it, RFC
+// 8985 §6.2 step 4).
 func (e *Endpoint) ackedForRecovery() {
 	e.highRxt = e.highRxtNow()
 	if e.lostToSet && e.lostTo.LessEq(e.sndUna) {
 		e.lostToSet = false
+		e.rackRecoveryEnded()
 	}
 }
 

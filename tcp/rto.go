@@ -40,8 +40,9 @@ const (
 // Karn's algorithm (RFC 6298 §3) is the caller's job: never call Sample with
 // the RTT of a segment that was retransmitted, because its ACK may answer
 // either transmission and the sample would be ambiguous. The caller times
-// one segment at a time (or uses timestamps, RFC 7323 §4) and discards the
-// measurement when that segment is retransmitted.
+// one segment at a time and discards the measurement when that segment is
+// retransmitted, or uses timestamps (RFC 7323 §4), whose echo says which
+// transmission the ACK answers, and calls SampleWeighted on every ACK.
 //
 // The zero value is ready to use with the defaults; a zero Min, Max,
 // Initial or G means the default.
@@ -91,15 +92,30 @@ func (e *RTTEstimator) clamp(d time.Duration) time.Duration {
 // A sample also ends any backoff: RFC 6298 §5's closing note says the new
 // RTO computed from it "may result in 'collapsing' RTO back down after it
 // has been subject to exponential back off".
-func (e *RTTEstimator) Sample(rtt time.Duration) {
+func (e *RTTEstimator) Sample(rtt time.Duration) { e.SampleWeighted(rtt, 1) }
+
+// SampleWeighted takes one of several samples a round trip gives, as the
+// Timestamps option gives one per ACK (RFC 7323 §4). RFC 6298's weights
+// assume one sample per round trip; with n of them, SRTT and RTTVAR would
+// forget the path's history n times faster. RFC 7323 Appendix G divides
+// the weights by ExpectedSamples, the samples one window of data gives:
+//
+//	alpha' = alpha / ExpectedSamples, beta' = beta / ExpectedSamples
+//	ExpectedSamples = ceiling(FlightSize / (SMSS * 2))
+//
+// (2: a receiver ACKs every second segment). The caller computes
+// expectedSamples; below 1 it counts as 1, which is Sample.
+func (e *RTTEstimator) SampleWeighted(rtt time.Duration, expectedSamples int) {
 	if rtt < 0 {
 		return
 	}
+	n := time.Duration(max(expectedSamples, 1))
 	if e.samples == 0 {
 		// (2.2) The first measurement R: SRTT <- R, RTTVAR <- R/2.
 		e.SRTT, e.RTTVar = rtt, rtt/2
 	} else {
-		// (2.3) A subsequent measurement R', with alpha = 1/8 and beta = 1/4:
+		// (2.3) A subsequent measurement R', with alpha = 1/8 and beta = 1/4
+		// (each divided by n, RFC 7323 Appendix G):
 		//   RTTVAR <- (1 - beta) * RTTVAR + beta * |SRTT - R'|
 		//   SRTT   <- (1 - alpha) * SRTT + alpha * R'
 		// RTTVAR first, since it uses the SRTT from before this sample.
@@ -107,8 +123,8 @@ func (e *RTTEstimator) Sample(rtt time.Duration) {
 		if dev < 0 {
 			dev = -dev
 		}
-		e.RTTVar = (3*e.RTTVar + dev) / 4
-		e.SRTT = (7*e.SRTT + rtt) / 8
+		e.RTTVar = ((4*n-1)*e.RTTVar + dev) / (4 * n)
+		e.SRTT = ((8*n-1)*e.SRTT + rtt) / (8 * n)
 	}
 	e.samples++
 	// (2.2)/(2.3) RTO <- SRTT + max(G, K*RTTVAR) with K = 4, then (2.4)

@@ -150,3 +150,26 @@ func TestRTTEstimatorHandshakeRetransmitted(t *testing.T) {
 		t.Errorf("3 s above a 2 s Max: RTO %v", e.RTO())
 	}
 }
+
+// TestRTTEstimatorAppendixG: with ExpectedSamples n, the weights are 1/(8n)
+// and 1/(4n) (RFC 7323 Appendix G); n of 1 (or less) is RFC 6298's Sample.
+func TestRTTEstimatorAppendixG(t *testing.T) {
+	a, b := NewRTTEstimator(time.Millisecond, 0, 0), NewRTTEstimator(time.Millisecond, 0, 0)
+	for _, r := range []time.Duration{100 * rttMs, 200 * rttMs, 50 * rttMs} {
+		a.Sample(r)
+		b.SampleWeighted(r, 0)
+		if a.SRTT != b.SRTT || a.RTTVar != b.RTTVar || a.RTO() != b.RTO() {
+			t.Fatalf("SampleWeighted(%v, 0) gave SRTT %v RTTVAR %v, Sample %v %v", r, b.SRTT, b.RTTVar, a.SRTT, a.RTTVar)
+		}
+	}
+	e := NewRTTEstimator(time.Millisecond, 0, 0)
+	e.SampleWeighted(100*rttMs, 5) // the first sample is (2.2) whatever n
+	if e.SRTT != 100*rttMs || e.RTTVar != 50*rttMs {
+		t.Fatalf("first sample: SRTT %v RTTVAR %v", e.SRTT, e.RTTVar)
+	}
+	// n = 5: RTTVAR = 19/20*50 + 1/20*|100-50| = 50; SRTT = 39/40*100 + 1/40*50 = 98.75.
+	e.SampleWeighted(50*rttMs, 5)
+	if e.SRTT != 98750*time.Microsecond || e.RTTVar != 50*rttMs || e.RTO() != 298750*time.Microsecond {
+		t.Fatalf("n=5: SRTT %v RTTVAR %v RTO %v; want 98.75ms 50ms 298.75ms", e.SRTT, e.RTTVar, e.RTO())
+	}
+}

@@ -31,8 +31,10 @@ import (
 // entry not above the client's MSS; the MAC, 24 bits of a keyed SHA-256 of
 // the four-tuple, t and the client's ISN, is what an attacker cannot
 // forge. What a cookie cannot hold is lost: the connection has no window
-// scaling and no SACK (the SYN+ACK does not offer them), and the options of
-// the SYN are forgotten. That is why cookies are used only once the SYN
+// scaling, no SACK and no timestamps (the SYN+ACK does not offer them), and
+// the options of the SYN are forgotten. (Linux hides the window scale and
+// SACK in the low bits of the SYN+ACK's TSval when the SYN offered
+// timestamps; packetwalk does not.) That is why cookies are used only once the SYN
 // queue is full (SynCookiesWhenFull, the default, like Linux's
 // net.ipv4.tcp_syncookies = 1).
 
@@ -190,7 +192,7 @@ func (e *Endpoint) cookieACK(in *incoming) bool {
 	}
 	if l.rec.On() {
 		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "syn_cookie", Verdict: viz.Pass, Frame: in.frame, Conn: c.ID,
-			Msg: fmt.Sprintf("ACK %d returns our SYN cookie: new socket #%d %s <-> %s rebuilt from it (MSS %d, no window scale, no SACK)",
+			Msg: fmt.Sprintf("ACK %d returns our SYN cookie: new socket #%d %s <-> %s rebuilt from it (MSS %d, no window scale, no SACK, no timestamps)",
 				uint32(in.hdr.Ack), c.ID, c.remote, c.local, c.mss),
 			Fields: []viz.Field{viz.F("listener", fmt.Sprint(e.ID)), viz.F("remote", c.remote.String()), viz.F("mss", fmt.Sprint(c.mss))}})
 	}

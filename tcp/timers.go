@@ -8,19 +8,35 @@ import (
 	"github.com/packetwalk/packetwalk/viz"
 )
 
-// The retransmission timer (RFC 6298 §5).
+// The retransmission timer (RFC 6298 §5), and the two timers of RACK-TLP
+// that take its place for a while: the tail loss probe's PTO (tlp.go) and
+// RACK's reordering timer (rack.go). RFC 8985 §8 keeps one of the three
+// armed at a time, "one timer with an additional state variable
+// indicating the type of the timer": rtxTimer, and rtxKind says which.
+// rtoDeadline is when the retransmission timer fires, or would fire had a
+// PTO or the reordering timer not taken its place: a PTO never waits
+// longer (§7.2), and the retransmission timer comes back at it. It is
+// zero when no retransmission timer runs or waits (stopped, or fired).
+
+// lossTimer is what the armed rtxTimer is.
+type lossTimer uint8
+
+const (
+	timerRTO     lossTimer = iota // the retransmission timer (RFC 6298)
+	timerPTO                      // the tail loss probe's timeout (RFC 8985 §7.2)
+	timerReorder                  // RACK's reordering timer (RFC 8985 §6.2 step 5)
+)
 
 func (e *Endpoint) rtxArmed() bool { return e.rtxTimer != nil }
 
+// startRetransmitTimer starts the retransmission timer unless a timer is
+// armed (RFC 6298 (5.1): "if the timer is not running").
 func (e *Endpoint) startRetransmitTimer() {
 	if e.rtxTimer != nil {
 		return
 	}
-	rto := e.rtt.RTO()
-	if e.rtxFunc == nil {
-		e.rtxFunc = e.retransmitTimeout
-	}
-	e.rtxTimer = viz.Rearm(e.layer.clock, &e.rtxSpare, rto, e.rtxFunc)
+	e.rtoDeadline = e.layer.clock.Now() + e.rtt.RTO()
+	e.armLossTimer(timerRTO, e.rtt.RTO())
 }
 
 func (e *Endpoint) restartRetransmitTimer() {
@@ -29,15 +45,67 @@ func (e *Endpoint) restartRetransmitTimer() {
 }
 
 func (e *Endpoint) stopRetransmitTimer() {
+	e.cancelLossTimer()
+	e.rtoDeadline = 0
+}
+
+// cancelLossTimer stops whichever timer is armed; the retransmission
+// timer's deadline stays for rearmRTO.
+func (e *Endpoint) cancelLossTimer() {
 	if e.rtxTimer != nil {
 		e.rtxTimer.Stop()
 		e.rtxTimer = nil
 	}
 }
 
+// armLossTimer arms the connection's one loss timer as kind, to fire
+// after d, in place of whichever was armed.
+func (e *Endpoint) armLossTimer(kind lossTimer, d time.Duration) {
+	e.cancelLossTimer()
+	if e.rtxFunc == nil {
+		e.rtxFunc = e.lossTimerFires
+	}
+	e.rtxKind = kind
+	e.rtxTimer = viz.Rearm(e.layer.clock, &e.rtxSpare, d, e.rtxFunc)
+}
+
+// rearmRTO gives the retransmission timer back its place after a PTO or
+// the reordering timer held it: it fires when it would have (at once if
+// that time has passed). With no deadline waiting (the timer was stopped
+// or has fired), it starts afresh (RFC 6298 (5.1)).
+func (e *Endpoint) rearmRTO() {
+	if e.rtoDeadline == 0 {
+		e.cancelLossTimer()
+		e.startRetransmitTimer()
+		return
+	}
+	e.armLossTimer(timerRTO, max(e.rtoDeadline-e.layer.clock.Now(), 0))
+}
+
+// lossTimerFires runs the expiry of whichever timer was armed.
+func (e *Endpoint) lossTimerFires() {
+	e.rtxTimer = nil
+	if e.deleted {
+		return
+	}
+	if e.rtxKind == timerRTO {
+		e.rtoDeadline = 0 // spent
+	}
+	switch e.rtxKind {
+	case timerPTO:
+		e.tlpTimeout()
+	case timerReorder:
+		e.rackTimeout()
+	default:
+		e.retransmitTimeout()
+	}
+}
+
 // retransmitTimeout fires when the oldest unacknowledged segment was not
 // acknowledged within the RTO: retransmit it, double the RTO (§5.5), and
-// collapse the congestion window to one segment (RFC 5681 §3.1).
+// collapse the congestion window to one segment (RFC 5681 §3.1). A tail
+// loss probe or a recovery under way is abandoned, and RACK's log marks
+// every segment lost (goBack).
 func (e *Endpoint) retransmitTimeout() {
 	e.rtxTimer = nil
 	if e.deleted {
@@ -76,7 +144,12 @@ func (e *Endpoint) retransmitTimeout() {
 		return
 	}
 	flight := int(e.sndMax - e.sndUna)
+	if e.cc.InRecovery() {
+		e.rackRecoveryEnded()
+	}
 	e.congestionOnTimeout(flight)
+	e.prrAbandon()
+	e.tlpReset()
 	// Go back to the oldest unacknowledged byte and send again from there,
 	// as slow start allows, skipping what the peer SACKed.
 	e.goBack()
@@ -173,27 +246,35 @@ func (e *Endpoint) congestionOnAck(in *incoming, acked int) {
 	if ch.Changed() {
 		e.logCwnd(in.frame, ch)
 	}
+	if inRecovery && !e.cc.InRecovery() {
+		e.prrEnd(in.frame)
+		e.rackRecoveryEnded()
+	}
 	switch {
 	case ch.Retransmit:
 		// A partial ACK in fast recovery: the next hole is lost too
 		// (NewReno, RFC 6582 §3.2 step 5).
 		e.partialAckRetransmit(in.frame)
-	case inRecovery && e.cc.InRecovery():
-		// A partial ACK in SACK recovery: the scoreboard chooses what
-		// goes next (RFC 6675 §5 steps B and C).
+	case inRecovery && e.cc.InRecovery() && !e.rackOn():
+		// A partial ACK in SACK recovery: PRR sets cwnd, the
+		// scoreboard chooses what goes next (RFC 6675 §5 steps B and
+		// C). With RACK, rackOnAck does both.
+		e.prrOnAck(in.frame, e.deliveredData())
 		e.sackRecoverySend(in.frame)
 	}
 }
 
 func (e *Endpoint) congestionOnDupAck(in *incoming) {
+	if e.rackOn() {
+		// RACK decides by time, not by the count (rackOnAck): the
+		// duplicate is counted, for the log only.
+		e.cc.CountDupAck(int(e.sndMax - e.sndUna))
+		e.logDupAck(in)
+		return
+	}
 	inRecovery := e.cc.InRecovery()
 	ch := e.cc.OnDupAck(in.hdr.Ack, e.sndMax, int(e.sndMax-e.sndUna))
-	if e.layer.rec.On() {
-		pipe := e.pipe()
-		e.logf("dupack", viz.Note, in.frame, []viz.Field{viz.F("count", viz.Itoa(e.cc.DupAcks)), viz.F("sacked", viz.Itoa(e.sacked.total())),
-			viz.F("pipe", viz.Itoa(pipe))},
-			"duplicate ACK %d for %d (%d bytes SACKed beyond it, pipe %d, cwnd %d)", e.cc.DupAcks, uint32(in.hdr.Ack), e.sacked.total(), pipe, e.cc.Cwnd)
-	}
+	e.logDupAck(in)
 	if !inRecovery && !ch.Retransmit && e.sackOK && e.sacked.isLost(e.sndUna, e.mss) {
 		// Fewer than three duplicates, but the SACK blocks already put
 		// three segments (or ranges) beyond the hole at SND.UNA: it is
@@ -207,6 +288,13 @@ func (e *Endpoint) congestionOnDupAck(in *incoming) {
 	}
 	if ch.Changed() {
 		e.logCwnd(in.frame, ch)
+	}
+	if e.sackOK && e.cc.InRecovery() {
+		// PRR paces the recovery from its first ACK (RFC 6937 §3).
+		if ch.Retransmit {
+			e.prrStart(in.frame, int(e.sndMax-e.sndUna))
+		}
+		e.prrOnAck(in.frame, e.deliveredData())
 	}
 	switch {
 	case ch.Retransmit:
@@ -228,6 +316,18 @@ func (e *Endpoint) congestionOnDupAck(in *incoming) {
 		// 6675 §5 step 3).
 		e.limitedTransmit(in.frame)
 	}
+}
+
+// logDupAck says that a duplicate ACK arrived and what it left in the
+// network.
+func (e *Endpoint) logDupAck(in *incoming) {
+	if !e.layer.rec.On() {
+		return
+	}
+	pipe := e.pipe()
+	e.logf("dupack", viz.Note, in.frame, []viz.Field{viz.F("count", viz.Itoa(e.cc.DupAcks)), viz.F("sacked", viz.Itoa(e.sacked.total())),
+		viz.F("pipe", viz.Itoa(pipe))},
+		"duplicate ACK %d for %d (%d bytes SACKed beyond it, pipe %d, cwnd %d)", e.cc.DupAcks, uint32(in.hdr.Ack), e.sacked.total(), pipe, e.cc.Cwnd)
 }
 
 // limitedTransmit sends one new segment if the peer's window has room,
@@ -387,7 +487,7 @@ func (e *Endpoint) armKeepalive() {
 func (e *Endpoint) icmpError(m ip.ICMPError) {
 	switch {
 	case m.Type == uint8(ip.ICMPDestUnreachable) && m.Code == uint8(ip.ICMPFragmentationNeeded) && m.MTU >= 68:
-		if mss := m.MTU - 40; mss < e.mss {
+		if mss := e.mssForMTU(m.MTU); mss < e.mss {
 			e.logf("pmtu", viz.Note, m.Frame, nil, "path MTU %d: MSS %d -> %d (RFC 1191)", m.MTU, e.mss, mss)
 			e.mss = mss
 			if e.cc != nil {

@@ -304,6 +304,9 @@ func (e *Endpoint) Abort() {
 	}
 	if e.state == SynReceived || e.state.synchronized() && e.state != TimeWait {
 		h := Header{SrcPort: e.local.Port(), DstPort: e.remote.Port(), Seq: e.sndNxt, Flags: FlagRST}
+		// With timestamps, the RST carries them too (RFC 7323 §3.2:
+		// SHOULD), as Linux's tcp_send_active_reset does.
+		e.stampTimestamps(&h)
 		e.layer.stats.OutRsts++
 		e.layer.sendRaw(e.local.Addr(), e.remote.Addr(), h, nil, e.ID, "rst", "abort: RST")
 	}

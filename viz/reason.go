@@ -80,6 +80,7 @@ const (
 	ReasonTCPDataAfterFIN Reason = "tcp_data_after_fin" // data beyond the peer's FIN, or after the receive side closed
 	ReasonTCPNotUnicast   Reason = "tcp_not_unicast"    // sent to a broadcast (or multicast) address: TCP is unicast only
 	ReasonTCPFlags        Reason = "tcp_flags"          // flags that make no sense together (SYN with FIN at a listener)
+	ReasonPAWSReject      Reason = "paws_reject"        // the TSval is older than TS.Recent: an old duplicate (RFC 7323 §5.3)
 
 	// tcp: the segment's format (package tcp, segment.go and options.go).
 	ReasonTCPMalformed        Reason = "tcp_malformed"         // shorter than 20 bytes, or the data offset is below 5 or past the end
@@ -163,6 +164,7 @@ var reasonInfo = map[Reason]string{
 	ReasonTCPDataAfterFIN: "data arrived after the peer's FIN, which ends its data",
 	ReasonTCPNotUnicast:   "the segment was sent to a broadcast or multicast address (or in a link-layer broadcast): a TCP connection joins two unicast addresses, so TCP neither takes nor answers it, where a SYN+ACK or RST would go out from a broadcast address (RFC 1122 §4.2.3.10, §3.2.1.3; Linux drops it the same way)",
 	ReasonTCPFlags:        "the segment's flags make no sense together, a SYN with FIN at a listening socket (a scanner's probe), so it is discarded as Linux does (SKB_DROP_REASON_TCP_FLAGS)",
+	ReasonPAWSReject:      "the segment's timestamp (TSval) is older than the last one recorded from the peer (TS.Recent): an old duplicate whose sequence numbers may have come round again, so PAWS drops it and answers with an ACK (RFC 7323 §5.3; Linux: TCP_RFC7323_PAWS)",
 
 	ReasonTCPMalformed:        "the TCP segment is shorter than its 20-byte header, or its data offset is below 5 words or points past the end of the segment",
 	ReasonTCPChecksum:         "the TCP checksum, computed with the IPv4 pseudo-header, is wrong",

@@ -29,7 +29,7 @@ func newHTTPSim(lf *linkFlags) (*httpSim, error) {
 	if err != nil {
 		return nil, err
 	}
-	server := n.AddHost(stack.HostConfig{Name: "server"})
+	server := n.AddHost(stack.HostConfig{Name: "server", TCP: lf.tcpConfig()})
 	if _, err := server.AddInterface(stack.InterfaceConfig{
 		NIC: nic.Config{MAC: stack.MAC(2), MTU: lf.mtu}, Prefix: netip.MustParsePrefix("10.0.0.2/24"),
 	}, wire); err != nil {

@@ -3,10 +3,12 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
+	"github.com/packetwalk/packetwalk/tcp"
 )
 
 // linkFlags are the flags that shape the simulated wire, shared by every
@@ -17,6 +19,7 @@ type linkFlags struct {
 	loss, dup, reorder, corrupt probability
 	faults                      faultList
 	wireMode                    string
+	timestampsOff               bool // --timestamps=false: packetwalk's TCP sends no RFC 7323 timestamps
 }
 
 func (l *linkFlags) register(fs *flag.FlagSet) {
@@ -28,6 +31,26 @@ func (l *linkFlags) register(fs *flag.FlagSet) {
 	fs.Var(&l.corrupt, "corrupt", "probability that the wire flips a bit of a frame (0..1)")
 	fs.Var(&l.faults, "fault", "a targeted fault: drop:N or corrupt:N (frame N); repeatable")
 	fs.StringVar(&l.wireMode, "wire", "hub", "the wire: hub (every frame to every port) or switch (learns MAC addresses)")
+}
+
+// registerTCP adds the flags that set packetwalk's TCP, for the commands
+// that run it.
+func (l *linkFlags) registerTCP(fs *flag.FlagSet) {
+	fs.BoolFunc("timestamps", "packetwalk's TCP offers RFC 7323 timestamps, as Linux does (default true); --timestamps=false sends none, like sysctl net.ipv4.tcp_timestamps=0",
+		func(v string) error {
+			on, err := strconv.ParseBool(v)
+			l.timestampsOff = !on
+			return err
+		})
+}
+
+// tcpConfig is packetwalk's TCP as the flags set it.
+func (l *linkFlags) tcpConfig() tcp.Config {
+	var c tcp.Config
+	if l.timestampsOff {
+		c.Timestamps = tcp.TimestampsOff
+	}
+	return c
 }
 
 // topology returns the topology settings the flags describe.

@@ -91,6 +91,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	fs0.StringVar(&f.pcap, "pcap", "", "with --tun or --tap: stream a pcapng capture of the NIC's frames to this file")
 	fs0.StringVar(&f.viz, "viz", "", "serve the live view on HOST:PORT, e.g. 127.0.0.1:8081: the HTML report's page, following the steps as they happen")
 	f.link.registerImpairments(fs0)
+	f.link.registerTCP(fs0)
 	if err := parseFlags(fs0, args, stdout, stderr); err != nil {
 		return err
 	}

@@ -335,6 +335,7 @@ func openDeviceHost(plan *tunPlan, lf *linkFlags) (*stack.DeviceHost, error) {
 	}
 	plan.dev = name
 	dh, err := stack.NewDeviceHost(dev, stack.DeviceHostConfig{
+		Host:   stack.HostConfig{TCP: lf.tcpConfig()},
 		Prefix: plan.addr,
 		Device: nic.DeviceConfig{Kind: plan.kind, Name: name},
 		Link:   lf.deviceLink(),

@@ -30,6 +30,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	fs0 := newFlagSet("trace")
 	var lf linkFlags
 	lf.register(fs0)
+	lf.registerTCP(fs0)
 	var gets stringList
 	fs0.Var(&gets, "get", "a path to fetch after / (repeatable), e.g. --get /docs --get /logo.png")
 	docroot := fs0.String("docroot", "", "serve this folder instead of the embedded demo site")
@@ -79,7 +80,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	server := n.AddHost(stack.HostConfig{Name: "server"})
+	server := n.AddHost(stack.HostConfig{Name: "server", TCP: lf.tcpConfig()})
 	if _, err := server.AddInterface(stack.InterfaceConfig{
 		NIC: nic.Config{MAC: stack.MAC(2), MTU: lf.mtu}, Prefix: netip.MustParsePrefix("10.0.0.2/24"),
 	}, wire); err != nil {

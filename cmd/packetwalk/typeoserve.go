@@ -46,6 +46,7 @@ func typeOServeCommand(ctx context.Context, args []string, in io.Reader, stdout,
 	steps := fs0.Bool("steps", false, "with --sim, --tun or --tap: also narrate every step of every frame")
 	var lf linkFlags
 	lf.register(fs0)
+	lf.registerTCP(fs0)
 	positional, err := parseFlagsAndArgs(fs0, args, 1, "PORT", stdout, stderr)
 	if err != nil {
 		return err

@@ -77,7 +77,8 @@ func build(sc *Scenario) (*sim, error) {
 			TCP: tcp.Config{DelayedACK: h.TCP.DelayedACK.D(), MSL: h.TCP.MSL.D(), RTOMin: h.TCP.RTOMin.D(),
 				RTOInitial: h.TCP.RTOInitial.D(), SendBuffer: h.TCP.SendBuffer, ReceiveBuffer: h.TCP.RecvBuffer,
 				SynRetries: h.TCP.SynRetries, Retries: h.TCP.Retries, MaxBacklog: h.TCP.MaxBacklog,
-				SynCookies: synCookieModes[h.TCP.SynCookies]}}
+				SynCookies: synCookieModes[h.TCP.SynCookies], Timestamps: timestampModes[h.TCP.Timestamps],
+				Recovery: recoveryModes[h.TCP.Recovery]}}
 		if h.TCP.Ephemeral != "" {
 			lo, hi, _ := parseRange(h.TCP.Ephemeral)
 			hc.TCP.Ephemeral = ip.PortRange{First: uint16(lo), Last: uint16(hi)}
@@ -155,4 +156,20 @@ var synCookieModes = map[string]tcp.SynCookieMode{
 	"when_full": tcp.SynCookiesWhenFull,
 	"off":       tcp.SynCookiesOff,
 	"always":    tcp.SynCookiesAlways,
+}
+
+// recoveryModes maps a scenario's recovery word to tcp's loss detection;
+// the empty word is the default, RACK-TLP.
+var recoveryModes = map[string]tcp.Recovery{
+	"":          tcp.RecoveryRACK,
+	"rack":      tcp.RecoveryRACK,
+	"dupthresh": tcp.RecoveryDupThresh,
+}
+
+// timestampModes maps a scenario's timestamps word to tcp's mode; the
+// empty word is the default, on.
+var timestampModes = map[string]tcp.TimestampMode{
+	"":    tcp.TimestampsOn,
+	"on":  tcp.TimestampsOn,
+	"off": tcp.TimestampsOff,
 }

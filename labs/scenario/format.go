@@ -109,6 +109,14 @@ type TCPOpts struct {
 	// (RFC 4987 §3.6): when_full (the default), off (a SYN beyond the
 	// SYN queue is dropped with backlog_full) or always.
 	SynCookies string `yaml:"syn_cookies"`
+	// Timestamps turns RFC 7323 timestamps on (the default, as in Linux)
+	// or off.
+	Timestamps string `yaml:"timestamps"`
+	// Recovery says how a SACK connection finds its losses: rack (the
+	// default, RACK-TLP, RFC 8985, with the tail loss probe) or dupthresh
+	// (RFC 6675's three duplicate ACKs; a lost tail waits for the
+	// retransmission timer).
+	Recovery string `yaml:"recovery"`
 }
 
 // Server is an application that listens on a packetwalk host.

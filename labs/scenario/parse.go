@@ -196,6 +196,12 @@ func (sc *Scenario) validate() error {
 		if _, ok := synCookieModes[h.TCP.SynCookies]; !ok {
 			return sc.errf(h.TCP.Line, "host %s: syn_cookies %q: want when_full, off or always", h.Name, h.TCP.SynCookies)
 		}
+		if _, ok := timestampModes[h.TCP.Timestamps]; !ok {
+			return sc.errf(h.TCP.Line, "host %s: timestamps %q: want on or off", h.Name, h.TCP.Timestamps)
+		}
+		if _, ok := recoveryModes[h.TCP.Recovery]; !ok {
+			return sc.errf(h.TCP.Line, "host %s: recovery %q: want rack or dupthresh", h.Name, h.TCP.Recovery)
+		}
 		if h.TCP.Ephemeral != "" {
 			if _, _, err := parseRange(h.TCP.Ephemeral); err != nil {
 				return sc.errf(h.TCP.Line, "host %s: ephemeral %q: %v", h.Name, h.TCP.Ephemeral, err)

@@ -46,6 +46,7 @@ func TestBadScenarios(t *testing.T) {
 		{"unknown from", base + "traffic:\n  - ping: {from: c, to: b}\n", 10, `host "c" is not among the hosts`},
 		{"port needed", base + "traffic:\n  - tcp: {from: a, to: b}\n", 10, "needs a port"},
 		{"bad syn_cookies", strings.Replace(base, "  - name: b\n", "  - name: b\n    tcp: {syn_cookies: sometimes}\n", 1), 8, "want when_full, off or always"},
+		{"bad timestamps", strings.Replace(base, "  - name: b\n", "  - name: b\n    tcp: {timestamps: maybe}\n", 1), 8, "want on or off"},
 		{"bad server kind", base + "servers:\n  - {host: b, kind: ftp, port: 21}\n", 10, `kind "ftp"`},
 		{"bad reason", base + "expect:\n  - match: {reason: fcs_mismatchh}\n", 10, `reason "fcs_mismatchh"`},
 		{"bad layer", base + "expect:\n  - match: {layer: tcpp}\n", 10, `layer "tcpp"`},
@@ -225,6 +226,29 @@ traffic:
 	}
 	if !res.TimedOut || res.End != 3*time.Second || !strings.Contains(strings.Join(lines, "\n"), "time limit") {
 		t.Fatalf("timed out %v at %v, lines %q", res.TimedOut, res.End, lines)
+	}
+}
+
+// TestTimestampsOption: a host's timestamps word reaches tcp. On (the
+// default), b answers a's SYN with timestamps; off, it declines them.
+func TestTimestampsOption(t *testing.T) {
+	for _, c := range []struct{ word, value string }{{"on", "on"}, {"off", "off"}} {
+		t.Run(c.word, func(t *testing.T) {
+			text := strings.Replace(base, "  - name: b\n", "  - name: b\n    tcp: {timestamps: "+c.word+"}\n", 1) + `time_limit: 2s
+servers:
+  - {host: b, kind: discard, port: 7}
+traffic:
+  - tcp: {from: a, to: "b:7", write: ["x"], close: close}
+expect:
+  - match: {host: b, layer: tcp, step: timestamps, fields: {timestamps: ` + c.value + `}}
+    at_least: 1
+`
+			sc, err := Parse("timestamps.yaml", []byte(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runPassing(t, sc)
+		})
 	}
 }
 

@@ -22,7 +22,8 @@ import "github.com/packetwalk/packetwalk/viz"
 //	on every ACK of the recovery:
 //	  prr_delivered += DeliveredData (bytes newly ACKed or SACKed)
 //	  if pipe > ssthresh:
-//	    sndcnt = ceil(prr_delivered * ssthresh / RecoverFS) - prr_out
+//	    sndcnt = ceil(prr_delivered * ssthresh / RecoverFS) - prr_out,
+//	             rounded up to whole segments
 //	  else:
 //	    sndcnt = min(ssthresh - pipe, max(prr_delivered - prr_out, DeliveredData) + MSS)
 //	  cwnd = pipe + sndcnt
@@ -74,6 +75,15 @@ func (e *Endpoint) prrOnAck(frame uint64, delivered int) {
 		sndcnt = min(ss-pipe, max(p.delivered-p.out, delivered)+e.mss)
 	} else {
 		sndcnt = int((int64(p.delivered)*int64(ss)+int64(p.recoverFS)-1)/int64(p.recoverFS)) - p.out
+		// Round a part of a segment up to a whole one: packetwalk sends
+		// whole segments, and a fraction left for the next ACK may wait
+		// for an ACK that never comes (the last one of the flight, lost),
+		// until the RTO. What goes early is taken off later ACKs' share,
+		// since prr_out counts it. Linux computes PRR in segments with
+		// the same rounding up (tcp_cwnd_reduction).
+		if sndcnt > 0 {
+			sndcnt = (sndcnt + e.mss - 1) / e.mss * e.mss
+		}
 	}
 	if p.out == 0 {
 		sndcnt = max(sndcnt, e.mss)

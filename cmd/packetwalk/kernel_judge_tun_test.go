@@ -16,7 +16,7 @@ import (
 // TestTUNKernelJudgesRecovery lets the Linux kernel judge what packetwalk
 // sends while it recovers from loss. Through TUN, with frames lost (and
 // reordered) between the device and packetwalk's NIC, seeded, curl
-// downloads 5 MB, and the kernel's own counters say:
+// downloads 20 MB, and the kernel's own counters say:
 //
 //   - TcpExtBeyondWindow: segments it discarded for lying past the right
 //     edge of the window it advertised. packetwalk must send none (RFC 9293
@@ -24,9 +24,15 @@ import (
 //     data still occupies the receiver's buffer), also when the kernel's
 //     small receive buffer, not congestion control, limits packetwalk.
 //
-// The D-SACKs it sends (TcpExtTCPDSACKOldSent + OfoSent, one per duplicate
-// segment it received) are logged for comparison with packetwalk's
-// retransmissions.
+//   - TcpExtTCPDSACKOldSent + TcpExtTCPDSACKOfoSent: the D-SACKs it sent,
+//     one per duplicate segment it received, i.e. retransmissions that
+//     were not needed. With 5% loss they must stay under 5% of
+//     packetwalk's retransmissions (before RFC 6675's HighRxt and the
+//     zero-window fixes, 6% to 23%). The wire loses the kernel's ACKs
+//     too: when the ACK of a fast retransmission is lost and nothing
+//     else is in flight, the retransmission timer resends a segment the
+//     kernel holds, which no sender can tell from a loss. Those are the
+//     remaining few percent (docs/tcp-fidelity.md).
 func TestTUNKernelJudgesRecovery(t *testing.T) {
 	t.Run("window", func(t *testing.T) {
 		beyond, _, _ := kernelJudgedDownload(t, "4096 32768 65536", "--loss", "0.05", "--reorder", "0.02", "--seed", "11")
@@ -34,22 +40,32 @@ func TestTUNKernelJudgesRecovery(t *testing.T) {
 			t.Errorf("the kernel discarded %d segments beyond its advertised window (TcpExtBeyondWindow)", beyond)
 		}
 	})
+	t.Run("duplicates", func(t *testing.T) {
+		_, dsacks, retransmits := kernelJudgedDownload(t, "", "--loss", "0.05", "--seed", "11")
+		if dsacks*20 > retransmits {
+			t.Errorf("the kernel received %d duplicate segments (D-SACKs sent) for %d retransmissions: over 5%%", dsacks, retransmits)
+		}
+	})
 }
 
-// kernelJudgedDownload serves 5 MB through TUN with the impairments given,
+// kernelJudgedDownload serves 20 MB through TUN with the impairments given,
 // has curl download it (with the namespace's tcp_rmem set to rmem unless
 // empty), checks the bytes, and returns the kernel's TcpExtBeyondWindow
 // and D-SACKs sent during the download, and packetwalk's retransmissions.
+// kernelJudgedSize is the download's size: 20 MB, as the fidelity issue
+// asks, so that a run sees hundreds of losses and retransmissions.
+const kernelJudgedSize = 20 << 20
+
 func kernelJudgedDownload(t *testing.T, rmem string, impair ...string) (beyond, dsacks, retransmits int) {
 	t.Helper()
 	testenv.Tool(t, "curl", "install it with: apt-get install curl")
 	testenv.Tool(t, "nstat", "install it with: apt-get install iproute2")
 	docroot := t.TempDir()
-	data := make([]byte, 5<<20)
+	data := make([]byte, kernelJudgedSize)
 	for i := range data {
 		data[i] = byte(i*7 + i>>11)
 	}
-	if err := os.WriteFile(filepath.Join(docroot, "five.bin"), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(docroot, "twenty.bin"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s := startTUNServer(t, append([]string{"--docroot", docroot}, impair...)...)
@@ -70,15 +86,15 @@ func kernelJudgedDownload(t *testing.T, rmem string, impair ...string) (beyond, 
 		return m
 	}
 	before := counters()
-	dl := filepath.Join(t.TempDir(), "five.dl")
+	dl := filepath.Join(t.TempDir(), "twenty.dl")
 	start := time.Now()
-	if _, errOut, err := s.ns.Run(120*time.Second, "curl", "-sS", "--max-time", "110", "-o", dl, "http://"+tunAddr+"/five.bin"); err != nil {
-		t.Fatalf("curl five.bin: %v: %s", err, errOut)
+	if _, errOut, err := s.ns.Run(120*time.Second, "curl", "-sS", "--max-time", "110", "-o", dl, "http://"+tunAddr+"/twenty.bin"); err != nil {
+		t.Fatalf("curl twenty.bin: %v: %s", err, errOut)
 	}
 	took := time.Since(start)
 	got, err := os.ReadFile(dl)
 	if err != nil || sha256.Sum256(got) != sha256.Sum256(data) {
-		t.Fatalf("five.bin: %d bytes that differ from the %d served (%v)", len(got), len(data), err)
+		t.Fatalf("twenty.bin: %d bytes that differ from the %d served (%v)", len(got), len(data), err)
 	}
 	after := counters()
 	beyond = after["TcpExtBeyondWindow"] - before["TcpExtBeyondWindow"]
@@ -88,8 +104,8 @@ func kernelJudgedDownload(t *testing.T, rmem string, impair ...string) (beyond, 
 			retransmits++
 		}
 	}
-	t.Logf("5 MB with %v, tcp_rmem %q, in %v: %d retransmissions; kernel: %d beyond its window, %d D-SACKs sent",
-		impair, rmem, took.Round(time.Millisecond), retransmits, beyond, dsacks)
+	t.Logf("%d MB with %v, tcp_rmem %q, in %v: %d retransmissions; kernel: %d beyond its window, %d D-SACKs sent",
+		kernelJudgedSize>>20, impair, rmem, took.Round(time.Millisecond), retransmits, beyond, dsacks)
 	if retransmits == 0 {
 		t.Fatalf("no retransmission in the step log with %v", impair)
 	}

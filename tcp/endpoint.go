@@ -55,6 +55,10 @@ type Endpoint struct {
 	finReceived bool
 	finSeq      Seq  // where the peer's FIN sits, once seen (possibly out of order)
 	finPending  bool // a FIN arrived beyond a hole
+	// synText is the peer's SYN of a simultaneous open when it carried
+	// data or FIN: RFC 9293 §3.10.7.3 queues them "for processing after
+	// the ESTABLISHED state has been reached" (synTextArrives).
+	synText *incoming
 
 	// Negotiated options (RFC 9293 §3.7.1 MSS, RFC 7323 window scale,
 	// RFC 2018 SACK).

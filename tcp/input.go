@@ -359,6 +359,44 @@ func (e *Endpoint) synSentArrives(in *incoming) {
 	e.setState(SynReceived, in.frame, "simultaneous open: the peer's SYN crossed ours")
 	e.stopRetransmitTimer()
 	e.sendSYN(true)
+	if len(in.payload) > 0 || in.has(FlagFIN) {
+		// "If there are other controls or text in the segment, queue
+		// them for processing after the ESTABLISHED state has been
+		// reached" (RFC 9293 §3.10.7.3). Our SYN+ACK acknowledges the
+		// SYN alone; the data is acknowledged once it is taken. Linux
+		// drops it instead and waits for the retransmission.
+		q := *in
+		q.payload = append([]byte(nil), in.payload...) // in.payload is ring memory
+		e.synText = &q
+		e.logf("syn_text", viz.Note, in.frame, []viz.Field{viz.F("bytes", viz.Itoa(len(in.payload))), viz.F("fin", strconv.FormatBool(in.has(FlagFIN)))},
+			"the peer's SYN carries %d bytes of data%s: queued until the connection is ESTABLISHED (RFC 9293 §3.10.7.3)", len(in.payload), finNote(in))
+	}
+}
+
+// finNote is " and FIN" when the segment carries FIN, for messages.
+func finNote(in *incoming) string {
+	if in.has(FlagFIN) {
+		return " and FIN"
+	}
+	return ""
+}
+
+// synTextArrives processes what the peer's SYN of a simultaneous open
+// carried (synSentArrives queued it), now that the handshake's last ACK
+// has made the connection ESTABLISHED: its data goes to the receive
+// buffer at IRS+1, its FIN after it, as if the segment arrived now.
+func (e *Endpoint) synTextArrives(frame uint64) {
+	q := e.synText
+	e.synText = nil
+	q.frame = frame
+	e.logf("syn_text", viz.Note, frame, []viz.Field{viz.F("bytes", viz.Itoa(len(q.payload))), viz.F("fin", strconv.FormatBool(q.has(FlagFIN)))},
+		"ESTABLISHED: the %d bytes%s queued from the peer's SYN are processed now (RFC 9293 §3.10.7.3)", len(q.payload), finNote(q))
+	if len(q.payload) > 0 {
+		e.dataArrives(q)
+	}
+	if q.has(FlagFIN) {
+		e.finArrives(q)
+	}
 }
 
 // negotiate takes the options of the peer's SYN: its MSS (536 if absent,
@@ -509,6 +547,9 @@ func (e *Endpoint) ackArrives(in *incoming) bool {
 		e.ackSYN(in)
 		e.updateWindow(in)
 		e.setState(Established, in.frame, "the handshake's final ACK arrived")
+		if e.synText != nil {
+			e.synTextArrives(in.frame)
+		}
 		if p := e.parent; p != nil {
 			p.synQueue = removeEndpoint(p.synQueue, e)
 			p.acceptQueue = append(p.acceptQueue, e)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -247,5 +248,47 @@ func TestTimestampsFlag(t *testing.T) {
 	}
 	if code, _, errOut := runCLI("trace", "--timestamps=maybe"); code != 2 || !strings.Contains(errOut, `invalid boolean value "maybe" for -timestamps`) {
 		t.Errorf("--timestamps=maybe: exit %d, %q", code, errOut)
+	}
+}
+
+// TestCCFlag: --cc picks packetwalk's congestion control on every command
+// that runs its TCP, and a run with --cc cubic shows RFC 9438's rules in
+// its cwnd steps; an unknown name is a usage error.
+func TestCCFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want tcp.CongestionControl
+	}{
+		{nil, tcp.CongestionNewReno},
+		{[]string{"--cc", "cubic"}, tcp.CongestionCUBIC},
+		{[]string{"-cc=reno"}, tcp.CongestionNewReno},
+		{[]string{"--cc", "CUBIC"}, tcp.CongestionCUBIC},
+	} {
+		var tr traceOpts
+		var to typeOServeOpts
+		var sf serveFlags
+		for _, x := range []struct {
+			fs *flag.FlagSet
+			lf *linkFlags
+		}{{tr.flagSet(), &tr.lf}, {to.flagSet(), &to.lf}, {sf.flagSet(), &sf.link}} {
+			if err := x.fs.Parse(c.args); err != nil {
+				t.Fatalf("%s %v: %v", x.fs.Name(), c.args, err)
+			}
+			if got := x.lf.tcpConfig().Congestion; got != c.want {
+				t.Errorf("%s %v: congestion control %v, want %v", x.fs.Name(), c.args, got, c.want)
+			}
+		}
+	}
+	for _, cmd := range []string{"trace", "drill"} {
+		if code, _, errOut := runCLI(cmd, "--cc", "vegas"); code != 2 || !strings.Contains(errOut, `unknown congestion control "vegas"`) {
+			t.Errorf("%s --cc vegas: exit %d, %q", cmd, code, errOut)
+		}
+	}
+	jsonl := filepath.Join(t.TempDir(), "steps.jsonl")
+	if code, _, errOut := runCLI("trace", "--cc", "cubic", "--loss", "0.1", "--seed", "3", "--quiet", "--json", jsonl, "--pcap", "", "--html", ""); code != 0 {
+		t.Fatalf("trace --cc cubic: exit %d: %s", code, errOut)
+	}
+	if b, err := os.ReadFile(jsonl); err != nil || !strings.Contains(string(b), "RFC 9438") {
+		t.Errorf("trace --cc cubic with 10%% loss: no cwnd step cites RFC 9438 (%v)", err)
 	}
 }

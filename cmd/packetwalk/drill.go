@@ -11,6 +11,7 @@ import (
 
 	"github.com/packetwalk/packetwalk/drill"
 	"github.com/packetwalk/packetwalk/stack"
+	"github.com/packetwalk/packetwalk/tcp"
 )
 
 // drillOpts is drill's command line.
@@ -19,6 +20,7 @@ type drillOpts struct {
 	seed                         int64
 	jsonPath, pcapPath, htmlPath string
 	view                         viewFlags
+	cc                           ccFlag
 }
 
 func (o *drillOpts) flagSet() *flag.FlagSet {
@@ -30,6 +32,7 @@ func (o *drillOpts) flagSet() *flag.FlagSet {
 	fs.StringVar(&o.htmlPath, "html", "", "write the HTML report to this `FILE` (one script only)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only each script's result, not its steps")
 	fs.BoolVar(&o.verbose, "verbose", false, "also print each script's notes: knobs applied, commands and checks not run")
+	fs.Var(&o.cc, "cc", "packetwalk's congestion control unless the script's sysctl net.ipv4.tcp_congestion_control says: newreno or cubic")
 	o.view.register(fs)
 	return fs
 }
@@ -60,7 +63,7 @@ func runDrill(args []string, stdout, stderr io.Writer) error {
 	narrate := single && !o.quiet
 	var passed, failed, skipped int
 	for _, path := range files {
-		res, err := drillOne(path, o.relaxed, o.seed, narrate, &o.view, o.jsonPath, o.pcapPath, o.htmlPath, stdout)
+		res, err := drillOne(path, o.relaxed, o.seed, o.cc.cc, narrate, &o.view, o.jsonPath, o.pcapPath, o.htmlPath, stdout)
 		switch {
 		case err != nil:
 			failed++
@@ -97,7 +100,7 @@ func runDrill(args []string, stdout, stderr io.Writer) error {
 }
 
 // drillOne parses and runs one script, with the outputs asked for.
-func drillOne(path string, relaxed bool, seed int64, narrate bool, view *viewFlags, jsonPath, pcapPath, htmlPath string, stdout io.Writer) (*drill.Result, error) {
+func drillOne(path string, relaxed bool, seed int64, cc tcp.CongestionControl, narrate bool, view *viewFlags, jsonPath, pcapPath, htmlPath string, stdout io.Writer) (*drill.Result, error) {
 	src, err := readScript(path)
 	if err != nil {
 		return nil, err
@@ -107,7 +110,7 @@ func drillOne(path string, relaxed bool, seed int64, narrate bool, view *viewFla
 		return nil, err
 	}
 	var out *outputs
-	cfg := drill.Config{Relaxed: relaxed, Seed: seed, Prepare: func(n *stack.Network) error {
+	cfg := drill.Config{Relaxed: relaxed, Seed: seed, Congestion: cc, Prepare: func(n *stack.Network) error {
 		var err error
 		out, err = openViewOutputs(n.Log, stdout, view, !narrate, jsonPath, pcapPath)
 		if err != nil {

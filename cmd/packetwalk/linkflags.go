@@ -19,7 +19,8 @@ type linkFlags struct {
 	loss, dup, reorder, corrupt probability
 	faults                      faultList
 	wireMode                    string
-	timestampsOff               bool // --timestamps=false: packetwalk's TCP sends no RFC 7323 timestamps
+	timestampsOff               bool   // --timestamps=false: packetwalk's TCP sends no RFC 7323 timestamps
+	cc                          ccFlag // --cc: packetwalk's TCP's congestion control
 }
 
 func (l *linkFlags) register(fs *flag.FlagSet) {
@@ -37,7 +38,29 @@ func (l *linkFlags) register(fs *flag.FlagSet) {
 // that run it.
 func (l *linkFlags) registerTCP(fs *flag.FlagSet) {
 	fs.Var(offSwitch{&l.timestampsOff}, "timestamps", "packetwalk's TCP offers RFC 7323 timestamps, as Linux does; --timestamps=false sends none, like sysctl net.ipv4.tcp_timestamps=0")
+	fs.Var(&l.cc, "cc", "packetwalk's TCP congestion control: newreno (RFC 5681, RFC 6582) or cubic (RFC 9438, Linux's default)")
 }
+
+// ccFlag is --cc: a congestion control's name, checked when it is parsed.
+type ccFlag struct{ cc tcp.CongestionControl }
+
+func (f *ccFlag) String() string {
+	if f == nil || f.cc == tcp.CongestionNewReno {
+		return "newreno"
+	}
+	return "cubic"
+}
+
+func (f *ccFlag) Set(s string) error {
+	cc, err := tcp.ParseCongestionControl(s)
+	if err != nil {
+		return err
+	}
+	f.cc = cc
+	return nil
+}
+
+func (f *ccFlag) placeholder() string { return "newreno|cubic" }
 
 // tcpConfig is packetwalk's TCP as the flags set it.
 func (l *linkFlags) tcpConfig() tcp.Config {
@@ -45,6 +68,7 @@ func (l *linkFlags) tcpConfig() tcp.Config {
 	if l.timestampsOff {
 		c.Timestamps = tcp.TimestampsOff
 	}
+	c.Congestion = l.cc.cc
 	return c
 }
 

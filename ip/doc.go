@@ -38,4 +38,5 @@
 // The send path is the mirror image: build the header (TTL 64, an
 // Identification counted per destination, ident.go), route, and cut the datagram into fragments that fit the
 // link's MTU (FragmentDatagram), or refuse with frag_needed when DF is set.
+// See docs/design.md for the whole walk and the layers' contracts.
 package ip

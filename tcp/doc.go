@@ -37,4 +37,5 @@
 // segments got no ACK), prr.go (RFC 6937), congestion.go (NewReno),
 // cubic.go (CUBIC, RFC 9438, Config.Congestion).
 // Like every layer, TCP is owned by the host's event loop: no locks.
+// See docs/design.md for the whole walk, from the wire to accept().
 package tcp

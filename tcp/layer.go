@@ -146,10 +146,8 @@ type Layer struct {
 	stats Stats
 
 	// segBuf holds the segment being sent: IP copies it into the
-	// datagram, so one buffer serves every segment (one allocation less
-	// per segment in BenchmarkSendPath and per ACK in
-	// BenchmarkReceivePath). segBusy guards against a send from inside a
-	// send.
+	// datagram, so one buffer serves every segment and sending allocates
+	// nothing. segBusy guards against a send from inside a send.
 	segBuf  []byte
 	segBusy bool
 

@@ -96,6 +96,10 @@ type NewReno struct {
 	// arrived: what limited transmit sends after it must not count in the
 	// FlightSize that halves ssthresh (RFC 5681 §3.2 step 2, RFC 3042).
 	dupAckFlight int
+	// caBytes counts the bytes acknowledged in congestion avoidance since
+	// cwnd last grew by SMSS (RFC 5681 §3.1's byte counting); a loss, a
+	// timeout or slow start start it again.
+	caBytes      int
 	inRecovery   bool // in fast recovery (RFC 5681 §3.2 steps 2-6, RFC 6582 §3.2)
 	recoverValid bool // Recover is set and no ACK has passed it yet
 	timedOut     bool // a timeout happened and no new data was acknowledged since
@@ -234,9 +238,13 @@ func withCubic(why, cubic string) string {
 //     cwnd += min(N, SMSS), N the bytes acknowledged: one segment per ACK,
 //     so cwnd doubles every round trip when every segment is ACKed (with
 //     delayed ACKs, every other one, it grows by half).
-//   - congestion avoidance, RFC 5681 §3.1 equation (3):
-//     cwnd += SMSS*SMSS/cwnd, at least 1 byte as the RFC's implementation
-//     note asks: about one segment per round trip.
+//   - congestion avoidance, RFC 5681 §3.1's RECOMMENDED byte counting:
+//     the bytes acknowledged are counted, and when they reach cwnd, cwnd
+//     grows by SMSS: one segment per round trip, also when the receiver
+//     acknowledges every other segment (equation (3), cwnd +=
+//     SMSS*SMSS/cwnd per ACK, grows half as fast then, since it counts
+//     ACKs, not bytes; and a receiver splitting its ACKs cannot speed
+//     byte counting up).
 //
 // The caller should not call it for ACKs that arrive while it was limited
 // by the application rather than by cwnd, or cwnd grows without having
@@ -260,6 +268,7 @@ func (c *NewReno) OnAck(ack Seq, ackedBytes, flightSize int) CwndChange {
 		return c.change(ch, "ACK of no data")
 	}
 	if c.Cwnd < c.Ssthresh {
+		c.caBytes = 0
 		if c.Cubic != nil {
 			c.Cubic.restart() // congestion avoidance will start a new curve
 		}
@@ -271,8 +280,13 @@ func (c *NewReno) OnAck(ack Seq, ackedBytes, flightSize int) CwndChange {
 		c.Cwnd, why = c.Cubic.avoid(c.Cwnd, ackedBytes, c.MSS)
 		return c.change(ch, why)
 	}
-	c.Cwnd = min(c.Cwnd+max(c.MSS*c.MSS/c.Cwnd, 1), cwndMax)
-	return c.change(ch, "congestion avoidance")
+	c.caBytes += ackedBytes
+	if c.caBytes < c.Cwnd {
+		return c.change(ch, "congestion avoidance")
+	}
+	c.caBytes -= c.Cwnd
+	c.Cwnd = min(c.Cwnd+c.MSS, cwndMax)
+	return c.change(ch, "congestion avoidance: a window's worth of bytes acknowledged")
 }
 
 // OnDupAck handles a duplicate ACK as RFC 5681 §2 defines it (outstanding
@@ -365,6 +379,7 @@ func (c *NewReno) OnRACKLoss(ack, sndMax Seq, flightSize int) CwndChange {
 // 2*SMSS), FlightSize when the probe went, and cwnd at most ssthresh.
 // CUBIC reduces by its own factor (RFC 9438 §4.6).
 func (c *NewReno) OnProbeRecovery(flightSize int) CwndChange {
+	c.caBytes = 0
 	ch := c.begin()
 	cubic := c.reduce(flightSize)
 	c.Cwnd = min(c.Cwnd, c.Ssthresh)
@@ -381,6 +396,7 @@ func (c *NewReno) OnProbeRecovery(flightSize int) CwndChange {
 // ssthresh over the recovery (RFC 6937 §3). CUBIC's ssthresh is 0.7 ×
 // FlightSize (RFC 9438 §4.6); the rest is the same.
 func (c *NewReno) enterRecovery(ch CwndChange, sndMax Seq, why string) CwndChange {
+	c.caBytes = 0
 	why = withCubic(why, c.reduce(c.dupAckFlight))
 	switch {
 	case !c.SACK:
@@ -462,6 +478,7 @@ func (c *NewReno) OnFullAck(flightSize int) CwndChange {
 // slow start climbs back to where congestion avoidance took over. The
 // connection calls it before sending when nothing is in flight.
 func (c *NewReno) OnIdle() CwndChange {
+	c.caBytes = 0
 	ch := c.begin()
 	c.Cwnd = min(c.Cwnd, c.Initial)
 	if c.Cubic != nil {
@@ -480,6 +497,7 @@ func (c *NewReno) OnIdle() CwndChange {
 // number sent, and fast recovery, if on, ends. CUBIC sets ssthresh by
 // its own factor and starts its next curve afresh (RFC 9438 §4.8).
 func (c *NewReno) OnTimeout(sndMax Seq, flightSize int) CwndChange {
+	c.caBytes = 0
 	ch := c.begin()
 	why := "retransmission timeout"
 	switch {

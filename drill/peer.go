@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
@@ -27,7 +28,7 @@ type peer struct {
 	hostIP netip.Addr // the gateway address the peer answers ARP for
 	medium nic.Medium
 	rec    *viz.Recorder
-	clock  viz.Clock
+	clock  clock.Clock
 
 	// sent holds the TCP segments packetwalk sent, in order, with the time
 	// they reached the peer, until a ">" line takes them.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -12,7 +13,7 @@ import (
 // frames on their way in and the NIC's on their way out, and the TUN's own
 // ARP answers cross it too.
 func TestDeviceLinkImpairs(t *testing.T) {
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	log := viz.NewLog(clock)
 	mem := &viz.MemorySink{}
 	log.AddSink(mem)

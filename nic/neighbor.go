@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -166,7 +167,7 @@ func (n Neighbor) String() string {
 type ARP struct {
 	nic   *NIC
 	cfg   ARPConfig
-	clock viz.Clock
+	clock clock.Clock
 	rec   *viz.Recorder
 
 	addrs []netip.Addr // the addresses we answer for, in the order added
@@ -182,7 +183,7 @@ type neighbor struct {
 	updated  time.Duration // created, or last confirmed by a packet from it
 	src      netip.Addr    // the sender IP our requests carry
 	requests int           // requests sent in this round of resolution
-	timer    viz.Timer     // retry (INCOMPLETE), expiry (REACHABLE), hold (FAILED)
+	timer    clock.Timer   // retry (INCOMPLETE), expiry (REACHABLE), hold (FAILED)
 	queue    []pendingPacket
 
 	// The entry's addresses as text, made once for the step log: every

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -20,7 +21,7 @@ import (
 // port after a fixed latency, as a copy. The real wire (wire.go) has more to
 // it than these tests need.
 type testLink struct {
-	clock   viz.Clock
+	clock   clock.Clock
 	latency time.Duration
 	ports   []Port
 	carried []linkFrame
@@ -89,7 +90,7 @@ type arpHost struct {
 // testLink.
 type arpNet struct {
 	t     *testing.T
-	clock *viz.VirtualClock
+	clock *clock.Virtual
 	log   *viz.Log
 	mem   *viz.MemorySink
 	link  *testLink
@@ -98,7 +99,7 @@ type arpNet struct {
 
 func newARPNet(t *testing.T, n int, cfg ARPConfig) *arpNet {
 	t.Helper()
-	c := viz.NewVirtualClock()
+	c := clock.NewVirtual()
 	log := viz.NewLog(c)
 	mem := &viz.MemorySink{}
 	log.AddSink(mem)
@@ -739,7 +740,7 @@ func TestARPRequestSenderIsPacketSource(t *testing.T) {
 
 // Nobody listening: the cache hit path allocates nothing.
 func BenchmarkARPOutputHit(b *testing.B) {
-	c := viz.NewVirtualClock()
+	c := clock.NewVirtual()
 	n := New(Config{MAC: arpMAC1, Clock: c})
 	n.Attach(nullLink{})
 	a := NewARP(n, ARPConfig{})
@@ -765,7 +766,7 @@ func FuzzARPReceive(f *testing.F) {
 	f.Add([]byte{0, 1, 8, 0, 6, 4, 0, 1}, uint8(ClassOtherHost))
 	f.Add([]byte{}, uint8(ClassHost))
 	f.Fuzz(func(t *testing.T, payload []byte, class uint8) {
-		c := viz.NewVirtualClock()
+		c := clock.NewVirtual()
 		log := viz.NewLog(c)
 		log.AddSink(&viz.MemorySink{Limit: 64})
 		n := New(Config{MAC: arpMAC1, Clock: c, Recorder: log.Recorder("fuzz")})

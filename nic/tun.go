@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -114,7 +115,7 @@ type DeviceConfig struct {
 
 	// Clock is the host's loop clock: posts reach the loop through its
 	// AfterFunc, which must be safe to call from any goroutine.
-	Clock viz.Clock
+	Clock clock.Clock
 	// Log receives the medium's phy steps; nil logs nothing.
 	Log *viz.Log
 }
@@ -137,7 +138,7 @@ type Device struct {
 	// The step log's MAC texts, made once (logtext.go).
 	srcText, dstText macText
 	dev              io.ReadWriteCloser
-	clock            viz.Clock
+	clock            clock.Clock
 	rec              *viz.Recorder
 	sem              chan struct{}
 
@@ -154,7 +155,7 @@ type Device struct {
 	free         []*devicePacket // buffers handed back by drains; at most Backlog+1 exist
 	drainPending bool            // a drain is posted and has not taken the last packet
 	drainFunc    func()          // d.drain, bound once
-	drainTimer   viz.Timer       // the reader's last drain post, re-armed (viz.Rearm)
+	drainTimer   clock.Timer     // the reader's last drain post, re-armed (clock.Rearm)
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -268,7 +269,7 @@ func (d *Device) read() {
 			p = newDevicePacket()
 		}
 		if post {
-			viz.Rearm(d.clock, &d.drainTimer, 0, d.drainFunc)
+			clock.Rearm(d.clock, &d.drainTimer, 0, d.drainFunc)
 		}
 	}
 }

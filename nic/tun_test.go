@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -73,9 +74,9 @@ func ipv4Packet(dst netip.Addr, n int) []byte {
 	return p
 }
 
-func newTestDevice(t *testing.T, kind DeviceKind) (*Device, *fakeDevice, *recordingPort, *viz.VirtualClock, *viz.MemorySink) {
+func newTestDevice(t *testing.T, kind DeviceKind) (*Device, *fakeDevice, *recordingPort, *clock.Virtual, *viz.MemorySink) {
 	t.Helper()
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	log := viz.NewLog(clock)
 	mem := &viz.MemorySink{}
 	log.AddSink(mem)
@@ -92,7 +93,7 @@ func newTestDevice(t *testing.T, kind DeviceKind) (*Device, *fakeDevice, *record
 }
 
 // waitPosted runs the clock until n frames reached the port.
-func waitPosted(t *testing.T, clock *viz.VirtualClock, port *recordingPort, n int) {
+func waitPosted(t *testing.T, clock *clock.Virtual, port *recordingPort, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for len(port.frames) < n {

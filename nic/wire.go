@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -130,9 +131,9 @@ type WireConfig struct {
 	// as a source since. 0 means DefaultMACAgingTime.
 	MACAgingTime time.Duration
 
-	// Clock is the simulation's clock (a viz.VirtualClock): it times
+	// Clock is the simulation's clock (a clock.Virtual): it times
 	// deliveries. nil means Log's clock.
-	Clock viz.Clock
+	Clock clock.Clock
 	// Log receives the wire's phy steps; nil logs nothing.
 	Log *viz.Log
 }
@@ -173,10 +174,10 @@ type MACEntry struct {
 // duplicate, reorder, fault, and for a switch learn and forward.
 //
 // Deliveries are timed with the clock's AfterFunc, which must not run its
-// function before returning (a VirtualClock never does); they arrive on the
+// function before returning (a clock.Virtual never does); they arrive on the
 // clock's owner, the simulation's event loop. Transmit may be called from
 // any goroutine, but a run is reproducible only when every host shares one
-// VirtualClock and so one goroutine.
+// clock.Virtual and so one goroutine.
 type Wire struct {
 	name        string
 	mode        WireMode
@@ -190,7 +191,7 @@ type Wire struct {
 	faultList   []Fault
 	tableSize   int
 	agingTime   time.Duration
-	clock       viz.Clock
+	clock       clock.Clock
 	log         *viz.Log
 	rec         *viz.Recorder
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -16,7 +17,7 @@ import (
 type fakePort struct {
 	name  string
 	mac   MAC
-	clock viz.Clock
+	clock clock.Clock
 	got   []arrival
 }
 
@@ -43,7 +44,7 @@ func (p *fakePort) ids() []uint64 {
 
 // testNet is a wire with fake ports a, b, c... attached, on a virtual clock.
 type testNet struct {
-	clock *viz.VirtualClock
+	clock *clock.Virtual
 	log   *viz.Log
 	sink  *viz.MemorySink // nil when nobody listens
 	wire  *Wire
@@ -54,7 +55,7 @@ type testNet struct {
 // ports named "a/eth0", "b/eth0"... whose MACs are 02:00:00:00:00:01, ...
 func newTestNet(t testing.TB, cfg WireConfig, n int, listen bool) *testNet {
 	t.Helper()
-	tn := &testNet{clock: viz.NewVirtualClock()}
+	tn := &testNet{clock: clock.NewVirtual()}
 	tn.log = viz.NewLog(tn.clock)
 	if listen {
 		tn.sink = &viz.MemorySink{}
@@ -814,24 +815,24 @@ func TestWireImpairmentsValidate(t *testing.T) {
 }
 
 func TestWireConfigErrorsAndDefaults(t *testing.T) {
-	clock := viz.NewVirtualClock()
+	clk := clock.NewVirtual()
 	bad := []struct {
 		cfg  WireConfig
 		want string
 	}{
 		{WireConfig{}, `wire "wire0": needs a clock`},
-		{WireConfig{Clock: clock, Mode: 7}, "mode WireMode(7)"},
-		{WireConfig{Clock: clock, Latency: -1}, "latency -1ns is negative"},
-		{WireConfig{Clock: clock, BandwidthBitsPerSecond: -1}, "bandwidth -1 bit/s"},
-		{WireConfig{Clock: clock, TxQueueLen: -1}, "transmit queue length"},
-		{WireConfig{Clock: clock, MTU: 45}, "MTU 45"},
-		{WireConfig{Clock: clock, MTU: -1}, "MTU -1"},
-		{WireConfig{Clock: clock, MACTableSize: -1}, "MAC table size"},
-		{WireConfig{Clock: clock, MACAgingTime: -1}, "MAC aging time"},
-		{WireConfig{Clock: clock, Impairments: Impairments{Loss: 3}}, "--loss 3"},
-		{WireConfig{Clock: clock, Faults: []Fault{{Frame: 0}}}, "fault drop:0: frame IDs start at 1"},
-		{WireConfig{Clock: clock, Faults: []Fault{{Frame: 1, Kind: 9}}}, "the kind must be drop or corrupt"},
-		{WireConfig{Clock: clock, Faults: []Fault{{Frame: 1, Kind: FaultCorrupt, Bit: -2}}}, "the bit must be 0 or more"},
+		{WireConfig{Clock: clk, Mode: 7}, "mode WireMode(7)"},
+		{WireConfig{Clock: clk, Latency: -1}, "latency -1ns is negative"},
+		{WireConfig{Clock: clk, BandwidthBitsPerSecond: -1}, "bandwidth -1 bit/s"},
+		{WireConfig{Clock: clk, TxQueueLen: -1}, "transmit queue length"},
+		{WireConfig{Clock: clk, MTU: 45}, "MTU 45"},
+		{WireConfig{Clock: clk, MTU: -1}, "MTU -1"},
+		{WireConfig{Clock: clk, MACTableSize: -1}, "MAC table size"},
+		{WireConfig{Clock: clk, MACAgingTime: -1}, "MAC aging time"},
+		{WireConfig{Clock: clk, Impairments: Impairments{Loss: 3}}, "--loss 3"},
+		{WireConfig{Clock: clk, Faults: []Fault{{Frame: 0}}}, "fault drop:0: frame IDs start at 1"},
+		{WireConfig{Clock: clk, Faults: []Fault{{Frame: 1, Kind: 9}}}, "the kind must be drop or corrupt"},
+		{WireConfig{Clock: clk, Faults: []Fault{{Frame: 1, Kind: FaultCorrupt, Bit: -2}}}, "the bit must be 0 or more"},
 	}
 	for _, tc := range bad {
 		_, err := NewWire(tc.cfg)
@@ -840,13 +841,13 @@ func TestWireConfigErrorsAndDefaults(t *testing.T) {
 		}
 	}
 
-	w, err := NewWire(WireConfig{Log: viz.NewLog(clock)}) // the clock comes from the log
+	w, err := NewWire(WireConfig{Log: viz.NewLog(clk)}) // the clock comes from the log
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := w.Config()
 	if c.Name != "wire0" || c.Mode != Hub || c.Latency != 50*time.Microsecond || c.TxQueueLen != 1000 ||
-		c.MACTableSize != 1024 || c.MACAgingTime != 300*time.Second || c.MTU != 0 || c.Clock != viz.Clock(clock) {
+		c.MACTableSize != 1024 || c.MACAgingTime != 300*time.Second || c.MTU != 0 || c.Clock != clock.Clock(clk) {
 		t.Fatalf("defaults: %+v", c)
 	}
 	for _, s := range []string{"hub", "Switch"} {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -56,7 +57,7 @@ func NewDeviceHost(dev io.ReadWriteCloser, cfg DeviceHostConfig) (*DeviceHost, e
 	if !cfg.Prefix.Addr().Is4() {
 		return nil, fmt.Errorf("address %v is not an IPv4 prefix like 10.9.0.2/24", cfg.Prefix)
 	}
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	loop := NewLoop(clock)
 	loop.SetPaced(true)
 	log := cfg.Log

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
@@ -30,7 +31,7 @@ type HostConfig struct {
 // one event loop (the simulation's virtual clock, or a device's loop).
 type Host struct {
 	Name  string
-	Clock viz.Clock
+	Clock clock.Clock
 	Rec   *viz.Recorder
 	IP    *ip.Layer
 	TCP   *tcp.Layer

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -14,7 +15,7 @@ import (
 // IDs are unique across hosts). With the same seed and the same scenario,
 // two runs give the same log and the same capture, byte for byte.
 type Network struct {
-	Clock *viz.VirtualClock
+	Clock *clock.Virtual
 	Loop  *Loop
 	Log   *viz.Log
 	Seed  int64
@@ -25,7 +26,7 @@ type Network struct {
 
 // NewNetwork returns an empty simulation at virtual time zero.
 func NewNetwork(seed int64) *Network {
-	c := viz.NewVirtualClock()
+	c := clock.NewVirtual()
 	return &Network{Clock: c, Loop: NewLoop(c), Log: viz.NewLog(c), Seed: seed}
 }
 

@@ -18,7 +18,7 @@
 // # Threading
 //
 // A packetwalk simulation runs every host and wire on one event loop, the
-// goroutine that runs the VirtualClock: Medium.Transmit and Port.Arrive
+// goroutine that runs the virtual clock: Medium.Transmit and Port.Arrive
 // happen there and nowhere else. gVisor, though, has goroutines of its
 // own: TCP segments are processed by its processor goroutines, its timers
 // fire on their own goroutines, and applications write through gonet from
@@ -53,7 +53,7 @@
 // simulation with a gVisor host therefore works but is not bit-reproducible:
 // design.md promises identical logs and pcapng files only with packetwalk
 // hosts on both ends. Feeding gVisor a tcpip.Clock adapted from the
-// VirtualClock would not fix this: gVisor processes TCP segments on its own
+// clock.Virtual would not fix this: gVisor processes TCP segments on its own
 // processor goroutines (there is no option to process them inline in
 // InjectInbound), so the virtual clock cannot tell when gVisor is idle and
 // would jump ahead to the next timer while a segment is still being
@@ -82,6 +82,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -133,7 +134,7 @@ type Config struct {
 	// Clock is the simulation's clock: frames go on the medium through its
 	// AfterFunc, and Ping measures round trips with it. nil means Log's
 	// clock.
-	Clock viz.Clock
+	Clock clock.Clock
 	// Log receives the host's NIC steps and captures; nil logs nothing.
 	Log *viz.Log
 }
@@ -148,7 +149,7 @@ type Host struct {
 	gateway    netip.Addr
 	mtu        int
 	txQueueLen int
-	clock      viz.Clock
+	clock      clock.Clock
 	rec        *viz.Recorder // nil without a Log: records nothing
 
 	stack  *stack.Stack

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -105,7 +106,7 @@ func (c *captureCounter) openWalks() int {
 // wire, with a step log whose events a MemorySink keeps and whose captures a
 // captureCounter counts.
 type lab struct {
-	clock  *viz.VirtualClock
+	clock  *clock.Virtual
 	log    *viz.Log
 	wire   *nic.Wire
 	events *viz.MemorySink
@@ -117,7 +118,7 @@ type lab struct {
 // 1 MB transfer only counts them).
 func newLab(t *testing.T, wcfg nic.WireConfig, keepEvents bool) *lab {
 	t.Helper()
-	l := &lab{clock: viz.NewVirtualClock(), caps: newCaptureCounter()}
+	l := &lab{clock: clock.NewVirtual(), caps: newCaptureCounter()}
 	l.log = viz.NewLog(l.clock)
 	l.log.AddSink(l.caps)
 	if keepEvents {
@@ -549,7 +550,7 @@ func gvisorRxPackets(h *Host) uint64 {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	ok := Config{Name: "x", MAC: macA, Addr: addrA, Clock: clock}
 	for _, tc := range []struct {
 		name string
@@ -596,7 +597,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 // TestCloseUnattached checks that a host with no medium names its drop
 // (no_carrier) when gVisor sends, and that Close stops gVisor's goroutines.
 func TestCloseUnattached(t *testing.T) {
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	log := viz.NewLog(clock)
 	mem := &viz.MemorySink{}
 	log.AddSink(mem)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/labs/impl/grading"
 	"github.com/packetwalk/packetwalk/nic"
@@ -48,7 +49,7 @@ func Run(t *testing.T, newReassembler New) { grading.Run(t, Tests, newReassemble
 
 // bench is a reassembler under test with its clock and step log.
 type bench struct {
-	clock    *viz.VirtualClock
+	clock    *clock.Virtual
 	mem      *viz.MemorySink
 	r        ip.FragmentReassembler
 	timeouts []timeout
@@ -61,7 +62,7 @@ type timeout struct {
 }
 
 func newBench(newReassembler New, cfg ip.ReassemblerConfig) *bench {
-	b := &bench{clock: viz.NewVirtualClock(), mem: &viz.MemorySink{}}
+	b := &bench{clock: clock.NewVirtual(), mem: &viz.MemorySink{}}
 	log := viz.NewLog(b.clock)
 	log.AddSink(b.mem)
 	cfg.Clock, cfg.Recorder = b.clock, log.Recorder("host")

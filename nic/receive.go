@@ -157,7 +157,7 @@ func (n *NIC) dispatch(s *rxSlot) {
 		et := viz.Hex(uint64(t), 4)
 		var a [64]byte
 		b := append(append(a[:0], "driver: EtherType "...), et...)
-		b = appendEtherType(append(b, " -> "...), t)
+		b = t.AppendTo(append(b, " -> "...))
 		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "driver", Verdict: viz.Pass, Frame: s.id,
 			Msg:    string(b),
 			Fields: []viz.Field{viz.F("ethertype", et)}})

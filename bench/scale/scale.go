@@ -27,6 +27,7 @@ import (
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/stack/gvisorhost"
 	"github.com/packetwalk/packetwalk/tcp"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // Config describes one run.
@@ -312,7 +313,7 @@ func idlePacketwalk(conns int) (float64, error) {
 func idleGVisor(conns int) (float64, error) {
 	n := stack.NewNetwork(1)
 	n.Loop.SetPaced(true) // gVisor runs goroutines of its own
-	w, err := n.AddWire(nic.WireConfig{})
+	w, err := n.AddWire(wire.Config{})
 	if err != nil {
 		return 0, err
 	}

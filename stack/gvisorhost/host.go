@@ -293,7 +293,7 @@ func (h *Host) MTU() int { return h.mtu }
 func (h *Host) PortName() string { return h.name + "/" + nicName }
 
 // Attach plugs the host's NIC into a medium. The caller also attaches the
-// host to the medium (for a nic.Wire, Wire.Attach(host)), as with a NIC.
+// host to the medium (for a wire.Wire, Wire.Attach(host)), as with a NIC.
 func (h *Host) Attach(m nic.Medium) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
@@ -65,7 +66,7 @@ func (p *peer) Arrive(bits []byte, id uint64) {
 	}
 	switch f.EtherType() {
 	case nic.EtherTypeARP:
-		p.arrivedARP(nic.ARPPacket(f.Payload()), id)
+		p.arrivedARP(arp.Packet(f.Payload()), id)
 	case nic.EtherTypeIPv4:
 		p.arrivedIPv4(f.Payload(), id)
 	default:
@@ -74,11 +75,11 @@ func (p *peer) Arrive(bits []byte, id uint64) {
 }
 
 // arrivedARP answers a request for the gateway's address (RFC 826).
-func (p *peer) arrivedARP(a nic.ARPPacket, id uint64) {
-	if a.Check() != nil || a.Op() != nic.ARPRequest || a.TargetIP() != p.hostIP {
+func (p *peer) arrivedARP(a arp.Packet, id uint64) {
+	if a.Check() != nil || a.Op() != arp.Request || a.TargetIP() != p.hostIP {
 		return
 	}
-	payload := nic.AppendARP(nil, nic.ARPReply, p.mac, p.hostIP, a.SenderMAC(), a.SenderIP())
+	payload := arp.Append(nil, arp.Reply, p.mac, p.hostIP, a.SenderMAC(), a.SenderIP())
 	out := p.rec.NewFrameID()
 	if p.rec.On() {
 		p.rec.Emit(viz.Event{Layer: viz.LayerARP, Step: "reply", Verdict: viz.Send, Frame: out,

@@ -18,12 +18,15 @@
 //	driver EtherType 0x0800 IPv4, 0x0806 ARP, else           -> unknown_ethertype
 //
 // Imports point one way: nic knows only the clock, the step log and the
-// standard library. The media a NIC attaches to (package wire: the simulated
-// wire, TUN and TAP devices) import nic, not the reverse: the NIC states
-// here what it needs of a medium (Medium) and what a medium delivers to
-// (Port), and is handed its medium through Attach. The protocols above
-// (ARP, IP through stack's Interface) are registered with the driver by
-// EtherType (Register) by the composition root, stack.
+// standard library, and the packages next to it on the walk import nic.
+// Below, the media a NIC attaches to (package wire: the simulated wire, TUN
+// and TAP devices) import nic for the frame format and for the two
+// interfaces declared here, Medium (what the NIC needs of a medium) and
+// Port (what a medium delivers to); the NIC is handed its medium through
+// Attach and never knows which one it is. Above, the protocols (package
+// arp, and IPv4 through stack.Interface) implement Protocol and are
+// registered with the driver by EtherType (Register) by the composition
+// root, stack.Host.AddInterface.
 //
 // This file is the layer's contract: what the NIC offers the protocols above
 // it, and what it needs from the medium below it.
@@ -32,7 +35,7 @@ package nic
 // ---- Upwards: the driver hands received frames to protocols ----
 
 // Protocol is a protocol the driver dispatches frames to, by EtherType
-// (IPv4 to the IP layer, ARP to this package's ARP).
+// (IPv4 to the IP layer through stack.Interface, ARP to package arp).
 type Protocol interface {
 	// Receive takes one received frame. It runs on the host's event loop
 	// and must finish the frame's walk on this host before it returns:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 
+	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
@@ -28,7 +29,7 @@ type DeviceHostConfig struct {
 	// NIC holds the rest of the NIC's settings (MTU, ring size); its
 	// Name defaults to "eth0", its MAC is MAC.
 	NIC nic.Config
-	ARP nic.ARPConfig
+	ARP arp.Config
 	// Device describes the medium (Kind, Name, KernelMAC); its Clock and
 	// Log are the host's.
 	Device wire.DeviceConfig

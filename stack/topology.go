@@ -3,6 +3,7 @@ package stack
 import (
 	"net/netip"
 
+	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/wire"
 )
@@ -18,7 +19,7 @@ type TopologyConfig struct {
 	MTU  int               // every NIC's MTU; 0 means 1500
 	Wire wire.Config       // applied to every wire (impairments, latency, mode)
 	IP   HostConfig        // IP settings shared by the hosts (Name and Forwarding are set per host)
-	ARP  nic.ARPConfig     // ARP settings of every interface
+	ARP  arp.Config        // ARP settings of every interface
 	NIC  func(*nic.Config) // optional per-NIC adjustments (ring size, promiscuous)
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
@@ -49,7 +50,7 @@ func TestDeviceLinkImpairs(t *testing.T) {
 	rec := log.Recorder("server")
 	link.Transmit(port, out, rec.NewFrameID()) // 3
 	// An ARP request crosses the wire; the TUN's answer crosses it back.
-	req := nic.AppendARP(nil, nic.ARPRequest, port.mac, netip.MustParseAddr("10.9.0.2"), nic.MAC{}, netip.MustParseAddr("10.9.0.1"))
+	req := arp.Append(nil, arp.Request, port.mac, netip.MustParseAddr("10.9.0.2"), nic.MAC{}, netip.MustParseAddr("10.9.0.1"))
 	link.Transmit(port, nic.AppendFrame(nil, nic.Broadcast, port.mac, nic.EtherTypeARP, req), rec.NewFrameID())
 	waitPosted(t, clock, port, 2)
 	// Bit 240 is in frame byte 30, the IP packet's byte 16: the first
@@ -57,7 +58,7 @@ func TestDeviceLinkImpairs(t *testing.T) {
 	if w := fd.writes(); len(w) != 1 || len(w[0]) != 50 || w[0][16] != 11 {
 		t.Errorf("the device wrote %x; want one 50-byte packet to 11.9.0.1", w)
 	}
-	if a := nic.ARPPacket(nic.Frame(port.frames[1]).Payload()); a.Op() != nic.ARPReply || a.SenderMAC() != DefaultKernelMAC {
+	if a := arp.Packet(nic.Frame(port.frames[1]).Payload()); a.Op() != arp.Reply || a.SenderMAC() != DefaultKernelMAC {
 		t.Errorf("the NIC got %s; want the TUN's ARP reply", a)
 	}
 

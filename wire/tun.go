@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
@@ -464,8 +465,8 @@ func (d *Device) Transmit(from nic.Port, bits []byte, id uint64) {
 // reaches the kernel.
 func (d *Device) answerARP(from nic.Port, f nic.Frame, id uint64) {
 	rec := d.rec
-	p := nic.ARPPacket(f.Payload())
-	if err := p.Check(); err != nil || p.Op() != nic.ARPRequest || p.IsGratuitous() || p.TargetIP() == p.SenderIP() {
+	p := arp.Packet(f.Payload())
+	if err := p.Check(); err != nil || p.Op() != arp.Request || p.IsGratuitous() || p.TargetIP() == p.SenderIP() {
 		d.stats.NotCarried++
 		if rec.On() {
 			what := "this ARP packet"
@@ -480,7 +481,7 @@ func (d *Device) answerARP(from nic.Port, f nic.Frame, id uint64) {
 	}
 	d.stats.ARPAnswered++
 	replyID := rec.NewFrameID()
-	reply := nic.AppendARP(nil, nic.ARPReply, d.kernelMAC, p.TargetIP(), p.SenderMAC(), p.SenderIP())
+	reply := arp.Append(nil, arp.Reply, d.kernelMAC, p.TargetIP(), p.SenderMAC(), p.SenderIP())
 	bits := nic.AppendFrame(nil, p.SenderMAC(), d.kernelMAC, nic.EtherTypeARP, reply)
 	if rec.On() {
 		rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "arp", Verdict: viz.Send, Frame: id,

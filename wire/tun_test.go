@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
@@ -143,15 +144,15 @@ func TestTUNUnframesAndAnswersARP(t *testing.T) {
 	}
 
 	// An ARP request for the kernel side: answered by the medium.
-	req := nic.AppendARP(nil, nic.ARPRequest, nicMAC, netip.MustParseAddr("10.9.0.2"), nic.MAC{}, netip.MustParseAddr("10.9.0.1"))
+	req := arp.Append(nil, arp.Request, nicMAC, netip.MustParseAddr("10.9.0.2"), nic.MAC{}, netip.MustParseAddr("10.9.0.1"))
 	d.Transmit(port, nic.AppendFrame(nil, nic.Broadcast, nicMAC, nic.EtherTypeARP, req), 8)
 	clock.Run()
 	if len(port.frames) != 1 {
 		t.Fatalf("%d frames came back for an ARP request, want the reply", len(port.frames))
 	}
 	f := nic.Frame(port.frames[0])
-	p := nic.ARPPacket(f.Payload())
-	if f.Dst() != nicMAC || f.EtherType() != nic.EtherTypeARP || p.Check() != nil || p.Op() != nic.ARPReply ||
+	p := arp.Packet(f.Payload())
+	if f.Dst() != nicMAC || f.EtherType() != nic.EtherTypeARP || p.Check() != nil || p.Op() != arp.Reply ||
 		p.SenderMAC() != DefaultKernelMAC || p.SenderIP() != netip.MustParseAddr("10.9.0.1") || p.TargetIP() != netip.MustParseAddr("10.9.0.2") {
 		t.Fatalf("ARP answer %v: want 10.9.0.1 is at %s, to %s", p, DefaultKernelMAC, nicMAC)
 	}
@@ -160,7 +161,7 @@ func TestTUNUnframesAndAnswersARP(t *testing.T) {
 	}
 
 	// A gratuitous ARP and an IPv6 frame cannot cross: named drops.
-	grat := nic.AppendARP(nil, nic.ARPRequest, nicMAC, netip.MustParseAddr("10.9.0.2"), nic.MAC{}, netip.MustParseAddr("10.9.0.2"))
+	grat := arp.Append(nil, arp.Request, nicMAC, netip.MustParseAddr("10.9.0.2"), nic.MAC{}, netip.MustParseAddr("10.9.0.2"))
 	d.Transmit(port, nic.AppendFrame(nil, nic.Broadcast, nicMAC, nic.EtherTypeARP, grat), 9)
 	d.Transmit(port, nic.AppendFrame(nil, nic.Broadcast, nicMAC, nic.EtherTypeIPv6, make([]byte, 40)), 10)
 	clock.Run()

@@ -22,6 +22,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/httpd"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
@@ -68,7 +69,7 @@ func topology(cfg Config) stack.TopologyConfig {
 	return stack.TopologyConfig{
 		Seed: cfg.Seed,
 		IP:   stack.HostConfig{MaxSockets: n, TCP: tcp.Config{MaxBacklog: n}},
-		ARP:  nic.ARPConfig{QueueLimit: n},
+		ARP:  arp.Config{QueueLimit: n},
 		NIC:  func(c *nic.Config) { c.RingSize = n },
 	}
 }

@@ -796,3 +796,42 @@ func FuzzARPReceive(f *testing.F) {
 		}
 	})
 }
+
+// ARP is registered with the NIC's driver like any protocol above the NIC,
+// by the composition root (stack.Host.AddInterface): New attaches nothing,
+// so a NIC whose driver has no ARP drops ARP frames as unknown_ethertype,
+// and the same frame reaches ARP once it is registered for 0x0806.
+func TestARPReceivesOnlyWhenRegistered(t *testing.T) {
+	c := clock.NewVirtual()
+	log := viz.NewLog(c)
+	mem := &viz.MemorySink{}
+	log.AddSink(mem)
+	n := nic.New(nic.Config{MAC: arpMAC1, Clock: c, Recorder: log.Recorder("h1")})
+	n.Attach(nullLink{})
+	a := New(n, Config{})
+	a.AddAddress(arpIP1)
+	request := nic.AppendFrame(nil, nic.Broadcast, arpMAC2, nic.EtherTypeARP, Append(nil, Request, arpMAC2, arpIP2, nic.MAC{}, arpIP1))
+
+	first := n.Recorder().NewFrameID()
+	n.Arrive(request, first)
+	c.RunFor(time.Millisecond)
+	var drop viz.Event
+	for _, e := range mem.Events() {
+		if e.Frame == first && e.Verdict == viz.Drop {
+			drop = e
+		}
+		if e.Layer == viz.LayerARP {
+			t.Fatalf("ARP saw a frame before it was registered: %+v", e)
+		}
+	}
+	if drop.Reason != viz.ReasonUnknownEtherType {
+		t.Fatalf("unregistered ARP: the request ended with %+v, want a drop unknown_ethertype", drop)
+	}
+
+	n.Register(nic.EtherTypeARP, a)
+	n.Arrive(request, n.Recorder().NewFrameID())
+	c.RunFor(time.Millisecond)
+	if got := entriesString(a); !strings.Contains(got, arpIP2.String()+" dev eth0 lladdr "+arpMAC2.String()+" REACHABLE") {
+		t.Fatalf("registered ARP did not learn the requester: cache %q", got)
+	}
+}

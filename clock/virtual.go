@@ -20,8 +20,8 @@ type Virtual struct {
 	now time.Duration
 	// nowRead is now for Now, which reads it without the lock: every
 	// logged step stamps its time, from the loop's and the applications'
-	// goroutines, and a lock per stamp was 2 to 3% of serve --tun's CPU
-	// with the step log on. now changes only under mu (setNow).
+	// goroutines, and a lock per stamp would make them contend for the
+	// clock as often as they log. now changes only under mu (setNow).
 	nowRead atomic.Int64
 	seq     uint64
 	queue   eventQueue

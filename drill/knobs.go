@@ -80,7 +80,7 @@ func (r *runner) applyOptions() (int, error) {
 // socket call or segment (where scripts set their sysctls) into the TCP
 // configuration the host starts with.
 func (r *runner) applyStartupCommands() (tcp.Config, error) {
-	tc := tcp.Config{}
+	tc := tcp.Config{Congestion: r.cfg.Congestion}
 	events := r.script.Events
 	if r.script.InitCommand != nil {
 		// An untimed command before the first event (Linux's
@@ -139,6 +139,20 @@ func sysctls(cmd string) [][2]string {
 // applyKnob sets one sysctl on c when packetwalk has it; the sentence
 // says what it did or why not.
 func applyKnob(c *tcp.Config, name, value string) (bool, string) {
+	switch name {
+	case "net.ipv4.tcp_congestion_control", "net.inet.tcp.cc.algorithm":
+		// Linux's and FreeBSD's names of the congestion control; Linux
+		// calls NewReno "reno".
+		cc, err := tcp.ParseCongestionControl(value)
+		if err != nil {
+			return false, "packetwalk has newreno (reno) and cubic"
+		}
+		c.Congestion = cc
+		if cc == tcp.CongestionCUBIC {
+			return true, "CUBIC congestion control (RFC 9438)"
+		}
+		return true, "NewReno congestion control (RFC 5681, RFC 6582; packetwalk's default)"
+	}
 	n, nerr := strconv.ParseInt(strings.Fields(value + " x")[0], 10, 64)
 	ms := func() time.Duration { return time.Duration(n) * time.Millisecond }
 	if nerr != nil && !strings.Contains(name, "mem") {

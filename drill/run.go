@@ -9,6 +9,7 @@ import (
 
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
+	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/wire"
 )
@@ -70,6 +71,9 @@ type Config struct {
 	Prepare func(net *stack.Network) error
 	// WallLimit bounds the wall time of the run; 0 means DefaultWallLimit.
 	WallLimit time.Duration
+	// Congestion is the host's congestion control before the script's
+	// sysctls (net.ipv4.tcp_congestion_control) change it.
+	Congestion tcp.CongestionControl
 }
 
 // Status is the outcome of one script.

@@ -14,5 +14,6 @@
 //	7 log      record the transaction (Common or Combined Log Format)
 //
 // The server needs only a net.Listener: it runs on packetwalk's sockets,
-// on gVisor's netstack and on the kernel's alike.
+// on gVisor's netstack and on the kernel's alike. See docs/design.md, "The
+// walk", for the steps a request's segments take from the wire up to step 1.
 package httpd

@@ -351,9 +351,9 @@ type docRoot struct {
 	dir  string // a real directory; "" when fsys is set
 	fsys fs.FS
 	// top caches dir's real path (a string, every symlink resolved) once
-	// it has been resolved: resolving it on every request was a dozen
-	// lstat calls, and with the file's own resolution 15% of the server's
-	// CPU under wrk (BENCHMARKS.md, keep-alive). A failed resolution is
+	// it has been resolved: resolving it on every request would cost an
+	// lstat per component of the docroot's path, for every request, on
+	// top of the file's own resolution. A failed resolution is
 	// not cached, so a docroot created after start is found. The tree is
 	// then the directory dir named when first used: replacing the docroot
 	// symlink at run time needs a restart, as for Apache's DocumentRoot.

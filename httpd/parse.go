@@ -39,8 +39,8 @@ func badRequest(format string, a ...any) *requestError {
 	return &requestError{400, viz.ReasonHTTPBadRequest, fmt.Sprintf(format, a...)}
 }
 
-// limits bound what a client can make the server hold (design.md: a limit
-// on everything an outsider can make grow).
+// limits bound what a client can make the server hold (docs/design.md,
+// "Principles: A limit on everything").
 type limits struct {
 	requestLine int   // bytes of the request line, without its CRLF
 	headerBytes int   // bytes of the header section (and of the trailers), line ends included

@@ -61,9 +61,8 @@ func (c *conn) logReceive(req *Request, h *head, buffered int) {
 	case h.hasLength:
 		body = fmt.Sprintf("a body of %d bytes", len(req.Body))
 	}
-	// Joined with + rather than fmt.Sprintf: one allocation, and the
-	// step log's cost per request is what bench/run's packetwalk-log
-	// measures (%q is strconv.Quote).
+	// Joined with + rather than fmt.Sprintf: one allocation, and this
+	// step is logged for every request (%q is strconv.Quote).
 	msg := "read " + strconv.Quote(h.requestLine) + ": " + strconv.Itoa(h.fields) + " header field(s), " + body + "."
 	if buffered > 0 {
 		msg = fmt.Sprintf("read %q: %d header field(s), %s; %d bytes of a pipelined request wait behind it.", h.requestLine, h.fields, body, buffered)

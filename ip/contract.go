@@ -91,7 +91,11 @@ type Outbound struct {
 	TTL      uint8 // 0: the layer's default
 	TOS      uint8
 	DF       bool // don't fragment (TCP sets it, for path MTU discovery)
-	Payload  []byte
+	// Options are the IP options (an echo reply's Record Route, RFC
+	// 1122 §3.2.2.6): at most 40 bytes, well formed; Send pads them to a
+	// multiple of 4.
+	Options []byte
+	Payload []byte
 }
 
 // ---- Inside the layer: the reassembler, replaceable ----

@@ -16,22 +16,27 @@
 //	header     >= 20 bytes, version 4, IHL >= 5, header fits     -> ip_malformed
 //	           header checksum (RFC 1071)                        -> ip_checksum
 //	           header <= total length <= bytes; cut link padding -> ip_malformed
-//	           options well formed                               -> ip_options_malformed
 //	route      to me | broadcast | forward (a router: TTL-1,
 //	           at 0 ICMP time exceeded; too big with DF: ICMP
 //	           fragmentation needed)                             -> ip_not_mine, ttl_expired, frag_needed
 //	           mine, but from an address no remote host has
 //	           (127/8, 0/8, multicast, broadcast, our own)       -> ip_martian_source
+//	ip_options lengths, pointers, repeats (options.go); record
+//	           this host in Record Route and Timestamp | else
+//	           ICMP parameter problem, pointer at the bad octet  -> ip_options_malformed
 //	reassembly MF or offset != 0: hold the fragment, fill holes,
 //	           complete | timeout: ICMP time exceeded (code 1)   -> frag_timeout, frag_overlap,
 //	                                                                frag_memory, frag_too_large
 //	protocol   1 ICMP, 6 TCP, 17 UDP | else ICMP protocol
 //	           unreachable                                       -> ICMP destination unreachable
 //	icmp       length, checksum; echo request -> echo reply      -> icmp_malformed, icmp_checksum
+//	rr_echo    the reply echoes Record Route and Timestamp, this
+//	           host recorded again as it leaves                  -> icmp_echo_options
 //	udp        length, checksum with the pseudo-header; demux by
 //	           port | none: ICMP port unreachable                -> udp_malformed, udp_checksum, no_socket
 //
 // The send path is the mirror image: build the header (TTL 64, an
 // Identification counted per destination, ident.go), route, and cut the datagram into fragments that fit the
 // link's MTU (FragmentDatagram), or refuse with frag_needed when DF is set.
+// See docs/design.md for the whole walk and the layers' contracts.
 package ip

@@ -28,6 +28,15 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 		l.drop(in.Frame, "forward", viz.ReasonIPMartian, fmt.Sprintf("%s -> %s is not forwarded (RFC 1812 §5.3.7)", h.Src(), h.Dst()))
 		return
 	}
+	// The options are checked before anything else is done with the
+	// datagram, as Linux's ip_rcv_options does for a router too: a
+	// malformed one gets Parameter Problem (RFC 1122 §3.2.2.5, RFC 792).
+	if h.HeaderLen() > IPv4MinHeaderLen {
+		if _, ce := compileOptions(h[:h.HeaderLen()], nil); ce != nil {
+			l.optionsProblem(in, h, ce, false)
+			return
+		}
+	}
 	// RFC 1812 §5.3.1: a router that would decrement the TTL to zero
 	// discards the datagram and sends Time Exceeded.
 	if h.TTL() <= 1 {
@@ -48,6 +57,14 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 			Fields: []viz.Field{viz.F("dst", h.Dst().String()), viz.F("decision", "forward"), viz.F("route", r.String())}})
 	}
 	hdr := h.Header()
+	if len(hdr.Options) > 0 && r.Src.Is4() {
+		// The router records the address it sends from in Record
+		// Route and Timestamp (RFC 791 §3.1; Linux's
+		// ip_forward_options).
+		c := IPv4(append([]byte(nil), h[:h.HeaderLen()]...))
+		_, _ = compileOptions(c, &optionStamp{write: true, addr: r.Src.As4(), time: l.timestamp(), local: l.tsLocal})
+		hdr.Options = c.Header().Options
+	}
 	hdr.TTL--
 	id := l.rec.NewFrameID()
 	if l.rec.On() {

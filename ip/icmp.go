@@ -17,6 +17,7 @@ import (
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //	|           Identifier          |        Sequence Number        |  echo
 //	|            unused             |         Next-Hop MTU          |  unreachable, code 4
+//	|    Pointer    |                   unused                      |  parameter problem
 //	|                            unused                             |  other errors
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //	|     Data: the echo data, or, in an error, the IP header and   |
@@ -101,6 +102,14 @@ const (
 	ICMPReassemblyTimeExceeded ICMPCode = 1 // not every fragment arrived in time
 )
 
+// Codes of Parameter Problem (RFC 792; 1 from RFC 1122 §3.2.2.5, 2 from
+// RFC 1812 §5.2.7.4).
+const (
+	ICMPPointerIndicatesError ICMPCode = 0 // the pointer names the octet at fault
+	ICMPMissingOption         ICMPCode = 1 // a required option is missing
+	ICMPBadLength             ICMPCode = 2
+)
+
 // ICMPCodeName names code c of type t for narration, e.g. "port
 // unreachable"; it returns "" for types whose codes have no names.
 func ICMPCodeName(t ICMPType, c ICMPCode) string {
@@ -128,6 +137,15 @@ func ICMPCodeName(t ICMPType, c ICMPCode) string {
 			return "TTL exceeded in transit"
 		case ICMPReassemblyTimeExceeded:
 			return "fragment reassembly time exceeded"
+		}
+	case ICMPParameterProblem:
+		switch c {
+		case ICMPPointerIndicatesError:
+			return "pointer indicates the error"
+		case ICMPMissingOption:
+			return "required option missing"
+		case ICMPBadLength:
+			return "bad length"
 		}
 	case ICMPEchoReply, ICMPEchoRequest, ICMPTimestamp, ICMPTimestampReply, ICMPSourceQuench:
 		if c == 0 {
@@ -161,6 +179,10 @@ func (m ICMP) Seq() uint16 { return binary.BigEndian.Uint16(m[6:]) }
 // discovery lowers its estimate to it; 0 comes from a router older than
 // RFC 1191.
 func (m ICMP) NextHopMTU() uint16 { return binary.BigEndian.Uint16(m[6:]) }
+
+// Pointer returns the octet of the quoted header that a Parameter Problem
+// (code 0) is about, counted from the header's first byte (RFC 792).
+func (m ICMP) Pointer() uint8 { return m[4] }
 
 // Data returns what follows the 8-byte header: an echo's data or an
 // error's quote.
@@ -233,6 +255,8 @@ func (m ICMP) Summary() string {
 		fmt.Fprintf(&s, "%s, id %d, seq %d", m.Name(), m.ID(), m.Seq())
 	case t == ICMPDestUnreachable && m.Code() == ICMPFragmentationNeeded:
 		fmt.Fprintf(&s, "%s (%s, mtu %d)", t, ICMPCodeName(t, m.Code()), m.NextHopMTU())
+	case t == ICMPParameterProblem && m.Code() == ICMPPointerIndicatesError:
+		fmt.Fprintf(&s, "%s (pointer %d)", t, m.Pointer())
 	default:
 		s.WriteString(m.Name())
 	}
@@ -291,6 +315,13 @@ func AppendDestUnreachable(b []byte, code ICMPCode, nextHopMTU uint16, orig IPv4
 // and orig is then that fragment).
 func AppendTimeExceeded(b []byte, code ICMPCode, orig IPv4) []byte {
 	return appendICMP(b, ICMPTimeExceeded, code, 0, quote(orig))
+}
+
+// AppendParameterProblem appends a Parameter Problem, code 0, about
+// datagram orig to b, its pointer at the octet of orig's header where the
+// problem was found (RFC 792; RFC 1122 §3.2.2.5: a host SHOULD send it).
+func AppendParameterProblem(b []byte, pointer uint8, orig IPv4) []byte {
+	return appendICMP(b, ICMPParameterProblem, ICMPPointerIndicatesError, uint32(pointer)<<24, quote(orig))
 }
 
 // appendICMP appends a message with the given header fields and data,

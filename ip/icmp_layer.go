@@ -51,9 +51,16 @@ func (l *Layer) receiveICMP(d Datagram, broadcast bool) {
 		if broadcast {
 			src = netip.Addr{}
 		}
+		var opts []byte
+		if d.Header.HeaderLen() > IPv4MinHeaderLen {
+			var ok bool
+			if opts, ok = l.echoReplyOptions(d, src); !ok {
+				return
+			}
+		}
 		reply := AppendEchoReply(nil, m.ID(), m.Seq(), m.Data())
 		l.stats.ICMPOutMsgs++
-		_ = l.Send(Outbound{Src: src, Dst: d.Src, Protocol: ProtocolICMP, Payload: reply})
+		_ = l.Send(Outbound{Src: src, Dst: d.Src, Protocol: ProtocolICMP, Payload: reply, Options: opts})
 	case ICMPEchoReply:
 		if l.rec.On() {
 			l.rec.Emit(viz.Event{Layer: viz.LayerICMP, Step: "echo_reply", Verdict: viz.Deliver, Frame: d.Frame,
@@ -63,7 +70,9 @@ func (l *Layer) receiveICMP(d Datagram, broadcast bool) {
 		if l.OnEchoReply != nil {
 			l.OnEchoReply(EchoReply{Frame: d.Frame, From: d.Src, ID: m.ID(), Seq: m.Seq(), TTL: d.TTL, Data: append([]byte(nil), m.Data()...)})
 		}
-	case ICMPDestUnreachable, ICMPTimeExceeded:
+	case ICMPDestUnreachable, ICMPTimeExceeded, ICMPParameterProblem:
+		// RFC 1122 §3.2.2.5: a Parameter Problem MUST be passed to the
+		// transport, like the other errors.
 		l.receiveICMPError(d, m)
 	default:
 		if l.rec.On() {
@@ -71,6 +80,40 @@ func (l *Layer) receiveICMP(d Datagram, broadcast bool) {
 				Msg: fmt.Sprintf("%s from %s: nothing to do", m.Name(), d.Src)})
 		}
 	}
+}
+
+// echoReplyOptions returns the options of the reply to echo request d
+// (echoOptions) and logs the rr_echo step; ok false means the request is
+// not answered, as Linux does not answer one whose options have no room
+// for the reply's entry.
+func (l *Layer) echoReplyOptions(d Datagram, src netip.Addr) (opts []byte, ok bool) {
+	if !src.IsValid() {
+		// A broadcast request: the reply leaves from the address
+		// that routes back to the sender.
+		var err error
+		if src, err = l.SourceFor(d.Src); err != nil {
+			return nil, true // Send logs no_route
+		}
+	}
+	opts, err := l.echoOptions(d.Header, src)
+	if err != nil {
+		l.dropAt(viz.LayerICMP, d.Frame, "rr_echo", viz.ReasonICMPEchoOptions,
+			err.(*CheckError).Msg+" once this host is recorded on the way back: no reply, as Linux's ip_options_echo gives none")
+		return nil, false
+	}
+	if len(opts) > 0 && l.rec.On() {
+		msg := "the reply carries the request's options with " + src.String() + " recorded again as it leaves, so that the round trip is recorded (RFC 1122 §3.2.2.6)"
+		route := recordedRoute(opts)
+		if route != "" {
+			msg = "the reply carries the request's record route, now " + route + ", so that the round trip is recorded (RFC 1122 §3.2.2.6)"
+		}
+		fields := []viz.Field{viz.F("options", optionNames(opts))}
+		if route != "" {
+			fields = append(fields, viz.F("route", route))
+		}
+		l.rec.Emit(viz.Event{Layer: viz.LayerICMP, Step: "rr_echo", Verdict: viz.Pass, Frame: d.Frame, Msg: msg, Fields: fields})
+	}
+	return opts, true
 }
 
 // receiveICMPError hands an error to whoever sent the datagram it quotes.
@@ -114,33 +157,44 @@ func (l *Layer) Echo(dst netip.Addr, id, seq uint16, data []byte, frame uint64) 
 	return l.Send(Outbound{Frame: frame, Dst: dst, Protocol: ProtocolICMP, Payload: AppendEchoRequest(nil, id, seq, data)})
 }
 
-// sendICMPError reports a problem with datagram h to its sender, within
-// the rules of RFC 1122 §3.2.2 and the rate limit of RFC 1812 §4.3.2.8.
-// cause is the frame that caused it.
-func (l *Layer) sendICMPError(h IPv4, payload []byte, t ICMPType, code ICMPCode, mtu int, cause uint64) {
-	// RFC 1122 §3.2.2: never about an ICMP error (no storms of errors
-	// about errors), a non-first fragment, or a datagram whose source is
-	// not one host (broadcast, multicast, unspecified).
+// icmpErrorForbidden says why RFC 1122 §3.2.2 forbids an ICMP error about
+// datagram h, or returns "" if it does not.
+func (l *Layer) icmpErrorForbidden(h IPv4, payload []byte) string {
+	// Never about an ICMP error (no storms of errors about errors), a
+	// non-first fragment, or a datagram whose source is not one host
+	// (broadcast, multicast, unspecified).
 	if h.Protocol() == ProtocolICMP && len(payload) > 0 && ICMPType(payload[0]).IsError() {
-		return
+		return "it is an ICMP error itself"
 	}
 	if h.FragmentOffset() != 0 {
-		return
+		return "it is not the first fragment"
 	}
 	src := h.Src()
 	if !src.IsValid() || src.IsUnspecified() || src.IsMulticast() || src == limitedBroadcast {
-		return
+		return "its source names no single host"
 	}
 	if mine, bcast := l.isMine(src); mine && bcast {
-		return
+		return "its source is a broadcast address"
 	}
 	// Nor about a datagram sent to a broadcast or multicast address: the
 	// callers that know check already, but a reassembly timeout does not.
 	if dst := h.Dst(); dst.IsMulticast() {
-		return
+		return "it was sent to a multicast address"
 	} else if mine, bcast := l.isMine(dst); mine && bcast {
+		return "it came to a broadcast address"
+	}
+	return ""
+}
+
+// sendICMPError reports a problem with datagram h to its sender, within
+// the rules of RFC 1122 §3.2.2 and the rate limit of RFC 1812 §4.3.2.8.
+// info is the next-hop MTU of Fragmentation Needed or the pointer of
+// Parameter Problem; cause is the frame that caused it.
+func (l *Layer) sendICMPError(h IPv4, payload []byte, t ICMPType, code ICMPCode, info int, cause uint64) {
+	if l.icmpErrorForbidden(h, payload) != "" {
 		return
 	}
+	src := h.Src()
 	frame := l.rec.NewFrameID()
 	if !l.icmpLimit.allow() {
 		l.stats.ICMPOutRateLimited++
@@ -158,16 +212,23 @@ func (l *Layer) sendICMPError(h IPv4, payload []byte, t ICMPType, code ICMPCode,
 	}
 	orig = append(orig, payload[:n]...)
 	var msg []byte
+	step, what := "error", ICMPCodeName(t, code)
 	switch t {
 	case ICMPTimeExceeded:
 		msg = AppendTimeExceeded(nil, code, IPv4(orig))
+	case ICMPParameterProblem:
+		msg = AppendParameterProblem(nil, uint8(info), IPv4(orig))
+		step, what = "param_problem", fmt.Sprintf("parameter problem, pointer %d,", info)
 	default:
-		msg = AppendDestUnreachable(nil, code, uint16(mtu), IPv4(orig))
+		msg = AppendDestUnreachable(nil, code, uint16(info), IPv4(orig))
 	}
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerICMP, Step: "error", Verdict: viz.Send, Frame: frame,
-			Msg:    fmt.Sprintf("%s to %s about frame %d", ICMPCodeName(t, code), src, cause),
-			Fields: []viz.Field{viz.F("type", fmt.Sprint(uint8(t))), viz.F("code", fmt.Sprint(uint8(code))), viz.F("cause_frame", fmt.Sprint(cause))}})
+		fields := []viz.Field{viz.F("type", fmt.Sprint(uint8(t))), viz.F("code", fmt.Sprint(uint8(code))), viz.F("cause_frame", fmt.Sprint(cause))}
+		if t == ICMPParameterProblem {
+			fields = append(fields, viz.F("pointer", fmt.Sprint(info)))
+		}
+		l.rec.Emit(viz.Event{Layer: viz.LayerICMP, Step: step, Verdict: viz.Send, Frame: frame,
+			Msg: fmt.Sprintf("%s to %s about frame %d", what, src, cause), Fields: fields})
 	}
 	l.stats.ICMPOutMsgs++
 	_ = l.Send(Outbound{Frame: frame, Dst: src, Protocol: ProtocolICMP, Payload: msg})

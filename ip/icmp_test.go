@@ -208,7 +208,9 @@ func TestICMPNames(t *testing.T) {
 		{[]byte{3, 99, 0, 0, 0, 0, 0, 0}, "destination unreachable (code 99)"},
 		{[]byte{11, 1, 0, 0, 0, 0, 0, 0}, "time exceeded (fragment reassembly time exceeded)"},
 		{[]byte{8, 5, 0, 0, 0, 0, 0, 0}, "echo request (code 5)"},
-		{[]byte{12, 0, 0, 0, 0, 0, 0, 0}, "parameter problem (code 0)"},
+		{[]byte{12, 0, 0, 0, 0, 0, 0, 0}, "parameter problem (pointer indicates the error)"},
+		{[]byte{12, 1, 0, 0, 0, 0, 0, 0}, "parameter problem (required option missing)"},
+		{[]byte{12, 9, 0, 0, 0, 0, 0, 0}, "parameter problem (code 9)"},
 		{[]byte{200, 0, 0, 0, 0, 0, 0, 0}, "type 200 (code 0)"},
 	}
 	for _, tt := range tests {

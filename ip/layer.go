@@ -72,10 +72,9 @@ type Layer struct {
 
 	// txBuf holds the datagram being sent when it needs no fragmenting,
 	// and txOne the one-piece list around it: the link copies what it
-	// keeps, so one buffer serves every datagram, where allocating one
-	// per datagram was 2 of the 3 allocations per received segment (its
-	// ACK) in BenchmarkReceivePath. txBusy guards against a link that
-	// would send again from inside Output.
+	// keeps, so one buffer serves every datagram and sending allocates
+	// nothing. txBusy guards against a link that would send again from
+	// inside Output.
 	txBuf     []byte
 	txOne     [1][]byte
 	txBusy    bool

@@ -352,6 +352,12 @@ func TestLayerReceiveWalk(t *testing.T) {
 		step   string     // the drop's step
 		icmp   bool       // an ICMP protocol unreachable goes back
 		src    netip.Addr // for a delivery; zero: ltPeer
+		// pointer, when not 0, says a Parameter Problem goes back with
+		// this pointer (RFC 1122 §3.2.2.5) instead.
+		pointer int
+		// header, when set, is the header the transport gets, if not
+		// the one that arrived (this host recorded in its options).
+		header []byte
 	}{
 		{name: "good, padded", data: func() []byte { return padded(good()) }, dst: ltSelf},
 		{name: "good, exact", data: good, dst: ltSelf},
@@ -372,9 +378,33 @@ func TestLayerReceiveWalk(t *testing.T) {
 			return b
 		}, reason: viz.ReasonIPMalformed, step: "header"},
 		{name: "bad checksum", data: edit(func(b []byte) { b[ipChecksum] ^= 0x5a }), reason: viz.ReasonIPChecksum, step: "header"},
-		{name: "option length 1", data: withOpts(byte(OptionRecordRoute), 1, 0, 0), reason: viz.ReasonIPOptionsMalformed, step: "header"},
-		{name: "option past the header", data: withOpts(byte(OptionRecordRoute), 12, 4, 0), reason: viz.ReasonIPOptionsMalformed, step: "header"},
-		{name: "good options", data: withOpts(byte(OptionNOP), byte(OptionRecordRoute), 7, 4, 0, 0, 0, 0), dst: ltSelf},
+		// Options are checked after the route decision, as Linux does
+		// (ip_rcv_options), and a malformed one is answered.
+		{name: "option length 1", data: withOpts(byte(OptionRecordRoute), 1, 0, 0), reason: viz.ReasonIPOptionsMalformed, step: "ip_options", pointer: 20},
+		{name: "option past the header", data: withOpts(byte(OptionRecordRoute), 12, 4, 0), reason: viz.ReasonIPOptionsMalformed, step: "ip_options", pointer: 20},
+		{name: "malformed option, not mine", data: func() []byte {
+			hdr := ltHeader(ltPeer, netip.MustParseAddr("10.0.0.99"), ProtocolTCP)
+			hdr.Options = []byte{byte(OptionRecordRoute), 1, 0, 0}
+			return ltDatagram(hdr, payload)
+		}, reason: viz.ReasonIPNotMine, step: "route"},
+		{name: "malformed option, martian source", data: func() []byte {
+			hdr := ltHeader(netip.MustParseAddr("127.0.0.1"), ltSelf, ProtocolTCP)
+			hdr.Options = []byte{byte(OptionRecordRoute), 1, 0, 0}
+			return ltDatagram(hdr, payload)
+		}, reason: martian, step: "route"},
+		{name: "malformed option, broadcast", data: func() []byte {
+			hdr := ltHeader(ltPeer, ltBcast, ProtocolTCP)
+			hdr.Options = []byte{byte(OptionRecordRoute), 1, 0, 0}
+			return ltDatagram(hdr, payload)
+		}, in: linkBcast, reason: viz.ReasonIPOptionsMalformed, step: "ip_options"},
+		// This host's address goes into Record Route (RFC 791 §3.1).
+		{name: "good options", data: withOpts(byte(OptionNOP), byte(OptionRecordRoute), 7, 4, 0, 0, 0, 0), dst: ltSelf,
+			header: func() []byte {
+				hdr := ltHeader(ltPeer, ltSelf, ProtocolTCP)
+				hdr.Options = []byte{byte(OptionNOP), byte(OptionRecordRoute), 7, 8, 10, 0, 0, 2}
+				return hdr.Append(nil, len(payload))
+			}()},
+		{name: "unknown option, ignored", data: withOpts(99, 4, 0xab, 0xcd), dst: ltSelf},
 		{name: "not mine", data: to(netip.MustParseAddr("10.0.0.99"), ProtocolTCP), reason: viz.ReasonIPNotMine, step: "route"},
 		{name: "not mine, elsewhere", data: to(netip.MustParseAddr("192.0.2.1"), ProtocolTCP), reason: viz.ReasonIPNotMine, step: "route"},
 		{name: "promiscuous (other host)", data: good, in: func(in *Inbound) { in.OtherHost = true }, reason: viz.ReasonIPNotMine, step: "route"},
@@ -445,8 +475,12 @@ func TestLayerReceiveWalk(t *testing.T) {
 				if !bytes.Equal(d.Payload, payload) {
 					t.Errorf("payload %q, want %q (without the link's padding)", d.Payload, payload)
 				}
-				if !bytes.Equal(d.Header, data[:hdr.HeaderLen()]) {
-					t.Errorf("header %x, want %x", []byte(d.Header), data[:hdr.HeaderLen()])
+				wantHdr := data[:hdr.HeaderLen()]
+				if c.header != nil {
+					wantHdr = c.header
+				}
+				if !bytes.Equal(d.Header, wantHdr) {
+					t.Errorf("header %x, want %x", []byte(d.Header), wantHdr)
 				}
 				if got := h.l.Stats().InDelivers; got != 1 {
 					t.Errorf("InDelivers = %d, want 1", got)
@@ -465,6 +499,19 @@ func TestLayerReceiveWalk(t *testing.T) {
 			}
 			if len(h.tcp.got) != 0 {
 				t.Errorf("the transport got %d datagrams after a drop", len(h.tcp.got))
+			}
+			if c.pointer != 0 {
+				if len(outs) != 1 {
+					t.Fatalf("the layer sent %d datagrams, want one ICMP parameter problem", len(outs))
+				}
+				m := ltWantICMPError(t, outs[0], "eth0", ltSelf, ltPeer, ICMPParameterProblem, 0, data)
+				if int(m.Pointer()) != c.pointer {
+					t.Errorf("parameter problem pointer %d, want %d", m.Pointer(), c.pointer)
+				}
+				if len(ltSteps(evs, viz.LayerICMP, "param_problem")) != 1 {
+					t.Errorf("the parameter problem was not logged:%s", ltDescribe(evs))
+				}
+				return
 			}
 			if !c.icmp {
 				if len(outs) != 0 {

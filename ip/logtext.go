@@ -8,9 +8,8 @@ import (
 
 // logtext.go: the IP layer's step texts built by appending instead of
 // with fmt, and addresses made into text once per peer instead of once
-// per datagram. With the step log on, the IP layer's fmt calls and
-// address texts were about a fifth of the allocations of a received
-// segment (BenchmarkReceivePathLogged in stack). The texts are the bytes
+// per datagram, so that a step costs no allocation on the stack's
+// goroutine (BENCHMARKS.md says what fmt cost). The texts are the bytes
 // fmt gave (the golden traces check them).
 
 // addrText remembers the text of the last address it was asked for.

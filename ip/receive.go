@@ -18,8 +18,9 @@ func (l *Layer) Receive(in Inbound) {
 	h := IPv4(in.Data)
 
 	// Header checks (RFC 791 §3.1, RFC 1122 §3.2.1): version, IHL, the
-	// lengths against the bytes that arrived, options, the checksum.
-	if err := h.Check(); err != nil {
+	// lengths against the bytes that arrived, the checksum. The options
+	// wait for the route decision (ip_options below).
+	if err := h.checkFixed(); err != nil {
 		l.stats.InHdrErrors++
 		var ce *CheckError
 		reason := viz.ReasonIPMalformed
@@ -78,9 +79,18 @@ func (l *Layer) Receive(in Inbound) {
 			Msg: "destination " + dstText + " is " + what, Fields: []viz.Field{viz.F("dst", dstText), viz.F("decision", "local")}})
 	}
 
+	// Options (options.go): a malformed one is answered with Parameter
+	// Problem (RFC 1122 §3.2.2.5); this host is recorded in Record Route
+	// and Timestamp (RFC 791 §3.1), in a copy of the header.
+	header, payload := []byte(h[:h.HeaderLen()]), h.Payload()
+	if h.HeaderLen() > IPv4MinHeaderLen {
+		if header = l.receiveOptions(in, h, broadcast); header == nil {
+			return
+		}
+	}
+
 	// Fragments wait in the reassembler until every hole is filled (RFC
 	// 791 §3.2, RFC 815); the reassembler logs each arrival.
-	header, payload := []byte(h[:h.HeaderLen()]), h.Payload()
 	if h.IsFragment() {
 		data, first, done := l.reasm.Add(Fragment{
 			Key:    FragmentKey{Src: h.Src(), Dst: dst, Protocol: uint8(h.Protocol()), ID: h.ID()},

@@ -47,7 +47,7 @@ func (l *Layer) Send(o Outbound) error {
 	// The Identification: counted per destination from a keyed start,
 	// not from one counter for the host (RFC 6864 §4, ident.go).
 	id := l.ids.next(o.Src, o.Dst, o.Protocol)
-	h := IPv4Header{TOS: o.TOS, ID: id, DF: o.DF, TTL: ttl, Protocol: o.Protocol, Src: o.Src, Dst: o.Dst}
+	h := IPv4Header{TOS: o.TOS, ID: id, DF: o.DF, TTL: ttl, Protocol: o.Protocol, Src: o.Src, Dst: o.Dst, Options: o.Options}
 	return l.output(r, h, o.Payload, o.Frame, "send")
 }
 

@@ -29,7 +29,8 @@
 // root, stack.Host.AddInterface.
 //
 // This file is the layer's contract: what the NIC offers the protocols above
-// it, and what it needs from the medium below it.
+// it, and what it needs from the medium below it. See docs/design.md for
+// the whole walk and the contracts of the layers above.
 package nic
 
 // ---- Upwards: the driver hands received frames to protocols ----

@@ -42,4 +42,9 @@
 // and one step log. All protocol state is owned by one Loop; socket calls
 // made from applications' goroutines are run by it (see Loop for how time
 // passes, and how the same seed gives the same run).
+//
+// See docs/design.md for the whole walk, wire to httpd, with the file and
+// function of each step, the contracts between the layers this package
+// composes, and the principles the loop keeps (one owner goroutine per
+// host, a clock passed in).
 package stack

@@ -15,6 +15,7 @@ import (
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/stack/gvisorhost"
+	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/wire"
 )
@@ -49,6 +50,12 @@ const interopRingSize = 1024
 
 func newInterop(t *testing.T, seed int64, imp wire.Impairments) *interop {
 	t.Helper()
+	return newInteropTCP(t, seed, imp, tcp.Config{})
+}
+
+// newInteropTCP is newInterop with packetwalk's TCP configured as tc.
+func newInteropTCP(t *testing.T, seed int64, imp wire.Impairments, tc tcp.Config) *interop {
+	t.Helper()
 	n := stack.NewNetwork(seed)
 	n.Loop.SetPaced(true) // gVisor runs on goroutines of its own: follow the wall clock
 	mem := &viz.MemorySink{Limit: 1 << 16}
@@ -58,7 +65,7 @@ func newInterop(t *testing.T, seed int64, imp wire.Impairments) *interop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pw := n.AddHost(stack.HostConfig{Name: "server"})
+	pw := n.AddHost(stack.HostConfig{Name: "server", TCP: tc})
 	if _, err := pw.AddInterface(stack.InterfaceConfig{NIC: nic.Config{MAC: stack.MAC(2), RingSize: interopRingSize}, Prefix: netip.MustParsePrefix("10.0.0.2/24")}, w); err != nil {
 		t.Fatal(err)
 	}

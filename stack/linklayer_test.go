@@ -202,7 +202,8 @@ func TestTsharkAgreesWithFCSVerdicts(t *testing.T) {
 	if packets == 0 || withComment != packets {
 		t.Fatalf("%d of %d packets have a comment", withComment, packets)
 	}
-	// The display filter of design.md finds the comments too.
+	// The display filter of docs/design.md ("How a frame's step trail is
+	// built") finds the comments too.
 	out, err = exec.Command(tshark, "-r", path, "-o", "eth.check_fcs:TRUE", "-Y", `frame.comment contains "DROP fcs_mismatch" && eth.fcs.status == 0`).Output()
 	if err != nil {
 		t.Fatalf("tshark -Y frame.comment: %v\n%s", err, out)

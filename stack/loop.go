@@ -120,8 +120,8 @@ func (l *Loop) Do(f func()) {
 	// Every socket call comes through here, several per HTTP request: the
 	// call's record (with its done channel and the closure the loop runs)
 	// and the retry timer are recycled instead of being allocated per
-	// call. They were a quarter of the server's allocations under
-	// bench/run's keep-alive test (time.After alone one timer per call).
+	// call, so that a busy server's socket calls make no garbage
+	// (time.After would allocate a timer per call).
 	c := loopCalls.Get().(*loopCall)
 	c.f = f
 	t := retryTimers.Get().(*time.Timer)
@@ -436,10 +436,9 @@ func (l *Loop) runPaced(ctx context.Context, done func() bool) error {
 		// While it sleeps, the loop lets go of the state: a socket call
 		// that comes now (Do) takes it and runs on its caller's
 		// goroutine, instead of being handed to the loop and back (two
-		// goroutine switches per call, several calls per HTTP request:
-		// bench/run's keep-alive requests/s). What the call schedules
-		// wakes the loop through Notify, and the loop takes the state
-		// back before it runs anything.
+		// goroutine switches per call, several calls per HTTP request).
+		// What the call schedules wakes the loop through Notify, and the
+		// loop takes the state back before it runs anything.
 		timer.Reset(wait)
 		l.owner.Unlock()
 		select {

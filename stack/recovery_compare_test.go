@@ -33,7 +33,7 @@ import (
 // gVisor finds losses as Linux does by default (SACK, RACK-TLP), and its
 // congestion control is Reno unless told otherwise (tcp.NewProtocol): it
 // runs with Reno, what packetwalk's NewReno compares with, and with CUBIC,
-// Linux's default.
+// Linux's default, what packetwalk's CUBIC compares with.
 func BenchmarkRecovery10MB(b *testing.B) {
 	const n = 10 << 20
 	for _, w := range recoveryWires {
@@ -56,6 +56,15 @@ func BenchmarkRecovery10MB(b *testing.B) {
 				f := measureRecovery(b, 14, recoveryWire(w.latency), n, tcp.Config{DelayedACK: -1}, false)
 				b.ReportMetric(f.Virtual.Seconds(), "virtual-s")
 				b.Logf("packetwalk to packetwalk, %s, an ACK for every segment: %v", w.name, f)
+			}
+		})
+		// CUBIC (RFC 9438, Config.Congestion), Linux's default, with the
+		// default recovery: against gVisor's CUBIC below.
+		b.Run("packetwalk/"+w.name+"/rack-tlp-prr-cubic", func(b *testing.B) {
+			for range b.N {
+				f := measureRecovery(b, 14, recoveryWire(w.latency), n, tcp.Config{Congestion: tcp.CongestionCUBIC}, false)
+				b.ReportMetric(f.Virtual.Seconds(), "virtual-s")
+				b.Logf("packetwalk to packetwalk, %s, CUBIC: %v", w.name, f)
 			}
 		})
 		if w.latency == 0 {

@@ -87,11 +87,19 @@ type NewReno struct {
 	// Initial is the initial window, the restart window's bound after an
 	// idle period (RFC 5681 §4.1).
 	Initial int
+	// Cubic, when set, makes this CUBIC (RFC 9438, cubic.go): ssthresh
+	// 0.7 × FlightSize on a loss instead of half, and cwnd along the
+	// cubic curve in congestion avoidance. Recovery is the same.
+	Cubic *Cubic
 
 	// dupAckFlight is FlightSize when the first duplicate ACK of a run
 	// arrived: what limited transmit sends after it must not count in the
 	// FlightSize that halves ssthresh (RFC 5681 §3.2 step 2, RFC 3042).
 	dupAckFlight int
+	// caBytes counts the bytes acknowledged in congestion avoidance since
+	// cwnd last grew by SMSS (RFC 5681 §3.1's byte counting); a loss, a
+	// timeout or slow start start it again.
+	caBytes      int
 	inRecovery   bool // in fast recovery (RFC 5681 §3.2 steps 2-6, RFC 6582 §3.2)
 	recoverValid bool // Recover is set and no ACK has passed it yet
 	timedOut     bool // a timeout happened and no new data was acknowledged since
@@ -195,6 +203,30 @@ func (c *NewReno) lossSsthresh(flightSize int) int {
 	return max(flightSize/2, 2*c.MSS)
 }
 
+// reduce sets ssthresh for a loss: RFC 5681's half of FlightSize, or
+// CUBIC's 0.7 of it (RFC 9438 §4.6). It returns what the step log adds to
+// the reason for CUBIC, "" for NewReno.
+func (c *NewReno) reduce(flightSize int) string {
+	if c.Cubic == nil {
+		c.Ssthresh = c.lossSsthresh(flightSize)
+		return ""
+	}
+	ss, converged := c.Cubic.onLoss(c.Cwnd, flightSize, c.MSS)
+	c.Ssthresh = ss
+	if converged {
+		return whyCubicConvergence
+	}
+	return whyCubicLoss
+}
+
+// withCubic appends CUBIC's part of a reason, if any.
+func withCubic(why, cubic string) string {
+	if cubic == "" {
+		return why
+	}
+	return why + "; " + cubic
+}
+
 // OnAck handles an ACK that acknowledged new data (SND.UNA < SEG.ACK):
 // ack is SEG.ACK, ackedBytes how many bytes it acknowledged, flightSize
 // the bytes still outstanding after it (SND.MAX - SEG.ACK).
@@ -206,9 +238,13 @@ func (c *NewReno) lossSsthresh(flightSize int) int {
 //     cwnd += min(N, SMSS), N the bytes acknowledged: one segment per ACK,
 //     so cwnd doubles every round trip when every segment is ACKed (with
 //     delayed ACKs, every other one, it grows by half).
-//   - congestion avoidance, RFC 5681 §3.1 equation (3):
-//     cwnd += SMSS*SMSS/cwnd, at least 1 byte as the RFC's implementation
-//     note asks: about one segment per round trip.
+//   - congestion avoidance, RFC 5681 §3.1's RECOMMENDED byte counting:
+//     the bytes acknowledged are counted, and when they reach cwnd, cwnd
+//     grows by SMSS: one segment per round trip, also when the receiver
+//     acknowledges every other segment (equation (3), cwnd +=
+//     SMSS*SMSS/cwnd per ACK, grows half as fast then, since it counts
+//     ACKs, not bytes; and a receiver splitting its ACKs cannot speed
+//     byte counting up).
 //
 // The caller should not call it for ACKs that arrive while it was limited
 // by the application rather than by cwnd, or cwnd grows without having
@@ -232,11 +268,25 @@ func (c *NewReno) OnAck(ack Seq, ackedBytes, flightSize int) CwndChange {
 		return c.change(ch, "ACK of no data")
 	}
 	if c.Cwnd < c.Ssthresh {
+		c.caBytes = 0
+		if c.Cubic != nil {
+			c.Cubic.restart() // congestion avoidance will start a new curve
+		}
 		c.Cwnd = min(c.Cwnd+min(ackedBytes, c.MSS), cwndMax)
 		return c.change(ch, "slow start")
 	}
-	c.Cwnd = min(c.Cwnd+max(c.MSS*c.MSS/c.Cwnd, 1), cwndMax)
-	return c.change(ch, "congestion avoidance")
+	if c.Cubic != nil {
+		var why string
+		c.Cwnd, why = c.Cubic.avoid(c.Cwnd, ackedBytes, c.MSS)
+		return c.change(ch, why)
+	}
+	c.caBytes += ackedBytes
+	if c.caBytes < c.Cwnd {
+		return c.change(ch, "congestion avoidance")
+	}
+	c.caBytes -= c.Cwnd
+	c.Cwnd = min(c.Cwnd+c.MSS, cwndMax)
+	return c.change(ch, "congestion avoidance: a window's worth of bytes acknowledged")
 }
 
 // OnDupAck handles a duplicate ACK as RFC 5681 §2 defines it (outstanding
@@ -327,11 +377,13 @@ func (c *NewReno) OnRACKLoss(ack, sndMax Seq, flightSize int) CwndChange {
 // probe replaced it, so the sender reacts as to any loss, as if fast
 // recovery had begun and ended at once: ssthresh = max(FlightSize/2,
 // 2*SMSS), FlightSize when the probe went, and cwnd at most ssthresh.
+// CUBIC reduces by its own factor (RFC 9438 §4.6).
 func (c *NewReno) OnProbeRecovery(flightSize int) CwndChange {
+	c.caBytes = 0
 	ch := c.begin()
-	c.Ssthresh = c.lossSsthresh(flightSize)
+	cubic := c.reduce(flightSize)
 	c.Cwnd = min(c.Cwnd, c.Ssthresh)
-	return c.change(ch, "a tail loss probe repaired a loss")
+	return c.change(ch, withCubic("a tail loss probe repaired a loss", cubic))
 }
 
 // enterRecovery is fast retransmit (RFC 5681 §3.2 steps 2-3, RFC 6675 §5
@@ -341,9 +393,11 @@ func (c *NewReno) OnProbeRecovery(flightSize int) CwndChange {
 // segments that the duplicates say have left the network), cwnd =
 // ssthresh with SACK (RFC 6675 §5 step 4.2: the scoreboard's pipe already
 // leaves them out); with PRR cwnd stays, for PRR to bring it down to
-// ssthresh over the recovery (RFC 6937 §3).
+// ssthresh over the recovery (RFC 6937 §3). CUBIC's ssthresh is 0.7 ×
+// FlightSize (RFC 9438 §4.6); the rest is the same.
 func (c *NewReno) enterRecovery(ch CwndChange, sndMax Seq, why string) CwndChange {
-	c.Ssthresh = c.lossSsthresh(c.dupAckFlight)
+	c.caBytes = 0
+	why = withCubic(why, c.reduce(c.dupAckFlight))
 	switch {
 	case !c.SACK:
 		c.Cwnd = c.Ssthresh + 3*c.MSS
@@ -424,8 +478,12 @@ func (c *NewReno) OnFullAck(flightSize int) CwndChange {
 // slow start climbs back to where congestion avoidance took over. The
 // connection calls it before sending when nothing is in flight.
 func (c *NewReno) OnIdle() CwndChange {
+	c.caBytes = 0
 	ch := c.begin()
 	c.Cwnd = min(c.Cwnd, c.Initial)
+	if c.Cubic != nil {
+		c.Cubic.restart()
+	}
 	return c.change(ch, "restart after idle")
 }
 
@@ -436,10 +494,18 @@ func (c *NewReno) OnIdle() CwndChange {
 // is acknowledged, as the RFC says, since FlightSize is then our own
 // retransmission; cwnd = the loss window, 1 SMSS, so the sender slow-starts
 // from one segment. RFC 6582 §3.2 step 6: Recover = the highest sequence
-// number sent, and fast recovery, if on, ends.
+// number sent, and fast recovery, if on, ends. CUBIC sets ssthresh by
+// its own factor and starts its next curve afresh (RFC 9438 §4.8).
 func (c *NewReno) OnTimeout(sndMax Seq, flightSize int) CwndChange {
+	c.caBytes = 0
 	ch := c.begin()
-	if !c.timedOut {
+	why := "retransmission timeout"
+	switch {
+	case c.timedOut:
+	case c.Cubic != nil:
+		c.Ssthresh = c.Cubic.onTimeout(c.Cwnd, flightSize, c.MSS)
+		why = "retransmission timeout; " + whyCubicTimeout
+	default:
 		c.Ssthresh = c.lossSsthresh(flightSize)
 	}
 	c.Cwnd = c.MSS
@@ -448,5 +514,5 @@ func (c *NewReno) OnTimeout(sndMax Seq, flightSize int) CwndChange {
 	c.DupAcks = 0
 	c.Recover = sndMax - 1
 	c.recoverValid = true
-	return c.change(ch, "retransmission timeout")
+	return c.change(ch, why)
 }

@@ -72,8 +72,8 @@ func TestNewRenoSlowStart(t *testing.T) {
 	}
 }
 
-// TestNewRenoCongestionAvoidance: about one MSS per round trip once cwnd
-// reaches ssthresh (RFC 5681 §3.1 equation (3)).
+// TestNewRenoCongestionAvoidance: one MSS per round trip once cwnd
+// reaches ssthresh (RFC 5681 §3.1, byte counting).
 func TestNewRenoCongestionAvoidance(t *testing.T) {
 	c := NewNewReno(ccMSS)
 	c.Cwnd, c.Ssthresh = 20*ccMSS, 20*ccMSS
@@ -91,12 +91,21 @@ func TestNewRenoCongestionAvoidance(t *testing.T) {
 	if c.Cwnd < 29*ccMSS || c.Cwnd > 30*ccMSS {
 		t.Errorf("after 10 round trips cwnd = %.2f MSS, want about 30", float64(c.Cwnd)/ccMSS)
 	}
-	// With cwnd above MSS*MSS the increment rounds to 0; the RFC's note
-	// asks for 1 byte instead.
-	c = NewNewReno(100)
-	c.Cwnd, c.Ssthresh = 1<<20, 1<<20
-	if ch := c.OnAck(100, 100, 0); ch.To != 1<<20+1 || ch.Why != "congestion avoidance" {
-		t.Errorf("large cwnd: %+v", ch)
+	// Byte counting (RFC 5681 §3.1, RECOMMENDED): a receiver that ACKs
+	// every other segment still gets one MSS per round trip (equation
+	// (3), which counts ACKs, would give half), and one that splits its
+	// ACKs into pieces gets no more.
+	for _, per := range []int{2 * ccMSS, ccMSS / 10} {
+		c = NewNewReno(ccMSS)
+		c.Cwnd, c.Ssthresh = 20*ccMSS, 20*ccMSS
+		una = 0
+		for i := 0; i < 20*ccMSS/per; i++ {
+			una = una.Add(uint32(per))
+			c.OnAck(una, per, 0)
+		}
+		if c.Cwnd != 21*ccMSS {
+			t.Errorf("one round of ACKs of %d bytes: cwnd %d, want %d (one MSS more)", per, c.Cwnd, 21*ccMSS)
+		}
 	}
 	c.Cwnd = MaxBufferBytes
 	c.OnAck(200, 100, 0)

@@ -34,6 +34,8 @@
 // from the echo, PAWS) in timestamps.go. Loss recovery: recovery.go and
 // sack.go (RFC 6675), rack.go and sentlog.go (RACK, RFC 8985), tlp.go
 // (the tail loss probe, whose `tlp` step comes when a flight's last
-// segments got no ACK), prr.go (RFC 6937), congestion.go (NewReno).
+// segments got no ACK), prr.go (RFC 6937), congestion.go (NewReno),
+// cubic.go (CUBIC, RFC 9438, Config.Congestion).
 // Like every layer, TCP is owned by the host's event loop: no locks.
+// See docs/design.md for the whole walk, from the wire to accept().
 package tcp

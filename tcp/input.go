@@ -417,7 +417,7 @@ func (e *Endpoint) negotiate(h Header, frame uint64) {
 	e.mss = min(peerMSS, e.ourMSS())
 	e.negotiateTimestamps(h.Options, frame)
 	// Congestion state counts in segments of the MSS just agreed.
-	e.cc = NewNewReno(e.mss)
+	e.cc = e.layer.newCongestion(e.mss)
 	if h.Options.HasWS {
 		e.sndScale = h.Options.WS
 	} else {

@@ -126,6 +126,12 @@ type Config struct {
 	// SYN, as Linux does; TimestampsOff never sends them (Linux's
 	// net.ipv4.tcp_timestamps = 0).
 	Timestamps TimestampMode
+	// Congestion selects the congestion control (cubic.go). The zero
+	// value, CongestionNewReno, is RFC 5681 with RFC 6582 (congestion.go);
+	// CongestionCUBIC is RFC 9438, Linux's default
+	// (net.ipv4.tcp_congestion_control). ParseCongestionControl reads
+	// the names; an unknown value is NewReno.
+	Congestion CongestionControl
 }
 
 // Layer is one host's TCP: its demux table, its listeners and connections.
@@ -141,10 +147,8 @@ type Layer struct {
 	stats Stats
 
 	// segBuf holds the segment being sent: IP copies it into the
-	// datagram, so one buffer serves every segment (one allocation less
-	// per segment in BenchmarkSendPath and per ACK in
-	// BenchmarkReceivePath). segBusy guards against a send from inside a
-	// send.
+	// datagram, so one buffer serves every segment and sending allocates
+	// nothing. segBusy guards against a send from inside a send.
 	segBuf  []byte
 	segBusy bool
 

@@ -8,12 +8,10 @@ import (
 )
 
 // logtext.go: TCP's step texts built by appending into stack buffers
-// instead of with fmt, and flag texts made once. With the step log on,
-// TCP's fmt calls (segment lines, demux, data and read steps) were about a
-// third of the allocations of a received segment and a sixth of serve
-// --tun's CPU (BenchmarkReceivePathLogged in stack; perf of serve --tun
-// --json --pcap under curl). The texts are the bytes fmt gave (the golden
-// traces of viz/text and cmd/packetwalk check them).
+// instead of with fmt, and flag texts made once, so that a step costs no
+// allocation on the stack's goroutine (BENCHMARKS.md says what fmt cost).
+// The texts are the bytes fmt gave (the golden traces of viz/text and
+// cmd/packetwalk check them).
 
 // flagTexts holds Flags.String for every value of the flags octet, so that
 // the text of a segment's flags costs nothing per segment.

@@ -99,8 +99,21 @@ func (e *Endpoint) ackedForRecovery() {
 // fastRetransmit is RFC 6675 §5 step 4 (RFC 5681 §3.2 step 3 without
 // SACK): the segment at SND.UNA goes again at once, whatever cwnd says,
 // HighRxt is set past it, and with SACK step (C) may send more.
+//
+// One exception: after a timeout, NextSeg resends the holes (RFC 6675
+// §5.1), and the segment at SND.UNA may have gone again just before the
+// ACK that ended the timeout's recovery and the one that starts this one.
+// HighRxt still covers it then, and it is not resent a second time: only
+// the timer resends a hole twice (RFC 6675 §4, NextSeg rule 1).
 func (e *Endpoint) fastRetransmit(frame uint64) {
 	e.timing = false // Karn: the retransmitted segment is not timed
+	if e.sackOK && e.highRxtNow().GreaterThan(e.sndUna) {
+		e.logf("next_seg", viz.Note, frame, []viz.Field{viz.F("seq", u32(uint32(e.sndUna))), viz.F("high_rxt", u32(uint32(e.highRxt)))},
+			"the segment at SND.UNA %d was resent after the timeout and is not acknowledged yet (HighRxt %d): not again; NextSeg picks the next hole (RFC 6675 §4)",
+			uint32(e.sndUna), uint32(e.highRxt))
+		e.sackRecoverySend(frame)
+		return
+	}
 	e.highRxt = e.sndUna
 	e.retransmitOne(frame)
 	if e.sackOK {

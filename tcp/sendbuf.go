@@ -35,10 +35,9 @@ func clampBufferBytes(n int) int {
 // connection that never sends, or a half-open one from a SYN flood, costs
 // nothing) at initialRingBytes, and doubles when a Write needs more room,
 // up to Cap(): a connection that sends one small response never pays for a
-// whole SO_SNDBUF. (With the ring allocated at full size, 1 MiB per
-// connection, runtime.memclrNoHeapPointers was 65% of the CPU profile of
-// `bench/run` new connections/s, and the server's peak RSS 3.8 GB.) Once
-// the ring has grown to what the connection needs, Write and Ack never
+// whole SO_SNDBUF: clearing a full-size ring for every short-lived
+// connection would cost more than the connection's own work (BENCHMARKS.md,
+// "Design decisions the benchmarks drove"). Once the ring has grown to what the connection needs, Write and Ack never
 // allocate, nor does Peek once its scratch buffer has grown to a segment;
 // Release gives the storage back when the connection is done with it.
 type SendBuffer struct {

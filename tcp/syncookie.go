@@ -185,7 +185,7 @@ func (e *Endpoint) cookieACK(in *incoming) bool {
 		c.sndUna, c.sndNxt, c.sndMax = in.hdr.Ack, in.hdr.Ack, in.hdr.Ack
 		c.send.SetStart(in.hdr.Ack)
 		c.mss = min(mss, c.ourMSS())
-		c.cc = NewNewReno(c.mss)
+		c.cc = l.newCongestion(c.mss)
 	})
 	if c == nil {
 		return true

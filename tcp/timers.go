@@ -243,6 +243,11 @@ func (e *Endpoint) rttSample(frame uint64) {
 func (e *Endpoint) congestionOnAck(in *incoming, acked int) {
 	e.ackedForRecovery()
 	inRecovery := e.cc.InRecovery()
+	if cu := e.cc.Cubic; cu != nil {
+		// CUBIC's curve runs on the connection's clock and RTT (RFC
+		// 9438 §4.2).
+		cu.Now, cu.SRTT = e.layer.clock.Now(), e.rtt.SRTT
+	}
 	ch := e.cc.OnAck(in.hdr.Ack, acked, int(e.sndMax-in.hdr.Ack))
 	if ch.Changed() {
 		e.logCwnd(in.frame, ch)
@@ -356,8 +361,14 @@ func (e *Endpoint) logCwnd(frame uint64, ch CwndChange) {
 	if !e.layer.rec.On() { // the fields allocate even with nobody listening (BenchmarkSendPath)
 		return
 	}
-	e.logMsg("cwnd", viz.Note, frame, []viz.Field{viz.F("cwnd", viz.Itoa(e.cc.Cwnd)), viz.F("ssthresh", ssString(e.cc.Ssthresh)),
-		viz.F("from", viz.Itoa(ch.From)), viz.F("phase", e.cc.Phase())}, ch.String())
+	fields := []viz.Field{viz.F("cwnd", viz.Itoa(e.cc.Cwnd)), viz.F("ssthresh", ssString(e.cc.Ssthresh)),
+		viz.F("from", viz.Itoa(ch.From)), viz.F("phase", e.cc.Phase())}
+	if cu := e.cc.Cubic; cu != nil {
+		// The curve's plateau and when it is reached (RFC 9438 §4.2),
+		// for a plot of cwnd against W_cubic(t).
+		fields = append(fields, viz.F("w_max", viz.Itoa(cu.WMax())), viz.F("k", cu.K().Round(time.Millisecond).String()))
+	}
+	e.logMsg("cwnd", viz.Note, frame, fields, ch.String())
 }
 
 func ssString(ss int) string {

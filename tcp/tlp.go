@@ -216,9 +216,13 @@ func (e *Endpoint) tlpOnAck(in *incoming, dsack SACKBlock, hasDSACK, dupAck bool
 			return // the recovery under way has reduced cwnd already
 		}
 		ch := e.cc.OnProbeRecovery(t.flight)
+		rule, rfc := "max(FlightSize/2, 2*SMSS)", "RFC 5681 §3.1"
+		if e.cc.Cubic != nil {
+			rule, rfc = "max(0.7*FlightSize, 2*SMSS)", "RFC 9438 §4.6"
+		}
 		e.logf("tlp_recovered", viz.Note, in.frame, []viz.Field{viz.F("tlp_end_seq", u32(uint32(t.endSeq))), viz.F("ssthresh", viz.Itoa(e.cc.Ssthresh))},
-			"ACK %d passes the probe (end %d) without a D-SACK: the original was lost and the probe repaired it; cwnd is reduced as for fast recovery, ssthresh = max(FlightSize/2, 2*SMSS) = %d with the %d bytes in flight when the probe went (RFC 8985 §7.4.2, RFC 5681 §3.1)",
-			uint32(ack), uint32(t.endSeq), e.cc.Ssthresh, t.flight)
+			"ACK %d passes the probe (end %d) without a D-SACK: the original was lost and the probe repaired it; cwnd is reduced as for fast recovery, ssthresh = %s = %d with the %d bytes in flight when the probe went (RFC 8985 §7.4.2, %s)",
+			uint32(ack), uint32(t.endSeq), rule, e.cc.Ssthresh, t.flight, rfc)
 		e.logCwnd(in.frame, ch)
 	case dupAck && len(in.hdr.Options.SACKBlocks) == 0:
 		t.outstanding = false

@@ -86,7 +86,7 @@ func (l *Layer) Connect(local, remote netip.AddrPort, opts Options, notify Notif
 	e.sndUna, e.sndNxt, e.sndMax = e.iss, e.iss.Add(1), e.iss.Add(1)
 	e.send.SetStart(e.iss.Add(1))
 	e.mss = e.ourMSS()
-	e.cc = NewNewReno(e.mss)
+	e.cc = l.newCongestion(e.mss)
 	l.stats.ActiveOpens++
 	e.setState(SynSent, 0, fmt.Sprintf("connect(%s)", remote))
 	e.sendSYN(false)

@@ -8,20 +8,17 @@ import (
 // async.go: a sink whose encoding runs on its own goroutine.
 //
 // Every sink is called under the log's lock, on the goroutine that took the
-// step: with the step log on, the JSON Lines and pcapng encoders ran on the
-// stack's own goroutine and held up every other goroutine that logs (perf
-// of serve --tun --json --pcap under curl: 25 to 30% of the server's CPU in
-// the sinks, under the lock). The stack's loop uses one core; a machine has
-// more. An AsyncSink copies each event (and each captured frame's bytes)
-// into a batch and hands the batch to one goroutine that calls the sink,
-// so the encoding and the write system calls move to another core. What is
-// left on the stack's goroutine is a copy of about 200 bytes per event
-// (about 50 ns). It saves the stack's goroutine the encoding, about 3 µs
-// per logged segment (BenchmarkReceivePathLoggedSync against ...Async in
-// stack), which pays where a core is idle: bench/run's packetwalk-log
-// bulk download, 134 to 209 MB/s (median of rounds); with wrk and ab
-// keeping both cores busy it neither helps nor hurts. BENCHMARKS.md has
-// the figures.
+// step: a synchronous JSON Lines or pcapng encoder runs on the stack's own
+// goroutine and holds up every other goroutine that logs, since the
+// encoding is most of what a logged step costs. The stack's loop uses one
+// core; a machine has more. An AsyncSink copies each event (and each
+// captured frame's bytes) into a batch and hands the batch to one
+// goroutine that calls the sink, so the encoding and the write system
+// calls move to another core. What is left on the stack's goroutine is a
+// copy of about 200 bytes per event. This pays where a core is idle (a
+// bulk download, where the client leaves one free); when clients keep
+// every core busy it neither helps nor hurts. BENCHMARKS.md has the
+// figures.
 //
 // Nothing is lost and order is kept: there is one consumer per sink, and
 // the queue is bounded by blocking, not by dropping. When the consumer
@@ -282,10 +279,9 @@ func (a *AsyncSink) consume() {
 		a.mu.Unlock()
 		// The next batch is taken when it has asyncKick calls (the
 		// producer's token is waiting if it already has) or when its
-		// timer fires, not at once: taking a few calls at a time made
-		// the producer and the consumer fight over a.mu for every call
-		// (BenchmarkReceivePathLoggedAsync: 10.7 against 7.5 µs per
-		// frame synchronously).
+		// timer fires, not at once: taking a few calls at a time would
+		// make the producer and the consumer fight over a.mu for every
+		// call, costing more than the synchronous sink it replaces.
 	}
 }
 
@@ -368,8 +364,8 @@ func (a *AsyncSink) Close() error {
 // Tee passes every call to each of its sinks in turn, in the order given:
 // the log's own fan-out, as one sink. Behind one AsyncSink it lets several
 // file sinks share a queue, so each event is copied and handed over once,
-// not once per sink (bench/run packetwalk-log, keep-alive and new
-// connections, where the clients leave no core idle).
+// not once per sink: when the clients leave no core idle, every hand-over
+// is paid on the stack's goroutine.
 type Tee []Sink
 
 // Event implements Sink.

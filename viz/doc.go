@@ -17,4 +17,8 @@
 // (BenchmarkStepOff shows zero allocations). When someone listens, sinks
 // stream events out (to a file, to subscribers) rather than growing a slice,
 // except MemorySink, which is bounded and meant for tests and short runs.
+//
+// See docs/design.md, "How a frame's step trail is built", for how frame
+// IDs, recorders, captures and sinks make each frame's trail, and "Public
+// contracts" for what of the log must not change.
 package viz

@@ -43,7 +43,7 @@ type Field struct {
 func F(key, value string) Field { return Field{key, value} }
 
 // Event is one step of the walk. Its JSON Lines form is packetwalk's public
-// contract (see design.md, "The step log"):
+// contract (see docs/design.md, "Public contracts"):
 //
 //	{"t":0.000532,"host":"server","layer":"nic","step":"fcs","verdict":"drop",
 //	 "reason":"fcs_mismatch","frame":13,"msg":"FCS 0x1c2d3e4f != computed 0x9a0b11c2"}

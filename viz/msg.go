@@ -3,11 +3,11 @@ package viz
 import "strconv"
 
 // msg.go: append-style pieces for building step messages and field values
-// without fmt. With the step log on, fmt.Sprintf and fmt.Sprint were about
-// a sixth of the server's CPU (perf of serve --tun with --json and --pcap
-// under curl) and most of the allocations of BenchmarkReceivePathLogged in
-// stack: each boxes its arguments in interfaces and walks a format string.
-// A caller appends into a small stack buffer and makes one string:
+// without fmt. A logged frame takes a dozen steps or more, and
+// fmt.Sprintf and fmt.Sprint box their arguments in interfaces and walk a
+// format string for each: with the step log on that would be most of the
+// allocations of a frame's walk. A caller appends into a small stack
+// buffer and makes one string:
 //
 //	var a [96]byte
 //	b := append(a[:0], "FCS ok ("...)

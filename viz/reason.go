@@ -52,7 +52,7 @@ const (
 	ReasonIPMartian       Reason = "ip_martian"        // a router will not forward to or from this address
 	ReasonIPMartianSource Reason = "ip_martian_source" // the source is loopback, 0/8, multicast, a broadcast, or our own address
 
-	ReasonIPOptionsMalformed Reason = "ip_options_malformed" // an option's length is wrong or runs past the header
+	ReasonIPOptionsMalformed Reason = "ip_options_malformed" // an option's length or pointer is wrong, or it repeats; ICMP Parameter Problem goes back
 	ReasonFragNeeded         Reason = "frag_needed"          // larger than the next hop's MTU, and Don't Fragment is set
 
 	// icmp and udp: the messages IP delivers.
@@ -65,6 +65,7 @@ const (
 	ReasonUnknownProtocol   Reason = "unknown_protocol"    // no handler for the IP protocol number
 	ReasonICMPEchoBroadcast Reason = "icmp_echo_broadcast" // echo request to a broadcast address, ignored by configuration
 	ReasonICMPRateLimited   Reason = "icmp_rate_limited"   // an ICMP error was not sent: over the rate limit
+	ReasonICMPEchoOptions   Reason = "icmp_echo_options"   // an echo request's Record Route or Timestamp has no room for the reply's entry
 	ReasonRcvbufFull        Reason = "rcvbuf_full"         // the socket's receive buffer is full
 
 	// tcp: demultiplexing and the connection.
@@ -144,7 +145,7 @@ var reasonInfo = map[Reason]string{
 
 	ReasonIPMartianSource: "the source address cannot be a single remote host's: loopback (127.0.0.0/8), \"this network\" (0.0.0.0/8), multicast, the limited or a directed broadcast, or this host's own address; a host MUST silently discard such a datagram (RFC 1122 §3.2.1.3), before anything could answer it (Linux: \"martian source\")",
 
-	ReasonIPOptionsMalformed: "an IPv4 option has a length below 2 or runs past the end of the header",
+	ReasonIPOptionsMalformed: "an IPv4 option is malformed: a length below 2 or past the end of the header, a pointer out of range, no room for the entry the pointer points at, a full timestamp whose overflow count is 15, or a second Record Route, Timestamp or source route; the datagram is discarded and its sender gets ICMP Parameter Problem pointing at the octet at fault (RFC 791 §3.1, RFC 1122 §3.2.2.5, RFC 792; Linux's ip_options_compile)",
 	ReasonFragNeeded:         "the datagram is larger than the next hop's MTU and its Don't Fragment bit is set",
 
 	ReasonICMPMalformed: "the ICMP message is shorter than its 8-byte header, or an error message quotes less than the IPv4 header and 8 data bytes it is about",
@@ -155,6 +156,7 @@ var reasonInfo = map[Reason]string{
 	ReasonUnknownProtocol:   "no protocol handler is registered for the IP protocol number; the sender gets ICMP protocol unreachable",
 	ReasonICMPEchoBroadcast: "the echo request was sent to a broadcast address, which this host is configured to ignore",
 	ReasonICMPRateLimited:   "an ICMP error message was not sent because the host is over its ICMP rate limit (RFC 1812 §4.3.2.8)",
+	ReasonICMPEchoOptions:   "the echo request's Record Route or Timestamp option had room for this host's entry on arrival but not for the reply's, whose options echo the request's (RFC 1122 §3.2.2.6), so no reply is sent, as Linux's ip_options_echo sends none",
 	ReasonRcvbufFull:        "the socket's receive buffer is full, so the datagram is discarded",
 
 	ReasonTCPNoACK:        "the segment lacks the ACK flag where the state machine requires it (RFC 9293 §3.10.7)",

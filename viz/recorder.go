@@ -80,10 +80,9 @@ type Log struct {
 	// CapturedFrame handed to the sinks, reused under mu. Emit copies the
 	// caller's event into them instead of passing its address: an address
 	// given to an interface method escapes, so every event (and the array
-	// of its fields literal) was a heap allocation at its call site, about
-	// 20 per received segment (BenchmarkReceivePathLogged in stack). Sinks
-	// already may not keep the event (Sink's contract), so nothing changes
-	// for them.
+	// of its fields literal) would be a heap allocation at its call site,
+	// one per step of every frame. Sinks already may not keep the event
+	// (Sink's contract), so nothing changes for them.
 	event  Event
 	fields []Field
 	frame  CapturedFrame

@@ -68,7 +68,7 @@ func TestReasonsDocumented(t *testing.T) {
 	for _, r := range []Reason{ReasonFCSMismatch, ReasonMACNotMine, ReasonRingFull, ReasonIPChecksum, ReasonIPNotMine,
 		ReasonTTLExpired, ReasonFragTimeout, ReasonFragOverlap, ReasonNoSocket, ReasonBacklogFull, ReasonSeqOutOfWindow} {
 		if !seen[r] {
-			t.Errorf("design.md's reason %q is missing", r)
+			t.Errorf("reason %q, which docs/design.md names, is missing", r)
 		}
 	}
 	if Reason("no_such_reason").Known() {
@@ -169,8 +169,8 @@ func TestBroadcasterSlowSubscriberLoses(t *testing.T) {
 }
 
 // BenchmarkStepOff is the cost of a guarded step when nobody listens: it
-// must be zero allocations (design.md: logging costs nothing when nobody
-// listens).
+// must be zero allocations (docs/design.md, "How a frame's step trail is
+// built": logging costs nothing when nobody listens).
 func BenchmarkStepOff(b *testing.B) {
 	l := NewLog(clock.NewVirtual())
 	r := l.Recorder("server")

@@ -37,12 +37,11 @@ import (
 // the queue was empty, posts one drain through the clock's AfterFunc(0,
 // ...); everything else (framing, logging, the NIC's Arrive) runs there.
 //
-// Costs, per packet (bench/run's keep-alive and new-connection tests):
-// the packet is read into a recycled buffer with room for the Ethernet
-// header in front and padding and FCS behind, so the PHY frames it where
-// it lies (it was a copy and two allocations per packet); the loop is woken
-// once per batch, not once per packet, and takes up to deviceDrainBatch
-// packets per event. The NIC and the device link copy what they keep (the
+// Costs, per packet: the packet is read into a recycled buffer with room
+// for the Ethernet header in front and padding and FCS behind, so the PHY
+// frames it where it lies, with no copy and no allocation; the loop is
+// woken once per batch, not once per packet, and takes up to
+// deviceDrainBatch packets per event. The NIC and the device link copy what they keep (the
 // RX ring, the wire's delivery), so the buffer goes back to the device's
 // free list when Arrive returns. The free list is the device's own, not a
 // sync.Pool: a pool is emptied at every garbage collection, and a new

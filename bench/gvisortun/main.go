@@ -51,7 +51,12 @@ func run() error {
 	docroot := flag.String("docroot", "", "folder to serve (required)")
 	port := flag.Int("port", 80, "TCP port to serve on")
 	mtu := flag.Int("mtu", 1500, "the device's MTU")
+	loss := flag.Float64("loss", 0, "probability 0..1 that a packet is lost, each way (packetwalk serve's --loss)")
+	seed := flag.Uint64("seed", 1, "seed of the losses")
 	flag.Parse()
+	if *loss < 0 || *loss > 1 {
+		return fmt.Errorf("--loss %v is not a probability between 0 and 1", *loss)
+	}
 	if *docroot == "" {
 		return errors.New("--docroot DIR is required: the folder to serve")
 	}
@@ -76,6 +81,9 @@ func run() error {
 	link, err := fdbased.New(&fdbased.Options{FDs: []int{fd}, MTU: uint32(*mtu), PacketDispatchMode: fdbased.Readv})
 	if err != nil {
 		return fmt.Errorf("fdbased endpoint on %s: %v", *name, err)
+	}
+	if *loss > 0 {
+		link = newLossyEndpoint(link, *loss, *seed)
 	}
 	s := stack.New(stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},

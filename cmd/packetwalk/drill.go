@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,27 +11,43 @@ import (
 
 	"github.com/packetwalk/packetwalk/drill"
 	"github.com/packetwalk/packetwalk/stack"
+	"github.com/packetwalk/packetwalk/tcp"
 )
+
+// drillOpts is drill's command line.
+type drillOpts struct {
+	relaxed, quiet, verbose      bool
+	seed                         int64
+	jsonPath, pcapPath, htmlPath string
+	view                         viewFlags
+	cc                           ccFlag
+}
+
+func (o *drillOpts) flagSet() *flag.FlagSet {
+	fs := newFlagSet("drill")
+	fs.BoolVar(&o.relaxed, "relaxed", false, "ignore a host's own policy: the window field, options other than SACK blocks (order and presence), the PSH flag, IP ID/TOS/TTL, buffer sizes read back")
+	fs.Int64Var(&o.seed, "seed", 1, "seed of packetwalk's initial sequence numbers")
+	fs.StringVar(&o.jsonPath, "json", "", "write the step log to this JSON Lines `FILE` (one script only)")
+	fs.StringVar(&o.pcapPath, "pcap", "", "write the capture to this pcapng `FILE` (one script only)")
+	fs.StringVar(&o.htmlPath, "html", "", "write the HTML report to this `FILE` (one script only)")
+	fs.BoolVar(&o.quiet, "quiet", false, "print only each script's result, not its steps")
+	fs.BoolVar(&o.verbose, "verbose", false, "also print each script's notes: knobs applied, commands and checks not run")
+	fs.Var(&o.cc, "cc", "packetwalk's congestion control unless the script's sysctl net.ipv4.tcp_congestion_control says: newreno or cubic")
+	o.view.register(fs)
+	return fs
+}
 
 // runDrill is `packetwalk drill`: packetdrill scripts played against a
 // packetwalk host in virtual time, each a pass, a failure at a line, or a
 // skip with its reason; the last line counts them.
 func runDrill(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("drill")
-	relaxed := fs.Bool("relaxed", false, "ignore a host's own policy: the window field, options other than SACK blocks (order and presence), the PSH flag, IP ID/TOS/TTL, buffer sizes read back")
-	seed := fs.Int64("seed", 1, "seed of packetwalk's initial sequence numbers")
-	jsonPath := fs.String("json", "", "write the step log to this JSON Lines file (one script only)")
-	pcapPath := fs.String("pcap", "", "write the capture to this pcapng file (one script only)")
-	htmlPath := fs.String("html", "", "write the HTML report to this file (one script only)")
-	quiet := fs.Bool("quiet", false, "print only each script's result, not its steps")
-	verbose := fs.Bool("verbose", false, "also print each script's notes: knobs applied, commands and checks not run")
-	var view viewFlags
-	view.register(fs)
+	var o drillOpts
+	fs := o.flagSet()
 	files, err := parseFlagsAndArgs(fs, args, 1<<20, "FILE.pkt...", stdout, stderr)
 	if err != nil {
 		return err
 	}
-	if err := view.check(); err != nil {
+	if err := o.view.check(); err != nil {
 		return err
 	}
 	if len(files) == 0 {
@@ -38,15 +55,15 @@ func runDrill(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	single := len(files) == 1
-	if !single && (*jsonPath != "" || *pcapPath != "" || *htmlPath != "" || view.ladder) {
+	if !single && (o.jsonPath != "" || o.pcapPath != "" || o.htmlPath != "" || o.view.ladder) {
 		return fmt.Errorf("--json, --pcap, --html and --ladder draw one script: give one file")
 	}
 	// Several scripts print one line each; one script is narrated like a
 	// trace unless --quiet.
-	narrate := single && !*quiet
+	narrate := single && !o.quiet
 	var passed, failed, skipped int
 	for _, path := range files {
-		res, err := drillOne(path, *relaxed, *seed, narrate, &view, *jsonPath, *pcapPath, *htmlPath, stdout)
+		res, err := drillOne(path, o.relaxed, o.seed, o.cc.cc, narrate, &o.view, o.jsonPath, o.pcapPath, o.htmlPath, stdout)
 		switch {
 		case err != nil:
 			failed++
@@ -62,7 +79,7 @@ func runDrill(args []string, stdout, stderr io.Writer) error {
 			failed++
 			fmt.Fprintf(stdout, "FAIL %s\n", res.Failure)
 		}
-		if *verbose {
+		if o.verbose {
 			for _, n := range res.Notes {
 				fmt.Fprintf(stdout, "     note: %s\n", n)
 			}
@@ -73,6 +90,9 @@ func runDrill(args []string, stdout, stderr io.Writer) error {
 		line += fmt.Sprintf(", %d skipped", skipped)
 	}
 	fmt.Fprintln(stdout, line)
+	if err := o.view.unmatched(); err != nil {
+		return err
+	}
 	if failed > 0 {
 		return exitError{1}
 	}
@@ -80,7 +100,7 @@ func runDrill(args []string, stdout, stderr io.Writer) error {
 }
 
 // drillOne parses and runs one script, with the outputs asked for.
-func drillOne(path string, relaxed bool, seed int64, narrate bool, view *viewFlags, jsonPath, pcapPath, htmlPath string, stdout io.Writer) (*drill.Result, error) {
+func drillOne(path string, relaxed bool, seed int64, cc tcp.CongestionControl, narrate bool, view *viewFlags, jsonPath, pcapPath, htmlPath string, stdout io.Writer) (*drill.Result, error) {
 	src, err := readScript(path)
 	if err != nil {
 		return nil, err
@@ -90,7 +110,7 @@ func drillOne(path string, relaxed bool, seed int64, narrate bool, view *viewFla
 		return nil, err
 	}
 	var out *outputs
-	cfg := drill.Config{Relaxed: relaxed, Seed: seed, Prepare: func(n *stack.Network) error {
+	cfg := drill.Config{Relaxed: relaxed, Seed: seed, Congestion: cc, Prepare: func(n *stack.Network) error {
 		var err error
 		out, err = openViewOutputs(n.Log, stdout, view, !narrate, jsonPath, pcapPath)
 		if err != nil {

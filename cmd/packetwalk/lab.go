@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,24 +18,30 @@ import (
 	"github.com/packetwalk/packetwalk/viz"
 )
 
-const labUsage = `packetwalk lab list
-packetwalk lab show ID                         the handout (and, for a task, --file NAME prints a scenario file)
-packetwalk lab run ID [--out DIR] [--scenario FILE] [--quiet]
-                                               run the lab's scenarios; write trace*.jsonl/.pcapng/.html
-                                               and the narration (trace*.txt) into DIR (default lab-ID)
-packetwalk lab check ID [--answers FILE] [--run DIR]
-                                               grade answers and/or the runs in DIR
-packetwalk lab skeleton ID DIR                 copy an implementation lab's skeleton into DIR
-packetwalk lab test ID --impl DIR              run an implementation lab's graded tests on DIR`
-
 // runLab is `packetwalk lab`: the course labs. The work is in package
 // labs (scenario labs) and labs/impl (implementation labs).
 func runLab(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
-		fmt.Fprintln(stdout, labUsage)
-		return nil
+	lab := findCommand("lab")
+	if len(args) == 0 {
+		// A bare lab says nothing to do: its usage goes where errors go.
+		writeHelp(stderr, lab, nil)
+		return errUsage
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		return runHelp(append([]string{"lab"}, args[1:]...), stdout, stderr)
 	}
 	sub, rest := args[0], args[1:]
+	c := findCommand("lab " + sub)
+	if c == nil || strings.Contains(sub, " ") {
+		fmt.Fprintf(stderr, "packetwalk lab: unknown command %q; run 'packetwalk help lab' for the list.\n", sub)
+		return errUsage
+	}
+	if len(rest) > 0 && isHelpFlag(rest[0]) {
+		// lab run --help: the help needs no lab ID.
+		writeHelp(stdout, c, nil)
+		return flag.ErrHelp
+	}
 	if sub == "list" {
 		if len(rest) > 0 {
 			return fmt.Errorf("list takes no arguments")
@@ -65,15 +72,14 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "wrote the skeleton of %s into %s\n", id, rest[0])
 		return nil
 	case "test":
-		fs := newFlagSet("lab test")
-		dir := fs.String("impl", "", "the directory of your implementation")
-		if err := parseFlags(fs, rest, stdout, stderr); err != nil {
+		var o labTestOpts
+		if err := parseFlags(o.flagSet(), rest, stdout, stderr); err != nil {
 			return err
 		}
-		if *dir == "" {
+		if o.impl == "" {
 			return fmt.Errorf("test needs --impl DIR, the directory of your implementation")
 		}
-		passed, err := impl.Test(context.Background(), id, *dir, stdout)
+		passed, err := impl.Test(context.Background(), id, o.impl, stdout)
 		if err != nil {
 			return err
 		}
@@ -82,7 +88,47 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("unknown lab command %q; the commands are list, show, run, check, skeleton and test", sub)
+	return fmt.Errorf("unknown lab command %q; run 'packetwalk help lab' for the list", sub)
+}
+
+func isHelpFlag(s string) bool { return s == "-h" || s == "-help" || s == "--help" }
+
+// The command lines of lab's subcommands.
+type (
+	labShowOpts struct{ file string }
+	labRunOpts  struct {
+		out, scenario string
+		quiet         bool
+	}
+	labCheckOpts struct{ answers, run string }
+	labTestOpts  struct{ impl string }
+)
+
+func (o *labShowOpts) flagSet() *flag.FlagSet {
+	fs := newFlagSet("lab show")
+	fs.StringVar(&o.file, "file", "", "print the lab's scenario file `NAME` (e.g. task-nodelay.yaml), to copy and edit")
+	return fs
+}
+
+func (o *labRunOpts) flagSet() *flag.FlagSet {
+	fs := newFlagSet("lab run")
+	fs.StringVar(&o.out, "out", "", "the folder (`DIR`) for the traces (default lab-ID)")
+	fs.StringVar(&o.scenario, "scenario", "", "run this scenario `FILE` (your edited copy of a task) instead of the lab's own")
+	fs.BoolVar(&o.quiet, "quiet", false, "print only the results and the checks")
+	return fs
+}
+
+func (o *labCheckOpts) flagSet() *flag.FlagSet {
+	fs := newFlagSet("lab check")
+	fs.StringVar(&o.answers, "answers", "", "your answers `FILE` (YAML, one line per question: q1: 42)")
+	fs.StringVar(&o.run, "run", "", "the folder (`DIR`) that lab run wrote (its trace*.jsonl are checked)")
+	return fs
+}
+
+func (o *labTestOpts) flagSet() *flag.FlagSet {
+	fs := newFlagSet("lab test")
+	fs.StringVar(&o.impl, "impl", "", "the folder (`DIR`) of your implementation")
+	return fs
 }
 
 func labList(stdout io.Writer) error {
@@ -110,9 +156,8 @@ func findImpl(id string) (impl.Lab, bool) {
 }
 
 func labShow(id string, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lab show")
-	file := fs.String("file", "", "print this scenario file of the lab (e.g. task-nodelay.yaml), to copy and edit")
-	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+	var o labShowOpts
+	if err := parseFlags(o.flagSet(), args, stdout, stderr); err != nil {
 		return err
 	}
 	if l, ok := findImpl(id); ok {
@@ -123,10 +168,10 @@ func labShow(id string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *file != "" {
-		b, err := l.ScenarioFile(*file)
-		if err != nil || strings.HasPrefix(path.Base(*file), "solution") {
-			return fmt.Errorf("lab %s has no scenario file %q", l.ID, *file)
+	if o.file != "" {
+		b, err := l.ScenarioFile(o.file)
+		if err != nil || strings.HasPrefix(path.Base(o.file), "solution") {
+			return fmt.Errorf("lab %s has no scenario file %q", l.ID, o.file)
 		}
 		stdout.Write(b)
 		return nil
@@ -136,18 +181,15 @@ func labShow(id string, args []string, stdout, stderr io.Writer) error {
 }
 
 func labRun(id string, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lab run")
-	out := fs.String("out", "", "the folder for the traces (default lab-ID)")
-	file := fs.String("scenario", "", "run this scenario file (your edited copy of a task) instead of the lab's own")
-	quiet := fs.Bool("quiet", false, "print only the results and the checks")
-	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+	var o labRunOpts
+	if err := parseFlags(o.flagSet(), args, stdout, stderr); err != nil {
 		return err
 	}
 	l, err := labs.Get(id)
 	if err != nil {
 		return err
 	}
-	dir := *out
+	dir := o.out
 	if dir == "" {
 		dir = "lab-" + l.ID
 	}
@@ -155,8 +197,8 @@ func labRun(id string, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("cannot create %s: %v", dir, errors.Unwrap(err))
 	}
 	scs := l.Scenarios
-	if *file != "" {
-		sc, err := scenario.ReadFile(*file)
+	if o.scenario != "" {
+		sc, err := scenario.ReadFile(o.scenario)
 		if err != nil {
 			return err
 		}
@@ -165,7 +207,7 @@ func labRun(id string, args []string, stdout, stderr io.Writer) error {
 	allOK := true
 	for _, sc := range scs {
 		stem := labs.Stem(sc.File)
-		if *file == "" && labs.IsTask(sc.File) {
+		if o.scenario == "" && labs.IsTask(sc.File) {
 			// A task is the student's to edit: leave a copy to change.
 			copyPath := filepath.Join(dir, path.Base(sc.File))
 			if _, err := os.Stat(copyPath); err != nil {
@@ -177,7 +219,7 @@ func labRun(id string, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		fmt.Fprintf(stdout, "== %s: %s\n", path.Base(sc.File), sc.Title)
-		ok, err := runScenarioWithOutputs(sc, stdout, filepath.Join(dir, stem), *quiet)
+		ok, err := runScenarioWithOutputs(sc, stdout, filepath.Join(dir, stem), o.quiet)
 		if err != nil {
 			return err
 		}
@@ -239,22 +281,20 @@ func runScenarioWithOutputs(sc *scenario.Scenario, stdout io.Writer, base string
 }
 
 func labCheck(id string, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("lab check")
-	answers := fs.String("answers", "", "your answers file (YAML, one line per question: q1: 42)")
-	runDir := fs.String("run", "", "the folder your `lab run` wrote (its trace*.jsonl are checked)")
-	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+	var o labCheckOpts
+	if err := parseFlags(o.flagSet(), args, stdout, stderr); err != nil {
 		return err
 	}
 	l, err := labs.Get(id)
 	if err != nil {
 		return err
 	}
-	if *answers == "" && *runDir == "" {
+	if o.answers == "" && o.run == "" {
 		return fmt.Errorf("give --answers FILE (your answers) and/or --run DIR (the folder of your runs)")
 	}
 	ok := true
-	if *answers != "" {
-		a, err := scenario.ReadAnswers(*answers)
+	if o.answers != "" {
+		a, err := scenario.ReadAnswers(o.answers)
 		if err != nil {
 			return err
 		}
@@ -264,8 +304,8 @@ func labCheck(id string, args []string, stdout, stderr io.Writer) error {
 		}
 		ok = ok && pass
 	}
-	if *runDir != "" {
-		pass, err := l.CheckRuns(*runDir, stdout)
+	if o.run != "" {
+		pass, err := l.CheckRuns(o.run, stdout)
 		if err != nil {
 			return err
 		}

@@ -133,9 +133,9 @@ func TestLabBadInput(t *testing.T) {
 	}
 	for _, args := range cases {
 		code, out, errOut := runCLI(args...)
-		if len(args) == 1 { // bare "lab" prints its usage
-			if code != 0 || !strings.Contains(out, "packetwalk lab list") {
-				t.Errorf("%v: exit %d, %q", args, code, out)
+		if len(args) == 1 { // bare "lab" prints its usage, as an error
+			if code != 2 || out != "" || !strings.Contains(errOut, "packetwalk lab list") {
+				t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 			}
 			continue
 		}

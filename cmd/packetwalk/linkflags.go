@@ -20,7 +20,8 @@ type linkFlags struct {
 	loss, dup, reorder, corrupt probability
 	faults                      faultList
 	wireMode                    string
-	timestampsOff               bool // --timestamps=false: packetwalk's TCP sends no RFC 7323 timestamps
+	timestampsOff               bool   // --timestamps=false: packetwalk's TCP sends no RFC 7323 timestamps
+	cc                          ccFlag // --cc: packetwalk's TCP's congestion control
 }
 
 func (l *linkFlags) register(fs *flag.FlagSet) {
@@ -31,19 +32,36 @@ func (l *linkFlags) register(fs *flag.FlagSet) {
 	fs.Var(&l.reorder, "reorder", "probability that the wire delays a frame behind later ones (0..1)")
 	fs.Var(&l.corrupt, "corrupt", "probability that the wire flips a bit of a frame (0..1)")
 	fs.Var(&l.faults, "fault", "a targeted fault: drop:N or corrupt:N (frame N); repeatable")
-	fs.StringVar(&l.wireMode, "wire", "hub", "the wire: hub (every frame to every port) or switch (learns MAC addresses)")
+	fs.Var(newChoice(&l.wireMode, "hub", "hub", "switch"), "wire", "the wire: hub (every frame to every port) or switch (learns MAC addresses)")
 }
 
 // registerTCP adds the flags that set packetwalk's TCP, for the commands
 // that run it.
 func (l *linkFlags) registerTCP(fs *flag.FlagSet) {
-	fs.BoolFunc("timestamps", "packetwalk's TCP offers RFC 7323 timestamps, as Linux does (default true); --timestamps=false sends none, like sysctl net.ipv4.tcp_timestamps=0",
-		func(v string) error {
-			on, err := strconv.ParseBool(v)
-			l.timestampsOff = !on
-			return err
-		})
+	fs.Var(offSwitch{&l.timestampsOff}, "timestamps", "packetwalk's TCP offers RFC 7323 timestamps, as Linux does; --timestamps=false sends none, like sysctl net.ipv4.tcp_timestamps=0")
+	fs.Var(&l.cc, "cc", "packetwalk's TCP congestion control: newreno (RFC 5681, RFC 6582) or cubic (RFC 9438, Linux's default)")
 }
+
+// ccFlag is --cc: a congestion control's name, checked when it is parsed.
+type ccFlag struct{ cc tcp.CongestionControl }
+
+func (f *ccFlag) String() string {
+	if f == nil || f.cc == tcp.CongestionNewReno {
+		return "newreno"
+	}
+	return "cubic"
+}
+
+func (f *ccFlag) Set(s string) error {
+	cc, err := tcp.ParseCongestionControl(s)
+	if err != nil {
+		return err
+	}
+	f.cc = cc
+	return nil
+}
+
+func (f *ccFlag) placeholder() string { return "newreno|cubic" }
 
 // tcpConfig is packetwalk's TCP as the flags set it.
 func (l *linkFlags) tcpConfig() tcp.Config {
@@ -51,6 +69,7 @@ func (l *linkFlags) tcpConfig() tcp.Config {
 	if l.timestampsOff {
 		c.Timestamps = tcp.TimestampsOff
 	}
+	c.Congestion = l.cc.cc
 	return c
 }
 
@@ -77,6 +96,21 @@ func (l *linkFlags) topology() (stack.TopologyConfig, error) {
 	}, nil
 }
 
+// offSwitch is a boolean flag that is on by default, stored as its
+// negation so that the zero value of the field is the default.
+type offSwitch struct{ off *bool }
+
+func (s offSwitch) IsBoolFlag() bool { return true }
+func (s offSwitch) String() string   { return strconv.FormatBool(s.off == nil || !*s.off) }
+func (s offSwitch) Set(v string) error {
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return err
+	}
+	*s.off = !on
+	return nil
+}
+
 // faultList is a repeatable --fault flag.
 type faultList []wire.Fault
 
@@ -87,6 +121,9 @@ func (f *faultList) String() string {
 	}
 	return strings.Join(s, ",")
 }
+
+func (f *faultList) repeatable()         {}
+func (f *faultList) placeholder() string { return "drop:N|corrupt:N" }
 
 func (f *faultList) Set(v string) error {
 	x, err := wire.ParseFault(v)

@@ -21,7 +21,7 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 }
 
 func TestHelpExitsZero(t *testing.T) {
-	for _, args := range [][]string{nil, {"help"}, {"--help"}, {"trace", "--help"}, {"ping", "-h"}} {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"trace", "--help"}, {"ping", "-h"}} {
 		code, out, _ := runCLI(args...)
 		if code != 0 || !strings.Contains(out, "packetwalk") && !strings.Contains(out, "Usage") {
 			t.Errorf("%v: exit %d, output %q", args, code, out)

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/viz/ladder"
@@ -45,21 +47,22 @@ type viewFlags struct {
 	ladderRows  int
 	ladderFmt   string
 	layerValues []viz.Layer
+	seen        *filterWatch // what the run's steps were on, when a filter is set
 }
 
 func (v *viewFlags) register(fs *flag.FlagSet) {
 	v.registerFilters(fs)
 	fs.BoolVar(&v.ladder, "ladder", false, "print a ladder diagram of the frames after the run")
 	fs.IntVar(&v.ladderRows, "ladder-rows", ladder.DefaultMaxRows, "rows of the ladder diagram at most (the rest are counted)")
-	fs.StringVar(&v.ladderFmt, "ladder-format", "text", "the ladder's format: text, or mermaid (a sequenceDiagram for slides)")
+	fs.Var(newChoice(&v.ladderFmt, "text", "text", "mermaid"), "ladder-format", "the ladder's format: text, or mermaid (a sequenceDiagram for slides)")
 }
 
 // registerFilters registers the narration's filters alone (serve, which
 // draws no ladder).
 func (v *viewFlags) registerFilters(fs *flag.FlagSet) {
-	fs.Var(&v.hosts, "host", "narrate only the steps on this host (repeatable), e.g. --host server")
-	fs.Var(&v.layers, "layer", "narrate only these layers (repeatable or a comma list): phy,nic,arp,ip,icmp,udp,tcp,socket,http,app")
-	fs.Uint64Var(&v.conn, "conn", 0, "narrate only socket N's steps and the frames that carried its segments")
+	fs.Var(&v.hosts, "host", "narrate only the steps on the host `NAME` (repeatable), e.g. --host server")
+	fs.Var(&v.layers, "layer", "narrate only these `LAYERS` (repeatable or a comma list): phy,nic,arp,ip,icmp,udp,tcp,socket,http,app")
+	fs.Uint64Var(&v.conn, "conn", 0, "narrate only socket `N`'s steps and the frames that carried its segments")
 	fs.BoolVar(&v.dropsOnly, "drops-only", false, "narrate only the drops, each under its frame's header")
 }
 
@@ -92,6 +95,94 @@ func (v *viewFlags) check() error {
 	return nil
 }
 
+// checkHosts says, before a run, that a --host names none of the run's
+// hosts and wires (names), rather than narrating nothing.
+func (v *viewFlags) checkHosts(names []string) error {
+	for _, h := range v.hosts {
+		if !slices.Contains(names, h) {
+			return fmt.Errorf("--host %s: this run has no host or wire of that name (it has %s)", h, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+// watch subscribes to log a sink that records the hosts and sockets of the
+// run's steps, when --host or --conn is set, for unmatched.
+func (v *viewFlags) watch(log *viz.Log) {
+	if len(v.hosts) == 0 && v.conn == 0 {
+		return
+	}
+	if v.seen == nil {
+		v.seen = &filterWatch{hosts: map[string]bool{}, conns: map[uint64]bool{}}
+	}
+	log.AddSink(v.seen)
+}
+
+// unmatched returns, after a run, the sentence for a --host or --conn that
+// matched no step of it (whose narration was therefore empty), or nil.
+func (v *viewFlags) unmatched() error {
+	w := v.seen
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, h := range v.hosts {
+		if !w.hosts[h] {
+			return fmt.Errorf("--host %s: no step of this run was on a host or wire of that name (its steps were on %s)", h, strings.Join(sortedKeys(w.hosts), ", "))
+		}
+	}
+	if v.conn != 0 && !w.conns[v.conn] {
+		ids := make([]uint64, 0, len(w.conns))
+		for id := range w.conns {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		if len(ids) == 0 {
+			return fmt.Errorf("--conn %d: this run opened no socket", v.conn)
+		}
+		return fmt.Errorf("--conn %d: this run had no socket %d (its sockets were %s)", v.conn, v.conn, idRanges(ids))
+	}
+	return nil
+}
+
+// filterWatch records the hosts (and wires) and the sockets that a run's
+// steps were on.
+type filterWatch struct {
+	mu    sync.Mutex
+	hosts map[string]bool
+	conns map[uint64]bool
+}
+
+func (w *filterWatch) Event(e *viz.Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e.Host != "" {
+		w.hosts[e.Host] = true
+	}
+	if e.Conn != 0 {
+		w.conns[e.Conn] = true
+	}
+}
+
+// idRanges writes sorted IDs compactly: 1-4, 7.
+func idRanges(ids []uint64) string {
+	var parts []string
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		if j == i {
+			parts = append(parts, fmt.Sprint(ids[i]))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", ids[i], ids[j]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
+}
+
 // openOutputs creates the requested files (an empty path means none) and
 // subscribes them to log. quiet suppresses the step narration on stdout.
 func openOutputs(log *viz.Log, stdout io.Writer, quiet bool, jsonPath, pcapPath string, extra ...viz.Sink) (*outputs, error) {
@@ -106,6 +197,7 @@ func openViewOutputs(log *viz.Log, stdout io.Writer, view *viewFlags, quiet bool
 	o := &outputs{}
 	opts := text.Options{Color: isTerminal(stdout)}
 	if view != nil {
+		view.watch(log)
 		opts.Hosts, opts.Layers, opts.Conn, opts.DropsOnly = view.hosts, view.layerValues, view.conn, view.dropsOnly
 		if view.ladder {
 			o.ladder = ladder.New(ladder.Options{MaxRows: view.ladderRows})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -68,31 +69,36 @@ type serveFlags struct {
 	view viewFlags // the narration's filters (outputs.go)
 }
 
+func (f *serveFlags) flagSet() *flag.FlagSet {
+	fs := newFlagSet("serve")
+	fs.StringVar(&f.listen, "listen", "", "listen on `HOST:PORT` with the kernel's sockets, e.g. 127.0.0.1:8080 (port 0: any free port)")
+	fs.StringVar(&f.docroot, "docroot", "", "serve this folder (`DIR`; default: the config's DocumentRoot, else the embedded demo site)")
+	fs.Var(&f.vhosts, "vhost", "a virtual host `NAME=DIR`: requests with Host NAME are served from DIR (repeatable)")
+	fs.StringVar(&f.config, "config", "", "read this config `FILE` (Apache-like directives; see the README)")
+	fs.StringVar(&f.accessLog, "access-log", "", "append the access log (Common Log Format) to this `FILE`")
+	fs.StringVar(&f.errorLog, "error-log", "", "append the error log to this `FILE`")
+	fs.Var(newChoice(&f.arch, "", httpd.ArchSingle, httpd.ArchPool), "arch", "I/O architecture: single (one connection at a time) or pool (a bounded pool of goroutines; the default)")
+	fs.StringVar(&f.jsonPath, "json", "", "stream the step log to this JSON Lines `FILE`, one line per step as it happens")
+	fs.BoolVar(&f.quiet, "quiet", false, "do not narrate the steps on standard output")
+	f.view.registerFilters(fs)
+	fs.StringVar(&f.tun, "tun", "", "serve on this TUN device (`NAME`) with packetwalk's own stack (created if it does not exist; needs root)")
+	fs.StringVar(&f.tap, "tap", "", "serve on this TAP device (`NAME`) with packetwalk's own stack: Ethernet frames and ARP with the kernel (created if it does not exist; needs root)")
+	fs.StringVar(&f.addr, "addr", "", "with --tun or --tap: packetwalk's address and prefix (`CIDR`), e.g. 10.9.0.2/24 (the kernel side gets the first other address, 10.9.0.1)")
+	fs.IntVar(&f.port, "port", 80, "with --tun or --tap: the port httpd listens on")
+	fs.BoolVar(&f.noConfigure, "no-configure", false, "with --tun or --tap: leave the kernel side of the device alone and print the ip commands that configure it")
+	fs.StringVar(&f.pcap, "pcap", "", "with --tun or --tap: stream a pcapng capture of the NIC's frames to this `FILE`")
+	fs.StringVar(&f.viz, "viz", "", "serve the live view on `HOST:PORT`, e.g. 127.0.0.1:8081: the HTML report's page, following the steps as they happen")
+	f.link.registerImpairments(fs)
+	f.link.registerTCP(fs)
+	return fs
+}
+
 // serveCommand is serve until ctx is done. ready, if not nil, is told the
 // listening address (tests use it; the environment's PACKETWALK_READY_FILE
 // is the same hook for other programs).
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(net.Addr)) error {
-	fs0 := newFlagSet("serve")
 	var f serveFlags
-	fs0.StringVar(&f.listen, "listen", "", "listen on HOST:PORT with the kernel's sockets, e.g. 127.0.0.1:8080 (port 0: any free port)")
-	fs0.StringVar(&f.docroot, "docroot", "", "serve this folder (default: the config's DocumentRoot, else the embedded demo site)")
-	fs0.Var(&f.vhosts, "vhost", "a virtual host NAME=DIR: requests with Host NAME are served from DIR (repeatable)")
-	fs0.StringVar(&f.config, "config", "", "read this config file (Apache-like directives; see the README)")
-	fs0.StringVar(&f.accessLog, "access-log", "", "append the access log (Common Log Format) to this file")
-	fs0.StringVar(&f.errorLog, "error-log", "", "append the error log to this file")
-	fs0.StringVar(&f.arch, "arch", "", "I/O architecture: single (one connection at a time) or pool (a bounded pool of goroutines; the default)")
-	fs0.StringVar(&f.jsonPath, "json", "", "stream the step log to this JSON Lines file, one line per step as it happens")
-	fs0.BoolVar(&f.quiet, "quiet", false, "do not narrate the steps on standard output")
-	f.view.registerFilters(fs0)
-	fs0.StringVar(&f.tun, "tun", "", "serve on this TUN device with packetwalk's own stack (created if it does not exist; needs root)")
-	fs0.StringVar(&f.tap, "tap", "", "serve on this TAP device with packetwalk's own stack: Ethernet frames and ARP with the kernel (created if it does not exist; needs root)")
-	fs0.StringVar(&f.addr, "addr", "", "with --tun or --tap: packetwalk's address and prefix, e.g. 10.9.0.2/24 (the kernel side gets the first other address, 10.9.0.1)")
-	fs0.IntVar(&f.port, "port", 80, "with --tun or --tap: the port httpd listens on")
-	fs0.BoolVar(&f.noConfigure, "no-configure", false, "with --tun or --tap: leave the kernel side of the device alone and print the ip commands that configure it")
-	fs0.StringVar(&f.pcap, "pcap", "", "with --tun or --tap: stream a pcapng capture of the NIC's frames to this file")
-	fs0.StringVar(&f.viz, "viz", "", "serve the live view on HOST:PORT, e.g. 127.0.0.1:8081: the HTML report's page, following the steps as they happen")
-	f.link.registerImpairments(fs0)
-	f.link.registerTCP(fs0)
+	fs0 := f.flagSet()
 	if err := parseFlags(fs0, args, stdout, stderr); err != nil {
 		return err
 	}

@@ -20,6 +20,33 @@ import (
 	"github.com/packetwalk/packetwalk/stack/gvisorhost"
 )
 
+// traceOpts is trace's command line.
+type traceOpts struct {
+	lf                                    linkFlags
+	gets                                  stringList
+	docroot, pcapPath, jsonPath, htmlPath string
+	scenario                              string
+	quiet                                 bool
+	timeout                               time.Duration
+	view                                  viewFlags
+}
+
+func (o *traceOpts) flagSet() *flag.FlagSet {
+	fs := newFlagSet("trace")
+	o.lf.register(fs)
+	o.lf.registerTCP(fs)
+	fs.Var(&o.gets, "get", "a `PATH` to fetch after / (repeatable), e.g. --get /docs --get /logo.png")
+	fs.StringVar(&o.docroot, "docroot", "", "serve this folder (`DIR`) instead of the embedded demo site")
+	fs.StringVar(&o.pcapPath, "pcap", "trace.pcapng", "write the capture to this pcapng `FILE` (\"\" for none)")
+	fs.StringVar(&o.jsonPath, "json", "trace.jsonl", "write the step log to this JSON Lines `FILE` (\"\" for none)")
+	fs.StringVar(&o.htmlPath, "html", "trace.html", "write the HTML report to this `FILE` (\"\" for none)")
+	fs.BoolVar(&o.quiet, "quiet", false, "print only the summary, not every step")
+	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "give up on the whole run after this long")
+	fs.StringVar(&o.scenario, "scenario", "", "run a scenario `FILE`, or a lab's scenario (ID or ID/FILE), instead of the default exchange")
+	o.view.register(fs)
+	return fs
+}
+
 // runTrace is `packetwalk trace`, the main job: a client host running
 // gVisor's netstack and Go's HTTP client fetches "/" (and each --get PATH)
 // from a packetwalk host running httpd on an embedded demo site, over a
@@ -27,44 +54,31 @@ import (
 // capture and the step log are written; one summary line per request
 // closes the run, which fails if a request did.
 func runTrace(args []string, stdout, stderr io.Writer) error {
-	fs0 := newFlagSet("trace")
-	var lf linkFlags
-	lf.register(fs0)
-	lf.registerTCP(fs0)
-	var gets stringList
-	fs0.Var(&gets, "get", "a path to fetch after / (repeatable), e.g. --get /docs --get /logo.png")
-	docroot := fs0.String("docroot", "", "serve this folder instead of the embedded demo site")
-	pcapPath := fs0.String("pcap", "trace.pcapng", "write the capture to this pcapng file (\"\" for none)")
-	jsonPath := fs0.String("json", "trace.jsonl", "write the step log to this JSON Lines file (\"\" for none)")
-	htmlPath := fs0.String("html", "trace.html", "write the HTML report to this file (\"\" for none)")
-	quiet := fs0.Bool("quiet", false, "print only the summary, not every step")
-	timeout := fs0.Duration("timeout", 60*time.Second, "give up on the whole run after this long")
-	scenarioName := fs0.String("scenario", "", "run a scenario file, or a lab's scenario (ID or ID/FILE), instead of the default exchange")
-	var view viewFlags
-	view.register(fs0)
+	var o traceOpts
+	fs0 := o.flagSet()
 	if err := parseFlags(fs0, args, stdout, stderr); err != nil {
 		return err
 	}
-	if err := view.check(); err != nil {
+	if err := o.view.check(); err != nil {
 		return err
 	}
-	if *scenarioName != "" {
-		if len(gets) > 0 || *docroot != "" {
+	if o.scenario != "" {
+		if len(o.gets) > 0 || o.docroot != "" {
 			return fmt.Errorf("--scenario describes its own traffic and site; it cannot be combined with --get or --docroot")
 		}
-		return traceScenario(*scenarioName, &view, *quiet, *jsonPath, *pcapPath, *htmlPath, stdout)
+		return traceScenario(o.scenario, &o.view, o.quiet, o.jsonPath, o.pcapPath, o.htmlPath, stdout)
 	}
-	paths := append([]string{"/"}, gets...)
+	paths := append([]string{"/"}, o.gets...)
 	for _, p := range paths {
 		if !strings.HasPrefix(p, "/") {
 			return fmt.Errorf("--get %q: a path starts with /", p)
 		}
 	}
-	topo, err := lf.topology()
+	topo, err := o.lf.topology()
 	if err != nil {
 		return err
 	}
-	site, mapCfg, err := siteFor(*docroot)
+	site, mapCfg, err := siteFor(o.docroot)
 	if err != nil {
 		return err
 	}
@@ -73,20 +87,20 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	// gVisor runs goroutines of its own, so virtual time follows the wall
 	// clock (the run is not bit-reproducible; `ping` and the labs with
 	// packetwalk on both ends are).
-	n := stack.NewNetwork(lf.seed)
+	n := stack.NewNetwork(o.lf.seed)
 	n.Loop.SetPaced(true)
 	wcfg := topo.Wire
 	wire, err := n.AddWire(wcfg)
 	if err != nil {
 		return err
 	}
-	server := n.AddHost(stack.HostConfig{Name: "server", TCP: lf.tcpConfig()})
+	server := n.AddHost(stack.HostConfig{Name: "server", TCP: o.lf.tcpConfig()})
 	if _, err := server.AddInterface(stack.InterfaceConfig{
-		NIC: nic.Config{MAC: stack.MAC(2), MTU: lf.mtu}, Prefix: netip.MustParsePrefix("10.0.0.2/24"),
+		NIC: nic.Config{MAC: stack.MAC(2), MTU: o.lf.mtu}, Prefix: netip.MustParsePrefix("10.0.0.2/24"),
 	}, wire); err != nil {
 		return err
 	}
-	client, err := gvisorhost.New(gvisorhost.Config{Name: "client", MAC: stack.MAC(1), MTU: lf.mtu,
+	client, err := gvisorhost.New(gvisorhost.Config{Name: "client", MAC: stack.MAC(1), MTU: o.lf.mtu,
 		Addr: netip.MustParsePrefix("10.0.0.1/24"), Clock: n.Clock, Log: n.Log})
 	if err != nil {
 		return err
@@ -94,12 +108,15 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	defer client.Close()
 	wire.Attach(client)
 	client.Attach(wire)
+	if err := o.view.checkHosts([]string{client.Name(), server.Name, wire.Name()}); err != nil {
+		return err
+	}
 
-	out, err := openViewOutputs(n.Log, stdout, &view, *quiet, *jsonPath, *pcapPath)
+	out, err := openViewOutputs(n.Log, stdout, &o.view, o.quiet, o.jsonPath, o.pcapPath)
 	if err != nil {
 		return err
 	}
-	if err := out.addHTML(n.Log, *htmlPath, "packetwalk trace: GET "+strings.Join(paths, ", ")); err != nil {
+	if err := out.addHTML(n.Log, o.htmlPath, "packetwalk trace: GET "+strings.Join(paths, ", ")); err != nil {
 		out.close()
 		return err
 	}
@@ -112,7 +129,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		err          error
 	}
 	var results []result
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	finished := make(chan struct{})
 	serverAddr := netip.AddrPortFrom(server.Addr(), 80)
@@ -165,7 +182,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 
 	failed := 0
 	out.println("")
-	out.println("== summary (seed %d): %d request(s) from gVisor's HTTP client to packetwalk's httpd", lf.seed, len(paths))
+	out.println("== summary (seed %d): %d request(s) from gVisor's HTTP client to packetwalk's httpd", o.lf.seed, len(paths))
 	for _, r := range results {
 		if r.err != nil || r.code >= 400 {
 			failed++
@@ -181,6 +198,9 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	}
 	for _, path := range out.paths {
 		fmt.Fprintf(stdout, "wrote %s\n", path)
+	}
+	if err := o.view.unmatched(); err != nil {
+		return err
 	}
 	switch {
 	case serveErr != nil:
@@ -215,5 +235,4 @@ type stringList []string
 
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
-var _ = flag.ErrHelp
+func (s *stringList) repeatable()        {}

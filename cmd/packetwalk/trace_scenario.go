@@ -94,6 +94,9 @@ func traceScenario(name string, view *viewFlags, quiet bool, jsonPath, pcapPath,
 	for _, p := range o.paths {
 		fmt.Fprintf(stdout, "wrote %s\n", p)
 	}
+	if err := view.unmatched(); err != nil {
+		return err
+	}
 	if len(res.Failed()) > 0 {
 		return exitError{1}
 	}

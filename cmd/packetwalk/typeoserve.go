@@ -32,44 +32,56 @@ func runTypeOServe(args []string, stdout, stderr io.Writer) error {
 	return typeOServeCommand(ctx, args, os.Stdin, stdout, stderr, nil)
 }
 
+// typeOServeOpts is type-o-serve's command line.
+type typeOServeOpts struct {
+	listen, tun, tap, addr, get string
+	noConfigure, sim, steps     bool
+	lf                          linkFlags
+}
+
+func (o *typeOServeOpts) flagSet() *flag.FlagSet {
+	fs := newFlagSet("type-o-serve")
+	fs.StringVar(&o.listen, "listen", "", "listen on `HOST:PORT` with the kernel's sockets (default "+typeOServeDefaultListen+")")
+	fs.StringVar(&o.tun, "tun", "", "serve on this TUN device (`NAME`) with packetwalk's own stack, port 80 unless PORT (needs root; see the README)")
+	fs.StringVar(&o.tap, "tap", "", "serve on this TAP device (`NAME`) with packetwalk's own stack, port 80 unless PORT (needs root)")
+	fs.StringVar(&o.addr, "addr", "", "with --tun or --tap: packetwalk's address and prefix (`CIDR`), e.g. 10.9.0.2/24 (the kernel side gets 10.9.0.1)")
+	fs.BoolVar(&o.noConfigure, "no-configure", false, "with --tun or --tap: leave the kernel side of the device alone and print the ip commands that configure it")
+	fs.BoolVar(&o.sim, "sim", false, "be the web server of a packetwalk host on a simulated wire: a simulated client (gVisor's netstack, Go's HTTP client) sends the request")
+	fs.StringVar(&o.get, "get", "/", "with --sim: the `PATH` the simulated client asks for")
+	fs.BoolVar(&o.steps, "steps", false, "with --sim, --tun or --tap: also narrate every step of every frame")
+	o.lf.register(fs)
+	o.lf.registerTCP(fs)
+	return fs
+}
+
 // typeOServeCommand is type-o-serve reading the operator from in, until in
 // ends or ctx is done. ready, if not nil, is told the listening address.
 func typeOServeCommand(ctx context.Context, args []string, in io.Reader, stdout, stderr io.Writer, ready func(net.Addr)) error {
-	fs0 := newFlagSet("type-o-serve")
-	listen := fs0.String("listen", "", "listen on HOST:PORT with the kernel's sockets (default "+typeOServeDefaultListen+")")
-	tun := fs0.String("tun", "", "serve on this TUN device with packetwalk's own stack, port 80 unless PORT (needs root; see the README)")
-	tap := fs0.String("tap", "", "serve on this TAP device with packetwalk's own stack, port 80 unless PORT (needs root)")
-	addr := fs0.String("addr", "", "with --tun or --tap: packetwalk's address and prefix, e.g. 10.9.0.2/24 (the kernel side gets 10.9.0.1)")
-	noConfigure := fs0.Bool("no-configure", false, "with --tun or --tap: leave the kernel side of the device alone and print the ip commands that configure it")
-	sim := fs0.Bool("sim", false, "be the web server of a packetwalk host on a simulated wire: a simulated client (gVisor's netstack, Go's HTTP client) sends the request")
-	path := fs0.String("get", "/", "with --sim: the path the simulated client asks for")
-	steps := fs0.Bool("steps", false, "with --sim, --tun or --tap: also narrate every step of every frame")
-	var lf linkFlags
-	lf.register(fs0)
-	lf.registerTCP(fs0)
+	var o typeOServeOpts
+	fs0 := o.flagSet()
 	positional, err := parseFlagsAndArgs(fs0, args, 1, "PORT", stdout, stderr)
 	if err != nil {
 		return err
 	}
-	if *sim {
-		if *listen != "" || len(positional) > 0 {
+	if o.sim {
+		if o.listen != "" || len(positional) > 0 {
 			fmt.Fprintln(stderr, "packetwalk type-o-serve: --sim serves on the simulated wire; it takes no --listen or PORT.")
 			return errUsage
 		}
-		if len(*path) == 0 || (*path)[0] != '/' {
-			fmt.Fprintf(stderr, "packetwalk type-o-serve: --get %q: a path starts with /.\n", *path)
+		if len(o.get) == 0 || o.get[0] != '/' {
+			fmt.Fprintf(stderr, "packetwalk type-o-serve: --get %q: a path starts with /.\n", o.get)
 			return errUsage
 		}
-		return typeOServeSim(ctx, &lf, *path, *steps, in, stdout)
+		return typeOServeSim(ctx, &o.lf, o.get, o.steps, in, stdout)
 	}
-	if *tun != "" || *tap != "" || *addr != "" {
-		plan, err := planDevice(*tun, *tap, *addr)
+	if o.tun != "" || o.tap != "" || o.addr != "" {
+		plan, err := planDevice(o.tun, o.tap, o.addr)
 		port := typeOServeDevicePort
 		switch {
 		case err != nil:
-		case *listen != "":
+		case o.listen != "":
 			err = fmt.Errorf("%s and --listen exclude each other: %s serves on packetwalk's stack, --listen on the kernel's; choose one", plan.flag(), plan.flag())
-		case lf.mtu != nic.DefaultMTU || lf.wireMode != "hub":
+		case o.lf.mtu != nic.DefaultMTU || o.lf.wireMode != "hub":
 			err = errors.New("--mtu and --wire shape the simulated wire of --sim; on a device the kernel's MTU applies")
 		case len(positional) == 1:
 			if n, perr := strconv.Atoi(positional[0]); perr != nil || n < 1 || n > 65535 {
@@ -82,11 +94,11 @@ func typeOServeCommand(ctx context.Context, args []string, in io.Reader, stdout,
 			fmt.Fprintf(stderr, "packetwalk type-o-serve: %v.\n", err)
 			return errUsage
 		}
-		return typeOServeDevice(ctx, plan, port, *noConfigure, *steps, &lf, in, stdout, ready)
+		return typeOServeDevice(ctx, plan, port, o.noConfigure, o.steps, &o.lf, in, stdout, ready)
 	}
 	where := typeOServeDefaultListen
 	switch {
-	case len(positional) == 1 && *listen != "":
+	case len(positional) == 1 && o.listen != "":
 		fmt.Fprintln(stderr, "packetwalk type-o-serve: give --listen HOST:PORT or PORT, not both.")
 		return errUsage
 	case len(positional) == 1:
@@ -95,12 +107,12 @@ func typeOServeCommand(ctx context.Context, args []string, in io.Reader, stdout,
 			return errUsage
 		}
 		where = net.JoinHostPort("127.0.0.1", positional[0])
-	case *listen != "":
-		if _, port, err := net.SplitHostPort(*listen); err != nil || !validPort(port) {
-			fmt.Fprintf(stderr, "packetwalk type-o-serve: --listen %q is not HOST:PORT with a port 0..65535, e.g. 127.0.0.1:8080.\n", *listen)
+	case o.listen != "":
+		if _, port, err := net.SplitHostPort(o.listen); err != nil || !validPort(port) {
+			fmt.Fprintf(stderr, "packetwalk type-o-serve: --listen %q is not HOST:PORT with a port 0..65535, e.g. 127.0.0.1:8080.\n", o.listen)
 			return errUsage
 		}
-		where = *listen
+		where = o.listen
 	}
 
 	ln, err := net.Listen("tcp", where)
@@ -123,35 +135,5 @@ func typeOServeCommand(ctx context.Context, args []string, in io.Reader, stdout,
 		// process is ending.
 		ln.Close()
 		return nil
-	}
-}
-
-// parseFlagsAndArgs is parseFlags for a command that takes up to max
-// positional arguments (named what, for the error), with flags before or
-// after them.
-func parseFlagsAndArgs(fs *flag.FlagSet, args []string, max int, what string, stdout, stderr io.Writer) ([]string, error) {
-	var positional []string
-	for {
-		err := fs.Parse(args)
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fmt.Fprintf(stdout, "Usage of %s: [flags] [%s]\n", fs.Name(), what)
-			fs.PrintDefaults()
-			return nil, flag.ErrHelp
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v; run '%s --help' for the flags.\n", fs.Name(), err, fs.Name())
-			return nil, errUsage
-		}
-		if fs.NArg() == 0 {
-			return positional, nil
-		}
-		positional = append(positional, fs.Arg(0))
-		if len(positional) > max {
-			fmt.Fprintf(stderr, "%s: unexpected argument %q (it takes at most %d %s); run '%s --help' for the flags.\n",
-				fs.Name(), fs.Arg(0), max, what, fs.Name())
-			return nil, errUsage
-		}
-		args = fs.Args()[1:]
 	}
 }

@@ -1,7 +1,8 @@
 // Package gvisorhost is a host whose TCP/IP stack is gVisor's netstack (a
 // production stack we did not write, in the same process), plugged into
-// packetwalk's simulated wire like any NIC. It is the "real peer" of
-// design.md: packetwalk's own stack is tested by talking to it.
+// packetwalk's simulated wire like any NIC. It is a "real peer"
+// (docs/design.md, "Principles: Real peers"): packetwalk's own stack is
+// tested by talking to it.
 //
 // # What is traced
 //
@@ -51,9 +52,10 @@
 // retransmission, delayed-ACK, ARP and TIME_WAIT timers run in wall-clock
 // time, while the step log and the wire run on the simulation's Clock. A
 // simulation with a gVisor host therefore works but is not bit-reproducible:
-// design.md promises identical logs and pcapng files only with packetwalk
-// hosts on both ends. Feeding gVisor a tcpip.Clock adapted from the
-// clock.Virtual would not fix this: gVisor processes TCP segments on its own
+// docs/design.md ("Principles: Deterministic simulation with a seed")
+// promises identical logs and pcapng files only with packetwalk hosts on
+// both ends. Feeding gVisor a tcpip.Clock adapted from the clock.Virtual
+// would not fix this: gVisor processes TCP segments on its own
 // processor goroutines (there is no option to process them inline in
 // InjectInbound), so the virtual clock cannot tell when gVisor is idle and
 // would jump ahead to the next timer while a segment is still being

@@ -6,13 +6,13 @@ import "encoding/binary"
 // itself instead of through pcapgo's NgWriter.WritePacketWithOptions.
 // pcapgo builds a slice of options boxed in interfaces for every packet,
 // converts the comment to bytes and writes each piece through its bufio
-// separately: 15 allocations per pair of packets (BenchmarkWriteFrame),
-// with the step log on a few microseconds per received segment. Here a
-// block is appended into one reused buffer, with no allocation. The bytes
-// are those pcapgo wrote (same option order, padding and timestamp
-// units: the IDBs pcapgo writes say nanoseconds), so files keep their
-// form; pcapgo still writes the Section Header and Interface Description
-// Blocks, and the tests read the files back with pcapgo and tshark.
+// separately, which allocates several times for every packet captured.
+// Here a block is appended into one reused buffer, with no allocation
+// (BenchmarkWriteFrame measures it). The bytes are those pcapgo wrote
+// (same option order, padding and timestamp units: the IDBs pcapgo writes
+// say nanoseconds), so files keep their form; pcapgo still writes the
+// Section Header and Interface Description Blocks, and the tests read the
+// files back with pcapgo and tshark.
 
 // Option codes of an EPB (draft 3.5 and 4.3.1).
 const (

@@ -15,9 +15,8 @@ const TruncatedNote = " (trail truncated)"
 // key names one frame's walk on one host: the events of that walk are the
 // ones that carry this (Host, Frame). The host is a number the Writer gives
 // each host name (Writer.keyOf): a key of two integers hashes and compares
-// several times faster than one holding the name, and every event and
-// frame looks keys up in two maps (map hashing of string keys was 5% of
-// serve --tun's CPU with the step log on).
+// faster than one holding the name, and every event and frame looks keys
+// up in two maps.
 type key struct {
 	host  uint32
 	frame uint64
@@ -151,8 +150,7 @@ var commentPlain = func() (t [256]bool) {
 
 func appendText(b []byte, s string) []byte {
 	// One table lookup per byte (commentPlain) instead of two
-	// comparisons: every step's message passes here (2% of serve --tun's
-	// CPU with the step log on).
+	// comparisons: every step's message passes here.
 	i := 0
 	for i < len(s) && commentPlain[s[i]] {
 		i++

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/packetwalk/packetwalk/arp"
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
@@ -27,7 +29,7 @@ type peer struct {
 	hostIP netip.Addr // the gateway address the peer answers ARP for
 	medium nic.Medium
 	rec    *viz.Recorder
-	clock  viz.Clock
+	clock  clock.Clock
 
 	// sent holds the TCP segments packetwalk sent, in order, with the time
 	// they reached the peer, until a ">" line takes them.
@@ -64,7 +66,7 @@ func (p *peer) Arrive(bits []byte, id uint64) {
 	}
 	switch f.EtherType() {
 	case nic.EtherTypeARP:
-		p.arrivedARP(nic.ARPPacket(f.Payload()), id)
+		p.arrivedARP(arp.Packet(f.Payload()), id)
 	case nic.EtherTypeIPv4:
 		p.arrivedIPv4(f.Payload(), id)
 	default:
@@ -73,11 +75,11 @@ func (p *peer) Arrive(bits []byte, id uint64) {
 }
 
 // arrivedARP answers a request for the gateway's address (RFC 826).
-func (p *peer) arrivedARP(a nic.ARPPacket, id uint64) {
-	if a.Check() != nil || a.Op() != nic.ARPRequest || a.TargetIP() != p.hostIP {
+func (p *peer) arrivedARP(a arp.Packet, id uint64) {
+	if a.Check() != nil || a.Op() != arp.Request || a.TargetIP() != p.hostIP {
 		return
 	}
-	payload := nic.AppendARP(nil, nic.ARPReply, p.mac, p.hostIP, a.SenderMAC(), a.SenderIP())
+	payload := arp.Append(nil, arp.Reply, p.mac, p.hostIP, a.SenderMAC(), a.SenderIP())
 	out := p.rec.NewFrameID()
 	if p.rec.On() {
 		p.rec.Emit(viz.Event{Layer: viz.LayerARP, Step: "reply", Verdict: viz.Send, Frame: out,

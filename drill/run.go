@@ -11,6 +11,7 @@ import (
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // The addresses packetdrill gives its test network (packetdrill's
@@ -213,7 +214,7 @@ func newRunner(s *Script, cfg Config) (*runner, error) {
 	n := stack.NewNetwork(seed)
 	// A wire with almost no delay: packetdrill's TUN device delivers at
 	// once, and the scripts' times assume it.
-	w, err := n.AddWire(nic.WireConfig{Name: "wire", Latency: time.Nanosecond})
+	w, err := n.AddWire(wire.Config{Name: "wire", Latency: time.Nanosecond})
 	if err != nil {
 		return r, err
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -209,7 +210,7 @@ func TestServerGetWithNetHTTPClient(t *testing.T) {
 
 func TestServerKeepAliveHTTP11(t *testing.T) {
 	sink := &viz.MemorySink{}
-	log := viz.NewLog(viz.NewVirtualClock())
+	log := viz.NewLog(clock.NewVirtual())
 	log.AddSink(sink)
 	ts := startServer(t, Config{}, nil, log.Recorder("server"))
 
@@ -422,7 +423,7 @@ func TestServerRedirectAndErrorPages(t *testing.T) {
 // when the stream cannot be trusted, and the drop reason in the step log.
 func TestServerErrorStatuses(t *testing.T) {
 	sink := &viz.MemorySink{}
-	log := viz.NewLog(viz.NewVirtualClock())
+	log := viz.NewLog(clock.NewVirtual())
 	log.AddSink(sink)
 	ts := startServer(t, Config{MaxBodyBytes: 100, MaxRequestLine: 200, MaxHeaderBytes: 300}, nil, log.Recorder("server"))
 
@@ -607,7 +608,7 @@ func TestServerTimeouts(t *testing.T) {
 // seven steps, in order, each tied to the socket's ID.
 func TestServerSevenSteps(t *testing.T) {
 	sink := &viz.MemorySink{}
-	log := viz.NewLog(viz.NewVirtualClock())
+	log := viz.NewLog(clock.NewVirtual())
 	log.AddSink(sink)
 	ts := startServer(t, Config{}, nil, log.Recorder("server"))
 	c := dial(t, ts.addr)
@@ -674,7 +675,7 @@ func TestServerAllowDeny(t *testing.T) {
 
 	var errs bytes.Buffer
 	sink := &viz.MemorySink{}
-	log := viz.NewLog(viz.NewVirtualClock())
+	log := viz.NewLog(clock.NewVirtual())
 	log.AddSink(sink)
 	ts := startServer(t, Config{Deny: []netip.Prefix{loop}, ErrorLog: &errs}, nil, log.Recorder("server"))
 	resp, _, br := exchange(t, ts.addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -761,7 +762,7 @@ func TestServerReverseDNSAndIdent(t *testing.T) {
 	}
 	var access bytes.Buffer
 	sink := &viz.MemorySink{}
-	log := viz.NewLog(viz.NewVirtualClock())
+	log := viz.NewLog(clock.NewVirtual())
 	log.AddSink(sink)
 	ts := startServer(t, Config{
 		AccessLog: &access,
@@ -839,7 +840,7 @@ func TestServerArchSingle(t *testing.T) {
 
 func TestServerArchPool(t *testing.T) {
 	sink := &viz.MemorySink{}
-	log := viz.NewLog(viz.NewVirtualClock())
+	log := viz.NewLog(clock.NewVirtual())
 	log.AddSink(sink)
 	ts := startServer(t, Config{Arch: ArchPool, Workers: 1, MaxConns: 2}, nil, log.Recorder("server"))
 	c1 := dial(t, ts.addr)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -31,7 +32,7 @@ func TestTypeOServe(t *testing.T) {
 		".\r\n"
 	var screen bytes.Buffer
 	sink := &viz.MemorySink{}
-	log := viz.NewLog(viz.NewVirtualClock())
+	log := viz.NewLog(clock.NewVirtual())
 	log.AddSink(sink)
 	done := make(chan error, 1)
 	go func() {

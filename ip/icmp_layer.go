@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -247,14 +248,14 @@ func (l *Layer) dropAt(layer viz.Layer, frame uint64, step string, reason viz.Re
 
 // tokenBucket limits ICMP errors: rate tokens a second, at most burst saved.
 type tokenBucket struct {
-	clock  viz.Clock
+	clock  clock.Clock
 	rate   int
 	burst  int
 	tokens float64
 	last   time.Duration
 }
 
-func newTokenBucket(c viz.Clock, rate, burst int) tokenBucket {
+func newTokenBucket(c clock.Clock, rate, burst int) tokenBucket {
 	if rate == 0 {
 		rate = DefaultICMPErrorsPerSecond
 	}

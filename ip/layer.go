@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -22,7 +23,7 @@ const (
 
 // Config describes one host's IP layer.
 type Config struct {
-	Clock    viz.Clock
+	Clock    clock.Clock
 	Recorder *viz.Recorder
 	// Forwarding makes the host a router: datagrams for other hosts are
 	// forwarded (TTL decremented) instead of dropped as ip_not_mine.
@@ -58,7 +59,7 @@ type Config struct {
 type Layer struct {
 	texts           logTexts // the step log's address texts (logtext.go)
 	rec             *viz.Recorder
-	clock           viz.Clock
+	clock           clock.Clock
 	forwarding      bool
 	ttl             uint8
 	ignoreBcastEcho bool

@@ -13,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -82,7 +83,7 @@ func (tr *ltTransport) ReceiveError(e ICMPError) {
 
 type ltHarness struct {
 	t     *testing.T
-	clock *viz.VirtualClock
+	clock *clock.Virtual
 	log   *viz.Log
 	sink  *viz.MemorySink
 	l     *Layer
@@ -96,7 +97,7 @@ type ltHarness struct {
 
 func newLTBase(t *testing.T, cfg Config, name string) *ltHarness {
 	t.Helper()
-	h := &ltHarness{t: t, clock: viz.NewVirtualClock(), sink: &viz.MemorySink{}, tcp: &ltTransport{}}
+	h := &ltHarness{t: t, clock: clock.NewVirtual(), sink: &viz.MemorySink{}, tcp: &ltTransport{}}
 	h.log = viz.NewLog(h.clock)
 	h.log.AddSink(h.sink)
 	cfg.Clock, cfg.Recorder = h.clock, h.log.Recorder(name)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -99,7 +100,7 @@ type ReassemblerConfig struct {
 	MaxDatagrams int
 	// Clock runs the reassembly timers; required. Its timers must fire on
 	// the goroutine that calls Add (the host's event loop).
-	Clock viz.Clock
+	Clock clock.Clock
 	// Recorder receives the steps; nil records nothing.
 	Recorder *viz.Recorder
 	// OnTimeout, if set, is called when a datagram times out and its first
@@ -165,7 +166,7 @@ type pendingDatagram struct {
 	maxEnd int            // the end of the furthest byte held
 	bytes  int            // payload bytes held
 	header []byte         // the first fragment's header, once it arrived
-	timer  viz.Timer
+	timer  clock.Timer
 	since  time.Duration // when the first fragment to arrive arrived
 }
 

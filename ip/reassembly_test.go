@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -20,7 +21,7 @@ type timeoutCall struct {
 
 type reasmHarness struct {
 	t        testing.TB
-	clock    *viz.VirtualClock
+	clock    *clock.Virtual
 	sink     *viz.MemorySink
 	r        *Reassembler
 	timeouts []timeoutCall
@@ -29,7 +30,7 @@ type reasmHarness struct {
 
 func newReasmHarness(t testing.TB, cfg ReassemblerConfig) *reasmHarness {
 	t.Helper()
-	h := &reasmHarness{t: t, clock: viz.NewVirtualClock(), sink: &viz.MemorySink{}}
+	h := &reasmHarness{t: t, clock: clock.NewVirtual(), sink: &viz.MemorySink{}}
 	log := viz.NewLog(h.clock)
 	log.AddSink(h.sink)
 	cfg.Clock = h.clock
@@ -753,7 +754,7 @@ func TestReassemblyCopiesPayload(t *testing.T) {
 
 // Without a recorder (or a listener) it works the same and logs nothing.
 func TestReassemblyNoRecorder(t *testing.T) {
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	r := NewReassembler(ReassemblerConfig{Clock: clock})
 	p := testPayload(24, 1)
 	frags := splitDatagram(keyA, p, 8, 16)
@@ -814,7 +815,7 @@ func FuzzReassembler(f *testing.F) {
 	f.Add([]byte{0x04, 0, 8, 0, 0x05, 0, 8, 0, 0x06, 0, 8, 0, 0x07, 0, 8, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const maxBytes, maxDatagrams = 4096, 3
-		clock := viz.NewVirtualClock()
+		clock := clock.NewVirtual()
 		log := viz.NewLog(clock)
 		log.AddSink(viz.SinkFunc(func(e *viz.Event) {
 			if e.Verdict == viz.Drop && !e.Reason.Known() {
@@ -899,7 +900,7 @@ func BenchmarkReassembly64K(b *testing.B) {
 	frags[0].Header = testHeader(20, 1)
 	for _, logging := range []bool{false, true} {
 		b.Run(fmt.Sprintf("log=%v", logging), func(b *testing.B) {
-			clock := viz.NewVirtualClock()
+			clock := clock.NewVirtual()
 			cfg := ReassemblerConfig{Clock: clock}
 			if logging {
 				log := viz.NewLog(clock)

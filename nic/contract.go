@@ -1,7 +1,9 @@
-// Package nic is the LAN adapter and the link under it: Ethernet frames and
-// their FCS, the NIC's receive path (PHY, FCS check, destination-MAC filter,
-// RX ring, interrupt, driver dispatch by EtherType) and transmit path, ARP,
-// and the media a NIC attaches to (the simulated wire; TUN and TAP devices).
+// Package nic is the LAN adapter, the NIC of the walk (wire -> NIC ->
+// ARP/IP -> ICMP/UDP/TCP -> sockets -> httpd): the Ethernet frame and its
+// FCS (ethernet.go), the adapter's receive path (PHY, size check, FCS check,
+// destination-MAC filter, RX ring, interrupt) and the driver that hands
+// frames to protocols by EtherType (receive.go), and the transmit path
+// (nic.go).
 //
 // The receive path follows "How Network Works" ch. 6 step by step; each
 // stage is a logged step with a named drop:
@@ -15,6 +17,17 @@
 //	irq   the adapter interrupts; the driver drains the ring
 //	driver EtherType 0x0800 IPv4, 0x0806 ARP, else           -> unknown_ethertype
 //
+// Imports point one way: nic knows only the clock, the step log and the
+// standard library, and the packages next to it on the walk import nic.
+// Below, the media a NIC attaches to (package wire: the simulated wire, TUN
+// and TAP devices) import nic for the frame format and for the two
+// interfaces declared here, Medium (what the NIC needs of a medium) and
+// Port (what a medium delivers to); the NIC is handed its medium through
+// Attach and never knows which one it is. Above, the protocols (package
+// arp, and IPv4 through stack.Interface) implement Protocol and are
+// registered with the driver by EtherType (Register) by the composition
+// root, stack.Host.AddInterface.
+//
 // This file is the layer's contract: what the NIC offers the protocols above
 // it, and what it needs from the medium below it. See docs/design.md for
 // the whole walk and the contracts of the layers above.
@@ -23,7 +36,7 @@ package nic
 // ---- Upwards: the driver hands received frames to protocols ----
 
 // Protocol is a protocol the driver dispatches frames to, by EtherType
-// (IPv4 to the IP layer, ARP to this package's ARP).
+// (IPv4 to the IP layer through stack.Interface, ARP to package arp).
 type Protocol interface {
 	// Receive takes one received frame. It runs on the host's event loop
 	// and must finish the frame's walk on this host before it returns:
@@ -73,9 +86,10 @@ func (c Class) String() string {
 // ---- Downwards: the medium the PHY is attached to ----
 
 // Medium is what a NIC's PHY is attached to: the simulated wire (hub or
-// switch), or a TUN/TAP device. A medium delivers the bits of a frame,
-// possibly damaged, to the other ports; it never looks inside them except
-// as a switch reads the destination and source MACs.
+// switch), or a TUN/TAP device (package wire has them all). A medium
+// delivers the bits of a frame, possibly damaged, to the other ports; it
+// never looks inside them except as a switch reads the destination and
+// source MACs.
 type Medium interface {
 	// Transmit carries one frame (header, payload, padding and FCS) from
 	// port from. The medium must not keep bits after it returns; it
@@ -89,7 +103,7 @@ type Port interface {
 	// bits reach this port. bits is only valid during the call: the port
 	// copies what it keeps (the NIC into its RX ring, a wire into its
 	// delivery, gVisor into its own buffers), so that a device medium can
-	// read the next packet into the same memory (tun.go).
+	// read the next packet into the same memory (wire/tun.go).
 	Arrive(bits []byte, id uint64)
 	// PortName names the port in the medium's steps, e.g. "client/eth0".
 	PortName() string

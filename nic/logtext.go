@@ -36,8 +36,8 @@ func (c *macText) get(m MAC) string {
 	return c.text
 }
 
-// appendEtherType appends t as EtherType.String does.
-func appendEtherType(b []byte, t EtherType) []byte {
+// AppendTo appends t as String gives it.
+func (t EtherType) AppendTo(b []byte) []byte {
 	switch t {
 	case EtherTypeIPv4, EtherTypeARP, EtherTypeIPv6, EtherTypeVLAN:
 		return append(b, t.String()...)
@@ -47,25 +47,3 @@ func appendEtherType(b []byte, t EtherType) []byte {
 
 // fcsText is "%#08x" of an FCS.
 func fcsText(fcs uint32) string { return viz.Hex(uint64(fcs), 8) }
-
-// tunFrameMsg is the TUN PHY's frame step, "the kernel sent a %d-byte %s
-// on %s; the PHY frames it %s -> %s %s with FCS %#08x", without fmt.
-func (d *Device) tunFrameMsg(n int, what string, dst MAC, t EtherType, fcs uint32) string {
-	var a [192]byte
-	b := viz.AppendInt(append(a[:0], "the kernel sent a "...), n)
-	b = append(append(append(b, "-byte "...), what...), " on "...)
-	b = append(append(b, d.name...), "; the PHY frames it "...)
-	b = append(append(b, d.srcText.get(d.kernelMAC)...), " -> "...)
-	b = append(append(b, d.dstText.get(dst)...), ' ')
-	b = append(appendEtherType(b, t), " with FCS "...)
-	return string(viz.AppendHex(b, uint64(fcs), 8))
-}
-
-// tunUnframeMsg is the TUN PHY's unframe step, "header, padding and FCS
-// stripped: %d-byte IPv4 packet written to %s for the kernel".
-func (d *Device) tunUnframeMsg(n int) string {
-	var a [128]byte
-	b := viz.AppendInt(append(a[:0], "header, padding and FCS stripped: "...), n)
-	b = append(append(b, "-byte IPv4 packet written to "...), d.name...)
-	return string(append(b, " for the kernel"...))
-}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -41,7 +42,7 @@ type Config struct {
 	// means StandardFilter. A lab puts a student's filter here.
 	Filter FrameFilter
 
-	Clock    viz.Clock     // the simulation's or the host's clock
+	Clock    clock.Clock   // the simulation's or the host's clock
 	Recorder *viz.Recorder // the host's step log; nil logs nothing
 }
 
@@ -56,7 +57,7 @@ type NIC struct {
 	promiscuous  bool
 	driverBudget int
 	irqDelay     time.Duration
-	clock        viz.Clock
+	clock        clock.Clock
 	rec          *viz.Recorder
 
 	medium    Medium
@@ -65,10 +66,10 @@ type NIC struct {
 	protocols map[EtherType]Protocol
 
 	ring       rxRing
-	irqPending bool      // an interrupt is raised and the driver has not finished
-	pollFunc   func()    // n.poll, bound once: a method value allocates each time it is taken
-	irqTimer   viz.Timer // the driver's last timer, re-armed for the next interrupt (viz.Rearm): no allocation per frame
-	txBuf      []byte    // reused: the medium copies what it keeps
+	irqPending bool        // an interrupt is raised and the driver has not finished
+	pollFunc   func()      // n.poll, bound once: a method value allocates each time it is taken
+	irqTimer   clock.Timer // the driver's last timer, re-armed for the next interrupt (clock.Rearm): no allocation per frame
+	txBuf      []byte      // reused: the medium copies what it keeps
 
 	// Texts for the step log, made once (logtext.go).
 	ownText, peerText macText
@@ -131,7 +132,7 @@ func (n *NIC) MTU() int { return n.mtu }
 func (n *NIC) Recorder() *viz.Recorder { return n.rec }
 
 // Clock returns the clock the NIC runs on.
-func (n *NIC) Clock() viz.Clock { return n.clock }
+func (n *NIC) Clock() clock.Clock { return n.clock }
 
 // PortName implements Port: "host/eth0".
 func (n *NIC) PortName() string {

@@ -9,6 +9,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -35,7 +36,7 @@ func (m *txRecorder) Transmit(_ Port, bits []byte, _ uint64) {
 }
 
 type rig struct {
-	clock *viz.VirtualClock
+	clock *clock.Virtual
 	mem   *viz.MemorySink
 	nic   *NIC
 	ipv4  *sink
@@ -43,7 +44,7 @@ type rig struct {
 
 func newRig(t *testing.T, mod func(*Config)) *rig {
 	t.Helper()
-	c := viz.NewVirtualClock()
+	c := clock.NewVirtual()
 	log := viz.NewLog(c)
 	mem := &viz.MemorySink{}
 	log.AddSink(mem)
@@ -301,7 +302,7 @@ func TestParseMAC(t *testing.T) {
 // BenchmarkReceiveLogOff is one frame through the adapter and driver to the
 // protocol, with nobody listening: the hot path allocates nothing.
 func BenchmarkReceiveLogOff(b *testing.B) {
-	c := viz.NewVirtualClock()
+	c := clock.NewVirtual()
 	n := New(Config{MAC: macB, Clock: c, Recorder: viz.NewLog(c).Recorder("server")})
 	n.Register(EtherTypeIPv4, discard{})
 	f := frameTo(macB, EtherTypeIPv4, 1400)

@@ -3,6 +3,7 @@ package nic
 import (
 	"fmt"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -115,7 +116,7 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 			}
 			n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "irq", Frame: id, Msg: n.irqText})
 		}
-		viz.Rearm(n.clock, &n.irqTimer, n.irqDelay, n.pollFunc)
+		clock.Rearm(n.clock, &n.irqTimer, n.irqDelay, n.pollFunc)
 	}
 }
 
@@ -137,7 +138,7 @@ func (n *NIC) poll() {
 		n.irqPending = false
 		return
 	}
-	viz.Rearm(n.clock, &n.irqTimer, 0, n.pollFunc)
+	clock.Rearm(n.clock, &n.irqTimer, 0, n.pollFunc)
 }
 
 // dispatch hands one ring slot's frame to its protocol. The slot is freed
@@ -156,7 +157,7 @@ func (n *NIC) dispatch(s *rxSlot) {
 		et := viz.Hex(uint64(t), 4)
 		var a [64]byte
 		b := append(append(a[:0], "driver: EtherType "...), et...)
-		b = appendEtherType(append(b, " -> "...), t)
+		b = t.AppendTo(append(b, " -> "...))
 		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "driver", Verdict: viz.Pass, Frame: s.id,
 			Msg:    string(b),
 			Fields: []viz.Field{viz.F("ethertype", et)}})

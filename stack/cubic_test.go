@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // cubicPoint is one cwnd step of the client: when, the window after it
@@ -25,10 +25,10 @@ type cubicPoint struct {
 // cc, over a 10 Mbit/s wire with 100 ms of latency each way (RTT 200 ms)
 // that drops the frames in faults, and returns the client's cwnd steps
 // and the whole log.
-func cubicRun(t *testing.T, cc tcp.CongestionControl, data []byte, faults []nic.Fault) ([]cubicPoint, *viz.MemorySink) {
+func cubicRun(t *testing.T, cc tcp.CongestionControl, data []byte, faults []wire.Fault) ([]cubicPoint, *viz.MemorySink) {
 	t.Helper()
 	p, mem := tbPair(t, 38, tcp.Config{Congestion: cc},
-		nic.WireConfig{Latency: 100 * time.Millisecond, BandwidthBitsPerSecond: 10_000_000, Faults: faults})
+		wire.Config{Latency: 100 * time.Millisecond, BandwidthBitsPerSecond: 10_000_000, Faults: faults})
 	tbTransfer(t, p, data)
 	var pts []cubicPoint
 	for _, e := range tbSteps(mem, "client", viz.LayerTCP, "cwnd") {
@@ -99,7 +99,7 @@ func TestCUBICRegrowsAlongTheCurve(t *testing.T) {
 		t.Fatalf("only %d data segments", n)
 	}
 	seg := float64(mss)
-	fault := []nic.Fault{{Frame: victim, Kind: nic.FaultDrop}}
+	fault := []wire.Fault{{Frame: victim, Kind: wire.FaultDrop}}
 	pts, mem := cubicRun(t, tcp.CongestionCUBIC, data, fault)
 
 	// The reduction: ssthresh = 0.7 × FlightSize, W_max = the cwnd

@@ -7,8 +7,11 @@ import (
 	"io"
 	"net/netip"
 
+	"github.com/packetwalk/packetwalk/arp"
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // A host on a real device: one packetwalk host whose only interface is
@@ -26,14 +29,14 @@ type DeviceHostConfig struct {
 	// NIC holds the rest of the NIC's settings (MTU, ring size); its
 	// Name defaults to "eth0", its MAC is MAC.
 	NIC nic.Config
-	ARP nic.ARPConfig
+	ARP arp.Config
 	// Device describes the medium (Kind, Name, KernelMAC); its Clock and
 	// Log are the host's.
-	Device nic.DeviceConfig
+	Device wire.DeviceConfig
 	// Link, if not nil, puts a simulated wire with these impairments and
-	// faults between the device and the NIC (see nic.DeviceLink); its
+	// faults between the device and the NIC (see wire.DeviceLink); its
 	// Clock and Log are the host's.
-	Link *nic.WireConfig
+	Link *wire.Config
 	// Log is the step log; nil makes one stamped by the host's clock.
 	Log *viz.Log
 }
@@ -43,20 +46,20 @@ type DeviceHost struct {
 	*Host
 	Loop   *Loop
 	Log    *viz.Log
-	Medium *nic.Device
+	Medium *wire.Device
 	// Link is the wire between the device and the NIC, nil without
 	// DeviceHostConfig.Link.
-	Link  *nic.DeviceLink
+	Link  *wire.DeviceLink
 	Iface *Interface
 }
 
 // NewDeviceHost builds a host on dev (an open TUN or TAP file, see
-// nic.OpenDevice). Nothing is read until Run.
+// wire.OpenDevice). Nothing is read until Run.
 func NewDeviceHost(dev io.ReadWriteCloser, cfg DeviceHostConfig) (*DeviceHost, error) {
 	if !cfg.Prefix.Addr().Is4() {
 		return nil, fmt.Errorf("address %v is not an IPv4 prefix like 10.9.0.2/24", cfg.Prefix)
 	}
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	loop := NewLoop(clock)
 	loop.SetPaced(true)
 	log := cfg.Log
@@ -75,7 +78,7 @@ func NewDeviceHost(dev io.ReadWriteCloser, cfg DeviceHostConfig) (*DeviceHost, e
 
 	dc := cfg.Device
 	dc.Clock, dc.Log = clock, log
-	medium, err := nic.NewDevice(dev, dc)
+	medium, err := wire.NewDevice(dev, dc)
 	if err != nil {
 		return nil, err
 	}
@@ -85,11 +88,11 @@ func NewDeviceHost(dev io.ReadWriteCloser, cfg DeviceHostConfig) (*DeviceHost, e
 		nc.MAC = MAC(2)
 	}
 	var attach nic.Medium = medium
-	var link *nic.DeviceLink
+	var link *wire.DeviceLink
 	if cfg.Link != nil {
 		wc := *cfg.Link
 		wc.Clock, wc.Log = clock, log
-		if link, err = nic.NewDeviceLink(medium, wc); err != nil {
+		if link, err = wire.NewDeviceLink(medium, wc); err != nil {
 			return nil, err
 		}
 		attach = link

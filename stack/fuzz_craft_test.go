@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
@@ -155,7 +156,7 @@ func (r *fuzzRig) crafted() []craftCase {
 	add("icmp-echo", r.ipFrame(cl.Addr(), ip.ProtocolICMP, 14, 0, ip.AppendEchoRequest(nil, 7, 1, []byte("ping"))), nil)
 	add("udp-closed-port", r.ipFrame(cl.Addr(), ip.ProtocolUDP, 15, 0, udp), nil)
 	add("arp-request", nic.AppendFrame(nil, nic.Broadcast, r.clientMAC, nic.EtherTypeARP,
-		nic.AppendARP(nil, nic.ARPRequest, r.clientMAC, cl.Addr(), nic.MAC{}, r.serverAddr.Addr())), nil)
+		arp.Append(nil, arp.Request, r.clientMAC, cl.Addr(), nic.MAC{}, r.serverAddr.Addr())), nil)
 	add("vlan-tagged", nic.AppendFrame(nil, r.serverMAC, r.clientMAC, 0x8100, make([]byte, 46)), nil)
 	for i, f := range r.frames {
 		if i < 8 {

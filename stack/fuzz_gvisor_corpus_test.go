@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // frameTap is a Capturer that keeps the frames arriving at one host.
@@ -44,7 +44,7 @@ func (c *frameTap) Capture(f *viz.CapturedFrame) {
 // have. With -update-corpus they are written to the committed corpora of
 // FuzzHostReceive and FuzzEthernet.
 func TestFuzzCorpusFromGVisor(t *testing.T) {
-	x := newInterop(t, 41, nic.Impairments{})
+	x := newInterop(t, 41, wire.Impairments{})
 	tap := &frameTap{host: "server"}
 	x.net.Log.AddSink(tap)
 	addr := netip.AddrPortFrom(x.pw.Addr(), 80)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/packetwalk/packetwalk/arp"
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
@@ -30,7 +32,7 @@ type HostConfig struct {
 // one event loop (the simulation's virtual clock, or a device's loop).
 type Host struct {
 	Name  string
-	Clock viz.Clock
+	Clock clock.Clock
 	Rec   *viz.Recorder
 	IP    *ip.Layer
 	TCP   *tcp.Layer
@@ -69,7 +71,7 @@ func (h *Host) Loop() *Loop { return h.loop }
 // InterfaceConfig describes one interface of a host.
 type InterfaceConfig struct {
 	NIC    nic.Config // Clock and Recorder are filled in from the host
-	ARP    nic.ARPConfig
+	ARP    arp.Config
 	Prefix netip.Prefix // the interface's address and subnet, e.g. 10.0.0.1/24
 }
 
@@ -85,8 +87,11 @@ func (h *Host) AddInterface(cfg InterfaceConfig, medium nic.Medium) (*Interface,
 		nc.Name = fmt.Sprintf("eth%d", len(h.ifaces))
 	}
 	n := nic.New(nc)
-	i := &Interface{host: h, NIC: n, ARP: nic.NewARP(n, cfg.ARP), Prefix: cfg.Prefix}
+	i := &Interface{host: h, NIC: n, ARP: arp.New(n, cfg.ARP), Prefix: cfg.Prefix}
 	i.ARP.AddAddress(cfg.Prefix.Addr())
+	// The driver dispatches by EtherType (nic/contract.go): every protocol
+	// above the NIC is registered here, by the composition root.
+	n.Register(nic.EtherTypeARP, i.ARP)
 	n.Register(nic.EtherTypeIPv4, i)
 	if err := h.IP.AddAddress(i, cfg.Prefix); err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
@@ -83,7 +84,7 @@ const synFloodSYNs = 100_000
 // state), the real client is served and its data arrives intact.
 func TestSYNFlood(t *testing.T) {
 	const backlog = 16
-	p, err := NewPair(TopologyConfig{Seed: 11, ARP: nic.ARPConfig{MaxEntries: 64}})
+	p, err := NewPair(TopologyConfig{Seed: 11, ARP: arp.Config{MaxEntries: 64}})
 	if err != nil {
 		t.Fatal(err)
 	}

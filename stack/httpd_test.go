@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/packetwalk/packetwalk/httpd"
-	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // The seed's I/O architectures on packetwalk's sockets: the same httpd,
@@ -114,7 +114,7 @@ func TestHTTPDArchitecturesOnPacketwalk(t *testing.T) {
 // client on gVisor's netstack, against httpd on packetwalk serving the
 // embedded demo site.
 func TestHTTPDFeaturesGVisorClient(t *testing.T) {
-	x := newInterop(t, 51, nic.Impairments{})
+	x := newInterop(t, 51, wire.Impairments{})
 	mapCfg := httpd.MapConfig{DirectoryIndex: []string{"index.html"}, Listings: true, SSI: true,
 		Redirects: []httpd.Redirect{{Status: 308, From: "/old", To: "/docs/"}}}
 	srv := httpd.New(httpd.Config{Map: mapCfg}, httpd.NewMapper(mapCfg, httpd.DemoSite()), x.net.Log.Recorder("server"))

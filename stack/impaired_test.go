@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // Issue 10's impaired link: 2% loss, 2% duplication, 2% reordering and
@@ -14,7 +14,7 @@ import (
 // because gVisor runs on goroutines of its own); docs/robustness.md has the
 // figures.
 
-var impairedLink = nic.Impairments{Loss: 0.02, Duplicate: 0.02, Reorder: 0.02, Corrupt: 0.005}
+var impairedLink = wire.Impairments{Loss: 0.02, Duplicate: 0.02, Reorder: 0.02, Corrupt: 0.005}
 
 const impairedBytes = 50 << 20
 

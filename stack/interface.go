@@ -3,6 +3,7 @@ package stack
 import (
 	"net/netip"
 
+	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
 )
@@ -13,7 +14,7 @@ import (
 type Interface struct {
 	host   *Host
 	NIC    *nic.NIC
-	ARP    *nic.ARP
+	ARP    *arp.ARP
 	Prefix netip.Prefix
 }
 

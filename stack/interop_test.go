@@ -17,6 +17,7 @@ import (
 	"github.com/packetwalk/packetwalk/stack/gvisorhost"
 	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // Interoperability with gVisor's netstack, a production TCP/IP stack we did
@@ -47,20 +48,20 @@ type interop struct {
 // the NIC tests' subject (nic/nic_test.go), and loss is the impaired link's.
 const interopRingSize = 1024
 
-func newInterop(t *testing.T, seed int64, imp nic.Impairments) *interop {
+func newInterop(t *testing.T, seed int64, imp wire.Impairments) *interop {
 	t.Helper()
 	return newInteropTCP(t, seed, imp, tcp.Config{})
 }
 
 // newInteropTCP is newInterop with packetwalk's TCP configured as tc.
-func newInteropTCP(t *testing.T, seed int64, imp nic.Impairments, tc tcp.Config) *interop {
+func newInteropTCP(t *testing.T, seed int64, imp wire.Impairments, tc tcp.Config) *interop {
 	t.Helper()
 	n := stack.NewNetwork(seed)
 	n.Loop.SetPaced(true) // gVisor runs on goroutines of its own: follow the wall clock
 	mem := &viz.MemorySink{Limit: 1 << 16}
 	n.Log.AddSink(mem)
 	imp.Seed = seed
-	w, err := n.AddWire(nic.WireConfig{Impairments: imp})
+	w, err := n.AddWire(wire.Config{Impairments: imp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,10 +226,10 @@ func (x *interop) packetwalkSends(t *testing.T, data []byte, timeout time.Durati
 
 var links = []struct {
 	name string
-	imp  nic.Impairments
+	imp  wire.Impairments
 }{
-	{"clean", nic.Impairments{}},
-	{"impaired", nic.Impairments{Loss: 0.05, Duplicate: 0.05, Reorder: 0.05, Corrupt: 0.05}},
+	{"clean", wire.Impairments{}},
+	{"impaired", wire.Impairments{Loss: 0.05, Duplicate: 0.05, Reorder: 0.05, Corrupt: 0.05}},
 }
 
 const interopBytes = 10 << 20
@@ -297,7 +298,7 @@ func TestInteropNetHTTP(t *testing.T) {
 	}
 
 	t.Run("packetwalk server, gVisor client", func(t *testing.T) {
-		x := newInterop(t, 31, nic.Impairments{})
+		x := newInterop(t, 31, wire.Impairments{})
 		ln, err := x.pw.ListenTCP(netip.AddrPortFrom(x.pw.Addr(), 80), 16)
 		if err != nil {
 			t.Fatal(err)
@@ -316,7 +317,7 @@ func TestInteropNetHTTP(t *testing.T) {
 		})
 	})
 	t.Run("gVisor server, packetwalk client", func(t *testing.T) {
-		x := newInterop(t, 32, nic.Impairments{})
+		x := newInterop(t, 32, wire.Impairments{})
 		ln, err := x.gv.ListenTCP(80)
 		if err != nil {
 			t.Fatal(err)
@@ -342,7 +343,7 @@ func TestInteropNetHTTP(t *testing.T) {
 func TestInteropPingWithFragments(t *testing.T) {
 	for _, size := range []int{56, 4000} {
 		t.Run(fmt.Sprintf("packetwalk pings gVisor, %d bytes", size), func(t *testing.T) {
-			x := newInterop(t, 41, nic.Impairments{})
+			x := newInterop(t, 41, wire.Impairments{})
 			var stats stack.PingStats
 			finished := false
 			x.pw.Ping(stack.PingConfig{Dst: x.gv.Addr(), Count: 3, Size: size, Interval: 10 * time.Millisecond, Wait: 500 * time.Millisecond},
@@ -360,7 +361,7 @@ func TestInteropPingWithFragments(t *testing.T) {
 			}
 		})
 		t.Run(fmt.Sprintf("gVisor pings packetwalk, %d bytes", size), func(t *testing.T) {
-			x := newInterop(t, 42, nic.Impairments{})
+			x := newInterop(t, 42, wire.Impairments{})
 			payload := randomBytes(9, size)
 			x.run(t, 20*time.Second, func() error {
 				for seq := uint16(1); seq <= 3; seq++ {

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/packetwalk/packetwalk/ip"
-	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // Whole hosts (NIC, ARP, IP) over the simulated wire: ping, fragments,
@@ -72,8 +72,8 @@ func TestIPPingCleanWire(t *testing.T) {
 		t.Fatalf("%d ping events, want %d: %v", len(events), count, events)
 	}
 	lat := p.Wire.Config().Latency
-	if lat != nic.DefaultLatency {
-		t.Errorf("wire latency %v, want the default %v", lat, nic.DefaultLatency)
+	if lat != wire.DefaultLatency {
+		t.Errorf("wire latency %v, want the default %v", lat, wire.DefaultLatency)
 	}
 	for i, e := range events {
 		// The echo request and its reply cross the wire once each; the
@@ -249,7 +249,7 @@ type iptImpairedRun struct {
 
 func iptImpairedPing(t *testing.T, seed int64) iptImpairedRun {
 	t.Helper()
-	p, err := NewPair(TopologyConfig{Seed: seed, MTU: 1500, Wire: nic.WireConfig{Impairments: nic.Impairments{
+	p, err := NewPair(TopologyConfig{Seed: seed, MTU: 1500, Wire: wire.Config{Impairments: wire.Impairments{
 		Corrupt: 0.1, Loss: 0.05, Duplicate: 0.05, Reorder: 0.05, Seed: seed}}})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/viz/pcapng"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // etherTypeExperimental is IEEE 802's "local experimental" EtherType, for
@@ -40,7 +41,7 @@ type linkRun struct {
 
 func runLinkExchange(t *testing.T, seed int64, frames int) linkRun {
 	t.Helper()
-	p, err := NewPair(TopologyConfig{Seed: seed, Wire: nic.WireConfig{Impairments: nic.Impairments{
+	p, err := NewPair(TopologyConfig{Seed: seed, Wire: wire.Config{Impairments: wire.Impairments{
 		Loss: 0.05, Duplicate: 0.05, Reorder: 0.1, Corrupt: 0.15, Seed: seed}}})
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/clock"
 )
 
 // Loop is the one owner of the protocol state of a simulation (or of a host
@@ -32,7 +32,7 @@ import (
 // devices: jumping ahead while they work would fire timers too early. Such
 // runs are not bit-reproducible.
 type Loop struct {
-	Clock *viz.VirtualClock
+	Clock *clock.Virtual
 	paced bool
 	start time.Time // wall time at virtual zero, when paced
 
@@ -55,7 +55,7 @@ type Loop struct {
 var ErrIdle = errors.New("simulation idle: nothing scheduled and every application is waiting")
 
 // NewLoop returns a loop over clock.
-func NewLoop(clock *viz.VirtualClock) *Loop {
+func NewLoop(clock *clock.Virtual) *Loop {
 	return &Loop{Clock: clock, calls: make(chan func()), changed: make(chan struct{}, 1)}
 }
 
@@ -178,7 +178,7 @@ type waiter struct {
 	ch       chan struct{}
 	timedOut bool
 	woken    bool
-	timer    viz.Timer
+	timer    clock.Timer
 }
 
 // park waits for w to be woken by the loop; the goroutine stops counting as

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // Network is a simulation: hosts and wires that share one virtual clock
@@ -14,25 +16,25 @@ import (
 // IDs are unique across hosts). With the same seed and the same scenario,
 // two runs give the same log and the same capture, byte for byte.
 type Network struct {
-	Clock *viz.VirtualClock
+	Clock *clock.Virtual
 	Loop  *Loop
 	Log   *viz.Log
 	Seed  int64
 
 	hosts []*Host
-	wires []*nic.Wire
+	wires []*wire.Wire
 }
 
 // NewNetwork returns an empty simulation at virtual time zero.
 func NewNetwork(seed int64) *Network {
-	c := viz.NewVirtualClock()
+	c := clock.NewVirtual()
 	return &Network{Clock: c, Loop: NewLoop(c), Log: viz.NewLog(c), Seed: seed}
 }
 
 // AddWire adds a simulated wire. Its clock and log are the network's; a
 // zero impairment seed takes the network's seed, offset by the wire's
 // index so that two wires do not fail in lockstep.
-func (n *Network) AddWire(cfg nic.WireConfig) (*nic.Wire, error) {
+func (n *Network) AddWire(cfg wire.Config) (*wire.Wire, error) {
 	cfg.Clock, cfg.Log = n.Clock, n.Log
 	if cfg.Name == "" {
 		cfg.Name = fmt.Sprintf("wire%d", len(n.wires))
@@ -40,7 +42,7 @@ func (n *Network) AddWire(cfg nic.WireConfig) (*nic.Wire, error) {
 	if cfg.Impairments.Seed == 0 {
 		cfg.Impairments.Seed = n.Seed + int64(len(n.wires))
 	}
-	w, err := nic.NewWire(cfg)
+	w, err := wire.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +68,7 @@ func MAC(index int) nic.MAC {
 func (n *Network) Hosts() []*Host { return append([]*Host(nil), n.hosts...) }
 
 // Wires returns the wires in the order they were added.
-func (n *Network) Wires() []*nic.Wire { return append([]*nic.Wire(nil), n.wires...) }
+func (n *Network) Wires() []*wire.Wire { return append([]*wire.Wire(nil), n.wires...) }
 
 // Run runs the simulation until nothing is left to do. It is for
 // scenarios driven by the clock alone (ping, crafted frames); scenarios with

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // A peer on goroutines of its own (gVisor's) that computes for a while
@@ -32,7 +32,7 @@ func TestPacedPeerPausesBeforeWriting(t *testing.T) {
 				if gvisorSends {
 					name = fmt.Sprintf("gVisor sends, pause %v, round %d", pause, round)
 				}
-				x := newInterop(t, int64(100+i), nic.Impairments{})
+				x := newInterop(t, int64(100+i), wire.Impairments{})
 				data := randomBytes(uint64(i), size)
 				x.pausedSend(t, name, gvisorSends, data, pause)
 			}

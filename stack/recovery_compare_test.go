@@ -13,10 +13,10 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	gvtcp "gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 
-	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack/gvisorhost"
 	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // Issue 14's comparison: the time of a 10 MB transfer over a simulated
@@ -119,7 +119,7 @@ func (c *lossCounter) Event(e *viz.Event) {
 // measureGVisorRecovery sends n bytes from one gVisor host to another
 // over a wire configured as wire, both with congestion control cc, the
 // loop paced by the wall clock, and checks the server's sha256 of them.
-func measureGVisorRecovery(tb testing.TB, seed int64, wire nic.WireConfig, n int, cc string) gvisorFigures {
+func measureGVisorRecovery(tb testing.TB, seed int64, wire wire.Config, n int, cc string) gvisorFigures {
 	tb.Helper()
 	net := NewNetwork(seed)
 	net.Loop.SetPaced(true)

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // Issue 14's loss-recovery figures, packetwalk to packetwalk in virtual
@@ -157,7 +157,7 @@ func (c *recoveryCounter) Event(e *viz.Event) {
 // RCV.NXT (both are what a Linux receiver answers with a D-SACK, RFC
 // 2883). With paced, the loop follows the wall clock (as with a gVisor
 // host), so that Wall is comparable with gVisor's.
-func measureRecovery(t testing.TB, seed int64, wire nic.WireConfig, n int, tc tcp.Config, paced bool) recoveryFigures {
+func measureRecovery(t testing.TB, seed int64, wire wire.Config, n int, tc tcp.Config, paced bool) recoveryFigures {
 	t.Helper()
 	p, err := NewPair(TopologyConfig{Seed: seed, Wire: wire, IP: HostConfig{TCP: tc}})
 	if err != nil {
@@ -244,9 +244,9 @@ var recoveryWires = []struct {
 	latency time.Duration
 }{{"lan", 0}, {"wan", 10 * time.Millisecond}}
 
-func recoveryWire(latency time.Duration) nic.WireConfig {
-	return nic.WireConfig{BandwidthBitsPerSecond: 100_000_000, Latency: latency,
-		Impairments: nic.Impairments{Loss: 0.05, Seed: 14}}
+func recoveryWire(latency time.Duration) wire.Config {
+	return wire.Config{BandwidthBitsPerSecond: 100_000_000, Latency: latency,
+		Impairments: wire.Impairments{Loss: 0.05, Seed: 14}}
 }
 
 // TestTCPRecovery10MB measures a 10 MB transfer at 5% loss on a LAN-like

@@ -19,6 +19,7 @@ import (
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // TCP's behaviour between whole hosts over a simulated wire, in virtual
@@ -31,7 +32,7 @@ import (
 
 // tbPair builds client 10.0.0.1 and server 10.0.0.2 with tc as both hosts'
 // TCP settings, logging into memory.
-func tbPair(t testing.TB, seed int64, tc tcp.Config, wire nic.WireConfig) (*Pair, *viz.MemorySink) {
+func tbPair(t testing.TB, seed int64, tc tcp.Config, wire wire.Config) (*Pair, *viz.MemorySink) {
 	t.Helper()
 	p, err := NewPair(TopologyConfig{Seed: seed, Wire: wire, IP: HostConfig{TCP: tc}})
 	if err != nil {
@@ -363,7 +364,7 @@ func field(e viz.Event, key string) string {
 // stays in LISTEN until it is closed.
 func TestTCPTransitionsOpenAndClose(t *testing.T) {
 	const msl = 50 * time.Millisecond
-	p, mem := tbPair(t, 1, tcp.Config{MSL: msl}, nic.WireConfig{})
+	p, mem := tbPair(t, 1, tcp.Config{MSL: msl}, wire.Config{})
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	var lstID, srvID, cliID uint64
 	a := tbRun(t, p.Net)
@@ -415,7 +416,7 @@ func TestTCPTransitionsOpenAndClose(t *testing.T) {
 // virtual instant; the FINs cross and both sides pass through CLOSING.
 func TestTCPTransitionsSimultaneousClose(t *testing.T) {
 	const msl = 50 * time.Millisecond
-	p, mem := tbPair(t, 2, tcp.Config{MSL: msl}, nic.WireConfig{})
+	p, mem := tbPair(t, 2, tcp.Config{MSL: msl}, wire.Config{})
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	const closeAt = 10 * time.Millisecond
 	var srvID, cliID uint64
@@ -450,7 +451,7 @@ func TestTCPTransitionsSimultaneousClose(t *testing.T) {
 // the SYNs cross, both go SYN_SENT -> SYN_RECEIVED -> ESTABLISHED, and the
 // one connection carries data both ways.
 func TestTCPTransitionsSimultaneousOpen(t *testing.T) {
-	p, mem := tbPair(t, 3, tcp.Config{MSL: 10 * time.Millisecond}, nic.WireConfig{})
+	p, mem := tbPair(t, 3, tcp.Config{MSL: 10 * time.Millisecond}, wire.Config{})
 	aAddr := netip.AddrPortFrom(p.Client.Addr(), 5001)
 	bAddr := netip.AddrPortFrom(p.Server.Addr(), 5002)
 	var ids [2]uint64
@@ -502,7 +503,7 @@ func TestTCPTwoClientsSamePort(t *testing.T) {
 	n := NewNetwork(6)
 	mem := &viz.MemorySink{}
 	n.Log.AddSink(mem)
-	w, err := n.AddWire(nic.WireConfig{Mode: nic.Switch})
+	w, err := n.AddWire(wire.Config{Mode: wire.Switch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -608,7 +609,7 @@ func TestTCPTwoClientsSamePort(t *testing.T) {
 func TestTCPBacklogOverflow(t *testing.T) {
 	// SYN cookies off: this is the SYN queue's own overflow (with them,
 	// the default, a full SYN queue answers with cookies: TestSYNFlood).
-	p, mem := tbPair(t, 4, tcp.Config{SynCookies: tcp.SynCookiesOff}, nic.WireConfig{})
+	p, mem := tbPair(t, 4, tcp.Config{SynCookies: tcp.SynCookiesOff}, wire.Config{})
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	const clients = 5
 	const acceptAt = 3 * time.Second
@@ -688,7 +689,7 @@ func TestTCPBacklogOverflow(t *testing.T) {
 // --- 5. RST on a closed port -----------------------------------------------
 
 func TestTCPConnectClosedPortRefused(t *testing.T) {
-	p, mem := tbPair(t, 5, tcp.Config{}, nic.WireConfig{})
+	p, mem := tbPair(t, 5, tcp.Config{}, wire.Config{})
 	var err error
 	var took time.Duration
 	a := tbRun(t, p.Net)
@@ -733,7 +734,7 @@ func TestTCPConnectClosedPortRefused(t *testing.T) {
 // half; the server reads EOF and still sends 100 kB, which the client reads
 // in full.
 func TestTCPHalfClose(t *testing.T) {
-	p, mem := tbPair(t, 6, tcp.Config{}, nic.WireConfig{})
+	p, mem := tbPair(t, 6, tcp.Config{}, wire.Config{})
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	reply := tbBytes(6, 100_000)
 	var got []byte
@@ -790,7 +791,7 @@ func TestTCPHalfClose(t *testing.T) {
 
 func TestTCPTimeWaitReuse(t *testing.T) {
 	const msl = 500 * time.Millisecond
-	p, mem := tbPair(t, 7, tcp.Config{MSL: msl}, nic.WireConfig{})
+	p, mem := tbPair(t, 7, tcp.Config{MSL: msl}, wire.Config{})
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	clientPort := func(port uint16) netip.AddrPort { return netip.AddrPortFrom(p.Client.Addr(), port) }
 	var newSYNConn uint64
@@ -922,7 +923,7 @@ func TestTCPNagleDelayedACK(t *testing.T) {
 		noDelay bool
 	}{{"nagle", false}, {"nodelay", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, mem := tbPair(t, 8, tcp.Config{}, nic.WireConfig{})
+			p, mem := tbPair(t, 8, tcp.Config{}, wire.Config{})
 			srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 			var took time.Duration
 			var start time.Duration
@@ -1008,7 +1009,7 @@ func TestTCPAbortiveClose(t *testing.T) {
 		linger bool
 	}{{"linger0", true}, {"unread", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, mem := tbPair(t, 9, tcp.Config{}, nic.WireConfig{})
+			p, mem := tbPair(t, 9, tcp.Config{}, wire.Config{})
 			srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 			var readErr error
 			a := tbRun(t, p.Net)
@@ -1088,8 +1089,8 @@ func tbTransfer(t *testing.T, p *Pair, data []byte) {
 func TestTCPLossRecovery(t *testing.T) {
 	for _, loss := range []float64{0.02, 0.05} {
 		t.Run(fmt.Sprint(loss), func(t *testing.T) {
-			p, mem := tbPair(t, 10, tcp.Config{}, nic.WireConfig{BandwidthBitsPerSecond: 100_000_000,
-				Impairments: nic.Impairments{Loss: loss, Seed: 10}})
+			p, mem := tbPair(t, 10, tcp.Config{}, wire.Config{BandwidthBitsPerSecond: 100_000_000,
+				Impairments: wire.Impairments{Loss: loss, Seed: 10}})
 			tbTransfer(t, p, tbBytes(10, 1<<20))
 			if len(tbDrops(mem, "", viz.ReasonWireLoss)) == 0 {
 				t.Fatal("the wire lost nothing")
@@ -1125,7 +1126,7 @@ func TestTCPLossRecovery(t *testing.T) {
 func TestTCPFastRetransmitTargetedDrop(t *testing.T) {
 	data := tbBytes(11, 256<<10)
 	// A first run finds the frame ID of the 30th data segment.
-	p, mem := tbPair(t, 11, tcp.Config{}, nic.WireConfig{})
+	p, mem := tbPair(t, 11, tcp.Config{}, wire.Config{})
 	tbTransfer(t, p, data)
 	var victim uint64
 	n := 0
@@ -1140,7 +1141,7 @@ func TestTCPFastRetransmitTargetedDrop(t *testing.T) {
 		t.Fatalf("only %d data segments", n)
 	}
 	// The second run, identical but for the fault.
-	p, mem = tbPair(t, 11, tcp.Config{}, nic.WireConfig{Faults: []nic.Fault{{Frame: victim, Kind: nic.FaultDrop}}})
+	p, mem = tbPair(t, 11, tcp.Config{}, wire.Config{Faults: []wire.Fault{{Frame: victim, Kind: wire.FaultDrop}}})
 	tbTransfer(t, p, data)
 	if d := tbDrops(mem, "", viz.ReasonWireFault); len(d) != 1 || d[0].Frame != victim {
 		t.Fatalf("fault drops %+v, want frame %d", d, victim)
@@ -1181,7 +1182,7 @@ func TestTCPFastRetransmitTargetedDrop(t *testing.T) {
 // read fills up; the sender stops, probes the zero window, and goes on once
 // the receiver reads.
 func TestTCPZeroWindowProbe(t *testing.T) {
-	p, mem := tbPair(t, 12, tcp.Config{}, nic.WireConfig{})
+	p, mem := tbPair(t, 12, tcp.Config{}, wire.Config{})
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	data := tbBytes(12, 64<<10)
 	const readAt = 5 * time.Second
@@ -1245,7 +1246,7 @@ func TestTCPZeroWindowReaderPause(t *testing.T) {
 		pause   = 30 * time.Second
 		rtt     = 2 * latency
 	)
-	p, mem := tbPair(t, 14, tcp.Config{}, nic.WireConfig{Latency: latency, BandwidthBitsPerSecond: 100_000_000})
+	p, mem := tbPair(t, 14, tcp.Config{}, wire.Config{Latency: latency, BandwidthBitsPerSecond: 100_000_000})
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	data := tbBytes(14, 1<<20)
 	var got []byte
@@ -1318,7 +1319,7 @@ func TestTCPZeroWindowReaderPause(t *testing.T) {
 // the same instant) and returns the JSON Lines log.
 func tbScenarioLog(t *testing.T, twoClients bool) []byte {
 	var buf bytes.Buffer
-	p, err := NewPair(TopologyConfig{Seed: 21, Wire: nic.WireConfig{Impairments: nic.Impairments{
+	p, err := NewPair(TopologyConfig{Seed: 21, Wire: wire.Config{Impairments: wire.Impairments{
 		Loss: 0.02, Duplicate: 0.02, Reorder: 0.02, Corrupt: 0.02}}})
 	if err != nil {
 		t.Fatal(err)
@@ -1399,7 +1400,7 @@ func TestTCPDeterministicLog(t *testing.T) {
 // TestTCPPollServer: one application serves a listener and two connections
 // with Poll, answering each client in turn as its data arrives.
 func TestTCPPollServer(t *testing.T) {
-	p, _ := tbPair(t, 13, tcp.Config{}, nic.WireConfig{})
+	p, _ := tbPair(t, 13, tcp.Config{}, wire.Config{})
 	srv := netip.AddrPortFrom(p.Server.Addr(), 80)
 	a := tbRun(t, p.Net)
 	l := a.Serve(p.Server, srv, 4, func(lfd FD) error {

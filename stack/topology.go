@@ -3,7 +3,9 @@ package stack
 import (
 	"net/netip"
 
+	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // The ready-made topologies used by `packetwalk trace`, `packetwalk ping`,
@@ -15,16 +17,16 @@ import (
 type TopologyConfig struct {
 	Seed int64
 	MTU  int               // every NIC's MTU; 0 means 1500
-	Wire nic.WireConfig    // applied to every wire (impairments, latency, mode)
+	Wire wire.Config       // applied to every wire (impairments, latency, mode)
 	IP   HostConfig        // IP settings shared by the hosts (Name and Forwarding are set per host)
-	ARP  nic.ARPConfig     // ARP settings of every interface
+	ARP  arp.Config        // ARP settings of every interface
 	NIC  func(*nic.Config) // optional per-NIC adjustments (ring size, promiscuous)
 }
 
 // Pair is two hosts on one wire.
 type Pair struct {
 	Net            *Network
-	Wire           *nic.Wire
+	Wire           *wire.Wire
 	Client, Server *Host
 }
 
@@ -48,7 +50,7 @@ func NewPair(cfg TopologyConfig) (*Pair, error) {
 // Routed is two hosts on two wires joined by a router.
 type Routed struct {
 	Net                    *Network
-	Wire0, Wire1           *nic.Wire
+	Wire0, Wire1           *wire.Wire
 	Client, Router, Server *Host
 }
 
@@ -89,7 +91,7 @@ func NewRouted(cfg TopologyConfig) (*Routed, error) {
 	return r, nil
 }
 
-func addHost(n *Network, cfg TopologyConfig, name string, router bool, w *nic.Wire, macIndex int, prefix string) (*Host, error) {
+func addHost(n *Network, cfg TopologyConfig, name string, router bool, w *wire.Wire, macIndex int, prefix string) (*Host, error) {
 	hc := cfg.IP
 	hc.Name, hc.Forwarding = name, router
 	h := n.AddHost(hc)

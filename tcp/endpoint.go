@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -88,7 +89,7 @@ type Endpoint struct {
 
 	// Retransmission (RFC 6298) and congestion control (RFC 5681, 6582).
 	rtt      RTTEstimator
-	rtxTimer viz.Timer
+	rtxTimer clock.Timer
 	retries  int
 	timing   bool // an RTT measurement is running (Karn: never on a retransmission)
 	timedSeq Seq
@@ -98,10 +99,10 @@ type Endpoint struct {
 
 	// The retransmission and delayed-ACK timers are set for nearly every
 	// segment: their functions are bound once and their timers re-armed
-	// (viz.Rearm), so that arming one allocates nothing
+	// (clock.Rearm), so that arming one allocates nothing
 	// (BenchmarkReceivePath, BenchmarkSendPath in stack/bench_test.go).
 	rtxFunc, ackFunc   func()
-	rtxSpare, ackSpare viz.Timer
+	rtxSpare, ackSpare clock.Timer
 	// rtxTimer is the retransmission timer, or the PTO or RACK's
 	// reordering timer in its place (timers.go): rtxKind says which, and
 	// rtoDeadline is when the retransmission timer fires or would fire.
@@ -109,14 +110,14 @@ type Endpoint struct {
 	rtoDeadline time.Duration
 
 	// Delayed ACK (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3).
-	ackTimer    viz.Timer
+	ackTimer    clock.Timer
 	unackedSegs int // full-size segments received since our last ACK
 	ackNow      bool
 
 	// The persist timer (RFC 9293 §3.8.6.1, timers.go): its backoff, and
 	// the zero-window probes sent since the peer's last ACK, the only
 	// ones that count toward the retry limit.
-	persistTimer     viz.Timer
+	persistTimer     clock.Timer
 	persistBackoff   int
 	probesUnanswered int
 
@@ -125,8 +126,8 @@ type Endpoint struct {
 	wndLimitEdge   Seq
 	wndLimitLogged bool
 
-	timeWaitTimer viz.Timer
-	keepTimer     viz.Timer
+	timeWaitTimer clock.Timer
+	keepTimer     clock.Timer
 	lastRecv      time.Duration
 
 	// RFC 5961 rate limit (ratelimit.go): when this connection last
@@ -312,7 +313,7 @@ func (e *Endpoint) deleteTCB(frame uint64, why string) {
 	}
 	e.setState(Closed, frame, why)
 	e.deleted = true
-	for _, t := range []viz.Timer{e.rtxTimer, e.ackTimer, e.persistTimer, e.timeWaitTimer, e.keepTimer} {
+	for _, t := range []clock.Timer{e.rtxTimer, e.ackTimer, e.persistTimer, e.timeWaitTimer, e.keepTimer} {
 		if t != nil {
 			t.Stop()
 		}

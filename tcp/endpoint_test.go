@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -59,7 +60,7 @@ func (f *fakeNet) MTUFor(netip.Addr) int                    { return 1500 }
 // rig is one TCP layer on a fake network, with its step log in memory.
 type rig struct {
 	t     *testing.T
-	clock *viz.VirtualClock
+	clock *clock.Virtual
 	log   *viz.Log
 	mem   *viz.MemorySink
 	net   *fakeNet
@@ -68,7 +69,7 @@ type rig struct {
 
 func newRig(t *testing.T, cfg Config) *rig {
 	t.Helper()
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	log := viz.NewLog(clock)
 	mem := &viz.MemorySink{}
 	log.AddSink(mem)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -59,7 +60,7 @@ var (
 
 // Config describes one host's TCP.
 type Config struct {
-	Clock    viz.Clock
+	Clock    clock.Clock
 	Recorder *viz.Recorder
 	Network  Network
 	// ISNSecret keys the initial sequence numbers (RFC 6528); a
@@ -137,7 +138,7 @@ type Config struct {
 // It implements ip.Transport.
 type Layer struct {
 	cfg   Config
-	clock viz.Clock
+	clock clock.Clock
 	rec   *viz.Recorder
 	net   Network
 	isn   isnGenerator

@@ -3,6 +3,7 @@ package tcp
 import (
 	"strconv"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -365,7 +366,7 @@ func (e *Endpoint) scheduleACK(in *incoming, n int) {
 		if e.ackFunc == nil {
 			e.ackFunc = e.delayedACKTimeout
 		}
-		e.ackTimer = viz.Rearm(e.layer.clock, &e.ackSpare, d, e.ackFunc)
+		e.ackTimer = clock.Rearm(e.layer.clock, &e.ackSpare, d, e.ackFunc)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -66,7 +67,7 @@ func (e *Endpoint) armLossTimer(kind lossTimer, d time.Duration) {
 		e.rtxFunc = e.lossTimerFires
 	}
 	e.rtxKind = kind
-	e.rtxTimer = viz.Rearm(e.layer.clock, &e.rtxSpare, d, e.rtxFunc)
+	e.rtxTimer = clock.Rearm(e.layer.clock, &e.rtxSpare, d, e.rtxFunc)
 }
 
 // rearmRTO gives the retransmission timer back its place after a PTO or

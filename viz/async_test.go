@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/packetwalk/packetwalk/clock"
 )
 
 // recordingCapturer writes down every call it gets, copying what the
@@ -69,12 +71,12 @@ func TestAsyncSinkSameCallsInOrder(t *testing.T) {
 	for _, opts := range []AsyncOptions{{}, {MaxBatch: 3, MaxBatchBytes: 20}, {MaxBatch: 1}} {
 		t.Run(fmt.Sprintf("batch%d", opts.MaxBatch), func(t *testing.T) {
 			direct := &recordingCapturer{}
-			log1 := NewLog(NewVirtualClock())
+			log1 := NewLog(clock.NewVirtual())
 			log1.AddSink(direct)
 			drive(log1, 300)
 
 			slow := &recordingCapturer{delay: 10 * time.Microsecond}
-			log2 := NewLog(NewVirtualClock())
+			log2 := NewLog(clock.NewVirtual())
 			a := NewAsync(slow, opts)
 			log2.AddSink(a)
 			drive(log2, 300)
@@ -100,7 +102,7 @@ func TestAsyncSinkSameCallsInOrder(t *testing.T) {
 func TestAsyncJSONLSameBytes(t *testing.T) {
 	var want bytes.Buffer
 	s1 := NewJSONLSink(&want)
-	log1 := NewLog(NewVirtualClock())
+	log1 := NewLog(clock.NewVirtual())
 	log1.AddSink(s1)
 	drive(log1, 500)
 	if err := s1.Flush(); err != nil {
@@ -109,7 +111,7 @@ func TestAsyncJSONLSameBytes(t *testing.T) {
 
 	var got lockedBuffer
 	s2 := NewJSONLSink(&got)
-	log2 := NewLog(NewVirtualClock())
+	log2 := NewLog(clock.NewVirtual())
 	a := NewAsync(s2, AsyncOptions{MaxBatch: 7})
 	log2.AddSink(a)
 	if log2.Recorder("server").Capturing() {
@@ -156,7 +158,7 @@ func TestAsyncSinkDeliversWithoutMoreEvents(t *testing.T) {
 // loop): every event arrives once; run with -race.
 func TestAsyncSinkConcurrentProducers(t *testing.T) {
 	mem := &MemorySink{}
-	log := NewLog(NewVirtualClock())
+	log := NewLog(clock.NewVirtual())
 	a := NewAsync(mem, AsyncOptions{MaxBatch: 16})
 	log.AddSink(a)
 	var wg sync.WaitGroup
@@ -186,7 +188,7 @@ func TestAsyncTee(t *testing.T) {
 	direct := &recordingCapturer{}
 	var want bytes.Buffer
 	j1 := NewJSONLSink(&want)
-	log1 := NewLog(NewVirtualClock())
+	log1 := NewLog(clock.NewVirtual())
 	log1.AddSink(direct)
 	log1.AddSink(j1)
 	drive(log1, 200)
@@ -197,7 +199,7 @@ func TestAsyncTee(t *testing.T) {
 	rec := &recordingCapturer{}
 	var got lockedBuffer
 	j2 := NewJSONLSink(&got)
-	log2 := NewLog(NewVirtualClock())
+	log2 := NewLog(clock.NewVirtual())
 	a := NewAsync(Tee{rec, j2}, AsyncOptions{MaxBatch: 5})
 	log2.AddSink(a)
 	if !log2.Recorder("server").Capturing() {

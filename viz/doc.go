@@ -8,8 +8,9 @@
 // report replays them. Their JSON Lines shape is documented on Event.
 //
 // The package root holds the event type, the enumerated drop reasons, the
-// Recorder that layers call, the sinks that receive events, and the Clock
-// that stamps them. Renderers live in sub-packages.
+// Recorder that layers call and the sinks that receive events. The clock
+// that stamps them is package clock, which viz and the layers share.
+// Renderers live in sub-packages.
 //
 // Logging costs nothing when nobody listens: a layer guards each step with
 // Recorder.On, so the message is never formatted and no Event is built

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/packetwalk/packetwalk/clock"
 )
 
 // A Sink receives every event of a log. Event is called with the log's lock
@@ -64,7 +66,7 @@ type Capturer interface {
 // loop, but applications (the web server's seven steps) log from their own
 // goroutines.
 type Log struct {
-	clock Clock
+	clock clock.Clock
 
 	mu        sync.Mutex
 	sinks     []Sink
@@ -87,12 +89,12 @@ type Log struct {
 }
 
 // NewLog returns a log stamped by clock, with no sinks yet.
-func NewLog(clock Clock) *Log {
+func NewLog(clock clock.Clock) *Log {
 	return &Log{clock: clock}
 }
 
 // Clock returns the clock that stamps the log's events.
-func (l *Log) Clock() Clock { return l.clock }
+func (l *Log) Clock() clock.Clock { return l.clock }
 
 // AddSink subscribes s to every later event. A Capturer is also given the
 // frames that NICs capture.

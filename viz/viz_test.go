@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/packetwalk/packetwalk/clock"
 )
 
 func TestEventJSONContract(t *testing.T) {
@@ -74,45 +76,8 @@ func TestReasonsDocumented(t *testing.T) {
 	}
 }
 
-func TestVirtualClockOrder(t *testing.T) {
-	c := NewVirtualClock()
-	var got []string
-	at := func(s string) func() { return func() { got = append(got, s+"@"+c.Now().String()) } }
-	c.AfterFunc(2*time.Millisecond, at("b"))
-	c.AfterFunc(1*time.Millisecond, at("a"))
-	c.AfterFunc(2*time.Millisecond, at("c")) // same instant: scheduling order
-	stopped := c.AfterFunc(time.Millisecond, at("never"))
-	if !stopped.Stop() || stopped.Stop() {
-		t.Fatal("Stop should report true once, then false")
-	}
-	c.AfterFunc(0, func() {
-		got = append(got, "now@"+c.Now().String())
-		c.AfterFunc(5*time.Millisecond, at("nested"))
-	})
-	c.Run()
-	want := "now@0s a@1ms b@2ms c@2ms nested@5ms"
-	if strings.Join(got, " ") != want {
-		t.Fatalf("got %q, want %q", strings.Join(got, " "), want)
-	}
-	c.RunFor(time.Second)
-	if c.Now() != 5*time.Millisecond+time.Second {
-		t.Fatalf("RunFor left the clock at %v", c.Now())
-	}
-}
-
-func TestVirtualClockRunUntilStopsAtLimit(t *testing.T) {
-	c := NewVirtualClock()
-	ran := 0
-	c.AfterFunc(10*time.Millisecond, func() { ran++ })
-	c.AfterFunc(30*time.Millisecond, func() { ran++ })
-	c.RunUntil(20 * time.Millisecond)
-	if ran != 1 || c.Now() != 20*time.Millisecond || c.Pending() != 1 {
-		t.Fatalf("ran=%d now=%v pending=%d", ran, c.Now(), c.Pending())
-	}
-}
-
 func TestLogStampsAndCounts(t *testing.T) {
-	c := NewVirtualClock()
+	c := clock.NewVirtual()
 	l := NewLog(c)
 	var mem MemorySink
 	r := l.Recorder("client")
@@ -142,7 +107,7 @@ func TestLogStampsAndCounts(t *testing.T) {
 }
 
 func TestMemorySinkBounded(t *testing.T) {
-	l := NewLog(NewVirtualClock())
+	l := NewLog(clock.NewVirtual())
 	mem := &MemorySink{Limit: 3}
 	l.AddSink(mem)
 	r := l.Recorder("h")
@@ -156,7 +121,7 @@ func TestMemorySinkBounded(t *testing.T) {
 
 func TestJSONLSink(t *testing.T) {
 	var buf bytes.Buffer
-	l := NewLog(NewVirtualClock())
+	l := NewLog(clock.NewVirtual())
 	s := NewJSONLSink(&buf)
 	l.AddSink(s)
 	l.Recorder("a").Emit(Event{Layer: LayerIP, Step: "route", Verdict: Pass, Frame: 2})
@@ -189,7 +154,7 @@ func TestJSONLSinkKeepsFirstError(t *testing.T) {
 
 func TestBroadcasterSlowSubscriberLoses(t *testing.T) {
 	var b Broadcaster
-	l := NewLog(NewVirtualClock())
+	l := NewLog(clock.NewVirtual())
 	l.AddSink(&b)
 	sub := b.Subscribe(2)
 	for i := 0; i < 5; i++ {
@@ -207,7 +172,7 @@ func TestBroadcasterSlowSubscriberLoses(t *testing.T) {
 // must be zero allocations (docs/design.md, "How a frame's step trail is
 // built": logging costs nothing when nobody listens).
 func BenchmarkStepOff(b *testing.B) {
-	l := NewLog(NewVirtualClock())
+	l := NewLog(clock.NewVirtual())
 	r := l.Recorder("server")
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -220,7 +185,7 @@ func BenchmarkStepOff(b *testing.B) {
 
 // BenchmarkStepJSONL is the cost of a step streamed to a JSON Lines file.
 func BenchmarkStepJSONL(b *testing.B) {
-	l := NewLog(NewVirtualClock())
+	l := NewLog(clock.NewVirtual())
 	var buf bytes.Buffer
 	s := NewJSONLSink(&buf)
 	l.AddSink(s)
@@ -238,7 +203,7 @@ func BenchmarkStepJSONL(b *testing.B) {
 }
 
 func TestStepOffAllocatesNothing(t *testing.T) {
-	l := NewLog(NewVirtualClock())
+	l := NewLog(clock.NewVirtual())
 	r := l.Recorder("server")
 	allocs := testing.AllocsPerRun(1000, func() {
 		if r.On() {

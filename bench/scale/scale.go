@@ -22,11 +22,13 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/httpd"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/stack/gvisorhost"
 	"github.com/packetwalk/packetwalk/tcp"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // Config describes one run.
@@ -67,7 +69,7 @@ func topology(cfg Config) stack.TopologyConfig {
 	return stack.TopologyConfig{
 		Seed: cfg.Seed,
 		IP:   stack.HostConfig{MaxSockets: n, TCP: tcp.Config{MaxBacklog: n}},
-		ARP:  nic.ARPConfig{QueueLimit: n},
+		ARP:  arp.Config{QueueLimit: n},
 		NIC:  func(c *nic.Config) { c.RingSize = n },
 	}
 }
@@ -312,7 +314,7 @@ func idlePacketwalk(conns int) (float64, error) {
 func idleGVisor(conns int) (float64, error) {
 	n := stack.NewNetwork(1)
 	n.Loop.SetPaced(true) // gVisor runs goroutines of its own
-	w, err := n.AddWire(nic.WireConfig{})
+	w, err := n.AddWire(wire.Config{})
 	if err != nil {
 		return 0, err
 	}

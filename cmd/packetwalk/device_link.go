@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // deviceLatency is the one-way delay of the simulated wire that impairment
@@ -36,15 +36,15 @@ func (l *linkFlags) registerImpairments(fs *flag.FlagSet) {
 // device and the NIC, or nil when no flag asked for one: without
 // impairments, frames go straight from the device to the NIC, and the log
 // has no wire steps.
-func (l *linkFlags) deviceLink() *nic.WireConfig {
-	im := nic.Impairments{
+func (l *linkFlags) deviceLink() *wire.Config {
+	im := wire.Impairments{
 		Loss: float64(l.loss), Duplicate: float64(l.dup), Reorder: float64(l.reorder), Corrupt: float64(l.corrupt),
 		Seed: l.seed, ReorderDelay: deviceReorderDelay,
 	}
 	if im.Loss == 0 && im.Duplicate == 0 && im.Reorder == 0 && im.Corrupt == 0 && len(l.faults) == 0 {
 		return nil
 	}
-	return &nic.WireConfig{Latency: deviceLatency, Impairments: im, Faults: l.faults}
+	return &wire.Config{Latency: deviceLatency, Impairments: im, Faults: l.faults}
 }
 
 // describeLink says what the impairment flags do on device dev, for the

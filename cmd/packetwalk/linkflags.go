@@ -9,6 +9,7 @@ import (
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/tcp"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // linkFlags are the flags that shape the simulated wire, shared by every
@@ -77,16 +78,16 @@ func (l *linkFlags) topology() (stack.TopologyConfig, error) {
 	if l.mtu < 68 || l.mtu > 9000 {
 		return stack.TopologyConfig{}, fmt.Errorf("--mtu %d is outside 68..9000 (IPv4's minimum to a jumbo frame)", l.mtu)
 	}
-	mode, err := nic.ParseWireMode(l.wireMode)
+	mode, err := wire.ParseMode(l.wireMode)
 	if err != nil {
 		return stack.TopologyConfig{}, err
 	}
 	return stack.TopologyConfig{
 		Seed: l.seed,
 		MTU:  l.mtu,
-		Wire: nic.WireConfig{
+		Wire: wire.Config{
 			Mode: mode,
-			Impairments: nic.Impairments{
+			Impairments: wire.Impairments{
 				Loss: float64(l.loss), Duplicate: float64(l.dup), Reorder: float64(l.reorder), Corrupt: float64(l.corrupt),
 				Seed: l.seed,
 			},
@@ -111,7 +112,7 @@ func (s offSwitch) Set(v string) error {
 }
 
 // faultList is a repeatable --fault flag.
-type faultList []nic.Fault
+type faultList []wire.Fault
 
 func (f *faultList) String() string {
 	var s []string
@@ -125,7 +126,7 @@ func (f *faultList) repeatable()         {}
 func (f *faultList) placeholder() string { return "drop:N|corrupt:N" }
 
 func (f *faultList) Set(v string) error {
-	x, err := nic.ParseFault(v)
+	x, err := wire.ParseFault(v)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/httpd"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/viz/text"
@@ -152,7 +153,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	defer ln.Close()
 
 	// The step log: wall-clock time, narrated live and streamed to --json.
-	log := viz.NewLog(viz.NewWallClock(nil))
+	log := viz.NewLog(clock.NewWall(nil))
 	f.live.attach(log)
 	narr := &liveNarrator{n: text.NewNarrator(stdout, f.view.narration(stdout))}
 	if !f.quiet {

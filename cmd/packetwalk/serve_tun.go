@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/packetwalk/packetwalk/httpd"
-	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/viz/pcapng"
 	"github.com/packetwalk/packetwalk/viz/text"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // withoutRoot is what every privilege failure ends with.
@@ -252,7 +252,7 @@ func (w *wholeBlocks) Close() error {
 
 // tunPlan is what serve --tun or --tap sets up.
 type tunPlan struct {
-	kind   nic.DeviceKind
+	kind   wire.DeviceKind
 	dev    string
 	addr   netip.Prefix // packetwalk's address
 	kernel netip.Prefix // the kernel side's: the first other address of the prefix
@@ -260,7 +260,7 @@ type tunPlan struct {
 
 // flag is the command-line flag that names the device.
 func (p *tunPlan) flag() string {
-	if p.kind == nic.TAP {
+	if p.kind == wire.TAP {
 		return "--tap"
 	}
 	return "--tun"
@@ -286,9 +286,9 @@ func planTUN(f *serveFlags) (*tunPlan, error) {
 // kernel side's address. Its errors are sentences without the final full
 // stop.
 func planDevice(tun, tap, addr string) (*tunPlan, error) {
-	kind, name, flagName := nic.TUN, tun, "--tun"
+	kind, name, flagName := wire.TUN, tun, "--tun"
 	if tap != "" {
-		kind, name, flagName = nic.TAP, tap, "--tap"
+		kind, name, flagName = wire.TAP, tap, "--tap"
 	}
 	switch {
 	case tun != "" && tap != "":
@@ -329,7 +329,7 @@ func openDeviceHost(plan *tunPlan, lf *linkFlags) (*stack.DeviceHost, error) {
 	if err := addressFree(plan); err != nil {
 		return nil, err
 	}
-	dev, name, err := nic.OpenDevice(plan.kind, plan.dev)
+	dev, name, err := wire.OpenDevice(plan.kind, plan.dev)
 	if err != nil {
 		return nil, deviceError(plan.kind, plan.dev, err)
 	}
@@ -337,7 +337,7 @@ func openDeviceHost(plan *tunPlan, lf *linkFlags) (*stack.DeviceHost, error) {
 	dh, err := stack.NewDeviceHost(dev, stack.DeviceHostConfig{
 		Host:   stack.HostConfig{TCP: lf.tcpConfig()},
 		Prefix: plan.addr,
-		Device: nic.DeviceConfig{Kind: plan.kind, Name: name},
+		Device: wire.DeviceConfig{Kind: plan.kind, Name: name},
 		Link:   lf.deviceLink(),
 	})
 	if err != nil {
@@ -364,7 +364,7 @@ func configureKernelSide(plan *tunPlan, noConfigure bool, println func(string)) 
 // describe says who is on the device, for the line that announces it: on
 // a TAP device both ends have a MAC address, and ARP maps the addresses.
 func (p *tunPlan) describe(dh *stack.DeviceHost) string {
-	if p.kind != nic.TAP {
+	if p.kind != wire.TAP {
 		return "kernel side " + p.kernel.String()
 	}
 	s := fmt.Sprintf("packetwalk at %s, kernel side %s", dh.Iface.NIC.MAC(), p.kernel)
@@ -444,9 +444,9 @@ func addressFree(p *tunPlan) error {
 
 // deviceError turns a failed open of the TUN device into one sentence that
 // says what to do.
-func deviceError(kind nic.DeviceKind, name string, err error) error {
+func deviceError(kind wire.DeviceKind, name string, err error) error {
 	flagName, mode := "--tun", "tun"
-	if kind == nic.TAP {
+	if kind == wire.TAP {
 		flagName, mode = "--tap", "tap"
 	}
 	switch {

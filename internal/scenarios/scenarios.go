@@ -10,17 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // Echo runs a small seeded TCP exchange with packetwalk on both
 // ends: connect, "hello" one way, echoed back, both sides close. faults
 // name frames the wire loses or corrupts, to show drops and retransmits.
-func Echo(t testing.TB, faults ...nic.Fault) []viz.Event {
+func Echo(t testing.TB, faults ...wire.Fault) []viz.Event {
 	t.Helper()
-	p, err := stack.NewPair(stack.TopologyConfig{Seed: 1, Wire: nic.WireConfig{Faults: faults}})
+	p, err := stack.NewPair(stack.TopologyConfig{Seed: 1, Wire: wire.Config{Faults: faults}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func Echo(t testing.TB, faults ...nic.Fault) []viz.Event {
 // frame, so ARP, ICMP and a loss all appear.
 func Ping(t testing.TB) []viz.Event {
 	t.Helper()
-	p, err := stack.NewPair(stack.TopologyConfig{Seed: 1, Wire: nic.WireConfig{Faults: []nic.Fault{{Frame: 4, Kind: nic.FaultDrop}}}})
+	p, err := stack.NewPair(stack.TopologyConfig{Seed: 1, Wire: wire.Config{Faults: []wire.Fault{{Frame: 4, Kind: wire.FaultDrop}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

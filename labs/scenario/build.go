@@ -10,6 +10,7 @@ import (
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/stack/gvisorhost"
 	"github.com/packetwalk/packetwalk/tcp"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // sim is a scenario's network once built: the stack's Network with the
@@ -17,7 +18,7 @@ import (
 type sim struct {
 	sc    *Scenario
 	net   *stack.Network
-	wires map[string]*nic.Wire
+	wires map[string]*wire.Wire
 	pw    map[string]*stack.Host
 	gv    map[string]*gvisorhost.Host
 	cfg   map[string]*Host
@@ -27,16 +28,16 @@ type sim struct {
 // build creates the network: wires first, then hosts in the order given,
 // their NICs numbered 02:00:00:00:00:01 and on (unless a mac is given).
 func build(sc *Scenario) (*sim, error) {
-	s := &sim{sc: sc, net: stack.NewNetwork(sc.Seed), wires: map[string]*nic.Wire{},
+	s := &sim{sc: sc, net: stack.NewNetwork(sc.Seed), wires: map[string]*wire.Wire{},
 		pw: map[string]*stack.Host{}, gv: map[string]*gvisorhost.Host{}, cfg: map[string]*Host{}}
 	for i := range sc.Wires {
 		w := &sc.Wires[i]
-		mode, _ := nic.ParseWireMode(orDefault(w.Mode, "hub"))
-		wc := nic.WireConfig{Name: w.Name, Mode: mode, Latency: w.Latency.D(), BandwidthBitsPerSecond: w.BandwidthBPS,
+		mode, _ := wire.ParseMode(orDefault(w.Mode, "hub"))
+		wc := wire.Config{Name: w.Name, Mode: mode, Latency: w.Latency.D(), BandwidthBitsPerSecond: w.BandwidthBPS,
 			TxQueueLen: w.TxQueue, MTU: w.MTU,
-			Impairments: nic.Impairments{Loss: w.Loss, Duplicate: w.Dup, Reorder: w.Reorder, Corrupt: w.Corrupt}}
+			Impairments: wire.Impairments{Loss: w.Loss, Duplicate: w.Dup, Reorder: w.Reorder, Corrupt: w.Corrupt}}
 		for _, f := range w.Faults {
-			fault, _ := nic.ParseFault(f)
+			fault, _ := wire.ParseFault(f)
 			wc.Faults = append(wc.Faults, fault)
 		}
 		wire, err := s.net.AddWire(wc)

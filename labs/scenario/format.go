@@ -36,7 +36,7 @@ type Scenario struct {
 	Questions []Question `yaml:"questions"`
 }
 
-// Wire is a simulated Ethernet segment (nic.WireConfig).
+// Wire is a simulated Ethernet segment (wire.Config).
 type Wire struct {
 	Line int    `yaml:"-"`
 	Name string `yaml:"name"`

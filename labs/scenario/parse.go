@@ -14,6 +14,7 @@ import (
 
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // maxFileBytes bounds a scenario or answers file.
@@ -115,7 +116,7 @@ func (sc *Scenario) validate() error {
 			return sc.errf(w.Line, "two wires are called %q", w.Name)
 		}
 		wires[w.Name] = true
-		if _, err := nic.ParseWireMode(orDefault(w.Mode, "hub")); err != nil {
+		if _, err := wire.ParseMode(orDefault(w.Mode, "hub")); err != nil {
 			return sc.errf(w.Line, "wire %s: %v", w.Name, err)
 		}
 		for _, p := range []struct {
@@ -127,7 +128,7 @@ func (sc *Scenario) validate() error {
 			}
 		}
 		for _, f := range w.Faults {
-			if _, err := nic.ParseFault(f); err != nil {
+			if _, err := wire.ParseFault(f); err != nil {
 				return sc.errf(w.Line, "wire %s: %v", w.Name, err)
 			}
 		}

@@ -19,7 +19,7 @@
 // # Threading
 //
 // A packetwalk simulation runs every host and wire on one event loop, the
-// goroutine that runs the VirtualClock: Medium.Transmit and Port.Arrive
+// goroutine that runs the virtual clock: Medium.Transmit and Port.Arrive
 // happen there and nowhere else. gVisor, though, has goroutines of its
 // own: TCP segments are processed by its processor goroutines, its timers
 // fire on their own goroutines, and applications write through gonet from
@@ -54,8 +54,8 @@
 // simulation with a gVisor host therefore works but is not bit-reproducible:
 // docs/design.md ("Principles: Deterministic simulation with a seed")
 // promises identical logs and pcapng files only with packetwalk hosts on
-// both ends. Feeding gVisor a tcpip.Clock adapted from the
-// VirtualClock would not fix this: gVisor processes TCP segments on its own
+// both ends. Feeding gVisor a tcpip.Clock adapted from the clock.Virtual
+// would not fix this: gVisor processes TCP segments on its own
 // processor goroutines (there is no option to process them inline in
 // InjectInbound), so the virtual clock cannot tell when gVisor is idle and
 // would jump ahead to the next timer while a segment is still being
@@ -84,6 +84,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -135,7 +136,7 @@ type Config struct {
 	// Clock is the simulation's clock: frames go on the medium through its
 	// AfterFunc, and Ping measures round trips with it. nil means Log's
 	// clock.
-	Clock viz.Clock
+	Clock clock.Clock
 	// Log receives the host's NIC steps and captures; nil logs nothing.
 	Log *viz.Log
 }
@@ -150,7 +151,7 @@ type Host struct {
 	gateway    netip.Addr
 	mtu        int
 	txQueueLen int
-	clock      viz.Clock
+	clock      clock.Clock
 	rec        *viz.Recorder // nil without a Log: records nothing
 
 	stack  *stack.Stack
@@ -294,7 +295,7 @@ func (h *Host) MTU() int { return h.mtu }
 func (h *Host) PortName() string { return h.name + "/" + nicName }
 
 // Attach plugs the host's NIC into a medium. The caller also attaches the
-// host to the medium (for a nic.Wire, Wire.Attach(host)), as with a NIC.
+// host to the medium (for a wire.Wire, Wire.Attach(host)), as with a NIC.
 func (h *Host) Attach(m nic.Medium) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -18,8 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // testTimeout bounds every test that waits for gVisor: its goroutines run
@@ -105,9 +107,9 @@ func (c *captureCounter) openWalks() int {
 // wire, with a step log whose events a MemorySink keeps and whose captures a
 // captureCounter counts.
 type lab struct {
-	clock  *viz.VirtualClock
+	clock  *clock.Virtual
 	log    *viz.Log
-	wire   *nic.Wire
+	wire   *wire.Wire
 	events *viz.MemorySink
 	caps   *captureCounter
 	a, b   *Host
@@ -115,9 +117,9 @@ type lab struct {
 
 // newLab builds the lab; keepEvents says whether to keep every event (the
 // 1 MB transfer only counts them).
-func newLab(t *testing.T, wcfg nic.WireConfig, keepEvents bool) *lab {
+func newLab(t *testing.T, wcfg wire.Config, keepEvents bool) *lab {
 	t.Helper()
-	l := &lab{clock: viz.NewVirtualClock(), caps: newCaptureCounter()}
+	l := &lab{clock: clock.NewVirtual(), caps: newCaptureCounter()}
 	l.log = viz.NewLog(l.clock)
 	l.log.AddSink(l.caps)
 	if keepEvents {
@@ -125,7 +127,7 @@ func newLab(t *testing.T, wcfg nic.WireConfig, keepEvents bool) *lab {
 		l.log.AddSink(l.events)
 	}
 	wcfg.Clock, wcfg.Log = l.clock, l.log
-	w, err := nic.NewWire(wcfg)
+	w, err := wire.New(wcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +191,7 @@ func (l *lab) hasStep(host, step string, v viz.Verdict, msg string) bool {
 }
 
 func TestPing(t *testing.T) {
-	l := newLab(t, nic.WireConfig{}, true)
+	l := newLab(t, wire.Config{}, true)
 	l.runLoop(t)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -205,7 +207,7 @@ func TestPing(t *testing.T) {
 	}
 	t.Logf("virtual RTT %v (with ARP), %v (cached); wall %v", rtt1, rtt2, time.Since(start))
 
-	lat := nic.DefaultLatency
+	lat := wire.DefaultLatency
 	// The first ping waits for ARP: who-has and reply cross the wire before
 	// the echo request and reply do.
 	if rtt1 < 4*lat {
@@ -344,7 +346,7 @@ func transfer(t *testing.T, l *lab, size int) {
 }
 
 func TestTCPTransfer1MB(t *testing.T) {
-	l := newLab(t, nic.WireConfig{}, true)
+	l := newLab(t, wire.Config{}, true)
 	l.runLoop(t)
 	transfer(t, l, 1<<20)
 
@@ -367,7 +369,7 @@ func TestTCPTransfer1MB(t *testing.T) {
 // frames: corrupted ones die at the receiving adapter's FCS check (never
 // reaching gVisor), and gVisor's TCP recovers from both kinds of loss.
 func TestTCPTransferImpaired(t *testing.T) {
-	l := newLab(t, nic.WireConfig{Impairments: nic.Impairments{Loss: 0.01, Corrupt: 0.02, Seed: 7}}, false)
+	l := newLab(t, wire.Config{Impairments: wire.Impairments{Loss: 0.01, Corrupt: 0.02, Seed: 7}}, false)
 	l.runLoop(t)
 	transfer(t, l, 256<<10)
 	fcs := l.a.Stats().Drops[viz.ReasonFCSMismatch] + l.b.Stats().Drops[viz.ReasonFCSMismatch]
@@ -380,7 +382,7 @@ func TestTCPTransferImpaired(t *testing.T) {
 }
 
 func TestHTTPClient(t *testing.T) {
-	l := newLab(t, nic.WireConfig{}, false)
+	l := newLab(t, wire.Config{}, false)
 	l.runLoop(t)
 	ln, err := l.b.ListenTCP(80)
 	if err != nil {
@@ -455,7 +457,7 @@ func withFCS(f []byte) []byte {
 // the adapter's verdict and that dropped frames never reach gVisor: its
 // NIC's receive counter does not move and nothing is sent in answer.
 func TestAdapterDrops(t *testing.T) {
-	l := newLab(t, nic.WireConfig{}, true)
+	l := newLab(t, wire.Config{}, true)
 	good := echoFrame(macB, macA, addrA.Addr(), addrB.Addr())
 
 	flipped := bytes.Clone(good)
@@ -549,7 +551,7 @@ func gvisorRxPackets(h *Host) uint64 {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	ok := Config{Name: "x", MAC: macA, Addr: addrA, Clock: clock}
 	for _, tc := range []struct {
 		name string
@@ -596,7 +598,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 // TestCloseUnattached checks that a host with no medium names its drop
 // (no_carrier) when gVisor sends, and that Close stops gVisor's goroutines.
 func TestCloseUnattached(t *testing.T) {
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	log := viz.NewLog(clock)
 	mem := &viz.MemorySink{}
 	log.AddSink(mem)
@@ -627,7 +629,7 @@ func TestCloseUnattached(t *testing.T) {
 func TestCloseStopsGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	func() {
-		l := newLab(t, nic.WireConfig{}, false)
+		l := newLab(t, wire.Config{}, false)
 		ctx, stop := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {

@@ -11,16 +11,16 @@ import (
 	"testing"
 
 	"github.com/packetwalk/packetwalk/internal/scenarios"
-	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/viz/ladder"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // tcpFaults lose the first data segment on the wire (it is retransmitted)
 // and corrupt the first FIN (its receiver drops it: fcs_mismatch).
-var tcpFaults = []nic.Fault{{Frame: 6, Kind: nic.FaultDrop}, {Frame: 9, Kind: nic.FaultCorrupt, Bit: -1}}
+var tcpFaults = []wire.Fault{{Frame: 6, Kind: wire.FaultDrop}, {Frame: 9, Kind: wire.FaultCorrupt, Bit: -1}}
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()

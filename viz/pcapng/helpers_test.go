@@ -14,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -44,7 +45,7 @@ var (
 
 // rig is a log on a virtual clock with a Writer as its sink.
 type rig struct {
-	clock  *viz.VirtualClock
+	clock  *clock.Virtual
 	log    *viz.Log
 	w      *Writer
 	out    *bytes.Buffer
@@ -54,7 +55,7 @@ type rig struct {
 
 func newRig(t testing.TB, opts Options) *rig {
 	t.Helper()
-	r := &rig{clock: viz.NewVirtualClock(), out: new(bytes.Buffer)}
+	r := &rig{clock: clock.NewVirtual(), out: new(bytes.Buffer)}
 	r.log = viz.NewLog(r.clock)
 	w, err := New(r.out, opts)
 	if err != nil {

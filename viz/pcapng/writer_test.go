@@ -11,6 +11,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -454,7 +455,7 @@ func TestWriteErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := viz.NewLog(viz.NewVirtualClock())
+	log := viz.NewLog(clock.NewVirtual())
 	log.AddSink(w)
 	rec := log.Recorder("client")
 	for i := range 100 {

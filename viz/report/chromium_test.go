@@ -21,9 +21,9 @@ import (
 	"github.com/packetwalk/packetwalk/httpd"
 	"github.com/packetwalk/packetwalk/internal/chromium"
 	"github.com/packetwalk/packetwalk/internal/testenv"
-	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/viz/report"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // realReport runs an HTTP exchange between two packetwalk hosts on a
@@ -33,7 +33,7 @@ import (
 // data embedded gzip+base64.
 func realReport(t *testing.T) (page, compressed []byte) {
 	t.Helper()
-	p, err := stack.NewPair(stack.TopologyConfig{Seed: 7, Wire: nic.WireConfig{Faults: []nic.Fault{{Frame: lostFrame, Kind: nic.FaultDrop}}}})
+	p, err := stack.NewPair(stack.TopologyConfig{Seed: 7, Wire: wire.Config{Faults: []wire.Fault{{Frame: lostFrame, Kind: wire.FaultDrop}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,16 +9,16 @@ import (
 	"testing"
 
 	"github.com/packetwalk/packetwalk/internal/scenarios"
-	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/viz/text"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // tcpFaults lose the first data segment on the wire and corrupt the first
 // FIN, so the narration shows a wire loss, an FCS drop and retransmissions.
-var tcpFaults = []nic.Fault{{Frame: 6, Kind: nic.FaultDrop}, {Frame: 9, Kind: nic.FaultCorrupt, Bit: -1}}
+var tcpFaults = []wire.Fault{{Frame: 6, Kind: wire.FaultDrop}, {Frame: 9, Kind: wire.FaultCorrupt, Bit: -1}}
 
 func narrate(t *testing.T, ev []viz.Event, opts text.Options) string {
 	t.Helper()

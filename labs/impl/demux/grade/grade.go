@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/labs/impl/grading"
 	"github.com/packetwalk/packetwalk/stack"
@@ -82,7 +83,7 @@ type bench struct {
 }
 
 func newBench(newTable New, ephemeral ip.PortRange) *bench {
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	vlog := viz.NewLog(clock)
 	b := &bench{net: &fakeIP{src: netip.MustParseAddr("10.0.0.2")}, mem: &viz.MemorySink{}}
 	vlog.AddSink(b.mem)

@@ -19,6 +19,7 @@ import (
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // New is the student's constructor.
@@ -252,7 +253,7 @@ type run struct {
 
 // pair pings from the client to the server over one wire, both NICs with
 // the filter newFilter gives (nil: the NIC's own).
-func pair(t *testing.T, newFilter New, wire nic.WireConfig, count int) run {
+func pair(t *testing.T, newFilter New, wire wire.Config, count int) run {
 	cfg := stack.TopologyConfig{Seed: 7, Wire: wire}
 	if newFilter != nil {
 		cfg.NIC = func(c *nic.Config) { c.Filter = newFilter() }
@@ -299,17 +300,17 @@ func compare(t *testing.T, scenario string, want, got run) {
 
 func testWireFaults(t *testing.T, newFilter New) {
 	// Frames 1 and 2 are ARP; 3 and 4 the first echo and its reply.
-	wire := nic.WireConfig{Faults: []nic.Fault{
-		{Frame: 3, Kind: nic.FaultCorrupt, Bit: -1},
-		{Frame: 6, Kind: nic.FaultCorrupt, Bit: 3},
-		{Frame: 7, Kind: nic.FaultCorrupt, Bit: 8*64 - 1},
+	wire := wire.Config{Faults: []wire.Fault{
+		{Frame: 3, Kind: wire.FaultCorrupt, Bit: -1},
+		{Frame: 6, Kind: wire.FaultCorrupt, Bit: 3},
+		{Frame: 7, Kind: wire.FaultCorrupt, Bit: 8*64 - 1},
 	}}
 	scenario := "ping -c 4 from client to server over a wire that flips one bit of frames 3, 6 and 7"
 	compare(t, scenario, pair(t, nil, wire, 4), pair(t, newFilter, wire, 4))
 }
 
 func testWireRandom(t *testing.T, newFilter New) {
-	wire := nic.WireConfig{Impairments: nic.Impairments{Corrupt: 0.3, Duplicate: 0.1, Seed: 11}}
+	wire := wire.Config{Impairments: wire.Impairments{Corrupt: 0.3, Duplicate: 0.1, Seed: 11}}
 	scenario := "ping -c 10 from client to server over a wire that corrupts 30% and duplicates 10% of frames (seed 11)"
 	compare(t, scenario, pair(t, nil, wire, 10), pair(t, newFilter, wire, 10))
 }
@@ -318,7 +319,7 @@ func testWireRandom(t *testing.T, newFilter New) {
 // frame and must keep only the broadcasts, unless it is promiscuous.
 func hub(t *testing.T, newFilter New, promiscuous bool) run {
 	n := stack.NewNetwork(3)
-	w, err := n.AddWire(nic.WireConfig{Mode: nic.Hub})
+	w, err := n.AddWire(wire.Config{Mode: wire.Hub})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,11 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/labs/impl/grading"
-	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/viz"
+	"github.com/packetwalk/packetwalk/wire"
 )
 
 // New is the student's constructor.
@@ -48,7 +49,7 @@ func Run(t *testing.T, newReassembler New) { grading.Run(t, Tests, newReassemble
 
 // bench is a reassembler under test with its clock and step log.
 type bench struct {
-	clock    *viz.VirtualClock
+	clock    *clock.Virtual
 	mem      *viz.MemorySink
 	r        ip.FragmentReassembler
 	timeouts []timeout
@@ -61,7 +62,7 @@ type timeout struct {
 }
 
 func newBench(newReassembler New, cfg ip.ReassemblerConfig) *bench {
-	b := &bench{clock: viz.NewVirtualClock(), mem: &viz.MemorySink{}}
+	b := &bench{clock: clock.NewVirtual(), mem: &viz.MemorySink{}}
 	log := viz.NewLog(b.clock)
 	log.AddSink(b.mem)
 	cfg.Clock, cfg.Recorder = b.clock, log.Recorder("host")
@@ -411,7 +412,7 @@ type pingRun struct {
 	log    []viz.Event
 }
 
-func bigPing(t *testing.T, newR New, wire nic.WireConfig, count int, wait time.Duration) pingRun {
+func bigPing(t *testing.T, newR New, wire wire.Config, count int, wait time.Duration) pingRun {
 	cfg := stack.TopologyConfig{Seed: 5, Wire: wire}
 	if newR != nil {
 		cfg.IP.IP.Reassembler = newR
@@ -443,7 +444,7 @@ func comparePings(t *testing.T, scenario string, want, got pingRun) {
 }
 
 func testWireBigPings(t *testing.T, newR New) {
-	wire := nic.WireConfig{Impairments: nic.Impairments{Reorder: 0.3, Duplicate: 0.2, Seed: 21}}
+	wire := wire.Config{Impairments: wire.Impairments{Reorder: 0.3, Duplicate: 0.2, Seed: 21}}
 	scenario := "ping -s 4000 -c 5 over a 1500-byte MTU (3 fragments each way) on a wire that reorders 30% and duplicates 20% of frames (seed 21)"
 	want := bigPing(t, nil, wire, 5, 2*time.Second)
 	if want.stats.Received < 3 {
@@ -454,7 +455,7 @@ func testWireBigPings(t *testing.T, newR New) {
 
 func testWireLostFragment(t *testing.T, newR New) {
 	// Frames 1 and 2 are ARP; 3, 4 and 5 the first request's fragments.
-	wire := nic.WireConfig{Faults: []nic.Fault{{Frame: 4, Kind: nic.FaultDrop}}}
+	wire := wire.Config{Faults: []wire.Fault{{Frame: 4, Kind: wire.FaultDrop}}}
 	scenario := "ping -s 4000 -c 2 over a wire that loses frame 4 (the first request's middle fragment); ping waits 40 s"
 	want := bigPing(t, nil, wire, 2, 40*time.Second)
 	if !strings.Contains(strings.Join(want.events, "\n"), "exceeded") {

@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -34,7 +35,7 @@ type datagram struct {
 	bytes  int    // payload bytes held
 	header []byte // the first fragment's header
 	first  []byte // the first fragment's payload, for ICMP
-	timer  viz.Timer
+	timer  clock.Timer
 }
 
 // Reassembler is the reference ip.FragmentReassembler.

@@ -1,4 +1,4 @@
-package nic
+package arp
 
 import (
 	"bytes"
@@ -11,22 +11,24 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/packetwalk/packetwalk/nic"
 )
 
 var (
-	arpMAC1 = MAC{0x02, 0, 0, 0, 0, 0x01}
-	arpMAC2 = MAC{0x02, 0, 0, 0, 0, 0x02}
+	arpMAC1 = nic.MAC{0x02, 0, 0, 0, 0, 0x01}
+	arpMAC2 = nic.MAC{0x02, 0, 0, 0, 0, 0x02}
 	arpIP1  = netip.MustParseAddr("10.0.0.1")
 	arpIP2  = netip.MustParseAddr("10.0.0.2")
 )
 
 // arpRequestBytes is who-has 10.0.0.2? tell 10.0.0.1, from 02:00:00:00:00:01.
 func arpRequestBytes() []byte {
-	return AppendARP(nil, ARPRequest, arpMAC1, arpIP1, MAC{}, arpIP2)
+	return Append(nil, Request, arpMAC1, arpIP1, nic.MAC{}, arpIP2)
 }
 
 func TestAppendARPLayout(t *testing.T) {
-	got := AppendARP(nil, ARPReply, arpMAC2, arpIP2, arpMAC1, arpIP1)
+	got := Append(nil, Reply, arpMAC2, arpIP2, arpMAC1, arpIP1)
 	// RFC 826 field by field, as a capture shows them.
 	want := []byte{
 		0x00, 0x01, // ar$hrd: Ethernet
@@ -37,19 +39,19 @@ func TestAppendARPLayout(t *testing.T) {
 		0x02, 0, 0, 0, 0, 0x01, 10, 0, 0, 1, // tha, tpa
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("AppendARP:\n got % x\nwant % x", got, want)
+		t.Fatalf("Append:\n got % x\nwant % x", got, want)
 	}
-	p := ARPPacket(got)
+	p := Packet(got)
 	if err := p.Check(); err != nil {
 		t.Fatal(err)
 	}
-	if p.HType() != 1 || p.PType() != 0x0800 || p.HLen() != 6 || p.PLen() != 4 || p.Op() != ARPReply ||
+	if p.HType() != 1 || p.PType() != 0x0800 || p.HLen() != 6 || p.PLen() != 4 || p.Op() != Reply ||
 		p.SenderMAC() != arpMAC2 || p.SenderIP() != arpIP2 || p.TargetMAC() != arpMAC1 || p.TargetIP() != arpIP1 {
 		t.Fatalf("accessors disagree with the bytes: %v", p)
 	}
 	// Appending keeps what b held.
-	if b := AppendARP([]byte{0xaa}, ARPRequest, arpMAC1, arpIP1, MAC{}, arpIP2); b[0] != 0xaa || len(b) != 1+ARPLen {
-		t.Fatalf("AppendARP onto a prefix: % x", b)
+	if b := Append([]byte{0xaa}, Request, arpMAC1, arpIP1, nic.MAC{}, arpIP2); b[0] != 0xaa || len(b) != 1+PacketLen {
+		t.Fatalf("Append onto a prefix: % x", b)
 	}
 }
 
@@ -62,7 +64,7 @@ func TestARPCheck(t *testing.T) {
 	}{
 		{"request", arpRequestBytes(), ""},
 		{"padded to the Ethernet minimum", append(arpRequestBytes(), make([]byte, 18)...), ""},
-		{"reply", AppendARP(nil, ARPReply, arpMAC2, arpIP2, arpMAC1, arpIP1), ""},
+		{"reply", Append(nil, Reply, arpMAC2, arpIP2, arpMAC1, arpIP1), ""},
 		{"empty", nil, "shorter than the 8-byte ARP header"},
 		{"header cut", arpRequestBytes()[:7], "shorter than the 8-byte ARP header"},
 		{"addresses cut", arpRequestBytes()[:27], "27 bytes, shorter than the 28"},
@@ -75,17 +77,17 @@ func TestARPCheck(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := ARPPacket(tc.pkt).Check()
+			err := Packet(tc.pkt).Check()
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("Check: %v", err)
 				}
 				return
 			}
-			if !errors.Is(err, ErrARPMalformed) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Check = %v, want ErrARPMalformed mentioning %q", err, tc.want)
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Check = %v, want ErrMalformed mentioning %q", err, tc.want)
 			}
-			if s := ARPPacket(tc.pkt).String(); !strings.HasPrefix(s, "ARP, malformed: ") {
+			if s := Packet(tc.pkt).String(); !strings.HasPrefix(s, "ARP, malformed: ") {
 				t.Fatalf("String of a malformed packet = %q", s)
 			}
 		})
@@ -98,18 +100,18 @@ func TestARPString(t *testing.T) {
 		want string
 	}{
 		{arpRequestBytes(), "ARP, Request who-has 10.0.0.2 tell 10.0.0.1"},
-		{AppendARP(nil, ARPReply, arpMAC2, arpIP2, arpMAC1, arpIP1), "ARP, Reply 10.0.0.2 is-at 02:00:00:00:00:02"},
-		{AppendARP(nil, ARPRequest, arpMAC1, arpIP1, arpMAC2, arpIP2), "ARP, Request who-has 10.0.0.2 (02:00:00:00:00:02) tell 10.0.0.1"},
+		{Append(nil, Reply, arpMAC2, arpIP2, arpMAC1, arpIP1), "ARP, Reply 10.0.0.2 is-at 02:00:00:00:00:02"},
+		{Append(nil, Request, arpMAC1, arpIP1, arpMAC2, arpIP2), "ARP, Request who-has 10.0.0.2 (02:00:00:00:00:02) tell 10.0.0.1"},
 	}
 	for _, tc := range tests {
-		if got := ARPPacket(tc.pkt).String(); got != tc.want {
+		if got := Packet(tc.pkt).String(); got != tc.want {
 			t.Errorf("String = %q, want %q", got, tc.want)
 		}
 	}
-	if !ARPPacket(AppendARP(nil, ARPRequest, arpMAC1, arpIP1, MAC{}, arpIP1)).IsGratuitous() {
+	if !Packet(Append(nil, Request, arpMAC1, arpIP1, nic.MAC{}, arpIP1)).IsGratuitous() {
 		t.Error("an announcement (sender IP = target IP) is gratuitous")
 	}
-	if ARPPacket(AppendARP(nil, ARPRequest, arpMAC1, netip.IPv4Unspecified(), MAC{}, netip.IPv4Unspecified())).IsGratuitous() {
+	if Packet(Append(nil, Request, arpMAC1, netip.IPv4Unspecified(), nic.MAC{}, netip.IPv4Unspecified())).IsGratuitous() {
 		t.Error("a probe from 0.0.0.0 is not gratuitous")
 	}
 }
@@ -118,12 +120,12 @@ func TestARPString(t *testing.T) {
 // code we did not write.
 func decodeARPFrame(t *testing.T, frame []byte) (*layers.Ethernet, *layers.ARP) {
 	t.Helper()
-	if Frame(frame).FCS() != Frame(frame).ComputeFCS() {
+	if nic.Frame(frame).FCS() != nic.Frame(frame).ComputeFCS() {
 		t.Fatalf("frame's FCS is wrong: % x", frame)
 	}
 	// gopacket's Ethernet decoder does not expect the FCS: strip it, as a
 	// capture without FCS would.
-	p := gopacket.NewPacket(frame[:len(frame)-FCSLen], layers.LayerTypeEthernet, gopacket.Default)
+	p := gopacket.NewPacket(frame[:len(frame)-nic.FCSLen], layers.LayerTypeEthernet, gopacket.Default)
 	if el := p.ErrorLayer(); el != nil {
 		t.Fatalf("gopacket could not decode: %v", el.Error())
 	}
@@ -136,7 +138,7 @@ func decodeARPFrame(t *testing.T, frame []byte) (*layers.Ethernet, *layers.ARP) 
 }
 
 func TestAppendARPDecodesWithGopacket(t *testing.T) {
-	frame := AppendFrame(nil, Broadcast, arpMAC1, EtherTypeARP, arpRequestBytes())
+	frame := nic.AppendFrame(nil, nic.Broadcast, arpMAC1, nic.EtherTypeARP, arpRequestBytes())
 	eth, arp := decodeARPFrame(t, frame)
 	if eth.EthernetType != layers.EthernetTypeARP {
 		t.Errorf("EtherType %v", eth.EthernetType)

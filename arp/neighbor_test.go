@@ -1,4 +1,4 @@
-package nic
+package arp
 
 import (
 	"bytes"
@@ -13,16 +13,18 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/packetwalk/packetwalk/clock"
+	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
 // testLink is a minimal hub for ARP tests: every frame reaches every other
-// port after a fixed latency, as a copy. The real wire (wire.go) has more to
-// it than these tests need.
+// port after a fixed latency, as a copy. The real wire (package wire) has
+// more to it than these tests need.
 type testLink struct {
-	clock   viz.Clock
+	clock   clock.Clock
 	latency time.Duration
-	ports   []Port
+	ports   []nic.Port
 	carried []linkFrame
 }
 
@@ -32,12 +34,12 @@ type linkFrame struct {
 	bits []byte
 }
 
-func (l *testLink) attach(n *NIC) {
+func (l *testLink) attach(n *nic.NIC) {
 	l.ports = append(l.ports, n)
 	n.Attach(l)
 }
 
-func (l *testLink) Transmit(from Port, bits []byte, id uint64) {
+func (l *testLink) Transmit(from nic.Port, bits []byte, id uint64) {
 	l.carried = append(l.carried, linkFrame{from.PortName(), id, slices.Clone(bits)})
 	for _, p := range l.ports {
 		if p == from {
@@ -53,7 +55,7 @@ func (l *testLink) Transmit(from Port, bits []byte, id uint64) {
 func (l *testLink) arpFrames(from string) []linkFrame {
 	var out []linkFrame
 	for _, f := range l.carried {
-		if Frame(f.bits).EtherType() == EtherTypeARP && (from == "" || f.from == from) {
+		if nic.Frame(f.bits).EtherType() == nic.EtherTypeARP && (from == "" || f.from == from) {
 			out = append(out, f)
 		}
 	}
@@ -63,7 +65,7 @@ func (l *testLink) arpFrames(from string) []linkFrame {
 // nullLink is a medium that swallows frames.
 type nullLink struct{}
 
-func (nullLink) Transmit(Port, []byte, uint64) {}
+func (nullLink) Transmit(nic.Port, []byte, uint64) {}
 
 // ipCollector is the IP layer's stand-in: it keeps the packets it receives.
 type ipCollector struct {
@@ -71,17 +73,17 @@ type ipCollector struct {
 	payloads [][]byte
 }
 
-func (c *ipCollector) Receive(f RxFrame) {
+func (c *ipCollector) Receive(f nic.RxFrame) {
 	c.ids = append(c.ids, f.ID)
 	c.payloads = append(c.payloads, slices.Clone(f.Payload))
 }
 
 type arpHost struct {
 	name string
-	nic  *NIC
+	nic  *nic.NIC
 	arp  *ARP
 	ip   netip.Addr
-	mac  MAC
+	mac  nic.MAC
 	ipv4 *ipCollector
 }
 
@@ -89,16 +91,16 @@ type arpHost struct {
 // testLink.
 type arpNet struct {
 	t     *testing.T
-	clock *viz.VirtualClock
+	clock *clock.Virtual
 	log   *viz.Log
 	mem   *viz.MemorySink
 	link  *testLink
 	hosts []*arpHost
 }
 
-func newARPNet(t *testing.T, n int, cfg ARPConfig) *arpNet {
+func newARPNet(t *testing.T, n int, cfg Config) *arpNet {
 	t.Helper()
-	c := viz.NewVirtualClock()
+	c := clock.NewVirtual()
 	log := viz.NewLog(c)
 	mem := &viz.MemorySink{}
 	log.AddSink(mem)
@@ -107,12 +109,13 @@ func newARPNet(t *testing.T, n int, cfg ARPConfig) *arpNet {
 		h := &arpHost{
 			name: fmt.Sprintf("h%d", i),
 			ip:   netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}),
-			mac:  MAC{0x02, 0, 0, 0, 0, byte(i)},
+			mac:  nic.MAC{0x02, 0, 0, 0, 0, byte(i)},
 			ipv4: &ipCollector{},
 		}
-		h.nic = New(Config{Name: "eth0", MAC: h.mac, Clock: c, Recorder: log.Recorder(h.name)})
-		h.nic.Register(EtherTypeIPv4, h.ipv4)
-		h.arp = NewARP(h.nic, cfg)
+		h.nic = nic.New(nic.Config{Name: "eth0", MAC: h.mac, Clock: c, Recorder: log.Recorder(h.name)})
+		h.arp = New(h.nic, cfg)
+		h.nic.Register(nic.EtherTypeARP, h.arp)
+		h.nic.Register(nic.EtherTypeIPv4, h.ipv4)
 		h.arp.AddAddress(h.ip)
 		net.link.attach(h.nic)
 		net.hosts = append(net.hosts, h)
@@ -159,16 +162,16 @@ func (n *arpNet) wantDrop(host string, id uint64, reason viz.Reason, text string
 
 // inject puts an ARP packet on h's port as if the link had carried it, and
 // runs the clock until h has handled it.
-func (n *arpNet) inject(h *arpHost, dst, src MAC, pkt []byte) uint64 {
+func (n *arpNet) inject(h *arpHost, dst, src nic.MAC, pkt []byte) uint64 {
 	id := n.log.NewFrameID()
-	h.nic.Arrive(AppendFrame(nil, dst, src, EtherTypeARP, pkt), id)
+	h.nic.Arrive(nic.AppendFrame(nil, dst, src, nic.EtherTypeARP, pkt), id)
 	n.clock.RunFor(time.Millisecond)
 	return id
 }
 
 func (n *arpNet) output(h *arpHost, to netip.Addr, payload []byte) (uint64, error) {
 	id := n.log.NewFrameID()
-	return id, h.arp.Output(to, EtherTypeIPv4, payload, id)
+	return id, h.arp.Output(to, nic.EtherTypeIPv4, payload, id)
 }
 
 // ipPayload is a 50-byte test packet (above the 46-byte minimum, so the
@@ -184,7 +187,7 @@ func entriesString(a *ARP) string {
 }
 
 func TestARPResolutionRoundTrip(t *testing.T) {
-	n := newARPNet(t, 2, ARPConfig{})
+	n := newARPNet(t, 2, Config{})
 	h1, h2 := n.hosts[0], n.hosts[1]
 
 	p1 := ipPayload(1)
@@ -279,7 +282,7 @@ func TestARPResolutionRoundTrip(t *testing.T) {
 // The ARP frames packetwalk puts on the link decode with gopacket, code we
 // did not write, with the fields RFC 826 asks for.
 func TestARPEmittedFramesDecodeWithGopacket(t *testing.T) {
-	n := newARPNet(t, 2, ARPConfig{})
+	n := newARPNet(t, 2, Config{})
 	h1, h2 := n.hosts[0], n.hosts[1]
 	if _, err := n.output(h1, h2.ip, ipPayload(1)); err != nil {
 		t.Fatal(err)
@@ -292,15 +295,15 @@ func TestARPEmittedFramesDecodeWithGopacket(t *testing.T) {
 	ip := func(a netip.Addr) net.IP { return net.IP(a.AsSlice()) }
 	tests := []struct {
 		from         string
-		dst          MAC
+		dst          nic.MAC
 		op           uint16
-		sha          MAC
+		sha          nic.MAC
 		spa          netip.Addr
-		tha          MAC
+		tha          nic.MAC
 		tpa          netip.Addr
 		wantTcpdumpy string
 	}{
-		{"h1/eth0", Broadcast, layers.ARPRequest, h1.mac, h1.ip, MAC{}, h2.ip, "ARP, Request who-has 10.0.0.2 tell 10.0.0.1"},
+		{"h1/eth0", nic.Broadcast, layers.ARPRequest, h1.mac, h1.ip, nic.MAC{}, h2.ip, "ARP, Request who-has 10.0.0.2 tell 10.0.0.1"},
 		{"h2/eth0", h1.mac, layers.ARPReply, h2.mac, h2.ip, h1.mac, h1.ip, "ARP, Reply 10.0.0.2 is-at 02:00:00:00:00:02"},
 	}
 	for i, tc := range tests {
@@ -320,7 +323,7 @@ func TestARPEmittedFramesDecodeWithGopacket(t *testing.T) {
 			!bytes.Equal(arp.DstHwAddress, tc.tha[:]) || !net.IP(arp.DstProtAddress).Equal(ip(tc.tpa)) {
 			t.Errorf("%s: ARP addresses %v %v -> %v %v", tc.from, arp.SourceHwAddress, arp.SourceProtAddress, arp.DstHwAddress, arp.DstProtAddress)
 		}
-		if got := ARPPacket(Frame(f.bits).Payload()).String(); got != tc.wantTcpdumpy {
+		if got := Packet(nic.Frame(f.bits).Payload()).String(); got != tc.wantTcpdumpy {
 			t.Errorf("String = %q, want %q", got, tc.wantTcpdumpy)
 		}
 	}
@@ -328,7 +331,7 @@ func TestARPEmittedFramesDecodeWithGopacket(t *testing.T) {
 
 func TestARPCacheExpiry(t *testing.T) {
 	const timeout = 5 * time.Second
-	n := newARPNet(t, 2, ARPConfig{CacheTimeout: timeout})
+	n := newARPNet(t, 2, Config{CacheTimeout: timeout})
 	h1, h2 := n.hosts[0], n.hosts[1]
 	if _, err := n.output(h1, h2.ip, ipPayload(1)); err != nil {
 		t.Fatal(err)
@@ -339,7 +342,7 @@ func TestARPCacheExpiry(t *testing.T) {
 	// A gratuitous ARP from h2 at 3 s confirms the entry: it lives until
 	// 3 s + timeout, not timeout.
 	n.clock.RunFor(3 * time.Second)
-	n.inject(h1, Broadcast, h2.mac, AppendARP(nil, ARPRequest, h2.mac, h2.ip, MAC{}, h2.ip))
+	n.inject(h1, nic.Broadcast, h2.mac, Append(nil, Request, h2.mac, h2.ip, nic.MAC{}, h2.ip))
 	n.clock.RunUntil(start + timeout + time.Second)
 	if len(n.arpEvents("h1", "expire")) != 0 {
 		t.Fatalf("h1 expired a confirmed entry: %+v", n.arpEvents("h1", "expire"))
@@ -373,7 +376,7 @@ func TestARPCacheExpiry(t *testing.T) {
 // Without a timer (a wall clock whose callbacks are late), the age check at
 // lookup still refuses an expired entry.
 func TestARPExpiryOnLookup(t *testing.T) {
-	n := newARPNet(t, 2, ARPConfig{CacheTimeout: time.Second})
+	n := newARPNet(t, 2, Config{CacheTimeout: time.Second})
 	h1, h2 := n.hosts[0], n.hosts[1]
 	if _, err := n.output(h1, h2.ip, ipPayload(1)); err != nil {
 		t.Fatal(err)
@@ -391,7 +394,7 @@ func TestARPExpiryOnLookup(t *testing.T) {
 }
 
 func TestARPRetriesThenUnresolved(t *testing.T) {
-	n := newARPNet(t, 2, ARPConfig{})
+	n := newARPNet(t, 2, Config{})
 	h1 := n.hosts[0]
 	nobody := netip.MustParseAddr("10.0.0.99")
 	id1, err1 := n.output(h1, nobody, ipPayload(1))
@@ -401,8 +404,8 @@ func TestARPRetriesThenUnresolved(t *testing.T) {
 	}
 
 	n.clock.RunFor(2500 * time.Millisecond)
-	if got := len(n.link.arpFrames("h1/eth0")); got != DefaultARPMaxRequests {
-		t.Fatalf("%d requests by 2.5 s, want %d (at 0, 1 and 2 s)", got, DefaultARPMaxRequests)
+	if got := len(n.link.arpFrames("h1/eth0")); got != DefaultMaxRequests {
+		t.Fatalf("%d requests by 2.5 s, want %d (at 0, 1 and 2 s)", got, DefaultMaxRequests)
 	}
 	for i, e := range n.arpEvents("h1", "request") {
 		if want := fmt.Sprintf("request %d of 3", i+1); !strings.Contains(e.Msg, want) {
@@ -424,7 +427,7 @@ func TestARPRetriesThenUnresolved(t *testing.T) {
 	}
 	// While FAILED, packets fail at once, with a named drop.
 	id3, err := n.output(h1, nobody, ipPayload(3))
-	if !errors.Is(err, ErrARPUnresolved) {
+	if !errors.Is(err, ErrUnresolved) {
 		t.Fatalf("Output to a FAILED neighbour: %v", err)
 	}
 	n.wantDrop("h1", id3, viz.ReasonARPUnresolved, "FAILED")
@@ -433,7 +436,7 @@ func TestARPRetriesThenUnresolved(t *testing.T) {
 	}
 
 	// After FailedTimeout the entry is gone and the next packet asks again.
-	n.clock.RunFor(DefaultARPFailedTimeout)
+	n.clock.RunFor(DefaultFailedTimeout)
 	if got := h1.arp.Entries(); len(got) != 0 {
 		t.Fatalf("h1 cache after the hold: %v", got)
 	}
@@ -446,7 +449,7 @@ func TestARPRetriesThenUnresolved(t *testing.T) {
 }
 
 func TestARPFailedTimeoutNegativeDeletesAtOnce(t *testing.T) {
-	n := newARPNet(t, 1, ARPConfig{FailedTimeout: -1, MaxRequests: 1})
+	n := newARPNet(t, 1, Config{FailedTimeout: -1, MaxRequests: 1})
 	h1 := n.hosts[0]
 	nobody := netip.MustParseAddr("10.0.0.99")
 	id, _ := n.output(h1, nobody, ipPayload(1))
@@ -461,7 +464,7 @@ func TestARPFailedTimeoutNegativeDeletesAtOnce(t *testing.T) {
 }
 
 func TestARPQueueFull(t *testing.T) {
-	n := newARPNet(t, 2, ARPConfig{QueueLimit: 2})
+	n := newARPNet(t, 2, Config{QueueLimit: 2})
 	h1, h2 := n.hosts[0], n.hosts[1]
 	var ids []uint64
 	for i := range 3 {
@@ -469,8 +472,8 @@ func TestARPQueueFull(t *testing.T) {
 		if i < 2 && err != nil {
 			t.Fatal(err)
 		}
-		if i == 2 && !errors.Is(err, ErrARPQueueFull) {
-			t.Fatalf("third packet: %v, want ErrARPQueueFull", err)
+		if i == 2 && !errors.Is(err, ErrQueueFull) {
+			t.Fatalf("third packet: %v, want ErrQueueFull", err)
 		}
 		ids = append(ids, id)
 	}
@@ -482,7 +485,7 @@ func TestARPQueueFull(t *testing.T) {
 }
 
 func TestARPRequestNotForMe(t *testing.T) {
-	n := newARPNet(t, 3, ARPConfig{})
+	n := newARPNet(t, 3, Config{})
 	h1, h2, h3 := n.hosts[0], n.hosts[1], n.hosts[2]
 	if _, err := n.output(h1, h3.ip, ipPayload(1)); err != nil {
 		t.Fatal(err)
@@ -506,8 +509,8 @@ func TestARPRequestNotForMe(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.clock.RunFor(10 * time.Millisecond)
-	moved := MAC{0x02, 0, 0, 0, 0, 0x99}
-	id := n.inject(h2, Broadcast, moved, AppendARP(nil, ARPRequest, moved, h1.ip, MAC{}, h3.ip))
+	moved := nic.MAC{0x02, 0, 0, 0, 0, 0x99}
+	id := n.inject(h2, nic.Broadcast, moved, Append(nil, Request, moved, h1.ip, nic.MAC{}, h3.ip))
 	upd := n.arpEvents("h2", "update")
 	if len(upd) == 0 || upd[len(upd)-1].Frame != id || !strings.Contains(upd[len(upd)-1].Msg, "MAC changed (was 02:00:00:00:00:01)") {
 		t.Fatalf("h2 update steps: %+v", upd)
@@ -519,7 +522,7 @@ func TestARPRequestNotForMe(t *testing.T) {
 }
 
 func TestARPMalformed(t *testing.T) {
-	valid := func() []byte { return AppendARP(nil, ARPRequest, arpMAC1, arpIP1, MAC{}, arpIP2) }
+	valid := func() []byte { return Append(nil, Request, arpMAC1, arpIP1, nic.MAC{}, arpIP2) }
 	mod := func(f func(b []byte)) []byte { b := valid(); f(b); return b }
 	tests := []struct {
 		name string
@@ -534,20 +537,20 @@ func TestARPMalformed(t *testing.T) {
 		{"protocol length 16", mod(func(b []byte) { b[5] = 16 }), "protocol address length 16"},
 		{"op 0", mod(func(b []byte) { b[7] = 0 }), "operation 0"},
 		{"op 4 (RARP reply)", mod(func(b []byte) { b[7] = 4 }), "operation 4"},
-		{"sender MAC broadcast", mod(func(b []byte) { copy(b[8:14], Broadcast[:]) }), "group address"},
+		{"sender MAC broadcast", mod(func(b []byte) { copy(b[8:14], nic.Broadcast[:]) }), "group address"},
 		{"sender MAC multicast", mod(func(b []byte) { b[8] = 0x01 }), "group address"},
 		{"sender IP broadcast", mod(func(b []byte) { copy(b[14:18], []byte{255, 255, 255, 255}) }), "group address"},
 		{"sender IP multicast", mod(func(b []byte) { copy(b[14:18], []byte{224, 0, 0, 1}) }), "group address"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			n := newARPNet(t, 2, ARPConfig{})
+			n := newARPNet(t, 2, Config{})
 			h2 := n.hosts[1]
 			// Straight into Receive: Ethernet would pad a short packet
 			// with zeros that the length check then accepts.
 			id := n.log.NewFrameID()
-			h2.arp.Receive(RxFrame{NIC: h2.nic, ID: id, Dst: Broadcast, Src: arpMAC1, EtherType: EtherTypeARP,
-				Class: ClassBroadcast, Payload: tc.pkt})
+			h2.arp.Receive(nic.RxFrame{NIC: h2.nic, ID: id, Dst: nic.Broadcast, Src: arpMAC1, EtherType: nic.EtherTypeARP,
+				Class: nic.ClassBroadcast, Payload: tc.pkt})
 			n.wantDrop("h2", id, viz.ReasonARPMalformed, tc.want)
 			n.clock.RunFor(10 * time.Millisecond)
 			if len(h2.arp.Entries()) != 0 || len(n.link.arpFrames("")) != 0 {
@@ -556,41 +559,41 @@ func TestARPMalformed(t *testing.T) {
 		})
 	}
 	// And through the whole receive path, with Ethernet padding.
-	n := newARPNet(t, 2, ARPConfig{})
-	id := n.inject(n.hosts[1], Broadcast, arpMAC1, mod(func(b []byte) { b[1] = 6 }))
+	n := newARPNet(t, 2, Config{})
+	id := n.inject(n.hosts[1], nic.Broadcast, arpMAC1, mod(func(b []byte) { b[1] = 6 }))
 	n.wantDrop("h2", id, viz.ReasonARPMalformed, "hardware type 6")
 }
 
 func TestARPGratuitous(t *testing.T) {
 	other := netip.MustParseAddr("10.0.0.7")
-	oldMAC, newMAC := MAC{0x02, 0, 0, 0, 0, 0x07}, MAC{0x02, 0, 0, 0, 0, 0x77}
-	for _, op := range []ARPOp{ARPRequest, ARPReply} {
+	oldMAC, newMAC := nic.MAC{0x02, 0, 0, 0, 0, 0x07}, nic.MAC{0x02, 0, 0, 0, 0, 0x77}
+	for _, op := range []Op{Request, Reply} {
 		t.Run(op.String(), func(t *testing.T) {
-			n := newARPNet(t, 2, ARPConfig{})
+			n := newARPNet(t, 2, Config{})
 			h2 := n.hosts[1]
-			announce := func(mac MAC) []byte {
-				tha := MAC{}
-				if op == ARPReply {
+			announce := func(mac nic.MAC) []byte {
+				tha := nic.MAC{}
+				if op == Reply {
 					tha = mac
 				}
-				return AppendARP(nil, op, mac, other, tha, other)
+				return Append(nil, op, mac, other, tha, other)
 			}
 
 			// No entry: ignored, and none created.
-			id := n.inject(h2, Broadcast, oldMAC, announce(oldMAC))
+			id := n.inject(h2, nic.Broadcast, oldMAC, announce(oldMAC))
 			n.wantDrop("h2", id, viz.ReasonARPNotForMe, "gratuitous ARP from 10.0.0.7 ignored: no entry")
 			if got := h2.arp.Entries(); len(got) != 0 {
 				t.Fatalf("gratuitous ARP created an entry: %v", got)
 			}
 
 			// 10.0.0.7 asks h2 something: h2 is the target, so it learns.
-			n.inject(h2, Broadcast, oldMAC, AppendARP(nil, ARPRequest, oldMAC, other, MAC{}, h2.ip))
+			n.inject(h2, nic.Broadcast, oldMAC, Append(nil, Request, oldMAC, other, nic.MAC{}, h2.ip))
 			if got := entriesString(h2.arp); got != "10.0.0.7 dev eth0 lladdr 02:00:00:00:00:07 REACHABLE" {
 				t.Fatalf("h2 cache: %q", got)
 			}
 
 			// Now an announcement (a moved address, a failover) updates it.
-			id = n.inject(h2, Broadcast, newMAC, announce(newMAC))
+			id = n.inject(h2, nic.Broadcast, newMAC, announce(newMAC))
 			if e := n.lastARP("h2", id); e.Verdict != viz.Deliver || e.Msg != "gratuitous ARP from 10.0.0.7: entry updated, 10.0.0.7 is-at 02:00:00:00:00:77" {
 				t.Fatalf("h2: %s %s %q", e.Step, e.Verdict, e.Msg)
 			}
@@ -605,21 +608,21 @@ func TestARPGratuitous(t *testing.T) {
 }
 
 func TestARPProbeAndConflict(t *testing.T) {
-	n := newARPNet(t, 2, ARPConfig{})
+	n := newARPNet(t, 2, Config{})
 	h2 := n.hosts[1]
-	prober := MAC{0x02, 0, 0, 0, 0, 0x55}
+	prober := nic.MAC{0x02, 0, 0, 0, 0, 0x55}
 	zero := netip.IPv4Unspecified()
 
 	// RFC 5227 probe for h2's address: h2 defends it, learns nothing.
-	id := n.inject(h2, Broadcast, prober, AppendARP(nil, ARPRequest, prober, zero, MAC{}, h2.ip))
+	id := n.inject(h2, nic.Broadcast, prober, Append(nil, Request, prober, zero, nic.MAC{}, h2.ip))
 	if e := n.lastARP("h2", id); e.Step != "probe" || e.Verdict != viz.Deliver {
 		t.Fatalf("probe: %s %s %q", e.Step, e.Verdict, e.Msg)
 	}
 	frames := n.link.arpFrames("h2/eth0")
-	if len(frames) != 1 || Frame(frames[0].bits).Dst() != prober {
+	if len(frames) != 1 || nic.Frame(frames[0].bits).Dst() != prober {
 		t.Fatalf("h2 sent %d frames, want one reply to the prober", len(frames))
 	}
-	if got := ARPPacket(Frame(frames[0].bits).Payload()).String(); got != "ARP, Reply 10.0.0.2 is-at 02:00:00:00:00:02" {
+	if got := Packet(nic.Frame(frames[0].bits).Payload()).String(); got != "ARP, Reply 10.0.0.2 is-at 02:00:00:00:00:02" {
 		t.Fatalf("defence: %q", got)
 	}
 	if got := h2.arp.Entries(); len(got) != 0 {
@@ -627,11 +630,11 @@ func TestARPProbeAndConflict(t *testing.T) {
 	}
 
 	// A probe for a free address is not ours to answer.
-	id = n.inject(h2, Broadcast, prober, AppendARP(nil, ARPRequest, prober, zero, MAC{}, netip.MustParseAddr("10.0.0.50")))
+	id = n.inject(h2, nic.Broadcast, prober, Append(nil, Request, prober, zero, nic.MAC{}, netip.MustParseAddr("10.0.0.50")))
 	n.wantDrop("h2", id, viz.ReasonARPNotForMe, "ARP probe (RFC 5227) for 10.0.0.50")
 
 	// Somebody else claims h2's address.
-	id = n.inject(h2, Broadcast, prober, AppendARP(nil, ARPRequest, prober, h2.ip, MAC{}, h2.ip))
+	id = n.inject(h2, nic.Broadcast, prober, Append(nil, Request, prober, h2.ip, nic.MAC{}, h2.ip))
 	n.wantDrop("h2", id, viz.ReasonARPConflict, "02:00:00:00:00:55 claims our address 10.0.0.2")
 	if got := len(n.link.arpFrames("h2/eth0")); got != 1 || len(h2.arp.Entries()) != 0 {
 		t.Fatalf("conflict answered (%d frames) or learned (%v)", got, h2.arp.Entries())
@@ -639,22 +642,22 @@ func TestARPProbeAndConflict(t *testing.T) {
 }
 
 func TestARPIgnoresOtherHostsFramesInPromiscuousMode(t *testing.T) {
-	n := newARPNet(t, 3, ARPConfig{})
+	n := newARPNet(t, 3, Config{})
 	h2 := n.hosts[1]
 	h2.nic.SetPromiscuous(true)
 	// A reply from h3 to h1 that h2 overhears.
-	id := n.inject(h2, arpMAC1, n.hosts[2].mac, AppendARP(nil, ARPReply, n.hosts[2].mac, n.hosts[2].ip, arpMAC1, arpIP1))
+	id := n.inject(h2, arpMAC1, n.hosts[2].mac, Append(nil, Reply, n.hosts[2].mac, n.hosts[2].ip, arpMAC1, arpIP1))
 	n.wantDrop("h2", id, viz.ReasonMACNotMine, "promiscuous")
 }
 
 func TestNeighborEviction(t *testing.T) {
 	t.Run("oldest confirmed", func(t *testing.T) {
-		n := newARPNet(t, 2, ARPConfig{MaxEntries: 2})
+		n := newARPNet(t, 2, Config{MaxEntries: 2})
 		h2 := n.hosts[1]
 		var ids []uint64
 		for i := byte(11); i <= 13; i++ {
-			mac := MAC{0x02, 0, 0, 0, 0, i}
-			ids = append(ids, n.inject(h2, Broadcast, mac, AppendARP(nil, ARPRequest, mac, netip.AddrFrom4([4]byte{10, 0, 0, i}), MAC{}, h2.ip)))
+			mac := nic.MAC{0x02, 0, 0, 0, 0, i}
+			ids = append(ids, n.inject(h2, nic.Broadcast, mac, Append(nil, Request, mac, netip.AddrFrom4([4]byte{10, 0, 0, i}), nic.MAC{}, h2.ip)))
 			n.clock.RunFor(time.Second)
 		}
 		ev := n.arpEvents("h2", "evict")
@@ -670,7 +673,7 @@ func TestNeighborEviction(t *testing.T) {
 		}
 	})
 	t.Run("queued packets of the victim", func(t *testing.T) {
-		n := newARPNet(t, 1, ARPConfig{MaxEntries: 1})
+		n := newARPNet(t, 1, Config{MaxEntries: 1})
 		h1 := n.hosts[0]
 		id1, _ := n.output(h1, netip.MustParseAddr("10.0.0.50"), ipPayload(1))
 		n.clock.RunFor(time.Millisecond)
@@ -692,10 +695,10 @@ func TestNeighborEviction(t *testing.T) {
 }
 
 func TestARPOutputRejectsNonUnicast(t *testing.T) {
-	n := newARPNet(t, 1, ARPConfig{})
+	n := newARPNet(t, 1, Config{})
 	for _, s := range []string{"255.255.255.255", "224.0.0.1", "0.0.0.0", "::1"} {
 		id, err := n.output(n.hosts[0], netip.MustParseAddr(s), ipPayload(1))
-		if !errors.Is(err, ErrARPUnresolved) {
+		if !errors.Is(err, ErrUnresolved) {
 			t.Errorf("Output(%s) = %v", s, err)
 		}
 		n.wantDrop("h1", id, viz.ReasonARPUnresolved, "unicast IPv4 next hops only")
@@ -703,7 +706,7 @@ func TestARPOutputRejectsNonUnicast(t *testing.T) {
 }
 
 func TestARPAddresses(t *testing.T) {
-	n := newARPNet(t, 1, ARPConfig{})
+	n := newARPNet(t, 1, Config{})
 	a := n.hosts[0].arp
 	a.AddAddress(netip.MustParseAddr("::ffff:10.0.1.1")) // mapped: kept as IPv4
 	a.AddAddress(netip.MustParseAddr("10.0.0.1"))        // again: no duplicate
@@ -721,7 +724,7 @@ func TestARPAddresses(t *testing.T) {
 // The request carries the source address of the packet that needs it
 // (Linux's arp_announce=0), not just the first address.
 func TestARPRequestSenderIsPacketSource(t *testing.T) {
-	n := newARPNet(t, 2, ARPConfig{})
+	n := newARPNet(t, 2, Config{})
 	h1 := n.hosts[0]
 	second := netip.MustParseAddr("10.0.1.1")
 	h1.arp.AddAddress(second)
@@ -731,7 +734,7 @@ func TestARPRequestSenderIsPacketSource(t *testing.T) {
 	if _, err := n.output(h1, netip.MustParseAddr("10.0.1.2"), pkt); err != nil {
 		t.Fatal(err)
 	}
-	req := ARPPacket(Frame(n.link.arpFrames("h1/eth0")[0].bits).Payload())
+	req := Packet(nic.Frame(n.link.arpFrames("h1/eth0")[0].bits).Payload())
 	if req.SenderIP() != second {
 		t.Fatalf("request %s, want sender %s", req, second)
 	}
@@ -739,16 +742,16 @@ func TestARPRequestSenderIsPacketSource(t *testing.T) {
 
 // Nobody listening: the cache hit path allocates nothing.
 func BenchmarkARPOutputHit(b *testing.B) {
-	c := viz.NewVirtualClock()
-	n := New(Config{MAC: arpMAC1, Clock: c})
+	c := clock.NewVirtual()
+	n := nic.New(nic.Config{MAC: arpMAC1, Clock: c})
 	n.Attach(nullLink{})
-	a := NewARP(n, ARPConfig{})
+	a := New(n, Config{})
 	a.AddAddress(arpIP1)
-	a.Receive(RxFrame{NIC: n, ID: 1, Payload: AppendARP(nil, ARPReply, arpMAC2, arpIP2, arpMAC1, arpIP1)})
+	a.Receive(nic.RxFrame{NIC: n, ID: 1, Payload: Append(nil, Reply, arpMAC2, arpIP2, arpMAC1, arpIP1)})
 	payload := ipPayload(1)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := a.Output(arpIP2, EtherTypeIPv4, payload, 7); err != nil {
+		if err := a.Output(arpIP2, nic.EtherTypeIPv4, payload, 7); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -757,39 +760,78 @@ func BenchmarkARPOutputHit(b *testing.B) {
 // FuzzARPReceive feeds arbitrary payloads to Receive, with the log on, and
 // lets every timer run: nothing may panic, and the cache stays bounded.
 func FuzzARPReceive(f *testing.F) {
-	f.Add(AppendARP(nil, ARPRequest, arpMAC2, arpIP2, MAC{}, arpIP1), uint8(ClassBroadcast))
-	f.Add(AppendARP(nil, ARPReply, arpMAC2, arpIP2, arpMAC1, arpIP1), uint8(ClassHost))
-	f.Add(AppendARP(nil, ARPRequest, arpMAC2, arpIP2, MAC{}, arpIP2), uint8(ClassBroadcast))
-	f.Add(AppendARP(nil, ARPRequest, arpMAC2, netip.IPv4Unspecified(), MAC{}, arpIP1), uint8(ClassBroadcast))
-	f.Add(AppendARP(nil, ARPRequest, arpMAC1, arpIP1, MAC{}, arpIP1), uint8(ClassBroadcast))
-	f.Add([]byte{0, 1, 8, 0, 6, 4, 0, 1}, uint8(ClassOtherHost))
-	f.Add([]byte{}, uint8(ClassHost))
+	f.Add(Append(nil, Request, arpMAC2, arpIP2, nic.MAC{}, arpIP1), uint8(nic.ClassBroadcast))
+	f.Add(Append(nil, Reply, arpMAC2, arpIP2, arpMAC1, arpIP1), uint8(nic.ClassHost))
+	f.Add(Append(nil, Request, arpMAC2, arpIP2, nic.MAC{}, arpIP2), uint8(nic.ClassBroadcast))
+	f.Add(Append(nil, Request, arpMAC2, netip.IPv4Unspecified(), nic.MAC{}, arpIP1), uint8(nic.ClassBroadcast))
+	f.Add(Append(nil, Request, arpMAC1, arpIP1, nic.MAC{}, arpIP1), uint8(nic.ClassBroadcast))
+	f.Add([]byte{0, 1, 8, 0, 6, 4, 0, 1}, uint8(nic.ClassOtherHost))
+	f.Add([]byte{}, uint8(nic.ClassHost))
 	f.Fuzz(func(t *testing.T, payload []byte, class uint8) {
-		c := viz.NewVirtualClock()
+		c := clock.NewVirtual()
 		log := viz.NewLog(c)
 		log.AddSink(&viz.MemorySink{Limit: 64})
-		n := New(Config{MAC: arpMAC1, Clock: c, Recorder: log.Recorder("fuzz")})
+		n := nic.New(nic.Config{MAC: arpMAC1, Clock: c, Recorder: log.Recorder("fuzz")})
 		n.Attach(nullLink{})
-		a := NewARP(n, ARPConfig{MaxEntries: 2})
+		a := New(n, Config{MaxEntries: 2})
 		a.AddAddress(arpIP1)
 		// A resolution in progress, so replies have something to resolve.
-		if err := a.Output(arpIP2, EtherTypeIPv4, ipPayload(1), 0); err != nil {
+		if err := a.Output(arpIP2, nic.EtherTypeIPv4, ipPayload(1), 0); err != nil {
 			t.Fatal(err)
 		}
-		p := ARPPacket(payload)
+		p := Packet(payload)
 		_ = p.String()
 		if p.Check() == nil {
-			// Check admits exactly what AppendARP can say.
-			again := AppendARP(nil, p.Op(), p.SenderMAC(), p.SenderIP(), p.TargetMAC(), p.TargetIP())
-			if !bytes.Equal(again, payload[:ARPLen]) {
-				t.Fatalf("round trip: % x -> % x", payload[:ARPLen], again)
+			// Check admits exactly what Append can say.
+			again := Append(nil, p.Op(), p.SenderMAC(), p.SenderIP(), p.TargetMAC(), p.TargetIP())
+			if !bytes.Equal(again, payload[:PacketLen]) {
+				t.Fatalf("round trip: % x -> % x", payload[:PacketLen], again)
 			}
 		}
-		a.Receive(RxFrame{NIC: n, ID: 1, Dst: Broadcast, Src: arpMAC2, EtherType: EtherTypeARP,
-			Class: Class(class % 4), Payload: payload})
+		a.Receive(nic.RxFrame{NIC: n, ID: 1, Dst: nic.Broadcast, Src: arpMAC2, EtherType: nic.EtherTypeARP,
+			Class: nic.Class(class % 4), Payload: payload})
 		c.RunFor(5 * time.Minute)
 		if len(a.cache) > 2 {
 			t.Fatalf("cache grew to %d entries", len(a.cache))
 		}
 	})
+}
+
+// ARP is registered with the NIC's driver like any protocol above the NIC,
+// by the composition root (stack.Host.AddInterface): New attaches nothing,
+// so a NIC whose driver has no ARP drops ARP frames as unknown_ethertype,
+// and the same frame reaches ARP once it is registered for 0x0806.
+func TestARPReceivesOnlyWhenRegistered(t *testing.T) {
+	c := clock.NewVirtual()
+	log := viz.NewLog(c)
+	mem := &viz.MemorySink{}
+	log.AddSink(mem)
+	n := nic.New(nic.Config{MAC: arpMAC1, Clock: c, Recorder: log.Recorder("h1")})
+	n.Attach(nullLink{})
+	a := New(n, Config{})
+	a.AddAddress(arpIP1)
+	request := nic.AppendFrame(nil, nic.Broadcast, arpMAC2, nic.EtherTypeARP, Append(nil, Request, arpMAC2, arpIP2, nic.MAC{}, arpIP1))
+
+	first := n.Recorder().NewFrameID()
+	n.Arrive(request, first)
+	c.RunFor(time.Millisecond)
+	var drop viz.Event
+	for _, e := range mem.Events() {
+		if e.Frame == first && e.Verdict == viz.Drop {
+			drop = e
+		}
+		if e.Layer == viz.LayerARP {
+			t.Fatalf("ARP saw a frame before it was registered: %+v", e)
+		}
+	}
+	if drop.Reason != viz.ReasonUnknownEtherType {
+		t.Fatalf("unregistered ARP: the request ended with %+v, want a drop unknown_ethertype", drop)
+	}
+
+	n.Register(nic.EtherTypeARP, a)
+	n.Arrive(request, n.Recorder().NewFrameID())
+	c.RunFor(time.Millisecond)
+	if got := entriesString(a); !strings.Contains(got, arpIP2.String()+" dev eth0 lladdr "+arpMAC2.String()+" REACHABLE") {
+		t.Fatalf("registered ARP did not learn the requester: cache %q", got)
+	}
 }

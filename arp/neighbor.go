@@ -1,4 +1,4 @@
-package nic
+package arp
 
 import (
 	"errors"
@@ -8,12 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
+	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
-// Defaults of ARPConfig. Each is a limit or a timer a lab may want to turn.
+// Defaults of Config. Each is a limit or a timer a lab may want to turn.
 const (
-	// DefaultARPCacheTimeout is how long a resolved entry is used without
+	// DefaultCacheTimeout is how long a resolved entry is used without
 	// being confirmed again. Linux keeps an entry REACHABLE for
 	// base_reachable_time (30 s, randomised to 15..45 s), then STALE: still
 	// used, re-checked by unicast probes (delay_first_probe_time 5 s) and
@@ -22,32 +24,32 @@ const (
 	// without news, and then deleted, so the next packet is queued and
 	// resolved with a broadcast again, as in RFC 826's own suggestion of a
 	// timeout ("Related issue"), and as BSD does (with 20 minutes).
-	DefaultARPCacheTimeout = 60 * time.Second
-	// DefaultARPRetryInterval is the time between two requests for the
+	DefaultCacheTimeout = 60 * time.Second
+	// DefaultRetryInterval is the time between two requests for the
 	// same address: RFC 1122 section 2.3.2.1 recommends at most one per
 	// second per destination (Linux: retrans_time, 1 s).
-	DefaultARPRetryInterval = time.Second
-	// DefaultARPMaxRequests is how many broadcast requests are sent before
+	DefaultRetryInterval = time.Second
+	// DefaultMaxRequests is how many broadcast requests are sent before
 	// giving up (Linux: mcast_solicit, 3).
-	DefaultARPMaxRequests = 3
-	// DefaultARPQueueLimit is how many packets may wait for one neighbour.
+	DefaultMaxRequests = 3
+	// DefaultQueueLimit is how many packets may wait for one neighbour.
 	// Linux's unres_qlen was 3 until 3.3, which lost every fragment of a
 	// large first datagram after the third; today Linux counts bytes,
 	// unres_qlen_bytes = 212992, about 100 full frames, and reports
 	// unres_qlen = 101. A lab can set 3 to show the old behaviour.
-	DefaultARPQueueLimit = 101
-	// DefaultARPMaxEntries bounds the cache (Linux: gc_thresh3, 1024, the
+	DefaultQueueLimit = 101
+	// DefaultMaxEntries bounds the cache (Linux: gc_thresh3, 1024, the
 	// hard limit of the neighbour table).
-	DefaultARPMaxEntries = 1024
-	// DefaultARPFailedTimeout is how long a neighbour that never answered
+	DefaultMaxEntries = 1024
+	// DefaultFailedTimeout is how long a neighbour that never answered
 	// stays FAILED: meanwhile packets for it fail at once instead of
 	// starting another round of broadcasts.
-	DefaultARPFailedTimeout = time.Second
+	DefaultFailedTimeout = time.Second
 )
 
-// ARPConfig are the limits and timers of one NIC's ARP. Zero values mean
+// Config are the limits and timers of one NIC's ARP. Zero values mean
 // the defaults above.
-type ARPConfig struct {
+type Config struct {
 	CacheTimeout  time.Duration // a REACHABLE entry not confirmed for this long is deleted
 	RetryInterval time.Duration // between two requests for the same address
 	MaxRequests   int           // requests sent before the neighbour is declared unreachable
@@ -59,32 +61,32 @@ type ARPConfig struct {
 	FailedTimeout time.Duration
 }
 
-func (c ARPConfig) withDefaults() ARPConfig {
+func (c Config) withDefaults() Config {
 	if c.CacheTimeout <= 0 {
-		c.CacheTimeout = DefaultARPCacheTimeout
+		c.CacheTimeout = DefaultCacheTimeout
 	}
 	if c.RetryInterval <= 0 {
-		c.RetryInterval = DefaultARPRetryInterval
+		c.RetryInterval = DefaultRetryInterval
 	}
 	if c.MaxRequests <= 0 {
-		c.MaxRequests = DefaultARPMaxRequests
+		c.MaxRequests = DefaultMaxRequests
 	}
 	if c.QueueLimit <= 0 {
-		c.QueueLimit = DefaultARPQueueLimit
+		c.QueueLimit = DefaultQueueLimit
 	}
 	if c.MaxEntries <= 0 {
-		c.MaxEntries = DefaultARPMaxEntries
+		c.MaxEntries = DefaultMaxEntries
 	}
 	if c.FailedTimeout == 0 {
-		c.FailedTimeout = DefaultARPFailedTimeout
+		c.FailedTimeout = DefaultFailedTimeout
 	}
 	return c
 }
 
 // Errors returned by Output; each is also logged as a named drop.
 var (
-	ErrARPQueueFull  = errors.New("ARP: too many packets already waiting for this neighbour")
-	ErrARPUnresolved = errors.New("ARP: the neighbour did not answer")
+	ErrQueueFull  = errors.New("ARP: too many packets already waiting for this neighbour")
+	ErrUnresolved = errors.New("ARP: the neighbour did not answer")
 )
 
 // NeighborState is the state of a cache entry, named as `ip neigh` names
@@ -116,7 +118,7 @@ func (s NeighborState) String() string {
 // Neighbor is one cache entry as Entries reports it.
 type Neighbor struct {
 	IP     netip.Addr
-	MAC    MAC // zero unless the neighbour was resolved
+	MAC    nic.MAC // zero unless the neighbour was resolved
 	Dev    string
 	State  NeighborState
 	Age    time.Duration // since the entry was created or last confirmed
@@ -151,7 +153,7 @@ func (n Neighbor) String() string {
 //     entry and never creates one, which is Linux's default (arp_accept=0).
 //   - A neighbour that does not answer MaxRequests requests goes FAILED:
 //     every queued packet is dropped (arp_unresolved), and for
-//     FailedTimeout further packets fail at once with ErrARPUnresolved;
+//     FailedTimeout further packets fail at once with ErrUnresolved;
 //     then the entry is deleted and the next packet tries again.
 //   - When the cache holds MaxEntries entries, a new one evicts the entry
 //     created or confirmed longest ago (the lowest IP on a tie); packets
@@ -164,9 +166,9 @@ func (n Neighbor) String() string {
 // somebody else's address, or updates an entry with a gratuitous ARP, is
 // believed. That is how ARP spoofing works, and a lab can show it.
 type ARP struct {
-	nic   *NIC
-	cfg   ARPConfig
-	clock viz.Clock
+	nic   NIC
+	cfg   Config
+	clock clock.Clock
 	rec   *viz.Recorder
 
 	addrs []netip.Addr // the addresses we answer for, in the order added
@@ -177,12 +179,12 @@ type ARP struct {
 // neighbor is one cache entry.
 type neighbor struct {
 	ip       netip.Addr
-	mac      MAC
+	mac      nic.MAC
 	state    NeighborState
 	updated  time.Duration // created, or last confirmed by a packet from it
 	src      netip.Addr    // the sender IP our requests carry
 	requests int           // requests sent in this round of resolution
-	timer    viz.Timer     // retry (INCOMPLETE), expiry (REACHABLE), hold (FAILED)
+	timer    clock.Timer   // retry (INCOMPLETE), expiry (REACHABLE), hold (FAILED)
 	queue    []pendingPacket
 
 	// The entry's addresses as text, made once for the step log: every
@@ -194,23 +196,24 @@ type neighbor struct {
 // pendingPacket is a packet waiting for its next hop's MAC address. It
 // owns a copy of the payload: the caller's buffer is reused at once.
 type pendingPacket struct {
-	t        EtherType
+	t        nic.EtherType
 	payload  []byte
 	id       uint64
 	queuedAt time.Duration
 }
 
-// NewARP attaches ARP to n: the driver hands it every ARP frame n receives.
-func NewARP(n *NIC, cfg ARPConfig) *ARP {
-	a := &ARP{
+// New returns the ARP of NIC n, with an empty cache and no addresses. It
+// receives nothing until it is registered with n's driver for EtherType
+// 0x0806 (n.Register(nic.EtherTypeARP, a)), which stack.Host.AddInterface
+// does, as it registers IPv4.
+func New(n NIC, cfg Config) *ARP {
+	return &ARP{
 		nic:   n,
 		cfg:   cfg.withDefaults(),
 		clock: n.Clock(),
 		rec:   n.Recorder(),
 		cache: make(map[netip.Addr]*neighbor),
 	}
-	n.Register(EtherTypeARP, a)
-	return a
 }
 
 // AddAddress makes ARP answer requests for ip, an IPv4 address of this NIC.
@@ -219,7 +222,7 @@ func NewARP(n *NIC, cfg ARPConfig) *ARP {
 func (a *ARP) AddAddress(ip netip.Addr) {
 	ip = ip.Unmap()
 	if !ip.Is4() {
-		panic(fmt.Sprintf("nic: ARP address %v is not an IPv4 address", ip))
+		panic(fmt.Sprintf("arp: address %v is not an IPv4 address", ip))
 	}
 	if slices.Contains(a.addrs, ip) {
 		return
@@ -258,9 +261,9 @@ func (a *ARP) Entries() []Neighbor {
 // straight to NIC.Transmit. Otherwise a copy of it waits in the
 // neighbour's queue while a broadcast request asks "who has nextHop?",
 // and it is sent when the reply comes; Output returns nil for a queued
-// packet. It returns ErrARPQueueFull when the queue is full and
-// ErrARPUnresolved while the neighbour is FAILED; both drops are logged.
-func (a *ARP) Output(nextHop netip.Addr, t EtherType, payload []byte, id uint64) error {
+// packet. It returns ErrQueueFull when the queue is full and
+// ErrUnresolved while the neighbour is FAILED; both drops are logged.
+func (a *ARP) Output(nextHop netip.Addr, t nic.EtherType, payload []byte, id uint64) error {
 	if id == 0 {
 		id = a.rec.NewFrameID()
 	}
@@ -273,7 +276,7 @@ func (a *ARP) Output(nextHop netip.Addr, t EtherType, payload []byte, id uint64)
 				Msg: fmt.Sprintf("cannot resolve %v: ARP resolves unicast IPv4 next hops only", nextHop)})
 			a.rec.EndWalk(id)
 		}
-		return fmt.Errorf("%w: next hop %v is not a unicast IPv4 address", ErrARPUnresolved, nextHop)
+		return fmt.Errorf("%w: next hop %v is not a unicast IPv4 address", ErrUnresolved, nextHop)
 	}
 
 	now := a.clock.Now()
@@ -325,7 +328,7 @@ func (a *ARP) Output(nextHop netip.Addr, t EtherType, payload []byte, id uint64)
 					Fields: []viz.Field{viz.F("ip", nextHop.String()), viz.F("limit", fmt.Sprint(a.cfg.QueueLimit))}})
 				a.rec.EndWalk(id)
 			}
-			return ErrARPQueueFull
+			return ErrQueueFull
 		}
 		if a.rec.On() {
 			a.emit(viz.Event{Step: "lookup", Verdict: viz.Pass, Frame: id,
@@ -343,7 +346,7 @@ func (a *ARP) Output(nextHop netip.Addr, t EtherType, payload []byte, id uint64)
 				Fields: []viz.Field{viz.F("ip", nextHop.String()), viz.F("state", e.state.String())}})
 			a.rec.EndWalk(id)
 		}
-		return ErrARPUnresolved
+		return ErrUnresolved
 	}
 }
 
@@ -356,8 +359,8 @@ func isUnicast4(ip netip.Addr) bool {
 // that needs the resolution, if it is one of ours; otherwise the first
 // address added. A NIC without addresses asks with 0.0.0.0, which RFC 5227
 // calls an ARP probe: it still gets a reply.
-func (a *ARP) sourceIP(t EtherType, payload []byte) netip.Addr {
-	if t == EtherTypeIPv4 && len(payload) >= 20 && payload[0]>>4 == 4 {
+func (a *ARP) sourceIP(t nic.EtherType, payload []byte) netip.Addr {
+	if t == nic.EtherTypeIPv4 && len(payload) >= 20 && payload[0]>>4 == 4 {
 		if src := netip.AddrFrom4([4]byte(payload[12:16])); a.owns(src) {
 			return src
 		}
@@ -370,7 +373,7 @@ func (a *ARP) sourceIP(t EtherType, payload []byte) netip.Addr {
 
 // enqueue keeps a copy of a packet until its next hop is resolved. The
 // caller has checked the queue limit.
-func (a *ARP) enqueue(e *neighbor, t EtherType, payload []byte, id uint64) {
+func (a *ARP) enqueue(e *neighbor, t nic.EtherType, payload []byte, id uint64) {
 	e.queue = append(e.queue, pendingPacket{t: t, payload: slices.Clone(payload), id: id, queuedAt: a.clock.Now()})
 	if a.rec.On() {
 		a.emit(viz.Event{Step: "queue", Verdict: viz.Pass, Frame: id,
@@ -384,7 +387,7 @@ func (a *ARP) enqueue(e *neighbor, t EtherType, payload []byte, id uint64) {
 func (a *ARP) solicit(e *neighbor) {
 	e.requests++
 	id := a.rec.NewFrameID()
-	a.txBuf = AppendARP(a.txBuf[:0], ARPRequest, a.nic.MAC(), e.src, MAC{}, e.ip)
+	a.txBuf = Append(a.txBuf[:0], Request, a.nic.MAC(), e.src, nic.MAC{}, e.ip)
 	if a.rec.On() {
 		a.emit(viz.Event{Step: "request", Verdict: viz.Send, Frame: id,
 			Msg: fmt.Sprintf("who-has %s? tell %s (request %d of %d, broadcast)", e.ip, e.src, e.requests, a.cfg.MaxRequests),
@@ -393,7 +396,7 @@ func (a *ARP) solicit(e *neighbor) {
 	}
 	// A transmit error (no carrier) is logged by the NIC; the retry timer
 	// tries again and, in the end, the queued packets get a named drop.
-	_ = a.nic.Transmit(Broadcast, EtherTypeARP, a.txBuf, id)
+	_ = a.nic.Transmit(nic.Broadcast, nic.EtherTypeARP, a.txBuf, id)
 	e.timer = a.clock.AfterFunc(a.cfg.RetryInterval, func() { a.retry(e) })
 }
 
@@ -550,7 +553,7 @@ func (a *ARP) expiryDue(e *neighbor) {
 
 // confirm records that ip is at mac, now: the entry becomes (or stays)
 // REACHABLE for another CacheTimeout.
-func (a *ARP) confirm(e *neighbor, mac MAC) {
+func (a *ARP) confirm(e *neighbor, mac nic.MAC) {
 	e.mac = mac
 	e.updated = a.clock.Now()
 	if e.state != NeighborReachable {
@@ -589,15 +592,15 @@ func (a *ARP) confirm(e *neighbor, mac MAC) {
 // hosts seen in promiscuous mode (Linux ignores them too), senders that are
 // not a unicast station, ARP probes from 0.0.0.0 (RFC 5227), and packets
 // that claim one of our own addresses (an RFC 5227 conflict).
-func (a *ARP) Receive(f RxFrame) {
-	p := ARPPacket(f.Payload)
+func (a *ARP) Receive(f nic.RxFrame) {
+	p := Packet(f.Payload)
 	if !p.valid() { // Check, without building an error nobody may read
 		if a.rec.On() {
-			a.dropRx(f.ID, "check", viz.ReasonARPMalformed, ErrARPMalformed.Error()+": "+p.malformed())
+			a.dropRx(f.ID, "check", viz.ReasonARPMalformed, ErrMalformed.Error()+": "+p.malformed())
 		}
 		return
 	}
-	if f.Class == ClassOtherHost {
+	if f.Class == nic.ClassOtherHost {
 		if a.rec.On() {
 			a.dropRx(f.ID, "check", viz.ReasonMACNotMine,
 				fmt.Sprintf("%s seen in promiscuous mode, sent to %s: ARP does not learn from other hosts' frames", p, f.Dst))
@@ -673,7 +676,7 @@ func (a *ARP) Receive(f RxFrame) {
 					Fields: []viz.Field{viz.F("ip", spa.String()), viz.F("mac", sha.String())}})
 			}
 		}
-		if op == ARPRequest {
+		if op == Request {
 			if a.rec.On() {
 				a.emit(viz.Event{Step: "request", Verdict: viz.Deliver, Frame: f.ID,
 					Msg: fmt.Sprintf("who-has %s? tell %s: that is me, replying", tpa, spa)})
@@ -699,7 +702,7 @@ func (a *ARP) Receive(f RxFrame) {
 				fmt.Sprintf("gratuitous ARP from %s ignored: no entry (only existing entries are updated, like Linux arp_accept=0)", spa))
 		}
 
-	case op == ARPReply && merged:
+	case op == Reply && merged:
 		// A reply meant for another of the sender's askers (or for 0.0.0.0,
 		// answering our probe) still told us where the sender is.
 		if a.rec.On() {
@@ -710,7 +713,7 @@ func (a *ARP) Receive(f RxFrame) {
 	default:
 		if a.rec.On() {
 			what := "request for"
-			if op == ARPReply {
+			if op == Reply {
 				what = "reply to"
 			}
 			a.dropRx(f.ID, "target", viz.ReasonARPNotForMe,
@@ -728,9 +731,9 @@ func (a *ARP) Receive(f RxFrame) {
 // it). There is no sender address to learn. A probe for one of our
 // addresses is answered, as Linux answers it: the reply defends the
 // address, and the prober picks another.
-func (a *ARP) receiveProbe(f RxFrame, p ARPPacket) {
+func (a *ARP) receiveProbe(f nic.RxFrame, p Packet) {
 	tpa := p.TargetIP()
-	if p.Op() == ARPRequest && a.owns(tpa) {
+	if p.Op() == Request && a.owns(tpa) {
 		if a.rec.On() {
 			a.emit(viz.Event{Step: "probe", Verdict: viz.Deliver, Frame: f.ID,
 				Msg: fmt.Sprintf("ARP probe (RFC 5227) from %s for %s, which is ours: replying to defend it", p.SenderMAC(), tpa)})
@@ -747,17 +750,17 @@ func (a *ARP) receiveProbe(f RxFrame, p ARPPacket) {
 // reply answers request p (RFC 826: swap the fields, put ours in the
 // sender's, op := reply) and sends it to the requester's MAC address, the
 // packet's sender hardware address rather than the frame's source.
-func (a *ARP) reply(reqID uint64, p ARPPacket) {
+func (a *ARP) reply(reqID uint64, p Packet) {
 	id := a.rec.NewFrameID()
 	me, to := p.TargetIP(), p.SenderMAC()
-	a.txBuf = AppendARP(a.txBuf[:0], ARPReply, a.nic.MAC(), me, to, p.SenderIP())
+	a.txBuf = Append(a.txBuf[:0], Reply, a.nic.MAC(), me, to, p.SenderIP())
 	if a.rec.On() {
 		a.emit(viz.Event{Step: "reply", Verdict: viz.Send, Frame: id,
 			Msg: fmt.Sprintf("%s is-at %s (to %s, answering frame %d)", me, a.nic.MAC(), to, reqID),
 			Fields: []viz.Field{viz.F("op", "reply"), viz.F("sender_ip", me.String()), viz.F("target_mac", to.String()),
 				viz.F("request_frame", fmt.Sprint(reqID))}})
 	}
-	_ = a.nic.Transmit(to, EtherTypeARP, a.txBuf, id) // Transmit logs its own drops
+	_ = a.nic.Transmit(to, nic.EtherTypeARP, a.txBuf, id) // Transmit logs its own drops
 }
 
 // ---- Logging ----

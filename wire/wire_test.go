@@ -1,4 +1,4 @@
-package nic
+package wire
 
 import (
 	"bytes"
@@ -9,14 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
+	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
-// fakePort is a Port that records what arrives, and when.
+// fakePort is a nic.Port that records what arrives, and when.
 type fakePort struct {
 	name  string
-	mac   MAC
-	clock viz.Clock
+	mac   nic.MAC
+	clock clock.Clock
 	got   []arrival
 }
 
@@ -43,7 +45,7 @@ func (p *fakePort) ids() []uint64 {
 
 // testNet is a wire with fake ports a, b, c... attached, on a virtual clock.
 type testNet struct {
-	clock *viz.VirtualClock
+	clock *clock.Virtual
 	log   *viz.Log
 	sink  *viz.MemorySink // nil when nobody listens
 	wire  *Wire
@@ -52,22 +54,22 @@ type testNet struct {
 
 // newTestNet builds a wire from cfg (Clock and Log are filled in) with n
 // ports named "a/eth0", "b/eth0"... whose MACs are 02:00:00:00:00:01, ...
-func newTestNet(t testing.TB, cfg WireConfig, n int, listen bool) *testNet {
+func newTestNet(t testing.TB, cfg Config, n int, listen bool) *testNet {
 	t.Helper()
-	tn := &testNet{clock: viz.NewVirtualClock()}
+	tn := &testNet{clock: clock.NewVirtual()}
 	tn.log = viz.NewLog(tn.clock)
 	if listen {
 		tn.sink = &viz.MemorySink{}
 		tn.log.AddSink(tn.sink)
 	}
 	cfg.Clock, cfg.Log = tn.clock, tn.log
-	w, err := NewWire(cfg)
+	w, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tn.wire = w
 	for i := range n {
-		p := &fakePort{name: string(rune('a'+i)) + "/eth0", mac: MAC{2, 0, 0, 0, 0, byte(i + 1)}, clock: tn.clock}
+		p := &fakePort{name: string(rune('a'+i)) + "/eth0", mac: nic.MAC{2, 0, 0, 0, 0, byte(i + 1)}, clock: tn.clock}
 		tn.ports = append(tn.ports, p)
 		w.Attach(p)
 	}
@@ -76,13 +78,13 @@ func newTestNet(t testing.TB, cfg WireConfig, n int, listen bool) *testNet {
 
 // send builds a frame from port i to dst with a payload of n bytes and puts
 // it on the wire with a new frame ID, which it returns with the frame.
-func (tn *testNet) send(i int, dst MAC, n int) (uint64, []byte) {
+func (tn *testNet) send(i int, dst nic.MAC, n int) (uint64, []byte) {
 	id := tn.log.NewFrameID()
 	payload := make([]byte, n)
 	for k := range payload {
 		payload[k] = byte(id) + byte(k)
 	}
-	bits := AppendFrame(nil, dst, tn.ports[i].mac, EtherTypeIPv4, payload)
+	bits := nic.AppendFrame(nil, dst, tn.ports[i].mac, nic.EtherTypeIPv4, payload)
 	tn.wire.Transmit(tn.ports[i], bits, id)
 	return id, bits
 }
@@ -130,7 +132,7 @@ func diffBits(a, b []byte) []int {
 }
 
 func TestWireHubDeliversToAllOthers(t *testing.T) {
-	tn := newTestNet(t, WireConfig{Name: "lan"}, 3, true)
+	tn := newTestNet(t, Config{Name: "lan"}, 3, true)
 	a, b, c := tn.ports[0], tn.ports[1], tn.ports[2]
 	id, bits := tn.send(0, b.mac, 100)
 	sent := bytes.Clone(bits)
@@ -173,31 +175,31 @@ func TestWireHubDeliversToAllOthers(t *testing.T) {
 }
 
 func TestWireHubAlone(t *testing.T) {
-	tn := newTestNet(t, WireConfig{}, 1, true)
-	id, _ := tn.send(0, Broadcast, 10)
+	tn := newTestNet(t, Config{}, 1, true)
+	id, _ := tn.send(0, nic.Broadcast, 10)
 	tn.clock.Run()
 	carry := tn.steps("carry")
-	if len(carry) != 1 || carry[0].Frame != id || carry[0].Verdict != viz.Note || carry[0].Host != DefaultWireName {
+	if len(carry) != 1 || carry[0].Frame != id || carry[0].Verdict != viz.Note || carry[0].Host != DefaultName {
 		t.Fatalf("a frame nobody hears is not noted: %+v", carry)
 	}
 }
 
 func TestWireSwitchLearnsAndFloods(t *testing.T) {
-	tn := newTestNet(t, WireConfig{Mode: Switch}, 3, true)
+	tn := newTestNet(t, Config{Mode: Switch}, 3, true)
 	macA, macB, macC := tn.ports[0].mac, tn.ports[1].mac, tn.ports[2].mac
-	unknown := MAC{2, 0, 0, 0, 0, 0x99}
-	group := MAC{0x01, 0x00, 0x5e, 0, 0, 1}
+	unknown := nic.MAC{2, 0, 0, 0, 0, 0x99}
+	group := nic.MAC{0x01, 0x00, 0x5e, 0, 0, 1}
 	steps := []struct {
 		name string
 		from int
-		dst  MAC
+		dst  nic.MAC
 		want []string // ports that receive the frame
 		rule string   // the forward step's rule
 	}{
 		{"unknown unicast floods", 0, macB, []string{"b/eth0", "c/eth0"}, "unknown"},
 		{"reply goes to the learned port only", 1, macA, []string{"a/eth0"}, "learned"},
 		{"now b is known too", 0, macB, []string{"b/eth0"}, "learned"},
-		{"broadcast floods", 2, Broadcast, []string{"a/eth0", "b/eth0"}, "broadcast"},
+		{"broadcast floods", 2, nic.Broadcast, []string{"a/eth0", "b/eth0"}, "broadcast"},
 		{"multicast floods", 0, group, []string{"b/eth0", "c/eth0"}, "multicast"},
 		{"c was learned from its broadcast", 1, macC, []string{"c/eth0"}, "learned"},
 		{"a never-seen address floods", 2, unknown, []string{"a/eth0", "b/eth0"}, "unknown"},
@@ -256,11 +258,11 @@ func TestWireSwitchLearnsAndFloods(t *testing.T) {
 func TestWireSwitchMACMoves(t *testing.T) {
 	// A forged source address moves the entry: the switch believes the
 	// latest frame, and sends the victim's traffic to the forger.
-	tn := newTestNet(t, WireConfig{Mode: Switch}, 3, true)
+	tn := newTestNet(t, Config{Mode: Switch}, 3, true)
 	macA, macB := tn.ports[0].mac, tn.ports[1].mac
-	tn.send(0, Broadcast, 46) // learn a on port a
+	tn.send(0, nic.Broadcast, 46) // learn a on port a
 	tn.clock.Run()
-	forged := AppendFrame(nil, macB, macA, EtherTypeIPv4, make([]byte, 46))
+	forged := nic.AppendFrame(nil, macB, macA, nic.EtherTypeIPv4, make([]byte, 46))
 	tn.wire.Transmit(tn.ports[2], forged, tn.log.NewFrameID())
 	tn.clock.Run()
 	moves := tn.steps("learn")
@@ -276,9 +278,9 @@ func TestWireSwitchMACMoves(t *testing.T) {
 }
 
 func TestWireSwitchTableLimitAndAging(t *testing.T) {
-	tn := newTestNet(t, WireConfig{Mode: Switch, MACTableSize: 2, MACAgingTime: time.Second}, 3, true)
+	tn := newTestNet(t, Config{Mode: Switch, MACTableSize: 2, MACAgingTime: time.Second}, 3, true)
 	for i := range 3 {
-		tn.send(i, Broadcast, 46)
+		tn.send(i, nic.Broadcast, 46)
 	}
 	tn.clock.Run()
 	if n := len(tn.wire.MACTable()); n != 2 {
@@ -309,7 +311,7 @@ func TestWireSwitchTableLimitAndAging(t *testing.T) {
 }
 
 func TestWireSwitchRunt(t *testing.T) {
-	tn := newTestNet(t, WireConfig{Mode: Switch}, 2, true)
+	tn := newTestNet(t, Config{Mode: Switch}, 2, true)
 	id := tn.log.NewFrameID()
 	tn.wire.Transmit(tn.ports[0], []byte{1, 2, 3}, id)
 	tn.clock.Run()
@@ -323,23 +325,23 @@ func TestWireTiming(t *testing.T) {
 	const us = time.Microsecond
 	tests := []struct {
 		name      string
-		cfg       WireConfig
+		cfg       Config
 		sizes     []int // payload bytes of frames port a sends at t=0
 		alsoFromB bool  // port b sends the same frames at t=0 too
 		want      []time.Duration
 	}{
-		{"default latency", WireConfig{}, []int{46}, false, []time.Duration{50 * us}},
-		{"one millisecond", WireConfig{Latency: time.Millisecond}, []int{46}, false, []time.Duration{time.Millisecond}},
-		{"unlimited bandwidth sends a burst at once", WireConfig{}, []int{1000, 1000, 1000}, false,
+		{"default latency", Config{}, []int{46}, false, []time.Duration{50 * us}},
+		{"one millisecond", Config{Latency: time.Millisecond}, []int{46}, false, []time.Duration{time.Millisecond}},
+		{"unlimited bandwidth sends a burst at once", Config{}, []int{1000, 1000, 1000}, false,
 			[]time.Duration{50 * us, 50 * us, 50 * us}},
 		// 1000 bytes of payload is a 1018-byte frame: 8144 bits at 10
 		// Mbit/s take 814.4 µs, one frame after another.
-		{"10 Mbit/s serializes", WireConfig{BandwidthBitsPerSecond: 10_000_000}, []int{1000, 1000, 1000}, false,
+		{"10 Mbit/s serializes", Config{BandwidthBitsPerSecond: 10_000_000}, []int{1000, 1000, 1000}, false,
 			[]time.Duration{864400 * time.Nanosecond, 1678800 * time.Nanosecond, 2493200 * time.Nanosecond}},
 		// A minimum frame (64 bytes, 512 bits) at 1 Gbit/s: 512 ns.
-		{"1 Gbit/s minimum frame", WireConfig{BandwidthBitsPerSecond: 1_000_000_000}, []int{46}, false,
+		{"1 Gbit/s minimum frame", Config{BandwidthBitsPerSecond: 1_000_000_000}, []int{46}, false,
 			[]time.Duration{50*us + 512*time.Nanosecond}},
-		{"each port has its own transmitter", WireConfig{BandwidthBitsPerSecond: 10_000_000}, []int{1000}, true,
+		{"each port has its own transmitter", Config{BandwidthBitsPerSecond: 10_000_000}, []int{1000}, true,
 			[]time.Duration{864400 * time.Nanosecond}},
 	}
 	for _, tc := range tests {
@@ -358,7 +360,7 @@ func TestWireTiming(t *testing.T) {
 			tn.clock.Run()
 			var got []time.Duration
 			for _, a := range tn.ports[2].got {
-				if a.bits != nil && Frame(a.bits).Src() == tn.ports[0].mac {
+				if a.bits != nil && nic.Frame(a.bits).Src() == tn.ports[0].mac {
 					got = append(got, a.at)
 				} else if tc.alsoFromB && a.at != tc.want[0] {
 					t.Errorf("b's frame arrived at %v, want %v: ports must not wait for each other", a.at, tc.want[0])
@@ -371,7 +373,7 @@ func TestWireTiming(t *testing.T) {
 	}
 
 	// A frame sent after the transmitter went idle does not wait.
-	tn := newTestNet(t, WireConfig{BandwidthBitsPerSecond: 10_000_000}, 2, true)
+	tn := newTestNet(t, Config{BandwidthBitsPerSecond: 10_000_000}, 2, true)
 	tn.send(0, tn.ports[1].mac, 1000)
 	tn.clock.RunFor(10 * time.Millisecond)
 	tn.send(0, tn.ports[1].mac, 1000)
@@ -390,7 +392,7 @@ func TestWireTiming(t *testing.T) {
 
 func TestWireTxQueueFull(t *testing.T) {
 	// At 1 Mbit/s a minimum frame (512 bits) takes 512 µs to send.
-	tn := newTestNet(t, WireConfig{BandwidthBitsPerSecond: 1_000_000, TxQueueLen: 2}, 2, true)
+	tn := newTestNet(t, Config{BandwidthBitsPerSecond: 1_000_000, TxQueueLen: 2}, 2, true)
 	var ids []uint64
 	for range 5 {
 		id, _ := tn.send(0, tn.ports[1].mac, 46)
@@ -457,7 +459,7 @@ func TestWireImpairmentsAtOne(t *testing.T) {
 				strconv.Itoa(flipped[0]/8) != field(t, e, "byte") || e.Frame != id || e.Verdict != viz.Note {
 				t.Fatalf("flipped bits %v, step %s", flipped, viz.AppendJSON(nil, &e))
 			}
-			f := Frame(got[0].bits)
+			f := nic.Frame(got[0].bits)
 			if f.FCS() == f.ComputeFCS() {
 				t.Fatal("the FCS still matches after a bit flip")
 			}
@@ -475,7 +477,7 @@ func TestWireImpairmentsAtOne(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tn := newTestNet(t, WireConfig{Impairments: tc.im}, 2, true)
+			tn := newTestNet(t, Config{Impairments: tc.im}, 2, true)
 			id, bits := tn.send(0, tn.ports[1].mac, 100)
 			sent := bytes.Clone(bits)
 			tn.clock.Run()
@@ -483,7 +485,7 @@ func TestWireImpairmentsAtOne(t *testing.T) {
 			if len(steps) != 1 {
 				t.Fatalf("want one %s step, got %d", tc.step, len(steps))
 			}
-			if steps[0].Host != DefaultWireName || steps[0].Layer != viz.LayerPHY {
+			if steps[0].Host != DefaultName || steps[0].Layer != viz.LayerPHY {
 				t.Fatalf("step logged as %s/%s", steps[0].Host, steps[0].Layer)
 			}
 			tc.check(t, tn, id, sent, steps[0])
@@ -492,7 +494,7 @@ func TestWireImpairmentsAtOne(t *testing.T) {
 }
 
 func TestWireReorderOvertakes(t *testing.T) {
-	tn := newTestNet(t, WireConfig{Impairments: Impairments{Reorder: 0.3, Seed: 1}}, 2, true)
+	tn := newTestNet(t, Config{Impairments: Impairments{Reorder: 0.3, Seed: 1}}, 2, true)
 	for range 50 {
 		tn.send(0, tn.ports[1].mac, 46)
 		tn.clock.RunFor(10 * time.Microsecond)
@@ -530,17 +532,17 @@ func TestWireImpairmentRates(t *testing.T) {
 	tests := []struct {
 		name  string
 		im    Impairments
-		count func(WireStats) uint64
+		count func(Stats) uint64
 	}{
-		{"loss", Impairments{Loss: p}, func(s WireStats) uint64 { return s.Lost }},
-		{"duplicate", Impairments{Duplicate: p}, func(s WireStats) uint64 { return s.Duplicated }},
-		{"reorder", Impairments{Reorder: p}, func(s WireStats) uint64 { return s.Reordered }},
-		{"corrupt", Impairments{Corrupt: p}, func(s WireStats) uint64 { return s.Corrupted }},
+		{"loss", Impairments{Loss: p}, func(s Stats) uint64 { return s.Lost }},
+		{"duplicate", Impairments{Duplicate: p}, func(s Stats) uint64 { return s.Duplicated }},
+		{"reorder", Impairments{Reorder: p}, func(s Stats) uint64 { return s.Reordered }},
+		{"corrupt", Impairments{Corrupt: p}, func(s Stats) uint64 { return s.Corrupted }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.im.Seed = 42
-			tn := newTestNet(t, WireConfig{Impairments: tc.im}, 2, false)
+			tn := newTestNet(t, Config{Impairments: tc.im}, 2, false)
 			for range frames {
 				tn.send(0, tn.ports[1].mac, 46)
 				tn.clock.Run()
@@ -553,7 +555,7 @@ func TestWireImpairmentRates(t *testing.T) {
 			// What arrived agrees with what the wire says it did.
 			badFCS := 0
 			for _, a := range tn.ports[1].got {
-				if f := Frame(a.bits); f.FCS() != f.ComputeFCS() {
+				if f := nic.Frame(a.bits); f.FCS() != f.ComputeFCS() {
 					badFCS++
 				}
 			}
@@ -574,10 +576,10 @@ func TestWireFaults(t *testing.T) {
 		faults = append(faults, f)
 	}
 	run := func() (*testNet, map[uint64][]byte) {
-		tn := newTestNet(t, WireConfig{Faults: faults, Impairments: Impairments{Seed: 3}}, 3, true)
+		tn := newTestNet(t, Config{Faults: faults, Impairments: Impairments{Seed: 3}}, 3, true)
 		sent := map[uint64][]byte{}
 		for range 10 {
-			id, bits := tn.send(0, Broadcast, 46)
+			id, bits := tn.send(0, nic.Broadcast, 46)
 			sent[id] = bytes.Clone(bits)
 		}
 		tn.clock.Run()
@@ -634,7 +636,7 @@ func TestWireFaults(t *testing.T) {
 	}
 
 	// A fault can name a duplicate's ID: it strikes that copy alone.
-	tn = newTestNet(t, WireConfig{Impairments: Impairments{Duplicate: 1},
+	tn = newTestNet(t, Config{Impairments: Impairments{Duplicate: 1},
 		Faults: []Fault{{Frame: 2, Kind: FaultDrop}, {Frame: 4, Kind: FaultCorrupt, Bit: 0}}}, 2, true)
 	_, first := tn.send(0, tn.ports[1].mac, 46)  // frame 1, its copy is 2
 	_, second := tn.send(0, tn.ports[1].mac, 46) // frame 3, its copy is 4
@@ -652,7 +654,7 @@ func TestWireFaults(t *testing.T) {
 	}
 
 	// A bit past the end of the frame wraps around.
-	tn = newTestNet(t, WireConfig{Faults: []Fault{{Frame: 1, Kind: FaultCorrupt, Bit: 512 + 5}}}, 2, false)
+	tn = newTestNet(t, Config{Faults: []Fault{{Frame: 1, Kind: FaultCorrupt, Bit: 512 + 5}}}, 2, false)
 	_, bits := tn.send(0, tn.ports[1].mac, 46) // 64 bytes: 512 bits
 	sentBits := bytes.Clone(bits)
 	tn.clock.Run()
@@ -664,7 +666,7 @@ func TestWireFaults(t *testing.T) {
 // determinismRun sends 300 frames of assorted sizes from every port of a
 // hub with every impairment on, and returns the log and what arrived.
 func determinismRun(t *testing.T, seed int64) (log, delivered []byte) {
-	cfg := WireConfig{
+	cfg := Config{
 		BandwidthBitsPerSecond: 100_000_000,
 		Impairments:            Impairments{Loss: 0.2, Duplicate: 0.2, Reorder: 0.2, Corrupt: 0.2, Seed: seed},
 		Faults:                 []Fault{{Frame: 50, Kind: FaultCorrupt, Bit: -1}, {Frame: 60, Kind: FaultDrop}},
@@ -707,7 +709,7 @@ func TestWireDeterminism(t *testing.T) {
 
 func TestWireLoggingOff(t *testing.T) {
 	// Nobody listens: the wire works the same, and logs nothing.
-	tn := newTestNet(t, WireConfig{Mode: Switch, Impairments: Impairments{Duplicate: 1, Corrupt: 1, Reorder: 1, Seed: 1}}, 2, false)
+	tn := newTestNet(t, Config{Mode: Switch, Impairments: Impairments{Duplicate: 1, Corrupt: 1, Reorder: 1, Seed: 1}}, 2, false)
 	tn.send(0, tn.ports[1].mac, 46)
 	tn.clock.Run()
 	// The copy (frame 2) arrives at the normal time, before the held-back
@@ -721,7 +723,7 @@ func TestWireLoggingOff(t *testing.T) {
 }
 
 func TestWireMTU(t *testing.T) {
-	tn := newTestNet(t, WireConfig{MTU: 100}, 2, true)
+	tn := newTestNet(t, Config{MTU: 100}, 2, true)
 	okID, _ := tn.send(0, tn.ports[1].mac, 100)
 	bigID, _ := tn.send(0, tn.ports[1].mac, 101)
 	tn.clock.Run()
@@ -738,16 +740,16 @@ func TestWireMTU(t *testing.T) {
 }
 
 func TestWireNoCarrier(t *testing.T) {
-	tn := newTestNet(t, WireConfig{}, 2, true)
+	tn := newTestNet(t, Config{}, 2, true)
 	stranger := &fakePort{name: "x/eth0", clock: tn.clock}
-	tn.wire.Transmit(stranger, AppendFrame(nil, Broadcast, MAC{2}, EtherTypeARP, nil), 9)
+	tn.wire.Transmit(stranger, nic.AppendFrame(nil, nic.Broadcast, nic.MAC{2}, nic.EtherTypeARP, nil), 9)
 	tn.clock.Run()
 	drops := tn.steps("carrier")
 	if len(drops) != 1 || drops[0].Reason != viz.ReasonNoCarrier || len(tn.ports[0].got)+len(tn.ports[1].got) != 0 {
 		t.Fatalf("a frame from an unattached port: steps %+v", drops)
 	}
 	tn.wire.Attach(tn.ports[0]) // twice: nothing changes
-	tn.send(1, Broadcast, 46)
+	tn.send(1, nic.Broadcast, 46)
 	tn.clock.Run()
 	if len(tn.ports[0].got) != 1 {
 		t.Fatalf("a port attached twice got %d copies", len(tn.ports[0].got))
@@ -814,47 +816,47 @@ func TestWireImpairmentsValidate(t *testing.T) {
 }
 
 func TestWireConfigErrorsAndDefaults(t *testing.T) {
-	clock := viz.NewVirtualClock()
+	clk := clock.NewVirtual()
 	bad := []struct {
-		cfg  WireConfig
+		cfg  Config
 		want string
 	}{
-		{WireConfig{}, `wire "wire0": needs a clock`},
-		{WireConfig{Clock: clock, Mode: 7}, "mode WireMode(7)"},
-		{WireConfig{Clock: clock, Latency: -1}, "latency -1ns is negative"},
-		{WireConfig{Clock: clock, BandwidthBitsPerSecond: -1}, "bandwidth -1 bit/s"},
-		{WireConfig{Clock: clock, TxQueueLen: -1}, "transmit queue length"},
-		{WireConfig{Clock: clock, MTU: 45}, "MTU 45"},
-		{WireConfig{Clock: clock, MTU: -1}, "MTU -1"},
-		{WireConfig{Clock: clock, MACTableSize: -1}, "MAC table size"},
-		{WireConfig{Clock: clock, MACAgingTime: -1}, "MAC aging time"},
-		{WireConfig{Clock: clock, Impairments: Impairments{Loss: 3}}, "--loss 3"},
-		{WireConfig{Clock: clock, Faults: []Fault{{Frame: 0}}}, "fault drop:0: frame IDs start at 1"},
-		{WireConfig{Clock: clock, Faults: []Fault{{Frame: 1, Kind: 9}}}, "the kind must be drop or corrupt"},
-		{WireConfig{Clock: clock, Faults: []Fault{{Frame: 1, Kind: FaultCorrupt, Bit: -2}}}, "the bit must be 0 or more"},
+		{Config{}, `wire "wire0": needs a clock`},
+		{Config{Clock: clk, Mode: 7}, "mode WireMode(7)"},
+		{Config{Clock: clk, Latency: -1}, "latency -1ns is negative"},
+		{Config{Clock: clk, BandwidthBitsPerSecond: -1}, "bandwidth -1 bit/s"},
+		{Config{Clock: clk, TxQueueLen: -1}, "transmit queue length"},
+		{Config{Clock: clk, MTU: 45}, "MTU 45"},
+		{Config{Clock: clk, MTU: -1}, "MTU -1"},
+		{Config{Clock: clk, MACTableSize: -1}, "MAC table size"},
+		{Config{Clock: clk, MACAgingTime: -1}, "MAC aging time"},
+		{Config{Clock: clk, Impairments: Impairments{Loss: 3}}, "--loss 3"},
+		{Config{Clock: clk, Faults: []Fault{{Frame: 0}}}, "fault drop:0: frame IDs start at 1"},
+		{Config{Clock: clk, Faults: []Fault{{Frame: 1, Kind: 9}}}, "the kind must be drop or corrupt"},
+		{Config{Clock: clk, Faults: []Fault{{Frame: 1, Kind: FaultCorrupt, Bit: -2}}}, "the bit must be 0 or more"},
 	}
 	for _, tc := range bad {
-		_, err := NewWire(tc.cfg)
+		_, err := New(tc.cfg)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("NewWire(%+v) = %v, want an error with %q", tc.cfg, err, tc.want)
 		}
 	}
 
-	w, err := NewWire(WireConfig{Log: viz.NewLog(clock)}) // the clock comes from the log
+	w, err := New(Config{Log: viz.NewLog(clk)}) // the clock comes from the log
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := w.Config()
 	if c.Name != "wire0" || c.Mode != Hub || c.Latency != 50*time.Microsecond || c.TxQueueLen != 1000 ||
-		c.MACTableSize != 1024 || c.MACAgingTime != 300*time.Second || c.MTU != 0 || c.Clock != viz.Clock(clock) {
+		c.MACTableSize != 1024 || c.MACAgingTime != 300*time.Second || c.MTU != 0 || c.Clock != clock.Clock(clk) {
 		t.Fatalf("defaults: %+v", c)
 	}
 	for _, s := range []string{"hub", "Switch"} {
-		if _, err := ParseWireMode(s); err != nil {
+		if _, err := ParseMode(s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := ParseWireMode("router"); err == nil {
+	if _, err := ParseMode("router"); err == nil {
 		t.Fatal("ParseWireMode accepted router")
 	}
 }
@@ -862,11 +864,11 @@ func TestWireConfigErrorsAndDefaults(t *testing.T) {
 func BenchmarkWireTransmit(b *testing.B) {
 	for _, listen := range []bool{false, true} {
 		b.Run(fmt.Sprintf("listen=%v", listen), func(b *testing.B) {
-			tn := newTestNet(b, WireConfig{Mode: Switch, Impairments: Impairments{Loss: 0.01, Seed: 1}}, 2, listen)
+			tn := newTestNet(b, Config{Mode: Switch, Impairments: Impairments{Loss: 0.01, Seed: 1}}, 2, listen)
 			if listen {
 				tn.sink.Limit = 1 // keep memory flat: the events are counted, not kept
 			}
-			bits := AppendFrame(nil, tn.ports[1].mac, tn.ports[0].mac, EtherTypeIPv4, make([]byte, 1500))
+			bits := nic.AppendFrame(nil, tn.ports[1].mac, tn.ports[0].mac, nic.EtherTypeIPv4, make([]byte, 1500))
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				tn.wire.Transmit(tn.ports[0], bits, uint64(i+1))

@@ -1,10 +1,13 @@
-package nic
+package wire
 
 import (
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/arp"
+	"github.com/packetwalk/packetwalk/clock"
+	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -12,7 +15,7 @@ import (
 // frames on their way in and the NIC's on their way out, and the TUN's own
 // ARP answers cross it too.
 func TestDeviceLinkImpairs(t *testing.T) {
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	log := viz.NewLog(clock)
 	mem := &viz.MemorySink{}
 	log.AddSink(mem)
@@ -23,12 +26,12 @@ func TestDeviceLinkImpairs(t *testing.T) {
 	}
 	// Frame 1 (the kernel's first packet) is lost; frame 3 (the NIC's
 	// first) is corrupted.
-	link, err := NewDeviceLink(d, WireConfig{Latency: time.Nanosecond, Log: log,
+	link, err := NewDeviceLink(d, Config{Latency: time.Nanosecond, Log: log,
 		Faults: []Fault{{Frame: 1, Kind: FaultDrop}, {Frame: 3, Kind: FaultCorrupt, Bit: 30 * 8}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := &recordingPort{mac: MAC{2, 0, 0, 0, 0, 2}}
+	port := &recordingPort{mac: nic.MAC{2, 0, 0, 0, 0, 2}}
 	link.Attach(port)
 	d.Start()
 	t.Cleanup(func() { d.Close(); <-d.Done() })
@@ -36,26 +39,26 @@ func TestDeviceLinkImpairs(t *testing.T) {
 	fd.in <- ipv4Packet(netip.MustParseAddr("10.9.0.2"), 8)
 	fd.in <- ipv4Packet(netip.MustParseAddr("10.9.0.2"), 9)
 	waitPosted(t, clock, port, 1)
-	if port.ids[0] != 2 || Frame(port.frames[0]).Dst() != port.mac {
-		t.Fatalf("the NIC got frame %d for %s; want frame 2 (frame 1 lost on the wire) for the NIC's MAC", port.ids[0], Frame(port.frames[0]).Dst())
+	if port.ids[0] != 2 || nic.Frame(port.frames[0]).Dst() != port.mac {
+		t.Fatalf("the NIC got frame %d for %s; want frame 2 (frame 1 lost on the wire) for the NIC's MAC", port.ids[0], nic.Frame(port.frames[0]).Dst())
 	}
 
 	// The NIC's frame 3 crosses the wire with a bit flipped and leaves
 	// through the device anyway: the FCS is stripped unchecked, as the
 	// kernel side of a TUN has no link layer to check it.
-	out := AppendFrame(nil, DefaultKernelMAC, port.mac, EtherTypeIPv4, ipv4Packet(netip.MustParseAddr("10.9.0.1"), 30))
+	out := nic.AppendFrame(nil, DefaultKernelMAC, port.mac, nic.EtherTypeIPv4, ipv4Packet(netip.MustParseAddr("10.9.0.1"), 30))
 	rec := log.Recorder("server")
 	link.Transmit(port, out, rec.NewFrameID()) // 3
 	// An ARP request crosses the wire; the TUN's answer crosses it back.
-	req := AppendARP(nil, ARPRequest, port.mac, netip.MustParseAddr("10.9.0.2"), MAC{}, netip.MustParseAddr("10.9.0.1"))
-	link.Transmit(port, AppendFrame(nil, Broadcast, port.mac, EtherTypeARP, req), rec.NewFrameID())
+	req := arp.Append(nil, arp.Request, port.mac, netip.MustParseAddr("10.9.0.2"), nic.MAC{}, netip.MustParseAddr("10.9.0.1"))
+	link.Transmit(port, nic.AppendFrame(nil, nic.Broadcast, port.mac, nic.EtherTypeARP, req), rec.NewFrameID())
 	waitPosted(t, clock, port, 2)
 	// Bit 240 is in frame byte 30, the IP packet's byte 16: the first
 	// byte of the destination address, 10, becomes 11.
 	if w := fd.writes(); len(w) != 1 || len(w[0]) != 50 || w[0][16] != 11 {
 		t.Errorf("the device wrote %x; want one 50-byte packet to 11.9.0.1", w)
 	}
-	if a := ARPPacket(Frame(port.frames[1]).Payload()); a.Op() != ARPReply || a.SenderMAC() != DefaultKernelMAC {
+	if a := arp.Packet(nic.Frame(port.frames[1]).Payload()); a.Op() != arp.Reply || a.SenderMAC() != DefaultKernelMAC {
 		t.Errorf("the NIC got %s; want the TUN's ARP reply", a)
 	}
 

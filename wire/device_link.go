@@ -1,4 +1,8 @@
-package nic
+package wire
+
+import (
+	"github.com/packetwalk/packetwalk/nic"
+)
 
 // A device link puts a simulated wire between a TUN or TAP device and the
 // NIC, so that the wire's seeded impairments and targeted faults (loss,
@@ -18,11 +22,11 @@ package nic
 // through the Device. Frame IDs stay the same across the wire, so a
 // wire_loss step names the frame that the device's phy step introduced.
 
-// DeviceLink is a Medium for a NIC: a wire whose other port is a device.
+// DeviceLink is a nic.Medium for a NIC: a wire whose other port is a device.
 type DeviceLink struct {
 	wire      *Wire
 	dev       *Device
-	nic       Port
+	nic       nic.Port
 	deviceEnd *linkDeviceEnd
 	wireEnd   *linkWireEnd
 }
@@ -31,14 +35,14 @@ type DeviceLink struct {
 // device's) and plugs dev into it. Attach the NIC to the link (the NIC's
 // medium is the link, not the device). cfg.Name defaults to the device's
 // name with "-wire" appended.
-func NewDeviceLink(dev *Device, cfg WireConfig) (*DeviceLink, error) {
+func NewDeviceLink(dev *Device, cfg Config) (*DeviceLink, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = dev.clock
 	}
 	if cfg.Name == "" {
 		cfg.Name = dev.name + "-wire"
 	}
-	w, err := NewWire(cfg)
+	w, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -54,13 +58,13 @@ func NewDeviceLink(dev *Device, cfg WireConfig) (*DeviceLink, error) {
 func (l *DeviceLink) Wire() *Wire { return l.wire }
 
 // Attach plugs the NIC into the wire.
-func (l *DeviceLink) Attach(p Port) {
+func (l *DeviceLink) Attach(p nic.Port) {
 	l.nic = p
 	l.wire.Attach(p)
 }
 
-// Transmit implements Medium: the NIC puts a frame on the wire.
-func (l *DeviceLink) Transmit(from Port, bits []byte, id uint64) {
+// Transmit implements nic.Medium: the NIC puts a frame on the wire.
+func (l *DeviceLink) Transmit(from nic.Port, bits []byte, id uint64) {
 	l.wire.Transmit(from, bits, id)
 }
 
@@ -80,11 +84,11 @@ func (e *linkDeviceEnd) PortName() string {
 }
 
 // MAC is the NIC's address: a TUN device frames the kernel's packets to it.
-func (e *linkDeviceEnd) MAC() MAC {
-	if m, ok := e.l.nic.(interface{ MAC() MAC }); ok {
+func (e *linkDeviceEnd) MAC() nic.MAC {
+	if m, ok := e.l.nic.(interface{ MAC() nic.MAC }); ok {
 		return m.MAC()
 	}
-	return MAC{}
+	return nic.MAC{}
 }
 
 // linkWireEnd is the device's port on the wire: what crosses the wire to

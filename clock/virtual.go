@@ -1,4 +1,4 @@
-package viz
+package clock
 
 import (
 	"container/heap"
@@ -7,55 +7,15 @@ import (
 	"time"
 )
 
-// Clock is the time a run is stamped with and the timers its protocols set.
-// It is passed in, never read from the system directly, so that a simulation
-// runs in virtual time: the same seed gives the same log, whatever the
-// machine's speed.
-type Clock interface {
-	// Now returns the time since the start of the run.
-	Now() time.Duration
-	// AfterFunc arranges for f to run on the clock's owner (the event
-	// loop of the simulation or of the host) once d has passed.
-	AfterFunc(d time.Duration, f func()) Timer
-}
-
-// Rearmer is a Clock that can schedule a timer again after it has run or
-// was stopped, instead of allocating a new one: timers that a protocol
-// sets for nearly every packet (the NIC's interrupt, TCP's retransmission
-// and delayed-ACK timers) then cost no allocation. See Rearm.
-type Rearmer interface {
-	Rearm(t Timer, d time.Duration, f func()) bool
-}
-
-// Rearm returns a timer that runs f once d has passed on c: *spare, when
-// it is a timer of c's that has run or was stopped and c is a Rearmer,
-// else a new one from AfterFunc, which is kept in *spare for next time.
-// The caller must not Stop a timer it has finished with after handing it
-// back here: spare may already be running f again for someone.
-func Rearm(c Clock, spare *Timer, d time.Duration, f func()) Timer {
-	if r, ok := c.(Rearmer); ok && *spare != nil && r.Rearm(*spare, d, f) {
-		return *spare
-	}
-	*spare = c.AfterFunc(d, f)
-	return *spare
-}
-
-// Timer is a pending AfterFunc.
-type Timer interface {
-	// Stop cancels the timer; it reports whether the call stopped it
-	// before it ran.
-	Stop() bool
-}
-
-// VirtualClock is a discrete-event scheduler: time stands still while work
+// Virtual is a discrete-event scheduler: time stands still while work
 // is runnable and jumps to the next timer when nothing is. Every host, wire
-// and timer of a simulation shares one VirtualClock and so one goroutine,
+// and timer of a simulation shares one Virtual clock and so one goroutine,
 // the one that calls Run: that single owner is what makes a seeded
 // simulation reproducible.
 //
 // Events due at the same instant run in the order they were scheduled.
 // AfterFunc and Post may be called from any goroutine.
-type VirtualClock struct {
+type Virtual struct {
 	mu  sync.Mutex
 	now time.Duration
 	// nowRead is now for Now, which reads it without the lock: every
@@ -69,16 +29,16 @@ type VirtualClock struct {
 	steps   uint64        // events run so far (bench/scale reports events/s)
 }
 
-// NewVirtualClock returns a clock at time zero with nothing scheduled.
-func NewVirtualClock() *VirtualClock { return &VirtualClock{notify: make(chan struct{}, 1)} }
+// NewVirtual returns a clock at time zero with nothing scheduled.
+func NewVirtual() *Virtual { return &Virtual{notify: make(chan struct{}, 1)} }
 
 // Notify returns a channel that receives a value after something was
 // scheduled, so a loop waiting for work (or for the wall clock, when paced)
 // wakes up for events posted from other goroutines.
-func (c *VirtualClock) Notify() <-chan struct{} { return c.notify }
+func (c *Virtual) Notify() <-chan struct{} { return c.notify }
 
 // Next returns when the earliest scheduled event is due.
-func (c *VirtualClock) Next() (time.Duration, bool) {
+func (c *Virtual) Next() (time.Duration, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.queue) == 0 {
@@ -88,19 +48,19 @@ func (c *VirtualClock) Next() (time.Duration, bool) {
 }
 
 // Now implements Clock.
-func (c *VirtualClock) Now() time.Duration {
+func (c *Virtual) Now() time.Duration {
 	return time.Duration(c.nowRead.Load())
 }
 
 // setNow moves the clock to t; c.mu is held.
-func (c *VirtualClock) setNow(t time.Duration) {
+func (c *Virtual) setNow(t time.Duration) {
 	c.now = t
 	c.nowRead.Store(int64(t))
 }
 
 // AfterFunc implements Clock: f runs inside Run once virtual time reaches
 // Now()+d. A negative d counts as zero.
-func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
+func (c *Virtual) AfterFunc(d time.Duration, f func()) Timer {
 	if d < 0 {
 		d = 0
 	}
@@ -121,7 +81,7 @@ func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
 // AfterFunc had made it now (same place among events due at the same
 // time), without allocating. It reports false, changing nothing, for a
 // timer still pending or not c's.
-func (c *VirtualClock) Rearm(t Timer, d time.Duration, f func()) bool {
+func (c *Virtual) Rearm(t Timer, d time.Duration, f func()) bool {
 	s, ok := t.(*scheduled)
 	if !ok || s.clock != c {
 		return false
@@ -145,10 +105,10 @@ func (c *VirtualClock) Rearm(t Timer, d time.Duration, f func()) bool {
 }
 
 // Post runs f at the current virtual time, after everything already due now.
-func (c *VirtualClock) Post(f func()) { c.AfterFunc(0, f) }
+func (c *Virtual) Post(f func()) { c.AfterFunc(0, f) }
 
 // Pending reports how many events are scheduled.
-func (c *VirtualClock) Pending() int {
+func (c *Virtual) Pending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.queue)
@@ -156,13 +116,13 @@ func (c *VirtualClock) Pending() int {
 
 // Step runs the earliest scheduled event, advancing time to it. It reports
 // false when nothing is scheduled.
-func (c *VirtualClock) Step() bool {
+func (c *Virtual) Step() bool {
 	return c.step(-1)
 }
 
 // step runs the earliest event if it is due no later than limit (no limit
 // when limit < 0).
-func (c *VirtualClock) step(limit time.Duration) bool {
+func (c *Virtual) step(limit time.Duration) bool {
 	c.mu.Lock()
 	if len(c.queue) == 0 || (limit >= 0 && c.queue[0].at > limit) {
 		c.mu.Unlock()
@@ -180,27 +140,27 @@ func (c *VirtualClock) step(limit time.Duration) bool {
 }
 
 // Steps returns how many events have run.
-func (c *VirtualClock) Steps() uint64 {
+func (c *Virtual) Steps() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.steps
 }
 
 // Run runs events until none is left.
-func (c *VirtualClock) Run() {
+func (c *Virtual) Run() {
 	for c.Step() {
 	}
 }
 
 // RunFor runs every event due within d from now, then sets the time to
 // exactly now+d.
-func (c *VirtualClock) RunFor(d time.Duration) {
+func (c *Virtual) RunFor(d time.Duration) {
 	c.RunUntil(c.Now() + d)
 }
 
 // RunUntil runs every event due no later than t, then sets the time to t
 // (if it is not already later).
-func (c *VirtualClock) RunUntil(t time.Duration) {
+func (c *Virtual) RunUntil(t time.Duration) {
 	for c.step(t) {
 	}
 	c.mu.Lock()
@@ -216,7 +176,7 @@ type scheduled struct {
 	seq   uint64 // tie-break: scheduling order
 	f     func()
 	index int // in the heap; -1 once run or stopped
-	clock *VirtualClock
+	clock *Virtual
 }
 
 func (s *scheduled) Stop() bool {
@@ -256,29 +216,4 @@ func (q *eventQueue) Pop() any {
 	old[len(old)-1] = nil
 	*q = old[:len(old)-1]
 	return s
-}
-
-// WallClock is real time, for a host on a TUN or TAP device. Timers fire
-// through post, which hands f to the host's event loop so that protocol
-// state keeps a single owner; with a nil post, f runs on the timer's own
-// goroutine.
-type WallClock struct {
-	start time.Time
-	post  func(func())
-}
-
-// NewWallClock returns a clock whose zero is now.
-func NewWallClock(post func(func())) *WallClock {
-	return &WallClock{start: time.Now(), post: post}
-}
-
-// Now implements Clock.
-func (c *WallClock) Now() time.Duration { return time.Since(c.start) }
-
-// AfterFunc implements Clock.
-func (c *WallClock) AfterFunc(d time.Duration, f func()) Timer {
-	if c.post == nil {
-		return time.AfterFunc(d, f)
-	}
-	return time.AfterFunc(d, func() { c.post(f) })
 }

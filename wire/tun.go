@@ -1,4 +1,4 @@
-package nic
+package wire
 
 import (
 	"encoding/binary"
@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/packetwalk/packetwalk/arp"
+	"github.com/packetwalk/packetwalk/clock"
+	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -66,7 +69,7 @@ func (k DeviceKind) String() string {
 // side of a TUN device, which has none: frames from the kernel carry it as
 // their source, and the medium's ARP answers name it. It is the simulated
 // client's address (stack.MAC(1)), so a TUN trace reads like a simulated one.
-var DefaultKernelMAC = MAC{0x02, 0, 0, 0, 0, 0x01}
+var DefaultKernelMAC = nic.MAC{0x02, 0, 0, 0, 0, 0x01}
 
 // DefaultDeviceBacklog is how many packets read from a device may wait for
 // the event loop at once. When the loop falls behind, the reader stops
@@ -77,13 +80,13 @@ const DefaultDeviceBacklog = 256
 // maxDevicePacket is the read buffer: the largest packet a TUN or TAP
 // device can hand over (an IPv4 datagram is at most 65,535 bytes; a TAP
 // frame adds its header).
-const maxDevicePacket = 65535 + HeaderLen
+const maxDevicePacket = 65535 + nic.HeaderLen
 
 // deviceDrainBatch is how many queued packets one drain hands to the port
 // before it lets other events of the loop run: the NIC's driver budget, so
 // that a drain does not outrun the RX ring (ring_full) while the driver
 // has not run.
-const deviceDrainBatch = DefaultDriverBudget
+const deviceDrainBatch = nic.DefaultDriverBudget
 
 // devicePacket is one read: buf has HeaderLen bytes of headroom (a TUN
 // packet is read after it), and room behind for padding and the FCS.
@@ -96,7 +99,7 @@ type devicePacket struct {
 func (p *devicePacket) data() []byte { return p.buf[p.off : p.off+p.n] }
 
 func newDevicePacket() *devicePacket {
-	return &devicePacket{buf: make([]byte, HeaderLen+maxDevicePacket+MinFrameLen+FCSLen)}
+	return &devicePacket{buf: make([]byte, nic.HeaderLen+maxDevicePacket+nic.MinFrameLen+nic.FCSLen)}
 }
 
 // DeviceConfig describes a TUN or TAP medium.
@@ -106,14 +109,14 @@ type DeviceConfig struct {
 	Name string
 	// KernelMAC is the kernel side's MAC on a TUN device; zero means
 	// DefaultKernelMAC. A TAP device's kernel side has its own MAC.
-	KernelMAC MAC
+	KernelMAC nic.MAC
 	// Backlog bounds the packets waiting for the loop; 0 means
 	// DefaultDeviceBacklog.
 	Backlog int
 
 	// Clock is the host's loop clock: posts reach the loop through its
 	// AfterFunc, which must be safe to call from any goroutine.
-	Clock viz.Clock
+	Clock clock.Clock
 	// Log receives the medium's phy steps; nil logs nothing.
 	Log *viz.Log
 }
@@ -126,21 +129,21 @@ type DeviceStats struct {
 	WriteErrors   uint64
 }
 
-// Device is a Medium on a TUN or TAP device. It has one port, the NIC
+// Device is a nic.Medium on a TUN or TAP device. It has one port, the NIC
 // plugged into it with Attach (stack.Host.AddInterface does that).
 type Device struct {
 	kind      DeviceKind
 	name      string
-	kernelMAC MAC
+	kernelMAC nic.MAC
 
 	// The step log's MAC texts, made once (logtext.go).
 	srcText, dstText macText
 	dev              io.ReadWriteCloser
-	clock            viz.Clock
+	clock            clock.Clock
 	rec              *viz.Recorder
 	sem              chan struct{}
 
-	port Port // set before Start; read on the loop
+	port nic.Port // set before Start; read on the loop
 
 	// Owned by the loop.
 	out   []byte
@@ -153,7 +156,7 @@ type Device struct {
 	free         []*devicePacket // buffers handed back by drains; at most Backlog+1 exist
 	drainPending bool            // a drain is posted and has not taken the last packet
 	drainFunc    func()          // d.drain, bound once
-	drainTimer   viz.Timer       // the reader's last drain post, re-armed (viz.Rearm)
+	drainTimer   clock.Timer     // the reader's last drain post, re-armed (clock.Rearm)
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -173,7 +176,7 @@ func NewDevice(dev io.ReadWriteCloser, cfg DeviceConfig) (*Device, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = cfg.Log.Clock()
 	}
-	if cfg.KernelMAC == (MAC{}) {
+	if cfg.KernelMAC == (nic.MAC{}) {
 		cfg.KernelMAC = DefaultKernelMAC
 	}
 	if cfg.Backlog <= 0 {
@@ -198,10 +201,10 @@ func (d *Device) Kind() DeviceKind { return d.kind }
 func (d *Device) Name() string { return d.name }
 
 // KernelMAC returns the MAC address the kernel side has in the frames.
-func (d *Device) KernelMAC() MAC { return d.kernelMAC }
+func (d *Device) KernelMAC() nic.MAC { return d.kernelMAC }
 
 // Attach plugs the NIC's PHY into the device. Call it before Start.
-func (d *Device) Attach(p Port) { d.port = p }
+func (d *Device) Attach(p nic.Port) { d.port = p }
 
 // Stats returns the counters; call it on the loop (or after Close).
 func (d *Device) Stats() DeviceStats { return d.stats }
@@ -236,7 +239,7 @@ func (d *Device) read() {
 	defer close(d.done)
 	off := 0
 	if d.kind == TUN {
-		off = HeaderLen // headroom: the PHY puts the Ethernet header there
+		off = nic.HeaderLen // headroom: the PHY puts the Ethernet header there
 	}
 	p := newDevicePacket()
 	for {
@@ -267,7 +270,7 @@ func (d *Device) read() {
 			p = newDevicePacket()
 		}
 		if post {
-			viz.Rearm(d.clock, &d.drainTimer, 0, d.drainFunc)
+			clock.Rearm(d.clock, &d.drainTimer, 0, d.drainFunc)
 		}
 	}
 }
@@ -316,7 +319,7 @@ func (d *Device) arrive(p *devicePacket) {
 		// The frame as the kernel sent it, minus the FCS that its
 		// (virtual) adapter never computed: the PHY adds one, padding a
 		// runt to the minimum first as a real adapter does.
-		if len(pkt) < HeaderLen {
+		if len(pkt) < nic.HeaderLen {
 			if rec.On() {
 				rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "frame", Verdict: viz.Drop, Reason: viz.ReasonRunt, Frame: id,
 					Msg: fmt.Sprintf("%d bytes from %s are too short to be an Ethernet frame", len(pkt), d.name)})
@@ -325,11 +328,11 @@ func (d *Device) arrive(p *devicePacket) {
 		}
 		// In place: the header stays, the payload is "copied" onto
 		// itself, padding and FCS go behind it (buf has the room).
-		f := Frame(pkt)
-		bits = AppendFrame(p.buf[:0], f.Dst(), f.Src(), f.EtherType(), pkt[HeaderLen:])
+		f := nic.Frame(pkt)
+		bits = nic.AppendFrame(p.buf[:0], f.Dst(), f.Src(), f.EtherType(), pkt[nic.HeaderLen:])
 		if rec.On() {
 			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "frame", Verdict: viz.Pass, Frame: id,
-				Msg: fmt.Sprintf("the kernel sent a %d-byte %s frame %s -> %s on %s; the PHY appends the FCS %#08x", len(pkt), f.EtherType(), f.Src(), f.Dst(), d.name, Frame(bits).FCS()),
+				Msg: fmt.Sprintf("the kernel sent a %d-byte %s frame %s -> %s on %s; the PHY appends the FCS %#08x", len(pkt), f.EtherType(), f.Src(), f.Dst(), d.name, nic.Frame(bits).FCS()),
 				Fields: []viz.Field{viz.F("device", d.name), viz.F("kind", "TAP"), viz.F("len", strconv.Itoa(len(pkt))),
 					viz.F("src", f.Src().String()), viz.F("dst", f.Dst().String()), viz.F("ethertype", f.EtherType().String())}})
 		}
@@ -341,10 +344,10 @@ func (d *Device) arrive(p *devicePacket) {
 		// In place: the header goes into the headroom before the
 		// packet, padding and FCS behind it.
 		t, dst, what := d.classifyIP(pkt)
-		bits = AppendFrame(p.buf[:0], dst, d.kernelMAC, t, pkt)
+		bits = nic.AppendFrame(p.buf[:0], dst, d.kernelMAC, t, pkt)
 		if rec.On() {
 			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "frame", Verdict: viz.Pass, Frame: id,
-				Msg: d.tunFrameMsg(len(pkt), what, dst, t, Frame(bits).FCS()),
+				Msg: d.tunFrameMsg(len(pkt), what, dst, t, nic.Frame(bits).FCS()),
 				Fields: []viz.Field{viz.F("device", d.name), viz.F("kind", "TUN"), viz.F("len", strconv.Itoa(len(pkt))),
 					viz.F("src", d.srcText.get(d.kernelMAC)), viz.F("dst", d.dstText.get(dst)), viz.F("ethertype", t.String())}})
 		}
@@ -354,48 +357,48 @@ func (d *Device) arrive(p *devicePacket) {
 
 // classifyIP picks the EtherType and destination MAC for an IP packet read
 // from a TUN device.
-func (d *Device) classifyIP(pkt []byte) (EtherType, MAC, string) {
+func (d *Device) classifyIP(pkt []byte) (nic.EtherType, nic.MAC, string) {
 	dst := d.portMAC()
 	if len(pkt) == 0 {
-		return EtherTypeIPv4, dst, "empty packet"
+		return nic.EtherTypeIPv4, dst, "empty packet"
 	}
 	switch pkt[0] >> 4 {
 	case 6:
 		// IPv6 (router solicitations, MLD reports) is framed as what it
 		// is; the NIC's driver has no protocol for it and says so.
 		if len(pkt) >= 40 && pkt[24] == 0xff {
-			return EtherTypeIPv6, MAC{0x33, 0x33, pkt[36], pkt[37], pkt[38], pkt[39]}, "IPv6 packet"
+			return nic.EtherTypeIPv6, nic.MAC{0x33, 0x33, pkt[36], pkt[37], pkt[38], pkt[39]}, "IPv6 packet"
 		}
-		return EtherTypeIPv6, dst, "IPv6 packet"
+		return nic.EtherTypeIPv6, dst, "IPv6 packet"
 	case 4:
 		if len(pkt) >= 20 {
 			ip := netip.AddrFrom4([4]byte(pkt[16:20]))
 			switch {
 			case ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-				return EtherTypeIPv4, Broadcast, "IPv4 broadcast packet"
+				return nic.EtherTypeIPv4, nic.Broadcast, "IPv4 broadcast packet"
 			case ip.IsMulticast():
 				// RFC 1112 §6.4: 01:00:5e and the group's low 23 bits.
 				b := ip.As4()
-				return EtherTypeIPv4, MAC{0x01, 0x00, 0x5e, b[1] & 0x7f, b[2], b[3]}, "IPv4 multicast packet"
+				return nic.EtherTypeIPv4, nic.MAC{0x01, 0x00, 0x5e, b[1] & 0x7f, b[2], b[3]}, "IPv4 multicast packet"
 			}
 		}
-		return EtherTypeIPv4, dst, "IPv4 packet"
+		return nic.EtherTypeIPv4, dst, "IPv4 packet"
 	}
-	return EtherTypeIPv4, dst, fmt.Sprintf("packet of IP version %d", pkt[0]>>4)
+	return nic.EtherTypeIPv4, dst, fmt.Sprintf("packet of IP version %d", pkt[0]>>4)
 }
 
-func (d *Device) portMAC() MAC {
-	if m, ok := d.port.(interface{ MAC() MAC }); ok {
+func (d *Device) portMAC() nic.MAC {
+	if m, ok := d.port.(interface{ MAC() nic.MAC }); ok {
 		return m.MAC()
 	}
-	return MAC{}
+	return nic.MAC{}
 }
 
-// Transmit implements Medium: the NIC's frame leaves through the device. It
+// Transmit implements nic.Medium: the NIC's frame leaves through the device. It
 // runs on the loop.
-func (d *Device) Transmit(from Port, bits []byte, id uint64) {
+func (d *Device) Transmit(from nic.Port, bits []byte, id uint64) {
 	rec := d.rec
-	if len(bits) < HeaderLen+FCSLen {
+	if len(bits) < nic.HeaderLen+nic.FCSLen {
 		d.stats.NotCarried++
 		if rec.On() {
 			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "tx", Verdict: viz.Drop, Reason: viz.ReasonRunt, Frame: id,
@@ -403,12 +406,12 @@ func (d *Device) Transmit(from Port, bits []byte, id uint64) {
 		}
 		return
 	}
-	f := Frame(bits)
+	f := nic.Frame(bits)
 	var out []byte
 	if d.kind == TAP {
 		// The kernel's TAP takes the frame without its FCS (and keeps
 		// the padding, as a real adapter passes it up).
-		out = bits[:len(bits)-FCSLen]
+		out = bits[:len(bits)-nic.FCSLen]
 		if rec.On() {
 			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "unframe", Verdict: viz.Pass, Frame: id,
 				Msg:    fmt.Sprintf("%s frame %s -> %s: FCS stripped, %d bytes written to %s", f.EtherType(), f.Src(), f.Dst(), len(out), d.name),
@@ -416,10 +419,10 @@ func (d *Device) Transmit(from Port, bits []byte, id uint64) {
 		}
 	} else {
 		switch f.EtherType() {
-		case EtherTypeARP:
+		case nic.EtherTypeARP:
 			d.answerARP(from, f, id)
 			return
-		case EtherTypeIPv4:
+		case nic.EtherTypeIPv4:
 		default:
 			d.stats.NotCarried++
 			if rec.On() {
@@ -459,10 +462,10 @@ func (d *Device) Transmit(from Port, bits []byte, id uint64) {
 // and so no ARP: a request for any address but the asker's own is answered
 // with the kernel side's MAC, because on a TUN everything the NIC sends
 // reaches the kernel.
-func (d *Device) answerARP(from Port, f Frame, id uint64) {
+func (d *Device) answerARP(from nic.Port, f nic.Frame, id uint64) {
 	rec := d.rec
-	p := ARPPacket(f.Payload())
-	if err := p.Check(); err != nil || p.Op() != ARPRequest || p.IsGratuitous() || p.TargetIP() == p.SenderIP() {
+	p := arp.Packet(f.Payload())
+	if err := p.Check(); err != nil || p.Op() != arp.Request || p.IsGratuitous() || p.TargetIP() == p.SenderIP() {
 		d.stats.NotCarried++
 		if rec.On() {
 			what := "this ARP packet"
@@ -477,8 +480,8 @@ func (d *Device) answerARP(from Port, f Frame, id uint64) {
 	}
 	d.stats.ARPAnswered++
 	replyID := rec.NewFrameID()
-	reply := AppendARP(nil, ARPReply, d.kernelMAC, p.TargetIP(), p.SenderMAC(), p.SenderIP())
-	bits := AppendFrame(nil, p.SenderMAC(), d.kernelMAC, EtherTypeARP, reply)
+	reply := arp.Append(nil, arp.Reply, d.kernelMAC, p.TargetIP(), p.SenderMAC(), p.SenderIP())
+	bits := nic.AppendFrame(nil, p.SenderMAC(), d.kernelMAC, nic.EtherTypeARP, reply)
 	if rec.On() {
 		rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "arp", Verdict: viz.Send, Frame: id,
 			Msg: fmt.Sprintf("%s has no link layer, so the PHY answers the ARP request itself: %s is at %s (the kernel side), as frame %d",

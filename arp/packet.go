@@ -1,10 +1,12 @@
-package nic
+package arp
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
+
+	"github.com/packetwalk/packetwalk/nic"
 )
 
 // An ARP packet for Ethernet and IPv4 (RFC 826, "Packet format"), the
@@ -34,7 +36,7 @@ import (
 // what it asks for (it is sent as zeros); the reply swaps sender and target
 // and fills in the answer as the sender hardware address.
 const (
-	ARPLen = 28 // an Ethernet/IPv4 ARP packet, without Ethernet padding
+	PacketLen = 28 // an Ethernet/IPv4 ARP packet, without Ethernet padding
 
 	arpHTypeEthernet = 1      // ar$hrd for Ethernet (RFC 826 calls it ares_hrd$Ethernet)
 	arpPTypeIPv4     = 0x0800 // ar$pro: the EtherType of the protocol being resolved
@@ -52,65 +54,65 @@ const (
 	arpOffTPA   = 24
 )
 
-// ARPOp is ar$op, the operation code.
-type ARPOp uint16
+// Op is ar$op, the operation code.
+type Op uint16
 
 const (
-	ARPRequest ARPOp = 1 // ares_op$REQUEST: who has this protocol address?
-	ARPReply   ARPOp = 2 // ares_op$REPLY: it is at this hardware address
+	Request Op = 1 // ares_op$REQUEST: who has this protocol address?
+	Reply   Op = 2 // ares_op$REPLY: it is at this hardware address
 )
 
-func (o ARPOp) String() string {
+func (o Op) String() string {
 	switch o {
-	case ARPRequest:
+	case Request:
 		return "Request"
-	case ARPReply:
+	case Reply:
 		return "Reply"
 	}
 	return fmt.Sprintf("op %d", uint16(o))
 }
 
-// ErrARPMalformed is wrapped by every error Check returns: the receive path
+// ErrMalformed is wrapped by every error Check returns: the receive path
 // drops such packets with the arp_malformed reason.
-var ErrARPMalformed = errors.New("malformed ARP packet")
+var ErrMalformed = errors.New("malformed ARP packet")
 
-// ARPPacket is a view of an ARP packet's bytes (an Ethernet frame's
+// Packet is a view of an ARP packet's bytes (an Ethernet frame's
 // payload, padding included). Accessors do not check the length: call
 // Check first on bytes from outside.
-type ARPPacket []byte
+type Packet []byte
 
 // HType returns ar$hrd, the hardware type (1 for Ethernet).
-func (p ARPPacket) HType() uint16 { return binary.BigEndian.Uint16(p[arpOffHType:]) }
+func (p Packet) HType() uint16 { return binary.BigEndian.Uint16(p[arpOffHType:]) }
 
 // PType returns ar$pro, the protocol type (0x0800 for IPv4).
-func (p ARPPacket) PType() uint16 { return binary.BigEndian.Uint16(p[arpOffPType:]) }
+func (p Packet) PType() uint16 { return binary.BigEndian.Uint16(p[arpOffPType:]) }
 
 // HLen returns ar$hln, the length of a hardware address in bytes.
-func (p ARPPacket) HLen() uint8 { return p[arpOffHLen] }
+func (p Packet) HLen() uint8 { return p[arpOffHLen] }
 
 // PLen returns ar$pln, the length of a protocol address in bytes.
-func (p ARPPacket) PLen() uint8 { return p[arpOffPLen] }
+func (p Packet) PLen() uint8 { return p[arpOffPLen] }
 
 // Op returns ar$op.
-func (p ARPPacket) Op() ARPOp { return ARPOp(binary.BigEndian.Uint16(p[arpOffOp:])) }
+func (p Packet) Op() Op { return Op(binary.BigEndian.Uint16(p[arpOffOp:])) }
 
 // SenderMAC returns ar$sha.
-func (p ARPPacket) SenderMAC() (m MAC) { copy(m[:], p[arpOffSHA:]); return }
+func (p Packet) SenderMAC() (m nic.MAC) { copy(m[:], p[arpOffSHA:]); return }
 
 // SenderIP returns ar$spa.
-func (p ARPPacket) SenderIP() netip.Addr { return netip.AddrFrom4([4]byte(p[arpOffSPA:])) }
+func (p Packet) SenderIP() netip.Addr { return netip.AddrFrom4([4]byte(p[arpOffSPA:])) }
 
 // TargetMAC returns ar$tha (zeros in a request).
-func (p ARPPacket) TargetMAC() (m MAC) { copy(m[:], p[arpOffTHA:]); return }
+func (p Packet) TargetMAC() (m nic.MAC) { copy(m[:], p[arpOffTHA:]); return }
 
 // TargetIP returns ar$tpa.
-func (p ARPPacket) TargetIP() netip.Addr { return netip.AddrFrom4([4]byte(p[arpOffTPA:])) }
+func (p Packet) TargetIP() netip.Addr { return netip.AddrFrom4([4]byte(p[arpOffTPA:])) }
 
 // IsGratuitous reports whether the packet announces its sender's own
 // binding: sender and target protocol addresses are the same (an ARP
 // Announcement, RFC 5227 section 3, or a gratuitous reply). A probe
 // (sender 0.0.0.0) is not gratuitous.
-func (p ARPPacket) IsGratuitous() bool {
+func (p Packet) IsGratuitous() bool {
 	spa := p.SenderIP()
 	return spa == p.TargetIP() && !spa.IsUnspecified()
 }
@@ -121,21 +123,21 @@ func (p ARPPacket) IsGratuitous() bool {
 // with the same questions ("Do I have the hardware type in ar$hrd? ... Do I
 // speak the protocol in ar$pro?"); it makes the length checks optional, but
 // the accessors rely on them.
-func (p ARPPacket) Check() error {
+func (p Packet) Check() error {
 	if p.valid() {
 		return nil
 	}
-	return fmt.Errorf("%w: %s", ErrARPMalformed, p.malformed())
+	return fmt.Errorf("%w: %s", ErrMalformed, p.malformed())
 }
 
 // valid reports whether p passes Check.
-func (p ARPPacket) valid() bool {
-	return len(p) >= ARPLen && p.HType() == arpHTypeEthernet && p.PType() == arpPTypeIPv4 &&
-		p.HLen() == arpHLenEthernet && p.PLen() == arpPLenIPv4 && (p.Op() == ARPRequest || p.Op() == ARPReply)
+func (p Packet) valid() bool {
+	return len(p) >= PacketLen && p.HType() == arpHTypeEthernet && p.PType() == arpPTypeIPv4 &&
+		p.HLen() == arpHLenEthernet && p.PLen() == arpPLenIPv4 && (p.Op() == Request || p.Op() == Reply)
 }
 
 // malformed returns why p fails Check, or "".
-func (p ARPPacket) malformed() string {
+func (p Packet) malformed() string {
 	// The fixed header first: its fields explain a short packet better
 	// than its length does (a 52-byte IPv6-over-ARP packet is "protocol
 	// 0x86dd", not "too short").
@@ -151,19 +153,19 @@ func (p ARPPacket) malformed() string {
 		return fmt.Sprintf("hardware address length %d is not 6", p.HLen())
 	case p.PLen() != arpPLenIPv4:
 		return fmt.Sprintf("protocol address length %d is not 4", p.PLen())
-	case p.Op() != ARPRequest && p.Op() != ARPReply:
+	case p.Op() != Request && p.Op() != Reply:
 		return fmt.Sprintf("operation %d is neither request (1) nor reply (2)", uint16(p.Op()))
-	case len(p) < ARPLen:
-		return fmt.Sprintf("%d bytes, shorter than the %d of an Ethernet/IPv4 ARP packet", len(p), ARPLen)
+	case len(p) < PacketLen:
+		return fmt.Sprintf("%d bytes, shorter than the %d of an Ethernet/IPv4 ARP packet", len(p), PacketLen)
 	}
 	return ""
 }
 
-// AppendARP appends a 28-byte Ethernet/IPv4 ARP packet to b. A request
+// Append appends a 28-byte Ethernet/IPv4 ARP packet to b. A request
 // passes the zero MAC as targetMAC: that is what it asks for. The
 // addresses must be IPv4 (or IPv4-mapped IPv6); anything else is a
 // programming error and panics, as netip.Addr.As4 does.
-func AppendARP(b []byte, op ARPOp, senderMAC MAC, senderIP netip.Addr, targetMAC MAC, targetIP netip.Addr) []byte {
+func Append(b []byte, op Op, senderMAC nic.MAC, senderIP netip.Addr, targetMAC nic.MAC, targetIP netip.Addr) []byte {
 	spa, tpa := senderIP.As4(), targetIP.As4()
 	b = binary.BigEndian.AppendUint16(b, arpHTypeEthernet)
 	b = binary.BigEndian.AppendUint16(b, arpPTypeIPv4)
@@ -182,13 +184,13 @@ func AppendARP(b []byte, op ARPOp, senderMAC MAC, senderIP netip.Addr, targetMAC
 //
 // A request that names a target MAC (a unicast re-check) shows it in
 // parentheses, as tcpdump does; a packet that fails Check says why.
-func (p ARPPacket) String() string {
+func (p Packet) String() string {
 	if d := p.malformed(); d != "" {
 		return "ARP, malformed: " + d
 	}
 	switch p.Op() {
-	case ARPRequest:
-		if tha := p.TargetMAC(); tha != (MAC{}) {
+	case Request:
+		if tha := p.TargetMAC(); tha != (nic.MAC{}) {
 			return fmt.Sprintf("ARP, Request who-has %s (%s) tell %s", p.TargetIP(), tha, p.SenderIP())
 		}
 		return fmt.Sprintf("ARP, Request who-has %s tell %s", p.TargetIP(), p.SenderIP())

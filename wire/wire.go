@@ -1,4 +1,4 @@
-package nic
+package wire
 
 import (
 	"bytes"
@@ -10,19 +10,21 @@ import (
 	"sync"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
+	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
-// WireMode says how a wire passes a frame on: to everybody (a hub) or, once
+// Mode says how a wire passes a frame on: to everybody (a hub) or, once
 // it knows where the destination is, to that port alone (a switch).
-type WireMode uint8
+type Mode uint8
 
 const (
 	// Hub repeats every frame to every other port. Every NIC on a hub
 	// sees every frame; its MAC filter throws away the ones not for it
 	// (mac_not_mine), and a promiscuous NIC keeps them all: that is how a
 	// sniffer on a hub reads everybody's traffic.
-	Hub WireMode = iota
+	Hub Mode = iota
 	// Switch learns which port each source MAC address lives behind and
 	// sends a unicast frame for a known address to that port only. It
 	// floods (sends to every other port) broadcast, multicast and unicast
@@ -33,7 +35,7 @@ const (
 	Switch
 )
 
-func (m WireMode) String() string {
+func (m Mode) String() string {
 	switch m {
 	case Hub:
 		return "hub"
@@ -43,8 +45,8 @@ func (m WireMode) String() string {
 	return fmt.Sprintf("WireMode(%d)", uint8(m))
 }
 
-// ParseWireMode reads "hub" or "switch".
-func ParseWireMode(s string) (WireMode, error) {
+// ParseMode reads "hub" or "switch".
+func ParseMode(s string) (Mode, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "hub":
 		return Hub, nil
@@ -54,10 +56,10 @@ func ParseWireMode(s string) (WireMode, error) {
 	return 0, fmt.Errorf("wire mode %q: want hub or switch", s)
 }
 
-// Defaults of a wire, used where WireConfig leaves a field at zero.
+// Defaults of a wire, used where Config leaves a field at zero.
 const (
-	// DefaultWireName names a wire in its steps when WireConfig.Name is empty.
-	DefaultWireName = "wire0"
+	// DefaultName names a wire in its steps when Config.Name is empty.
+	DefaultName = "wire0"
 	// DefaultLatency is the one-way delay of a wire: about what one hop
 	// on a real gigabit LAN takes (ping shows round trips of 0.1 to 0.2
 	// ms, adapters and driver included; the cable alone is well under a
@@ -78,14 +80,14 @@ const (
 	DefaultMACAgingTime = 300 * time.Second
 )
 
-// WireConfig describes a simulated Ethernet segment. The zero value of each
+// Config describes a simulated Ethernet segment. The zero value of each
 // field but Clock (or Log) is usable: a hub with DefaultLatency, unlimited
 // bandwidth, no MTU of its own and no impairments.
-type WireConfig struct {
+type Config struct {
 	// Name is the wire's name, the "host" of its phy steps. "" means
-	// DefaultWireName.
+	// DefaultName.
 	Name string
-	Mode WireMode
+	Mode Mode
 	// Latency is the propagation delay: the time from a frame's last bit
 	// leaving the sender to its last bit reaching a receiver. 0 means
 	// DefaultLatency (use 1ns for "almost none"); there is no zero-delay
@@ -130,16 +132,16 @@ type WireConfig struct {
 	// as a source since. 0 means DefaultMACAgingTime.
 	MACAgingTime time.Duration
 
-	// Clock is the simulation's clock (a viz.VirtualClock): it times
+	// Clock is the simulation's clock (a clock.Virtual): it times
 	// deliveries. nil means Log's clock.
-	Clock viz.Clock
+	Clock clock.Clock
 	// Log receives the wire's phy steps; nil logs nothing.
 	Log *viz.Log
 }
 
-// WireStats counts what a wire did. Frames are counted once when they are
+// Stats counts what a wire did. Frames are counted once when they are
 // put on the wire; deliveries once per copy on its way to one port.
-type WireStats struct {
+type Stats struct {
 	Frames      uint64 // frames ports put on the wire (past the MTU and the transmit queue)
 	Deliveries  uint64 // copies scheduled to arrive at a port, duplicates included
 	Lost        uint64 // deliveries lost to the Loss impairment
@@ -154,32 +156,32 @@ type WireStats struct {
 	Filtered    uint64 // frames a switch did not forward (switch_filter, or a runt it could not read)
 }
 
-func (s WireStats) String() string {
+func (s Stats) String() string {
 	return fmt.Sprintf("frames %d, deliveries %d, lost %d, corrupted %d, duplicated %d, reordered %d, faults %d, tx queue full %d, too long %d, no carrier %d, flooded %d, filtered %d",
 		s.Frames, s.Deliveries, s.Lost, s.Corrupted, s.Duplicated, s.Reordered, s.Faults, s.TxQueueFull, s.TooLong, s.NoCarrier, s.Flooded, s.Filtered)
 }
 
 // MACEntry is one line of a switch's MAC address table.
 type MACEntry struct {
-	MAC  MAC
+	MAC  nic.MAC
 	Port string        // the port it was learned on
 	Age  time.Duration // since the switch last saw it as a source
 }
 
 // Wire is a simulated Ethernet segment: a hub or a learning switch that
 // connects ports (NICs) with a latency, a bandwidth, an optional MTU, and
-// seeded impairments. It implements Medium. Every decision it takes is
+// seeded impairments. It implements nic.Medium. Every decision it takes is
 // logged as a phy step under the wire's name: carry, loss, corrupt,
 // duplicate, reorder, fault, and for a switch learn and forward.
 //
 // Deliveries are timed with the clock's AfterFunc, which must not run its
-// function before returning (a VirtualClock never does); they arrive on the
+// function before returning (a clock.Virtual never does); they arrive on the
 // clock's owner, the simulation's event loop. Transmit may be called from
 // any goroutine, but a run is reproducible only when every host shares one
-// VirtualClock and so one goroutine.
+// clock.Virtual and so one goroutine.
 type Wire struct {
 	name        string
-	mode        WireMode
+	mode        Mode
 	latency     time.Duration
 	bandwidth   int64 // bits per second; 0 means unlimited
 	txQueueLen  int
@@ -190,7 +192,7 @@ type Wire struct {
 	faultList   []Fault
 	tableSize   int
 	agingTime   time.Duration
-	clock       viz.Clock
+	clock       clock.Clock
 	log         *viz.Log
 	rec         *viz.Recorder
 
@@ -198,15 +200,15 @@ type Wire struct {
 	mu      sync.Mutex
 	rng     *rand.Rand
 	ports   []*wirePort // in attach order: ports are always visited in this order
-	byPort  map[Port]*wirePort
-	macs    map[MAC]macEntry
+	byPort  map[nic.Port]*wirePort
+	macs    map[nic.MAC]macEntry
 	targets []*wirePort // scratch: the current frame's destinations
-	stats   WireStats
+	stats   Stats
 }
 
 // wirePort is a port plugged into the wire, with its transmit state.
 type wirePort struct {
-	port      Port
+	port      nic.Port
 	name      string
 	busyUntil time.Duration   // when its last queued frame's last bit leaves
 	txDone    []time.Duration // when each frame still being sent or waiting finishes, oldest first
@@ -218,11 +220,11 @@ type macEntry struct {
 	lastSeen time.Duration
 }
 
-// NewWire checks cfg and returns a wire with no ports yet. Errors are one
+// New checks cfg and returns a wire with no ports yet. Errors are one
 // sentence naming the wire and the field.
-func NewWire(cfg WireConfig) (*Wire, error) {
+func New(cfg Config) (*Wire, error) {
 	if cfg.Name == "" {
-		cfg.Name = DefaultWireName
+		cfg.Name = DefaultName
 	}
 	bad := func(format string, args ...any) (*Wire, error) {
 		return nil, fmt.Errorf("wire %q: "+format, append([]any{cfg.Name}, args...)...)
@@ -236,8 +238,8 @@ func NewWire(cfg WireConfig) (*Wire, error) {
 		return bad("bandwidth %d bit/s is negative (0 means unlimited)", cfg.BandwidthBitsPerSecond)
 	case cfg.TxQueueLen < 0:
 		return bad("transmit queue length %d is negative", cfg.TxQueueLen)
-	case cfg.MTU < 0 || (cfg.MTU > 0 && cfg.MTU < MinPayloadLen):
-		return bad("MTU %d: want 0 (no limit) or at least %d, the payload of the shortest Ethernet frame", cfg.MTU, MinPayloadLen)
+	case cfg.MTU < 0 || (cfg.MTU > 0 && cfg.MTU < nic.MinPayloadLen):
+		return bad("MTU %d: want 0 (no limit) or at least %d, the payload of the shortest Ethernet frame", cfg.MTU, nic.MinPayloadLen)
 	case cfg.MACTableSize < 0:
 		return bad("MAC table size %d is negative", cfg.MACTableSize)
 	case cfg.MACAgingTime < 0:
@@ -279,8 +281,8 @@ func NewWire(cfg WireConfig) (*Wire, error) {
 		clock:       cfg.Clock,
 		log:         cfg.Log,
 		rng:         newImpairmentRNG(cfg.Impairments.Seed),
-		byPort:      make(map[Port]*wirePort),
-		macs:        make(map[MAC]macEntry),
+		byPort:      make(map[nic.Port]*wirePort),
+		macs:        make(map[nic.MAC]macEntry),
 	}
 	if cfg.Log != nil {
 		w.rec = cfg.Log.Recorder(cfg.Name)
@@ -295,8 +297,8 @@ func NewWire(cfg WireConfig) (*Wire, error) {
 }
 
 // Config returns the wire's configuration with the defaults filled in.
-func (w *Wire) Config() WireConfig {
-	return WireConfig{
+func (w *Wire) Config() Config {
+	return Config{
 		Name: w.name, Mode: w.mode, Latency: w.latency, BandwidthBitsPerSecond: w.bandwidth,
 		TxQueueLen: w.txQueueLen, MTU: w.mtu, Impairments: w.impairments, Faults: slices.Clone(w.faultList),
 		MACTableSize: w.tableSize, MACAgingTime: w.agingTime, Clock: w.clock, Log: w.log,
@@ -310,7 +312,7 @@ func (w *Wire) Name() string { return w.name }
 // attached, which keeps a seeded run reproducible. Attaching a port twice
 // does nothing. The caller also tells the port about the wire (for a NIC,
 // NIC.Attach).
-func (w *Wire) Attach(p Port) {
+func (w *Wire) Attach(p nic.Port) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if _, ok := w.byPort[p]; ok {
@@ -322,7 +324,7 @@ func (w *Wire) Attach(p Port) {
 }
 
 // Stats returns the wire's counters.
-func (w *Wire) Stats() WireStats {
+func (w *Wire) Stats() Stats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.stats
@@ -344,10 +346,10 @@ func (w *Wire) MACTable() []MACEntry {
 	return out
 }
 
-// Transmit implements Medium: port from puts a frame's bits on the wire.
+// Transmit implements nic.Medium: port from puts a frame's bits on the wire.
 // The bits are copied for every delivery, since the sender reuses its
 // buffer and each receiver owns what it gets.
-func (w *Wire) Transmit(from Port, bits []byte, id uint64) {
+func (w *Wire) Transmit(from nic.Port, bits []byte, id uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	rec := w.rec
@@ -360,11 +362,11 @@ func (w *Wire) Transmit(from Port, bits []byte, id uint64) {
 		}
 		return
 	}
-	if w.mtu > 0 && len(bits) > MaxFrameLen(w.mtu) {
+	if w.mtu > 0 && len(bits) > nic.MaxFrameLen(w.mtu) {
 		w.stats.TooLong++
 		if rec.On() {
 			w.drop(id, "mtu", viz.ReasonWireMTU,
-				fmt.Sprintf("%d-byte frame from %s is longer than %d (the wire's MTU %d + header + FCS): discarded as a giant", len(bits), sender.name, MaxFrameLen(w.mtu), w.mtu),
+				fmt.Sprintf("%d-byte frame from %s is longer than %d (the wire's MTU %d + header + FCS): discarded as a giant", len(bits), sender.name, nic.MaxFrameLen(w.mtu), w.mtu),
 				viz.F("from", sender.name), viz.F("len", strconv.Itoa(len(bits))), viz.F("mtu", strconv.Itoa(w.mtu)))
 		}
 		return
@@ -498,7 +500,7 @@ func (w *Wire) destinations(sender *wirePort, bits []byte, id uint64, now time.D
 	// neither the length nor the FCS (like a cut-through switch), so the
 	// NICs' own checks are what a damaged frame meets. A frame too short
 	// to hold the addresses cannot be switched at all.
-	if len(bits) < HeaderLen {
+	if len(bits) < nic.HeaderLen {
 		w.stats.Filtered++
 		if rec.On() {
 			w.drop(id, "forward", viz.ReasonRunt, fmt.Sprintf("%d bytes from %s is too short to hold the MAC addresses: the switch cannot forward it", len(bits), sender.name),
@@ -506,7 +508,7 @@ func (w *Wire) destinations(sender *wirePort, bits []byte, id uint64, now time.D
 		}
 		return nil
 	}
-	f := Frame(bits)
+	f := nic.Frame(bits)
 	dst := f.Dst()
 	w.learn(f.Src(), sender, id, now)
 
@@ -569,7 +571,7 @@ func (w *Wire) destinations(sender *wirePort, bits []byte, id uint64, now time.D
 // learn records that src lives behind port p, the switch's whole
 // intelligence: every frame's source address says where to send frames
 // for that address later.
-func (w *Wire) learn(src MAC, p *wirePort, id uint64, now time.Duration) {
+func (w *Wire) learn(src nic.MAC, p *wirePort, id uint64, now time.Duration) {
 	if src.IsMulticast() {
 		return // a group address is never a source; nothing to learn
 	}
@@ -610,7 +612,7 @@ func (w *Wire) learn(src MAC, p *wirePort, id uint64, now time.Duration) {
 }
 
 // lookup finds mac in the table, forgetting it if it has aged out.
-func (w *Wire) lookup(mac MAC, now time.Duration) (macEntry, bool) {
+func (w *Wire) lookup(mac nic.MAC, now time.Duration) (macEntry, bool) {
 	e, ok := w.macs[mac]
 	if ok && now-e.lastSeen >= w.agingTime {
 		delete(w.macs, mac)

@@ -1,4 +1,4 @@
-package nic
+package wire
 
 import (
 	"bytes"
@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/arp"
+	"github.com/packetwalk/packetwalk/clock"
+	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -49,9 +52,9 @@ func (d *fakeDevice) writes() [][]byte {
 	return d.written
 }
 
-// recordingPort is a Port that keeps the frames it gets.
+// recordingPort is a nic.Port that keeps the frames it gets.
 type recordingPort struct {
-	mac    MAC
+	mac    nic.MAC
 	frames [][]byte
 	ids    []uint64
 }
@@ -61,7 +64,7 @@ func (p *recordingPort) Arrive(bits []byte, id uint64) {
 	p.ids = append(p.ids, id)
 }
 func (p *recordingPort) PortName() string { return "server/eth0" }
-func (p *recordingPort) MAC() MAC         { return p.mac }
+func (p *recordingPort) MAC() nic.MAC     { return p.mac }
 
 // ipv4Packet is a minimal IPv4 header (no checksum needed by the medium)
 // with n bytes of payload, to dst.
@@ -73,9 +76,9 @@ func ipv4Packet(dst netip.Addr, n int) []byte {
 	return p
 }
 
-func newTestDevice(t *testing.T, kind DeviceKind) (*Device, *fakeDevice, *recordingPort, *viz.VirtualClock, *viz.MemorySink) {
+func newTestDevice(t *testing.T, kind DeviceKind) (*Device, *fakeDevice, *recordingPort, *clock.Virtual, *viz.MemorySink) {
 	t.Helper()
-	clock := viz.NewVirtualClock()
+	clock := clock.NewVirtual()
 	log := viz.NewLog(clock)
 	mem := &viz.MemorySink{}
 	log.AddSink(mem)
@@ -84,7 +87,7 @@ func newTestDevice(t *testing.T, kind DeviceKind) (*Device, *fakeDevice, *record
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := &recordingPort{mac: MAC{2, 0, 0, 0, 0, 2}}
+	port := &recordingPort{mac: nic.MAC{2, 0, 0, 0, 0, 2}}
 	d.Attach(port)
 	d.Start()
 	t.Cleanup(func() { d.Close(); <-d.Done() })
@@ -92,7 +95,7 @@ func newTestDevice(t *testing.T, kind DeviceKind) (*Device, *fakeDevice, *record
 }
 
 // waitPosted runs the clock until n frames reached the port.
-func waitPosted(t *testing.T, clock *viz.VirtualClock, port *recordingPort, n int) {
+func waitPosted(t *testing.T, clock *clock.Virtual, port *recordingPort, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for len(port.frames) < n {
@@ -114,15 +117,15 @@ func TestTUNFramesKernelPackets(t *testing.T) {
 	fd.in <- ipv4Packet(netip.MustParseAddr("255.255.255.255"), 100)
 	waitPosted(t, clock, port, 2)
 
-	f := Frame(port.frames[0])
-	if len(f) != MinFrameLen || f.Src() != DefaultKernelMAC || f.Dst() != port.mac || f.EtherType() != EtherTypeIPv4 || f.FCS() != f.ComputeFCS() {
-		t.Fatalf("frame %x: want %d bytes %s -> %s IPv4 with a good FCS", []byte(f), MinFrameLen, DefaultKernelMAC, port.mac)
+	f := nic.Frame(port.frames[0])
+	if len(f) != nic.MinFrameLen || f.Src() != DefaultKernelMAC || f.Dst() != port.mac || f.EtherType() != nic.EtherTypeIPv4 || f.FCS() != f.ComputeFCS() {
+		t.Fatalf("frame %x: want %d bytes %s -> %s IPv4 with a good FCS", []byte(f), nic.MinFrameLen, DefaultKernelMAC, port.mac)
 	}
 	if !bytes.Equal(f.Payload()[:len(pkt)], pkt) {
 		t.Fatalf("payload %x, want the packet %x", f.Payload(), pkt)
 	}
-	if b := Frame(port.frames[1]); b.Dst() != Broadcast {
-		t.Fatalf("a limited broadcast went to %s, want %s", b.Dst(), Broadcast)
+	if b := nic.Frame(port.frames[1]); b.Dst() != nic.Broadcast {
+		t.Fatalf("a limited broadcast went to %s, want %s", b.Dst(), nic.Broadcast)
 	}
 	if !hasStep(mem, viz.LayerPHY, "frame", viz.Pass) {
 		t.Fatal("no phy frame step logged")
@@ -135,21 +138,21 @@ func TestTUNUnframesAndAnswersARP(t *testing.T) {
 
 	// An IPv4 frame: header, padding and FCS go; the packet is written.
 	pkt := ipv4Packet(netip.MustParseAddr("10.9.0.1"), 8)
-	d.Transmit(port, AppendFrame(nil, DefaultKernelMAC, nicMAC, EtherTypeIPv4, pkt), 7)
+	d.Transmit(port, nic.AppendFrame(nil, DefaultKernelMAC, nicMAC, nic.EtherTypeIPv4, pkt), 7)
 	if w := fd.writes(); len(w) != 1 || !bytes.Equal(w[0], pkt) {
 		t.Fatalf("written %x, want exactly the packet %x", w, pkt)
 	}
 
 	// An ARP request for the kernel side: answered by the medium.
-	req := AppendARP(nil, ARPRequest, nicMAC, netip.MustParseAddr("10.9.0.2"), MAC{}, netip.MustParseAddr("10.9.0.1"))
-	d.Transmit(port, AppendFrame(nil, Broadcast, nicMAC, EtherTypeARP, req), 8)
+	req := arp.Append(nil, arp.Request, nicMAC, netip.MustParseAddr("10.9.0.2"), nic.MAC{}, netip.MustParseAddr("10.9.0.1"))
+	d.Transmit(port, nic.AppendFrame(nil, nic.Broadcast, nicMAC, nic.EtherTypeARP, req), 8)
 	clock.Run()
 	if len(port.frames) != 1 {
 		t.Fatalf("%d frames came back for an ARP request, want the reply", len(port.frames))
 	}
-	f := Frame(port.frames[0])
-	p := ARPPacket(f.Payload())
-	if f.Dst() != nicMAC || f.EtherType() != EtherTypeARP || p.Check() != nil || p.Op() != ARPReply ||
+	f := nic.Frame(port.frames[0])
+	p := arp.Packet(f.Payload())
+	if f.Dst() != nicMAC || f.EtherType() != nic.EtherTypeARP || p.Check() != nil || p.Op() != arp.Reply ||
 		p.SenderMAC() != DefaultKernelMAC || p.SenderIP() != netip.MustParseAddr("10.9.0.1") || p.TargetIP() != netip.MustParseAddr("10.9.0.2") {
 		t.Fatalf("ARP answer %v: want 10.9.0.1 is at %s, to %s", p, DefaultKernelMAC, nicMAC)
 	}
@@ -158,9 +161,9 @@ func TestTUNUnframesAndAnswersARP(t *testing.T) {
 	}
 
 	// A gratuitous ARP and an IPv6 frame cannot cross: named drops.
-	grat := AppendARP(nil, ARPRequest, nicMAC, netip.MustParseAddr("10.9.0.2"), MAC{}, netip.MustParseAddr("10.9.0.2"))
-	d.Transmit(port, AppendFrame(nil, Broadcast, nicMAC, EtherTypeARP, grat), 9)
-	d.Transmit(port, AppendFrame(nil, Broadcast, nicMAC, EtherTypeIPv6, make([]byte, 40)), 10)
+	grat := arp.Append(nil, arp.Request, nicMAC, netip.MustParseAddr("10.9.0.2"), nic.MAC{}, netip.MustParseAddr("10.9.0.2"))
+	d.Transmit(port, nic.AppendFrame(nil, nic.Broadcast, nicMAC, nic.EtherTypeARP, grat), 9)
+	d.Transmit(port, nic.AppendFrame(nil, nic.Broadcast, nicMAC, nic.EtherTypeIPv6, make([]byte, 40)), 10)
 	clock.Run()
 	drops := 0
 	for _, e := range mem.Events() {
@@ -175,9 +178,9 @@ func TestTUNUnframesAndAnswersARP(t *testing.T) {
 
 func TestTAPAddsAndStripsFCS(t *testing.T) {
 	d, fd, port, clock, _ := newTestDevice(t, TAP)
-	kernel := MAC{0x52, 0x54, 0, 0, 0, 9}
-	frame := AppendFrame(nil, port.mac, kernel, EtherTypeIPv4, ipv4Packet(netip.MustParseAddr("10.9.0.2"), 100))
-	noFCS := frame[:len(frame)-FCSLen]
+	kernel := nic.MAC{0x52, 0x54, 0, 0, 0, 9}
+	frame := nic.AppendFrame(nil, port.mac, kernel, nic.EtherTypeIPv4, ipv4Packet(netip.MustParseAddr("10.9.0.2"), 100))
+	noFCS := frame[:len(frame)-nic.FCSLen]
 	fd.in <- noFCS
 	waitPosted(t, clock, port, 1)
 	if !bytes.Equal(port.frames[0], frame) {

@@ -46,11 +46,10 @@ func BenchmarkRecovery10MB(b *testing.B) {
 				}
 			})
 		}
-		// The same with an ACK for every segment (no delayed ACK): the
-		// gap to gVisor on the WAN wire is mostly NewReno's congestion
-		// avoidance, which grows cwnd per ACK (RFC 5681 equation (3))
-		// and so half as fast when the receiver ACKs every other
-		// segment, where gVisor and Linux count the segments ACKed.
+		// The same with an ACK for every segment (no delayed ACK): since
+		// congestion avoidance counts bytes (RFC 5681 §3.1), as gVisor
+		// and Linux count segments, delayed ACKs no longer halve cwnd's
+		// growth, and the two figures should be close.
 		b.Run("packetwalk/"+w.name+"/rack-tlp-prr-ack-every-segment", func(b *testing.B) {
 			for range b.N {
 				f := measureRecovery(b, 14, recoveryWire(w.latency), n, tcp.Config{DelayedACK: -1}, false)

@@ -4,8 +4,23 @@ import "net/netip"
 
 // This file is the IP layer's contract: what it needs from the links below
 // it (a NIC with ARP, adapted by package stack, since ip does not import
-// nic) and what it offers the transports above it (TCP; UDP and ICMP live in
-// this package).
+// nic) and what it offers the transports above it: ICMP (package icmp),
+// TCP (package tcp) and UDP (package udp), each registered by package
+// stack (Layer.Register). Imports point one way: the transports import ip,
+// ip imports none of them.
+//
+// ICMP sits on both sides of the seam, and the seam is two calls:
+//
+//   - Errors IP's walk decides on (protocol unreachable, time exceeded
+//     while forwarding or reassembling, fragmentation needed, parameter
+//     problem) are IP's to send, and a transport's too (UDP's port
+//     unreachable): Layer.SendICMPError builds the message (the ICMP
+//     format is in icmp.go) under the rules of RFC 1122 §3.2.2 and the
+//     rate limit of RFC 1812 §4.3.2.8.
+//   - Errors that arrive are checked by package icmp, the transport for
+//     protocol 1, which hands each to Layer.DeliverICMPError: IP finds the
+//     transport the quoted datagram belongs to in its table and calls its
+//     ReceiveError.
 
 // ---- Downwards: the links IP sends through ----
 
@@ -41,8 +56,9 @@ type Inbound struct {
 
 // ---- Upwards: the transports IP delivers to ----
 
-// Transport is a protocol IP delivers datagrams to by protocol number
-// (6, TCP). ICMP (1) and UDP (17) are handled inside this package.
+// Transport is a protocol IP delivers datagrams to by protocol number: 1
+// ICMP, 6 TCP, 17 UDP. A number nobody registered is answered with ICMP
+// protocol unreachable (the protocol step, unknown_protocol).
 type Transport interface {
 	// Receive takes one datagram addressed to this host, already
 	// checked and reassembled. It runs on the host's event loop and must
@@ -54,6 +70,19 @@ type Transport interface {
 	// original IP header and at least the first 8 bytes of its payload
 	// (RFC 792), enough for the ports.
 	ReceiveError(e ICMPError)
+}
+
+// Describer is what a Transport may offer besides: its own one-line
+// summary of a datagram of its protocol, for the steps IP logs about it
+// (header, send, forward), as tcpdump describes a UDP datagram by its
+// ports. Without it, IP describes the datagram by its IP header.
+type Describer interface {
+	// Describe returns the line for h, a whole datagram (not a
+	// fragment) whose IP header passed its checks, in the form of
+	// IPv4.Summary ("IP 10.0.0.1.5353 > 10.0.0.2.53: UDP, length 12"),
+	// or false to leave it to IP. It is called only while the step log
+	// is on.
+	Describe(h IPv4) (string, bool)
 }
 
 // Datagram is a received datagram for a transport.

@@ -1,12 +1,14 @@
 // Package ip is packetwalk's IPv4 layer: the header and its checks, the
 // routing decision (mine, broadcast, forward or not mine), fragmentation and
-// reassembly, and the two protocols that live next to IP here, ICMP and UDP.
-// TCP has a package of its own.
+// reassembly, the ICMP errors its decisions send (icmp_errors.go, in the
+// ICMP message format of icmp.go), and the transport table that hands each
+// datagram to ICMP, TCP or UDP, packages of their own that package stack
+// registers (contract.go). The ephemeral-port search UDP and TCP share is
+// here too (ports.go), below both.
 //
 // The wire formats follow smoltcp's split between a view of bytes and their
-// meaning: IPv4, ICMP and UDP are byte slices with accessors, each
-// introduced by its RFC's diagram, and a Check that says which rule the
-// bytes break; IPv4Header is a header's meaning, parsed by IPv4.Header and
+// meaning: IPv4 and ICMP are byte slices with accessors, each introduced by
+// its RFC's diagram, and a Check that says which rule the bytes break; IPv4Header is a header's meaning, parsed by IPv4.Header and
 // emitted by Append with its checksum. Every failed check carries a named
 // drop reason from viz, so the receive path never drops in silence.
 //
@@ -27,13 +29,11 @@
 //	reassembly MF or offset != 0: hold the fragment, fill holes,
 //	           complete | timeout: ICMP time exceeded (code 1)   -> frag_timeout, frag_overlap,
 //	                                                                frag_memory, frag_too_large
-//	protocol   1 ICMP, 6 TCP, 17 UDP | else ICMP protocol
-//	           unreachable                                       -> ICMP destination unreachable
-//	icmp       length, checksum; echo request -> echo reply      -> icmp_malformed, icmp_checksum
-//	rr_echo    the reply echoes Record Route and Timestamp, this
-//	           host recorded again as it leaves                  -> icmp_echo_options
-//	udp        length, checksum with the pseudo-header; demux by
-//	           port | none: ICMP port unreachable                -> udp_malformed, udp_checksum, no_socket
+//	protocol   the transport table: 1 ICMP, 6 TCP, 17 UDP | else
+//	           ICMP protocol unreachable                         -> unknown_protocol
+//
+// The walk goes on in the transport's package: icmp (echo, rr_echo, errors
+// handed to the transport they quote), udp (check, demux, queue), tcp.
 //
 // The send path is the mirror image: build the header (TTL 64, an
 // Identification counted per destination, ident.go), route, and cut the datagram into fragments that fit the

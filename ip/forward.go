@@ -18,7 +18,7 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 	// link-layer broadcast (every router on the link would answer).
 	icmpError := func(t ICMPType, code ICMPCode, mtu int) {
 		if !in.LinkBroadcast {
-			l.sendICMPError(h, h.Payload(), t, code, mtu, in.Frame)
+			l.SendICMPError(h, h.Payload(), t, code, mtu, in.Frame)
 		}
 	}
 	// RFC 1812 §5.3.7 and §5.3.4: never forward to or from addresses that

@@ -165,7 +165,7 @@ func TestFragmentDontFragment(t *testing.T) {
 
 func TestFragmentFits(t *testing.T) {
 	h := IPv4Header{ID: 3, TTL: 64, Protocol: ProtocolUDP, Src: hostA, Dst: hostB}
-	payload := AppendUDP(nil, hostA, hostB, 49152, 50000, make([]byte, 1472))
+	payload := appendUDP(nil, hostA, hostB, 49152, 50000, make([]byte, 1472))
 	frags, err := FragmentDatagram(h, payload, 1500)
 	if err != nil || len(frags) != 1 {
 		t.Fatalf("FragmentDatagram = %d datagrams, %v; want 1", len(frags), err)

@@ -261,7 +261,7 @@ func (m ICMP) Summary() string {
 		s.WriteString(m.Name())
 	}
 	if m.Type().IsError() {
-		if q := describeQuote(m.Quoted()); q != "" {
+		if q := DescribeQuote(m.Quoted()); q != "" {
 			s.WriteString(" for ")
 			s.WriteString(q)
 		}
@@ -270,10 +270,10 @@ func (m ICMP) Summary() string {
 	return s.String()
 }
 
-// describeQuote names the conversation a quoted datagram belongs to, e.g.
+// DescribeQuote names the conversation a quoted datagram belongs to, e.g.
 // "UDP 10.0.0.1.5353 > 10.0.0.2.53", or returns "" if the quote is too
 // short to tell.
-func describeQuote(q IPv4) string {
+func DescribeQuote(q IPv4) string {
 	if len(q) < IPv4MinHeaderLen || q.Version() != 4 || q.IHL() < 5 || len(q) < q.HeaderLen() {
 		return ""
 	}

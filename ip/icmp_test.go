@@ -59,15 +59,15 @@ func TestICMPEcho(t *testing.T) {
 
 func TestICMPErrors(t *testing.T) {
 	udpHdr := IPv4Header{ID: 0x1c46, DF: true, TTL: 64, Protocol: ProtocolUDP, Src: hostA, Dst: hostB}
-	udp := datagram(udpHdr, AppendUDP(nil, hostA, hostB, 49152, 50000, make([]byte, 100)))
+	udp := datagram(udpHdr, appendUDP(nil, hostA, hostB, 49152, 50000, make([]byte, 100)))
 	// A datagram as it sits in a receive buffer: Ethernet padding after it.
-	short := append(datagram(udpHdr, AppendUDP(nil, hostA, hostB, 49152, 50000, nil)), make([]byte, 18)...)
+	short := append(datagram(udpHdr, appendUDP(nil, hostA, hostB, 49152, 50000, nil)), make([]byte, 18)...)
 	withOpts := datagram(IPv4Header{ID: 3, TTL: 64, Protocol: 253, Src: hostA, Dst: hostB,
 		Options: []byte{byte(OptionRouterAlert), 4, 0, 0}}, make([]byte, 40))
 	ping := datagram(IPv4Header{ID: 4, DF: true, TTL: 64, Protocol: ProtocolICMP, Src: hostA, Dst: hostB},
 		AppendEchoRequest(nil, 1, 1, make([]byte, 1972)))
 	frag0 := datagram(IPv4Header{ID: 5, MF: true, TTL: 64, Protocol: ProtocolUDP, Src: hostA, Dst: hostB},
-		AppendUDP(nil, hostA, hostB, 49152, 50000, make([]byte, 1472))[:1480])
+		appendUDP(nil, hostA, hostB, 49152, 50000, make([]byte, 1472))[:1480])
 
 	tests := []struct {
 		name      string
@@ -147,7 +147,7 @@ func TestICMPErrors(t *testing.T) {
 
 func TestICMPCheck(t *testing.T) {
 	orig := datagram(IPv4Header{ID: 1, TTL: 64, Protocol: ProtocolUDP, Src: hostA, Dst: hostB},
-		AppendUDP(nil, hostA, hostB, 1, 2, nil))
+		appendUDP(nil, hostA, hostB, 1, 2, nil))
 	// reChecksum recomputes m's checksum after a test edited it.
 	reChecksum := func(m []byte) []byte {
 		binary.BigEndian.PutUint16(m[2:], ICMP(m).ComputeChecksum())
@@ -233,7 +233,7 @@ func TestICMPNames(t *testing.T) {
 // header accessors are safe.
 func FuzzICMP(f *testing.F) {
 	orig := datagram(IPv4Header{ID: 1, TTL: 64, Protocol: ProtocolUDP, Src: hostA, Dst: hostB},
-		AppendUDP(nil, hostA, hostB, 1, 2, []byte("hello")))
+		appendUDP(nil, hostA, hostB, 1, 2, []byte("hello")))
 	f.Add(AppendEchoRequest(nil, 1, 1, []byte("ping")))
 	f.Add(AppendDestUnreachable(nil, ICMPFragmentationNeeded, 576, orig))
 	f.Add(AppendTimeExceeded(nil, ICMPTTLExceeded, orig))

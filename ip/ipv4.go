@@ -284,34 +284,33 @@ func (h IPv4) Header() IPv4Header {
 // Summary describes the datagram in one tcpdump-like line, e.g.
 //
 //	IP 10.0.0.1 > 10.0.0.2: ICMP echo request, id 1, seq 1, length 64
-//	IP 10.0.0.1.5353 > 10.0.0.2.53: UDP, length 12
 //	IP 10.0.0.1 > 10.0.0.2: proto TCP (6) len 60 ttl 64 id 0x1c46 [DF]
 //	IP 10.0.0.1 > 10.0.0.2: proto ICMP (1) len 1500 ttl 64 frag 7238:1480@0+
 //
-// ICMP and UDP inside an unfragmented datagram get their own line; anything
-// else gets the IP header's. A failed check is named at the end, e.g.
+// ICMP inside an unfragmented datagram gets its own line; anything else
+// gets the IP header's. A failed check is named at the end, e.g.
 // "[ip_checksum]". Summary accepts any bytes, so a narration can describe
 // what it drops. (It is not called String so that printing a view with %x
-// still shows its bytes.)
-func (h IPv4) Summary() string {
+// still shows its bytes.) The IP layer's steps describe a transport's
+// datagrams in the transport's own words where it is a Describer (UDP:
+// "IP 10.0.0.1.5353 > 10.0.0.2.53: UDP, length 12"), see Layer.summary.
+func (h IPv4) Summary() string { return h.summary(nil) }
+
+// summary is Summary with describe, if not nil, asked first for a whole
+// datagram whose header passed its checks.
+func (h IPv4) summary(describe func(IPv4) (string, bool)) string {
 	if len(h) < IPv4MinHeaderLen {
 		return fmt.Sprintf("IP truncated, %d bytes", len(h))
 	}
 	err := h.Check()
 	if err == nil && !h.IsFragment() {
-		switch p := h.Payload(); h.Protocol() {
-		case ProtocolICMP:
-			m := ICMP(p)
+		if h.Protocol() == ProtocolICMP {
+			m := ICMP(h.Payload())
 			return fmt.Sprintf("IP %s > %s: %s", h.Src(), h.Dst(), m.Summary()) + reasonSuffix(m.Check())
-		case ProtocolUDP:
-			if u := UDP(p); len(u) >= UDPHeaderLen {
-				n := len(u) - UDPHeaderLen
-				err := u.Check(h.Src(), h.Dst())
-				if err == nil {
-					n = len(u.Payload())
-				}
-				return fmt.Sprintf("IP %s.%d > %s.%d: UDP, length %d",
-					h.Src(), u.SrcPort(), h.Dst(), u.DstPort(), n) + reasonSuffix(err)
+		}
+		if describe != nil {
+			if s, ok := describe(h); ok {
+				return s
 			}
 		}
 	}

@@ -40,29 +40,21 @@ type Config struct {
 	// bucket; 0 means the defaults, a negative rate means no limit.
 	ICMPErrorsPerSecond int
 	ICMPErrorBurst      int
-	// EchoIgnoreBroadcasts drops echo requests sent to a broadcast
-	// address instead of answering (Linux's icmp_echo_ignore_broadcasts,
-	// on by default there against smurf attacks; off here by default, so
-	// a lab can ping the subnet).
-	EchoIgnoreBroadcasts bool
-	// Ephemeral is the range of local ports handed out to UDP sockets
-	// bound to port 0; the zero value means EphemeralPorts.
-	Ephemeral PortRange
 	// IDSecret keys the Identification values of the datagrams this
 	// host sends (ident.go); a simulation derives it from its seed.
 	IDSecret []byte
 }
 
 // Layer is the IPv4 layer of one host: its addresses, routing table,
-// reassembler, ICMP and UDP, and the transports registered above it. Like
-// all protocol state it is owned by the host's event loop.
+// reassembler, the ICMP errors it sends, and the transports registered
+// above it (ICMP, TCP, UDP). Like all protocol state it is owned by the
+// host's event loop.
 type Layer struct {
-	texts           logTexts // the step log's address texts (logtext.go)
-	rec             *viz.Recorder
-	clock           clock.Clock
-	forwarding      bool
-	ttl             uint8
-	ignoreBcastEcho bool
+	texts      logTexts // the step log's address texts (logtext.go)
+	rec        *viz.Recorder
+	clock      clock.Clock
+	forwarding bool
+	ttl        uint8
 
 	addrs      []address
 	routes     routeTable
@@ -78,14 +70,7 @@ type Layer struct {
 	txBuf     []byte
 	txOne     [1][]byte
 	txBusy    bool
-	icmpLimit tokenBucket
-	udp       udpTable
-
-	// OnEchoReply, if set, receives echo replies (the ping application).
-	OnEchoReply func(EchoReply)
-	// OnICMPError, if set, receives ICMP errors that quote an ICMP echo
-	// this host sent (ping learns of TTL exceeded, unreachable hosts).
-	OnICMPError func(ICMPError)
+	icmpLimit tokenBucket // the ICMP errors IP sends (icmp_errors.go)
 
 	stats Stats
 }
@@ -104,15 +89,13 @@ func NewLayer(cfg Config) *Layer {
 	rc := cfg.Reassembly
 	rc.Clock, rc.Recorder = cfg.Clock, cfg.Recorder
 	l := &Layer{
-		rec:             cfg.Recorder,
-		clock:           cfg.Clock,
-		forwarding:      cfg.Forwarding,
-		ttl:             cfg.DefaultTTL,
-		ignoreBcastEcho: cfg.EchoIgnoreBroadcasts,
-		transports:      make(map[Protocol]Transport),
-		icmpLimit:       newTokenBucket(cfg.Clock, cfg.ICMPErrorsPerSecond, cfg.ICMPErrorBurst),
-		udp:             newUDPTable(cfg.Ephemeral),
-		ids:             newIDGenerator(cfg.IDSecret),
+		rec:        cfg.Recorder,
+		clock:      cfg.Clock,
+		forwarding: cfg.Forwarding,
+		ttl:        cfg.DefaultTTL,
+		transports: make(map[Protocol]Transport),
+		icmpLimit:  newTokenBucket(cfg.Clock, cfg.ICMPErrorsPerSecond, cfg.ICMPErrorBurst),
+		ids:        newIDGenerator(cfg.IDSecret),
 	}
 	rc.OnTimeout = l.reassemblyTimedOut
 	if cfg.Reassembler != nil {
@@ -165,7 +148,9 @@ func (l *Layer) Addresses() []netip.Prefix {
 	return out
 }
 
-// Register makes IP deliver datagrams of protocol p to t.
+// Register makes IP deliver datagrams of protocol p to t, and the ICMP
+// errors quoting datagrams of protocol p (DeliverICMPError). Package stack
+// registers ICMP (1), TCP (6) and UDP (17).
 func (l *Layer) Register(p Protocol, t Transport) { l.transports[p] = t }
 
 // Reassembler returns the layer's reassembler, for its counters; nil if
@@ -175,20 +160,21 @@ func (l *Layer) Reassembler() *Reassembler { r, _ := l.reasm.(*Reassembler); ret
 // Stats returns the layer's counters.
 func (l *Layer) Stats() Stats { return l.stats }
 
-// Stats are the IP layer's counters, named after the Ip: and Icmp: lines of
-// Linux's /proc/net/snmp (RFC 4293's ipSystemStats).
+// Stats are the IP layer's counters, named after the Ip: line of Linux's
+// /proc/net/snmp (RFC 4293's ipSystemStats), and the ICMP errors IP sent
+// (ICMPOutMsgs) or refused to send over the rate limit; package icmp and
+// package udp count their own messages.
 type Stats struct {
 	InReceives, InHdrErrors, InAddrErrors, InUnknownProtos, InDiscards, InDelivers uint64
 	ForwDatagrams, OutRequests, OutNoRoutes, OutDiscards                           uint64
 	FragOKs, FragFails, FragCreates                                                uint64
-	ICMPInMsgs, ICMPInErrors, ICMPOutMsgs, ICMPOutRateLimited                      uint64
-	UDPInDatagrams, UDPNoPorts, UDPInErrors, UDPRcvbufErrors, UDPOutDatagrams      uint64
+	ICMPOutMsgs, ICMPOutRateLimited                                                uint64
 }
 
-// isMine reports whether dst is addressed to this host: one of its
+// IsMine reports whether dst is addressed to this host: one of its
 // addresses, the limited broadcast 255.255.255.255, or the directed
 // broadcast of one of its subnets (RFC 1122 §3.3.6). broadcast says which.
-func (l *Layer) isMine(dst netip.Addr) (mine, broadcast bool) {
+func (l *Layer) IsMine(dst netip.Addr) (mine, broadcast bool) {
 	if dst == limitedBroadcast {
 		return true, true
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/packetwalk/packetwalk/viz"
 )
 
-// Tests of the IP layer as a whole (Layer): the receive walk, ICMP, UDP,
+// Tests of the IP layer as a whole (Layer): the receive walk, the ICMP errors,
 // the send path, forwarding and reassembly, driven through fake links and
 // checked by the steps the layer logs, by what it hands to the links, and by
 // gopacket decoding what it sends.
@@ -530,200 +530,10 @@ func TestLayerReceiveWalk(t *testing.T) {
 	}
 }
 
-// ---- 2. ICMP ----
+// ---- 2. ICMP errors (the ICMP messages for this host are package icmp's) ----
 
 func ltEchoRequest(src, dst netip.Addr, id, seq uint16, data []byte) []byte {
 	return ltDatagram(ltHeader(src, dst, ProtocolICMP), AppendEchoRequest(nil, id, seq, data))
-}
-
-func TestLayerICMPEcho(t *testing.T) {
-	data := ltPattern(40)
-	t.Run("reply from the asked address", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		h.must(h.l.AddAddress(h.eth0, netip.MustParsePrefix("10.0.0.3/24")))
-		for _, asked := range []netip.Addr{ltSelf, ltSelf2} {
-			h.receive(h.eth0, ltEchoRequest(ltPeer, asked, 0x4242, 7, data), nil)
-			evs, outs := h.events(), h.outputs()
-			if drops := ltAllDrops(evs); len(drops) != 0 {
-				t.Fatalf("unexpected drops:%s", ltDescribe(drops))
-			}
-			if len(outs) != 1 {
-				t.Fatalf("echo request to %s: %d datagrams sent, want 1 reply", asked, len(outs))
-			}
-			o := outs[0]
-			p, ip4 := ltDecode(t, o.data)
-			if o.nextHop != ltPeer || o.broadcast {
-				t.Errorf("reply sent to next hop %v, want %s", o.nextHop, ltPeer)
-			}
-			if ip4.SrcIP.String() != asked.String() || ip4.DstIP.String() != ltPeer.String() {
-				t.Errorf("reply %s > %s, want %s > %s", ip4.SrcIP, ip4.DstIP, asked, ltPeer)
-			}
-			ic, _ := p.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
-			if ic == nil {
-				t.Fatal("gopacket found no ICMPv4 layer")
-			}
-			if ic.TypeCode != layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoReply, 0) || ic.Id != 0x4242 || ic.Seq != 7 {
-				t.Errorf("gopacket: %v id %d seq %d, want echo reply id 0x4242 seq 7", ic.TypeCode, ic.Id, ic.Seq)
-			}
-			if !bytes.Equal(ic.Payload, data) {
-				t.Errorf("reply data %x, want the request's %x", ic.Payload, data)
-			}
-		}
-	})
-
-	t.Run("broadcast, answered", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		h.receive(h.eth0, ltEchoRequest(ltPeer, ltBcast, 1, 1, data), func(in *Inbound) { in.LinkBroadcast = true })
-		outs := h.outputs()
-		if len(outs) != 1 {
-			t.Fatalf("%d datagrams sent, want 1 reply", len(outs))
-		}
-		// The reply comes from the host's own address, never from the
-		// broadcast address (RFC 1122 §3.2.2.6).
-		if _, ip4 := ltDecode(t, outs[0].data); ip4.SrcIP.String() != ltSelf.String() || ip4.DstIP.String() != ltPeer.String() {
-			t.Errorf("reply %s > %s, want %s > %s", ip4.SrcIP, ip4.DstIP, ltSelf, ltPeer)
-		}
-	})
-
-	t.Run("broadcast, ignored", func(t *testing.T) {
-		h := newLTHost(t, Config{EchoIgnoreBroadcasts: true})
-		for _, dst := range []netip.Addr{ltBcast, ltAllOne} {
-			frame := h.receive(h.eth0, ltEchoRequest(ltPeer, dst, 1, 1, data), func(in *Inbound) { in.LinkBroadcast = true })
-			ltWantDrop(t, h.events(), viz.LayerICMP, viz.ReasonICMPEchoBroadcast, frame)
-			if outs := h.outputs(); len(outs) != 0 {
-				t.Errorf("echo to %s: %d datagrams sent, want none", dst, len(outs))
-			}
-		}
-		// A unicast request is still answered.
-		h.receive(h.eth0, ltEchoRequest(ltPeer, ltSelf, 1, 1, data), nil)
-		if outs := h.outputs(); len(outs) != 1 {
-			t.Errorf("unicast echo: %d datagrams sent, want 1 reply", len(outs))
-		}
-	})
-
-	t.Run("bad checksum", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		b := ltEchoRequest(ltPeer, ltSelf, 1, 1, data)
-		b[len(b)-1] ^= 0x01 // the data, under the ICMP checksum
-		frame := h.receive(h.eth0, b, nil)
-		ltWantDrop(t, h.events(), viz.LayerICMP, viz.ReasonICMPChecksum, frame)
-		if outs := h.outputs(); len(outs) != 0 {
-			t.Errorf("%d datagrams sent, want none", len(outs))
-		}
-		if s := h.l.Stats(); s.ICMPInErrors != 1 {
-			t.Errorf("ICMPInErrors = %d, want 1", s.ICMPInErrors)
-		}
-	})
-
-	t.Run("echo reply to ping", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		var got []EchoReply
-		h.l.OnEchoReply = func(r EchoReply) { got = append(got, r) }
-		b := ltDatagram(IPv4Header{TTL: 61, Protocol: ProtocolICMP, Src: ltPeer, Dst: ltSelf}, AppendEchoReply(nil, 9, 3, data))
-		frame := h.receive(h.eth0, b, nil)
-		if len(got) != 1 {
-			t.Fatalf("OnEchoReply called %d times, want 1", len(got))
-		}
-		r := got[0]
-		if r.Frame != frame || r.From != ltPeer || r.ID != 9 || r.Seq != 3 || r.TTL != 61 || !bytes.Equal(r.Data, data) {
-			t.Errorf("reply %+v, want frame %d from %s id 9 seq 3 ttl 61 and the data", r, frame, ltPeer)
-		}
-		if outs := h.outputs(); len(outs) != 0 {
-			t.Errorf("%d datagrams sent in answer to a reply, want none", len(outs))
-		}
-	})
-
-	t.Run("Echo sends a request", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		frame := h.log.NewFrameID()
-		h.must(h.l.Echo(ltPeer, 5, 6, data, frame))
-		outs := h.outputs()
-		if len(outs) != 1 || outs[0].id != frame {
-			t.Fatalf("outputs %+v, want one with frame %d", outs, frame)
-		}
-		p, ip4 := ltDecode(t, outs[0].data)
-		ic, _ := p.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
-		if ic == nil || ic.TypeCode.Type() != layers.ICMPv4TypeEchoRequest || ic.Id != 5 || ic.Seq != 6 || !bytes.Equal(ic.Payload, data) {
-			t.Errorf("gopacket: %+v, want an echo request id 5 seq 6", ic)
-		}
-		if ip4.TTL != DefaultTTL || ip4.SrcIP.String() != ltSelf.String() {
-			t.Errorf("request ttl %d from %s, want %d from %s", ip4.TTL, ip4.SrcIP, DefaultTTL, ltSelf)
-		}
-	})
-}
-
-func TestLayerICMPErrorsReachTheSender(t *testing.T) {
-	errFrom := func(typ ICMPType, code ICMPCode, mtu uint16, orig []byte) []byte {
-		var m []byte
-		if typ == ICMPTimeExceeded {
-			m = AppendTimeExceeded(nil, code, IPv4(orig))
-		} else {
-			m = AppendDestUnreachable(nil, code, mtu, IPv4(orig))
-		}
-		return ltDatagram(ltHeader(ltPeer, ltSelf, ProtocolICMP), m)
-	}
-
-	t.Run("UDP port unreachable", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		ep, err := h.l.BindUDP(netip.MustParseAddrPort("0.0.0.0:5000"))
-		h.must(err)
-		other, err := h.l.BindUDP(netip.MustParseAddrPort("0.0.0.0:5001"))
-		h.must(err)
-		notified := 0
-		ep.Notify = func() { notified++ }
-		orig := ltDatagram(ltHeader(ltSelf, ltPeer, ProtocolUDP), AppendUDP(nil, ltSelf, ltPeer, 5000, 7, []byte("are you there?")))
-		h.receive(h.eth0, errFrom(ICMPDestUnreachable, ICMPPortUnreachable, 0, orig), nil)
-		if drops := ltAllDrops(h.events()); len(drops) != 0 {
-			t.Fatalf("unexpected drops:%s", ltDescribe(drops))
-		}
-		if err := ep.TakeErr(); !errors.Is(err, ErrConnRefused) {
-			t.Errorf("TakeErr = %v, want ErrConnRefused", err)
-		}
-		if err := ep.TakeErr(); err != nil {
-			t.Errorf("second TakeErr = %v, want nil (taken)", err)
-		}
-		if notified != 1 {
-			t.Errorf("Notify called %d times, want 1", notified)
-		}
-		if err := other.TakeErr(); err != nil {
-			t.Errorf("the socket on another port got %v", err)
-		}
-		if outs := h.outputs(); len(outs) != 0 {
-			t.Errorf("%d datagrams sent in answer to an ICMP error, want none", len(outs))
-		}
-	})
-
-	t.Run("TCP fragmentation needed", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		seg := make([]byte, 20)
-		binary.BigEndian.PutUint16(seg[0:], 49152)
-		binary.BigEndian.PutUint16(seg[2:], 80)
-		hdr := ltHeader(ltSelf, ltPeer, ProtocolTCP)
-		hdr.DF = true
-		orig := ltDatagram(hdr, seg)
-		frame := h.receive(h.eth0, errFrom(ICMPDestUnreachable, ICMPFragmentationNeeded, 1400, orig), nil)
-		if len(h.tcp.errs) != 1 {
-			t.Fatalf("the transport got %d errors, want 1", len(h.tcp.errs))
-		}
-		e := h.tcp.errs[0]
-		if e.Frame != frame || e.From != ltPeer || e.Type != uint8(ICMPDestUnreachable) || e.Code != uint8(ICMPFragmentationNeeded) || e.MTU != 1400 {
-			t.Errorf("error %+v, want frame %d from %s type 3 code 4 MTU 1400", e, frame, ltPeer)
-		}
-		if !bytes.Equal(e.Payload, seg[:8]) || e.Quoted.Src() != ltSelf || e.Quoted.Dst() != ltPeer {
-			t.Errorf("quoted %x payload %x, want our datagram to %s and its ports", []byte(e.Quoted), e.Payload, ltPeer)
-		}
-	})
-
-	t.Run("time exceeded about an echo", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		var got []ICMPError
-		h.l.OnICMPError = func(e ICMPError) { got = append(got, e) }
-		orig := ltEchoRequest(ltSelf, ltFar, 1, 2, []byte("12345678"))
-		h.receive(h.eth0, errFrom(ICMPTimeExceeded, ICMPTTLExceeded, 0, orig), nil)
-		if len(got) != 1 || got[0].Type != uint8(ICMPTimeExceeded) || ICMP(got[0].Payload).Seq() != 2 {
-			t.Errorf("OnICMPError got %+v, want one time exceeded quoting seq 2", got)
-		}
-	})
 }
 
 // TestLayerICMPErrorRules checks RFC 1122 §3.2.2: no ICMP error about an
@@ -752,7 +562,7 @@ func TestLayerICMPErrorRules(t *testing.T) {
 	}{
 		{"echo request (control)", withTTL1(fromPeer, echo), nil, true},
 		{"first fragment (control)", withTTL1(firstFrag, echo[:16]), nil, true},
-		{"UDP (control)", withTTL1(IPv4Header{Protocol: ProtocolUDP, Src: ltPeer, Dst: ltFar}, AppendUDP(nil, ltPeer, ltFar, 1, 2, nil)), nil, true},
+		{"UDP (control)", withTTL1(IPv4Header{Protocol: ProtocolUDP, Src: ltPeer, Dst: ltFar}, appendUDP(nil, ltPeer, ltFar, 1, 2, nil)), nil, true},
 		{"an ICMP error", withTTL1(fromPeer, AppendDestUnreachable(nil, ICMPPortUnreachable, 0, IPv4(quoted))), nil, false},
 		{"an ICMP time exceeded", withTTL1(fromPeer, AppendTimeExceeded(nil, ICMPTTLExceeded, IPv4(quoted))), nil, false},
 		{"a later fragment", withTTL1(laterFrag, echo[:8]), nil, false},
@@ -853,253 +663,7 @@ func TestLayerICMPRateLimit(t *testing.T) {
 	})
 }
 
-// ---- 3. UDP ----
-
-func ltUDP(src, dst netip.AddrPort, payload []byte) []byte {
-	return ltDatagram(ltHeader(src.Addr(), dst.Addr(), ProtocolUDP),
-		AppendUDP(nil, src.Addr(), dst.Addr(), src.Port(), dst.Port(), payload))
-}
-
-func TestLayerUDPReceive(t *testing.T) {
-	peer := netip.AddrPortFrom(ltPeer, 40000)
-	t.Run("queued for the socket", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		ep, err := h.l.BindUDP(netip.MustParseAddrPort("0.0.0.0:7"))
-		h.must(err)
-		woken := 0
-		ep.Notify = func() { woken++ }
-		to := netip.AddrPortFrom(ltSelf, 7)
-		frame := h.receive(h.eth0, append(ltUDP(peer, to, []byte("hi")), make([]byte, 16)...), nil)
-		if drops := ltAllDrops(h.events()); len(drops) != 0 {
-			t.Fatalf("unexpected drops:%s", ltDescribe(drops))
-		}
-		d, ok := ep.Recv()
-		if !ok {
-			t.Fatal("Recv: nothing queued")
-		}
-		if d.Frame != frame || d.From != peer || d.To != to || string(d.Data) != "hi" {
-			t.Errorf("Recv = %+v, want frame %d from %s to %s %q", d, frame, peer, to, "hi")
-		}
-		if _, ok := ep.Recv(); ok {
-			t.Error("a second datagram came out of the queue")
-		}
-		if woken != 1 {
-			t.Errorf("Notify called %d times, want 1", woken)
-		}
-		if s := h.l.Stats(); s.UDPInDatagrams != 1 {
-			t.Errorf("UDPInDatagrams = %d, want 1", s.UDPInDatagrams)
-		}
-	})
-
-	t.Run("exact address before wildcard", func(t *testing.T) {
-		// BindUDP refuses a wildcard and an exact binding on one port
-		// (EADDRINUSE, as Linux without SO_REUSEADDR), so the table is
-		// filled directly to check the lookup's preference, in both
-		// orders.
-		for _, exactFirst := range []bool{true, false} {
-			h := newLTHost(t, Config{})
-			h.must(h.l.AddAddress(h.eth0, netip.MustParsePrefix("10.0.0.3/24")))
-			exact := &UDPEndpoint{layer: h.l, local: netip.AddrPortFrom(ltSelf, 7), ReceiveBuffer: DefaultUDPReceiveBuffer}
-			wild := &UDPEndpoint{layer: h.l, local: netip.MustParseAddrPort("0.0.0.0:7"), ReceiveBuffer: DefaultUDPReceiveBuffer}
-			if exactFirst {
-				h.l.udp.byPort[7] = []*UDPEndpoint{exact, wild}
-			} else {
-				h.l.udp.byPort[7] = []*UDPEndpoint{wild, exact}
-			}
-			h.receive(h.eth0, ltUDP(peer, netip.AddrPortFrom(ltSelf, 7), []byte("exact")), nil)
-			h.receive(h.eth0, ltUDP(peer, netip.AddrPortFrom(ltSelf2, 7), []byte("wild")), nil)
-			if d, ok := exact.Recv(); !ok || string(d.Data) != "exact" {
-				t.Errorf("exact-first %v: exact socket got %q, %v", exactFirst, d.Data, ok)
-			}
-			if d, ok := wild.Recv(); !ok || string(d.Data) != "wild" {
-				t.Errorf("exact-first %v: wildcard socket got %q, %v", exactFirst, d.Data, ok)
-			}
-			if _, ok := exact.Recv(); ok {
-				t.Errorf("exact-first %v: the exact socket got the wildcard's datagram", exactFirst)
-			}
-		}
-	})
-
-	t.Run("no socket", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		data := ltUDP(peer, netip.AddrPortFrom(ltSelf, 9), []byte("anyone?"))
-		frame := h.receive(h.eth0, data, nil)
-		ltWantDrop(t, h.events(), viz.LayerUDP, viz.ReasonNoSocket, frame)
-		outs := h.outputs()
-		if len(outs) != 1 {
-			t.Fatalf("%d datagrams sent, want one ICMP port unreachable", len(outs))
-		}
-		ltWantICMPError(t, outs[0], "eth0", ltSelf, ltPeer, ICMPDestUnreachable, ICMPPortUnreachable, data)
-		if s := h.l.Stats(); s.UDPNoPorts != 1 {
-			t.Errorf("UDPNoPorts = %d, want 1", s.UDPNoPorts)
-		}
-	})
-
-	t.Run("no socket, broadcast", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		for _, dst := range []netip.Addr{ltBcast, ltAllOne} {
-			frame := h.receive(h.eth0, ltUDP(peer, netip.AddrPortFrom(dst, 9), []byte("anyone?")), func(in *Inbound) { in.LinkBroadcast = true })
-			ltWantDrop(t, h.events(), viz.LayerUDP, viz.ReasonNoSocket, frame)
-		}
-		// A unicast datagram in a link-layer broadcast frame: no error
-		// either (RFC 1122 §3.2.2).
-		h.receive(h.eth0, ltUDP(peer, netip.AddrPortFrom(ltSelf, 9), []byte("anyone?")), func(in *Inbound) { in.LinkBroadcast = true })
-		if outs := h.outputs(); len(outs) != 0 {
-			t.Errorf("%d datagrams sent, want no ICMP error about a broadcast", len(outs))
-		}
-	})
-
-	t.Run("broadcast to a wildcard socket", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		ep, err := h.l.BindUDP(netip.MustParseAddrPort("0.0.0.0:67"))
-		h.must(err)
-		h.receive(h.eth0, ltUDP(peer, netip.AddrPortFrom(ltAllOne, 67), []byte("dhcp?")), func(in *Inbound) { in.LinkBroadcast = true })
-		if d, ok := ep.Recv(); !ok || d.To.Addr() != ltAllOne {
-			t.Errorf("Recv = %+v, %v; want the broadcast datagram", d, ok)
-		}
-	})
-
-	t.Run("bad checksum", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		ep, err := h.l.BindUDP(netip.MustParseAddrPort("0.0.0.0:7"))
-		h.must(err)
-		data := ltUDP(peer, netip.AddrPortFrom(ltSelf, 7), []byte("damaged"))
-		data[len(data)-1] ^= 0x20
-		frame := h.receive(h.eth0, data, nil)
-		ltWantDrop(t, h.events(), viz.LayerUDP, viz.ReasonUDPChecksum, frame)
-		if _, ok := ep.Recv(); ok {
-			t.Error("a damaged datagram was queued")
-		}
-		if outs := h.outputs(); len(outs) != 0 {
-			t.Errorf("%d datagrams sent, want none", len(outs))
-		}
-	})
-
-	t.Run("receive buffer full", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		ep, err := h.l.BindUDP(netip.MustParseAddrPort("0.0.0.0:7"))
-		h.must(err)
-		ep.ReceiveBuffer = 10
-		to := netip.AddrPortFrom(ltSelf, 7)
-		h.receive(h.eth0, ltUDP(peer, to, []byte("first!")), nil)
-		h.events()
-		frame := h.receive(h.eth0, ltUDP(peer, to, []byte("second")), nil)
-		ltWantDrop(t, h.events(), viz.LayerUDP, viz.ReasonRcvbufFull, frame)
-		if d, ok := ep.Recv(); !ok || string(d.Data) != "first!" {
-			t.Errorf("Recv = %q, %v; want the first datagram", d.Data, ok)
-		}
-		// Reading made room.
-		h.receive(h.eth0, ltUDP(peer, to, []byte("third!")), nil)
-		if d, ok := ep.Recv(); !ok || string(d.Data) != "third!" {
-			t.Errorf("after a read, Recv = %q, %v; want the third datagram", d.Data, ok)
-		}
-		if s := h.l.Stats(); s.UDPRcvbufErrors != 1 {
-			t.Errorf("UDPRcvbufErrors = %d, want 1", s.UDPRcvbufErrors)
-		}
-	})
-}
-
-func TestLayerUDPBind(t *testing.T) {
-	ap := netip.MustParseAddrPort
-	t.Run("conflicts", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		h.must(h.l.AddAddress(h.eth0, netip.MustParsePrefix("10.0.0.3/24")))
-		_, err := h.l.BindUDP(ap("10.0.0.2:53"))
-		h.must(err)
-		_, err = h.l.BindUDP(ap("10.0.0.3:53")) // another address: fine
-		h.must(err)
-		_, err = h.l.BindUDP(ap("0.0.0.0:67"))
-		h.must(err)
-		for _, a := range []string{"10.0.0.2:53", "0.0.0.0:53", "0.0.0.0:67", "10.0.0.2:67"} {
-			if _, err := h.l.BindUDP(ap(a)); !errors.Is(err, ErrAddrInUse) {
-				t.Errorf("BindUDP(%s) = %v, want ErrAddrInUse", a, err)
-			}
-		}
-		if _, err := h.l.BindUDP(ap("10.9.9.9:53")); !errors.Is(err, ErrNotMyAddress) {
-			t.Errorf("BindUDP(10.9.9.9:53) = %v, want ErrNotMyAddress", err)
-		}
-		// Closing frees the port.
-		ep, err := h.l.BindUDP(ap("0.0.0.0:99"))
-		h.must(err)
-		ep.Close()
-		_, err = h.l.BindUDP(ap("0.0.0.0:99"))
-		h.must(err)
-	})
-
-	t.Run("ephemeral ports", func(t *testing.T) {
-		r := PortRange{50000, 50003}
-		h := newLTHost(t, Config{Ephemeral: r})
-		_, err := h.l.BindUDP(ap("0.0.0.0:50001")) // taken by hand
-		h.must(err)
-		seen := map[uint16]*UDPEndpoint{}
-		for i := 0; i < 3; i++ {
-			ep, err := h.l.BindUDP(ap("0.0.0.0:0"))
-			if err != nil {
-				t.Fatalf("ephemeral bind %d: %v", i, err)
-			}
-			p := ep.LocalAddr().Port()
-			if p < r.First || p > r.Last || p == 50001 || seen[p] != nil {
-				t.Errorf("ephemeral port %d: outside %d-%d, taken, or repeated", p, r.First, r.Last)
-			}
-			seen[p] = ep
-		}
-		if _, err := h.l.BindUDP(ap("0.0.0.0:0")); !errors.Is(err, ErrNoFreePort) {
-			t.Errorf("bind with the range exhausted = %v, want ErrNoFreePort", err)
-		}
-		seen[50002].Close()
-		ep, err := h.l.BindUDP(ap("0.0.0.0:0"))
-		if err != nil || ep.LocalAddr().Port() != 50002 {
-			t.Errorf("after a close, ephemeral bind = %v, %v; want port 50002", ep, err)
-		}
-	})
-
-	t.Run("default range", func(t *testing.T) {
-		h := newLTHost(t, Config{})
-		ep, err := h.l.BindUDP(ap("0.0.0.0:0"))
-		h.must(err)
-		if p := ep.LocalAddr().Port(); p < EphemeralPorts.First || p > EphemeralPorts.Last {
-			t.Errorf("ephemeral port %d outside %v", p, EphemeralPorts)
-		}
-	})
-}
-
-func TestLayerUDPSendTo(t *testing.T) {
-	h := newLTHost(t, Config{})
-	ep, err := h.l.BindUDP(netip.MustParseAddrPort("0.0.0.0:5353"))
-	h.must(err)
-	payload := ltPattern(333)
-	dst := netip.AddrPortFrom(ltPeer, 9999)
-	h.must(ep.SendTo(dst, payload))
-	outs := h.outputs()
-	if len(outs) != 1 || outs[0].nextHop != ltPeer {
-		t.Fatalf("outputs %+v, want one to %s", outs, ltPeer)
-	}
-	p, ip4 := ltDecode(t, outs[0].data)
-	if ip4.Protocol != layers.IPProtocolUDP || ip4.SrcIP.String() != ltSelf.String() || ip4.DstIP.String() != ltPeer.String() {
-		t.Errorf("datagram %s > %s proto %v, want %s > %s UDP", ip4.SrcIP, ip4.DstIP, ip4.Protocol, ltSelf, ltPeer)
-	}
-	u, _ := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
-	if u == nil {
-		t.Fatal("gopacket found no UDP layer")
-	}
-	if u.SrcPort != 5353 || u.DstPort != 9999 || int(u.Length) != 8+len(payload) || !bytes.Equal(u.Payload, payload) {
-		t.Errorf("gopacket: UDP %d > %d length %d, want 5353 > 9999 length %d with the payload", u.SrcPort, u.DstPort, u.Length, 8+len(payload))
-	}
-	if u.Checksum == 0 {
-		t.Error("no UDP checksum sent (RFC 1122 §4.1.3.4 asks for one)")
-	}
-	if s := h.l.Stats(); s.UDPOutDatagrams != 1 {
-		t.Errorf("UDPOutDatagrams = %d, want 1", s.UDPOutDatagrams)
-	}
-	if err := ep.SendTo(dst, make([]byte, 65508)); !errors.Is(err, ErrMessageTooBig) {
-		t.Errorf("SendTo 65508 bytes = %v, want ErrMessageTooBig", err)
-	}
-	if err := ep.SendTo(netip.MustParseAddrPort("192.0.2.1:9"), payload); !errors.Is(err, ErrNoRoute) {
-		t.Errorf("SendTo off-link without a route = %v, want ErrNoRoute", err)
-	}
-}
-
-// ---- 4. send ----
+// ---- 3. send ----
 
 func TestLayerSendRoutes(t *testing.T) {
 	h := newLTHost(t, Config{})
@@ -1115,7 +679,7 @@ func TestLayerSendRoutes(t *testing.T) {
 		{netip.MustParseAddr("10.5.0.1"), other}, // the /8
 		{netip.MustParseAddr("8.8.8.8"), ltGW},   // default
 	} {
-		h.must(h.l.Send(Outbound{Dst: c.dst, Protocol: ProtocolUDP, Payload: AppendUDP(nil, ltSelf, c.dst, 5000, 5001, []byte("x"))}))
+		h.must(h.l.Send(Outbound{Dst: c.dst, Protocol: ProtocolUDP, Payload: appendUDP(nil, ltSelf, c.dst, 5000, 5001, []byte("x"))}))
 		outs := h.outputs()
 		if len(outs) != 1 || outs[0].nextHop != c.next || outs[0].broadcast {
 			t.Errorf("send to %s: outputs %+v, want one to next hop %s", c.dst, outs, c.next)
@@ -1264,7 +828,7 @@ func TestLayerSendIdentification(t *testing.T) {
 func TestLayerSendBroadcast(t *testing.T) {
 	h := newLTHost(t, Config{})
 	frame := h.log.NewFrameID()
-	h.must(h.l.Send(Outbound{Frame: frame, Dst: ltBcast, Protocol: ProtocolUDP, Payload: AppendUDP(nil, ltSelf, ltBcast, 5000, 5001, []byte("hello all"))}))
+	h.must(h.l.Send(Outbound{Frame: frame, Dst: ltBcast, Protocol: ProtocolUDP, Payload: appendUDP(nil, ltSelf, ltBcast, 5000, 5001, []byte("hello all"))}))
 	outs := h.outputs()
 	if len(outs) != 1 || !outs[0].broadcast || outs[0].id != frame {
 		t.Fatalf("outputs %+v, want one OutputBroadcast with frame %d", outs, frame)
@@ -1274,7 +838,7 @@ func TestLayerSendBroadcast(t *testing.T) {
 	}
 }
 
-// ---- 5. forwarding ----
+// ---- 4. forwarding ----
 
 func TestLayerForward(t *testing.T) {
 	echo := AppendEchoRequest(nil, 1, 1, ltPattern(100))
@@ -1399,7 +963,7 @@ func TestLayerForward(t *testing.T) {
 	})
 }
 
-// ---- 6. reassembly through the layer ----
+// ---- 5. reassembly through the layer ----
 
 func TestLayerReassembly(t *testing.T) {
 	t.Run("out of order", func(t *testing.T) {

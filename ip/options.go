@@ -191,7 +191,7 @@ func compileOptions(h []byte, st *optionStamp) (info optionsInfo, err *CheckErro
 // for a stamp: one of its addresses or broadcasts, or an address no single
 // remote host has (Linux stamps unless inet_addr_type says RTN_UNICAST).
 func (l *Layer) tsLocal(a netip.Addr) bool {
-	if mine, _ := l.isMine(a); mine {
+	if mine, _ := l.IsMine(a); mine {
 		return true
 	}
 	return a.As4()[0] == 0 || a.IsMulticast()
@@ -250,7 +250,7 @@ func (l *Layer) receiveOptions(in Inbound, h IPv4, broadcast bool) IPv4 {
 	if l.rec.On() {
 		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "ip_options", Verdict: viz.Pass, Frame: in.Frame,
 			Msg:    describeOptions(h.Options(), hdr.Options(), me) + " (RFC 791 §3.1, RFC 1122 §3.2.1.8)",
-			Fields: []viz.Field{viz.F("options", optionNames(h.Options()))}})
+			Fields: []viz.Field{viz.F("options", OptionNames(h.Options()))}})
 	}
 	return hdr
 }
@@ -275,7 +275,7 @@ func (l *Layer) optionsProblem(in Inbound, h IPv4, ce *CheckError, broadcast boo
 			Msg: msg, Fields: []viz.Field{viz.F("pointer", viz.Itoa(ce.Pointer))}})
 	}
 	if why == "" {
-		l.sendICMPError(h, h.Payload(), ICMPParameterProblem, ICMPPointerIndicatesError, ce.Pointer, in.Frame)
+		l.SendICMPError(h, h.Payload(), ICMPParameterProblem, ICMPPointerIndicatesError, ce.Pointer, in.Frame)
 	}
 }
 
@@ -327,9 +327,9 @@ func describeOptions(before, after []byte, me netip.Addr) string {
 	return "options: " + strings.Join(parts, "; ")
 }
 
-// optionNames lists the options' names for the step's fields, "record
+// OptionNames lists the options' names for a step's fields, "record
 // route,no-op".
-func optionNames(opts []byte) string {
+func OptionNames(opts []byte) string {
 	var names []string
 	for at := 0; at < len(opts); {
 		o, err := nextOption(opts, at)
@@ -342,7 +342,7 @@ func optionNames(opts []byte) string {
 	return strings.Join(names, ",")
 }
 
-// echoOptions returns the options of an echo reply to a request whose
+// EchoOptions returns the options of an echo reply to a request whose
 // header, as received and recorded (receiveOptions), is h: its Record
 // Route and Timestamp, in that order, with the reply's source src
 // recorded once more as the reply leaves, padded to a multiple of 4
@@ -351,7 +351,7 @@ func optionNames(opts []byte) string {
 // truncation"; Linux's ip_options_echo and ip_options_build). Other
 // options are not echoed. A *CheckError means an option had room for this
 // host on arrival but not on departure; Linux then sends no reply.
-func (l *Layer) echoOptions(h IPv4, src netip.Addr) ([]byte, error) {
+func (l *Layer) EchoOptions(h IPv4, src netip.Addr) ([]byte, error) {
 	// The arrival's check let at most one of each through.
 	var rr, ts Option
 	opts := h.Options()
@@ -385,9 +385,9 @@ func (l *Layer) echoOptions(h IPv4, src netip.Addr) ([]byte, error) {
 	return hdr[IPv4MinHeaderLen:], nil
 }
 
-// recordedRoute lists the addresses a Record Route option in opts holds,
+// RecordedRoute lists the addresses a Record Route option in opts holds,
 // for narration; "" without one.
-func recordedRoute(opts []byte) string {
+func RecordedRoute(opts []byte) string {
 	for at := 0; at < len(opts); {
 		o, err := nextOption(opts, at)
 		if err != nil || o.Type() == OptionEOL {

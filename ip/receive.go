@@ -35,7 +35,7 @@ func (l *Layer) Receive(in Inbound) {
 	h = h[:h.TotalLength()]
 	if l.rec.On() {
 		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "header", Verdict: viz.Pass, Frame: in.Frame,
-			Msg:    headerMsg(h),
+			Msg:    l.headerMsg(h),
 			Fields: l.headerFields(h)})
 	}
 
@@ -48,7 +48,7 @@ func (l *Layer) Receive(in Inbound) {
 		return
 	}
 	dst := h.Dst()
-	mine, broadcast := l.isMine(dst)
+	mine, broadcast := l.IsMine(dst)
 	if !mine {
 		if l.forwarding {
 			l.forward(in, h)
@@ -116,45 +116,37 @@ func reassembledHeader(h []byte, payloadLen int) []byte {
 	return h
 }
 
-// deliver hands a whole datagram to the protocol its number names.
+// deliver hands a whole datagram to the transport its protocol number
+// names in the transport table: ICMP (1), TCP (6) and UDP (17), which
+// package stack registers.
 func (l *Layer) deliver(in Inbound, h IPv4, payload []byte, broadcast bool) {
+	// Broadcast also marks a unicast datagram in a link-layer broadcast
+	// frame: no transport may answer it with an ICMP error either (RFC
+	// 1122 §3.2.2).
 	d := Datagram{Frame: in.Frame, Link: in.Link, Src: h.Src(), Dst: h.Dst(), Protocol: h.Protocol(), TTL: h.TTL(), Header: h, Payload: payload,
 		Broadcast: broadcast || in.LinkBroadcast}
-	switch d.Protocol {
-	case ProtocolICMP:
-		l.protoStep(d, "ICMP")
-		l.receiveICMP(d, broadcast)
-		return
-	case ProtocolUDP:
-		l.protoStep(d, "UDP")
-		// receiveUDP's flag only decides whether Port Unreachable may
-		// be sent: not for a link-layer broadcast either (RFC 1122
-		// §3.2.2).
-		l.receiveUDP(d, broadcast || in.LinkBroadcast)
-		return
-	}
 	t := l.transports[d.Protocol]
 	if t == nil {
 		// RFC 1122 §3.2.2.1: a host SHOULD answer an unknown protocol
 		// with Protocol Unreachable.
 		l.stats.InUnknownProtos++
 		l.drop(in.Frame, "protocol", viz.ReasonUnknownProtocol, fmt.Sprintf("no handler for protocol %d", d.Protocol))
-		if !broadcast && !in.LinkBroadcast {
-			l.sendICMPError(h, payload, ICMPDestUnreachable, ICMPProtocolUnreachable, 0, in.Frame)
+		if !d.Broadcast {
+			l.SendICMPError(h, payload, ICMPDestUnreachable, ICMPProtocolUnreachable, 0, in.Frame)
 		}
 		return
 	}
 	l.stats.InDelivers++
-	l.protoStep(d, d.Protocol.String())
+	l.protoStep(d)
 	t.Receive(d)
 }
 
-func (l *Layer) protoStep(d Datagram, name string) {
+func (l *Layer) protoStep(d Datagram) {
 	if l.rec.On() {
 		// "protocol %d -> %s (%d bytes)", without fmt (logtext.go).
 		var a [64]byte
 		b := viz.AppendInt(append(a[:0], "protocol "...), int(d.Protocol))
-		b = append(append(append(b, " -> "...), name...), " ("...)
+		b = append(append(append(b, " -> "...), d.Protocol.String()...), " ("...)
 		b = append(viz.AppendInt(b, len(d.Payload)), " bytes)"...)
 		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "protocol", Verdict: viz.Pass, Frame: d.Frame,
 			Msg:    string(b),
@@ -170,9 +162,9 @@ func (l *Layer) drop(frame uint64, step string, reason viz.Reason, msg string) {
 
 // headerMsg is the header step's message, "%s: version 4, header %d
 // bytes, length %d, checksum %#04x ok" with the datagram's summary.
-func headerMsg(h IPv4) string {
+func (l *Layer) headerMsg(h IPv4) string {
 	var a [160]byte
-	b := append(append(a[:0], h.Summary()...), ": version 4, header "...)
+	b := append(append(a[:0], l.summary(h)...), ": version 4, header "...)
 	b = append(viz.AppendInt(b, h.HeaderLen()), " bytes, length "...)
 	b = append(viz.AppendInt(b, int(h.TotalLength())), ", checksum "...)
 	b = append(viz.AppendHex(b, uint64(h.HeaderChecksum()), 4), " ok"...)
@@ -210,4 +202,16 @@ func (l *Layer) martianSource(src, dst netip.Addr) string {
 		}
 	}
 	return ""
+}
+
+// summary is the datagram's line in the layer's steps: IPv4.Summary, with
+// the registered transport's own words for its datagrams where it is a
+// Describer (UDP).
+func (l *Layer) summary(h IPv4) string {
+	if len(h) >= IPv4MinHeaderLen {
+		if d, ok := l.transports[h.Protocol()].(Describer); ok {
+			return h.summary(d.Describe)
+		}
+	}
+	return h.Summary()
 }

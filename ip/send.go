@@ -100,7 +100,7 @@ func (l *Layer) output(r Route, h IPv4Header, payload []byte, frame uint64, step
 				via = "to everyone on " + link.Name() + " (broadcast)"
 			}
 			ev := viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Send, Frame: id,
-				Msg: IPv4(p).Summary() + ", " + via, Fields: l.headerFields(IPv4(p))}
+				Msg: l.summary(IPv4(p)) + ", " + via, Fields: l.headerFields(IPv4(p))}
 			if len(pieces) > 1 {
 				ev.Msg = fmt.Sprintf("fragment %d of %d: %s", i+1, len(pieces), ev.Msg)
 				ev.Fields = append(ev.Fields, viz.F("fragment", fmt.Sprintf("%d/%d", i+1, len(pieces))), viz.F("datagram_frame", fmt.Sprint(frame)))

@@ -13,6 +13,7 @@ import (
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
+	"github.com/packetwalk/packetwalk/udp"
 )
 
 // Crafted hostile frames for the fuzz rig (and for the hostile-traffic
@@ -108,7 +109,7 @@ func (r *fuzzRig) crafted() []craftCase {
 		return h.Append(nil, cl.Addr(), r.serverAddr.Addr(), payload)
 	}
 	// A datagram of 48 bytes of UDP in two overlapping fragments.
-	udp := ip.AppendUDP(nil, cl.Addr(), r.serverAddr.Addr(), 5000, 7, make([]byte, 40))
+	udp := udp.Append(nil, cl.Addr(), r.serverAddr.Addr(), 5000, 7, make([]byte, 40))
 	var cases []craftCase
 	add := func(name string, a, b []byte) { cases = append(cases, craftCase{name: name, a: a, b: b}) }
 

@@ -6,9 +6,11 @@ import (
 
 	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/clock"
+	"github.com/packetwalk/packetwalk/icmp"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
+	"github.com/packetwalk/packetwalk/udp"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -20,6 +22,12 @@ type HostConfig struct {
 	// IP holds the IP layer's settings (TTL, reassembly limits, ICMP rate
 	// limit); its Clock, Recorder and Forwarding are filled in.
 	IP ip.Config
+	// ICMP holds ICMP's settings (icmp_echo_ignore_broadcasts); its
+	// Recorder and Network are filled in.
+	ICMP icmp.Config
+	// UDP holds UDP's settings (the ephemeral port range); its Recorder
+	// and Network are filled in.
+	UDP udp.Config
 	// TCP holds TCP's settings (buffers, timers); its Clock, Recorder,
 	// Network and ISN secret are filled in.
 	TCP tcp.Config
@@ -35,7 +43,9 @@ type Host struct {
 	Clock clock.Clock
 	Rec   *viz.Recorder
 	IP    *ip.Layer
+	ICMP  *icmp.Layer
 	TCP   *tcp.Layer
+	UDP   *udp.Layer
 
 	loop       *Loop
 	ifaces     []*Interface
@@ -61,7 +71,16 @@ func NewHost(cfg HostConfig, loop *Loop, rec *viz.Recorder, secret []byte) *Host
 		tc.ISNSecret = secret
 	}
 	h.TCP = tcp.NewLayer(tc)
+	ic := cfg.ICMP
+	ic.Recorder, ic.Network = rec, h.IP
+	h.ICMP = icmp.NewLayer(ic)
+	uc := cfg.UDP
+	uc.Recorder, uc.Network = rec, h.IP
+	h.UDP = udp.NewLayer(uc)
+	// The transports above IP, by protocol number (ip/contract.go).
+	h.IP.Register(ip.ProtocolICMP, h.ICMP)
 	h.IP.Register(ip.ProtocolTCP, h.TCP)
+	h.IP.Register(ip.ProtocolUDP, h.UDP)
 	return h
 }
 

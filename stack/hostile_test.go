@@ -18,6 +18,7 @@ import (
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/tcp"
+	"github.com/packetwalk/packetwalk/udp"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -457,7 +458,7 @@ func TestFragmentFlood(t *testing.T) {
 	// A real fragmented datagram: UDP to a closed port, in two pieces.
 	before := reasons.drops[viz.ReasonNoSocket]
 	cl := p.Client.Addr()
-	udp := ip.AppendUDP(nil, cl, dst, 5000, 9, make([]byte, 40))
+	udp := udp.Append(nil, cl, dst, 5000, 9, make([]byte, 40))
 	for _, f := range [][]byte{ipv4Packet(cl, dst, ip.ProtocolUDP, 60000, fragMF, udp[:24]), ipv4Packet(cl, dst, ip.ProtocolUDP, 60000, 24, udp[24:])} {
 		srvNIC.Arrive(nic.AppendFrame(nil, srvMAC, cliMAC, nic.EtherTypeIPv4, f), p.Net.Log.NewFrameID())
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/packetwalk/packetwalk/ip"
+	"github.com/packetwalk/packetwalk/udp"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/wire"
 )
@@ -332,11 +333,11 @@ func TestIPUDPBetweenHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	mem := iptMemory(p.Net)
-	srv, err := p.Server.IP.BindUDP(netip.MustParseAddrPort("0.0.0.0:7"))
+	srv, err := p.Server.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:7"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cli, err := p.Client.IP.BindUDP(netip.AddrPort{}) // every address, an ephemeral port
+	cli, err := p.Client.UDP.Bind(netip.AddrPort{}) // every address, an ephemeral port
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +377,7 @@ func TestIPUDPBetweenHosts(t *testing.T) {
 	if sendErr != nil {
 		t.Fatalf("SendTo: %v", sendErr)
 	}
-	if err := cli.TakeErr(); !errors.Is(err, ip.ErrConnRefused) {
+	if err := cli.TakeErr(); !errors.Is(err, udp.ErrConnRefused) {
 		t.Errorf("TakeErr = %v, want ErrConnRefused", err)
 	}
 	var noSocket int

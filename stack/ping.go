@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/packetwalk/packetwalk/icmp"
 	"github.com/packetwalk/packetwalk/ip"
 )
 
@@ -121,7 +122,7 @@ func (h *Host) Ping(cfg PingConfig, onEvent func(PingEvent), done func(PingStats
 	start := h.Clock.Now()
 	finished := false
 
-	h.IP.OnEchoReply = func(r ip.EchoReply) {
+	h.ICMP.OnEchoReply = func(r icmp.EchoReply) {
 		t0, ok := sentAt[r.Seq]
 		if finished || r.ID != cfg.ID || !ok {
 			return
@@ -138,7 +139,7 @@ func (h *Host) Ping(cfg PingConfig, onEvent func(PingEvent), done func(PingStats
 			onEvent(e)
 		}
 	}
-	h.IP.OnICMPError = func(e ip.ICMPError) {
+	h.ICMP.OnICMPError = func(e ip.ICMPError) {
 		if finished || len(e.Payload) < 8 {
 			return
 		}
@@ -160,12 +161,12 @@ func (h *Host) Ping(cfg PingConfig, onEvent func(PingEvent), done func(PingStats
 		h.Clock.AfterFunc(time.Duration(i)*cfg.Interval, func() {
 			sentAt[seq] = h.Clock.Now()
 			stats.Transmitted++
-			_ = h.IP.Echo(cfg.Dst, cfg.ID, seq, data, 0)
+			_ = h.ICMP.Echo(cfg.Dst, cfg.ID, seq, data, 0)
 		})
 	}
 	h.Clock.AfterFunc(time.Duration(cfg.Count-1)*cfg.Interval+cfg.Wait, func() {
 		finished = true
-		h.IP.OnEchoReply, h.IP.OnICMPError = nil, nil
+		h.ICMP.OnEchoReply, h.ICMP.OnICMPError = nil, nil
 		stats.Elapsed = h.Clock.Now() - start
 		if done != nil {
 			done(stats)

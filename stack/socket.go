@@ -7,8 +7,8 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/tcp"
+	"github.com/packetwalk/packetwalk/udp"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -83,7 +83,7 @@ type socket struct {
 	bound netip.AddrPort // set by Bind (or chosen by Listen/Connect)
 
 	tcp *tcp.Endpoint
-	udp *ip.UDPEndpoint
+	udp *udp.Endpoint
 
 	opts      tcp.Options
 	reuseAddr bool
@@ -226,7 +226,7 @@ func (h *Host) Bind(fd FD, addr netip.AddrPort) error {
 		}
 		addr = netip.AddrPortFrom(a, addr.Port())
 		if s.typ == SOCK_DGRAM {
-			s.udp, err = h.IP.BindUDP(addr)
+			s.udp, err = h.UDP.Bind(addr)
 			if err == nil {
 				s.bound = s.udp.LocalAddr()
 				h.attachUDP(s)
@@ -504,7 +504,7 @@ func (h *Host) SendTo(fd FD, p []byte, addr netip.AddrPort) (int, error) {
 			return
 		}
 		if s.udp == nil {
-			if s.udp, err = h.IP.BindUDP(netip.AddrPort{}); err != nil {
+			if s.udp, err = h.UDP.Bind(netip.AddrPort{}); err != nil {
 				return
 			}
 			s.bound = s.udp.LocalAddr()

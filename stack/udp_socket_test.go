@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/packetwalk/packetwalk/ip"
+	"github.com/packetwalk/packetwalk/udp"
 )
 
 // The datagram socket of the socket API: an echo exchange with blocking
@@ -67,7 +67,7 @@ func TestUDPSocketEcho(t *testing.T) {
 	if got != "ping over udp" || from != serverAddr {
 		t.Fatalf("echo %q from %v", got, from)
 	}
-	if !errors.Is(refused, ip.ErrConnRefused) {
+	if !errors.Is(refused, udp.ErrConnRefused) {
 		t.Fatalf("after port unreachable: %v, want ECONNREFUSED", refused)
 	}
 	if !errors.Is(timedOut, ErrTimeout) {

@@ -20,8 +20,7 @@ type fourTuple struct {
 type DemuxTable struct {
 	exact     map[fourTuple]*Endpoint
 	listeners map[uint16][]*Endpoint // by local port; specific addresses first
-	ephemeral ip.PortRange
-	next      uint16
+	ephemeral ip.PortSearch
 }
 
 // NewDemuxTable returns an empty table that hands out local ports from r.
@@ -29,8 +28,7 @@ func NewDemuxTable(r ip.PortRange) *DemuxTable {
 	return &DemuxTable{
 		exact:     make(map[fourTuple]*Endpoint),
 		listeners: make(map[uint16][]*Endpoint),
-		ephemeral: r,
-		next:      r.First,
+		ephemeral: ip.NewPortSearch(r),
 	}
 }
 
@@ -100,23 +98,18 @@ func (t *DemuxTable) RemoveConn(e *Endpoint) {
 }
 
 // EphemeralPort implements Demuxer: it picks a local port for a connection to remote from local
-// address src: any port of the range whose four-tuple is free (RFC 6056
-// §3.3.3's simple sequential search; a connection in TIME_WAIT keeps its
-// four-tuple busy, which is how many short connections exhaust ports).
+// address src: any port of the range whose four-tuple is free and on which
+// nothing listens, by the search UDP uses too (ip.PortSearch, RFC 6056
+// §2.2). A connection in TIME_WAIT keeps its four-tuple busy, which is how
+// many short connections exhaust ports.
 func (t *DemuxTable) EphemeralPort(src netip.Addr, remote netip.AddrPort) (uint16, error) {
-	n := int(t.ephemeral.Last-t.ephemeral.First) + 1
-	for i := 0; i < n; i++ {
-		p := t.next
-		if t.next == t.ephemeral.Last {
-			t.next = t.ephemeral.First
-		} else {
-			t.next++
-		}
-		if t.exact[fourTuple{netip.AddrPortFrom(src, p), remote}] == nil && len(t.listeners[p]) == 0 {
-			return p, nil
-		}
+	p, ok := t.ephemeral.Next(func(p uint16) bool {
+		return t.exact[fourTuple{netip.AddrPortFrom(src, p), remote}] == nil && len(t.listeners[p]) == 0
+	})
+	if !ok {
+		return 0, ErrAddrNotAvail
 	}
-	return 0, ErrAddrNotAvail
+	return p, nil
 }
 
 // All implements Demuxer: it returns every socket: listeners, then connections, each sorted by

@@ -83,7 +83,7 @@ func build(sc *Scenario) (*sim, error) {
 		if h.TCP.Ephemeral != "" {
 			lo, hi, _ := parseRange(h.TCP.Ephemeral)
 			hc.TCP.Ephemeral = ip.PortRange{First: uint16(lo), Last: uint16(hi)}
-			hc.IP.Ephemeral = hc.TCP.Ephemeral
+			hc.UDP.Ephemeral = hc.TCP.Ephemeral
 		}
 		host := s.net.AddHost(hc)
 		s.pw[h.Name] = host

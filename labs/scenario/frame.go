@@ -13,6 +13,7 @@ import (
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/tcp"
+	"github.com/packetwalk/packetwalk/udp"
 )
 
 // injectorName is the "host" of crafted frames in the step log.
@@ -175,7 +176,7 @@ func (sc *Scenario) buildPayload(f *FrameTraffic, hosts map[string]*Host) ([]byt
 		l4 = th.Append(nil, h.Src, h.Dst, data)
 		h.Protocol = ip.ProtocolTCP
 	case f.UDP != nil:
-		l4 = ip.AppendUDP(nil, h.Src, h.Dst, uint16(f.UDP.SrcPort), uint16(f.UDP.DstPort), data)
+		l4 = udp.Append(nil, h.Src, h.Dst, uint16(f.UDP.SrcPort), uint16(f.UDP.DstPort), data)
 		h.Protocol = ip.ProtocolUDP
 	default:
 		l4 = data

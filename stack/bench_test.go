@@ -66,18 +66,28 @@ type dataRig struct {
 // segment carries once the handshake negotiated it.
 const fullSegment = 1448
 
-func newDataRig(tb testing.TB, segment int) *dataRig {
+func newDataRig(tb testing.TB, segment int) *dataRig { return newDataRigOn(tb, segment, false) }
+
+// newDataRigOn is newDataRig; with sockets, both endpoints have a socket
+// above them (tcp.Upper) as the socket API gives them, so that every
+// segment also wakes the socket (socket.Ready), with no descriptor.
+func newDataRigOn(tb testing.TB, segment int, sockets bool) *dataRig {
 	tb.Helper()
 	p, err := NewPair(TopologyConfig{Seed: 1})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var srvUp, cliUp tcp.Upper
+	if sockets {
+		srvUp = &socket{fd: -1, typ: SOCK_STREAM, loop: p.Server.loop}
+		cliUp = &socket{fd: -1, typ: SOCK_STREAM, loop: p.Client.loop}
+	}
 	srvAddr := netip.AddrPortFrom(p.Server.Addr(), 80)
-	ln, err := p.Server.TCP.Listen(srvAddr, 8, tcp.Options{NoDelay: true}, tcp.Notify{})
+	ln, err := p.Server.TCP.Listen(srvAddr, 8, tcp.Options{NoDelay: true}, srvUp)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cli, err := p.Client.TCP.Connect(netip.AddrPort{}, srvAddr, tcp.Options{NoDelay: true}, tcp.Notify{})
+	cli, err := p.Client.TCP.Connect(netip.AddrPort{}, srvAddr, tcp.Options{NoDelay: true}, cliUp)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -84,10 +84,10 @@ func newFuzzRig(tb testing.TB) *fuzzRig {
 	r.serverMAC = p.Server.Interfaces()[0].NIC.MAC()
 	r.clientMAC = p.Client.Interfaces()[0].NIC.MAC()
 	r.serverAddr = netip.AddrPortFrom(p.Server.Addr(), 80)
-	if r.ln, err = p.Server.TCP.Listen(r.serverAddr, fuzzBacklog, tcp.Options{}, tcp.Notify{}); err != nil {
+	if r.ln, err = p.Server.TCP.Listen(r.serverAddr, fuzzBacklog, tcp.Options{}, nil); err != nil {
 		tb.Fatal(err)
 	}
-	if r.client, err = p.Client.TCP.Connect(netip.AddrPort{}, r.serverAddr, tcp.Options{NoDelay: true}, tcp.Notify{}); err != nil {
+	if r.client, err = p.Client.TCP.Connect(netip.AddrPort{}, r.serverAddr, tcp.Options{NoDelay: true}, nil); err != nil {
 		tb.Fatal(err)
 	}
 	r.clientAddr = r.client.LocalAddr()

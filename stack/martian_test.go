@@ -69,7 +69,7 @@ func TestBroadcastAndMartianSegments(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := newFuzzRig(t)
-			if _, err := r.p.Server.TCP.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), 8080), 4, tcp.Options{}, tcp.Notify{}); err != nil {
+			if _, err := r.p.Server.TCP.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), 8080), 4, tcp.Options{}, nil); err != nil {
 				t.Fatal(err)
 			}
 			sink := &txSink{host: "server", drops: map[viz.Reason]int{}}

@@ -76,10 +76,14 @@ var (
 // DefaultMaxSockets bounds a host's descriptor table (like ulimit -n).
 const DefaultMaxSockets = 65536
 
-// socket is one descriptor's socket.
+// socket is one descriptor's socket. A TCP socket is also its endpoint's
+// tcp.Upper (below): TCP wakes the calls waiting on it through Ready, and a
+// listening socket makes, through Cloned, the socket of each connection a
+// SYN clones from it; that socket gets its descriptor from accept().
 type socket struct {
-	fd    FD
+	fd    FD // -1 for a connection not accepted yet
 	typ   int
+	loop  *Loop          // the host's event loop, where waiting calls resume
 	bound netip.AddrPort // set by Bind (or chosen by Listen/Connect)
 
 	tcp *tcp.Endpoint
@@ -156,23 +160,54 @@ func (h *Host) onSocket(fd FD, f func(s *socket) error) error {
 	return err
 }
 
-// newSocket adds a socket to the table, with the lowest free descriptor
-// from 3 up, as POSIX requires.
+// newSocket makes a socket and adds it to the table.
 func (h *Host) newSocket(typ int) (*socket, error) {
+	s := &socket{fd: -1, typ: typ, loop: h.loop}
+	if err := h.addSocket(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// addSocket gives s the lowest free descriptor from 3 up, as POSIX
+// requires, and adds it to the table.
+func (h *Host) addSocket(s *socket) error {
 	t := h.socketTable()
 	if len(t.byFD) >= t.max {
-		return nil, ErrTooManyFiles
+		return ErrTooManyFiles
 	}
-	var fd FD
 	if len(t.free) > 0 {
-		fd = heap.Pop(&t.free).(FD)
+		s.fd = heap.Pop(&t.free).(FD)
 	} else {
-		fd = t.next
+		s.fd = t.next
 		t.next++
 	}
-	s := &socket{fd: fd, typ: typ}
-	t.byFD[fd] = s
-	return s, nil
+	t.byFD[s.fd] = s
+	return nil
+}
+
+// Ready is tcp.Upper's readiness notification: it resumes the calls parked
+// on what became possible, and each retries. It runs on the loop.
+func (s *socket) Ready(r tcp.Readiness) {
+	if r&(tcp.ReadyRead|tcp.ReadyClosed) != 0 {
+		s.readable.wakeAll(s.loop)
+	}
+	if r&(tcp.ReadyWrite|tcp.ReadyClosed) != 0 {
+		s.writable.wakeAll(s.loop)
+	}
+	if r&tcp.ReadyAccept != 0 {
+		s.acceptable.wakeAll(s.loop)
+	}
+}
+
+// Cloned is tcp.Upper's clone: a SYN on this listening socket made
+// connection c, and c's socket is made now, with c's options (those of the
+// listener, as a clone inherits them) and no descriptor: accept() gives it
+// one. Only c holds it until then, so a connection never accepted (reset,
+// timed out, aborted when the listener closes) takes its socket with it
+// when TCP forgets it, and the descriptor table never sees it.
+func (s *socket) Cloned(c *tcp.Endpoint) tcp.Upper {
+	return &socket{fd: -1, typ: SOCK_STREAM, loop: s.loop, tcp: c, bound: c.LocalAddr(), opts: c.Options()}
 }
 
 func (h *Host) logSocket(step string, fd FD, conn uint64, v viz.Verdict, format string, args ...any) {
@@ -301,9 +336,7 @@ func (h *Host) Listen(fd FD, backlog int) error {
 			err = ErrInvalid // this stack asks for an explicit port
 			return
 		}
-		s.tcp, err = h.TCP.Listen(s.bound, backlog, s.opts, tcp.Notify{
-			Acceptable: func() { s.acceptable.wakeAll(h.loop) },
-		})
+		s.tcp, err = h.TCP.Listen(s.bound, backlog, s.opts, s)
 		if err == nil {
 			h.logSocket("listen", fd, s.tcp.ID, viz.Note, "listen(%d, %d): socket #%d waits for connections on %s", fd, backlog, s.tcp.ID, s.bound)
 		}
@@ -336,13 +369,19 @@ func (h *Host) Accept(fd FD) (FD, netip.AddrPort, error) {
 			err = aerr
 			return true
 		}
-		ns, nerr := h.newSocket(SOCK_STREAM)
-		if nerr != nil {
+		// The connection's socket was made when the SYN cloned the
+		// listener (socket.Cloned); now it gets its descriptor.
+		ns, ok := c.Upper().(*socket)
+		if !ok {
+			c.Abort()
+			err = ErrInvalid // not a clone of this socket: cannot happen
+			return true
+		}
+		if nerr := h.addSocket(ns); nerr != nil {
 			c.Abort()
 			err = nerr
 			return true
 		}
-		h.adoptConn(ns, c)
 		nfd, peer = ns.fd, c.RemoteAddr()
 		h.logSocket("accept", fd, c.ID, viz.Deliver, "accept(%d) = %d: socket #%d, client %s", fd, nfd, c.ID, peer)
 		return true
@@ -351,17 +390,6 @@ func (h *Host) Accept(fd FD) (FD, netip.AddrPort, error) {
 		return -1, peer, berr
 	}
 	return nfd, peer, err
-}
-
-// adoptConn attaches a TCP connection to a socket and routes its wake-ups.
-func (h *Host) adoptConn(s *socket, c *tcp.Endpoint) {
-	s.tcp = c
-	s.bound = c.LocalAddr()
-	c.SetNotify(tcp.Notify{
-		Readable: func() { s.readable.wakeAll(h.loop) },
-		Writable: func() { s.writable.wakeAll(h.loop) },
-		Closed:   func() { s.readable.wakeAll(h.loop); s.writable.wakeAll(h.loop) },
-	})
 }
 
 func (h *Host) attachUDP(s *socket) {
@@ -387,9 +415,9 @@ func (h *Host) Connect(fd FD, addr netip.AddrPort) error {
 			err = ErrIsConnected
 		default:
 			var c *tcp.Endpoint
-			c, err = h.TCP.Connect(s.bound, addr, s.opts, tcp.Notify{})
+			c, err = h.TCP.Connect(s.bound, addr, s.opts, s)
 			if err == nil {
-				h.adoptConn(s, c)
+				s.tcp, s.bound = c, c.LocalAddr()
 				h.logSocket("connect", fd, c.ID, viz.Note, "connect(%d, %s): socket #%d sends SYN from %s", fd, addr, c.ID, c.LocalAddr())
 			}
 		}

@@ -28,7 +28,7 @@ type Endpoint struct {
 	state  State
 	local  netip.AddrPort
 	remote netip.AddrPort
-	notify Notify
+	upper  Upper // the socket above, set once (contract.go); nil: nobody
 	opts   Options
 	err    error // the error the next user call reports (ECONNRESET...)
 
@@ -217,9 +217,9 @@ func (e *Endpoint) String() string {
 	return fmt.Sprintf("#%d %s %s <-> %s", e.ID, e.state, e.local, e.remote)
 }
 
-// newEndpoint makes an endpoint with fresh buffers.
-func (l *Layer) newEndpoint(opts Options, notify Notify) *Endpoint {
-	return &Endpoint{layer: l, ID: l.rec.NewConnID(), opts: opts, notify: notify}
+// newEndpoint makes an endpoint; its buffers come with initBuffers.
+func (l *Layer) newEndpoint(opts Options, up Upper) *Endpoint {
+	return &Endpoint{layer: l, ID: l.rec.NewConnID(), opts: opts, upper: up}
 }
 
 // setState changes state and logs it: every transition of RFC 9293's
@@ -327,10 +327,7 @@ func (e *Endpoint) deleteTCB(frame uint64, why string) {
 	if p := e.parent; p != nil {
 		p.synQueue = removeEndpoint(p.synQueue, e)
 	}
-	e.wakeAll()
-	if e.notify.Closed != nil {
-		e.notify.Closed()
-	}
+	e.ready(ReadyRead | ReadyWrite | ReadyAccept | ReadyClosed)
 }
 
 func removeEndpoint(list []*Endpoint, e *Endpoint) []*Endpoint {
@@ -342,28 +339,19 @@ func removeEndpoint(list []*Endpoint, e *Endpoint) []*Endpoint {
 	return list
 }
 
-func (e *Endpoint) wakeReaders() {
-	if e.notify.Readable != nil {
-		e.notify.Readable()
+// ready tells the socket above what may now make progress.
+func (e *Endpoint) ready(r Readiness) {
+	if e.upper != nil {
+		e.upper.Ready(r)
 	}
 }
 
-func (e *Endpoint) wakeWriters() {
-	if e.notify.Writable != nil {
-		e.notify.Writable()
-	}
-}
+func (e *Endpoint) wakeReaders() { e.ready(ReadyRead) }
+func (e *Endpoint) wakeWriters() { e.ready(ReadyWrite) }
 
-func (e *Endpoint) wakeAll() {
-	e.wakeReaders()
-	e.wakeWriters()
-	if e.notify.Acceptable != nil {
-		e.notify.Acceptable()
-	}
-}
-
-// SetNotify replaces the wake-ups (the socket API sets them on accept()).
-func (e *Endpoint) SetNotify(n Notify) { e.notify = n }
+// Upper returns the socket above the endpoint (nil if none was given):
+// for a connection a listener cloned, the socket accept() hands out.
+func (e *Endpoint) Upper() Upper { return e.upper }
 
 // Options returns the socket options.
 func (e *Endpoint) Options() Options { return e.opts }

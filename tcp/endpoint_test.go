@@ -213,7 +213,7 @@ func (r *rig) passiveOpen(backlog int, peer netip.AddrPort, iss Seq) conn {
 	lst := r.l.table.LookupListener(srvAddr)
 	if lst == nil {
 		var err error
-		if lst, err = r.l.Listen(srvAddr, backlog, Options{}, Notify{}); err != nil {
+		if lst, err = r.l.Listen(srvAddr, backlog, Options{}, nil); err != nil {
 			r.t.Fatal(err)
 		}
 	}
@@ -237,7 +237,7 @@ func (r *rig) passiveOpen(backlog int, peer netip.AddrPort, iss Seq) conn {
 // SYN+ACK.
 func (r *rig) activeOpen(peer netip.AddrPort, iss Seq) conn {
 	r.t.Helper()
-	e, err := r.l.Connect(netip.AddrPort{}, peer, Options{}, Notify{})
+	e, err := r.l.Connect(netip.AddrPort{}, peer, Options{}, nil)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ func TestSimultaneousClose(t *testing.T) {
 func TestSimultaneousOpen(t *testing.T) {
 	r := newRig(t, Config{})
 	peer := netip.AddrPortFrom(rigRemote, 5001)
-	e, err := r.l.Connect(netip.AddrPortFrom(rigLocal, 5002), peer, Options{}, Notify{})
+	e, err := r.l.Connect(netip.AddrPortFrom(rigLocal, 5002), peer, Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +392,7 @@ func TestSimultaneousOpen(t *testing.T) {
 // sends its SYN again; the half-open clone answers with SYN+ACK again.
 func TestSynReceivedRetransmittedSYN(t *testing.T) {
 	r := newRig(t, Config{})
-	lst, err := r.l.Listen(srvAddr, 4, Options{}, Notify{})
+	lst, err := r.l.Listen(srvAddr, 4, Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +443,7 @@ func TestDropNoSocket(t *testing.T) {
 
 func TestDropBacklogFullSYNQueue(t *testing.T) {
 	r := newRig(t, Config{SynCookies: SynCookiesOff})
-	lst, err := r.l.Listen(srvAddr, 2, Options{}, Notify{})
+	lst, err := r.l.Listen(srvAddr, 2, Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,7 +471,7 @@ func TestDropBacklogFullSYNQueue(t *testing.T) {
 
 func TestDropBacklogFullAcceptQueue(t *testing.T) {
 	r := newRig(t, Config{})
-	lst, err := r.l.Listen(srvAddr, 2, Options{}, Notify{})
+	lst, err := r.l.Listen(srvAddr, 2, Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -590,7 +590,7 @@ func TestDropBadACK(t *testing.T) {
 	t.Run("syn_sent", func(t *testing.T) {
 		r := newRig(t, Config{})
 		peer := netip.AddrPortFrom(rigRemote, 80)
-		e, err := r.l.Connect(netip.AddrPort{}, peer, Options{}, Notify{})
+		e, err := r.l.Connect(netip.AddrPort{}, peer, Options{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -606,7 +606,7 @@ func TestDropBadACK(t *testing.T) {
 	})
 	t.Run("syn_received", func(t *testing.T) {
 		r := newRig(t, Config{})
-		if _, err := r.l.Listen(srvAddr, 4, Options{}, Notify{}); err != nil {
+		if _, err := r.l.Listen(srvAddr, 4, Options{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		r.inject(peerAddr, srvAddr, peerSYN(peerISS), nil)
@@ -644,7 +644,7 @@ func TestDropDataAfterFIN(t *testing.T) {
 
 func TestDropChecksumAndMalformed(t *testing.T) {
 	r := newRig(t, Config{})
-	if _, err := r.l.Listen(srvAddr, 4, Options{}, Notify{}); err != nil {
+	if _, err := r.l.Listen(srvAddr, 4, Options{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	h := peerSYN(peerISS)

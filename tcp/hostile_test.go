@@ -79,7 +79,7 @@ func TestChallengeACKHostLimit(t *testing.T) {
 // forged or stale cookie gets a RST.
 func TestSynCookies(t *testing.T) {
 	r := newRig(t, Config{})
-	lst, err := r.l.Listen(srvAddr, 2, Options{}, Notify{})
+	lst, err := r.l.Listen(srvAddr, 2, Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestSynCookies(t *testing.T) {
 // (SynCookiesOff is TestDropBacklogFullSYNQueue).
 func TestSynCookiesModes(t *testing.T) {
 	r := newRig(t, Config{SynCookies: SynCookiesAlways})
-	if _, err := r.l.Listen(srvAddr, 8, Options{}, Notify{}); err != nil {
+	if _, err := r.l.Listen(srvAddr, 8, Options{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	before := len(r.l.Endpoints())
@@ -270,7 +270,7 @@ func TestNotUnicastIgnored(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRig(t, Config{})
-			if _, err := r.l.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), 8080), 4, Options{}, Notify{}); err != nil {
+			if _, err := r.l.Listen(netip.AddrPortFrom(netip.IPv4Unspecified(), 8080), 4, Options{}, nil); err != nil {
 				t.Fatal(err)
 			}
 			h := peerSYN(peerISS)
@@ -298,7 +298,7 @@ func TestNotUnicastIgnored(t *testing.T) {
 // §3.10.7.2).
 func TestSynFinAtListener(t *testing.T) {
 	r := newRig(t, Config{})
-	lst, err := r.l.Listen(srvAddr, 4, Options{}, Notify{})
+	lst, err := r.l.Listen(srvAddr, 4, Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +324,7 @@ func TestSynFinAtListener(t *testing.T) {
 func TestPeerMSSFloor(t *testing.T) {
 	for _, c := range []struct{ announced, want int }{{1, 48}, {0, 536}, {47, 48}, {48, 48}, {49, 49}, {1000, 1000}} {
 		r := newRig(t, Config{})
-		if _, err := r.l.Listen(srvAddr, 4, Options{}, Notify{}); err != nil {
+		if _, err := r.l.Listen(srvAddr, 4, Options{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		h := peerSYN(peerISS)

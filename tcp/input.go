@@ -295,7 +295,7 @@ func (e *Endpoint) listenArrives(in *incoming) {
 // four-tuple is already taken; cloneListener then returns nil.
 func (e *Endpoint) cloneListener(in *incoming, step string, synchronize func(c *Endpoint)) *Endpoint {
 	l := e.layer
-	c := l.newEndpoint(e.opts, Notify{})
+	c := l.newEndpoint(e.opts, nil)
 	c.parent = e
 	c.local, c.remote = in.local, in.remote
 	c.initBuffers()
@@ -305,8 +305,26 @@ func (e *Endpoint) cloneListener(in *incoming, step string, synchronize func(c *
 		e.dropf(in.frame, step, viz.ReasonNoSocket, "four-tuple busy: %v", err)
 		return nil
 	}
+	// The clone's socket comes from the listener's, once, now: the one
+	// accept() will return (contract.go, Upper.Cloned).
+	if e.upper != nil {
+		c.upper = e.upper.Cloned(c)
+	}
 	l.stats.PassiveOpens++
 	return c
+}
+
+// enqueueAccept is the accept-queue hand-off, the one place both passive
+// opens make it: a clone that reached ESTABLISHED (the handshake's final
+// ACK, or the ACK returning a SYN cookie) leaves the listener's SYN queue
+// for its accept queue, where accept() takes it, and the listener's socket
+// is told a connection is ready. The caller has checked that the accept
+// queue has room.
+func (e *Endpoint) enqueueAccept(c *Endpoint, frame uint64) {
+	e.synQueue = removeEndpoint(e.synQueue, c)
+	e.acceptQueue = append(e.acceptQueue, c)
+	c.logf("accept_queue", viz.Pass, frame, nil, "socket #%d waits in listener #%d's accept queue (%d/%d)", c.ID, e.ID, len(e.acceptQueue), e.backlog)
+	e.ready(ReadyAccept)
 }
 
 // synSentArrives handles a segment after our SYN (§3.10.7.3).
@@ -551,12 +569,7 @@ func (e *Endpoint) ackArrives(in *incoming) bool {
 			e.synTextArrives(in.frame)
 		}
 		if p := e.parent; p != nil {
-			p.synQueue = removeEndpoint(p.synQueue, e)
-			p.acceptQueue = append(p.acceptQueue, e)
-			e.logf("accept_queue", viz.Pass, in.frame, nil, "socket #%d waits in listener #%d's accept queue (%d/%d)", e.ID, p.ID, len(p.acceptQueue), p.backlog)
-			if p.notify.Acceptable != nil {
-				p.notify.Acceptable()
-			}
+			p.enqueueAccept(e, in.frame)
 		}
 		e.wakeWriters()
 	}

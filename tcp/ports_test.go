@@ -15,7 +15,7 @@ func TestEphemeralPortsExhausted(t *testing.T) {
 	remote := netip.MustParseAddrPort("10.0.0.2:80")
 	seen := map[uint16]bool{}
 	for i := 0; i < 2; i++ {
-		e, err := r.l.Connect(netip.AddrPort{}, remote, Options{}, Notify{})
+		e, err := r.l.Connect(netip.AddrPort{}, remote, Options{}, nil)
 		if err != nil {
 			t.Fatalf("connect %d: %v", i, err)
 		}
@@ -25,11 +25,11 @@ func TestEphemeralPortsExhausted(t *testing.T) {
 		}
 		seen[p] = true
 	}
-	if _, err := r.l.Connect(netip.AddrPort{}, remote, Options{}, Notify{}); !errors.Is(err, ErrAddrNotAvail) {
+	if _, err := r.l.Connect(netip.AddrPort{}, remote, Options{}, nil); !errors.Is(err, ErrAddrNotAvail) {
 		t.Fatalf("third connect: %v, want EADDRNOTAVAIL", err)
 	}
 	// Another destination has its own four-tuples: the same ports serve.
-	if _, err := r.l.Connect(netip.AddrPort{}, netip.MustParseAddrPort("10.0.0.3:80"), Options{}, Notify{}); err != nil {
+	if _, err := r.l.Connect(netip.AddrPort{}, netip.MustParseAddrPort("10.0.0.3:80"), Options{}, nil); err != nil {
 		t.Fatalf("connect elsewhere: %v", err)
 	}
 }

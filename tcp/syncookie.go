@@ -197,11 +197,7 @@ func (e *Endpoint) cookieACK(in *incoming) bool {
 			Fields: []viz.Field{viz.F("listener", fmt.Sprint(e.ID)), viz.F("remote", c.remote.String()), viz.F("mss", fmt.Sprint(c.mss))}})
 	}
 	c.setState(Established, in.frame, "the ACK returned a valid SYN cookie")
-	e.acceptQueue = append(e.acceptQueue, c)
-	c.logf("accept_queue", viz.Pass, in.frame, nil, "socket #%d waits in listener #%d's accept queue (%d/%d)", c.ID, e.ID, len(e.acceptQueue), e.backlog)
-	if e.notify.Acceptable != nil {
-		e.notify.Acceptable()
-	}
+	e.enqueueAccept(c, in.frame)
 	if len(in.payload) > 0 {
 		c.dataArrives(in)
 	}

@@ -9,7 +9,7 @@ import (
 // tsOpen completes a passive open whose SYN offers timestamps.
 func (r *rig) tsOpen() conn {
 	r.t.Helper()
-	if _, err := r.l.Listen(srvAddr, 4, Options{}, Notify{}); err != nil {
+	if _, err := r.l.Listen(srvAddr, 4, Options{}, nil); err != nil {
 		r.t.Fatal(err)
 	}
 	syn := peerSYN(peerISS)

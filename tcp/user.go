@@ -10,18 +10,19 @@ import (
 )
 
 // The user calls of RFC 9293 §3.10 (OPEN, SEND, RECEIVE, CLOSE, ABORT),
-// as the socket API makes them. None blocks: a call that cannot make
-// progress returns ErrWouldBlock, and the endpoint's Notify says when to
-// try again.
+// as the socket API makes them (Opener and User in contract.go). None
+// blocks: a call that cannot make progress returns ErrWouldBlock, and the
+// endpoint's Upper is told (Ready) when to try again.
 
 // Listen opens a passive socket on local (an unspecified address listens on
 // every address). backlog bounds the accept queue, and the SYN queue too.
-func (l *Layer) Listen(local netip.AddrPort, backlog int, opts Options, notify Notify) (*Endpoint, error) {
+// up hears of connections to accept, and clones one for each connection.
+func (l *Layer) Listen(local netip.AddrPort, backlog int, opts Options, up Upper) (*Endpoint, error) {
 	if local.Port() == 0 {
 		return nil, ErrInvalid
 	}
 	backlog = l.clampBacklog(backlog)
-	e := l.newEndpoint(opts, notify)
+	e := l.newEndpoint(opts, up)
 	e.local, e.backlog = local, backlog
 	if err := l.table.AddListener(e); err != nil {
 		return nil, err
@@ -58,7 +59,7 @@ func (e *Endpoint) SetBacklog(backlog int) error {
 // the source address and an ephemeral port): it sends a SYN and returns the
 // endpoint in SYN_SENT. The connection is up when the endpoint becomes
 // writable in ESTABLISHED; a failure shows as Err.
-func (l *Layer) Connect(local, remote netip.AddrPort, opts Options, notify Notify) (*Endpoint, error) {
+func (l *Layer) Connect(local, remote netip.AddrPort, opts Options, up Upper) (*Endpoint, error) {
 	if !remote.Addr().Is4() || remote.Port() == 0 {
 		return nil, ErrInvalid
 	}
@@ -76,7 +77,7 @@ func (l *Layer) Connect(local, remote netip.AddrPort, opts Options, notify Notif
 			return nil, err
 		}
 	}
-	e := l.newEndpoint(opts, notify)
+	e := l.newEndpoint(opts, up)
 	e.local, e.remote = netip.AddrPortFrom(src, port), remote
 	if err := l.table.AddConn(e); err != nil {
 		return nil, err

@@ -101,7 +101,7 @@ func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 func (b *bench) listen(t *testing.T, addr string) *tcp.Endpoint {
 	t.Helper()
 	b.log = append(b.log, "listen("+addr+")")
-	e, err := b.l.Listen(ap(addr), 8, tcp.Options{}, tcp.Notify{})
+	e, err := b.l.Listen(ap(addr), 8, tcp.Options{}, nil)
 	if err != nil {
 		t.Fatal(grading.Failure{Sent: b.sent(), Expected: "listen succeeds", Got: err.Error(), Hint: "AddListener refuses only the same address, or the wildcard, on the same port"})
 	}
@@ -279,7 +279,7 @@ func testConflicts(t *testing.T, newTable New) {
 	b.listen(t, "0.0.0.0:81")
 	for _, addr := range []string{"10.0.0.2:80", "0.0.0.0:80", "10.0.0.2:81", "0.0.0.0:81"} {
 		b.log = append(b.log, "listen("+addr+")")
-		if _, err := b.l.Listen(ap(addr), 8, tcp.Options{}, tcp.Notify{}); !errors.Is(err, tcp.ErrAddrInUse) {
+		if _, err := b.l.Listen(ap(addr), 8, tcp.Options{}, nil); !errors.Is(err, tcp.ErrAddrInUse) {
 			t.Error(grading.Failure{Sent: b.sent(), Expected: "EADDRINUSE (tcp.ErrAddrInUse): two listeners would claim the same segments", Got: fmt.Sprint(err)})
 		}
 	}
@@ -309,7 +309,7 @@ func testEphemeral(t *testing.T, newTable New) {
 	var ports []uint16
 	for i := 0; i < 2; i++ {
 		b.log = append(b.log, "connect(10.0.0.9:80)")
-		e, err := b.l.Connect(netip.AddrPort{}, remote, tcp.Options{}, tcp.Notify{})
+		e, err := b.l.Connect(netip.AddrPort{}, remote, tcp.Options{}, nil)
 		if err != nil {
 			t.Fatal(grading.Failure{Sent: b.sent() + "\n(ephemeral range 50000-50002, a listener on 50001)", Expected: "a connection from a free port", Got: err.Error()})
 		}
@@ -321,15 +321,15 @@ func testEphemeral(t *testing.T, newTable New) {
 			Got: fmt.Sprint(ports), Hint: "search the range from after the last port given, skip ports in use with this remote or listened on, wrap around"})
 	}
 	b.log = append(b.log, "connect(10.0.0.9:80)")
-	if _, err := b.l.Connect(netip.AddrPort{}, remote, tcp.Options{}, tcp.Notify{}); !errors.Is(err, tcp.ErrAddrNotAvail) {
+	if _, err := b.l.Connect(netip.AddrPort{}, remote, tcp.Options{}, nil); !errors.Is(err, tcp.ErrAddrNotAvail) {
 		t.Error(grading.Failure{Sent: b.sent(), Expected: "EADDRNOTAVAIL (tcp.ErrAddrNotAvail): every port is taken for this remote", Got: fmt.Sprint(err)})
 	}
 	b.log = append(b.log, "connect(10.0.0.9:81)")
-	if _, err := b.l.Connect(netip.AddrPort{}, ap("10.0.0.9:81"), tcp.Options{}, tcp.Notify{}); err != nil {
+	if _, err := b.l.Connect(netip.AddrPort{}, ap("10.0.0.9:81"), tcp.Options{}, nil); err != nil {
 		t.Error(grading.Failure{Sent: b.sent(), Expected: "a connection: with another remote port the four-tuples differ, so 50000 may be used again", Got: err.Error()})
 	}
 	b.log = append(b.log, "connect(from 10.0.0.2:50000 to 10.0.0.9:80)")
-	if _, err := b.l.Connect(ap("10.0.0.2:50000"), remote, tcp.Options{}, tcp.Notify{}); !errors.Is(err, tcp.ErrAddrInUse) {
+	if _, err := b.l.Connect(ap("10.0.0.2:50000"), remote, tcp.Options{}, nil); !errors.Is(err, tcp.ErrAddrInUse) {
 		t.Error(grading.Failure{Sent: b.sent(), Expected: "EADDRINUSE: that four-tuple is a connection already (AddConn)", Got: fmt.Sprint(err)})
 	}
 }
@@ -338,8 +338,8 @@ func testRemoveAndList(t *testing.T, newTable New) {
 	b := newBench(newTable, ip.EphemeralPorts)
 	l81 := b.listen(t, "0.0.0.0:81")
 	l80 := b.listen(t, "0.0.0.0:80")
-	e1, _ := b.l.Connect(netip.AddrPort{}, ap("10.0.0.9:80"), tcp.Options{}, tcp.Notify{})
-	e2, _ := b.l.Connect(netip.AddrPort{}, ap("10.0.0.9:81"), tcp.Options{}, tcp.Notify{})
+	e1, _ := b.l.Connect(netip.AddrPort{}, ap("10.0.0.9:80"), tcp.Options{}, nil)
+	e2, _ := b.l.Connect(netip.AddrPort{}, ap("10.0.0.9:81"), tcp.Options{}, nil)
 	b.log = append(b.log, "connect(10.0.0.9:80)", "connect(10.0.0.9:81)")
 	if e1 == nil || e2 == nil {
 		t.Fatal(grading.Failure{Sent: b.sent(), Expected: "two connections", Got: "connect failed"})

@@ -130,6 +130,10 @@ func run() error {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	// What gVisor's TCP did, for comparison with packetwalk's step log.
+	t := s.Stats().TCP
+	fmt.Printf("gVisor TCP: %d segments sent, %d retransmitted, %d timeouts, %d fast retransmits, %d SACK recoveries, %d TLP recoveries, %d spurious recoveries\n",
+		t.SegmentsSent.Value(), t.Retransmits.Value(), t.Timeouts.Value(), t.FastRetransmit.Value(), t.SACKRecovery.Value(), t.TLPRecovery.Value(), t.SpuriousRecovery.Value())
 	return nil
 }
 

@@ -8,13 +8,6 @@ import (
 	"github.com/packetwalk/packetwalk/clock"
 )
 
-// A Sink receives every event of a log. Event is called with the log's lock
-// held, one event at a time, in log order; the sink must not keep e (copy
-// what it needs) and must not call back into the log.
-type Sink interface {
-	Event(e *Event)
-}
-
 // Direction says whether a captured frame was leaving or entering a NIC.
 type Direction uint8
 

@@ -2,6 +2,30 @@ package viz
 
 import "time"
 
+// This file is the step log's contract.
+//
+// Up, to whoever watches: every step of every frame's walk is one Event,
+// in the order the host's event loop took them, delivered to the Sinks
+// added to the Log (narration, JSON Lines, pcapng comments, the HTML
+// report, the ladder, a test's memory). An Event's JSON Lines form, its
+// step names, its drop reasons (reason.go) and its narration are public:
+// the golden traces, the labs and the report read them.
+//
+// Down, from the layers: a layer logs through its host's Recorder
+// (Recorder.Emit), which stamps the time from the clock it was given and
+// the host's name, numbers frames and connections (NewFrameID,
+// NewConnID) and takes the frames a capture wants (Capture). Recorder.On
+// says whether anybody listens, so that a layer builds no message when
+// nobody does (no allocation per frame). The log never calls back into a
+// layer.
+
+// A Sink receives every event of a log. Event is called with the log's lock
+// held, one event at a time, in log order; the sink must not keep e (copy
+// what it needs) and must not call back into the log.
+type Sink interface {
+	Event(e *Event)
+}
+
 // Layer names the part of the stack that took a step. The set is closed:
 // viewers colour and filter by it.
 type Layer string

@@ -28,6 +28,9 @@ import (
 // only later. Flush and Close wait until the sink has seen every call made
 // before them.
 //
+// A sink with an EndBatch method has it called after each batch: a live
+// sink flushes there, once per batch rather than once per step.
+//
 // Tests and labs that read a sink right after a step (MemorySink, a file
 // read back mid-run) keep synchronous sinks; the command line's file
 // outputs (serve, trace, ping, lab run) use this one.
@@ -269,6 +272,11 @@ func (a *AsyncSink) consume() {
 		a.mu.Unlock()
 
 		a.deliver(b)
+		if be, ok := a.sink.(interface{ EndBatch() }); ok {
+			// A sink that writes to a terminal or a pipe flushes once
+			// per batch, not once per step (the live narration).
+			be.EndBatch()
+		}
 		n := uint64(len(b.kinds))
 		b.reset()
 

@@ -217,3 +217,34 @@ func TestAsyncTee(t *testing.T) {
 		t.Fatalf("the Capturer in the Tee saw %d calls, want the %d it sees alone", len(g), len(w))
 	}
 }
+
+// batchEnder records events and the ends of batches.
+type batchEnder struct{ recordingCapturer }
+
+func (b *batchEnder) EndBatch() { b.add("endbatch") }
+
+// A sink with EndBatch hears it after every batch, with every event of
+// the batch before it: a live narration flushes there, once per batch.
+func TestAsyncSinkEndBatch(t *testing.T) {
+	var s batchEnder
+	a := NewAsync(&s, AsyncOptions{MaxBatch: 16})
+	for i := range 100 {
+		a.Event(&Event{Host: "server", Layer: LayerTCP, Step: "data", Msg: Itoa(i)})
+	}
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	calls := s.got()
+	events, ends := 0, 0
+	for _, c := range calls {
+		if c == "endbatch" {
+			ends++
+		} else {
+			events++
+		}
+	}
+	if events != 100 || ends == 0 || ends > events || calls[len(calls)-1] != "endbatch" {
+		t.Errorf("%d events and %d ends of batches, the last call %q: want 100 events, each batch ended", events, ends, calls[len(calls)-1])
+	}
+}

@@ -155,9 +155,10 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	// The step log: wall-clock time, narrated live and streamed to --json.
 	log := viz.NewLog(clock.NewWall(nil))
 	f.live.attach(log)
-	narr := &liveNarrator{n: text.NewNarrator(stdout, f.view.narration(stdout))}
+	narr := newLiveNarrator(stdout, f.view.narration(stdout))
+	defer narr.Close()
 	if !f.quiet {
-		log.AddSink(narr)
+		log.AddSink(narr.Sink())
 	}
 	out, err := openOutputs(log, stdout, true, f.jsonPath, "")
 	if err != nil {
@@ -383,30 +384,57 @@ func announceReady(addr net.Addr, ready func(net.Addr)) error {
 
 // liveNarrator narrates each step as it happens (the batch narrator of
 // trace buffers), and interleaves the command's own lines with the steps
-// without tearing either.
+// without tearing either. The steps reach the narrator through an
+// AsyncSink (Sink): formatting and writing run on a goroutine of their
+// own, within a millisecond, and the output is flushed once per batch,
+// not once per step, so that watching costs the stack's goroutine a copy
+// of each event rather than a formatted line and a write system call.
 type liveNarrator struct {
 	mu sync.Mutex
 	n  *text.Narrator
+	q  *viz.AsyncSink
 }
 
-func (l *liveNarrator) Event(e *viz.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.n.Event(e)
-	l.n.Flush()
+func newLiveNarrator(w io.Writer, opts text.Options) *liveNarrator {
+	l := &liveNarrator{n: text.NewNarrator(w, opts)}
+	l.q = viz.NewAsync(liveNarration{l}, viz.AsyncOptions{})
+	return l
 }
 
+// Sink is what to add to the log.
+func (l *liveNarrator) Sink() viz.Sink { return l.q }
+
+// Println prints one of the command's own lines after every step logged
+// before it.
 func (l *liveNarrator) Println(s string) {
+	l.q.Drain()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.n.Println(s)
 	l.n.Flush()
 }
 
-func (l *liveNarrator) Flush() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.n.Flush()
+// Flush writes every step logged so far.
+func (l *liveNarrator) Flush() error { return l.q.Flush() }
+
+// Close flushes and stops the narration's goroutine.
+func (l *liveNarrator) Close() error { return l.q.Close() }
+
+// liveNarration is the narrator as the AsyncSink's goroutine calls it.
+type liveNarration struct{ l *liveNarrator }
+
+func (s liveNarration) Event(e *viz.Event) {
+	s.l.mu.Lock()
+	defer s.l.mu.Unlock()
+	s.l.n.Event(e)
+}
+
+func (s liveNarration) EndBatch() { s.Flush() }
+
+func (s liveNarration) Flush() error {
+	s.l.mu.Lock()
+	defer s.l.mu.Unlock()
+	return s.l.n.Flush()
 }
 
 // connIDListener gives each kernel connection a socket ID from the step

@@ -19,7 +19,6 @@ import (
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/viz/pcapng"
-	"github.com/packetwalk/packetwalk/viz/text"
 	"github.com/packetwalk/packetwalk/wire"
 )
 
@@ -66,9 +65,10 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	// The step log: narrated live, streamed to --json and --pcap.
 	log := dh.Log
 	f.live.attach(log)
-	narr := &liveNarrator{n: text.NewNarrator(stdout, f.view.narration(stdout))}
+	narr := newLiveNarrator(stdout, f.view.narration(stdout))
+	defer narr.Close()
 	if !f.quiet {
-		log.AddSink(narr)
+		log.AddSink(narr.Sink())
 	}
 	// The live capture is made first, so that it shares the step log's
 	// queue (outputs.fileQ: one goroutine encodes both files).

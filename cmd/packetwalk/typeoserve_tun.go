@@ -43,9 +43,10 @@ func typeOServeDevice(ctx context.Context, plan *tunPlan, port int, noConfigure,
 	// each write is whole.
 	out := &lockedWriter{w: stdout}
 	log := dh.Log
-	narr := &liveNarrator{n: text.NewNarrator(out, text.Options{Color: isTerminal(stdout)})}
+	narr := newLiveNarrator(out, text.Options{Color: isTerminal(stdout)})
+	defer narr.Close()
 	if steps {
-		log.AddSink(narr)
+		log.AddSink(narr.Sink())
 	}
 	drain := &drainWatcher{states: map[uint64]string{}}
 	log.AddSink(drain)

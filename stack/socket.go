@@ -648,6 +648,12 @@ func (h *Host) SetSockopt(fd FD, level, name, value int) error {
 			o.ReceiveBuffer = value
 		case level == IPPROTO_TCP && name == TCP_NODELAY:
 			o.NoDelay = value != 0
+		case level == IPPROTO_TCP && name == TCP_MAXSEG:
+			if value < tcp.MinUserMSS || value > tcp.MaxUserMSS {
+				err = ErrInvalid // as Linux: 88..32767
+				return
+			}
+			o.MaxSeg = value
 		default:
 			err = ErrInvalid
 			return
@@ -710,6 +716,9 @@ func (h *Host) GetSockopt(fd FD, level, name int) (int, error) {
 			v = s.typ
 		case level == IPPROTO_TCP && name == TCP_MAXSEG:
 			v = 536 // RFC 9293 §3.7.1: the MSS assumed before the peer says
+			if o.MaxSeg > 0 {
+				v = o.MaxSeg // what the application asked for, until the connection knows
+			}
 			if s.tcp != nil && s.tcp.Info().MSS > 0 {
 				v = s.tcp.Info().MSS
 			}

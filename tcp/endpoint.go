@@ -17,7 +17,19 @@ type Options struct {
 	Linger        *time.Duration // SO_LINGER: nil = off; 0 = close with RST at once
 	SendBuffer    int            // SO_SNDBUF; 0 = the layer's default
 	ReceiveBuffer int            // SO_RCVBUF; 0 = the layer's default
+	// MaxSeg is TCP_MAXSEG: the MSS our SYN announces and the most data
+	// a segment of ours carries, below what the MTU allows; 0 = from the
+	// MTU. Between MinUserMSS and MaxUserMSS.
+	MaxSeg int
 }
+
+// The range TCP_MAXSEG accepts, Linux's: below 88 bytes (TCP_MIN_MSS) a
+// segment would be mostly headers; above 32,767 (MAX_TCP_WINDOW) no link
+// carries it.
+const (
+	MinUserMSS = 88
+	MaxUserMSS = 32767
+)
 
 // Endpoint is one TCP socket: RFC 9293's Transmission Control Block. A
 // listening endpoint holds the SYN and accept queues; a connection holds the
@@ -286,6 +298,12 @@ func (e *Endpoint) ourMSS() int {
 	mtu := e.layer.net.MTUFor(e.remote.Addr())
 	if mtu <= 0 {
 		mtu = 1500
+	}
+	if m := e.opts.MaxSeg; m > 0 && m < mtu-40 {
+		// TCP_MAXSEG: the application asked for smaller segments
+		// (RFC 9293 §3.7.1 lets the MSS option be any value up to
+		// what the MTU allows).
+		return m
 	}
 	return mtu - 40
 }

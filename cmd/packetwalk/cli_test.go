@@ -292,3 +292,27 @@ func TestCCFlag(t *testing.T) {
 		t.Errorf("trace --cc cubic with 10%% loss: no cwnd step cites RFC 9438 (%v)", err)
 	}
 }
+
+// TestMermaidLadderHasStdoutToItself: with --ladder-format mermaid the
+// diagram is all that standard output holds, so `> handshake.mmd` (the
+// README's example) makes a file Mermaid reads; the narration, the
+// summary and the "wrote" lines go to standard error.
+func TestMermaidLadderHasStdoutToItself(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"trace", "--quiet", "--ladder", "--ladder-format", "mermaid", "--json", filepath.Join(dir, "t.jsonl"), "--pcap", "", "--html", ""},
+		{"ping", "--count", "1", "--ladder", "--ladder-format", "mermaid"},
+		{"drill", "--ladder", "--ladder-format", "mermaid", "../../drill/corpus/handshake/passive-open.pkt"},
+	} {
+		code, out, errOut := runCLI(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		if !strings.HasPrefix(out, "sequenceDiagram\n") || strings.Contains(out, "wrote ") || strings.Contains(out, "== summary") {
+			t.Errorf("%v: standard output is not only the diagram:\n%.300s", args, out)
+		}
+		if args[0] == "trace" && (!strings.Contains(errOut, "== summary") || !strings.Contains(errOut, "wrote ")) {
+			t.Errorf("%v: the summary and the wrote lines are not on standard error:\n%.300s", args, errOut)
+		}
+	}
+}

@@ -61,6 +61,7 @@ func runDrill(args []string, stdout, stderr io.Writer) error {
 	// Several scripts print one line each; one script is narrated like a
 	// trace unless --quiet.
 	narrate := single && !o.quiet
+	stdout = o.view.split(stdout, stderr) // a Mermaid ladder has standard output to itself
 	var passed, failed, skipped int
 	for _, path := range files {
 		res, err := drillOne(path, o.relaxed, o.seed, o.cc.cc, narrate, &o.view, o.jsonPath, o.pcapPath, o.htmlPath, stdout)

@@ -48,6 +48,19 @@ type viewFlags struct {
 	ladderFmt   string
 	layerValues []viz.Layer
 	seen        *filterWatch // what the run's steps were on, when a filter is set
+	ladderOut   io.Writer    // where the ladder goes when not with the narration (split)
+}
+
+// split returns where a command's narration, summaries and "wrote" lines
+// go: standard output, unless the ladder is a Mermaid diagram, which then
+// has standard output to itself (so that `> handshake.mmd` makes a file
+// Mermaid reads) and the rest goes to standard error.
+func (v *viewFlags) split(stdout, stderr io.Writer) io.Writer {
+	if v.ladder && strings.EqualFold(v.ladderFmt, "mermaid") {
+		v.ladderOut = stdout
+		return stderr
+	}
+	return stdout
 }
 
 func (v *viewFlags) register(fs *flag.FlagSet) {
@@ -202,6 +215,9 @@ func openViewOutputs(log *viz.Log, stdout io.Writer, view *viewFlags, quiet bool
 		if view.ladder {
 			o.ladder = ladder.New(ladder.Options{MaxRows: view.ladderRows})
 			o.ladderTo, o.ladderMM = stdout, strings.EqualFold(view.ladderFmt, "mermaid")
+			if view.ladderOut != nil {
+				o.ladderTo = view.ladderOut
+			}
 			log.AddSink(o.ladder)
 		}
 	}
@@ -273,10 +289,10 @@ func (o *outputs) close() error {
 	}
 	keep(o.narrator.Close())
 	if o.ladder != nil {
-		fmt.Fprintln(o.ladderTo)
 		if o.ladderMM {
 			keep(o.ladder.WriteMermaid(o.ladderTo))
 		} else {
+			fmt.Fprintln(o.ladderTo) // a blank line between the narration and the ladder
 			keep(o.ladder.WriteText(o.ladderTo))
 		}
 	}

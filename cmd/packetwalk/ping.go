@@ -87,6 +87,7 @@ func runPing(args []string, stdout, stderr io.Writer) error {
 	if err := o.view.checkHosts(names); err != nil {
 		return err
 	}
+	stdout = o.view.split(stdout, stderr) // a Mermaid ladder has standard output to itself
 	out, err := openViewOutputs(net.Log, stdout, &o.view, o.quiet, o.jsonPath, o.pcapPath)
 	if err != nil {
 		return err

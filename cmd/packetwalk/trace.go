@@ -66,7 +66,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		if len(o.gets) > 0 || o.docroot != "" {
 			return fmt.Errorf("--scenario describes its own traffic and site; it cannot be combined with --get or --docroot")
 		}
-		return traceScenario(o.scenario, &o.view, o.quiet, o.jsonPath, o.pcapPath, o.htmlPath, stdout)
+		return traceScenario(o.scenario, &o.view, o.quiet, o.jsonPath, o.pcapPath, o.htmlPath, o.view.split(stdout, stderr))
 	}
 	paths := append([]string{"/"}, o.gets...)
 	for _, p := range paths {
@@ -112,6 +112,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	stdout = o.view.split(stdout, stderr) // a Mermaid ladder has standard output to itself
 	out, err := openViewOutputs(n.Log, stdout, &o.view, o.quiet, o.jsonPath, o.pcapPath)
 	if err != nil {
 		return err

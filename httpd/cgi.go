@@ -113,6 +113,12 @@ func (m *FileMapper) runCGI(req *Request, docs *docRoot, scriptName, prog, pathI
 		// script's source instead would be the classic leak.
 		return status(403, "cgi unavailable (no real directory)")
 	}
+	if abs, err := filepath.Abs(prog); err == nil {
+		// The program runs in its own directory (cmd.Dir), where a
+		// relative path (a ScriptAlias relative to where packetwalk
+		// runs) would name another file.
+		prog = abs
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.cgiTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, prog)

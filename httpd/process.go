@@ -161,7 +161,7 @@ func (c *conn) mapResource(tx *transaction) *Resource {
 		case res.File != "":
 			to = " to the file " + res.File
 		case res.Content != nil:
-			to = fmt.Sprintf(" to %d bytes built in step 4", len(res.Content))
+			to = " to " + builtBody(res)
 		}
 		msg := "mapped " + tx.req.Path + to + ": " + strconv.Itoa(res.Status) + " " + statusText(res.Status) + " (" + res.Reason + ")." // not fmt: see logReceive
 		fields := []viz.Field{viz.F("status", strconv.Itoa(res.Status)), viz.F("reason", res.Reason)}
@@ -176,6 +176,24 @@ func (c *conn) mapResource(tx *transaction) *Resource {
 		st.emit(c.id, "map", viz.Pass, "", msg, fields...)
 	}
 	return res
+}
+
+// builtBody says what a body the mapper built is, for the map step: a
+// listing, a CGI program's output, a page with its includes done, or an
+// error page, with its size.
+func builtBody(res *Resource) string {
+	n := strconv.Itoa(len(res.Content)) + " bytes"
+	switch {
+	case res.Reason == "listing":
+		return "a directory listing (" + n + ")"
+	case res.Reason == "cgi":
+		return "a CGI program's output (" + n + ")"
+	case res.Reason == "ssi":
+		return "the page with its server-side includes done (" + n + ")"
+	case res.Status >= 400:
+		return "an error page (" + n + ")"
+	}
+	return n + " the server made"
 }
 
 // callMapper calls the Mapper, turning a panic into a value: one bad

@@ -1083,3 +1083,22 @@ func TestServerArchMultiplexed(t *testing.T) {
 	}
 	expectEOF(t, br4)
 }
+
+// TestBuiltBodySaysWhatItIs: the map step names what a body the mapper
+// built is (a listing, a CGI program's output, the page with its includes
+// done, an error page), not only its step number.
+func TestBuiltBodySaysWhatItIs(t *testing.T) {
+	for _, c := range []struct {
+		res  Resource
+		want string
+	}{
+		{Resource{Status: 200, Reason: "listing", Content: make([]byte, 10)}, "a directory listing (10 bytes)"},
+		{Resource{Status: 200, Reason: "cgi", Content: make([]byte, 3)}, "a CGI program's output (3 bytes)"},
+		{Resource{Status: 200, Reason: "ssi", Content: make([]byte, 7)}, "the page with its server-side includes done (7 bytes)"},
+		{Resource{Status: 404, Reason: "not found", Content: make([]byte, 5)}, "an error page (5 bytes)"},
+	} {
+		if got := builtBody(&c.res); got != c.want {
+			t.Errorf("%s: %q, want %q", c.res.Reason, got, c.want)
+		}
+	}
+}

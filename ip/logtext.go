@@ -36,8 +36,8 @@ func (l *Layer) headerFields(h IPv4) []viz.Field {
 	return []viz.Field{
 		viz.F("src", l.texts.src.get(h.Src())), viz.F("dst", l.texts.dst.get(h.Dst())),
 		viz.F("protocol", viz.Itoa(int(h.Protocol()))), viz.F("ttl", viz.Itoa(int(h.TTL()))),
-		viz.F("id", viz.Hex(uint64(h.ID()), 4)), viz.F("len", viz.Itoa(int(h.TotalLength()))),
-		viz.F("checksum", viz.Hex(uint64(h.HeaderChecksum()), 4)),
+		viz.F("id", viz.HexText(uint64(h.ID()), 4)), viz.F("len", viz.Itoa(int(h.TotalLength()))),
+		viz.F("checksum", viz.HexText(uint64(h.HeaderChecksum()), 4)),
 	}
 }
 

@@ -46,4 +46,4 @@ func (t EtherType) AppendTo(b []byte) []byte {
 }
 
 // fcsText is "%#08x" of an FCS.
-func fcsText(fcs uint32) string { return viz.Hex(uint64(fcs), 8) }
+func fcsText(fcs uint32) string { return viz.HexText(uint64(fcs), 8) }

@@ -154,7 +154,7 @@ func (n *NIC) dispatch(s *rxSlot) {
 		return
 	}
 	if n.rec.On() {
-		et := viz.Hex(uint64(t), 4)
+		et := viz.HexText(uint64(t), 4)
 		var a [64]byte
 		b := append(append(a[:0], "driver: EtherType "...), et...)
 		b = t.AppendTo(append(b, " -> "...))

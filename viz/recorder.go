@@ -78,6 +78,7 @@ type Log struct {
 	// (Sink's contract), so nothing changes for them.
 	event  Event
 	fields []Field
+	args   []Arg
 	frame  CapturedFrame
 }
 
@@ -145,20 +146,27 @@ func (l *Log) Recorder(host string) *Recorder {
 }
 
 // emit hands a copy of e to every sink; e itself does not escape (see
-// Log.event).
+// Log.event). It is copied member by member: assigning *e whole would
+// store the caller's Fields and Args slices in the log, and the compiler
+// would then put every step's slice literals on the heap.
 func (l *Log) emit(host string, e *Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.event = *e
 	l.fields = append(l.fields[:0], e.Fields...)
-	l.event.Fields = l.fields
-	l.event.T = l.clock.Now() // stamped under the lock, so file order is time order
-	l.event.Host = host
+	l.args = append(l.args[:0], e.Args...)
+	l.event = Event{
+		T:     l.clock.Now(), // stamped under the lock, so file order is time order
+		Host:  host,
+		Layer: e.Layer, Step: e.Step, Verdict: e.Verdict, Reason: e.Reason,
+		Frame: e.Frame, Conn: e.Conn,
+		Msg: e.Msg, Fmt: e.Fmt, Args: l.args, Fields: l.fields,
+	}
 	for _, s := range l.sinks {
 		s.Event(&l.event)
 	}
 	// Drop the references to the caller's strings until the next event.
 	clear(l.fields)
+	clear(l.args)
 	l.event = Event{}
 }
 
@@ -179,11 +187,15 @@ func (r *Recorder) Host() string {
 }
 
 // On reports whether anybody listens. Guard every step with it, so that when
-// nobody does, no message is formatted and no Event is built:
+// nobody does, no Event is built:
 //
 //	if rec.On() {
 //		rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "fcs", ...})
 //	}
+//
+// When somebody does, the message is still not made here: the event
+// carries its format and typed arguments (Fmt, Args) and the sinks make
+// the text.
 func (r *Recorder) On() bool {
 	return r != nil && r.log != nil && r.log.listening.Load()
 }

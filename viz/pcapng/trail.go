@@ -111,7 +111,7 @@ func appendLayer(b []byte, l viz.Layer) []byte {
 // for people), else its name and verdict; a drop always shows its reason,
 // the name Linux's dropreason.h would give it.
 func appendStep(b []byte, e *viz.Event) []byte {
-	text := e.Msg
+	text := e.Message()
 	if e.Verdict == viz.Drop {
 		b = append(b, "DROP "...)
 		if e.Reason != "" {

@@ -43,6 +43,7 @@ const (
 	kindAddr4             // an IPv4 address, n's low 32 bits
 	kindAddrPort4         // an IPv4 address and a port: n = addr<<16 | port
 	kindMAC               // a 48-bit MAC address, n's low 48 bits
+	kindSeconds           // time.Duration(n) as decimal seconds (AppendSeconds)
 )
 
 // Arg is one typed argument of a step's message or one field's value.
@@ -95,6 +96,10 @@ func Bool(v bool) Arg {
 
 // Dur is a duration argument: %v and %s print time.Duration's String.
 func Dur(d time.Duration) Arg { return Arg{n: uint64(d), k: kindDur} }
+
+// Seconds is a time printed as the step log's "t" is: decimal seconds,
+// exact, without trailing zeros ("1.50005").
+func Seconds(d time.Duration) Arg { return Arg{n: uint64(d), k: kindSeconds} }
 
 // Float is a floating-point argument (%.1f).
 func Float(f float64) Arg { return Arg{n: math.Float64bits(f), k: kindFloat} }
@@ -157,6 +162,8 @@ func (a Arg) AppendTo(b []byte) []byte {
 		return strconv.AppendBool(b, a.n != 0)
 	case kindDur:
 		return append(b, time.Duration(a.n).String()...)
+	case kindSeconds:
+		return AppendSeconds(b, time.Duration(a.n))
 	case kindFloat:
 		return fmt.Append(b, math.Float64frombits(a.n))
 	case kindAddr4:
@@ -216,6 +223,8 @@ func (a Arg) value() any {
 		return a.n != 0
 	case kindDur:
 		return time.Duration(a.n)
+	case kindSeconds:
+		return secondsValue(a.n)
 	case kindFloat:
 		return math.Float64frombits(a.n)
 	case kindAddr4:
@@ -260,6 +269,11 @@ func (h hexValue) Format(f fmt.State, verb rune) {
 	}
 	fmt.Fprintf(f, fmt.FormatString(f, verb), h.v)
 }
+
+// secondsValue is a Seconds argument for fmt.
+type secondsValue time.Duration
+
+func (s secondsValue) String() string { return FormatSeconds(time.Duration(s)) }
 
 // macValue is a MAC argument for fmt.
 type macValue [6]byte

@@ -39,6 +39,7 @@ func TestMessageMatchesFmt(t *testing.T) {
 		{"%s (v6)", Args(Addr(netip.MustParseAddr("fe80::1"))), []any{netip.MustParseAddr("fe80::1")}},
 		{"peer %s, %v", Args(AddrPort(ap), AddrPort(netip.AddrPort{})), []any{ap, netip.AddrPort{}}},
 		{"RTO %v, srtt %s, %d ns", Args(Dur(1500*time.Millisecond), Dur(0), Dur(time.Microsecond)), []any{1500 * time.Millisecond, time.Duration(0), time.Microsecond}},
+		{"arrives at %ss, %v", Args(Seconds(1500050*time.Microsecond), Seconds(0)), []any{"1.50005", "0"}},
 		{"sack %t %v", Args(Bool(true), Bool(false)), []any{true, false}},
 		{"ratio %.1f, %.3f, %f", Args(Float(0.75), Float(-1.0/3), Float(2)), []any{0.75, -1.0 / 3, 2.0}},
 		{"ratio %v %.1f", Args(Float(1e21), Float(math.Inf(1))), []any{1e21, math.Inf(1)}},
@@ -121,7 +122,7 @@ func FuzzMessageMatchesFmt(f *testing.F) {
 		}
 		all := []Arg{U64(n), I64(i), Str(s), Hex(n, int(pick%17)), Bool(n&1 == 1), Dur(time.Duration(i)),
 			Float(float64(i) / 7), Addr(netip.AddrFrom4([4]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)})),
-			AddrPort(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(n), 0, 1}), uint16(i))), MAC([6]byte{byte(n), 1, 2, 3, 4, byte(i)})}
+			AddrPort(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(n), 0, 1}), uint16(i))), MAC([6]byte{byte(n), 1, 2, 3, 4, byte(i)}), Seconds(time.Duration(i))}
 		// The verbs in the format take arguments in turn, starting at pick.
 		nverbs := strings.Count(format, "%")
 		args := make([]Arg, 0, nverbs)

@@ -39,8 +39,9 @@ func (l *Layer) Receive(in Inbound) {
 		format := l.summaryArgs(h, headerChecked, &args)
 		args.add(viz.Int(h.HeaderLen()), viz.Int(int(h.TotalLength())), viz.Hex16(h.HeaderChecksum()))
 		fields := headerFields(h)
-		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "header", Verdict: viz.Pass, Frame: in.Frame,
-			Fmt: format, Args: args.list(), Fields: fields[:]})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "header", Verdict: viz.Pass, Frame: in.Frame},
+			fields[:],
+			format, args.list()...)
 	}
 
 	// Is it mine? A frame the NIC accepted only in promiscuous mode was for
@@ -78,9 +79,9 @@ func (l *Layer) Receive(in Inbound) {
 		if broadcast {
 			what = "a broadcast, so mine too"
 		}
-		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "route", Verdict: viz.Pass, Frame: in.Frame,
-			Fmt: "destination %s is %s", Args: viz.Args(viz.Addr(dst), viz.Str(what)),
-			Fields: []viz.Field{viz.Fv("dst", viz.Addr(dst)), viz.F("decision", "local")}})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "route", Verdict: viz.Pass, Frame: in.Frame},
+			[]viz.Field{viz.Fv("dst", viz.Addr(dst)), viz.F("decision", "local")},
+			"destination %s is %s", viz.Addr(dst), viz.Str(what))
 	}
 
 	// Options (options.go): a malformed one is answered with Parameter
@@ -147,10 +148,9 @@ func (l *Layer) deliver(in Inbound, h IPv4, payload []byte, broadcast bool) {
 
 func (l *Layer) protoStep(d Datagram) {
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "protocol", Verdict: viz.Pass, Frame: d.Frame,
-			Fmt:    "protocol %d -> %s (%d bytes)",
-			Args:   viz.Args(viz.Int(int(d.Protocol)), viz.Str(d.Protocol.String()), viz.Int(len(d.Payload))),
-			Fields: []viz.Field{viz.Fv("protocol", viz.Int(int(d.Protocol)))}})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "protocol", Verdict: viz.Pass, Frame: d.Frame},
+			[]viz.Field{viz.Fv("protocol", viz.Int(int(d.Protocol)))},
+			"protocol %d -> %s (%d bytes)", viz.Int(int(d.Protocol)), viz.Str(d.Protocol.String()), viz.Int(len(d.Payload)))
 	}
 }
 

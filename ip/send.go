@@ -106,14 +106,14 @@ func (l *Layer) output(r Route, h IPv4Header, payload []byte, frame uint64, step
 			}
 			args.add(viz.Str(link.Name()))
 			fields := headerFields(IPv4(p))
-			ev := viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Send, Frame: id,
-				Fmt: format, Args: args.list(), Fields: fields[:]}
-			if len(pieces) > 1 {
-				ev.Fmt = "fragment %d of %d: %s"
-				ev.Args = viz.Args(viz.Int(i+1), viz.Int(len(pieces)), viz.Str((&ev).Message()))
-				ev.Fields = append(ev.Fields, viz.F("fragment", fmt.Sprintf("%d/%d", i+1, len(pieces))), viz.Fv("datagram_frame", viz.U64(frame)))
+			ev := viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Send, Frame: id}
+			if len(pieces) == 1 {
+				l.rec.Stepf(ev, fields[:], format, args.list()...)
+			} else {
+				msg := (&viz.Event{Fmt: format, Args: args.list()}).Message()
+				l.rec.Stepf(ev, append(fields[:], viz.F("fragment", fmt.Sprintf("%d/%d", i+1, len(pieces))), viz.Fv("datagram_frame", viz.U64(frame))),
+					"fragment %d of %d: %s", viz.Int(i+1), viz.Int(len(pieces)), viz.Str(msg))
 			}
-			l.rec.Emit(ev)
 		}
 		if broadcast {
 			err = link.OutputBroadcast(p, id)

@@ -185,12 +185,11 @@ func (n *NIC) Transmit(dst MAC, t EtherType, payload []byte, id uint64) error {
 	if n.rec.On() {
 		pad := len(frame) - HeaderLen - FCSLen - len(payload)
 		fcs := frame.FCS()
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "tx", Verdict: viz.Send, Frame: id,
-			Fmt:  "%s %s -> %s %s, %d bytes with FCS %s",
-			Args: viz.Args(viz.Str(n.name), viz.MAC(n.mac), viz.MAC(dst), t.LogArg(), viz.Int(len(frame)), viz.Hex32(fcs)),
-			Fields: []viz.Field{viz.F("nic", n.name), viz.Fv("src", viz.MAC(n.mac)), viz.Fv("dst", viz.MAC(dst)),
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "tx", Verdict: viz.Send, Frame: id},
+			[]viz.Field{viz.F("nic", n.name), viz.Fv("src", viz.MAC(n.mac)), viz.Fv("dst", viz.MAC(dst)),
 				viz.Fv("ethertype", t.LogArg()), viz.Fv("len", viz.Int(len(frame))), viz.Fv("pad", viz.Int(pad)),
-				viz.Fv("fcs", viz.Hex32(fcs))}})
+				viz.Fv("fcs", viz.Hex32(fcs))},
+			"%s %s -> %s %s, %d bytes with FCS %s", viz.Str(n.name), viz.MAC(n.mac), viz.MAC(dst), t.LogArg(), viz.Int(len(frame)), viz.Hex32(fcs))
 		n.rec.Capture(viz.CapturedFrame{NIC: n.name, MAC: n.macText, Dir: viz.Outbound, Frame: id, Data: frame})
 		n.rec.EndWalk(id)
 	}
@@ -202,7 +201,9 @@ func (n *NIC) Transmit(dst MAC, t EtherType, payload []byte, id uint64) error {
 
 func (n *NIC) dropTx(id uint64, step string, reason viz.Reason, format string, args ...viz.Arg) {
 	if n.rec.On() {
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: step, Verdict: viz.Drop, Reason: reason, Frame: id, Fmt: format, Args: args})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: step, Verdict: viz.Drop, Reason: reason, Frame: id},
+			nil,
+			format, args...)
 		n.rec.EndWalk(id)
 	}
 }

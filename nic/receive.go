@@ -23,9 +23,9 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 	}
 	if n.rec.On() {
 		n.rec.Capture(viz.CapturedFrame{NIC: n.name, MAC: n.macText, Dir: viz.Inbound, Frame: id, Data: frame, FCSError: !fcsOK})
-		n.rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "rx", Verdict: viz.Pass, Frame: id,
-			Fmt: "%s: signal decoded into %d bytes", Args: viz.Args(viz.Str(n.name), viz.Int(len(frame))),
-			Fields: []viz.Field{viz.F("nic", n.name), viz.Fv("len", viz.Int(len(frame)))}})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "rx", Verdict: viz.Pass, Frame: id},
+			[]viz.Field{viz.F("nic", n.name), viz.Fv("len", viz.Int(len(frame)))},
+			"%s: signal decoded into %d bytes", viz.Str(n.name), viz.Int(len(frame)))
 	}
 
 	// Size: a frame shorter than 64 bytes is collision debris (a runt);
@@ -51,8 +51,9 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 		return
 	}
 	if n.rec.On() {
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "fcs", Verdict: viz.Pass, Frame: id,
-			Fmt: "FCS ok (%s)", Args: viz.Args(viz.Hex32(got)), Fields: []viz.Field{viz.Fv("fcs", viz.Hex32(got))}})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "fcs", Verdict: viz.Pass, Frame: id},
+			[]viz.Field{viz.Fv("fcs", viz.Hex32(got))},
+			"FCS ok (%s)", viz.Hex32(got))
 	}
 
 	// Destination MAC: Ethernet carries every frame to every station on a
@@ -69,9 +70,9 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 		n.stats.RxMulticast++
 	}
 	if n.rec.On() {
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "mac", Verdict: viz.Pass, Frame: id,
-			Fmt: "dst MAC %s: %s", Args: viz.Args(viz.MAC(dst), viz.Str(class.String())),
-			Fields: []viz.Field{viz.Fv("dst", viz.MAC(dst)), viz.F("class", class.String())}})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "mac", Verdict: viz.Pass, Frame: id},
+			[]viz.Field{viz.Fv("dst", viz.MAC(dst)), viz.F("class", class.String())},
+			"dst MAC %s: %s", viz.MAC(dst), viz.Str(class.String()))
 	}
 
 	// Buffer memory: the adapter copies the frame into a free RX ring slot.
@@ -85,9 +86,9 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 	}
 	if n.rec.On() {
 		used, size := viz.Int(n.ring.used()), viz.Int(n.ring.size())
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "ring", Verdict: viz.Pass, Frame: id,
-			Fmt: "copied into RX ring slot %d (%d/%d used)", Args: viz.Args(viz.Int(slot), used, size),
-			Fields: []viz.Field{viz.Fv("slot", viz.Int(slot)), viz.Fv("used", used), viz.Fv("size", size)}})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "ring", Verdict: viz.Pass, Frame: id},
+			[]viz.Field{viz.Fv("slot", viz.Int(slot)), viz.Fv("used", used), viz.Fv("size", size)},
+			"copied into RX ring slot %d (%d/%d used)", viz.Int(slot), used, size)
 	}
 	n.stats.RxPackets++
 	n.stats.RxBytes += uint64(len(frame))
@@ -97,8 +98,9 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 	if !n.irqPending {
 		n.irqPending = true
 		if n.rec.On() {
-			n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "irq", Frame: id,
-				Fmt: "interrupt raised; driver runs in %v", Args: viz.Args(viz.Dur(n.irqDelay))})
+			n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "irq", Frame: id},
+				nil,
+				"interrupt raised; driver runs in %v", viz.Dur(n.irqDelay))
 		}
 		clock.Rearm(n.clock, &n.irqTimer, n.irqDelay, n.pollFunc)
 	}
@@ -138,9 +140,9 @@ func (n *NIC) dispatch(s *rxSlot) {
 		return
 	}
 	if n.rec.On() {
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "driver", Verdict: viz.Pass, Frame: s.id,
-			Fmt: "driver: EtherType %s -> %s", Args: viz.Args(viz.Hex16(uint16(t)), t.LogArg()),
-			Fields: []viz.Field{viz.Fv("ethertype", viz.Hex16(uint16(t)))}})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "driver", Verdict: viz.Pass, Frame: s.id},
+			[]viz.Field{viz.Fv("ethertype", viz.Hex16(uint16(t)))},
+			"driver: EtherType %s -> %s", viz.Hex16(uint16(t)), t.LogArg())
 	}
 	p.Receive(RxFrame{NIC: n, ID: s.id, Dst: frame.Dst(), Src: frame.Src(), EtherType: t, Class: s.class, Payload: frame.Payload()})
 	n.rec.EndWalk(s.id)
@@ -148,7 +150,9 @@ func (n *NIC) dispatch(s *rxSlot) {
 
 func (n *NIC) dropRx(id uint64, step string, reason viz.Reason, format string, args ...viz.Arg) {
 	if n.rec.On() {
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: step, Verdict: viz.Drop, Reason: reason, Frame: id, Fmt: format, Args: args})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: step, Verdict: viz.Drop, Reason: reason, Frame: id},
+			nil,
+			format, args...)
 		n.rec.EndWalk(id)
 	}
 }

@@ -265,10 +265,10 @@ func (l *Layer) Receive(d ip.Datagram) {
 		payload: seg.Payload(),
 	}
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "check", Verdict: viz.Pass, Frame: d.Frame,
-			Fmt: "%s > %s: Flags %s, seq %d, ack %d, win %d, length %d: checksum ok",
-			Args: viz.Args(viz.AddrPort(in.remote), viz.AddrPort(in.local), viz.Str(h.Flags.String()),
-				viz.U32(uint32(h.Seq)), viz.U32(uint32(h.Ack)), viz.Int(int(h.Window)), viz.Int(len(in.payload)))})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: "check", Verdict: viz.Pass, Frame: d.Frame},
+			nil,
+			"%s > %s: Flags %s, seq %d, ack %d, win %d, length %d: checksum ok", viz.AddrPort(in.remote), viz.AddrPort(in.local), viz.Str(h.Flags.String()),
+			viz.U32(uint32(h.Seq)), viz.U32(uint32(h.Ack)), viz.Int(int(h.Window)), viz.Int(len(in.payload)))
 	}
 
 	// Demultiplexing ("How Network Works" ch. 6): the exact four-tuple
@@ -296,14 +296,14 @@ func (l *Layer) demuxStep(in *incoming, e *Endpoint, rule string) {
 	if l.rec.On() {
 		fields := []viz.Field{viz.F("rule", rule), viz.Fv("local", viz.AddrPort(in.local)), viz.Fv("remote", viz.AddrPort(in.remote))}
 		if rule == "exact" {
-			l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Pass, Frame: in.frame, Conn: e.ID,
-				Fmt:  "four-tuple %s <-> %s -> socket #%d (%s)",
-				Args: viz.Args(viz.AddrPort(in.local), viz.AddrPort(in.remote), viz.U64(e.ID), viz.Str(e.state.String())), Fields: fields})
+			l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Pass, Frame: in.frame, Conn: e.ID},
+				fields,
+				"four-tuple %s <-> %s -> socket #%d (%s)", viz.AddrPort(in.local), viz.AddrPort(in.remote), viz.U64(e.ID), viz.Str(e.state.String()))
 			return
 		}
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Pass, Frame: in.frame, Conn: e.ID,
-			Fmt:  "no connection for %s <-> %s; listening socket #%d on %s",
-			Args: viz.Args(viz.AddrPort(in.local), viz.AddrPort(in.remote), viz.U64(e.ID), viz.AddrPort(e.local)), Fields: fields})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Pass, Frame: in.frame, Conn: e.ID},
+			fields,
+			"no connection for %s <-> %s; listening socket #%d on %s", viz.AddrPort(in.local), viz.AddrPort(in.remote), viz.U64(e.ID), viz.AddrPort(e.local))
 	}
 }
 
@@ -354,8 +354,9 @@ func (l *Layer) sendRaw(src, dst netip.Addr, h Header, payload []byte, conn uint
 		var args segArgs
 		format := sendLine(why, Segment(seg), src, dst, &args)
 		fields := segmentFields(h, len(payload))
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Send, Frame: frame, Conn: conn,
-			Fmt: format, Args: args.a[:args.n], Fields: fields[:]})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Send, Frame: frame, Conn: conn},
+			fields[:],
+			format, args.a[:args.n]...)
 	}
 	l.stats.OutSegs++
 	_ = l.net.Send(ip.Outbound{Frame: frame, Src: src, Dst: dst, Protocol: ip.ProtocolTCP, Payload: seg, DF: true})

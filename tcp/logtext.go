@@ -67,8 +67,9 @@ func appendSegmentLine(b []byte, flags Flags, seq, ack Seq, win, urg uint16, opt
 // arguments, made into text by the sinks (viz/arg.go).
 func (e *Endpoint) stepf(step string, v viz.Verdict, frame uint64, fields []viz.Field, format string, args ...viz.Arg) {
 	if e.layer.rec.On() {
-		e.layer.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: v, Frame: frame, Conn: e.ID,
-			Fmt: format, Args: args, Fields: fields})
+		e.layer.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: v, Frame: frame, Conn: e.ID},
+			fields,
+			format, args...)
 	}
 }
 

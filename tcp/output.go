@@ -291,8 +291,9 @@ func (e *Endpoint) emit(h Header, data []byte, step, why string) {
 		}
 		var args segArgs
 		format := sendLine(why, Segment(seg), e.local.Addr(), e.remote.Addr(), &args)
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Send, Frame: frame, Conn: e.ID,
-			Fmt: format, Args: args.a[:args.n], Fields: fields[:n]})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Send, Frame: frame, Conn: e.ID},
+			fields[:n],
+			format, args.a[:args.n]...)
 	}
 	l.stats.OutSegs++
 	_ = l.net.Send(ip.Outbound{Frame: frame, Src: e.local.Addr(), Dst: e.remote.Addr(), Protocol: ip.ProtocolTCP, Payload: seg, DF: true})

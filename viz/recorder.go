@@ -145,15 +145,18 @@ func (l *Log) Recorder(host string) *Recorder {
 	return &Recorder{log: l, host: host}
 }
 
-// emit hands a copy of e to every sink; e itself does not escape (see
-// Log.event). It is copied member by member: assigning *e whole would
-// store the caller's Fields and Args slices in the log, and the compiler
-// would then put every step's slice literals on the heap.
-func (l *Log) emit(host string, e *Event) {
+// emit hands a copy of e, with fields and args, to every sink. Nothing of
+// the caller's escapes: the strings are copied into the log's own Event,
+// and the elements of fields and args into the log's own arrays. fields
+// and args come as parameters of their own, not inside e, because the
+// compiler's escape analysis does not tell a struct's members apart:
+// copying e's strings would make it think the slices' arrays escape too,
+// and put every step's slice literals on the heap (Recorder.Stepf).
+func (l *Log) emit(host string, e *Event, fields []Field, args []Arg) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.fields = append(l.fields[:0], e.Fields...)
-	l.args = append(l.args[:0], e.Args...)
+	l.fields = append(l.fields[:0], fields...)
+	l.args = append(l.args[:0], args...)
 	l.event = Event{
 		T:     l.clock.Now(), // stamped under the lock, so file order is time order
 		Host:  host,
@@ -200,12 +203,32 @@ func (r *Recorder) On() bool {
 	return r != nil && r.log != nil && r.log.listening.Load()
 }
 
-// Emit records e, stamped with the time and this recorder's host.
+// Emit records e, stamped with the time and this recorder's host. The
+// slices e holds (Fields, Args) are copied, but passing them inside e puts
+// them on the heap (see Log.emit): a step taken for every frame uses Stepf.
 func (r *Recorder) Emit(e Event) {
 	if !r.On() {
 		return
 	}
-	r.log.emit(r.host, &e)
+	r.log.emit(r.host, &e, e.Fields, e.Args)
+}
+
+// Stepf records the step e (its Layer, Step, Verdict, Reason, Frame, Conn)
+// with fields and the sentence format of args, stamped with the time and
+// this recorder's host:
+//
+//	rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "fcs", Verdict: viz.Pass, Frame: id},
+//		[]viz.Field{viz.Fv("fcs", viz.Hex32(fcs))}, "FCS ok (%s)", viz.Hex32(fcs))
+//
+// Nothing is formatted here and nothing is allocated: the fields literal
+// and the arguments stay on the caller's stack, the log copies them, and
+// the sinks make the text.
+func (r *Recorder) Stepf(e Event, fields []Field, format string, args ...Arg) {
+	if !r.On() {
+		return
+	}
+	e.Fmt = format
+	r.log.emit(r.host, &e, fields, args)
 }
 
 // Now returns the log clock's time, or 0 without a log.

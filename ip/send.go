@@ -110,7 +110,7 @@ func (l *Layer) output(r Route, h IPv4Header, payload []byte, frame uint64, step
 			if len(pieces) == 1 {
 				l.rec.Stepf(ev, fields[:], format, args.list()...)
 			} else {
-				msg := (&viz.Event{Fmt: format, Args: args.list()}).Message()
+				msg := string(viz.AppendFormat(nil, format, args.list()))
 				l.rec.Stepf(ev, append(fields[:], viz.F("fragment", fmt.Sprintf("%d/%d", i+1, len(pieces))), viz.Fv("datagram_frame", viz.U64(frame))),
 					"fragment %d of %d: %s", viz.Int(i+1), viz.Int(len(pieces)), viz.Str(msg))
 			}

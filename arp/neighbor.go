@@ -189,8 +189,6 @@ type neighbor struct {
 
 	// The entry's addresses as text, made once for the step log: every
 	// packet to this neighbour logs them (logtext.go).
-	ipText  string
-	macText macText
 }
 
 // pendingPacket is a packet waiting for its next hop's MAC address. It
@@ -304,19 +302,10 @@ func (a *ARP) Output(nextHop netip.Addr, t nic.EtherType, payload []byte, id uin
 
 	case e.state == NeighborReachable:
 		if a.rec.On() {
-			// "%s is-at %s (REACHABLE, confirmed %v ago)", without fmt.
-			if e.ipText == "" {
-				e.ipText = nextHop.String()
-			}
-			mac := e.macText.get(e.mac)
-			var buf [128]byte
-			b := append(append(buf[:0], e.ipText...), " is-at "...)
-			b = append(append(b, mac...), " (REACHABLE, confirmed "...)
-			b = append(append(b, (now-e.updated).String()...), " ago)"...)
-			a.emit(viz.Event{Step: "lookup", Verdict: viz.Pass, Frame: id,
-				Msg: string(b),
-				Fields: []viz.Field{viz.F("ip", e.ipText), viz.F("hit", "true"), viz.F("mac", mac),
-					viz.F("state", e.state.String())}})
+			a.rec.Stepf(viz.Event{Layer: viz.LayerARP, Step: "lookup", Verdict: viz.Pass, Frame: id},
+				[]viz.Field{viz.Fv("ip", viz.Addr(nextHop)), viz.F("hit", "true"), viz.Fv("mac", viz.MAC(e.mac)),
+					viz.F("state", e.state.String())},
+				"%s is-at %s (REACHABLE, confirmed %v ago)", viz.Addr(nextHop), viz.MAC(e.mac), viz.Dur(now-e.updated))
 		}
 		return a.nic.Transmit(e.mac, t, payload, id)
 

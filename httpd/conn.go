@@ -188,7 +188,7 @@ func (c *conn) accept() bool {
 func fieldValue(fields []viz.Field, key string) (string, bool) {
 	for _, f := range fields {
 		if f.Key == key {
-			return f.Value, true
+			return f.Value(), true
 		}
 	}
 	return "", false

@@ -169,7 +169,7 @@ func (c *conn) mapResource(tx *transaction) *Resource {
 			viz.F("file", res.File), viz.F("vhost", res.VHost), viz.F("type", res.ContentType),
 			viz.F("location", res.Location), viz.F("user", tx.req.User),
 		} {
-			if f.Value != "" {
+			if f.Value() != "" {
 				fields = append(fields, f)
 			}
 		}

@@ -50,7 +50,6 @@ type Config struct {
 // above it (ICMP, TCP, UDP). Like all protocol state it is owned by the
 // host's event loop.
 type Layer struct {
-	texts      logTexts // the step log's address texts (logtext.go)
 	rec        *viz.Recorder
 	clock      clock.Clock
 	forwarding bool

@@ -34,9 +34,14 @@ func (l *Layer) Receive(in Inbound) {
 	// Length, not at the end of the frame.
 	h = h[:h.TotalLength()]
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "header", Verdict: viz.Pass, Frame: in.Frame,
-			Msg:    l.headerMsg(h),
-			Fields: l.headerFields(h)})
+		// "<summary>: version 4, header %d bytes, length %d, checksum %#04x ok"
+		var args stepArgs
+		format := l.summaryArgs(h, headerChecked, &args)
+		args.add(viz.Int(h.HeaderLen()), viz.Int(int(h.TotalLength())), viz.Hex16(h.HeaderChecksum()))
+		fields := headerFields(h)
+		l.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "header", Verdict: viz.Pass, Frame: in.Frame},
+			fields[:],
+			format, args.list()...)
 	}
 
 	// Is it mine? A frame the NIC accepted only in promiscuous mode was for
@@ -74,9 +79,9 @@ func (l *Layer) Receive(in Inbound) {
 		if broadcast {
 			what = "a broadcast, so mine too"
 		}
-		dstText := l.texts.dst.get(dst)
-		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "route", Verdict: viz.Pass, Frame: in.Frame,
-			Msg: "destination " + dstText + " is " + what, Fields: []viz.Field{viz.F("dst", dstText), viz.F("decision", "local")}})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "route", Verdict: viz.Pass, Frame: in.Frame},
+			[]viz.Field{viz.Fv("dst", viz.Addr(dst)), viz.F("decision", "local")},
+			"destination %s is %s", viz.Addr(dst), viz.Str(what))
 	}
 
 	// Options (options.go): a malformed one is answered with Parameter
@@ -143,14 +148,9 @@ func (l *Layer) deliver(in Inbound, h IPv4, payload []byte, broadcast bool) {
 
 func (l *Layer) protoStep(d Datagram) {
 	if l.rec.On() {
-		// "protocol %d -> %s (%d bytes)", without fmt (logtext.go).
-		var a [64]byte
-		b := viz.AppendInt(append(a[:0], "protocol "...), int(d.Protocol))
-		b = append(append(append(b, " -> "...), d.Protocol.String()...), " ("...)
-		b = append(viz.AppendInt(b, len(d.Payload)), " bytes)"...)
-		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "protocol", Verdict: viz.Pass, Frame: d.Frame,
-			Msg:    string(b),
-			Fields: []viz.Field{viz.F("protocol", viz.Itoa(int(d.Protocol)))}})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "protocol", Verdict: viz.Pass, Frame: d.Frame},
+			[]viz.Field{viz.Fv("protocol", viz.Int(int(d.Protocol)))},
+			"protocol %d -> %s (%d bytes)", viz.Int(int(d.Protocol)), viz.Str(d.Protocol.String()), viz.Int(len(d.Payload)))
 	}
 }
 
@@ -158,17 +158,6 @@ func (l *Layer) drop(frame uint64, step string, reason viz.Reason, msg string) {
 	if l.rec.On() {
 		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Msg: msg})
 	}
-}
-
-// headerMsg is the header step's message, "%s: version 4, header %d
-// bytes, length %d, checksum %#04x ok" with the datagram's summary.
-func (l *Layer) headerMsg(h IPv4) string {
-	var a [160]byte
-	b := append(append(a[:0], l.summary(h)...), ": version 4, header "...)
-	b = append(viz.AppendInt(b, h.HeaderLen()), " bytes, length "...)
-	b = append(viz.AppendInt(b, int(h.TotalLength())), ", checksum "...)
-	b = append(viz.AppendHex(b, uint64(h.HeaderChecksum()), 4), " ok"...)
-	return string(b)
 }
 
 // martianSource says why src cannot be the source of a datagram this host

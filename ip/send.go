@@ -91,21 +91,29 @@ func (l *Layer) output(r Route, h IPv4Header, payload []byte, frame uint64, step
 			id = l.rec.NewFrameID()
 		}
 		if l.rec.On() {
-			// Joined with + and the next hop's text remembered (logtext.go).
-			via := "to " + l.texts.next.get(next) + " on " + link.Name()
+			// "<summary>, to 10.0.0.2 on eth0"
+			via := sendTo
 			if r.Gateway.IsValid() {
-				via = "via gateway " + l.texts.next.get(next) + " on " + link.Name()
+				via = sendVia
 			}
 			if broadcast {
-				via = "to everyone on " + link.Name() + " (broadcast)"
+				via = sendBroadcast
 			}
-			ev := viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Send, Frame: id,
-				Msg: l.summary(IPv4(p)) + ", " + via, Fields: l.headerFields(IPv4(p))}
-			if len(pieces) > 1 {
-				ev.Msg = fmt.Sprintf("fragment %d of %d: %s", i+1, len(pieces), ev.Msg)
-				ev.Fields = append(ev.Fields, viz.F("fragment", fmt.Sprintf("%d/%d", i+1, len(pieces))), viz.F("datagram_frame", fmt.Sprint(frame)))
+			var args stepArgs
+			format := l.summaryArgs(IPv4(p), via, &args)
+			if !broadcast {
+				args.add(viz.Addr(next))
 			}
-			l.rec.Emit(ev)
+			args.add(viz.Str(link.Name()))
+			fields := headerFields(IPv4(p))
+			ev := viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Send, Frame: id}
+			if len(pieces) == 1 {
+				l.rec.Stepf(ev, fields[:], format, args.list()...)
+			} else {
+				msg := string(viz.AppendFormat(nil, format, args.list()))
+				l.rec.Stepf(ev, append(fields[:], viz.F("fragment", fmt.Sprintf("%d/%d", i+1, len(pieces))), viz.Fv("datagram_frame", viz.U64(frame))),
+					"fragment %d of %d: %s", viz.Int(i+1), viz.Int(len(pieces)), viz.Str(msg))
+			}
 		}
 		if broadcast {
 			err = link.OutputBroadcast(p, id)

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/packetwalk/packetwalk/viz"
 )
 
 // An Ethernet II frame as it crosses the wire (IEEE 802.3 clause 3), without
@@ -161,4 +163,14 @@ func AppendFrame(b []byte, dst, src MAC, t EtherType, payload []byte) []byte {
 		b = append(b, 0)
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b[start:]))
+}
+
+// LogArg is t as a step's argument: String's text (a name, or "0x...."
+// when it has none), made by the sink that prints it.
+func (t EtherType) LogArg() viz.Arg {
+	switch t {
+	case EtherTypeIPv4, EtherTypeARP, EtherTypeIPv6, EtherTypeVLAN:
+		return viz.Str(t.String())
+	}
+	return viz.Hex16(uint16(t))
 }

@@ -2,7 +2,6 @@ package nic
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/packetwalk/packetwalk/clock"
@@ -71,9 +70,9 @@ type NIC struct {
 	irqTimer   clock.Timer // the driver's last timer, re-armed for the next interrupt (clock.Rearm): no allocation per frame
 	txBuf      []byte      // reused: the medium copies what it keeps
 
-	// Texts for the step log, made once (logtext.go).
-	ownText, peerText macText
-	irqText           string
+	// macText is the NIC's own address as text, for the captures'
+	// interface description: it never changes.
+	macText string
 
 	stats Stats
 }
@@ -104,6 +103,7 @@ func New(cfg Config) *NIC {
 	n := &NIC{
 		name:         cfg.Name,
 		mac:          cfg.MAC,
+		macText:      cfg.MAC.String(),
 		mtu:          cfg.MTU,
 		promiscuous:  cfg.Promiscuous,
 		driverBudget: cfg.DriverBudget,
@@ -171,33 +171,26 @@ func (n *NIC) Transmit(dst MAC, t EtherType, payload []byte, id uint64) error {
 	}
 	if len(payload) > n.mtu {
 		n.stats.TxDropped++
-		n.dropTx(id, "tx", viz.ReasonTxTooLong, fmt.Sprintf("%d-byte payload exceeds MTU %d", len(payload), n.mtu))
+		n.dropTx(id, "tx", viz.ReasonTxTooLong, "%d-byte payload exceeds MTU %d", viz.Int(len(payload)), viz.Int(n.mtu))
 		return ErrTooLong
 	}
 	if n.medium == nil {
 		n.stats.TxCarrierErrors++
 		n.stats.TxErrors++
-		n.dropTx(id, "tx", viz.ReasonNoCarrier, n.name+" has no cable: not attached to a medium")
+		n.dropTx(id, "tx", viz.ReasonNoCarrier, "%s has no cable: not attached to a medium", viz.Str(n.name))
 		return ErrNoCarrier
 	}
 	n.txBuf = AppendFrame(n.txBuf[:0], dst, n.mac, t, payload)
 	frame := Frame(n.txBuf)
 	if n.rec.On() {
 		pad := len(frame) - HeaderLen - FCSLen - len(payload)
-		// "%s %s -> %s %s, %d bytes with FCS %#08x", without fmt (logtext.go).
-		own, peer, fcs := n.ownText.get(n.mac), n.peerText.get(dst), frame.FCS()
-		var a [128]byte
-		b := append(a[:0], n.name...)
-		b = append(append(append(b, ' '), own...), " -> "...)
-		b = append(append(append(b, peer...), ' '), t.String()...)
-		b = append(viz.AppendInt(append(b, ", "...), len(frame)), " bytes with FCS "...)
-		b = viz.AppendHex(b, uint64(fcs), 8)
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "tx", Verdict: viz.Send, Frame: id,
-			Msg: string(b),
-			Fields: []viz.Field{viz.F("nic", n.name), viz.F("src", own), viz.F("dst", peer),
-				viz.F("ethertype", t.String()), viz.F("len", viz.Itoa(len(frame))), viz.F("pad", viz.Itoa(pad)),
-				viz.F("fcs", fcsText(fcs))}})
-		n.rec.Capture(viz.CapturedFrame{NIC: n.name, MAC: own, Dir: viz.Outbound, Frame: id, Data: frame})
+		fcs := frame.FCS()
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "tx", Verdict: viz.Send, Frame: id},
+			[]viz.Field{viz.F("nic", n.name), viz.Fv("src", viz.MAC(n.mac)), viz.Fv("dst", viz.MAC(dst)),
+				viz.Fv("ethertype", t.LogArg()), viz.Fv("len", viz.Int(len(frame))), viz.Fv("pad", viz.Int(pad)),
+				viz.Fv("fcs", viz.Hex32(fcs))},
+			"%s %s -> %s %s, %d bytes with FCS %s", viz.Str(n.name), viz.MAC(n.mac), viz.MAC(dst), t.LogArg(), viz.Int(len(frame)), viz.Hex32(fcs))
+		n.rec.Capture(viz.CapturedFrame{NIC: n.name, MAC: n.macText, Dir: viz.Outbound, Frame: id, Data: frame})
 		n.rec.EndWalk(id)
 	}
 	n.stats.TxPackets++
@@ -206,9 +199,11 @@ func (n *NIC) Transmit(dst MAC, t EtherType, payload []byte, id uint64) error {
 	return nil
 }
 
-func (n *NIC) dropTx(id uint64, step string, reason viz.Reason, msg string) {
+func (n *NIC) dropTx(id uint64, step string, reason viz.Reason, format string, args ...viz.Arg) {
 	if n.rec.On() {
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: step, Verdict: viz.Drop, Reason: reason, Frame: id, Msg: msg})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: step, Verdict: viz.Drop, Reason: reason, Frame: id},
+			nil,
+			format, args...)
 		n.rec.EndWalk(id)
 	}
 }

@@ -1,8 +1,6 @@
 package nic
 
 import (
-	"fmt"
-
 	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -24,13 +22,10 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 		got, want, fcsOK = n.filter.CheckFCS(frame)
 	}
 	if n.rec.On() {
-		n.rec.Capture(viz.CapturedFrame{NIC: n.name, MAC: n.ownText.get(n.mac), Dir: viz.Inbound, Frame: id, Data: frame, FCSError: !fcsOK})
-		var a [96]byte
-		b := append(append(a[:0], n.name...), ": signal decoded into "...)
-		b = append(viz.AppendInt(b, len(frame)), " bytes"...)
-		n.rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "rx", Verdict: viz.Pass, Frame: id,
-			Msg:    string(b),
-			Fields: []viz.Field{viz.F("nic", n.name), viz.F("len", viz.Itoa(len(frame)))}})
+		n.rec.Capture(viz.CapturedFrame{NIC: n.name, MAC: n.macText, Dir: viz.Inbound, Frame: id, Data: frame, FCSError: !fcsOK})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "rx", Verdict: viz.Pass, Frame: id},
+			[]viz.Field{viz.F("nic", n.name), viz.Fv("len", viz.Int(len(frame)))},
+			"%s: signal decoded into %d bytes", viz.Str(n.name), viz.Int(len(frame)))
 	}
 
 	// Size: a frame shorter than 64 bytes is collision debris (a runt);
@@ -39,9 +34,9 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 		n.stats.RxErrors++
 		n.stats.RxLengthErrors++
 		if len(frame) < MinFrameLen {
-			n.dropRx(id, "size", viz.ReasonRunt, fmt.Sprintf("%d bytes is shorter than the %d-byte minimum", len(frame), MinFrameLen))
+			n.dropRx(id, "size", viz.ReasonRunt, "%d bytes is shorter than the %d-byte minimum", viz.Int(len(frame)), viz.Int(MinFrameLen))
 		} else {
-			n.dropRx(id, "size", viz.ReasonFrameTooLong, fmt.Sprintf("%d bytes is longer than %d (MTU %d + header + FCS)", len(frame), MaxFrameLen(n.mtu), n.mtu))
+			n.dropRx(id, "size", viz.ReasonFrameTooLong, "%d bytes is longer than %d (MTU %d + header + FCS)", viz.Int(len(frame)), viz.Int(MaxFrameLen(n.mtu)), viz.Int(n.mtu))
 		}
 		return
 	}
@@ -52,13 +47,13 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 	if !fcsOK {
 		n.stats.RxErrors++
 		n.stats.RxCRCErrors++
-		n.dropRx(id, "fcs", viz.ReasonFCSMismatch, fmt.Sprintf("FCS %#08x != computed %#08x", got, want))
+		n.dropRx(id, "fcs", viz.ReasonFCSMismatch, "FCS %#08x != computed %#08x", viz.U32(got), viz.U32(want))
 		return
 	}
 	if n.rec.On() {
-		fcs := fcsText(got)
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "fcs", Verdict: viz.Pass, Frame: id,
-			Msg: "FCS ok (" + fcs + ")", Fields: []viz.Field{viz.F("fcs", fcs)}})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "fcs", Verdict: viz.Pass, Frame: id},
+			[]viz.Field{viz.Fv("fcs", viz.Hex32(got))},
+			"FCS ok (%s)", viz.Hex32(got))
 	}
 
 	// Destination MAC: Ethernet carries every frame to every station on a
@@ -68,21 +63,16 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 	class, ok := n.filter.Classify(dst, FilterState{Own: n.mac, Promiscuous: n.promiscuous, Groups: n.groups})
 	if !ok {
 		n.stats.RxFiltered++
-		n.dropRx(id, "mac", viz.ReasonMACNotMine, fmt.Sprintf("destination %s is not %s, broadcast or a joined group", dst, n.mac))
+		n.dropRx(id, "mac", viz.ReasonMACNotMine, "destination %s is not %s, broadcast or a joined group", viz.MAC(dst), viz.MAC(n.mac))
 		return
 	}
 	if class == ClassBroadcast || class == ClassMulticast {
 		n.stats.RxMulticast++
 	}
 	if n.rec.On() {
-		var dstText string
-		if dst == n.mac {
-			dstText = n.ownText.get(dst)
-		} else {
-			dstText = n.peerText.get(dst)
-		}
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "mac", Verdict: viz.Pass, Frame: id,
-			Msg: "dst MAC " + dstText + ": " + class.String(), Fields: []viz.Field{viz.F("dst", dstText), viz.F("class", class.String())}})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "mac", Verdict: viz.Pass, Frame: id},
+			[]viz.Field{viz.Fv("dst", viz.MAC(dst)), viz.F("class", class.String())},
+			"dst MAC %s: %s", viz.MAC(dst), viz.Str(class.String()))
 	}
 
 	// Buffer memory: the adapter copies the frame into a free RX ring slot.
@@ -91,17 +81,14 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 	if !ok {
 		n.stats.RxDropped++
 		n.stats.RxOverErrors++
-		n.dropRx(id, "ring", viz.ReasonRingFull, fmt.Sprintf("all %d RX ring slots are full", n.ring.size()))
+		n.dropRx(id, "ring", viz.ReasonRingFull, "all %d RX ring slots are full", viz.Int(n.ring.size()))
 		return
 	}
 	if n.rec.On() {
-		var a [64]byte
-		b := viz.AppendInt(append(a[:0], "copied into RX ring slot "...), slot)
-		b = viz.AppendInt(append(b, " ("...), n.ring.used())
-		b = append(viz.AppendInt(append(b, '/'), n.ring.size()), " used)"...)
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "ring", Verdict: viz.Pass, Frame: id,
-			Msg:    string(b),
-			Fields: []viz.Field{viz.F("slot", viz.Itoa(slot)), viz.F("used", viz.Itoa(n.ring.used())), viz.F("size", viz.Itoa(n.ring.size()))}})
+		used, size := viz.Int(n.ring.used()), viz.Int(n.ring.size())
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "ring", Verdict: viz.Pass, Frame: id},
+			[]viz.Field{viz.Fv("slot", viz.Int(slot)), viz.Fv("used", used), viz.Fv("size", size)},
+			"copied into RX ring slot %d (%d/%d used)", viz.Int(slot), used, size)
 	}
 	n.stats.RxPackets++
 	n.stats.RxBytes += uint64(len(frame))
@@ -111,10 +98,9 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 	if !n.irqPending {
 		n.irqPending = true
 		if n.rec.On() {
-			if n.irqText == "" {
-				n.irqText = fmt.Sprintf("interrupt raised; driver runs in %v", n.irqDelay)
-			}
-			n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "irq", Frame: id, Msg: n.irqText})
+			n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "irq", Frame: id},
+				nil,
+				"interrupt raised; driver runs in %v", viz.Dur(n.irqDelay))
 		}
 		clock.Rearm(n.clock, &n.irqTimer, n.irqDelay, n.pollFunc)
 	}
@@ -150,25 +136,23 @@ func (n *NIC) dispatch(s *rxSlot) {
 	if p == nil {
 		n.stats.RxDropped++
 		n.stats.RxNoHandler++
-		n.dropRx(s.id, "driver", viz.ReasonUnknownEtherType, fmt.Sprintf("no protocol for EtherType %s", t))
+		n.dropRx(s.id, "driver", viz.ReasonUnknownEtherType, "no protocol for EtherType %s", t.LogArg())
 		return
 	}
 	if n.rec.On() {
-		et := viz.Hex(uint64(t), 4)
-		var a [64]byte
-		b := append(append(a[:0], "driver: EtherType "...), et...)
-		b = t.AppendTo(append(b, " -> "...))
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "driver", Verdict: viz.Pass, Frame: s.id,
-			Msg:    string(b),
-			Fields: []viz.Field{viz.F("ethertype", et)}})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "driver", Verdict: viz.Pass, Frame: s.id},
+			[]viz.Field{viz.Fv("ethertype", viz.Hex16(uint16(t)))},
+			"driver: EtherType %s -> %s", viz.Hex16(uint16(t)), t.LogArg())
 	}
 	p.Receive(RxFrame{NIC: n, ID: s.id, Dst: frame.Dst(), Src: frame.Src(), EtherType: t, Class: s.class, Payload: frame.Payload()})
 	n.rec.EndWalk(s.id)
 }
 
-func (n *NIC) dropRx(id uint64, step string, reason viz.Reason, msg string) {
+func (n *NIC) dropRx(id uint64, step string, reason viz.Reason, format string, args ...viz.Arg) {
 	if n.rec.On() {
-		n.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: step, Verdict: viz.Drop, Reason: reason, Frame: id, Msg: msg})
+		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: step, Verdict: viz.Drop, Reason: reason, Frame: id},
+			nil,
+			format, args...)
 		n.rec.EndWalk(id)
 	}
 }

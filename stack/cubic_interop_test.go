@@ -24,11 +24,11 @@ func (c *cwndReasons) Event(e *viz.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case strings.Contains(e.Msg, "CUBIC loss"):
+	case strings.Contains(e.Message(), "CUBIC loss"):
 		c.cubicLoss++
-	case strings.Contains(e.Msg, "CUBIC congestion avoidance"):
+	case strings.Contains(e.Message(), "CUBIC congestion avoidance"):
 		c.cubicAvoidance++
-	case strings.HasSuffix(e.Msg, "(congestion avoidance)"):
+	case strings.HasSuffix(e.Message(), "(congestion avoidance)"):
 		c.renoAvoidance++
 	}
 }

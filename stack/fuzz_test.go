@@ -227,7 +227,7 @@ func (s *reasonSink) Event(e *viz.Event) {
 	}
 	s.drops[e.Reason]++
 	if !s.known[e.Reason] && len(s.bad) < 10 {
-		s.bad = append(s.bad, fmt.Sprintf("%s %s/%s reason %q: %s", e.Host, e.Layer, e.Step, e.Reason, e.Msg))
+		s.bad = append(s.bad, fmt.Sprintf("%s %s/%s reason %q: %s", e.Host, e.Layer, e.Step, e.Reason, e.Message()))
 	}
 }
 

@@ -95,24 +95,24 @@ func (c *recoveryCounter) Event(e *viz.Event) {
 		switch {
 		case e.Step == "check":
 			c.cause = "ack"
-		case e.Step == "timer" && strings.HasPrefix(e.Msg, "retransmission timeout"):
+		case e.Step == "timer" && strings.HasPrefix(e.Message(), "retransmission timeout"):
 			c.f.RTOs++
 			c.cause = "timeout"
 		case e.Step == "dupack" || e.Step == "next_seg" || e.Step == "rack_lost" ||
-			e.Step == "cwnd" && (strings.Contains(e.Msg, "fast retransmit") || strings.Contains(e.Msg, "partial ACK")):
+			e.Step == "cwnd" && (strings.Contains(e.Message(), "fast retransmit") || strings.Contains(e.Message(), "partial ACK")):
 			c.cause = "recovery"
 			if e.Step == "rack_lost" {
 				n, _ := strconv.Atoi(field(*e, "segments"))
 				c.f.RACKLost += n
 			}
-		case e.Step == "tlp" && strings.HasPrefix(e.Msg, "tail loss probe"):
+		case e.Step == "tlp" && strings.HasPrefix(e.Message(), "tail loss probe"):
 			c.f.TLPs++
 			c.cause = "tlp"
 		case e.Step == "retransmit":
 			c.f.Retransmits++
 			var a, b uint32
-			if i := strings.Index(e.Msg, " seq "); i >= 0 {
-				fmt.Sscanf(e.Msg[i:], " seq %d:%d", &a, &b)
+			if i := strings.Index(e.Message(), " seq "); i >= 0 {
+				fmt.Sscanf(e.Message()[i:], " seq %d:%d", &a, &b)
 			}
 			cause := c.cause
 			if cause != "recovery" && cause != "tlp" {
@@ -123,14 +123,14 @@ func (c *recoveryCounter) Event(e *viz.Event) {
 	case "server":
 		var seq, b, nxt, end uint32
 		switch {
-		case e.Step == "data" && e.Verdict == viz.Note && strings.HasPrefix(e.Msg, "duplicate data"):
+		case e.Step == "data" && e.Verdict == viz.Note && strings.HasPrefix(e.Message(), "duplicate data"):
 			// Held already, out of order: Linux's TCPDSACKOfoSent.
-			fmt.Sscanf(e.Msg, "duplicate data (seq %d", &seq)
+			fmt.Sscanf(e.Message(), "duplicate data (seq %d", &seq)
 		case e.Step == "accept" && e.Reason == viz.ReasonSeqOutOfWindow:
 			// "seq A..B is outside the receive window C..D": data that
 			// ends at or before RCV.NXT (B <= C) was received before
 			// (Linux's TCPDSACKOldSent).
-			if _, err := fmt.Sscanf(e.Msg, "seq %d..%d is outside the receive window %d..%d", &seq, &b, &nxt, &end); err != nil ||
+			if _, err := fmt.Sscanf(e.Message(), "seq %d..%d is outside the receive window %d..%d", &seq, &b, &nxt, &end); err != nil ||
 				b == seq || int32(b-nxt) > 0 {
 				return
 			}

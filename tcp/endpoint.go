@@ -309,10 +309,12 @@ func (e *Endpoint) ourMSS() int {
 }
 
 // logf emits a note or step of this connection.
+// Its message is made with fmt, here: the steps taken for every segment
+// use stepf (logtext.go), whose typed arguments the sinks format.
 func (e *Endpoint) logf(step string, v viz.Verdict, frame uint64, fields []viz.Field, format string, args ...any) {
 	if e.layer.rec.On() {
-		e.layer.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: v, Frame: frame, Conn: e.ID,
-			Msg: fmt.Sprintf(format, args...), Fields: fields})
+		e.layer.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: v, Frame: frame, Conn: e.ID,
+			Msg: fmt.Sprintf(format, args...)}, fields, "")
 	}
 }
 

@@ -676,13 +676,9 @@ func (e *Endpoint) processACK(in *incoming) {
 		} else {
 			e.restartRetransmitTimer()
 		}
-		if e.layer.rec.On() { // the fields allocate even with nobody listening (BenchmarkSendPath)
-			// "ACK %d: %d bytes acknowledged, %d still in flight", without fmt (logtext.go).
-			var a [96]byte
-			b := strconv.AppendUint(append(a[:0], "ACK "...), uint64(uint32(h.Ack)), 10)
-			b = append(strconv.AppendInt(append(b, ": "...), int64(dataAcked), 10), " bytes acknowledged, "...)
-			b = append(strconv.AppendInt(b, int64(int(e.sndMax-e.sndUna)), 10), " still in flight"...)
-			e.logMsg("ack", viz.Pass, in.frame, []viz.Field{viz.F("acked", viz.Itoa(int(dataAcked))), viz.F("snd_una", u32(uint32(e.sndUna)))}, string(b))
+		if e.layer.rec.On() {
+			e.stepf("ack", viz.Pass, in.frame, []viz.Field{viz.Fv("acked", viz.Int(int(dataAcked))), viz.Fv("snd_una", viz.U32(uint32(e.sndUna)))},
+				"ACK %d: %d bytes acknowledged, %d still in flight", viz.U32(uint32(h.Ack)), viz.Int(int(dataAcked)), viz.Int(int(e.sndMax-e.sndUna)))
 		}
 		e.wakeWriters()
 	case h.Ack == e.sndUna && h.Window == 0 && !e.outstanding() && e.sndMax != e.sndUna:
@@ -767,16 +763,10 @@ func (e *Endpoint) dataArrives(in *incoming) {
 	}
 	switch {
 	case advanced:
-		if e.layer.rec.On() { // the fields and arguments allocate, listened to or not (BenchmarkReceivePath)
-			// "%d bytes in order: RCV.NXT %d -> %d, %d readable", without fmt (logtext.go).
-			n, next := int(e.recv.NextSeq()-before), uint32(e.recv.NextSeq())
-			var a [96]byte
-			b := append(strconv.AppendInt(a[:0], int64(n), 10), " bytes in order: RCV.NXT "...)
-			b = strconv.AppendUint(b, uint64(uint32(before)), 10)
-			b = strconv.AppendUint(append(b, " -> "...), uint64(next), 10)
-			b = append(strconv.AppendInt(append(b, ", "...), int64(e.recv.Readable()), 10), " readable"...)
-			e.logMsg("data", viz.Deliver, in.frame,
-				[]viz.Field{viz.F("bytes", viz.Itoa(n)), viz.F("rcv_nxt", u32(next))}, string(b))
+		if e.layer.rec.On() {
+			n, next := viz.Int(int(e.recv.NextSeq()-before)), viz.U32(uint32(e.recv.NextSeq()))
+			e.stepf("data", viz.Deliver, in.frame, []viz.Field{viz.Fv("bytes", n), viz.Fv("rcv_nxt", next)},
+				"%d bytes in order: RCV.NXT %d -> %d, %d readable", n, viz.U32(uint32(before)), next, viz.Int(e.recv.Readable()))
 		}
 		e.wakeReaders()
 		e.scheduleACK(in, len(in.payload))

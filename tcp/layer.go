@@ -265,9 +265,10 @@ func (l *Layer) Receive(d ip.Datagram) {
 		payload: seg.Payload(),
 	}
 	if l.rec.On() {
-		var a [160]byte
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "check", Verdict: viz.Pass, Frame: d.Frame,
-			Msg: string(append(in.appendSummary(a[:0]), ": checksum ok"...))})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: "check", Verdict: viz.Pass, Frame: d.Frame},
+			nil,
+			"%s > %s: Flags %s, seq %d, ack %d, win %d, length %d: checksum ok", viz.AddrPort(in.remote), viz.AddrPort(in.local), viz.Str(h.Flags.String()),
+			viz.U32(uint32(h.Seq)), viz.U32(uint32(h.Ack)), viz.Int(int(h.Window)), viz.Int(len(in.payload)))
 	}
 
 	// Demultiplexing ("How Network Works" ch. 6): the exact four-tuple
@@ -293,26 +294,16 @@ func (l *Layer) Receive(d ip.Datagram) {
 
 func (l *Layer) demuxStep(in *incoming, e *Endpoint, rule string) {
 	if l.rec.On() {
-		// The message and the fields' texts from one buffer (logtext.go).
-		var a [160]byte
-		b := appendAddrPort(a[:0], in.local)
-		nl := len(b)
-		b = appendAddrPort(b, in.remote)
-		nr := len(b)
+		fields := []viz.Field{viz.F("rule", rule), viz.Fv("local", viz.AddrPort(in.local)), viz.Fv("remote", viz.AddrPort(in.remote))}
 		if rule == "exact" {
-			b = append(append(b, "four-tuple "...), b[:nl]...)
-			b = append(append(b, " <-> "...), b[nl:nr]...)
-			b = strconv.AppendUint(append(b, " -> socket #"...), e.ID, 10)
-			b = append(append(append(b, " ("...), e.state.String()...), ')')
-		} else {
-			b = append(append(b, "no connection for "...), b[:nl]...)
-			b = append(append(b, " <-> "...), b[nl:nr]...)
-			b = strconv.AppendUint(append(b, "; listening socket #"...), e.ID, 10)
-			b = appendAddrPort(append(b, " on "...), e.local)
+			l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Pass, Frame: in.frame, Conn: e.ID},
+				fields,
+				"four-tuple %s <-> %s -> socket #%d (%s)", viz.AddrPort(in.local), viz.AddrPort(in.remote), viz.U64(e.ID), viz.Str(e.state.String()))
+			return
 		}
-		text := string(b) // local, remote, then the message: one allocation
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Pass, Frame: in.frame, Conn: e.ID, Msg: text[nr:],
-			Fields: []viz.Field{viz.F("rule", rule), viz.F("local", text[:nl]), viz.F("remote", text[nl:nr])}})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Pass, Frame: in.frame, Conn: e.ID},
+			fields,
+			"no connection for %s <-> %s; listening socket #%d on %s", viz.AddrPort(in.local), viz.AddrPort(in.remote), viz.U64(e.ID), viz.AddrPort(e.local))
 	}
 }
 
@@ -360,9 +351,12 @@ func (l *Layer) sendRaw(src, dst netip.Addr, h Header, payload []byte, conn uint
 	frame := l.rec.NewFrameID()
 	seg := h.Append(nil, src, dst, payload)
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Send, Frame: frame, Conn: conn,
-			Msg:    fmt.Sprintf("%s: %s", why, Segment(seg).SummaryWith(src, dst)),
-			Fields: segmentFields(h, len(payload))})
+		var args segArgs
+		format := sendLine(why, Segment(seg), src, dst, &args)
+		fields := segmentFields(h, len(payload))
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Send, Frame: frame, Conn: conn},
+			fields[:],
+			format, args.a[:args.n]...)
 	}
 	l.stats.OutSegs++
 	_ = l.net.Send(ip.Outbound{Frame: frame, Src: src, Dst: dst, Protocol: ip.ProtocolTCP, Payload: seg, DF: true})
@@ -374,10 +368,10 @@ func (l *Layer) drop(frame, conn uint64, step string, reason viz.Reason, msg str
 	}
 }
 
-func segmentFields(h Header, length int) []viz.Field {
-	return []viz.Field{
-		viz.F("flags", h.Flags.String()), viz.F("seq", u32(uint32(h.Seq))), viz.F("ack", u32(uint32(h.Ack))),
-		viz.F("win", viz.Itoa(int(h.Window))), viz.F("len", viz.Itoa(length)),
+func segmentFields(h Header, length int) [5]viz.Field {
+	return [5]viz.Field{
+		viz.F("flags", h.Flags.String()), viz.Fv("seq", viz.U32(uint32(h.Seq))), viz.Fv("ack", viz.U32(uint32(h.Ack))),
+		viz.Fv("win", viz.Int(int(h.Window))), viz.Fv("len", viz.Int(length)),
 	}
 }
 

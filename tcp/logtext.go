@@ -63,12 +63,13 @@ func appendSegmentLine(b []byte, flags Flags, seq, ack Seq, win, urg uint16, opt
 	return b
 }
 
-// logMsg records a TCP step of e whose message is already made (logf
-// without fmt).
-func (e *Endpoint) logMsg(step string, v viz.Verdict, frame uint64, fields []viz.Field, msg string) {
+// stepf records a TCP step of e: what happened, as a format and its typed
+// arguments, made into text by the sinks (viz/arg.go).
+func (e *Endpoint) stepf(step string, v viz.Verdict, frame uint64, fields []viz.Field, format string, args ...viz.Arg) {
 	if e.layer.rec.On() {
-		e.layer.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: v, Frame: frame, Conn: e.ID,
-			Msg: msg, Fields: fields})
+		e.layer.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: v, Frame: frame, Conn: e.ID},
+			fields,
+			format, args...)
 	}
 }
 

@@ -1,8 +1,6 @@
 package tcp
 
 import (
-	"strconv"
-
 	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/viz"
@@ -59,12 +57,8 @@ func (e *Endpoint) output(frame uint64) {
 		// TCP_NODELAY turns this off.
 		if n < room && n == unsent && inFlight > 0 && !e.opts.NoDelay && !e.finQueued {
 			if e.layer.rec.On() {
-				// The message without fmt (logtext.go).
-				var a [128]byte
-				b := strconv.AppendInt(append(a[:0], "Nagle: holding "...), int64(n), 10)
-				b = strconv.AppendInt(append(b, " bytes until the "...), int64(inFlight), 10)
-				b = append(b, " bytes in flight are acknowledged (TCP_NODELAY would send now)"...)
-				e.logMsg("nagle", viz.Note, frame, []viz.Field{viz.F("held", viz.Itoa(n)), viz.F("in_flight", viz.Itoa(inFlight))}, string(b))
+				e.stepf("nagle", viz.Note, frame, []viz.Field{viz.Fv("held", viz.Int(n)), viz.Fv("in_flight", viz.Int(inFlight))},
+					"Nagle: holding %d bytes until the %d bytes in flight are acknowledged (TCP_NODELAY would send now)", viz.Int(n), viz.Int(inFlight))
 			}
 			break
 		}
@@ -289,12 +283,17 @@ func (e *Endpoint) emit(h Header, data []byte, step, why string) {
 		e.cancelDelayedACK()
 	}
 	if l.rec.On() {
-		fields := segmentFields(h, len(data))
+		var fields [7]viz.Field
+		seg5 := segmentFields(h, len(data))
+		n := copy(fields[:], seg5[:])
 		if e.cc != nil {
-			fields = append(fields, viz.F("cwnd", viz.Itoa(e.cc.Cwnd)), viz.F("snd_wnd", u32(e.sndWnd)))
+			n += copy(fields[n:], []viz.Field{viz.Fv("cwnd", viz.Int(e.cc.Cwnd)), viz.Fv("snd_wnd", viz.U32(e.sndWnd))})
 		}
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Send, Frame: frame, Conn: e.ID,
-			Msg: why + ": " + Segment(seg).SummaryWith(e.local.Addr(), e.remote.Addr()), Fields: fields})
+		var args segArgs
+		format := sendLine(why, Segment(seg), e.local.Addr(), e.remote.Addr(), &args)
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Send, Frame: frame, Conn: e.ID},
+			fields[:n],
+			format, args.a[:args.n]...)
 	}
 	l.stats.OutSegs++
 	_ = l.net.Send(ip.Outbound{Frame: frame, Src: e.local.Addr(), Dst: e.remote.Addr(), Protocol: ip.ProtocolTCP, Payload: seg, DF: true})
@@ -358,10 +357,9 @@ func (e *Endpoint) scheduleACK(in *incoming, n int) {
 	}
 	if e.ackTimer == nil {
 		d := e.layer.cfg.DelayedACK
-		if e.layer.rec.On() { // the fields would allocate even with nobody listening
-			ds := d.String() // once, for the field and the message (logtext.go)
-			e.logMsg("delack", viz.Note, in.frame, []viz.Field{viz.F("timer", "delayed_ack"), viz.F("duration", ds)},
-				"ACK delayed up to "+ds+", hoping to piggy-back it on data")
+		if e.layer.rec.On() {
+			e.stepf("delack", viz.Note, in.frame, []viz.Field{viz.F("timer", "delayed_ack"), viz.Fv("duration", viz.Dur(d))},
+				"ACK delayed up to %v, hoping to piggy-back it on data", viz.Dur(d))
 		}
 		if e.ackFunc == nil {
 			e.ackFunc = e.delayedACKTimeout
@@ -407,12 +405,7 @@ func (e *Endpoint) maybeWindowUpdate(before int) {
 	now := e.recv.Window()
 	advertised := int(e.rcvAdvEnd - e.recv.NextSeq())
 	if now-advertised >= min(2*e.mss, e.recv.Cap()/2) {
-		if e.layer.rec.On() {
-			var a [80]byte
-			b := strconv.AppendInt(append(a[:0], "read() freed space: window update "...), int64(advertised), 10)
-			b = append(strconv.AppendInt(append(b, " -> "...), int64(now), 10), " bytes"...)
-			e.logMsg("window", viz.Note, 0, nil, string(b))
-		}
+		e.stepf("window", viz.Note, 0, nil, "read() freed space: window update %d -> %d bytes", viz.Int(advertised), viz.Int(now))
 		e.sendACK(0, "window update")
 	}
 }

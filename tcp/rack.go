@@ -334,9 +334,9 @@ func (e *Endpoint) logRACKLost(frame uint64, first sentSeg, lost, bytes, again i
 		b = strconv.AppendInt(b, int64(again), 10)
 		b = append(b, " of them a retransmission lost again, which a count of duplicate ACKs cannot see (RFC 8985 §3.1)"...)
 	}
-	e.logMsg("rack_lost", viz.Note, frame, []viz.Field{viz.F("seq", u32(uint32(first.seq))), viz.F("segments", viz.Itoa(lost)),
-		viz.F("bytes", viz.Itoa(bytes)), viz.F("retransmissions", viz.Itoa(again)),
-		viz.F("rack_rtt", r.rtt.String()), viz.F("reo_wnd", reo.String()), viz.F("age", (now - first.xmitTS).String())}, string(b))
+	e.stepf("rack_lost", viz.Note, frame, []viz.Field{viz.Fv("seq", viz.U32(uint32(first.seq))), viz.Fv("segments", viz.Int(lost)),
+		viz.Fv("bytes", viz.Int(bytes)), viz.Fv("retransmissions", viz.Int(again)),
+		viz.Fv("rack_rtt", viz.Dur(r.rtt)), viz.Fv("reo_wnd", viz.Dur(reo)), viz.Fv("age", viz.Dur(now-first.xmitTS))}, "%s", viz.Str(string(b)))
 }
 
 // ackDSACK reports whether the ACK's first SACK block is a D-SACK (RFC

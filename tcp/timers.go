@@ -229,11 +229,9 @@ func (e *Endpoint) rttSample(frame uint64) {
 	e.timing = false
 	e.rtt.Sample(r)
 	if e.layer.rec.On() {
-		// Each duration made into text once, for its field and the
-		// message (fmt's %v made each again; logtext.go).
-		rs, ss, ros := r.String(), e.rtt.SRTT.String(), e.rtt.RTO().String()
-		e.logMsg("rtt", viz.Note, frame, []viz.Field{viz.F("rtt", rs), viz.F("srtt", ss), viz.F("rto", ros)},
-			"RTT sample "+rs+": SRTT "+ss+", RTO "+ros)
+		rs, ss, ros := viz.Dur(r), viz.Dur(e.rtt.SRTT), viz.Dur(e.rtt.RTO())
+		e.stepf("rtt", viz.Note, frame, []viz.Field{viz.Fv("rtt", rs), viz.Fv("srtt", ss), viz.Fv("rto", ros)},
+			"RTT sample %v: SRTT %v, RTO %v", rs, ss, ros)
 	}
 }
 
@@ -361,14 +359,14 @@ func (e *Endpoint) logCwnd(frame uint64, ch CwndChange) {
 	if !e.layer.rec.On() { // the fields allocate even with nobody listening (BenchmarkSendPath)
 		return
 	}
-	fields := []viz.Field{viz.F("cwnd", viz.Itoa(e.cc.Cwnd)), viz.F("ssthresh", ssString(e.cc.Ssthresh)),
-		viz.F("from", viz.Itoa(ch.From)), viz.F("phase", e.cc.Phase())}
+	fields := []viz.Field{viz.Fv("cwnd", viz.Int(e.cc.Cwnd)), viz.F("ssthresh", ssString(e.cc.Ssthresh)),
+		viz.Fv("from", viz.Int(ch.From)), viz.F("phase", e.cc.Phase())}
 	if cu := e.cc.Cubic; cu != nil {
 		// The curve's plateau and when it is reached (RFC 9438 §4.2),
 		// for a plot of cwnd against W_cubic(t).
-		fields = append(fields, viz.F("w_max", viz.Itoa(cu.WMax())), viz.F("k", cu.K().Round(time.Millisecond).String()))
+		fields = append(fields, viz.Fv("w_max", viz.Int(cu.WMax())), viz.Fv("k", viz.Dur(cu.K().Round(time.Millisecond))))
 	}
-	e.logMsg("cwnd", viz.Note, frame, fields, ch.String())
+	e.stepf("cwnd", viz.Note, frame, fields, "%s", viz.Str(ch.String()))
 }
 
 func ssString(ss int) string {

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/packetwalk/packetwalk/viz"
@@ -230,17 +229,17 @@ func (e *Endpoint) updateTSRecent(in *incoming) {
 		// Older: PAWS (pawsReject) dropped such a segment already.
 	case seq.GreaterThan(e.lastAckSent):
 		if e.layer.rec.On() {
-			e.logMsg("ts_recent", viz.Note, in.frame, []viz.Field{viz.F("ts_recent", u32(e.tsRecent)), viz.F("tsval", u32(v))},
-				"TSval "+u32(v)+" not recorded: the segment starts at "+u32(uint32(seq))+", beyond Last.ACK.sent "+u32(uint32(e.lastAckSent))+
-					", so our ACKs go on echoing TS.Recent "+u32(e.tsRecent)+" (RFC 7323 §4.3)")
+			e.stepf("ts_recent", viz.Note, in.frame, []viz.Field{viz.Fv("ts_recent", viz.U32(e.tsRecent)), viz.Fv("tsval", viz.U32(v))},
+				"TSval %d not recorded: the segment starts at %d, beyond Last.ACK.sent %d, so our ACKs go on echoing TS.Recent %d (RFC 7323 §4.3)",
+				viz.U32(v), viz.U32(uint32(seq)), viz.U32(uint32(e.lastAckSent)), viz.U32(e.tsRecent))
 		}
 	case e.tsRecentValid && v == e.tsRecent:
 		e.tsRecentAt = e.layer.clock.Now()
 	default:
 		if e.layer.rec.On() {
-			e.logMsg("ts_recent", viz.Note, in.frame, []viz.Field{viz.F("ts_recent", u32(v))},
-				"TS.Recent "+u32(e.tsRecent)+" -> "+u32(v)+": the segment starts at "+u32(uint32(seq))+", at or before Last.ACK.sent "+u32(uint32(e.lastAckSent))+
-					"; our next segments echo it (RFC 7323 §4.3)")
+			e.stepf("ts_recent", viz.Note, in.frame, []viz.Field{viz.Fv("ts_recent", viz.U32(v))},
+				"TS.Recent %d -> %d: the segment starts at %d, at or before Last.ACK.sent %d; our next segments echo it (RFC 7323 §4.3)",
+				viz.U32(e.tsRecent), viz.U32(v), viz.U32(uint32(seq)), viz.U32(uint32(e.lastAckSent)))
 		}
 		e.setTSRecent(v)
 	}
@@ -269,11 +268,11 @@ func (e *Endpoint) timestampRTT(in *incoming) {
 	e.timing = false // the echo replaces one-segment timing
 	e.rtt.SampleWeighted(r, expected)
 	if e.layer.rec.On() {
-		rs, ss, ros := r.String(), e.rtt.SRTT.String(), e.rtt.RTO().String()
-		e.logMsg("rtt", viz.Note, in.frame, []viz.Field{viz.F("rtt", rs), viz.F("srtt", ss), viz.F("rto", ros),
-			viz.F("tsecr", u32(ecr)), viz.F("expected_samples", viz.Itoa(expected))},
-			"RTT sample "+rs+" from TSecr "+u32(ecr)+" (RFC 7323 §4.1): SRTT "+ss+", RTO "+ros+
-				"; weights 1/8 and 1/4 divided by "+strconv.Itoa(expected)+" samples expected per window (RFC 7323 Appendix G)")
+		rs, ss, ros := viz.Dur(r), viz.Dur(e.rtt.SRTT), viz.Dur(e.rtt.RTO())
+		e.stepf("rtt", viz.Note, in.frame, []viz.Field{viz.Fv("rtt", rs), viz.Fv("srtt", ss), viz.Fv("rto", ros),
+			viz.Fv("tsecr", viz.U32(ecr)), viz.Fv("expected_samples", viz.Int(expected))},
+			"RTT sample %v from TSecr %d (RFC 7323 §4.1): SRTT %v, RTO %v; weights 1/8 and 1/4 divided by %d samples expected per window (RFC 7323 Appendix G)",
+			rs, viz.U32(ecr), ss, ros, viz.Int(expected))
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"strconv"
 
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -126,11 +125,9 @@ func (e *Endpoint) Read(p []byte) (int, error) {
 	if e.recv.Readable() > 0 && !e.shutRead {
 		before := e.recv.Window()
 		n := e.recv.Read(p)
-		if e.layer.rec.On() { // building the fields allocates, listened to or not
-			var a [80]byte
-			b := strconv.AppendInt(append(a[:0], "read() takes "...), int64(n), 10)
-			b = strconv.AppendInt(append(b, " bytes from the receive buffer ("...), int64(e.recv.Readable()), 10)
-			e.logMsg("read", viz.Deliver, 0, []viz.Field{viz.F("bytes", viz.Itoa(n))}, string(append(b, " left)"...)))
+		if e.layer.rec.On() {
+			e.stepf("read", viz.Deliver, 0, []viz.Field{viz.Fv("bytes", viz.Int(n))},
+				"read() takes %d bytes from the receive buffer (%d left)", viz.Int(n), viz.Int(e.recv.Readable()))
 		}
 		e.maybeWindowUpdate(before)
 		return n, nil
@@ -153,8 +150,8 @@ func (e *Endpoint) Peek(p []byte) (int, error) {
 	if e.recv != nil && e.recv.Readable() > 0 && !e.shutRead {
 		n := e.recv.Peek(p)
 		if e.layer.rec.On() {
-			e.logMsg("read", viz.Deliver, 0, []viz.Field{viz.F("bytes", viz.Itoa(n)), viz.F("peek", "true")},
-				fmt.Sprintf("recv(MSG_PEEK) copies %d bytes and leaves them in the receive buffer", n))
+			e.stepf("read", viz.Deliver, 0, []viz.Field{viz.Fv("bytes", viz.Int(n)), viz.F("peek", "true")},
+				"recv(MSG_PEEK) copies %d bytes and leaves them in the receive buffer", viz.Int(n))
 		}
 		return n, nil
 	}
@@ -188,12 +185,10 @@ func (e *Endpoint) Write(p []byte) (int, error) {
 	if n == 0 {
 		return 0, ErrWouldBlock
 	}
-	if e.layer.rec.On() { // the fields allocate even with nobody listening (BenchmarkSendPath)
-		var a [96]byte
-		b := strconv.AppendInt(append(a[:0], "write() queues "...), int64(n), 10)
-		b = strconv.AppendInt(append(b, " bytes in the send buffer ("...), int64(e.send.Len()), 10)
-		b = append(b, " unacknowledged or unsent)"...)
-		e.logMsg("write", viz.Note, 0, []viz.Field{viz.F("bytes", viz.Itoa(n)), viz.F("queued", viz.Itoa(e.send.Len()))}, string(b))
+	if e.layer.rec.On() {
+		queued := viz.Int(e.send.Len())
+		e.stepf("write", viz.Note, 0, []viz.Field{viz.Fv("bytes", viz.Int(n)), viz.Fv("queued", queued)},
+			"write() queues %d bytes in the send buffer (%d unacknowledged or unsent)", viz.Int(n), queued)
 	}
 	if e.state.synchronized() {
 		e.output(0)

@@ -11,11 +11,12 @@ import (
 // step: a synchronous JSON Lines or pcapng encoder runs on the stack's own
 // goroutine and holds up every other goroutine that logs, since the
 // encoding is most of what a logged step costs. The stack's loop uses one
-// core; a machine has more. An AsyncSink copies each event (and each
-// captured frame's bytes) into a batch and hands the batch to one
-// goroutine that calls the sink, so the encoding and the write system
-// calls move to another core. What is left on the stack's goroutine is a
-// copy of about 200 bytes per event. This pays where a core is idle (a
+// core; a machine has more. An AsyncSink copies each event (its typed
+// arguments and fields as they are, unformatted: viz/arg.go) and each
+// captured frame's bytes into a batch and hands the batch to one
+// goroutine that calls the sink, so the formatting of the messages, the
+// encoding and the write system calls move to another core. What is left
+// on the stack's goroutine is a fixed-size copy per event. This pays where a core is idle (a
 // bulk download, where the client leaves one free); when clients keep
 // every core busy it neither helps nor hurts. BENCHMARKS.md has the
 // figures.
@@ -77,6 +78,8 @@ type asyncBatch struct {
 	events []Event
 	spans  []span // each event's fields in fields
 	fields []Field
+	aspans []span // each event's arguments in args
+	args   []Arg
 	frames []CapturedFrame
 	bytes  []span // each frame's bytes in data
 	data   []byte
@@ -98,6 +101,9 @@ func (b *asyncBatch) reset() {
 	b.spans = b.spans[:0]
 	clear(b.fields)
 	b.fields = b.fields[:0]
+	b.aspans = b.aspans[:0]
+	clear(b.args)
+	b.args = b.args[:0]
 	clear(b.frames)
 	b.frames = b.frames[:0]
 	b.bytes = b.bytes[:0]
@@ -169,8 +175,12 @@ func (a *AsyncSink) Event(e *Event) {
 	lo := len(b.fields)
 	b.fields = append(b.fields, e.Fields...)
 	b.spans = append(b.spans, span{lo, len(b.fields)})
+	lo = len(b.args)
+	b.args = append(b.args, e.Args...)
+	b.aspans = append(b.aspans, span{lo, len(b.args)})
 	b.events = append(b.events, *e)
 	b.events[len(b.events)-1].Fields = nil
+	b.events[len(b.events)-1].Args = nil
 	a.queue(b, callEvent)
 }
 
@@ -302,6 +312,8 @@ func (a *AsyncSink) deliver(b *asyncBatch) {
 			e := &b.events[ie]
 			s := b.spans[ie]
 			e.Fields = b.fields[s.lo:s.hi:s.hi]
+			s = b.aspans[ie]
+			e.Args = b.args[s.lo:s.hi:s.hi]
 			a.sink.Event(e)
 			ie++
 		case callCapture:

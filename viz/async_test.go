@@ -28,7 +28,7 @@ func (r *recordingCapturer) add(s string) {
 }
 
 func (r *recordingCapturer) Event(e *Event) {
-	r.add(fmt.Sprintf("event %s %s %d %s %v", e.Host, e.Step, e.Frame, e.Msg, e.Fields))
+	r.add(fmt.Sprintf("event %s %s %d %s %v", e.Host, e.Step, e.Frame, e.Message(), e.Fields))
 }
 
 func (r *recordingCapturer) Capture(f *CapturedFrame) {

@@ -56,15 +56,24 @@ const (
 	Send    Verdict = "send"    // the packet leaves this layer downwards
 )
 
-// Field is one named value attached to an event. Values are strings so that
-// the JSON shape never depends on a Go type; order is kept as given, which
-// keeps the log byte-for-byte reproducible.
+// Field is one named value attached to an event. Its value is typed (an
+// Arg) and made into text by whoever reads it; in the JSON it is always a
+// string, so the JSON shape never depends on a Go type. Order is kept as
+// given, which keeps the log byte-for-byte reproducible.
 type Field struct {
-	Key, Value string
+	Key string
+	Val Arg
 }
 
-// F builds a Field; it reads well in a list: viz.F("isn", isn).
-func F(key, value string) Field { return Field{key, value} }
+// F builds a Field with a string value; it reads well in a list:
+// viz.F("rule", "exact").
+func F(key, value string) Field { return Field{key, Str(value)} }
+
+// Fv builds a Field with a typed value: viz.Fv("len", viz.Int(n)).
+func Fv(key string, v Arg) Field { return Field{key, v} }
+
+// Value returns the field's value as text.
+func (f Field) Value() string { return f.Val.String() }
 
 // Event is one step of the walk. Its JSON Lines form is packetwalk's public
 // contract (see docs/design.md, "Public contracts"):
@@ -74,6 +83,10 @@ func F(key, value string) Field { return Field{key, value} }
 //
 // Zero values are left out of the JSON: an event without a frame has no
 // "frame" key, a note has no "verdict".
+//
+// The message is either Msg, made by the layer, or Fmt and Args, a format
+// and its typed arguments that the sinks make into text (arg.go): read it
+// with Message or AppendMessage, not Msg.
 type Event struct {
 	T       time.Duration // since the start of the run (Clock.Now)
 	Host    string        // the host, or the wire for phy steps
@@ -83,16 +96,58 @@ type Event struct {
 	Reason  Reason  // set only when Verdict is Drop
 	Frame   uint64  // frame ID, shared by every copy of one frame; 0 if none
 	Conn    uint64  // socket ID; 0 if none
-	Msg     string  // one human sentence
+	Msg     string  // one human sentence, if Fmt is empty
+	Fmt     string  // the sentence as a fmt format of Args
+	Args    []Arg
 	Fields  []Field
 }
+
+// Message returns the event's sentence.
+func (e *Event) Message() string {
+	if e.Fmt == "" {
+		return e.Msg
+	}
+	var buf [160]byte
+	return string(AppendFormat(buf[:0], e.Fmt, e.Args))
+}
+
+// AppendMessage appends the event's sentence to b.
+func (e *Event) AppendMessage(b []byte) []byte {
+	if e.Fmt == "" {
+		return append(b, e.Msg...)
+	}
+	return AppendFormat(b, e.Fmt, e.Args)
+}
+
+// HasMessage reports whether the event has a sentence.
+func (e *Event) HasMessage() bool { return e.Fmt != "" || e.Msg != "" }
 
 // Field returns the value of the named field and whether it was present.
 func (e *Event) Field(key string) (string, bool) {
 	for _, f := range e.Fields {
 		if f.Key == key {
-			return f.Value, true
+			return f.Value(), true
 		}
 	}
 	return "", false
+}
+
+// Resolved returns a copy of e that owns its memory and has its text made:
+// Msg holds the sentence, and the fields are strings. A sink that keeps
+// events (MemorySink, the narrator, the report) keeps these.
+func (e *Event) Resolved() Event {
+	c := *e
+	c.Msg, c.Fmt, c.Args = e.Message(), "", nil
+	c.Fields = nil
+	if len(e.Fields) > 0 {
+		c.Fields = make([]Field, len(e.Fields))
+		for i, f := range e.Fields {
+			if f.Val.k == kindStr || f.Val.k == kindNone {
+				c.Fields[i] = f
+			} else {
+				c.Fields[i] = F(f.Key, f.Value())
+			}
+		}
+	}
+	return c
 }

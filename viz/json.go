@@ -34,7 +34,10 @@ func AppendJSON(b []byte, e *Event) []byte {
 		b = append(b, `,"conn":`...)
 		b = strconv.AppendUint(b, e.Conn, 10)
 	}
-	if e.Msg != "" {
+	if e.Fmt != "" {
+		b = append(b, `,"msg":`...)
+		b = appendFormatted(b, e.Fmt, e.Args)
+	} else if e.Msg != "" {
 		b = appendKey(b, "msg", e.Msg)
 	}
 	if len(e.Fields) > 0 {
@@ -45,11 +48,35 @@ func AppendJSON(b []byte, e *Event) []byte {
 			}
 			b = appendString(b, f.Key)
 			b = append(b, ':')
-			b = appendString(b, f.Value)
+			switch {
+			case f.Val.k == kindStr:
+				b = appendString(b, f.Val.s)
+			case f.Val.plain():
+				// Digits, dots, colons: nothing to escape.
+				b = append(f.Val.AppendTo(append(b, '"')), '"')
+			default:
+				b = appendString(b, f.Value())
+			}
 		}
 		b = append(b, '}')
 	}
 	return append(b, '}')
+}
+
+// appendFormatted appends format with args as a JSON string. The text is
+// made in place, after the opening quote; only if it holds a byte that
+// needs escaping (rare: a quoted name) is it made again, escaped.
+func appendFormatted(b []byte, format string, args []Arg) []byte {
+	b = append(b, '"')
+	start := len(b)
+	b = AppendFormat(b, format, args)
+	for _, c := range b[start:] {
+		if !jsonPlain[c] {
+			text := string(b[start:])
+			return appendString(b[:start-1], text)
+		}
+	}
+	return append(b, '"')
 }
 
 func appendKey(b []byte, key, value string) []byte {
@@ -158,7 +185,7 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		if err := dec.Decode(&v); err != nil {
 			return fmt.Errorf("event field %q: want a string value", kt)
 		}
-		e.Fields = append(e.Fields, Field{kt.(string), v})
+		e.Fields = append(e.Fields, F(kt.(string), v))
 	}
 	return nil
 }

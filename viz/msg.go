@@ -51,8 +51,8 @@ func AppendUint(b []byte, n uint64) []byte { return strconv.AppendUint(b, n, 10)
 // (numbers below 100 come from a table, without allocating).
 func Itoa(n int) string { return strconv.Itoa(n) }
 
-// Hex is AppendHex as a string.
-func Hex(v uint64, digits int) string {
+// HexText is AppendHex as a string.
+func HexText(v uint64, digits int) string {
 	var a [18]byte
 	return string(AppendHex(a[:0], v, digits))
 }

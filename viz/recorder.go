@@ -78,6 +78,7 @@ type Log struct {
 	// (Sink's contract), so nothing changes for them.
 	event  Event
 	fields []Field
+	args   []Arg
 	frame  CapturedFrame
 }
 
@@ -144,21 +145,31 @@ func (l *Log) Recorder(host string) *Recorder {
 	return &Recorder{log: l, host: host}
 }
 
-// emit hands a copy of e to every sink; e itself does not escape (see
-// Log.event).
-func (l *Log) emit(host string, e *Event) {
+// emit hands a copy of e, with fields and args, to every sink. Nothing of
+// the caller's escapes: the strings are copied into the log's own Event,
+// and the elements of fields and args into the log's own arrays. fields
+// and args come as parameters of their own, not inside e, because the
+// compiler's escape analysis does not tell a struct's members apart:
+// copying e's strings would make it think the slices' arrays escape too,
+// and put every step's slice literals on the heap (Recorder.Stepf).
+func (l *Log) emit(host string, e *Event, fields []Field, args []Arg) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.event = *e
-	l.fields = append(l.fields[:0], e.Fields...)
-	l.event.Fields = l.fields
-	l.event.T = l.clock.Now() // stamped under the lock, so file order is time order
-	l.event.Host = host
+	l.fields = append(l.fields[:0], fields...)
+	l.args = append(l.args[:0], args...)
+	l.event = Event{
+		T:     l.clock.Now(), // stamped under the lock, so file order is time order
+		Host:  host,
+		Layer: e.Layer, Step: e.Step, Verdict: e.Verdict, Reason: e.Reason,
+		Frame: e.Frame, Conn: e.Conn,
+		Msg: e.Msg, Fmt: e.Fmt, Args: l.args, Fields: l.fields,
+	}
 	for _, s := range l.sinks {
 		s.Event(&l.event)
 	}
 	// Drop the references to the caller's strings until the next event.
 	clear(l.fields)
+	clear(l.args)
 	l.event = Event{}
 }
 
@@ -179,21 +190,45 @@ func (r *Recorder) Host() string {
 }
 
 // On reports whether anybody listens. Guard every step with it, so that when
-// nobody does, no message is formatted and no Event is built:
+// nobody does, no Event is built:
 //
 //	if rec.On() {
 //		rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "fcs", ...})
 //	}
+//
+// When somebody does, the message is still not made here: the event
+// carries its format and typed arguments (Fmt, Args) and the sinks make
+// the text.
 func (r *Recorder) On() bool {
 	return r != nil && r.log != nil && r.log.listening.Load()
 }
 
-// Emit records e, stamped with the time and this recorder's host.
+// Emit records e, stamped with the time and this recorder's host. The
+// slices e holds (Fields, Args) are copied, but passing them inside e puts
+// them on the heap (see Log.emit): a step taken for every frame uses Stepf.
 func (r *Recorder) Emit(e Event) {
 	if !r.On() {
 		return
 	}
-	r.log.emit(r.host, &e)
+	r.log.emit(r.host, &e, e.Fields, e.Args)
+}
+
+// Stepf records the step e (its Layer, Step, Verdict, Reason, Frame, Conn)
+// with fields and the sentence format of args, stamped with the time and
+// this recorder's host:
+//
+//	rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "fcs", Verdict: viz.Pass, Frame: id},
+//		[]viz.Field{viz.Fv("fcs", viz.Hex32(fcs))}, "FCS ok (%s)", viz.Hex32(fcs))
+//
+// Nothing is formatted here and nothing is allocated: the fields literal
+// and the arguments stay on the caller's stack, the log copies them, and
+// the sinks make the text.
+func (r *Recorder) Stepf(e Event, fields []Field, format string, args ...Arg) {
+	if !r.On() {
+		return
+	}
+	e.Fmt = format
+	r.log.emit(r.host, &e, fields, args)
 }
 
 // Now returns the log clock's time, or 0 without a log.

@@ -34,8 +34,7 @@ func (m *MemorySink) Event(e *Event) {
 		m.lost++
 		return
 	}
-	c := *e
-	c.Fields = append([]Field(nil), e.Fields...)
+	c := e.Resolved()
 	m.events = append(m.events, c)
 }
 
@@ -217,8 +216,7 @@ func (b *Broadcaster) Event(e *Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {
-		c := *e
-		c.Fields = append([]Field(nil), e.Fields...)
+		c := e.Resolved()
 		select {
 		case s.c <- c:
 		default:

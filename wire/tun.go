@@ -136,12 +136,10 @@ type Device struct {
 	name      string
 	kernelMAC nic.MAC
 
-	// The step log's MAC texts, made once (logtext.go).
-	srcText, dstText macText
-	dev              io.ReadWriteCloser
-	clock            clock.Clock
-	rec              *viz.Recorder
-	sem              chan struct{}
+	dev   io.ReadWriteCloser
+	clock clock.Clock
+	rec   *viz.Recorder
+	sem   chan struct{}
 
 	port nic.Port // set before Start; read on the loop
 
@@ -346,10 +344,11 @@ func (d *Device) arrive(p *devicePacket) {
 		t, dst, what := d.classifyIP(pkt)
 		bits = nic.AppendFrame(p.buf[:0], dst, d.kernelMAC, t, pkt)
 		if rec.On() {
-			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "frame", Verdict: viz.Pass, Frame: id,
-				Msg: d.tunFrameMsg(len(pkt), what, dst, t, nic.Frame(bits).FCS()),
-				Fields: []viz.Field{viz.F("device", d.name), viz.F("kind", "TUN"), viz.F("len", strconv.Itoa(len(pkt))),
-					viz.F("src", d.srcText.get(d.kernelMAC)), viz.F("dst", d.dstText.get(dst)), viz.F("ethertype", t.String())}})
+			rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "frame", Verdict: viz.Pass, Frame: id},
+				[]viz.Field{viz.F("device", d.name), viz.F("kind", "TUN"), viz.Fv("len", viz.Int(len(pkt))),
+					viz.Fv("src", viz.MAC(d.kernelMAC)), viz.Fv("dst", viz.MAC(dst)), viz.Fv("ethertype", t.LogArg())},
+				"the kernel sent a %d-byte %s on %s; the PHY frames it %s -> %s %s with FCS %#08x", viz.Int(len(pkt)), viz.Str(what), viz.Str(d.name), viz.MAC(d.kernelMAC), viz.MAC(dst), t.LogArg(),
+				viz.U32(nic.Frame(bits).FCS()))
 		}
 	}
 	d.port.Arrive(bits, id)
@@ -442,9 +441,9 @@ func (d *Device) Transmit(from nic.Port, bits []byte, id uint64) {
 			}
 		}
 		if rec.On() {
-			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "unframe", Verdict: viz.Pass, Frame: id,
-				Msg:    d.tunUnframeMsg(len(out)),
-				Fields: []viz.Field{viz.F("device", d.name), viz.F("kind", "TUN"), viz.F("len", strconv.Itoa(len(out)))}})
+			rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "unframe", Verdict: viz.Pass, Frame: id},
+				[]viz.Field{viz.F("device", d.name), viz.F("kind", "TUN"), viz.Fv("len", viz.Int(len(out)))},
+				"header, padding and FCS stripped: %d-byte IPv4 packet written to %s for the kernel", viz.Int(len(out)), viz.Str(d.name))
 		}
 	}
 	if _, err := d.dev.Write(out); err != nil {

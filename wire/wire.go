@@ -535,9 +535,9 @@ func (w *Wire) destinations(sender *wirePort, bits []byte, id uint64, now time.D
 			}
 			w.targets = append(w.targets, e.port)
 			if rec.On() {
-				rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "forward", Verdict: viz.Pass, Frame: id,
-					Msg:    fmt.Sprintf("%s was learned on %s: forwarded to that port only", dst, e.port.name),
-					Fields: []viz.Field{viz.F("rule", "learned"), viz.F("dst", dst.String()), viz.F("from", sender.name), viz.F("to", e.port.name)}})
+				rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "forward", Verdict: viz.Pass, Frame: id},
+					[]viz.Field{viz.F("rule", "learned"), viz.Fv("dst", viz.MAC(dst)), viz.F("from", sender.name), viz.F("to", e.port.name)},
+					"%s was learned on %s: forwarded to that port only", viz.MAC(dst), viz.Str(e.port.name))
 			}
 			return w.targets
 		}
@@ -561,9 +561,9 @@ func (w *Wire) destinations(sender *wirePort, bits []byte, id uint64, now time.D
 		case "unknown":
 			why = "has not been seen as a source yet"
 		}
-		rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "forward", Verdict: viz.Pass, Frame: id,
-			Msg:    fmt.Sprintf("%s %s: flooded to the %d other ports", dst, why, len(w.targets)),
-			Fields: []viz.Field{viz.F("rule", rule), viz.F("dst", dst.String()), viz.F("from", sender.name), viz.F("ports", strconv.Itoa(len(w.targets)))}})
+		rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "forward", Verdict: viz.Pass, Frame: id},
+			[]viz.Field{viz.F("rule", rule), viz.Fv("dst", viz.MAC(dst)), viz.F("from", sender.name), viz.Fv("ports", viz.Int(len(w.targets)))},
+			"%s %s: flooded to the %d other ports", viz.MAC(dst), viz.Str(why), viz.Int(len(w.targets)))
 	}
 	return w.targets
 }
@@ -681,13 +681,14 @@ func (w *Wire) deliver(from, to *wirePort, source []byte, id uint64, now, arrive
 
 	w.schedule(to, bits, id, at-now)
 	if rec.On() {
-		fields := []viz.Field{viz.F("from", from.name), viz.F("to", to.name), viz.F("len", strconv.Itoa(len(bits))), viz.F("arrive", seconds(at))}
-		if wait > 0 {
-			fields = append(fields, viz.F("wait", wait.String()))
+		fields := []viz.Field{viz.F("from", from.name), viz.F("to", to.name), viz.Fv("len", viz.Int(len(bits))), viz.Fv("arrive", viz.Seconds(at)),
+			viz.Fv("wait", viz.Dur(wait))}
+		if wait <= 0 {
+			fields = fields[:4]
 		}
-		rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "carry", Verdict: viz.Pass, Frame: id,
-			Msg:    fmt.Sprintf("%s -> %s, %d bytes, arrives at %ss", from.name, to.name, len(bits), seconds(at)),
-			Fields: fields})
+		rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "carry", Verdict: viz.Pass, Frame: id},
+			fields,
+			"%s -> %s, %d bytes, arrives at %ss", viz.Str(from.name), viz.Str(to.name), viz.Int(len(bits)), viz.Seconds(at))
 	}
 
 	if d.duplicate {

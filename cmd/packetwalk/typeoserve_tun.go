@@ -135,7 +135,7 @@ func (d *drainWatcher) Event(e *viz.Event) {
 	for _, f := range e.Fields {
 		if f.Key == "to" {
 			d.mu.Lock()
-			d.states[e.Conn] = f.Value
+			d.states[e.Conn] = f.Value()
 			d.mu.Unlock()
 		}
 	}

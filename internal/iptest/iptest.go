@@ -185,7 +185,7 @@ func Steps(evs []viz.Event, layer viz.Layer, step string) []viz.Event {
 func Describe(evs []viz.Event) string {
 	var b strings.Builder
 	for _, e := range evs {
-		fmt.Fprintf(&b, "\n  %s %s/%s %s %s frame %d: %s", e.Host, e.Layer, e.Step, e.Verdict, e.Reason, e.Frame, e.Msg)
+		fmt.Fprintf(&b, "\n  %s %s/%s %s %s frame %d: %s", e.Host, e.Layer, e.Step, e.Verdict, e.Reason, e.Frame, e.Message())
 	}
 	return b.String()
 }
@@ -204,7 +204,7 @@ func WantDrop(t *testing.T, evs []viz.Event, layer viz.Layer, reason viz.Reason,
 	if frame != 0 && drops[0].Frame != frame {
 		t.Errorf("the %s drop names frame %d, want %d", reason, drops[0].Frame, frame)
 	}
-	if drops[0].Msg == "" {
+	if !drops[0].HasMessage() {
 		t.Errorf("the %s drop has no message", reason)
 	}
 }

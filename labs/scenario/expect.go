@@ -88,7 +88,7 @@ func (c matcher) match(e *viz.Event) bool {
 		m.Reason != "" && m.Reason != string(e.Reason),
 		m.Frame != 0 && m.Frame != e.Frame,
 		m.Conn != 0 && m.Conn != e.Conn,
-		!c.msg(e.Msg):
+		!c.msg(e.Message()):
 		return false
 	}
 	for k, f := range c.fields {

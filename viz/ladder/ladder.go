@@ -401,7 +401,7 @@ func (b *Builder) tcpLabel(e *viz.Event) string {
 	seqS, _ := e.Field("seq")
 	ackS, _ := e.Field("ack")
 	lenS, _ := e.Field("len")
-	src, dst := endpoints(e.Msg)
+	src, dst := endpoints(e.Message())
 	return b.segment(src, dst, flags, seqS, ackS, lenS, e.Step == "retransmit")
 }
 

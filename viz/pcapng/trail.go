@@ -111,7 +111,6 @@ func appendLayer(b []byte, l viz.Layer) []byte {
 // for people), else its name and verdict; a drop always shows its reason,
 // the name Linux's dropreason.h would give it.
 func appendStep(b []byte, e *viz.Event) []byte {
-	text := e.Msg
 	if e.Verdict == viz.Drop {
 		b = append(b, "DROP "...)
 		if e.Reason != "" {
@@ -120,18 +119,33 @@ func appendStep(b []byte, e *viz.Event) []byte {
 			b = append(b, "unnamed"...)
 		}
 		b = append(b, ": "...)
-		if text == "" {
-			text = e.Step
+		if !e.HasMessage() {
+			return appendText(b, e.Step)
 		}
-		return appendText(b, text)
+		return appendMessage(b, e)
 	}
-	if text != "" {
-		return appendText(b, text)
+	if e.HasMessage() {
+		return appendMessage(b, e)
 	}
 	b = appendText(b, e.Step)
 	if e.Verdict != viz.Note {
 		b = append(b, ' ')
 		b = appendText(b, string(e.Verdict))
+	}
+	return b
+}
+
+// appendMessage appends e's sentence as appendText does. The sentence is
+// made in place (it is mostly printable ASCII, which needs nothing more);
+// only if it holds another byte is it made again through appendText.
+func appendMessage(b []byte, e *viz.Event) []byte {
+	start := len(b)
+	b = e.AppendMessage(b)
+	for _, c := range b[start:] {
+		if !commentPlain[c] {
+			text := string(b[start:])
+			return appendText(b[:start], text)
+		}
 	}
 	return b
 }

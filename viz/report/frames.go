@@ -81,7 +81,7 @@ func (f *frameInfo) noteEvent(e *viz.Event) {
 		}
 	case e.Layer == viz.LayerNIC && e.Step == "tx" && f.From == "":
 		f.From = e.Host
-		f.Summary = e.Msg
+		f.Summary = e.Message()
 	}
 }
 

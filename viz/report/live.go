@@ -135,8 +135,7 @@ func (l *Live) Event(e *viz.Event) {
 	if l.closed {
 		return
 	}
-	c := *e
-	c.Fields = append([]viz.Field(nil), e.Fields...)
+	c := e.Resolved()
 	if len(l.events) < l.opts.History {
 		l.events = append(l.events, c)
 	} else {

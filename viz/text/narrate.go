@@ -280,11 +280,11 @@ func (n *Narrator) line(prefix string, e *viz.Event) {
 	if e.Verdict == viz.Drop {
 		verdict = "DROP " + string(e.Reason)
 	}
-	msg := e.Msg
+	msg := e.Message()
 	if msg == "" && len(e.Fields) > 0 {
 		parts := make([]string, 0, len(e.Fields))
 		for _, f := range e.Fields {
-			parts = append(parts, f.Key+"="+f.Value)
+			parts = append(parts, f.Key+"="+f.Value())
 		}
 		msg = strings.Join(parts, " ")
 	}
@@ -402,8 +402,7 @@ func hostOf(port string) string {
 func isRx(e *viz.Event) bool { return e.Step == "rx" }
 
 func copyEvent(e *viz.Event) viz.Event {
-	c := *e
-	c.Fields = append([]viz.Field(nil), e.Fields...)
+	c := e.Resolved()
 	return c
 }
 

@@ -27,22 +27,23 @@ type Summary struct {
 func (s *Summary) Add(e *viz.Event) {
 	switch {
 	case e.Layer == viz.LayerTCP && (e.Step == "send" || e.Step == "retransmit") && e.Verdict == viz.Send:
-		if t := tcpdumpPart(e.Msg); t != "" {
+		if t := tcpdumpPart(e.Message()); t != "" {
 			s.tcp = "IP " + t
 		} else {
 			s.tcp = "TCP " + tcpFromFields(e)
 		}
 		s.retransmit = e.Step == "retransmit"
 	case e.Layer == viz.LayerIP && e.Step == "send" && e.Verdict == viz.Send:
-		if i := strings.Index(e.Msg, "IP "); i >= 0 {
-			t := e.Msg[i:]
+		msg := e.Message()
+		if i := strings.Index(msg, "IP "); i >= 0 {
+			t := msg[i:]
 			if j := strings.LastIndex(t, ", to "); j > 0 {
 				t = t[:j]
 			}
 			s.ip = t
 		}
 	case e.Layer == viz.LayerICMP && e.Verdict == viz.Send:
-		s.icmp = e.Msg
+		s.icmp = e.Message()
 	case e.Layer == viz.LayerARP && e.Verdict == viz.Send && (e.Step == "request" || e.Step == "reply"):
 		op, _ := e.Field("op")
 		sip, _ := e.Field("sender_ip")
@@ -62,8 +63,9 @@ func (s *Summary) Add(e *viz.Event) {
 		// 10.0.0.1.55357 > 10.0.0.2.80 TCP [S] seq 1 win 29184 len 0: eth0 ...".
 		nic, _ := e.Field("nic")
 		if nic != "" {
-			if i := strings.LastIndex(e.Msg, ": "+nic+" "); i > 0 {
-				t := e.Msg[:i]
+			msg := e.Message()
+			if i := strings.LastIndex(msg, ": "+nic+" "); i > 0 {
+				t := msg[:i]
 				if j := strings.Index(t, " sent "); j >= 0 {
 					t = t[j+len(" sent "):]
 				}

@@ -130,8 +130,8 @@ func FormatStep(e viz.Event) string {
 	if e.Conn != 0 {
 		b.WriteString(" conn " + strconv.FormatUint(e.Conn, 10))
 	}
-	if e.Msg != "" {
-		b.WriteString(": " + e.Msg)
+	if e.HasMessage() {
+		b.WriteString(": " + e.Message())
 	}
 	return b.String()
 }

@@ -1,0 +1,105 @@
+package tcp
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/packetwalk/packetwalk/viz"
+)
+
+// steps.go: how TCP's send steps say which segment they sent, as the
+// step log's format and typed arguments (viz/arg.go), so that the line is
+// made by the sinks, not on the stack's goroutine. The line is
+// SummaryWith's, tcpdump's ("10.0.0.2.80 > 10.0.0.1.49152: Flags [P.],
+// seq 1001:1101, ack 2002, win 502, options [nop,nop,TS val 5 ecr 9],
+// length 100"); which parts it has depends on the segment, so the format
+// is picked from a table made once (segFormats) and the arguments follow.
+
+// The parts of a segment line that are there or not.
+const (
+	lineSeq   = 1 << iota // ", seq %d" (data, SYN, FIN or RST)
+	lineRange             // ":%d" after seq (data)
+	lineAck               // ", ack %d"
+	lineUrg               // ", urg %d"
+	lineTS                // ", options [nop,nop,TS val %d ecr %d]"
+	lineOpts              // ", options [%s]": any other options, as text
+	lineParts = 1 << iota
+)
+
+// segFormats[parts] is "%s: %s.%d > %s.%d: " (why, then the endpoints)
+// and the segment line with those parts.
+var segFormats = func() (t [lineParts]string) {
+	for parts := range t {
+		f := "%s: %s.%d > %s.%d: Flags %s"
+		if parts&lineSeq != 0 {
+			f += ", seq %d"
+			if parts&lineRange != 0 {
+				f += ":%d"
+			}
+		}
+		if parts&lineAck != 0 {
+			f += ", ack %d"
+		}
+		f += ", win %d"
+		if parts&lineUrg != 0 {
+			f += ", urg %d"
+		}
+		switch {
+		case parts&lineTS != 0:
+			f += ", options [nop,nop,TS val %d ecr %d]"
+		case parts&lineOpts != 0:
+			f += ", options [%s]"
+		}
+		t[parts] = f + ", length %d"
+	}
+	return t
+}()
+
+// segArgs is a send step's arguments, kept on the caller's stack.
+type segArgs struct {
+	a [16]viz.Arg
+	n int
+}
+
+func (s *segArgs) add(a ...viz.Arg) { s.n += copy(s.a[s.n:], a) }
+
+// sendLine returns the format and arguments of a send step's message for
+// seg, a segment this host built (so its checks pass), from src to dst:
+// why, then SummaryWith's line.
+func sendLine(why string, seg Segment, src, dst netip.Addr, args *segArgs) string {
+	flags, seq, length := seg.Flags(), seg.Seq(), len(seg.Payload())
+	args.add(viz.Str(why), viz.Addr(src), viz.Int(int(seg.SrcPort())), viz.Addr(dst), viz.Int(int(seg.DstPort())),
+		viz.Str(flags.String()))
+	parts := 0
+	if length != 0 || flags&(FlagSYN|FlagFIN|FlagRST) != 0 {
+		parts |= lineSeq
+		args.add(viz.U32(uint32(seq)))
+		if length > 0 {
+			parts |= lineRange
+			args.add(viz.U32(uint32(seq.Add(uint32(length)))))
+		}
+	}
+	if flags&FlagACK != 0 {
+		parts |= lineAck
+		args.add(viz.U32(uint32(seg.Ack())))
+	}
+	args.add(viz.Int(int(seg.Window())))
+	if flags&FlagURG != 0 {
+		parts |= lineUrg
+		args.add(viz.Int(int(seg.Urgent())))
+	}
+	if opts := seg.Options(); len(opts) > 0 {
+		if len(opts) == 12 && opts[0] == optNOP && opts[1] == optNOP && opts[2] == optTimestamps && opts[3] == optLenTimestamps {
+			// Linux's layout of a data segment's options: the one
+			// that comes with every segment of a connection with
+			// timestamps.
+			parts |= lineTS
+			args.add(viz.U32(binary.BigEndian.Uint32(opts[4:])), viz.U32(binary.BigEndian.Uint32(opts[8:])))
+		} else {
+			parts |= lineOpts
+			args.add(viz.Str(formatOptions(opts)))
+		}
+	}
+	args.add(viz.Int(length))
+	return segFormats[parts]
+}

@@ -1036,12 +1036,21 @@ func TestServeREADMEConfigExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := cfg.Map
-	if cfg.Listen != "127.0.0.1:8080" || m.DocRoot != "/docs/www" || !m.Listings || !m.SSI || m.UserDir != "public_html" ||
+	if cfg.Listen != "127.0.0.1:8080" || m.DocRoot != "examples/www" || !m.Listings || !m.SSI || m.UserDir != "public_html" ||
 		len(m.Redirects) != 1 || m.Redirects[0].Status != 301 || m.Types[".foo"] != "text/x-foo" || len(m.CGIExtensions) != 1 ||
-		len(m.Locations) != 2 || cfg.AccessLogFile != "/logs/access_log" {
+		len(m.ScriptAliases) != 1 || len(m.Locations) != 2 || cfg.AccessLogFile != "examples/logs/access_log" {
 		t.Errorf("the example reads as %+v", cfg)
 	}
-	for name, log := range map[string]string{"www.joes-hardware.com": "/logs/joe.access_log", "www.mary-hardware.com": "/logs/mary.access_log"} {
+	// It is examples/httpd.conf (after its three lines of comment), which
+	// TestREADMEServeExamples serves.
+	file, err := os.ReadFile("../../examples/httpd.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parts := strings.SplitN(string(file), "\n", 4); len(parts) != 4 || parts[3] != example {
+		t.Errorf("the README's config example differs from examples/httpd.conf")
+	}
+	for name, log := range map[string]string{"www.joes-hardware.com": "examples/logs/joe.access_log", "www.mary-hardware.com": "examples/logs/mary.access_log"} {
 		if vh := m.VHosts[name]; vh.AccessLog != log || vh.DocRoot == "" {
 			t.Errorf("virtual host %s: %+v", name, vh)
 		}

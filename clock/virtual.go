@@ -23,10 +23,13 @@ type Virtual struct {
 	// goroutines, and a lock per stamp would make them contend for the
 	// clock as often as they log. now changes only under mu (setNow).
 	nowRead atomic.Int64
-	seq     uint64
-	queue   eventQueue
-	notify  chan struct{} // signalled whenever something is scheduled
-	steps   uint64        // events run so far (bench/scale reports events/s)
+	// wall, once set (FollowWall), is the wall-clock time of virtual
+	// zero, and Now reads the wall clock at every call: see FollowWall.
+	wall   atomic.Pointer[time.Time]
+	seq    uint64
+	queue  eventQueue
+	notify chan struct{} // signalled whenever something is scheduled
+	steps  uint64        // events run so far (bench/scale reports events/s)
 }
 
 // NewVirtual returns a clock at time zero with nothing scheduled.
@@ -47,9 +50,53 @@ func (c *Virtual) Next() (time.Duration, bool) {
 	return c.queue[0].at, true
 }
 
-// Now implements Clock.
+// Now implements Clock. Once FollowWall was called, it is the wall time
+// since virtual zero at the moment of the call (never earlier than the
+// event being run); before, the virtual time of the event being run.
 func (c *Virtual) Now() time.Duration {
-	return time.Duration(c.nowRead.Load())
+	v := time.Duration(c.nowRead.Load())
+	if start := c.wall.Load(); start != nil {
+		// time.Since reads the monotonic clock (through the vDSO on
+		// Linux, no system call): steps stamped one after the other
+		// get increasing times, whichever goroutine stamps them.
+		if w := time.Since(*start); w > v {
+			return w
+		}
+	}
+	return v
+}
+
+// FollowWall makes the clock a paced one: start is the wall-clock time of
+// virtual zero (it must not be later than now minus Now()), and from now on
+// Now reads the wall clock at every call and timers are set from it, so
+// that every step of a run on a real device is stamped with the time it
+// happens, not the time the loop last woke up (a burst of frames drained
+// in one wake would otherwise share one time, and an RTT measured across
+// it would be zero). Events still run in the order of their due times; the
+// loop that runs them (stack.Loop, paced) runs each once the wall clock
+// has reached it. A seeded simulation never calls it: its time stays
+// virtual and reproducible.
+func (c *Virtual) FollowWall(start time.Time) {
+	c.wall.Store(&start)
+}
+
+// WallStart returns the wall-clock time of virtual zero set by FollowWall,
+// and false if the clock does not follow the wall clock.
+func (c *Virtual) WallStart() (time.Time, bool) {
+	if s := c.wall.Load(); s != nil {
+		return *s, true
+	}
+	return time.Time{}, false
+}
+
+// base is the time a timer set now counts from; c.mu is held.
+func (c *Virtual) base() time.Duration {
+	if start := c.wall.Load(); start != nil {
+		if w := time.Since(*start); w > c.now {
+			return w
+		}
+	}
+	return c.now
 }
 
 // setNow moves the clock to t; c.mu is held.
@@ -67,7 +114,7 @@ func (c *Virtual) AfterFunc(d time.Duration, f func()) Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
-	ev := &scheduled{at: c.now + d, seq: c.seq, f: f, clock: c}
+	ev := &scheduled{at: c.base() + d, seq: c.seq, f: f, clock: c}
 	heap.Push(&c.queue, ev)
 	select {
 	case c.notify <- struct{}{}:
@@ -95,7 +142,7 @@ func (c *Virtual) Rearm(t Timer, d time.Duration, f func()) bool {
 		return false
 	}
 	c.seq++
-	s.at, s.seq, s.f = c.now+d, c.seq, f
+	s.at, s.seq, s.f = c.base()+d, c.seq, f
 	heap.Push(&c.queue, s)
 	select {
 	case c.notify <- struct{}{}:

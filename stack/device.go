@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"time"
 
 	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/clock"
@@ -60,6 +61,10 @@ func NewDeviceHost(dev io.ReadWriteCloser, cfg DeviceHostConfig) (*DeviceHost, e
 		return nil, fmt.Errorf("address %v is not an IPv4 prefix like 10.9.0.2/24", cfg.Prefix)
 	}
 	clock := clock.NewVirtual()
+	// Run time zero is now, in real time: every step from the first
+	// (the listening socket opened before Run) is stamped with the wall
+	// clock, and a capture dates its packets from Epoch.
+	clock.FollowWall(time.Now())
 	loop := NewLoop(clock)
 	loop.SetPaced(true)
 	log := cfg.Log
@@ -102,6 +107,13 @@ func NewDeviceHost(dev io.ReadWriteCloser, cfg DeviceHostConfig) (*DeviceHost, e
 		return nil, err
 	}
 	return &DeviceHost{Host: h, Loop: loop, Log: log, Medium: medium, Link: link, Iface: iface}, nil
+}
+
+// Epoch returns the wall-clock time of the host's run time zero: a step
+// stamped T happened at Epoch().Add(T).
+func (d *DeviceHost) Epoch() time.Time {
+	t, _ := d.Loop.Clock.WallStart()
+	return t
 }
 
 // Run reads the device and runs the host until ctx ends or the device

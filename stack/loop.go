@@ -26,7 +26,9 @@ import (
 // the loop goes on with the next event. Only one thing ever runs at a time,
 // in an order fixed by the clock, so the same seed gives the same run.
 //
-// Paced: virtual time follows the wall clock. This is for peers that run
+// Paced: virtual time follows the wall clock, read at every Now (see
+// clock.Virtual.FollowWall): events run once the wall clock reaches them,
+// and each step is stamped with the moment it happens. This is for peers that run
 // on goroutines of their own that the loop cannot see (gVisor's netstack,
 // Go's net/http server spawning a goroutine per connection) and for real
 // devices: jumping ahead while they work would fire timers too early. Such
@@ -398,8 +400,16 @@ const pacedRecheck = 20 * time.Millisecond
 
 func (l *Loop) runPaced(ctx context.Context, done func() bool) error {
 	if l.start.IsZero() {
-		l.start = time.Now().Add(-l.Clock.Now())
+		if s, ok := l.Clock.WallStart(); ok {
+			l.start = s
+		} else {
+			l.start = time.Now().Add(-l.Clock.Now())
+		}
 	}
+	// From here the clock reads the wall clock at every Now, not once per
+	// wake: the events run below, one after the other, each see (and stamp
+	// their steps with) the time they actually run at.
+	l.Clock.FollowWall(l.start)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {

@@ -41,9 +41,9 @@ import (
 // for the Ethernet header in front and padding and FCS behind, so the PHY
 // frames it where it lies, with no copy and no allocation; the loop is
 // woken once per batch, not once per packet, and takes up to
-// deviceDrainBatch packets per event. The NIC and the device link copy what they keep (the
-// RX ring, the wire's delivery), so the buffer goes back to the device's
-// free list when Arrive returns. The free list is the device's own, not a
+// DeviceConfig.DrainBatch packets per event. The NIC and the device link
+// copy what they keep (the RX ring, the wire's delivery), so the buffer
+// goes back to the device's free list when Arrive returns. The free list is the device's own, not a
 // sync.Pool: a pool is emptied at every garbage collection, and a new
 // 64 KiB buffer costs more than the copy it saves.
 
@@ -82,11 +82,17 @@ const DefaultDeviceBacklog = 256
 // frame adds its header).
 const maxDevicePacket = 65535 + nic.HeaderLen
 
-// deviceDrainBatch is how many queued packets one drain hands to the port
-// before it lets other events of the loop run: the NIC's driver budget, so
-// that a drain does not outrun the RX ring (ring_full) while the driver
-// has not run.
-const deviceDrainBatch = nic.DefaultDriverBudget
+// DefaultDeviceDrainBatch is how many queued packets one drain hands to
+// the port before it lets other events of the loop run: half the NIC
+// driver's default budget. Between two drains the driver runs once (its
+// interrupt is due as soon as the first frame landed in the RX ring, and
+// the loop's clock follows the wall clock, so it comes before the next
+// drain), taking up to its budget off the ring; a drain must not add more
+// than that, or a burst the kernel sends at full speed fills the ring a
+// little more at every drain until it overflows (ring_full). Half leaves
+// room for a device link that duplicates frames: even with every frame
+// duplicated, a drain adds no more than one run of the driver takes.
+const DefaultDeviceDrainBatch = nic.DefaultDriverBudget / 2
 
 // devicePacket is one read: buf has HeaderLen bytes of headroom (a TUN
 // packet is read after it), and room behind for padding and the FCS.
@@ -113,6 +119,10 @@ type DeviceConfig struct {
 	// Backlog bounds the packets waiting for the loop; 0 means
 	// DefaultDeviceBacklog.
 	Backlog int
+	// DrainBatch is how many waiting packets the loop hands to the NIC
+	// per event; 0 means DefaultDeviceDrainBatch. More than the NIC's
+	// driver budget lets a burst overflow its RX ring (ring_full).
+	DrainBatch int
 
 	// Clock is the host's loop clock: posts reach the loop through its
 	// AfterFunc, which must be safe to call from any goroutine.
@@ -136,10 +146,11 @@ type Device struct {
 	name      string
 	kernelMAC nic.MAC
 
-	dev   io.ReadWriteCloser
-	clock clock.Clock
-	rec   *viz.Recorder
-	sem   chan struct{}
+	dev        io.ReadWriteCloser
+	clock      clock.Clock
+	rec        *viz.Recorder
+	sem        chan struct{}
+	drainBatch int
 
 	port nic.Port // set before Start; read on the loop
 
@@ -180,10 +191,13 @@ func NewDevice(dev io.ReadWriteCloser, cfg DeviceConfig) (*Device, error) {
 	if cfg.Backlog <= 0 {
 		cfg.Backlog = DefaultDeviceBacklog
 	}
+	if cfg.DrainBatch <= 0 {
+		cfg.DrainBatch = DefaultDeviceDrainBatch
+	}
 	if cfg.Name == "" {
 		cfg.Name = cfg.Kind.String()
 	}
-	d := &Device{kind: cfg.Kind, name: cfg.Name, kernelMAC: cfg.KernelMAC, dev: dev, clock: cfg.Clock,
+	d := &Device{kind: cfg.Kind, name: cfg.Name, kernelMAC: cfg.KernelMAC, dev: dev, clock: cfg.Clock, drainBatch: cfg.DrainBatch,
 		sem: make(chan struct{}, cfg.Backlog), done: make(chan struct{})}
 	d.drainFunc = d.drain
 	if cfg.Log != nil {
@@ -273,11 +287,11 @@ func (d *Device) read() {
 	}
 }
 
-// drain runs on the loop: it hands up to deviceDrainBatch queued packets
-// to the port, and posts itself again if more are waiting.
+// drain runs on the loop: it hands up to drainBatch queued packets to
+// the port, and posts itself again if more are waiting.
 func (d *Device) drain() {
 	d.mu.Lock()
-	k := min(len(d.queue), deviceDrainBatch)
+	k := min(len(d.queue), d.drainBatch)
 	d.batch = append(d.batch[:0], d.queue[:k]...)
 	rest := copy(d.queue, d.queue[k:])
 	clear(d.queue[rest:])

@@ -79,7 +79,11 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 		if err != nil {
 			return fmt.Errorf("cannot write the capture: %v", err)
 		}
-		capture, err = pcapng.New(&wholeBlocks{f: file}, pcapng.Options{Comment: "packetwalk serve " + plan.flag() + " " + name + ": each packet's comment is its step trail"})
+		capture, err = pcapng.New(&wholeBlocks{f: file}, pcapng.Options{
+			// The packets are dated in real time: run time zero is
+			// when the host was made, on the wall clock.
+			Start:   dh.Epoch(),
+			Comment: "packetwalk serve " + plan.flag() + " " + name + ": each packet's comment is its step trail"})
 		if err != nil {
 			file.Close()
 			return fmt.Errorf("cannot write the capture: %v", err)

@@ -168,6 +168,7 @@ type Device struct {
 	drainTimer   clock.Timer     // the reader's last drain post, re-armed (clock.Rearm)
 
 	closeOnce sync.Once
+	closing   chan struct{} // closed by Close: a reader waiting for backlog room stops
 	done      chan struct{}
 	readErr   error // set by the reader before done closes
 }
@@ -198,7 +199,7 @@ func NewDevice(dev io.ReadWriteCloser, cfg DeviceConfig) (*Device, error) {
 		cfg.Name = cfg.Kind.String()
 	}
 	d := &Device{kind: cfg.Kind, name: cfg.Name, kernelMAC: cfg.KernelMAC, dev: dev, clock: cfg.Clock, drainBatch: cfg.DrainBatch,
-		sem: make(chan struct{}, cfg.Backlog), done: make(chan struct{})}
+		sem: make(chan struct{}, cfg.Backlog), closing: make(chan struct{}), done: make(chan struct{})}
 	d.drainFunc = d.drain
 	if cfg.Log != nil {
 		d.rec = cfg.Log.Recorder(cfg.Name)
@@ -241,7 +242,10 @@ func (d *Device) Err() error {
 // reader to stop if it was started.
 func (d *Device) Close() error {
 	var err error
-	d.closeOnce.Do(func() { err = d.dev.Close() })
+	d.closeOnce.Do(func() {
+		close(d.closing)
+		err = d.dev.Close()
+	})
 	return err
 }
 
@@ -266,7 +270,14 @@ func (d *Device) read() {
 			continue
 		}
 		p.off, p.n = off, n
-		d.sem <- struct{}{} // wait while the loop has Backlog packets to go
+		// Wait while the loop has Backlog packets to go; a loop that has
+		// stopped never makes room, so Close ends the wait (the packet
+		// read is dropped with the device, as the kernel's queue is).
+		select {
+		case d.sem <- struct{}{}:
+		case <-d.closing:
+			return
+		}
 		d.mu.Lock()
 		d.queue = append(d.queue, p)
 		post := !d.drainPending

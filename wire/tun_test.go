@@ -200,3 +200,30 @@ func hasStep(m *viz.MemorySink, l viz.Layer, step string, v viz.Verdict) bool {
 	}
 	return false
 }
+
+// Closing a device whose backlog is full (the loop stopped while the kernel
+// still sent) stops its reader: the host's Run waits for it.
+func TestDeviceCloseWithFullBacklog(t *testing.T) {
+	fd := newFakeDevice()
+	d, err := NewDevice(fd, DeviceConfig{Kind: TUN, Name: "pw0", Clock: clock.NewVirtual(), Backlog: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Attach(&recordingPort{mac: nic.MAC{2, 0, 0, 0, 0, 2}})
+	d.Start()
+	for range 4 { // two wait in the backlog, one in the reader's hands, one in the device
+		fd.in <- ipv4Packet(netip.MustParseAddr("10.9.0.2"), 8)
+	}
+	for len(fd.in) > 1 {
+		time.Sleep(time.Millisecond)
+	}
+	d.Close()
+	select {
+	case <-d.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader did not stop within 5 s of Close while the backlog was full")
+	}
+	if err := d.Err(); err != nil {
+		t.Fatalf("Err after Close = %v, want nil", err)
+	}
+}

@@ -240,7 +240,13 @@ func openViewOutputs(log *viz.Log, stdout io.Writer, view *viewFlags, quiet bool
 			o.close()
 			return nil, fmt.Errorf("cannot write the capture: %v", err)
 		}
-		w, err := pcapng.New(f, pcapng.Options{Comment: "packetwalk simulation: each packet's comment is its step trail"})
+		// Each frame once, as a tap on the wire sees it: with every copy
+		// a NIC captured (the sender's and the receiver's), Wireshark's
+		// TCP analysis, which follows a conversation across interfaces,
+		// took the second copy for a retransmission.
+		w, err := pcapng.New(f, pcapng.Options{View: pcapng.ViewWire,
+			Comment: "packetwalk simulation: each frame once, as it arrived at the wire's far end (a frame lost on the wire is not in the file); " +
+				"its comments are the walks of the hosts that handled it: the sender's, the wire's, the receiver's"})
 		if err != nil {
 			f.Close()
 			o.close()

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -172,9 +173,10 @@ func writeFile(t *testing.T, path, text string) {
 }
 
 // tshark, which we did not write, reads the capture of lab 02's run and
-// finds a bad FCS exactly where the step log has fcs_mismatch drops (the
-// corrupted frame and the crafted one, on every receiver), plus the
-// crafted frame as its injector sent it.
+// finds a bad FCS exactly on the frames the step log has fcs_mismatch drops
+// for (the corrupted frame and the crafted one): each once, as the hub
+// carried it, with the walk of every receiver that dropped it among its
+// comments.
 func TestLabCaptureTshark(t *testing.T) {
 	tshark := testenv.Tool(t, "tshark", "install it with: apt-get install tshark")
 	dir := t.TempDir()
@@ -185,19 +187,36 @@ func TestLabCaptureTshark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	droppedBy := map[string][]string{} // frame ID -> hosts
 	drops := 0
 	for _, e := range events {
 		if e.Reason == "fcs_mismatch" {
 			drops++
+			id := strconv.FormatUint(e.Frame, 10)
+			droppedBy[id] = append(droppedBy[id], e.Host)
 		}
 	}
 	out, err := exec.Command(tshark, "-r", filepath.Join(dir, "trace.pcapng"), "-o", "eth.check_fcs:TRUE",
-		"-Y", "eth.fcs.status == 0", "-T", "fields", "-e", "frame.packet_id").Output()
+		"-Y", "eth.fcs.status == 0", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|",
+		"-e", "frame.packet_id", "-e", "frame.comment").Output()
 	if err != nil {
 		t.Fatalf("tshark: %v", err)
 	}
-	got := len(strings.Fields(string(out)))
-	if drops != 7 || got != drops+1 {
-		t.Fatalf("tshark finds %d frames with a bad FCS; the step log has %d fcs_mismatch drops (want 7, and 8 bad frames with the injector's own)", got, drops)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if drops != 7 || len(droppedBy) != 2 || len(lines) != len(droppedBy) {
+		t.Fatalf("tshark finds %d frames with a bad FCS: %q; the step log has %d fcs_mismatch drops of %d frames (want 7 drops of 2 frames, each frame once)",
+			len(lines), lines, drops, len(droppedBy))
+	}
+	for _, l := range lines {
+		id, comments, _ := strings.Cut(l, "\t")
+		hosts := droppedBy[id]
+		if hosts == nil {
+			t.Errorf("tshark finds a bad FCS on frame %s, which no NIC dropped for it", id)
+		}
+		for _, h := range hosts {
+			if !strings.Contains("|"+comments, "|"+h+" phy: ") {
+				t.Errorf("frame %s: no comment is %s's walk: %q", id, h, comments)
+			}
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -47,6 +48,7 @@ type viewFlags struct {
 	ladderRows  int
 	ladderFmt   string
 	layerValues []viz.Layer
+	pcapHosts   stringList   // --pcap-host: a capture of each of these hosts' NICs
 	seen        *filterWatch // what the run's steps were on, when a filter is set
 	ladderOut   io.Writer    // where the ladder goes when not with the narration (split)
 }
@@ -68,6 +70,8 @@ func (v *viewFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&v.ladder, "ladder", false, "print a ladder diagram of the frames after the run")
 	fs.IntVar(&v.ladderRows, "ladder-rows", ladder.DefaultMaxRows, "rows of the ladder diagram at most (the rest are counted)")
 	fs.Var(newChoice(&v.ladderFmt, "text", "text", "mermaid"), "ladder-format", "the ladder's format: text, or mermaid (a sequenceDiagram for slides)")
+	fs.Var(&v.pcapHosts, "pcap-host", "also write what a capture on host `NAME` sees (repeatable): every frame its NICs sent and received, "+
+		"to the --pcap file's name with -NAME added (trace-server.pcapng)")
 }
 
 // registerFilters registers the narration's filters alone (serve, which
@@ -114,6 +118,11 @@ func (v *viewFlags) checkHosts(names []string) error {
 	for _, h := range v.hosts {
 		if !slices.Contains(names, h) {
 			return fmt.Errorf("--host %s: this run has no host or wire of that name (it has %s)", h, strings.Join(names, ", "))
+		}
+	}
+	for _, h := range v.pcapHosts {
+		if !slices.Contains(names, h) {
+			return fmt.Errorf("--pcap-host %s: this run has no host of that name (it has %s)", h, strings.Join(names, ", "))
 		}
 	}
 	return nil
@@ -240,7 +249,13 @@ func openViewOutputs(log *viz.Log, stdout io.Writer, view *viewFlags, quiet bool
 			o.close()
 			return nil, fmt.Errorf("cannot write the capture: %v", err)
 		}
-		w, err := pcapng.New(f, pcapng.Options{Comment: "packetwalk simulation: each packet's comment is its step trail"})
+		// Each frame once, as a tap on the wire sees it: with every copy
+		// a NIC captured (the sender's and the receiver's), Wireshark's
+		// TCP analysis, which follows a conversation across interfaces,
+		// took the second copy for a retransmission.
+		w, err := pcapng.New(f, pcapng.Options{View: pcapng.ViewWire,
+			Comment: "packetwalk simulation: each frame once, as it arrived at the wire's far end (a frame lost on the wire is not in the file); " +
+				"its comments are the walks of the hosts that handled it: the sender's, the wire's, the receiver's"})
 		if err != nil {
 			f.Close()
 			o.close()
@@ -250,12 +265,50 @@ func openViewOutputs(log *viz.Log, stdout io.Writer, view *viewFlags, quiet bool
 		o.files = append(o.files, w)
 		o.paths = append(o.paths, pcapPath)
 	}
+	if view != nil {
+		for _, h := range view.pcapHosts {
+			path := hostCapturePath(pcapPath, h)
+			f, err := os.Create(path)
+			if err != nil {
+				o.close()
+				return nil, fmt.Errorf("cannot write the capture of host %s: %v", h, err)
+			}
+			// One file per host rather than one interface per host in
+			// one file: Wireshark's TCP analysis follows a conversation
+			// across the interfaces of a file, so two hosts' copies of
+			// one segment in one file read as a retransmission.
+			w, err := pcapng.New(f, pcapng.Options{View: pcapng.ViewNICs, Hosts: []string{h},
+				Comment: "packetwalk simulation: what a capture on host " + h + " sees, every frame its NICs sent and received; " +
+					"each packet's comment is the frame's walk on " + h})
+			if err != nil {
+				f.Close()
+				o.close()
+				return nil, fmt.Errorf("cannot write the capture of host %s: %v", h, err)
+			}
+			o.files = append(o.files, w)
+			o.paths = append(o.paths, path)
+		}
+	}
 	o.files = append(o.files, extra...)
 	if len(o.files) > 0 {
 		o.fileQ = viz.NewAsync(o.files, viz.AsyncOptions{})
 		log.AddSink(o.fileQ)
 	}
 	return o, nil
+}
+
+// hostCapturePath is where --pcap-host NAME writes: the --pcap file's name
+// with -NAME before its extension (trace.pcapng: trace-NAME.pcapng), or
+// NAME.pcapng without --pcap.
+func hostCapturePath(pcapPath, host string) string {
+	if pcapPath == "" {
+		return host + ".pcapng"
+	}
+	ext := filepath.Ext(pcapPath)
+	if ext == "" {
+		ext = ".pcapng"
+	}
+	return strings.TrimSuffix(pcapPath, filepath.Ext(pcapPath)) + "-" + host + ext
 }
 
 // addHTML writes the HTML report to path when the outputs close ("" for

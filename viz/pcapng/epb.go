@@ -30,7 +30,7 @@ type epb struct {
 	ts       int64 // nanoseconds since 1970 (the IDBs' if_tsresol is 9)
 	data     []byte
 	origLen  int
-	comment  []byte // at most maxOptionLen bytes (Options.withDefaults)
+	comments [][]byte // each at most maxOptionLen bytes (Options.withDefaults)
 	flags    uint32
 	packetID uint64 // 0: no epb_packetid option
 }
@@ -52,7 +52,11 @@ func appendEPB(b []byte, p epb) []byte {
 	b = le.AppendUint32(b, uint32(p.origLen))
 	b = append(b, p.data...)
 	b = pad32(b, len(p.data))
-	b = appendOptionBytes(b, optComment, p.comment)
+	// One opt_comment per walk: the draft allows an option to repeat
+	// (3.5), and Wireshark shows each as a comment of its own.
+	for _, c := range p.comments {
+		b = appendOptionBytes(b, optComment, c)
+	}
 	b = le.AppendUint16(b, optEpbFlags)
 	b = le.AppendUint16(b, 4)
 	b = le.AppendUint32(b, p.flags)

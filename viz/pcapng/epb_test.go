@@ -47,7 +47,7 @@ func TestAppendEPBMatchesPcapgo(t *testing.T) {
 				want := ref.Bytes()[head:]
 
 				got := appendEPB([]byte("x"), epb{iface: 0, ts: ts.UnixNano(), data: data, origLen: dataLen + 100,
-					comment: comment, flags: flags.ToUint32(), packetID: id})
+					comments: [][]byte{comment}, flags: flags.ToUint32(), packetID: id})
 				if !bytes.Equal(got[1:], want) {
 					t.Errorf("data %d, comment %d, id %d:\n got %x\nwant %x", dataLen, commentLen, id, got[1:], want)
 				}

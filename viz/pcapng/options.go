@@ -32,6 +32,24 @@ var DefaultStart = time.Date(2000, time.January, 1, 0, 0, 0, 0, time.UTC)
 // field has 16 bits (draft-ietf-opsawg-pcapng, 3.5 "Options").
 const maxOptionLen = 1<<16 - 1
 
+// View chooses which copies of a frame a Writer writes.
+type View int
+
+const (
+	// ViewNICs writes every frame each time a NIC captures it: the
+	// sender's copy and every receiver's, one interface per NIC. With
+	// Options.Hosts it is a capture on those hosts alone.
+	ViewNICs View = iota
+	// ViewWire writes each frame once, as a capture point at the wire's
+	// far end sees it: after the wire's impairments (a corrupted frame
+	// with its bad FCS, a duplicated frame twice, a reordered frame
+	// late), and a frame lost on the wire not at all. Its comments are
+	// the walks of every host that handled it: the sender's, the wire's,
+	// each receiver's. A frame no NIC of the run receives (it leaves
+	// through a TUN or TAP device) is written as its sender sent it.
+	ViewWire
+)
+
 // Options configure a Writer. The zero value is usable: every zero field
 // takes its default.
 type Options struct {
@@ -58,6 +76,12 @@ type Options struct {
 	// DefaultMaxCommentBytes; it is at most 65535, the longest option
 	// pcapng can hold.
 	MaxCommentBytes int
+	// View is which copies of a frame are written; the zero value is
+	// ViewNICs.
+	View View
+	// Hosts, if not empty, limits the file to the frames the NICs of
+	// these hosts capture, and their steps.
+	Hosts []string
 	// MaxPendingAge, if positive, writes an inbound packet whose walk has
 	// not ended this long (in run time) after its capture, with
 	// TruncatedNote, as soon as a later event or frame shows that time has

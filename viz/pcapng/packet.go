@@ -1,6 +1,7 @@
 package pcapng
 
 import (
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket/pcapgo"
@@ -18,11 +19,35 @@ type packet struct {
 	fcsError bool
 	origLen  int    // the frame's length on the wire
 	data     []byte // a copy of the frame, cut to the snapshot length
-	tr       *trail
-	// complete says the trail is final: an outbound packet's trail is the
-	// steps logged before its capture, an inbound packet's ends with
+	// trs are the packet's trails, one per walk, each written as a comment
+	// of its own: in the NIC view the walk on the capturing host; in the
+	// wire view the sender's, the wire's and every receiver's.
+	trs []*trail
+	// walking counts the trails whose walk has not ended (EndWalk).
+	walking int
+	// inFlight marks, in the wire view, a sender's copy waiting to learn
+	// whether the frame arrives (then the receiver's copy is written in
+	// its place: skip), is lost on the wire (skip), or leaves the run
+	// (a device, an injector): then this copy is the only one, written
+	// when a bound or Close forces it out.
+	inFlight bool
+	skip     bool
+	// held keeps, in the wire view, a received packet queued until the
+	// run's time passes its capture time: the medium's other receivers of
+	// the same bits (a hub, a switch flooding) get them at that same
+	// instant, and their walks join this packet.
+	held bool
+	// complete says the trails are final: an outbound packet's trail is
+	// the steps logged before its capture, an inbound packet's ends with
 	// EndWalk.
 	complete bool
+}
+
+// openWalk is a walk in progress on one host: the packet it belongs to and
+// its trail there.
+type openWalk struct {
+	p *packet
+	t *trail
 }
 
 // fifo is the queue of packets in capture order, the order they are
@@ -92,14 +117,16 @@ func (w *Writer) newPacket() *packet {
 }
 
 func (w *Writer) freePacket(p *packet) {
-	if p.tr != nil {
-		w.freeTrail(p.tr)
+	for _, t := range p.trs {
+		w.freeTrail(t)
 	}
 	data := p.data[:0]
 	if cap(data) > maxReusedBuf {
 		data = nil
 	}
-	*p = packet{data: data}
+	trs := p.trs[:0]
+	clear(p.trs)
+	*p = packet{data: data, trs: trs}
 	if len(w.freePackets) < maxFree {
 		w.freePackets = append(w.freePackets, p)
 	}
@@ -110,7 +137,29 @@ func (w *Writer) freePacket(p *packet) {
 // order.
 func (w *Writer) writeReady() {
 	for w.queue.len() > 0 && w.queue.front().complete {
-		w.writePacket(w.queue.pop())
+		p := w.queue.pop()
+		w.retire(p)
+		w.writePacket(p)
+	}
+}
+
+// retire forgets p in the indexes that find packets still queued, as it
+// leaves the queue.
+func (w *Writer) retire(p *packet) {
+	if p.key.frame == 0 {
+		return
+	}
+	if w.sent[p.key.frame] == p {
+		delete(w.sent, p.key.frame)
+	}
+	if w.recv[p.key.frame] == p {
+		delete(w.recv, p.key.frame)
+	}
+	if p.held {
+		p.held = false
+		if i := slices.Index(w.held, p); i >= 0 {
+			w.held = slices.Delete(w.held, i, i+1)
+		}
 	}
 }
 
@@ -119,11 +168,16 @@ func (w *Writer) writeReady() {
 // everything (FlushPending, Close).
 func (w *Writer) writeHead() {
 	p := w.queue.pop()
-	if !p.complete && w.open[p.key] == p {
-		// Later steps of this walk will find no packet and wait in the
-		// trail table until EndWalk discards them.
-		delete(w.open, p.key)
+	if !p.complete {
+		for _, t := range p.trs {
+			if ow, ok := w.open[t.key]; ok && ow.p == p {
+				// Later steps of this walk will find no packet and
+				// wait in the trail table until EndWalk discards them.
+				delete(w.open, t.key)
+			}
+		}
 	}
+	w.retire(p)
 	w.writePacket(p)
 }
 
@@ -132,8 +186,14 @@ func (w *Writer) writeHead() {
 // but packets still leave the queue, so the bounds hold.
 func (w *Writer) writePacket(p *packet) {
 	defer w.freePacket(p)
-	if !p.complete {
-		w.stats.Truncated++
+	if p.skip {
+		return
+	}
+	for _, t := range p.trs {
+		if !t.ended {
+			w.stats.Truncated++
+			break
+		}
 	}
 	if w.err != nil {
 		return
@@ -150,7 +210,7 @@ func (w *Writer) writePacket(p *packet) {
 		ts:       w.cfg.Start.Add(p.t).UnixNano(),
 		data:     p.data,
 		origLen:  p.origLen,
-		comment:  p.tr.commentBytes(!p.complete),
+		comments: w.comments(p),
 		flags:    flags.ToUint32(),
 		packetID: packetID,
 	})
@@ -159,6 +219,16 @@ func (w *Writer) writePacket(p *packet) {
 		return
 	}
 	w.stats.Packets++
+}
+
+// comments returns p's comments, one per trail, each cut with
+// TruncatedNote if its walk had not ended; the slice is reused.
+func (w *Writer) comments(p *packet) [][]byte {
+	w.commentBuf = w.commentBuf[:0]
+	for _, t := range p.trs {
+		w.commentBuf = append(w.commentBuf, t.commentBytes(!t.ended))
+	}
+	return w.commentBuf
 }
 
 // epbFlags is the epb_flags word of p (draft 4.3.1 "Enhanced Packet Block

@@ -34,6 +34,7 @@ type trail struct {
 	buf       []byte
 	layer     viz.Layer // the layer of the last step, "" before the first
 	truncated bool      // a step did not fit; later ones are left out too
+	ended     bool      // the walk has ended: no TruncatedNote for it
 
 	// The links of the table of trails not yet captured (trailTable).
 	key        key
@@ -45,6 +46,7 @@ func (t *trail) reset(host string) {
 	t.buf = appendText(t.buf[:0], host)
 	t.layer = ""
 	t.truncated = false
+	t.ended = false
 	t.prev, t.next = nil, nil
 }
 

@@ -40,11 +40,20 @@ type Writer struct {
 	closer io.Closer
 	nics   map[nicKey]int // interface IDs
 
-	queue  fifo            // captured packets, in capture order
-	open   map[key]*packet // inbound packets whose walk has not ended
-	trails trailTable      // trails of walks whose frame is not captured
-	stats  Stats           // counters, for Stats
-	err    error           // the first error; nothing is written after it
+	queue fifo             // captured packets, in capture order
+	open  map[key]openWalk // inbound walks that have not ended
+	// The wire view's indexes, by frame ID, of packets still queued: a
+	// sender's copy waiting for its arrival, and a received copy that
+	// another receiver of the same medium may share.
+	sent map[uint64]*packet
+	recv map[uint64]*packet
+	held []*packet // received packets held until time moves on (packet.held)
+	// hosts, if not empty, are the only hosts whose frames and steps
+	// the file holds (Options.Hosts).
+	hosts  map[string]bool
+	trails trailTable // trails of walks whose frame is not captured
+	stats  Stats      // counters, for Stats
+	err    error      // the first error; nothing is written after it
 	closed bool
 
 	freePackets []*packet
@@ -52,8 +61,9 @@ type Writer struct {
 
 	// bw buffers the Enhanced Packet Blocks this package encodes itself
 	// (epb.go) on their way to out; block is the one being built.
-	bw    *bufio.Writer
-	block []byte
+	bw         *bufio.Writer
+	block      []byte
+	commentBuf [][]byte
 
 	// Host numbers for keys (keyOf); the last name asked for is
 	// remembered, as events come in runs from one host.
@@ -125,11 +135,19 @@ func New(w io.Writer, opts Options) (*Writer, error) {
 		out:    out,
 		ng:     ng,
 		nics:   make(map[nicKey]int),
-		open:   make(map[key]*packet),
+		open:   make(map[key]openWalk),
+		sent:   make(map[uint64]*packet),
+		recv:   make(map[uint64]*packet),
 		trails: newTrailTable(cfg.MaxTrails),
 		bw:     bufio.NewWriterSize(out, 64<<10),
 
 		hostIDs: make(map[string]uint32),
+	}
+	if len(cfg.Hosts) > 0 {
+		wr.hosts = make(map[string]bool, len(cfg.Hosts))
+		for _, h := range cfg.Hosts {
+			wr.hosts[h] = true
+		}
 	}
 	if c, ok := w.(io.Closer); ok {
 		wr.closer = c
@@ -149,10 +167,17 @@ func (w *Writer) Event(e *viz.Event) {
 	if w.closed || w.err != nil {
 		return
 	}
+	if w.hosts != nil && !w.hosts[e.Host] {
+		return
+	}
 	w.expire(e.T)
 	k := w.keyOf(e.Host, e.Frame)
-	if p := w.open[k]; p != nil {
-		p.tr.add(e, w.cfg.MaxCommentBytes)
+	if ow, ok := w.open[k]; ok {
+		ow.t.add(e, w.cfg.MaxCommentBytes)
+		return
+	}
+	if w.cfg.View == ViewWire && e.Layer == viz.LayerPHY {
+		w.wireEvent(e)
 		return
 	}
 	t := w.trails.get(k)
@@ -183,7 +208,19 @@ func (w *Writer) Capture(f *viz.CapturedFrame) {
 	if w.closed || w.err != nil {
 		return
 	}
+	if w.hosts != nil && !w.hosts[f.Host] {
+		return
+	}
 	w.expire(f.T)
+	if w.cfg.View == ViewWire && f.Frame != 0 && f.Dir == viz.Inbound {
+		if r := w.recv[f.Frame]; r != nil && r.fcsError == f.FCSError && r.origLen == len(f.Data) &&
+			string(r.data) == string(f.Data[:min(len(f.Data), w.cfg.SnapLen)]) {
+			// Another receiver of the same bits (a hub, a switch
+			// flooding): one frame on the medium, one more walk.
+			w.addWalk(r, w.keyOf(f.Host, f.Frame), f.Host)
+			return
+		}
+	}
 	iface, err := w.interfaceFor(f)
 	if err != nil {
 		w.fail(err)
@@ -205,23 +242,31 @@ func (w *Writer) Capture(f *viz.CapturedFrame) {
 		if earlier == nil {
 			earlier = w.newTrail(f.Host)
 		}
-		p.tr, earlier = earlier, nil
+		earlier.ended = true
+		p.trs, earlier = append(p.trs, earlier), nil
 		p.complete = true
+		if w.cfg.View == ViewWire && f.Frame != 0 {
+			// Written where and when it arrives, as a capture on the
+			// wire's far end sees it (wireEvent, and the inbound case).
+			if old := w.sent[f.Frame]; old != nil {
+				old.inFlight, old.complete = false, true
+			}
+			p.inFlight, p.complete = true, false
+			w.sent[f.Frame] = p
+		}
 	case f.Frame == 0:
 		// Without an ID no step can name this frame: nothing to wait for.
-		p.tr = w.newTrail(f.Host)
+		t := w.newTrail(f.Host)
+		t.ended = true
+		p.trs = append(p.trs, t)
 		p.complete = true
 	default:
+		if w.cfg.View == ViewWire {
+			w.arrived(p)
+		}
 		// The walk starts here; steps logged before it (if any) belong to
 		// another walk of the same frame ID, not to this copy's.
-		p.tr = w.newTrail(f.Host)
-		if other := w.open[k]; other != nil {
-			// A second copy of one frame on one host (two NICs on one
-			// hub): steps cannot tell the copies apart, so they go to
-			// the newer, and the older's trail ends here.
-			other.complete = true
-		}
-		w.open[k] = p
+		w.addWalk(p, k, f.Host)
 	}
 	if earlier != nil {
 		w.freeTrail(earlier)
@@ -243,9 +288,9 @@ func (w *Writer) EndWalk(host string, frame uint64) {
 		return
 	}
 	k := w.keyOf(host, frame)
-	if p := w.open[k]; p != nil {
+	if ow, ok := w.open[k]; ok {
 		delete(w.open, k)
-		p.complete = true
+		w.endTrail(ow)
 		w.writeReady()
 		return
 	}
@@ -255,10 +300,107 @@ func (w *Writer) EndWalk(host string, frame uint64) {
 	}
 }
 
+// addWalk starts the walk of p's frame on host (key k) as a new trail of p.
+func (w *Writer) addWalk(p *packet, k key, host string) {
+	if other, ok := w.open[k]; ok {
+		// A second copy of one frame on one host (two NICs on one
+		// hub): steps cannot tell the copies apart, so they go to the
+		// newer, and the older's trail ends here.
+		w.endTrail(other)
+	}
+	t := w.newTrail(host)
+	t.key = k
+	p.trs = append(p.trs, t)
+	p.walking++
+	w.open[k] = openWalk{p, t}
+}
+
+// endTrail ends one walk of a packet; the packet is complete when none is
+// left.
+func (w *Writer) endTrail(ow openWalk) {
+	if ow.t.ended {
+		return
+	}
+	ow.t.ended = true
+	ow.p.walking--
+	if ow.p.walking <= 0 && !ow.p.inFlight && !ow.p.held {
+		ow.p.complete = true
+	}
+}
+
+// arrived is the wire view's start of an inbound packet p: the sender's
+// copy waiting for it gives up its trail (the sender's walk comes first
+// in p's comments) and is not written, and the wire's steps on the way
+// (carry, reorder, corrupt, duplicate) come next.
+func (w *Writer) arrived(p *packet) {
+	id := p.key.frame
+	if s := w.sent[id]; s != nil {
+		delete(w.sent, id)
+		p.trs = append(p.trs, s.trs...)
+		clear(s.trs)
+		s.trs = s.trs[:0]
+		s.inFlight, s.skip, s.complete = false, true, true
+	}
+	wk := key{wireHost, id}
+	if t := w.trails.get(wk); t != nil {
+		w.trails.remove(t)
+		t.ended = true
+		p.trs = append(p.trs, t)
+	}
+	w.recv[id] = p
+	p.held = true
+	w.held = append(w.held, p)
+}
+
+// wireHost is the host number of the wire view's trails of the medium's
+// own steps (keyOf numbers real hosts from 0 up).
+const wireHost = ^uint32(0)
+
+// wireEvent files e, a phy step of no walk in progress, in the wire view:
+// the medium's steps between a frame's sender and its receivers. A drop
+// there (loss, a targeted fault, a full queue) means the frame never
+// arrives: its sender's copy is not written, as a capture on the wire's
+// far end would never see it.
+func (w *Writer) wireEvent(e *viz.Event) {
+	wk := key{wireHost, e.Frame}
+	t := w.trails.get(wk)
+	if e.Verdict == viz.Drop {
+		if t != nil {
+			w.trails.remove(t)
+			w.freeTrail(t)
+		}
+		if s := w.sent[e.Frame]; s != nil {
+			delete(w.sent, e.Frame)
+			s.inFlight, s.skip, s.complete = false, true, true
+			w.writeReady()
+		}
+		return
+	}
+	if t == nil {
+		t = w.newTrail(e.Host)
+		if old := w.trails.insert(wk, t); old != nil {
+			w.freeTrail(old)
+		}
+	}
+	t.add(e, w.cfg.MaxCommentBytes)
+}
+
 // expire writes the packets at the head of the queue whose walk has gone
 // on longer than MaxPendingAge by now, a run time seen in an event or a
 // capture.
 func (w *Writer) expire(now time.Duration) {
+	if len(w.held) > 0 && now > w.held[len(w.held)-1].t {
+		// Every delivery of those instants has been captured.
+		for i, p := range w.held {
+			p.held = false
+			if p.walking <= 0 && !p.inFlight {
+				p.complete = true
+			}
+			w.held[i] = nil
+		}
+		w.held = w.held[:0]
+		w.writeReady()
+	}
 	if w.cfg.MaxPendingAge <= 0 {
 		return
 	}

@@ -15,6 +15,17 @@
 //     frame's step trail on that host as the packet comment (draft 4.3
 //     "Enhanced Packet Block", 4.3.1 "Enhanced Packet Block Flags Word").
 //
+// Which copies are written is Options.View. ViewWire (what the command
+// line's --pcap writes) keeps each frame once, as the wire's far end sees
+// it: after the wire's impairments (a corrupted frame with its bad FCS, a
+// duplicate twice, a reordered frame late, a lost frame not at all), with
+// every host's walk of it as its comments, the sender's first; so
+// Wireshark's TCP analysis, which follows a conversation across
+// interfaces, sees what really crossed the wire and reports no
+// retransmission that never happened. ViewNICs keeps every NIC's copy, as
+// a capture on each host would; Options.Hosts limits a file to some hosts
+// (--pcap-host NAME writes one host's view).
+//
 // A comment reads like this (the host, then each layer's consecutive steps):
 //
 //	server nic: FCS ok, dst MAC mine -> ring 3/256 -> IPv4 | ip: checksum ok, mine, proto 6 | tcp: SYN on listener :80 -> clone socket #5 -> SYN+ACK

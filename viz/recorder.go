@@ -80,6 +80,8 @@ type Log struct {
 	fields []Field
 	args   []Arg
 	frame  CapturedFrame
+
+	topo Topology // what the run is made of (topology.go), under mu
 }
 
 // NewLog returns a log stamped by clock, with no sinks yet.

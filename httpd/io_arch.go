@@ -57,6 +57,19 @@ type Poller interface {
 	Poll(conns []net.Conn, timeout time.Duration) (ready []int, err error)
 }
 
+// ListenPoller is a Poller that also watches a listening socket, as an
+// event loop puts its listening sockets in the same poll set as its
+// connections (nginx's workers do, with epoll). The multiplexer then
+// accepts in its own loop the moment a connection is ready, instead of
+// learning of it from a goroutine blocked in accept() only when its poll
+// next times out.
+type ListenPoller interface {
+	Poller
+	// PollListener waits as Poll does, and also reports whether ln has
+	// a connection to accept (or an error, which Accept will return).
+	PollListener(ln net.Listener, conns []net.Conn, timeout time.Duration) (acceptable bool, ready []int, err error)
+}
+
 // maxLingerers bounds the goroutines that close connections gently for
 // the accept loop and the multiplexer (which must not wait themselves).
 const maxLingerers = 64
@@ -169,6 +182,10 @@ type muxer struct {
 	s   *Server
 	now func() time.Time
 
+	// ln is the listener the multiplexer watches itself (ListenPoller);
+	// nil when a separate accept loop hands it connections.
+	ln net.Listener
+
 	mu      sync.Mutex
 	pending []*conn // accepted, not yet watched
 	stopped bool    // the accept loop has ended
@@ -192,9 +209,12 @@ type muxConn struct {
 	closed     bool
 }
 
-// serveMultiplexed is the "multiplexed" architecture: this goroutine
-// accepts (and runs step 1, whose lookups may take a while); the
-// multiplexer, started with Spawn, does the rest.
+// serveMultiplexed is the "multiplexed" architecture. With a
+// ListenPoller (and no step-1 lookups, which would hold up every other
+// connection), this goroutine is the multiplexer and watches the listener
+// with the connections; otherwise this goroutine accepts (and runs step
+// 1, whose lookups may take a while) and the multiplexer, started with
+// Spawn, does the rest.
 func (s *Server) serveMultiplexed(ln net.Listener) error {
 	m := &muxer{s: s, now: time.Now}
 	if n, ok := s.cfg.Poller.(interface{ Now() time.Time }); ok {
@@ -203,33 +223,17 @@ func (s *Server) serveMultiplexed(ln net.Listener) error {
 	s.mu.Lock()
 	s.mux = append(s.mux, m)
 	s.mu.Unlock()
+	if _, ok := s.cfg.Poller.(ListenPoller); ok && s.cfg.ReverseDNS == nil && s.cfg.Ident == nil {
+		m.ln = ln
+		m.run()
+		if err := m.failed(); err != nil {
+			return err
+		}
+		return ErrServerClosed
+	}
 	s.cfg.Spawn(m.run)
 
-	err := s.acceptLoop(ln, func(nc net.Conn) {
-		if m.failed() != nil {
-			nc.Close()
-			return
-		}
-		if s.held() >= s.cfg.MaxConns {
-			s.overloaded(nc)
-			return
-		}
-		c := s.newConn(nc)
-		c.mux = true
-		if !s.track(c) {
-			nc.Close()
-			return
-		}
-		if !c.accept() {
-			c.close(false)
-			s.untrack(c)
-			return
-		}
-		c.bw = bufio.NewWriterSize(nc, connBufferSize)
-		m.mu.Lock()
-		m.pending = append(m.pending, c)
-		m.mu.Unlock()
-	})
+	err := s.acceptLoop(ln, m.admit)
 	m.mu.Lock()
 	m.stopped = true
 	if m.err != nil {
@@ -237,6 +241,57 @@ func (s *Server) serveMultiplexed(ln net.Listener) error {
 	}
 	m.mu.Unlock()
 	return err
+}
+
+// admit runs step 1 on an accepted connection and hands it to the
+// multiplexer.
+func (m *muxer) admit(nc net.Conn) {
+	s := m.s
+	if m.failed() != nil {
+		nc.Close()
+		return
+	}
+	if s.held() >= s.cfg.MaxConns {
+		s.overloaded(nc)
+		return
+	}
+	c := s.newConn(nc)
+	c.mux = true
+	if !s.track(c) {
+		nc.Close()
+		return
+	}
+	if !c.accept() {
+		c.close(false)
+		s.untrack(c)
+		return
+	}
+	c.bw = bufio.NewWriterSize(nc, connBufferSize)
+	m.mu.Lock()
+	m.pending = append(m.pending, c)
+	m.mu.Unlock()
+}
+
+// acceptReady accepts the connection the poll said was ready; when the
+// listener fails (it was closed by Shutdown or Close), the multiplexer
+// stops watching it and ends once its connections have.
+func (m *muxer) acceptReady() {
+	nc, err := m.ln.Accept()
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && !m.s.isClosing() {
+			return // nothing after all: poll again
+		}
+		if !m.s.isClosing() {
+			m.s.errorLog("", netip.AddrPort{}, "accept failed: "+err.Error())
+		}
+		m.ln = nil
+		m.mu.Lock()
+		m.stopped = true
+		m.mu.Unlock()
+		return
+	}
+	m.admit(nc)
 }
 
 func (m *muxer) failed() error {
@@ -294,7 +349,14 @@ func (m *muxer) run() {
 		for _, mc := range m.conns {
 			list = append(list, mc.c.nc)
 		}
-		ready, err := s.cfg.Poller.Poll(list, m.timeout())
+		var ready []int
+		var acceptable bool
+		var err error
+		if m.ln != nil {
+			acceptable, ready, err = s.cfg.Poller.(ListenPoller).PollListener(m.ln, list, m.timeout())
+		} else {
+			ready, err = s.cfg.Poller.Poll(list, m.timeout())
+		}
 		if err != nil {
 			m.giveUp(err)
 			return
@@ -308,6 +370,9 @@ func (m *muxer) run() {
 			m.advance(mc)
 		}
 		m.expire()
+		if acceptable {
+			m.acceptReady()
+		}
 	}
 }
 

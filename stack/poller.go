@@ -40,6 +40,33 @@ func (p Poller) Poll(conns []net.Conn, timeout time.Duration) ([]int, error) {
 	return ready, nil
 }
 
+// PollListener is Poll with a listening socket in the set: acceptable is
+// set when ln has a connection in its accept queue (or an error).
+func (p Poller) PollListener(ln net.Listener, conns []net.Conn, timeout time.Duration) (acceptable bool, ready []int, err error) {
+	l, ok := ln.(*listener)
+	if !ok || l.h != p.Host {
+		return false, nil, fmt.Errorf("stack.Poller: the listener is not a socket of host %s", p.Host.Name)
+	}
+	fds := make([]PollFD, len(conns)+1)
+	for i, c := range conns {
+		pc, ok := c.(*Conn)
+		if !ok || pc.h != p.Host {
+			return false, nil, fmt.Errorf("stack.Poller: connection %d is not a socket of host %s", i, p.Host.Name)
+		}
+		fds[i] = PollFD{FD: pc.fd, Events: POLLIN}
+	}
+	fds[len(conns)] = PollFD{FD: l.fd, Events: POLLIN}
+	if _, err := p.Host.Poll(fds, timeout); err != nil {
+		return false, nil, err
+	}
+	for i, f := range fds[:len(conns)] {
+		if f.Revents != 0 {
+			ready = append(ready, i)
+		}
+	}
+	return fds[len(conns)].Revents != 0, ready, nil
+}
+
 // Now is the host's clock as a time, so a multiplexer measures its
 // timeouts in the simulation's time.
 func (p Poller) Now() time.Time { return time.Unix(0, 0).Add(p.Host.Clock.Now()) }

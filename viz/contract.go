@@ -31,16 +31,17 @@ type Sink interface {
 type Layer string
 
 const (
-	LayerPHY    Layer = "phy"    // the medium: bits on a wire, impairments
-	LayerNIC    Layer = "nic"    // FCS, MAC filter, RX ring, driver dispatch
-	LayerARP    Layer = "arp"    // neighbour resolution
-	LayerIP     Layer = "ip"     // IPv4 checks, routing, fragments
-	LayerICMP   Layer = "icmp"   // echo, errors
-	LayerUDP    Layer = "udp"    // datagrams
-	LayerTCP    Layer = "tcp"    // demux, state machine, data transfer
-	LayerSocket Layer = "socket" // the socket API seen by applications
-	LayerHTTP   Layer = "http"   // the web server's seven steps
-	LayerApp    Layer = "app"    // anything an application reports
+	LayerPHY     Layer = "phy"     // the medium: bits on a wire, impairments
+	LayerNIC     Layer = "nic"     // FCS, MAC filter, RX ring, driver dispatch
+	LayerARP     Layer = "arp"     // neighbour resolution
+	LayerIP      Layer = "ip"      // IPv4 checks, routing, fragments
+	LayerICMP    Layer = "icmp"    // echo, errors
+	LayerUDP     Layer = "udp"     // datagrams
+	LayerTCP     Layer = "tcp"     // demux, state machine, data transfer
+	LayerSocket  Layer = "socket"  // the socket API seen by applications
+	LayerHTTP    Layer = "http"    // the web server's seven steps
+	LayerBrowser Layer = "browser" // the web browser judging and displaying responses
+	LayerApp     Layer = "app"     // anything an application reports
 )
 
 // Verdict is what a step decided about the packet. The empty verdict marks a

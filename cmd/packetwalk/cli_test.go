@@ -191,7 +191,7 @@ func TestFiltersThatMatchNothing(t *testing.T) {
 		{[]string{"ping", "--count", "1", "--via-router", "--host", "server", "--host", "nobody"}, "(it has client, router, server, wire0, wire1)"},
 		{[]string{"ping", "--count", "1", "--conn", "99"}, "--conn 99: this run opened no socket"},
 		{[]string{"ping", "--count", "1", "--layer", "bogus"}, `--layer: unknown layer "bogus"`},
-		{append([]string{"trace", "--quiet", "--conn", "99"}, noFiles...), "--conn 99: this run had no socket 99 (its sockets were 1-2)"},
+		{append([]string{"trace", "--quiet", "--conn", "99"}, noFiles...), "--conn 99: this run had no socket 99 (its sockets were 1-3)"},
 		{append([]string{"trace", "--host", "nobody"}, noFiles...), "--host nobody: this run has no host or wire of that name (it has client, server, wire0)"},
 		{append([]string{"trace", "--scenario", "04-routing/scenario-ttl.yaml", "--host", "nobody"}, noFiles...),
 			"--host nobody: no step of this run was on a host or wire of that name (its steps were on client, router, wire0)"},

@@ -67,7 +67,7 @@ func TestLabCommands(t *testing.T) {
 	}
 
 	key := filepath.Join(dir, "key.yaml")
-	writeFile(t, key, "arp_frames: 2\nsyn_frame: 1\nhandshake_ms: 2\nlistener_state: b\nbody_bytes: 990\nfirst_fin: server\ntime_wait_host: server\nframes_total: 11\ngvisor_user_agent: go-http-client/1.1\n")
+	writeFile(t, key, "arp_frames: 2\nsyn_frame: 1\nhandshake_ms: 2\nlistener_state: b\nbody_bytes: 1072\nfirst_fin: server\ntime_wait_host: server\nframes_total: 11\ngvisor_user_agent: go-http-client/1.1\n")
 	if code, out, errOut = runCLI("lab", "check", "01-http-life", "--answers", key, "--run", run); code != 0 || !strings.Contains(out, "9 of 9 answers right") {
 		t.Fatalf("lab check with the right answers and the run: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}

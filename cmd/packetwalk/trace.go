@@ -2,22 +2,23 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	browserpkg "github.com/packetwalk/packetwalk/browser"
 	"github.com/packetwalk/packetwalk/httpd"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
-	"github.com/packetwalk/packetwalk/stack/gvisorhost"
+	"github.com/packetwalk/packetwalk/tcp"
 )
 
 // traceOpts is trace's command line.
@@ -29,6 +30,9 @@ type traceOpts struct {
 	quiet                                 bool
 	timeout                               time.Duration
 	view                                  viewFlags
+	client                                string
+	connections                           int
+	gzip                                  bool
 }
 
 func (o *traceOpts) flagSet() *flag.FlagSet {
@@ -42,15 +46,19 @@ func (o *traceOpts) flagSet() *flag.FlagSet {
 	fs.StringVar(&o.htmlPath, "html", "trace.html", "write the HTML report to this `FILE` (\"\" for none)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the summary, not every step")
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "give up on the whole run after this long")
+	fs.Var(newChoice(&o.client, "packetwalk", "packetwalk", "gvisor"), "client", "the client host: packetwalk (its whole walk narrated, running the seed's browser; the run is reproducible from --seed) or gvisor (gVisor's netstack and Go's HTTP client, a production peer; not reproducible)")
+	fs.IntVar(&o.connections, "connections", 1, fmt.Sprintf("the browser's connections to the server: 1 sends every request on one persistent connection; up to %d fetch a page's stylesheet and images in parallel", browserpkg.MaxConnections))
+	fs.BoolVar(&o.gzip, "gzip", true, "the browser asks for compressed responses (Accept-Encoding: gzip); --gzip=false does not")
 	fs.StringVar(&o.scenario, "scenario", "", "run a scenario `FILE`, or a lab's scenario (ID or ID/FILE), instead of the default exchange")
 	o.view.register(fs)
 	return fs
 }
 
-// runTrace is `packetwalk trace`, the main job: a client host running
-// gVisor's netstack and Go's HTTP client fetches "/" (and each --get PATH)
-// from a packetwalk host running httpd on an embedded demo site, over a
-// simulated Ethernet wire. Every step of every frame is narrated; the
+// runTrace is `packetwalk trace`, the main job: a packetwalk host running
+// the seed's browser (package browser) fetches "/" (and each --get PATH)
+// and what the pages need from a packetwalk host running httpd on an
+// embedded demo site, over a simulated Ethernet wire (--client gvisor:
+// gVisor's netstack and Go's HTTP client instead). Every step of every frame is narrated; the
 // capture and the step log are written; one summary line per request
 // closes the run, which fails if a request did.
 func runTrace(args []string, stdout, stderr io.Writer) error {
@@ -83,15 +91,37 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	// The network: a packetwalk server and a gVisor client on one wire.
-	// gVisor runs goroutines of its own, so virtual time follows the wall
-	// clock (the run is not bit-reproducible; `ping` and the labs with
-	// packetwalk on both ends are).
+	if o.client != "packetwalk" && o.client != "gvisor" {
+		return fmt.Errorf("--client %q: want packetwalk (the seed's browser on packetwalk's stack) or gvisor (gVisor's netstack and Go's HTTP client)", o.client)
+	}
+	if o.connections < 1 || o.connections > browserpkg.MaxConnections {
+		return fmt.Errorf("--connections %d: want 1 to %d", o.connections, browserpkg.MaxConnections)
+	}
+	if o.client == "gvisor" {
+		return traceGVisor(&o, paths, topo, site, mapCfg, stdout, stderr)
+	}
+	return tracePacketwalk(&o, paths, topo, site, mapCfg, stdout, stderr)
+}
+
+// traceEpoch is the date a seeded trace's virtual time zero is written as
+// (HTTP Date headers, the capture's timestamps): fixed, so that two runs
+// with the same seed are byte-identical.
+var traceEpoch = time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC)
+
+// tracePacketwalk is the default trace: packetwalk hosts on both ends, the
+// server running httpd and the client the seed's browser, in virtual time.
+// Everything runs on the simulation's loop, so the same seed and flags
+// give the same step log, capture and report, byte for byte.
+func tracePacketwalk(o *traceOpts, paths []string, topo stack.TopologyConfig, site fs.FS, mapCfg httpd.MapConfig, stdout, stderr io.Writer) error {
 	n := stack.NewNetwork(o.lf.seed)
-	n.Loop.SetPaced(true)
-	wcfg := topo.Wire
-	wire, err := n.AddWire(wcfg)
+	wire, err := n.AddWire(topo.Wire)
 	if err != nil {
+		return err
+	}
+	client := n.AddHost(stack.HostConfig{Name: "client", TCP: o.lf.tcpConfig()})
+	if _, err := client.AddInterface(stack.InterfaceConfig{
+		NIC: nic.Config{MAC: stack.MAC(1), MTU: o.lf.mtu}, Prefix: netip.MustParsePrefix("10.0.0.1/24"),
+	}, wire); err != nil {
 		return err
 	}
 	server := n.AddHost(stack.HostConfig{Name: "server", TCP: o.lf.tcpConfig()})
@@ -100,18 +130,9 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	}, wire); err != nil {
 		return err
 	}
-	client, err := gvisorhost.New(gvisorhost.Config{Name: "client", MAC: stack.MAC(1), MTU: o.lf.mtu,
-		Addr: netip.MustParsePrefix("10.0.0.1/24"), Clock: n.Clock, Log: n.Log})
-	if err != nil {
+	if err := o.view.checkHosts([]string{client.Name, server.Name, wire.Name()}); err != nil {
 		return err
 	}
-	defer client.Close()
-	wire.Attach(client)
-	client.Attach(wire)
-	if err := o.view.checkHosts([]string{client.Name(), server.Name, wire.Name()}); err != nil {
-		return err
-	}
-
 	stdout = o.view.split(stdout, stderr) // a Mermaid ladder has standard output to itself
 	out, err := openViewOutputs(n.Log, stdout, &o.view, o.quiet, o.jsonPath, o.pcapPath)
 	if err != nil {
@@ -121,79 +142,101 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		out.close()
 		return err
 	}
-	srv := httpd.New(httpd.Config{ServerName: "packetwalk-demo", Map: mapCfg}, httpd.NewMapper(mapCfg, site), n.Log.Recorder("server"))
 
-	type result struct {
-		path, status string
-		code, bytes  int
-		sum          [32]byte
-		err          error
+	now := func() time.Time { return traceEpoch.Add(n.Clock.Now()) }
+	scfg := httpd.Config{ServerName: "packetwalk-demo", Map: mapCfg, Now: now, Spawn: n.Go,
+		// One event loop over every connection (the seed's multiplexed
+		// architecture): it serves the browser's parallel connections
+		// without goroutines the simulation cannot see.
+		Arch: httpd.ArchMultiplexed, Poller: stack.Poller{Host: server}}
+	if err := scfg.Validate(); err != nil {
+		out.close()
+		return err
 	}
-	var results []result
+	mapper := httpd.NewMapper(mapCfg, site)
+	mapper.Now = now
+	srv := httpd.New(scfg, mapper, n.Log.Recorder("server"))
+	serverAddr := netip.AddrPortFrom(server.Addr(), 80)
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	finished := make(chan struct{})
-	serverAddr := netip.AddrPortFrom(server.Addr(), 80)
+	br, err := browserpkg.New(browserpkg.Config{
+		Dial:        func() (net.Conn, error) { return client.DialTCP(ctx, serverAddr) },
+		Host:        serverAddr.Addr().String(),
+		Connections: o.connections,
+		Spawn:       n.Go,
+		Sleep:       func(d time.Duration) { client.Poll(nil, d) },
+		Gzip:        o.gzip,
+		Rec:         n.Log.Recorder("client"),
+	})
+	if err != nil {
+		out.close()
+		return err
+	}
 	var serveErr error
-	go func() {
-		defer close(finished)
-		defer n.Loop.Wake()
+	var finished atomic.Bool
+	n.Go(func() {
 		ln, err := server.ListenTCP(serverAddr, 16)
 		if err != nil {
 			serveErr = err
+			finished.Store(true)
 			return
 		}
-		go srv.Serve(ln)
-		hc := client.HTTPClient()
-		// Redirects are shown, not followed: the trailing-slash redirect
-		// is one of the steps to see.
-		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		for _, p := range paths {
-			r := result{path: p}
-			req, _ := http.NewRequestWithContext(ctx, "GET", "http://10.0.0.2"+p, nil)
-			resp, err := hc.Do(req)
-			if err != nil {
-				r.err = err
-				results = append(results, r)
-				continue
-			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			r.code, r.status, r.bytes, r.sum, r.err = resp.StatusCode, resp.Status, len(body), sha256.Sum256(body), err
-			if loc := resp.Header.Get("Location"); loc != "" {
-				r.status += " -> " + loc
-			}
-			results = append(results, r)
-		}
-		hc.CloseIdleConnections()
-		srv.Close()
-	}()
-	runErr := n.RunUntil(ctx, func() bool {
-		select {
-		case <-finished:
-			return true
-		default:
-			return false
-		}
+		n.Go(func() { srv.Serve(ln) })
+		n.Go(func() {
+			br.Visit(paths)
+			// The browser closed its connections: let the FINs, the
+			// last ACKs and the client's TIME_WAIT (2 MSL) play out,
+			// then stop the server.
+			client.Poll(nil, traceDrain(o.lf.tcpConfig()))
+			srv.Close()
+			finished.Store(true)
+		})
 	})
-	// Let the last FINs and ACKs of the closing connections cross.
-	quiet2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	n.RunUntil(quiet2, nil)
-	cancel2()
-
+	runErr := n.RunUntil(ctx, finished.Load)
+	if errors.Is(runErr, stack.ErrIdle) {
+		runErr = nil
+	}
+	results := br.Results()
 	failed := 0
 	out.println("")
-	out.println("== summary (seed %d): %d request(s) from gVisor's HTTP client to packetwalk's httpd", o.lf.seed, len(paths))
+	out.println("== summary (seed %d): %d response(s) to packetwalk's browser from packetwalk's httpd", o.lf.seed, len(results))
 	for _, r := range results {
-		if r.err != nil || r.code >= 400 {
+		if r.Err != nil || r.Code >= 400 {
 			failed++
 		}
-		if r.err != nil {
-			out.println("GET %s: FAILED: %v", r.path, r.err)
-			continue
+		what := r.Path
+		if r.Rel != "" {
+			what += " (" + r.Rel + ")"
 		}
-		out.println("GET %s: %s, %d bytes, sha256 %x", r.path, r.status, r.bytes, r.sum)
+		switch {
+		case r.Err != nil:
+			out.println("GET %s: FAILED: %v", what, r.Err)
+		case r.Location != "":
+			out.println("GET %s: %s -> %s", what, r.Status, r.Location)
+		default:
+			enc := ""
+			if r.Encoding != "" {
+				enc = fmt.Sprintf(" (%d on the wire, %s)", r.Wire, r.Encoding)
+			}
+			out.println("GET %s: %s, %s, %d bytes%s, sha256 %x", what, r.Status, r.Type, r.Bytes, enc, r.Sum)
+		}
 	}
+	return finishTrace(o, out, stdout, serveErr, runErr, failed, len(results) == 0)
+}
+
+// traceDrain is how long the trace runs after the browser is done: the
+// client's TIME_WAIT (2 MSL, RFC 9293 §3.4.2) and a little more.
+func traceDrain(cfg tcp.Config) time.Duration {
+	msl := cfg.MSL
+	if msl <= 0 {
+		msl = tcp.DefaultMSL
+	}
+	return 2*msl + time.Second
+}
+
+// finishTrace closes the outputs, says what was written and turns the
+// run's outcome into the command's.
+func finishTrace(o *traceOpts, out *outputs, stdout io.Writer, serveErr, runErr error, failed int, none bool) error {
 	if closeErr := out.close(); closeErr != nil {
 		return closeErr
 	}
@@ -208,7 +251,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		return serveErr
 	case runErr != nil && !errors.Is(runErr, context.Canceled):
 		return fmt.Errorf("the run did not finish: %v", runErr)
-	case len(results) < len(paths) || failed > 0:
+	case none || failed > 0:
 		return exitError{1}
 	}
 	return nil

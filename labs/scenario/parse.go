@@ -392,7 +392,7 @@ func (sc *Scenario) validateTraffic(t *Traffic, hosts map[string]*Host, isPW fun
 func (sc *Scenario) validateExpect(x *Expect, names map[string]bool) error {
 	m := &x.Match
 	if m.Layer != "" && !knownLayer(m.Layer) {
-		return sc.errf(m.Line, "layer %q is not one of phy, nic, arp, ip, icmp, udp, tcp, socket, http, app", m.Layer)
+		return sc.errf(m.Line, "layer %q is not one of phy, nic, arp, ip, icmp, udp, tcp, socket, http, browser, app", m.Layer)
 	}
 	switch m.Verdict {
 	case "", "pass", "drop", "deliver", "send", "note":
@@ -435,7 +435,7 @@ func (sc *Scenario) validateExpect(x *Expect, names map[string]bool) error {
 
 func knownLayer(l string) bool {
 	switch viz.Layer(l) {
-	case viz.LayerPHY, viz.LayerNIC, viz.LayerARP, viz.LayerIP, viz.LayerICMP, viz.LayerUDP, viz.LayerTCP, viz.LayerSocket, viz.LayerHTTP, viz.LayerApp:
+	case viz.LayerPHY, viz.LayerNIC, viz.LayerARP, viz.LayerIP, viz.LayerICMP, viz.LayerUDP, viz.LayerTCP, viz.LayerSocket, viz.LayerHTTP, viz.LayerBrowser, viz.LayerApp:
 		return true
 	}
 	return false

@@ -434,10 +434,10 @@ func ParseLayers(s string) ([]viz.Layer, error) {
 		l := viz.Layer(part)
 		switch l {
 		case viz.LayerPHY, viz.LayerNIC, viz.LayerARP, viz.LayerIP, viz.LayerICMP, viz.LayerUDP,
-			viz.LayerTCP, viz.LayerSocket, viz.LayerHTTP, viz.LayerApp:
+			viz.LayerTCP, viz.LayerSocket, viz.LayerHTTP, viz.LayerBrowser, viz.LayerApp:
 			out = append(out, l)
 		default:
-			return nil, fmt.Errorf("unknown layer %q (one of phy, nic, arp, ip, icmp, udp, tcp, socket, http, app)", part)
+			return nil, fmt.Errorf("unknown layer %q (one of phy, nic, arp, ip, icmp, udp, tcp, socket, http, browser, app)", part)
 		}
 	}
 	return out, nil

@@ -228,6 +228,12 @@ func newRunner(s *Script, cfg Config) (*runner, error) {
 	p := &peer{name: "remote", mac: stack.MAC(2), hostIP: GatewayIP, rec: n.Log.Recorder("remote"), clock: n.Clock}
 	w.Attach(p)
 	p.Attach(w)
+	// The script's peer in the run's topology, which names it in the
+	// outputs: it plays the gateway (answering ARP for it) and the remote
+	// host behind it.
+	n.Log.AddTopoHost(p.name, "injector")
+	n.Log.AddTopoNIC(p.name, viz.TopoNIC{Name: "eth0", MAC: p.mac.String(), Wire: w.Name(),
+		Addrs: []string{netip.PrefixFrom(GatewayIP, LocalPrefix.Bits()).String(), netip.PrefixFrom(RemoteIP, 24).String()}})
 	r.net, r.host, r.peer, r.rec = n, h, p, p.rec
 	if cfg.Prepare != nil {
 		if err := cfg.Prepare(n); err != nil {

@@ -40,7 +40,18 @@ type DeviceHostConfig struct {
 	Link *wire.Config
 	// Log is the step log; nil makes one stamped by the host's clock.
 	Log *viz.Log
+	// KernelPrefix and KernelMAC describe the kernel's side of the
+	// device for the run's topology (viz.Topology), which names it
+	// "kernel" in the outputs: its address on the device's subnet, and
+	// on a TAP device its MAC (a TUN's is Device.KernelMAC). Zero values
+	// leave them out.
+	KernelPrefix netip.Prefix
+	KernelMAC    nic.MAC
 }
+
+// KernelHost is the name of the kernel's side of a device in the run's
+// topology.
+const KernelHost = "kernel"
 
 // DeviceHost is a host attached to a device, with the loop that runs it.
 type DeviceHost struct {
@@ -87,6 +98,7 @@ func NewDeviceHost(dev io.ReadWriteCloser, cfg DeviceHostConfig) (*DeviceHost, e
 	if err != nil {
 		return nil, err
 	}
+	registerDevice(log, medium, cfg)
 	nc := cfg.NIC
 	nc.MAC = cfg.MAC
 	if nc.MAC == (nic.MAC{}) {
@@ -100,6 +112,7 @@ func NewDeviceHost(dev io.ReadWriteCloser, cfg DeviceHostConfig) (*DeviceHost, e
 		if link, err = wire.NewDeviceLink(medium, wc); err != nil {
 			return nil, err
 		}
+		log.AddTopoWire(link.Name(), "wire")
 		attach = link
 	}
 	iface, err := h.AddInterface(InterfaceConfig{NIC: nc, ARP: cfg.ARP, Prefix: cfg.Prefix}, attach)
@@ -107,6 +120,27 @@ func NewDeviceHost(dev io.ReadWriteCloser, cfg DeviceHostConfig) (*DeviceHost, e
 		return nil, err
 	}
 	return &DeviceHost{Host: h, Loop: loop, Log: log, Medium: medium, Link: link, Iface: iface}, nil
+}
+
+// registerDevice adds the device and the kernel behind it to the log's
+// topology: the device as a medium of its kind ("tun", "tap"), and the
+// kernel as a host whose NIC is the device itself.
+func registerDevice(log *viz.Log, d *wire.Device, cfg DeviceHostConfig) {
+	kind := "tun"
+	mac := d.KernelMAC() // what the simulated PHY frames the kernel's packets with
+	if d.Kind() == wire.TAP {
+		kind, mac = "tap", cfg.KernelMAC
+	}
+	log.AddTopoWire(d.Name(), kind)
+	n := viz.TopoNIC{Name: d.Name(), Wire: d.Name()}
+	if mac != (nic.MAC{}) {
+		n.MAC = mac.String()
+	}
+	if cfg.KernelPrefix.IsValid() {
+		n.Addrs = []string{cfg.KernelPrefix.String()}
+	}
+	log.AddTopoHost(KernelHost, "kernel")
+	log.AddTopoNIC(KernelHost, n)
 }
 
 // Epoch returns the wall-clock time of the host's run time zero: a step

@@ -81,6 +81,11 @@ func NewHost(cfg HostConfig, loop *Loop, rec *viz.Recorder, secret []byte) *Host
 	h.IP.Register(ip.ProtocolICMP, h.ICMP)
 	h.IP.Register(ip.ProtocolTCP, h.TCP)
 	h.IP.Register(ip.ProtocolUDP, h.UDP)
+	// The run's topology names the host for the outputs (the capture's
+	// name resolution block, the report's picture).
+	if log := rec.Log(); log != nil {
+		log.AddTopoHost(cfg.Name, "packetwalk")
+	}
 	return h
 }
 
@@ -95,7 +100,8 @@ type InterfaceConfig struct {
 }
 
 // AddInterface gives the host a NIC with ARP and an IPv4 address, and
-// plugs it into medium (nil: unplugged).
+// plugs it into medium (nil: unplugged). The NIC is registered in the
+// log's topology, with the medium's name if it has one.
 func (h *Host) AddInterface(cfg InterfaceConfig, medium nic.Medium) (*Interface, error) {
 	if !cfg.Prefix.Addr().Is4() {
 		return nil, fmt.Errorf("host %s: interface address %v is not an IPv4 prefix like 10.0.0.1/24", h.Name, cfg.Prefix)
@@ -122,7 +128,20 @@ func (h *Host) AddInterface(cfg InterfaceConfig, medium nic.Medium) (*Interface,
 		}
 	}
 	h.ifaces = append(h.ifaces, i)
+	if log := h.Rec.Log(); log != nil {
+		log.AddTopoNIC(h.Name, viz.TopoNIC{Name: n.Name(), MAC: n.MAC().String(),
+			Addrs: []string{cfg.Prefix.String()}, Wire: mediumName(medium)})
+	}
 	return i, nil
+}
+
+// mediumName is the name of the wire or device a NIC is plugged into, for
+// the run's topology; "" if it has none.
+func mediumName(m nic.Medium) string {
+	if n, ok := m.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return ""
 }
 
 // Interfaces returns the host's interfaces in the order they were added.

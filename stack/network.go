@@ -31,9 +31,10 @@ func NewNetwork(seed int64) *Network {
 	return &Network{Clock: c, Loop: NewLoop(c), Log: viz.NewLog(c), Seed: seed}
 }
 
-// AddWire adds a simulated wire. Its clock and log are the network's; a
-// zero impairment seed takes the network's seed, offset by the wire's
-// index so that two wires do not fail in lockstep.
+// AddWire adds a simulated wire, registered in the log's topology. Its
+// clock and log are the network's; a zero impairment seed takes the
+// network's seed, offset by the wire's index so that two wires do not
+// fail in lockstep.
 func (n *Network) AddWire(cfg wire.Config) (*wire.Wire, error) {
 	cfg.Clock, cfg.Log = n.Clock, n.Log
 	if cfg.Name == "" {
@@ -47,10 +48,12 @@ func (n *Network) AddWire(cfg wire.Config) (*wire.Wire, error) {
 		return nil, err
 	}
 	n.wires = append(n.wires, w)
+	n.Log.AddTopoWire(w.Name(), "wire")
 	return w, nil
 }
 
-// AddHost adds a host.
+// AddHost adds a packetwalk host, registered in the log's topology (by
+// NewHost; its interfaces by AddInterface).
 func (n *Network) AddHost(cfg HostConfig) *Host {
 	secret := fmt.Appendf(nil, "packetwalk seed %d host %s", n.Seed, cfg.Name)
 	h := NewHost(cfg, n.Loop, n.Log.Recorder(cfg.Name), secret)

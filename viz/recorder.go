@@ -81,7 +81,8 @@ type Log struct {
 	args   []Arg
 	frame  CapturedFrame
 
-	topo Topology // what the run is made of (topology.go), under mu
+	topoMu sync.Mutex
+	topo   Topology // what the run is made of (topology.go), under topoMu
 }
 
 // NewLog returns a log stamped by clock, with no sinks yet.
@@ -181,6 +182,15 @@ func (l *Log) emit(host string, e *Event, fields []Field, args []Arg) {
 type Recorder struct {
 	log  *Log
 	host string
+}
+
+// Log returns the log this recorder writes to (nil for a nil Recorder), for
+// the composition root to register the host's parts (Log.AddTopoNIC).
+func (r *Recorder) Log() *Log {
+	if r == nil {
+		return nil
+	}
+	return r.log
 }
 
 // Host returns the name stamped on this recorder's events.

@@ -38,8 +38,8 @@ type TopoWire struct {
 // AddTopoHost registers a host (a second call with the same name
 // replaces its kind and keeps its NICs).
 func (l *Log) AddTopoHost(name, kind string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.topoMu.Lock()
+	defer l.topoMu.Unlock()
 	for i := range l.topo.Hosts {
 		if l.topo.Hosts[i].Name == name {
 			l.topo.Hosts[i].Kind = kind
@@ -50,30 +50,43 @@ func (l *Log) AddTopoHost(name, kind string) {
 }
 
 // AddTopoNIC registers a NIC of a host (registering the host if needed).
+// A second call with the same host and NIC name replaces that NIC in its
+// place: a host whose NIC is plugged in after it was made (a gVisor host's
+// Attach) registers it again with its wire.
 func (l *Log) AddTopoNIC(host string, n TopoNIC) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.topoMu.Lock()
+	defer l.topoMu.Unlock()
 	n.Addrs = slices.Clone(n.Addrs)
 	for i := range l.topo.Hosts {
-		if l.topo.Hosts[i].Name == host {
-			l.topo.Hosts[i].NICs = append(l.topo.Hosts[i].NICs, n)
-			return
+		h := &l.topo.Hosts[i]
+		if h.Name != host {
+			continue
 		}
+		for j := range h.NICs {
+			if h.NICs[j].Name == n.Name {
+				h.NICs[j] = n
+				return
+			}
+		}
+		h.NICs = append(h.NICs, n)
+		return
 	}
 	l.topo.Hosts = append(l.topo.Hosts, TopoHost{Name: host, NICs: []TopoNIC{n}})
 }
 
 // AddTopoWire registers a wire or device.
 func (l *Log) AddTopoWire(name, kind string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.topoMu.Lock()
+	defer l.topoMu.Unlock()
 	l.topo.Wires = append(l.topo.Wires, TopoWire{Name: name, Kind: kind})
 }
 
-// Topology returns a copy of what has been registered so far.
+// Topology returns a copy of what has been registered so far. It takes a
+// lock of its own, not the one the sinks are called under, so a sink may
+// call it (the pcapng writer does, before its first packet).
 func (l *Log) Topology() Topology {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.topoMu.Lock()
+	defer l.topoMu.Unlock()
 	t := Topology{Wires: slices.Clone(l.topo.Wires)}
 	for _, h := range l.topo.Hosts {
 		c := h

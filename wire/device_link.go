@@ -57,6 +57,10 @@ func NewDeviceLink(dev *Device, cfg Config) (*DeviceLink, error) {
 // Wire returns the wire between the device and the NIC (for its Stats).
 func (l *DeviceLink) Wire() *Wire { return l.wire }
 
+// Name returns the wire's name (the device's with "-wire" appended unless
+// the Config named it), as the NIC's medium in the run's topology.
+func (l *DeviceLink) Name() string { return l.wire.name }
+
 // Attach plugs the NIC into the wire.
 func (l *DeviceLink) Attach(p nic.Port) {
 	l.nic = p

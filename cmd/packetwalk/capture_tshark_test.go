@@ -185,3 +185,25 @@ func TestTraceCaptureWarningsMatchTheStepLog(t *testing.T) {
 	}
 	t.Logf("tshark's TCP-analysis flags on the impaired trace: %v", counts)
 }
+
+// The captures name the hosts (issue 16): their Name Resolution Blocks
+// give every address of the run its host's name, which Wireshark shows
+// with network name resolution on (tshark -N n), in the wire view and in
+// a host's own view alike.
+func TestCaptureNamesHosts(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark", "install it with: apt-get install tshark")
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "p.pcapng")
+	if code, _, errOut := runCLI("ping", "--quiet", "--count", "1", "--via-router", "--pcap", pcap, "--pcap-host", "server"); code != 0 {
+		t.Fatalf("ping: exit %d: %s", code, errOut)
+	}
+	for _, path := range []string{pcap, hostCapturePath(pcap, "server")} {
+		out, err := exec.Command(tshark, "-r", path, "-N", "n", "-Y", "icmp", "-T", "fields", "-e", "ip.src_host", "-e", "ip.dst_host").Output()
+		if err != nil {
+			t.Fatalf("tshark %s: %v", path, err)
+		}
+		if !strings.Contains(string(out), "client\tserver\n") || !strings.Contains(string(out), "server\tclient\n") || strings.Contains(string(out), "10.0.") {
+			t.Errorf("tshark -N n on %s does not name the hosts:\n%s", filepath.Base(path), out)
+		}
+	}
+}

@@ -253,7 +253,7 @@ func openViewOutputs(log *viz.Log, stdout io.Writer, view *viewFlags, quiet bool
 		// a NIC captured (the sender's and the receiver's), Wireshark's
 		// TCP analysis, which follows a conversation across interfaces,
 		// took the second copy for a retransmission.
-		w, err := pcapng.New(f, pcapng.Options{View: pcapng.ViewWire,
+		w, err := pcapng.New(f, pcapng.Options{View: pcapng.ViewWire, Topology: log.Topology,
 			Comment: "packetwalk simulation: each frame once, as it arrived at the wire's far end (a frame lost on the wire is not in the file); " +
 				"its comments are the walks of the hosts that handled it: the sender's, the wire's, the receiver's"})
 		if err != nil {
@@ -277,7 +277,7 @@ func openViewOutputs(log *viz.Log, stdout io.Writer, view *viewFlags, quiet bool
 			// one file: Wireshark's TCP analysis follows a conversation
 			// across the interfaces of a file, so two hosts' copies of
 			// one segment in one file read as a retransmission.
-			w, err := pcapng.New(f, pcapng.Options{View: pcapng.ViewNICs, Hosts: []string{h},
+			w, err := pcapng.New(f, pcapng.Options{View: pcapng.ViewNICs, Hosts: []string{h}, Topology: log.Topology,
 				Comment: "packetwalk simulation: what a capture on host " + h + " sees, every frame its NICs sent and received; " +
 					"each packet's comment is the frame's walk on " + h})
 			if err != nil {

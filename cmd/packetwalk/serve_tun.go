@@ -82,8 +82,9 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 		capture, err = pcapng.New(&wholeBlocks{f: file}, pcapng.Options{
 			// The packets are dated in real time: run time zero is
 			// when the host was made, on the wall clock.
-			Start:   dh.Epoch(),
-			Comment: "packetwalk serve " + plan.flag() + " " + name + ": each packet's comment is its step trail"})
+			Start:    dh.Epoch(),
+			Topology: log.Topology,
+			Comment:  "packetwalk serve " + plan.flag() + " " + name + ": each packet's comment is its step trail"})
 		if err != nil {
 			file.Close()
 			return fmt.Errorf("cannot write the capture: %v", err)
@@ -338,12 +339,18 @@ func openDeviceHost(plan *tunPlan, lf *linkFlags) (*stack.DeviceHost, error) {
 		return nil, deviceError(plan.kind, plan.dev, err)
 	}
 	plan.dev = name
-	dh, err := stack.NewDeviceHost(dev, stack.DeviceHostConfig{
+	cfg := stack.DeviceHostConfig{
 		Host:   stack.HostConfig{TCP: lf.tcpConfig()},
 		Prefix: plan.addr,
 		Device: wire.DeviceConfig{Kind: plan.kind, Name: name},
 		Link:   lf.deviceLink(),
-	})
+		// The kernel's side, named "kernel" in the outputs.
+		KernelPrefix: plan.kernel,
+	}
+	if ifc, err := net.InterfaceByName(name); err == nil && plan.kind == wire.TAP && len(ifc.HardwareAddr) == 6 {
+		copy(cfg.KernelMAC[:], ifc.HardwareAddr)
+	}
+	dh, err := stack.NewDeviceHost(dev, cfg)
 	if err != nil {
 		dev.Close()
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/stack/gvisorhost"
 	"github.com/packetwalk/packetwalk/tcp"
+	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/wire"
 )
 
@@ -108,8 +109,23 @@ func build(sc *Scenario) (*sim, error) {
 			}
 		}
 	}
+	s.registerInjector()
 	s.net.Loop.SetPaced(s.paced)
 	return s, nil
+}
+
+// registerInjector adds the port crafted frames come from to the log's
+// topology, as a host of kind "injector" plugged into the first wire a
+// frame is crafted on: its frames forge whatever addresses they carry,
+// so it has none of its own.
+func (s *sim) registerInjector() {
+	for _, t := range s.sc.Traffic {
+		if t.Frame != nil {
+			s.net.Log.AddTopoHost(injectorName, "injector")
+			s.net.Log.AddTopoNIC(injectorName, viz.TopoNIC{Name: injectorNIC, Wire: t.Frame.Wire})
+			return
+		}
+	}
 }
 
 // macOf returns the MAC address of a host's first NIC.

@@ -19,6 +19,9 @@ import (
 // injectorName is the "host" of crafted frames in the step log.
 const injectorName = "injector"
 
+// injectorNIC is the injector's one NIC, in captures and the topology.
+const injectorNIC = "inj0"
+
 // macOfHost returns the MAC address build gives a host's first NIC.
 func (sc *Scenario) macOfHost(name string) (nic.MAC, bool) {
 	index := 0

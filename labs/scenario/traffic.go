@@ -212,7 +212,7 @@ func (r *runner) startFrame(f *FrameTraffic) {
 						map[bool]string{true: "spoiled on purpose", false: "correct"}[f.BadFCS]),
 					Fields: []viz.Field{viz.F("src", fr.Src().String()), viz.F("dst", fr.Dst().String()), viz.F("ethertype", fr.EtherType().String()),
 						viz.F("len", fmt.Sprint(len(frame))), viz.F("fcs", fmt.Sprintf("%#08x", fr.FCS()))}})
-				rec.Capture(viz.CapturedFrame{NIC: "inj0", MAC: fr.Src().String(), Dir: viz.Outbound, Frame: id, Data: frame, FCSError: f.BadFCS})
+				rec.Capture(viz.CapturedFrame{NIC: injectorNIC, MAC: fr.Src().String(), Dir: viz.Outbound, Frame: id, Data: frame, FCSError: f.BadFCS})
 				rec.EndWalk(id)
 			}
 			wire.Transmit(port, append([]byte(nil), frame...), id)

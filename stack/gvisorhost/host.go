@@ -153,6 +153,7 @@ type Host struct {
 	txQueueLen int
 	clock      clock.Clock
 	rec        *viz.Recorder // nil without a Log: records nothing
+	log        *viz.Log      // for the run's topology; nil without a Log
 
 	stack  *stack.Stack
 	link   *channel.Endpoint // gVisor's side of the cable; ethernet.New wraps it
@@ -221,6 +222,7 @@ func New(cfg Config) (*Host, error) {
 	}
 	if cfg.Log != nil {
 		h.rec = cfg.Log.Recorder(cfg.Name)
+		h.log = cfg.Log
 	}
 	h.flushFunc = h.flush
 
@@ -263,7 +265,23 @@ func New(cfg Config) (*Host, error) {
 		routes = append(routes, tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(cfg.Gateway.As4()), NIC: nicID})
 	}
 	h.stack.SetRouteTable(routes)
+	if h.log != nil {
+		// The run's topology names the host for the outputs; Attach
+		// registers the NIC again with its wire.
+		h.log.AddTopoHost(h.name, "gvisor")
+		h.registerNIC(nil)
+	}
 	return h, nil
+}
+
+// registerNIC adds the host's NIC, plugged into m (nil: unplugged), to the
+// log's topology.
+func (h *Host) registerNIC(m nic.Medium) {
+	n := viz.TopoNIC{Name: nicName, MAC: h.mac.String(), Addrs: []string{h.addr.String()}}
+	if named, ok := m.(interface{ Name() string }); ok {
+		n.Wire = named.Name()
+	}
+	h.log.AddTopoNIC(h.name, n)
 }
 
 // notifier receives channel.Endpoint's write notifications; it keeps
@@ -296,10 +314,15 @@ func (h *Host) PortName() string { return h.name + "/" + nicName }
 
 // Attach plugs the host's NIC into a medium. The caller also attaches the
 // host to the medium (for a wire.Wire, Wire.Attach(host)), as with a NIC.
+// The NIC's entry in the log's topology names the medium, if it has a
+// name.
 func (h *Host) Attach(m nic.Medium) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.medium = m
+	h.mu.Unlock()
+	if h.log != nil {
+		h.registerNIC(m)
+	}
 }
 
 // Close destroys gVisor's stack: every endpoint is aborted and every gVisor

@@ -13,7 +13,11 @@
 //     the NIC found its FCS wrong, the run-wide frame ID as packet ID (so
 //     the sender's and the receiver's copies of one frame share it) and the
 //     frame's step trail on that host as the packet comment (draft 4.3
-//     "Enhanced Packet Block", 4.3.1 "Enhanced Packet Block Flags Word").
+//     "Enhanced Packet Block", 4.3.1 "Enhanced Packet Block Flags Word");
+//   - with Options.Topology, Name Resolution Blocks that give every IPv4
+//     and MAC address of the run its host's name, before the first packet
+//     (draft 4.5; names.go), so that Wireshark's packet list reads
+//     "client → server" with network name resolution on (tshark -N n).
 //
 // Which copies are written is Options.View. ViewWire (what the command
 // line's --pcap writes) keeps each frame once, as the wire's far end sees

@@ -100,6 +100,9 @@ func (w *Writer) interfaceFor(f *viz.CapturedFrame) (int, error) {
 	if id, ok := w.nics[k]; ok {
 		return id, nil
 	}
+	// A new NIC: its host's names go into the file before its first
+	// packet (and, for the first NIC, before any packet).
+	w.writeNames()
 	name, desc := f.NIC, "packetwalk NIC "+f.NIC
 	if f.Host != "" {
 		name = f.Host + "/" + f.NIC

@@ -3,6 +3,8 @@ package pcapng
 import (
 	"strings"
 	"time"
+
+	"github.com/packetwalk/packetwalk/viz"
 )
 
 // Defaults of Options; each is used when its field is zero.
@@ -88,6 +90,13 @@ type Options struct {
 	// passed. It is for live captures (packetwalk serve), where a file is
 	// read while the run goes on; see also Writer.FlushPending.
 	MaxPendingAge time.Duration
+	// Topology, if not nil, returns the run's topology (viz.Log's
+	// Topology): the file then holds Name Resolution Blocks that name
+	// every host's addresses (names.go), written before the first packet
+	// and, for hosts that appear later, before their first packet or at
+	// Close. It is called from the sink methods, which the log calls
+	// under its lock: Log.Topology takes a lock of its own.
+	Topology func() viz.Topology
 }
 
 // withDefaults returns o with every zero field set to its default and

@@ -65,6 +65,10 @@ type Writer struct {
 	block      []byte
 	commentBuf [][]byte
 
+	// names holds the addresses a Name Resolution Block has named
+	// (names.go), as their octets.
+	names map[string]bool
+
 	// Host numbers for keys (keyOf); the last name asked for is
 	// remembered, as events come in runs from one host.
 	hostIDs  map[string]uint32
@@ -464,7 +468,8 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	w.writeAll()
-	_ = w.flush() // its error is kept in w.err
+	w.writeNames() // hosts registered after the last new interface
+	_ = w.flush()  // its error is kept in w.err
 	if w.closer != nil {
 		if err := w.closer.Close(); err != nil {
 			w.fail(err)

@@ -34,7 +34,17 @@ type Options struct {
 	// Conn keeps the steps of one socket (by ID) and of the frames that
 	// carried its segments; 0 means every socket.
 	Conn uint64
+	// NoLegend leaves out the Legend line the narration starts with.
+	NoLegend bool
 }
+
+// Legend is the line the narration's steps start with (before the first
+// step or frame header; the command's own lines, Println, may come
+// before it): the names of the columns of a step's line, over those
+// columns, and how a frame's block reads. A newcomer reads it once; the
+// columns are then the same for every step.
+var Legend = strings.TrimRight(fmt.Sprintf("%11s %-8s %-6s %-12s %-8s %s", "seconds", "host", "layer", "step", "verdict",
+	"message  (#N: frame N put on the wire, sender → receivers; its walk indented below)"), " ")
 
 // Limits on what the narrator holds back.
 const (
@@ -64,6 +74,7 @@ type Narrator struct {
 	recNext int
 	macHost map[string]string // source MAC -> host, to name receivers
 	current uint64            // the frame whose block is being printed; 0 if none
+	started bool              // a step or header has been written (the legend first)
 }
 
 type pendingFrame struct {
@@ -310,7 +321,20 @@ func (n *Narrator) paint(colour, s string) string {
 	return colour + s + reset
 }
 
+// raw writes a line of the narration proper (a step, a frame's header),
+// after the legend if none was written yet.
 func (n *Narrator) raw(s string) {
+	if !n.started {
+		n.started = true
+		if !n.opts.NoLegend {
+			n.write(n.paint(dim, Legend))
+		}
+	}
+	n.write(s)
+}
+
+// write writes one line.
+func (n *Narrator) write(s string) {
 	if n.err == nil {
 		_, n.err = n.w.WriteString(s + "\n")
 	}
@@ -358,7 +382,7 @@ func (n *Narrator) Println(s string) {
 		n.release()
 	}
 	n.current = 0
-	n.raw(s)
+	n.write(s) // the command's own line: the legend waits for the first step
 }
 
 // Flush writes out what is buffered, with the frame just put on the wire

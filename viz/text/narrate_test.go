@@ -76,7 +76,7 @@ func TestEveryStepOnce(t *testing.T) {
 	out := narrate(t, ev, text.Options{})
 	steps := 0
 	for _, l := range strings.Split(out, "\n") {
-		if l != "" && !strings.HasPrefix(l, "#") {
+		if l != "" && !strings.HasPrefix(l, "#") && l != text.Legend {
 			steps++
 		}
 	}
@@ -88,7 +88,7 @@ func TestEveryStepOnce(t *testing.T) {
 func stepLines(out string) []string {
 	var lines []string
 	for _, l := range strings.Split(out, "\n") {
-		if l != "" && !strings.HasPrefix(l, "#") {
+		if l != "" && !strings.HasPrefix(l, "#") && l != text.Legend {
 			lines = append(lines, l)
 		}
 	}
@@ -143,6 +143,58 @@ func TestFilters(t *testing.T) {
 			t.Errorf("socket 2's segments or calls missing:\n%s", out)
 		}
 	})
+}
+
+// The narration starts with its legend: the column names over the
+// columns of a step's line (a step not under a frame, and one under a
+// frame's header, indented); NoLegend leaves it out; an empty narration
+// stays empty.
+func TestLegend(t *testing.T) {
+	ev := scenarios.Echo(t, tcpFaults...)
+	out := narrate(t, ev, text.Options{})
+	lines := strings.Split(out, "\n")
+	if lines[0] != text.Legend {
+		t.Fatalf("first line %q, want the legend %q", lines[0], text.Legend)
+	}
+	if strings.Count(out, text.Legend) != 1 {
+		t.Errorf("the legend is printed %d times", strings.Count(out, text.Legend))
+	}
+	// Each column name starts where its column does in a step's line.
+	var step string
+	for _, l := range lines[1:] {
+		if strings.Contains(l, " server   socket listen ") {
+			step = l
+			break
+		}
+	}
+	if step == "" {
+		t.Fatalf("no listen step in\n%s", out)
+	}
+	for _, col := range []struct{ name, value string }{{"host", "server"}, {"layer", "socket"}, {"step", "listen"}} {
+		if i, j := strings.Index(text.Legend, " "+col.name+" "), strings.Index(step, " "+col.value+" "); i != j || i < 0 {
+			t.Errorf("column %s starts at %d in the legend, its value %q at %d in %q", col.name, i, col.value, j, step)
+		}
+	}
+	if out := narrate(t, ev, text.Options{NoLegend: true}); strings.Contains(out, text.Legend) {
+		t.Error("NoLegend printed the legend")
+	}
+	if out := narrate(t, nil, text.Options{}); out != "" {
+		t.Errorf("an empty narration printed %q", out)
+	}
+	// The command's own lines (serve's "serving ...") do not bring the
+	// legend: it comes with the first step.
+	var buf bytes.Buffer
+	n := text.NewNarrator(&buf, text.Options{})
+	n.Println("serving")
+	n.Flush()
+	if buf.String() != "serving\n" {
+		t.Errorf("a command's line alone printed %q", buf.String())
+	}
+	n.Event(&ev[0])
+	n.Close()
+	if lines := strings.Split(buf.String(), "\n"); len(lines) < 3 || lines[1] != text.Legend {
+		t.Errorf("the legend does not come before the first step:\n%s", buf.String())
+	}
 }
 
 func TestColourOnlyWhenAsked(t *testing.T) {

@@ -113,6 +113,13 @@ func (m *FileMapper) runCGI(req *Request, docs *docRoot, scriptName, prog, pathI
 		// script's source instead would be the classic leak.
 		return status(403, "cgi unavailable (no real directory)")
 	}
+	switch req.Method {
+	case "GET", "HEAD", "POST", "":
+	case "OPTIONS":
+		return options(cgiAllow) // answered without running the program
+	default:
+		return methodNotAllowed(cgiAllow)
+	}
 	if abs, err := filepath.Abs(prog); err == nil {
 		// The program runs in its own directory (cmd.Dir), where a
 		// relative path (a ScriptAlias relative to where packetwalk

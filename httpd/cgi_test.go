@@ -296,3 +296,36 @@ func TestCGIMissingInterpreter(t *testing.T) {
 	}
 	expect(t, m.Map(newReq("GET", "/nointerp.cgi")), 500, "cgi error")
 }
+
+// TestServerAllowConsistent: OPTIONS shows what a resource accepts, and
+// a 405 for that resource repeats it.
+func TestServerAllowConsistent(t *testing.T) {
+	m, _ := cgiSite(t, 5*time.Second)
+	ts := startServer(t, Config{}, m, nil)
+	for _, tc := range []struct {
+		path, allow string
+	}{
+		{"/target.txt", staticAllow},
+		{"/env.cgi", cgiAllow},
+		{"/cgi-bin/tool", cgiAllow},
+	} {
+		resp, body, _ := exchange(t, ts.addr, "OPTIONS "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		if resp.StatusCode != 204 || resp.Header.Get("Allow") != tc.allow || body != "" {
+			t.Errorf("OPTIONS %s: %d Allow %q, want 204 %q", tc.path, resp.StatusCode, resp.Header.Get("Allow"), tc.allow)
+		}
+		methods := []string{"PUT", "DELETE"}
+		if !strings.Contains(tc.allow, "POST") {
+			methods = append(methods, "POST")
+		}
+		for _, method := range methods {
+			resp, _, _ := exchange(t, ts.addr, method+" "+tc.path+" HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+			if resp.StatusCode != 405 || resp.Header.Get("Allow") != tc.allow {
+				t.Errorf("%s %s: %d Allow %q, want 405 %q", method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), tc.allow)
+			}
+		}
+	}
+	resp, _, _ := exchange(t, ts.addr, "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp.StatusCode != 204 || resp.Header.Get("Allow") != allowedMethods {
+		t.Errorf("OPTIONS *: %d %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}

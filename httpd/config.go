@@ -104,6 +104,24 @@ type Config struct {
 	// (Apache's "KeepAlive Off").
 	DisableKeepAlive bool
 
+	// DisableCompression turns gzip off: every body is sent as it is
+	// (Apache's mod_deflate, nginx's "gzip on"). Default: on, for
+	// compressible types (text, JSON, JavaScript, XML, SVG) when the
+	// request's Accept-Encoding accepts gzip.
+	DisableCompression bool
+	// CompressMinBytes: a smaller body is sent as it is, since gzip's
+	// 18 bytes of header and trailer would eat the gain. Default 256.
+	CompressMinBytes int64
+	// CompressMaxBytes bounds a body compressed in memory (the whole
+	// gzip body is made before the header, to give its Content-Length);
+	// a larger body is sent as it is. Default 1 MiB.
+	CompressMaxBytes int64
+	// MaxRanges bounds the ranges of one Range header; with more, or
+	// with ranges that add up to more than the whole body, the Range is
+	// ignored and the whole body sent (200), as Apache's MaxRanges does.
+	// Default 200.
+	MaxRanges int
+
 	// Now is the wall clock for Date headers and log timestamps. Default
 	// time.Now; tests pass a fixed clock. (Timeouts use the connection's
 	// deadlines, which are wall-clock times by net.Conn's contract.)
@@ -221,6 +239,9 @@ const (
 	defaultKeepAliveTimeout = 5 * time.Second
 	defaultKeepAliveMax     = 100
 	defaultLogFormat        = "common"
+	defaultCompressMinBytes = 256
+	defaultCompressMaxBytes = 1 << 20
+	defaultMaxRanges        = 200
 )
 
 func (c Config) withDefaults() Config {
@@ -274,6 +295,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LogFormat == "" {
 		c.LogFormat = defaultLogFormat
+	}
+	if c.CompressMinBytes <= 0 {
+		c.CompressMinBytes = defaultCompressMinBytes
+	}
+	if c.CompressMaxBytes <= 0 {
+		c.CompressMaxBytes = defaultCompressMaxBytes
+	}
+	if c.MaxRanges <= 0 {
+		c.MaxRanges = defaultMaxRanges
 	}
 	return c
 }
@@ -436,6 +466,10 @@ func LoadConfig(path string) (Config, error) {
 //	IdentityCheck Off          # On: RFC 1413 through the system's sockets
 //	IdentityCheckTimeout 5
 //	ServerSoftware packetwalk-httpd
+//	Compression On             # gzip for compressible types when Accept-Encoding allows; Off
+//	CompressMinSize 256        # smaller bodies go as they are
+//	CompressMaxSize 1M         # the most compressed in memory; larger bodies go as they are
+//	MaxRanges 200              # more ranges in one Range header: the whole body (200)
 func ParseConfig(name string, r io.Reader) (Config, error) {
 	p := &configParser{name: name}
 	sc := bufio.NewScanner(r)
@@ -813,6 +847,28 @@ func (p *configParser) directive(args []string) error {
 		} else {
 			p.cfg.Ident = nil
 		}
+	case "compression":
+		if err = need(1, 1); err != nil {
+			return err
+		}
+		var on bool
+		on, err = p.onOff(a[0])
+		p.cfg.DisableCompression = !on
+	case "compressminsize":
+		if err = need(1, 1); err != nil {
+			return err
+		}
+		p.cfg.CompressMinBytes, err = p.size(a[0])
+	case "compressmaxsize":
+		if err = need(1, 1); err != nil {
+			return err
+		}
+		p.cfg.CompressMaxBytes, err = p.size(a[0])
+	case "maxranges":
+		if err = need(1, 1); err != nil {
+			return err
+		}
+		p.cfg.MaxRanges, err = p.positive(a[0])
 	case "identitychecktimeout":
 		if err = need(1, 1); err != nil {
 			return err

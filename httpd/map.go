@@ -307,8 +307,11 @@ func (m *FileMapper) directory(req *Request, root *docRoot, base, rel, real stri
 	if !m.listings {
 		return status(403, "directory forbidden (no index, listings off)")
 	}
+	if req.Method == "OPTIONS" {
+		return options(staticAllow)
+	}
 	if !getOrHead(req.Method) {
-		return methodNotAllowed()
+		return methodNotAllowed(staticAllow)
 	}
 	udir := urlOf(base, rel)
 	if rel != "." {
@@ -322,8 +325,11 @@ func (m *FileMapper) file(req *Request, root *docRoot, upath, rel string, info f
 	if m.isCGI(rel) {
 		return m.runCGI(req, root, upath, real, "", depth)
 	}
+	if req.Method == "OPTIONS" {
+		return options(staticAllow)
+	}
 	if !getOrHead(req.Method) {
-		return methodNotAllowed()
+		return methodNotAllowed(staticAllow)
 	}
 	name, lang := splitLang(path.Base(rel))
 	if m.ssi && strings.EqualFold(path.Ext(name), ".shtml") {
@@ -623,10 +629,18 @@ func status(code int, reason string) *Resource {
 	return &Resource{Status: code, Reason: reason}
 }
 
-func methodNotAllowed() *Resource {
+// methodNotAllowed is the 405 of a resource that accepts allow; its
+// Allow is the one OPTIONS shows for it (RFC 9110 §15.5.6).
+func methodNotAllowed(allow string) *Resource {
 	res := status(405, "method not allowed")
-	res.Header = map[string][]string{"Allow": {"GET, HEAD"}}
+	res.Header = map[string][]string{"Allow": {allow}}
 	return res
+}
+
+// options answers OPTIONS for a resource that accepts allow (RFC 9110
+// §9.3.7): 204 with Allow, nothing run, nothing read.
+func options(allow string) *Resource {
+	return &Resource{Status: 204, Reason: "options", Header: map[string][]string{"Allow": {allow}}}
 }
 
 func getOrHead(method string) bool {

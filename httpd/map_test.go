@@ -112,7 +112,7 @@ func TestMapDocroot(t *testing.T) {
 
 	res = m.Map(newReq("POST", "/a%20b.html"))
 	expect(t, res, 405, "method not allowed")
-	if res.Header.Get("Allow") != "GET, HEAD" {
+	if res.Header.Get("Allow") != "GET, HEAD, OPTIONS" {
 		t.Errorf("Allow = %q", res.Header.Get("Allow"))
 	}
 	expect(t, NewMapper(MapConfig{}, nil).Map(newReq("GET", "/")), 404, "not found")

@@ -28,7 +28,9 @@ type transaction struct {
 	sendErr     error
 }
 
-// allowedMethods is the Allow header of 405 and OPTIONS responses.
+// allowedMethods is what the server as a whole allows: the Allow of
+// "OPTIONS *", and of a resource whose Mapper says nothing of its own.
+// A FileMapper's resources say what they accept (staticAllow, cgiAllow).
 const allowedMethods = "GET, HEAD, POST, OPTIONS"
 
 // serveRequest runs steps 3 to 7 for a request that step 2 read; buffered
@@ -44,6 +46,11 @@ func (c *conn) serveRequest(req *Request, h *head, buffered int) bool {
 	res := c.process(tx)
 	if res == nil {
 		res = c.mapResource(tx)
+		if req.Method == "OPTIONS" && res.Status >= 200 && res.Status < 300 && res.Header.Get("Allow") == "" {
+			// A Mapper that does not know OPTIONS mapped it like a GET:
+			// answer for the server as a whole, as step 3 does for "*".
+			res = &Resource{Status: 204, Reason: "options", Header: textproto.MIMEHeader{"Allow": {allowedMethods}}, VHost: res.VHost}
+		}
 	}
 	return c.finish(tx, res)
 }
@@ -123,19 +130,43 @@ func (c *conn) process(tx *transaction) *Resource {
 		pass(fmt.Sprintf("POST sends %d bytes to %s.", len(req.Body), req.Path))
 		return nil
 	case "OPTIONS":
-		pass(fmt.Sprintf("OPTIONS asks what the server allows for %s: %s; answered here, without mapping.", req.Path, allowedMethods))
-		return &Resource{Status: 204, Reason: "options", Header: allow()}
+		if req.Path == "*" {
+			pass(fmt.Sprintf("OPTIONS * asks what the server allows: %s; answered here, without mapping (RFC 9110 §9.3.7).", allowedMethods))
+			return &Resource{Status: 204, Reason: "options", Header: allow()}
+		}
+		// What a resource accepts is the Mapper's to say: a file takes
+		// GET and HEAD, a CGI program POST too (RFC 9110 §9.3.7).
+		pass(fmt.Sprintf("OPTIONS asks what %s allows; step 4 maps it to say.", req.Path))
+		return nil
 	case "TRACE", "PUT", "DELETE", "PATCH", "CONNECT":
 		// TRACE would echo the request, cookies and credentials
 		// included, into a response script can read: refused, as most
-		// servers do.
+		// servers do. The Allow is the resource's own, the one OPTIONS
+		// shows (RFC 9110 §15.5.6).
+		allowed := c.allowFor(req)
 		return refuse(405, viz.ReasonHTTPMethodNotAllowed,
-			fmt.Sprintf("%s is a known method that this server does not allow (Allow: %s); answering 405.", req.Method, allowedMethods),
-			&Resource{Reason: "method not allowed", Header: allow()})
+			fmt.Sprintf("%s is a known method that this server does not allow (Allow: %s); answering 405.", req.Method, allowed),
+			&Resource{Reason: "method not allowed", Header: textproto.MIMEHeader{"Allow": {allowed}}})
 	}
 	return refuse(501, viz.ReasonHTTPNotImplemented,
 		fmt.Sprintf("the method %s is unknown to this server; answering 501 Not Implemented.", truncate(req.Method, 40)),
 		&Resource{Reason: "method not implemented"})
+}
+
+// allowFor asks the Mapper what the resource of req accepts, by mapping
+// an OPTIONS request for it (which runs no program); the server's own
+// list if the Mapper does not say.
+func (c *conn) allowFor(req *Request) string {
+	if req.Path == "" || req.Path[0] != '/' {
+		return allowedMethods
+	}
+	probe := *req
+	probe.Method, probe.Body = "OPTIONS", nil
+	res, panicked := c.callMapper(&probe)
+	if panicked != nil || res == nil || res.Header.Get("Allow") == "" {
+		return allowedMethods
+	}
+	return res.Header.Get("Allow")
 }
 
 // Step 4, map: the Mapper (map.go and its helpers) decides the resource;

@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"html"
@@ -28,6 +29,7 @@ type response struct {
 	noBody bool      // write the header only (HEAD, 204, 304)
 	source string    // where the body comes from, for the step log
 	modAt  time.Time // Last-Modified, zero if unknown
+	pieces []piece   // a 206 body: pieces of the source and literal part headers; nil for the whole
 }
 
 type field struct{ name, value string }
@@ -92,22 +94,28 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 		r.length = int64(len(r.body))
 	}
 
-	// Conditional GET (RFC 9110 §13.1.3): unchanged since the client's
-	// copy means 304 and no body.
 	lastMod := r.modAt
 	if lm := res.Header.Get("Last-Modified"); lm != "" {
 		if t, ok := parseHTTPDate(lm); ok {
 			lastMod = t
 		}
 	}
-	conditional := ""
-	if r.status == 200 && (req.Method == "GET" || req.Method == "HEAD") && !lastMod.IsZero() &&
-		len(req.Header.Values("If-None-Match")) == 0 { // If-None-Match takes precedence; we make no ETags
-		if ims, ok := parseHTTPDate(req.Header.Get("If-Modified-Since")); ok && !ims.After(cfg.Now()) {
-			if !lastMod.Truncate(time.Second).After(ims) {
-				r.status, conditional = 304, "unchanged since "+ims.UTC().Format(httpTimeFormat)
-			}
-		}
+	ct := res.ContentType
+	if ct == "" {
+		ct = res.Header.Get("Content-Type")
+	}
+	switch {
+	case r.source == "error page":
+		ct = "text/html; charset=utf-8"
+	case ct == "" && r.length > 0:
+		ct = "application/octet-stream"
+	}
+	rep := c.represent(tx, res, r, ct, lastMod)
+	switch {
+	case r.source == "error page": // 412, 416
+		ct = "text/html; charset=utf-8"
+	case rep.ctype != "":
+		ct = rep.ctype
 	}
 	switch {
 	case r.status < 200 || r.status == 204 || r.status == 304:
@@ -135,22 +143,24 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 	if !lastMod.IsZero() && res.Header.Get("Last-Modified") == "" && (r.status < 300 || r.status == 304) {
 		add("Last-Modified", lastModText.format(lastMod.UTC()))
 	}
+	if rep.etag != "" && (r.status == 200 || r.status == 206 || r.status == 304) {
+		add("ETag", rep.etag) // a 304 carries it too (RFC 9110 §15.4.5)
+	}
+	if rep.acceptRanges && r.status != 304 {
+		add("Accept-Ranges", "bytes") // RFC 9110 §14.3
+	}
+	if rep.contentRange != "" {
+		add("Content-Range", rep.contentRange)
+	}
 	if r.length >= 0 { // not for 1xx, 204 and 304
-		ct := res.ContentType
-		if ct == "" {
-			ct = res.Header.Get("Content-Type")
-		}
-		switch {
-		case r.source == "error page":
-			ct = "text/html; charset=utf-8"
-		case ct == "" && r.length > 0:
-			ct = "application/octet-stream"
-		}
 		if ct != "" {
 			add("Content-Type", ct)
 		}
-		if res.ContentLanguage != "" {
+		if res.ContentLanguage != "" && r.source != "error page" {
 			add("Content-Language", res.ContentLanguage)
+		}
+		if rep.gzip {
+			add("Content-Encoding", "gzip")
 		}
 		add("Content-Length", strconv.FormatInt(r.length, 10))
 	}
@@ -171,8 +181,26 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 		if r.status == 304 && (name == "Content-Language" || name == "Content-Encoding") {
 			continue
 		}
+		if rep.etag != "" && name == "Etag" {
+			continue // step 5 made the ETag: above
+		}
 		for _, v := range res.Header[name] {
 			add(name, v)
+		}
+	}
+	if rep.vary && (r.status == 200 || r.status == 206 || r.status == 304) {
+		// The body depends on Accept-Encoding, so a cache must key on it
+		// (RFC 9110 §12.5.5); joined to the Vary step 4 may have set.
+		joined := false
+		for i := range r.fields {
+			if r.fields[i].name == "Vary" {
+				r.fields[i].value += ", Accept-Encoding"
+				joined = true
+				break
+			}
+		}
+		if !joined {
+			add("Vary", "Accept-Encoding")
 		}
 	}
 	if res.Location == "" && res.Header.Get("Location") != "" {
@@ -197,14 +225,20 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 		// Joined with + rather than fmt.Sprintf: see logReceive.
 		msg := "built " + strconv.Itoa(r.status) + " " + statusText(r.status) + " with " + length + "; body: " + r.source + "."
 		switch {
-		case conditional != "":
-			msg = fmt.Sprintf("built 304 Not Modified: the resource is %s (If-Modified-Since), so no body.", conditional)
+		case r.status == 304:
+			msg = "built 304 Not Modified: the client's copy is current, so no body."
 		case req.Method == "HEAD" && r.noBody && r.length >= 0:
 			msg = fmt.Sprintf("built %d %s for HEAD: headers only, with the real Content-Length %d.", r.status, statusText(r.status), r.length)
 		}
 		fields := []viz.Field{viz.F("status", strconv.Itoa(r.status)), viz.F("length", strconv.FormatInt(r.length, 10)), viz.F("source", r.source)}
 		if res.ContentType != "" {
-			fields = append(fields, viz.F("type", res.ContentType))
+			fields = append(fields, viz.F("type", cmp.Or(rep.ctype, res.ContentType)))
+		}
+		if rep.gzip {
+			fields = append(fields, viz.F("encoding", "gzip"))
+		}
+		if rep.etag != "" {
+			fields = append(fields, viz.F("etag", rep.etag))
 		}
 		if res.Location != "" {
 			fields = append(fields, viz.F("location", res.Location))
@@ -277,7 +311,9 @@ func (c *conn) send(tx *transaction, r *response) {
 	n, err := c.bw.WriteString(b.String())
 	var body int64
 	if err == nil && !r.noBody {
-		if r.file != nil {
+		if r.pieces != nil {
+			body, err = c.writePieces(r)
+		} else if r.file != nil {
 			body, err = io.CopyN(c.bw, r.file, r.length)
 			if err == io.EOF {
 				err = fmt.Errorf("the file shrank while being sent (%d of %d bytes)", body, r.length)
@@ -322,6 +358,36 @@ func (c *conn) send(tx *transaction, r *response) {
 	}
 }
 
+// writePieces writes a 206 body: each piece is literal bytes or a
+// section of the file or of the body.
+func (c *conn) writePieces(r *response) (int64, error) {
+	var written int64
+	for _, p := range r.pieces {
+		var n int64
+		var err error
+		switch {
+		case p.lit != nil:
+			var m int
+			m, err = c.bw.Write(p.lit)
+			n = int64(m)
+		case r.file != nil:
+			n, err = io.Copy(c.bw, io.NewSectionReader(r.file, p.off, p.n))
+			if err == nil && n < p.n {
+				err = fmt.Errorf("the file shrank while being sent (%d of %d bytes from offset %d)", n, p.n, p.off)
+			}
+		default:
+			var m int
+			m, err = c.bw.Write(r.body[p.off : p.off+p.n])
+			n = int64(m)
+		}
+		written += n
+		if err != nil {
+			return written, err
+		}
+	}
+	return written, nil
+}
+
 func yesNo(b bool) string {
 	if b {
 		return "yes"
@@ -353,6 +419,10 @@ func errorPage(status int, req *Request, res *Resource) []byte {
 		say = fmt.Sprintf("The method %s is not allowed for this URL.", html.EscapeString(req.Method))
 	case 408:
 		say = "The server timed out waiting for the request."
+	case 412:
+		say = "A precondition of the request (If-Match, If-Unmodified-Since or If-None-Match) does not hold for the current resource."
+	case 416:
+		say = "None of the requested ranges lies inside the resource."
 	case 411:
 		say = "A request of this method requires a valid Content-Length."
 	case 413:

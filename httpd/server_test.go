@@ -633,6 +633,11 @@ func TestServerSevenSteps(t *testing.T) {
 		if e.Msg == "" || !strings.HasSuffix(e.Msg, ".") {
 			t.Errorf("step %s: msg %q is not a sentence", e.Step, e.Msg)
 		}
+		if n := len(steps); n > 0 && steps[n-1] == e.Step {
+			// Step 5 narrates its decisions (encoding, ranges,
+			// conditions) as respond steps before the one that builds.
+			continue
+		}
 		steps = append(steps, e.Step)
 		switch e.Step {
 		case "receive":

@@ -103,6 +103,8 @@ const (
 	ReasonHTTPMethodNotAllowed Reason = "http_method_not_allowed" // step 3: a known method the server does not allow (405)
 	ReasonHTTPNotImplemented   Reason = "http_not_implemented"    // step 2 or 3: an unknown method or transfer coding (501)
 	ReasonHTTPLengthRequired   Reason = "http_length_required"    // step 3: a POST without Content-Length or chunked body (411)
+	ReasonHTTPTooManyRanges    Reason = "http_too_many_ranges"    // step 5: over MaxRanges, or overlapping ranges: the Range is ignored (200)
+	ReasonHTTPCompressTooLarge Reason = "http_compress_too_large" // step 5: a body over CompressMaxSize is sent uncompressed
 	ReasonHTTPSendFailed       Reason = "http_send_failed"        // step 6: the response could not be written
 )
 
@@ -185,6 +187,8 @@ var reasonInfo = map[Reason]string{
 	ReasonHTTPMethodNotAllowed: "the method is known but this server does not allow it (405 Method Not Allowed, with an Allow header)",
 	ReasonHTTPNotImplemented:   "the method, or the request's transfer coding, is unknown to this server (501 Not Implemented)",
 	ReasonHTTPLengthRequired:   "a POST came without Content-Length or a chunked body, so its end cannot be found (411 Length Required)",
+	ReasonHTTPTooManyRanges:    "the Range header asks for more ranges than MaxRanges, or for overlapping ranges that add up to more than the whole body, so it is ignored and the whole body is sent with 200 OK (RFC 9110 §14.2)",
+	ReasonHTTPCompressTooLarge: "the body is larger than CompressMaxSize, the most the server compresses in memory, so it is sent uncompressed (identity)",
 	ReasonHTTPSendFailed:       "the response could not be written: the client closed or reset the connection, or stopped reading",
 
 	ReasonNoSocket:       "no socket matches the segment's four-tuple or port",

@@ -458,7 +458,7 @@ func TestServeDemoSiteByDefault(t *testing.T) {
 	// The steps are narrated on standard output as they happen.
 	waitFor(t, "the narration of the log step", func() bool {
 		out := s.stdout.String()
-		return strings.Contains(out, " http   accept ") && strings.Contains(out, " http   log ")
+		return strings.Contains(out, " http    accept ") && strings.Contains(out, " http    log ")
 	})
 }
 

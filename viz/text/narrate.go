@@ -43,7 +43,7 @@ type Options struct {
 // before it): the names of the columns of a step's line, over those
 // columns, and how a frame's block reads. A newcomer reads it once; the
 // columns are then the same for every step.
-var Legend = strings.TrimRight(fmt.Sprintf("%11s %-8s %-6s %-12s %-8s %s", "seconds", "host", "layer", "step", "verdict",
+var Legend = strings.TrimRight(fmt.Sprintf("%11s %-8s %-7s %-12s %-8s %s", "seconds", "host", "layer", "step", "verdict",
 	"message  (#N: frame N put on the wire, sender → receivers; its walk indented below)"), " ")
 
 // Limits on what the narrator holds back.
@@ -299,7 +299,7 @@ func (n *Narrator) line(prefix string, e *viz.Event) {
 		}
 		msg = strings.Join(parts, " ")
 	}
-	l := fmt.Sprintf("%s%s %-8s %-6s %-12s %-8s %s", prefix, seconds(e.T), e.Host, e.Layer, e.Step, verdict, msg)
+	l := fmt.Sprintf("%s%s %-8s %-7s %-12s %-8s %s", prefix, seconds(e.T), e.Host, e.Layer, e.Step, verdict, msg)
 	l = strings.TrimRight(l, " ")
 	switch e.Verdict {
 	case viz.Drop:

@@ -162,7 +162,7 @@ func TestLegend(t *testing.T) {
 	// Each column name starts where its column does in a step's line.
 	var step string
 	for _, l := range lines[1:] {
-		if strings.Contains(l, " server   socket listen ") {
+		if strings.Contains(l, " server   socket  listen ") {
 			step = l
 			break
 		}

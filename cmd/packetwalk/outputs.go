@@ -321,7 +321,7 @@ func (o *outputs) addHTML(log *viz.Log, path, title string) error {
 	if err != nil {
 		return fmt.Errorf("cannot write the HTML report: %v", err)
 	}
-	o.html = report.New(f, report.Options{Title: title})
+	o.html = report.New(f, report.Options{Title: title, Topology: log.Topology})
 	log.AddSink(o.html)
 	o.paths = append(o.paths, path)
 	return nil

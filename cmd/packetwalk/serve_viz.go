@@ -64,6 +64,7 @@ func (v *liveView) attach(log *viz.Log) {
 	if v == nil {
 		return
 	}
+	v.hub.SetTopology(log.Topology)
 	log.AddSink(v.hub)
 	fmt.Fprintf(v.stdout, "live view on http://%s/ (open it in a browser: it follows the steps as they happen)\n", v.addr)
 }

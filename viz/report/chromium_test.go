@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"github.com/packetwalk/packetwalk/internal/chromium"
 	"github.com/packetwalk/packetwalk/internal/testenv"
 	"github.com/packetwalk/packetwalk/stack"
+	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/viz/report"
 	"github.com/packetwalk/packetwalk/wire"
 )
@@ -38,10 +40,11 @@ func realReport(t *testing.T) (page, compressed []byte) {
 		t.Fatal(err)
 	}
 	p.Net.Loop.SetPaced(true) // net/http's client runs goroutines of its own
+	registerPair(p)
 	var plain, packed bytes.Buffer
-	rw := report.New(&plain, report.Options{Title: "packetwalk report: GET / and /docs"})
+	rw := report.New(&plain, report.Options{Title: "packetwalk report: GET / and /docs", Topology: p.Net.Log.Topology})
 	p.Net.Log.AddSink(rw)
-	rz := report.New(&packed, report.Options{Title: "packetwalk report: GET / and /docs", CompressAbove: 1})
+	rz := report.New(&packed, report.Options{Title: "packetwalk report: GET / and /docs", CompressAbove: 1, Topology: p.Net.Log.Topology})
 	p.Net.Log.AddSink(rz)
 	mapCfg := httpd.MapConfig{DirectoryIndex: []string{"index.html"}}
 	srv := httpd.New(httpd.Config{Map: mapCfg}, httpd.NewMapper(mapCfg, httpd.DemoSite()), p.Net.Log.Recorder("server"))
@@ -105,6 +108,21 @@ func realReport(t *testing.T) (page, compressed []byte) {
 		t.Fatal(err)
 	}
 	return plain.Bytes(), packed.Bytes()
+}
+
+// registerPair describes the pair's network on its Log, as the
+// composition root does, unless stack.NewPair already did.
+func registerPair(p *stack.Pair) {
+	log := p.Net.Log
+	if len(log.Topology().Hosts) > 0 {
+		return
+	}
+	log.AddTopoWire(p.Wire.Name(), "wire")
+	for i, h := range []*stack.Host{p.Client, p.Server} {
+		name := []string{"client", "server"}[i]
+		log.AddTopoHost(name, "packetwalk")
+		log.AddTopoNIC(name, viz.TopoNIC{Name: "eth0", MAC: fmt.Sprintf("02:00:00:00:00:%02x", i+1), Addrs: []string{h.Addr().String() + "/24"}, Wire: p.Wire.Name()})
+	}
 }
 
 // lostFrame is the frame the wire loses: a data segment of the first

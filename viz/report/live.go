@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -75,6 +76,7 @@ func (o LiveOptions) withDefaults() LiveOptions {
 type Live struct {
 	opts LiveOptions
 	b    viz.Broadcaster
+	topo atomic.Pointer[func() viz.Topology] // SetTopology's
 
 	mu         sync.Mutex
 	events     []viz.Event // ring of the last History events
@@ -107,6 +109,21 @@ var _ viz.Capturer = (*Live)(nil)
 // NewLive returns an empty hub.
 func NewLive(opts LiveOptions) *Live {
 	return &Live{opts: opts.withDefaults(), frames: make(map[uint64]*liveFrame), done: make(chan struct{})}
+}
+
+// SetTopology gives the hub the run's topology (usually the Log's
+// Topology method), asked for whenever a page joins, so that a page
+// draws the network as it is by then.
+func (l *Live) SetTopology(get func() viz.Topology) { l.topo.Store(&get) }
+
+// topology asks SetTopology's function, nil if none or empty. It is
+// called without l.mu: the Log holds its own lock while it hands l events
+// (which take l.mu), so asking it under l.mu could deadlock.
+func (l *Live) topology() *viz.Topology {
+	if get := l.topo.Load(); get != nil {
+		return topologyOf(*get)
+	}
+	return nil
 }
 
 // frame returns the frame's record, keeping at most opts.Frames: the
@@ -188,10 +205,10 @@ func (l *Live) Close() {
 }
 
 // snapshot is the first message of a stream: the page's data (the same
-// shape as the report's) from the history. The caller subscribes under
+// shape as the report's) from the history, and topo. The caller subscribes under
 // the same lock, so that no event falls between the two.
-func (l *Live) snapshot() ([]byte, uint64) {
-	d := data{Title: l.opts.Title, Live: true, Limit: l.opts.History, Hosts: []string{}, Wires: []string{}, Frames: []*frameInfo{}, Captures: []capture{}, Notes: []string{}}
+func (l *Live) snapshot(topo *viz.Topology) ([]byte, uint64) {
+	d := data{Title: l.opts.Title, Live: true, Limit: l.opts.History, Hosts: []string{}, Wires: []string{}, Frames: []*frameInfo{}, Captures: []capture{}, Notes: []string{}, Topology: topo}
 	ev := []byte{'['}
 	n := len(l.events)
 	for i := 0; i < n; i++ {

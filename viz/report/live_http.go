@@ -97,6 +97,7 @@ func (l *Live) serveEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 
 	var out sseWriter
+	topo := l.topology()
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -112,7 +113,7 @@ func (l *Live) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l.pages++
-	snap, nextCap := l.snapshot()
+	snap, nextCap := l.snapshot(topo)
 	sub := l.b.Subscribe(l.opts.Buffer)
 	l.mu.Unlock()
 	defer sub.Close()

@@ -28,10 +28,15 @@ func TestLiveHistory(t *testing.T) {
 		l.Event(&viz.Event{Host: "server", Layer: viz.LayerNIC, Step: "tx", Verdict: viz.Send, Frame: id, Msg: "eth0 sends"})
 		l.Capture(&viz.CapturedFrame{Host: "server", NIC: "eth0", Dir: viz.Outbound, Frame: id, Data: []byte{1, 2, 3, byte(id)}})
 	}
+	l.SetTopology(func() viz.Topology {
+		return viz.Topology{Hosts: []viz.TopoHost{{Name: "server", Kind: "packetwalk", NICs: []viz.TopoNIC{{Name: "eth0", Addrs: []string{"10.0.0.2/24"}}}}}}
+	})
+	topo := l.topology()
 	l.mu.Lock()
-	snap, _ := l.snapshot()
+	snap, _ := l.snapshot(topo)
 	l.mu.Unlock()
 	var d struct {
+		Topology *viz.Topology
 		Live     bool
 		Limit    int
 		Events   []viz.Event
@@ -53,6 +58,9 @@ func TestLiveHistory(t *testing.T) {
 	}
 	if len(d.Notes) != 1 || !strings.Contains(d.Notes[0], "5 before them") {
 		t.Errorf("notes = %q, want one saying 5 events are not shown", d.Notes)
+	}
+	if d.Topology == nil || len(d.Topology.Hosts) != 1 || d.Topology.Hosts[0].NICs[0].Addrs[0] != "10.0.0.2/24" {
+		t.Errorf("topology = %+v, want the one SetTopology gives", d.Topology)
 	}
 }
 

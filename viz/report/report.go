@@ -1,11 +1,13 @@
 // Package report writes the HTML report of a run: one self-contained file
 // (inline script and style, the run's data embedded as JSON, nothing fetched
 // from a network) that a student opens offline and steps through frame by
-// frame. It shows a ladder diagram of every frame between the hosts, each
-// frame's layer walk on each host with its raw bytes, the socket table over
-// time, per-connection state timelines and sequence-number plots, the
-// reassembly of fragmented datagrams, and the web server's seven steps per
-// request.
+// frame. It shows a picture of the network (Options.Topology), a ladder
+// diagram of every frame between the hosts, each frame's layer walk on each
+// host with its raw bytes, the socket table over time, per-connection state
+// timelines and sequence-number plots, the reassembly of fragmented
+// datagrams, and the web server's seven steps per request. Its address
+// names the frame or event shown (report.html#frame=7, #event=120), so a
+// moment of a run can be linked to.
 //
 // A Writer is a viz.Capturer: add it to a viz.Log and Close it at the end of
 // the run. It keeps what it needs in memory, within limits (Options); what
@@ -69,6 +71,12 @@ type Options struct {
 	// CompressAbove: data larger than this many bytes is embedded
 	// compressed (see DefaultCompressAbove); negative: never.
 	CompressAbove int
+	// Topology, if set, is asked for the run's hosts, NICs and wires when
+	// the page is written (usually the Log's Topology method: the parts
+	// register as the run builds them, so asking at the end finds them
+	// all). The page draws it as a picture; without it, it says the run
+	// did not describe its network.
+	Topology func() viz.Topology
 }
 
 func (o Options) withDefaults() Options {
@@ -262,25 +270,45 @@ type data struct {
 	Frames   []*frameInfo    `json:"frames"`
 	Captures []capture       `json:"captures"`
 	Notes    []string        `json:"notes"`
+	// Topology is what the run is made of, for the picture; nil when
+	// nothing described it.
+	Topology *viz.Topology `json:"topology,omitempty"`
 	// Live marks the live view's page, which then follows /events;
 	// Limit is how many events it keeps (the oldest go first).
 	Live  bool `json:"live,omitempty"`
 	Limit int  `json:"limit,omitempty"`
 }
 
+// topologyOf asks get for the topology, nil if there is nothing to draw.
+func topologyOf(get func() viz.Topology) *viz.Topology {
+	if get == nil {
+		return nil
+	}
+	t := get()
+	if len(t.Hosts) == 0 && len(t.Wires) == 0 {
+		return nil
+	}
+	return &t
+}
+
 // Data returns the JSON that the page embeds (before the escaping that
 // makes it safe inside a script element).
 func (r *Writer) Data() ([]byte, error) {
+	topo := topologyOf(r.opts.Topology)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.data()
+	return r.data(topo)
 }
 
-func (r *Writer) data() ([]byte, error) {
+// data builds the page's data. topo is asked for before r.mu is taken:
+// the Log holds its own lock while it calls r's sink methods, which take
+// r.mu, so asking the Log while holding r.mu could deadlock.
+func (r *Writer) data(topo *viz.Topology) ([]byte, error) {
 	d := data{Title: r.opts.Title, Hosts: []string{}, Wires: []string{}, Frames: []*frameInfo{}, Captures: r.captures, Notes: []string{}}
 	if d.Captures == nil {
 		d.Captures = []capture{}
 	}
+	d.Topology = topo
 	// Hosts in the order they first sent or received a frame, so that the
 	// client (which speaks first) is the left column; then the rest.
 	placed := map[string]bool{}
@@ -349,8 +377,9 @@ func escapeScript(b []byte) []byte {
 
 // WriteTo writes the page to w (without closing anything).
 func (r *Writer) WriteTo(w io.Writer) (int64, error) {
+	topo := topologyOf(r.opts.Topology)
 	r.mu.Lock()
-	js, err := r.data()
+	js, err := r.data(topo)
 	r.mu.Unlock()
 	if err != nil {
 		return 0, fmt.Errorf("report: %w", err)

@@ -3,10 +3,12 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -123,5 +125,81 @@ func TestEmptyReport(t *testing.T) {
 		if _, ok := d[k].([]any); !ok {
 			t.Errorf("%s is %v, want an empty list", k, d[k])
 		}
+	}
+}
+
+// The page embeds the run's topology as it is when the page is written
+// (parts registered after New are in it), in the order it was built, and
+// the same run gives the same bytes.
+func TestTopologyEmbedded(t *testing.T) {
+	write := func() []byte {
+		log := viz.NewLog(clock.NewVirtual())
+		var page bytes.Buffer
+		w := New(&page, Options{Topology: log.Topology})
+		log.AddSink(w)
+		log.AddTopoWire("wire0", "wire")
+		log.AddTopoNIC("server", viz.TopoNIC{Name: "eth0", MAC: "02:00:00:00:00:02", Addrs: []string{"10.0.0.2/24"}, Wire: "wire0"})
+		log.AddTopoNIC("client", viz.TopoNIC{Name: "eth0", MAC: "02:00:00:00:00:01", Addrs: []string{"10.0.0.1/24"}, Wire: "wire0"})
+		log.AddTopoHost("server", "packetwalk")
+		log.Recorder("client").Emit(viz.Event{Layer: viz.LayerApp, Step: "note"})
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return page.Bytes()
+	}
+	a, b := write(), write()
+	if !bytes.Equal(a, b) {
+		t.Error("two reports of the same run differ")
+	}
+	var d struct{ Topology *viz.Topology }
+	if err := json.Unmarshal(embedded(t, a), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Topology == nil || len(d.Topology.Hosts) != 2 || d.Topology.Hosts[0].Name != "server" || d.Topology.Hosts[0].Kind != "packetwalk" ||
+		len(d.Topology.Hosts[1].NICs) != 1 || d.Topology.Hosts[1].NICs[0].Addrs[0] != "10.0.0.1/24" || len(d.Topology.Wires) != 1 {
+		t.Errorf("embedded topology = %+v", d.Topology)
+	}
+	// Without a topology, or with an empty one, the data has none.
+	var page bytes.Buffer
+	log := viz.NewLog(clock.NewVirtual())
+	if err := New(&page, Options{Topology: log.Topology}).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(embedded(t, page.Bytes()), []byte(`"topology"`)) {
+		t.Error("an empty topology is embedded")
+	}
+}
+
+// Writing the page asks the Log for its topology while the Log may be
+// handing the Writer events (under the Log's lock): the two locks are
+// never taken in opposite orders.
+func TestTopologyWhileLogging(t *testing.T) {
+	log := viz.NewLog(clock.NewVirtual())
+	w := New(io.Discard, Options{Topology: log.Topology})
+	log.AddSink(w)
+	log.AddTopoHost("client", "packetwalk")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rec := log.Recorder("client")
+		for i := 0; i < 10000; i++ {
+			rec.Emit(viz.Event{Layer: viz.LayerApp, Step: "note"})
+		}
+	}()
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for i := 0; i < 200; i++ {
+			if _, err := w.Data(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+		<-done
+	}()
+	select {
+	case <-finished:
+	case <-time.After(20 * time.Second):
+		t.Fatal("writing the page while the log runs did not finish: the locks deadlocked")
 	}
 }

@@ -172,15 +172,15 @@ function derive() {
   hosts = (D.hosts || []).slice();
   const add = (h) => { if (h && !hosts.includes(h) && !(D.wires || []).includes(h)) hosts.push(h); };
   F.forEach((f) => { add(f.from); (f.to || []).forEach(add); });
-  colX = new Map(); hosts.forEach((h, i) => colX.set(h, 130 + i * 340));
   T1 = E.length ? E[E.length - 1].t : 1;
   deriveSockets();
+  layoutLadder();
 }
 
 // ---- header ----
 function drawHeader() {
   $("summary").textContent = E.length + " events, " + F.length + " frames, hosts: " + (hosts.join(", ") || "none yet") + (D.wires.length ? "; wires: " + D.wires.join(", ") : "");
-  $("notes").innerHTML = D.notes.map((n) => "<li>" + esc(n) + "</li>").join("");
+  $("notes").innerHTML = D.notes.map((n) => "<li>" + esc(n) + "</li>").join("") + (linkProblem ? `<li class="linkproblem reason">${esc(linkProblem)}</li>` : "");
   // A packetdrill script that failed (packetwalk drill) marks its line:
   // the banner names it and jumps to the moment it failed.
   const fi = E.findIndex((e) => e.step === "drill_fail");
@@ -190,32 +190,246 @@ function drawHeader() {
   }
 }
 
+// ---- topology: the hosts, their NICs and addresses, and the wires ----
+// Hosts are boxes in a row, their NICs smaller boxes inside along the
+// bottom edge (name, MAC, addresses). Each wire or device is a horizontal
+// line under them, named in a column on the left (so that no NIC's line
+// crosses a name), and each NIC drops a line to the one it is plugged
+// into: every NIC on one line hears the same frames.
+const hostKinds = {packetwalk: "packetwalk stack", gvisor: "gVisor netstack", kernel: "Linux kernel", injector: "frame injector"};
+const wireKinds = {wire: "simulated wire", tun: "TUN device", tap: "TAP device"};
+const topoPad = 8, topoLine = 14;
+let drawnTopology;
+function drawTopology() {
+  const t = D.topology, hs = (t && t.hosts) || [];
+  // A live page redraws often; its topology changes only with a snapshot.
+  if (drawnTopology === t && $("topology").firstChild) return;
+  drawnTopology = t;
+  if (!t || (!hs.length && !(t.wires || []).length)) {
+    $("topology").innerHTML = `<p class="hint">This run did not describe its network (no hosts or wires were registered).</p>`;
+    return;
+  }
+  const wires = topoWires(t), wireY = new Map(), fo = {name: svgFont("topo", "hname"), text: svgFont("topo", "")};
+  const labelW = Math.max(0, ...wires.map((w) => textWidth(wireLabel(w), fo.text)));
+  let x = wires.length ? Math.ceil(labelW) + 3 * topoPad + 16 : topoPad;
+  const boxes = hs.map((h) => { const b = topoHostBox(h, x, 10, fo); x += b.w + 5 * topoPad; return b; });
+  const hostsBottom = Math.max(10, ...boxes.map((b) => b.y + b.h));
+  wires.forEach((w, k) => wireY.set(w.name, hostsBottom + 30 + k * 30));
+  const svgH = (wires.length ? hostsBottom + 30 + (wires.length - 1) * 30 : hostsBottom) + 16;
+  const s = [], drops = new Map(); // wire -> x of every NIC plugged into it
+  boxes.forEach((b) => {
+    s.push(b.svg);
+    b.nics.forEach((n) => {
+      if (!n.wire || !wireY.has(n.wire)) return;
+      const y = wireY.get(n.wire);
+      s.push(`<line class="drop" x1="${n.cx}" y1="${n.bottom}" x2="${n.cx}" y2="${y}"/><circle class="plug" cx="${n.cx}" cy="${y}" r="3.5"/>`);
+      if (!drops.has(n.wire)) drops.set(n.wire, []);
+      drops.get(n.wire).push(n.cx);
+    });
+  });
+  const busX = Math.ceil(labelW) + 2 * topoPad;
+  let svgW = x - 4 * topoPad;
+  wires.forEach((w) => {
+    const y = wireY.get(w.name), end = Math.max(busX + 40, ...(drops.get(w.name) || []).map((d) => d + 24));
+    svgW = Math.max(svgW, end + topoPad);
+    s.push(`<g class="twire" data-wire="${esc(w.name)}"><title>${esc(wireLabel(w))}</title><line class="bus${w.kind === "tun" || w.kind === "tap" ? " dev" : ""}" x1="${busX}" y1="${y}" x2="${end}" y2="${y}"/>` +
+      `<text class="wname" x="${busX - topoPad}" y="${y + 4}" text-anchor="end">${esc(wireLabel(w))}</text></g>`);
+  });
+  $("topology").innerHTML = `<svg xmlns="http://www.w3.org/2000/svg" class="topo" id="topoSvg" width="${Math.ceil(svgW)}" height="${svgH}">${s.join("")}</svg>`;
+}
+// topoWires: the registered wires, then any that a NIC names but nobody
+// registered (drawn all the same, of unknown kind).
+function topoWires(t) {
+  const ws = (t.wires || []).slice(), names = new Set(ws.map((w) => w.name));
+  (t.hosts || []).forEach((h) => (h.nics || []).forEach((n) => { if (n.wire && !names.has(n.wire)) { names.add(n.wire); ws.push({name: n.wire, kind: ""}); } }));
+  return ws;
+}
+const wireLabel = (w) => w.name + (w.kind ? " · " + (wireKinds[w.kind] || w.kind) : "");
+// topoHostBox lays out one host at (x, y): its name and kind on top, its
+// NICs side by side below, each as wide as its longest line.
+function topoHostBox(h, x, y, fo) {
+  const kind = h.kind ? hostKinds[h.kind] || h.kind : "";
+  const nics = (h.nics || []).map((n) => {
+    const lines = [n.name || "?", n.mac || "", ...(n.addrs || [])].filter((l) => l);
+    return {n, lines, w: Math.ceil(Math.max(...lines.map((l) => textWidth(l, fo.text)))) + 2 * topoPad, h: lines.length * topoLine + topoPad};
+  });
+  const titleW = Math.max(textWidth(h.name, fo.name), kind ? textWidth(kind, fo.text) : 0) + 2 * topoPad;
+  const nicsW = nics.reduce((a, n) => a + n.w, 0) + (nics.length + 1) * topoPad;
+  const w = Math.ceil(Math.max(titleW, nicsW, 80)), top = y + 18 + (kind ? topoLine : 0) + topoPad;
+  const hh = top - y + Math.max(0, ...nics.map((n) => n.h)) + (nics.length ? topoPad : 0);
+  const s = [`<g class="thost" data-host="${esc(h.name)}"><rect class="hbox" x="${x}" y="${y}" width="${w}" height="${hh}" rx="4"/>`,
+    `<text class="hname" x="${x + topoPad}" y="${y + 18}">${esc(h.name)}</text>`];
+  if (kind) s.push(`<text class="kind" x="${x + topoPad}" y="${y + 18 + topoLine}">${esc(kind)}</text>`);
+  let nx = x + topoPad;
+  const placed = nics.map((n) => {
+    const ny = y + hh - topoPad - n.h;
+    s.push(`<g class="tnic"><title>${esc(h.name + " " + n.lines.join(" "))}</title><rect class="nbox" x="${nx}" y="${ny}" width="${n.w}" height="${n.h}" rx="2"/>` +
+      n.lines.map((l, k) => `<text class="${k === 0 ? "nname" : "naddr"}" x="${nx + topoPad}" y="${ny + (k + 1) * topoLine}">${esc(l)}</text>`).join("") + "</g>");
+    const p = {wire: n.n.wire, cx: nx + n.w / 2, bottom: ny + n.h};
+    nx += n.w + topoPad;
+    return p;
+  });
+  s.push("</g>");
+  return {x, y, w, h: hh, nics: placed, svg: s.join("")};
+}
+
+// ---- measuring text ----
+// Labels are placed where they fit (and shortened when nothing is wide
+// enough), so they are measured before they are drawn: a canvas measures a
+// string in the font that the page's style gives that kind of SVG text.
+const fontOf = new Map(), charW = new Map();
+let measurer = null;
+function svgFont(groupClass, textClass) {
+  const key = groupClass + "/" + textClass;
+  if (!fontOf.has(key)) {
+    const probe = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    probe.innerHTML = `<g class="${groupClass}"><text class="${textClass}">x</text></g>`;
+    document.body.appendChild(probe);
+    const cs = getComputedStyle(probe.querySelector("text"));
+    fontOf.set(key, `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`);
+    probe.remove();
+  }
+  return fontOf.get(key);
+}
+// textWidth adds up the widths of s's characters, each measured once per
+// font: a 10,000-frame trace has tens of thousands of labels, and in a
+// monospace font no pair of characters is kerned. Text in another font
+// (a host's name in the topology) is measured whole.
+function textWidth(s, font) {
+  if (!measurer) measurer = document.createElement("canvas").getContext("2d");
+  if (!/monospace/.test(font)) { measurer.font = font; return measurer.measureText(s).width; }
+  if (!charW.has(font)) charW.set(font, new Map());
+  const ws = charW.get(font);
+  let w = 0;
+  for (const c of s) {
+    let cw = ws.get(c);
+    if (cw === undefined) {
+      measurer.font = font;
+      cw = measurer.measureText(c).width;
+      ws.set(c, cw);
+    }
+    w += cw;
+  }
+  return w;
+}
+// fitText shortens s with "…" until it is at most maxW wide.
+function fitText(s, maxW, font) {
+  if (textWidth(s, font) <= maxW) return s;
+  let lo = 0, hi = s.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (textWidth(s.slice(0, mid) + "…", font) <= maxW) lo = mid; else hi = mid - 1;
+  }
+  return lo > 0 ? s.slice(0, lo) + "…" : "";
+}
+
 // ---- ladder ----
 // Up to ladderAll frames the ladder is drawn whole; beyond, only the rows
 // around the visible part are in the document (redrawn as it scrolls), so
 // that a 10,000-frame trace opens quickly.
 const rowH = 36, top = 40, ladderAll = 1500;
-let ladderW = 0;
+// Lifelines are as far apart as the longest frame label needs, within
+// these bounds: a longer label is shortened with "…" (the whole of it is
+// in the arrow's tooltip and in the frame panel). labelPad is the space
+// kept between a label and a lifeline.
+const minGap = 340, maxGap = 520, labelPad = 8;
+let ladderW = 0, gap = minGap, lifelines = [];
+const ladderFonts = () => ({label: svgFont("arrow sel", "lbl"), time: svgFont("arrow sel", "t"), state: svgFont("arrow sel", "state"), col: svgFont("", "colname")});
 function rowY(i) { return top + i * rowH; }
+const timeLabel = (f) => "#" + f.id + " " + ms(f.t);
+const dropLabel = (f) => f.drop ? " ✗ " + (f.drop.reason || f.drop.step) : "";
+// statesOf: frame -> [{host, text}], the TCP states each host reached
+// while handling the frame ("SYN_SENT", or "A → B" if it went through two).
+let statesOf = new Map();
+function deriveLadderStates() {
+  statesOf = new Map();
+  const onLadder = new Set(hosts);
+  E.forEach((e) => {
+    if (e.step !== "state" || !e.frame || !e.fields || !onLadder.has(e.host)) return;
+    if (!statesOf.has(e.frame)) statesOf.set(e.frame, []);
+    const l = statesOf.get(e.frame), s = l.find((x) => x.host === e.host);
+    if (s) s.text += " → " + e.fields.to; else l.push({host: e.host, text: String(e.fields.to)});
+  });
+}
+// layoutLadder places the lifelines: the time column first, then the
+// left-hand state labels, then the columns a label's width apart.
+function layoutLadder() {
+  const fo = ladderFonts();
+  colX = new Map();
+  deriveLadderStates();
+  let timeW = 0, labelW = 0, stateW = 0;
+  // Widths are kept on each frame record (a live page redraws often; a
+  // new record or label is measured again).
+  F.forEach((f) => {
+    if (f.measured !== f.label) { f.measured = f.label; f.labelW = textWidth(f.label + dropLabel(f), fo.label); f.timeW = textWidth(timeLabel(f), fo.time); }
+    timeW = Math.max(timeW, f.timeW); labelW = Math.max(labelW, f.labelW);
+  });
+  const stateWidth = new Map();
+  statesOf.forEach((l) => l.forEach((s) => { if (!stateWidth.has(s.text)) stateWidth.set(s.text, textWidth(s.text, fo.state)); stateW = Math.max(stateW, stateWidth.get(s.text)); }));
+  gap = Math.min(maxGap, Math.max(minGap, Math.ceil(labelW) + 2 * labelPad));
+  const colW = hosts.map((h) => textWidth(h, fo.col));
+  let x = Math.ceil(Math.max(4 + timeW + 2 * labelPad + stateW + 6, (colW[0] || 0) / 2 + 4));
+  hosts.forEach((h, i) => {
+    if (i > 0) x += Math.max(gap, Math.ceil((colW[i - 1] + colW[i]) / 2) + 2 * labelPad);
+    colX.set(h, x);
+  });
+  lifelines = hosts.map((h) => colX.get(h));
+  const last = lifelines.length ? lifelines[lifelines.length - 1] : x;
+  ladderW = Math.ceil(last + Math.max(stateW + 6 + labelPad, (colW[colW.length - 1] || 0) / 2 + 4, hosts.length < 2 ? gap : 0));
+}
+// The lifeline next to x on the side dir (+1 right, -1 left), if any.
+function nextLifeline(x, dir) {
+  const l = lifelines.filter((c) => (c - x) * dir > 0);
+  return l.length ? (dir > 0 ? Math.min(...l) : Math.max(...l)) : undefined;
+}
+// A frame's label sits in the gap between its sender's lifeline and the
+// next one the arrow goes toward, so it never runs over a lifeline (an
+// arrow to a host two columns away passes over the one between; its label
+// stays clear of it). The whole label, or as much as fits with "…", and
+// always the drop's reason.
+function arrowLabel(f, x1, dir) {
+  const other = nextLifeline(x1, dir) ?? x1 + dir * gap;
+  const lo = Math.min(x1, other), hi = Math.max(x1, other), room = hi - lo - 2 * labelPad;
+  if (f.fitRoom !== room || f.fitOf !== f.label) {
+    const font = ladderFonts().label, drop = dropLabel(f);
+    f.fitRoom = room; f.fitOf = f.label;
+    if (f.labelW <= room) f.fit = f.label + drop;
+    else {
+      const dw = textWidth(drop, font);
+      f.fit = dw < room / 2 ? fitText(f.label, room - dw, font) + drop : fitText(f.label + drop, room, font);
+    }
+  }
+  return {x: (lo + hi) / 2, text: f.fit};
+}
 function arrowSVG(f, i) {
-  const w = ladderW, y = rowY(i), x1 = colX.get(f.from) ?? 130;
+  const w = ladderW, y = rowY(i), x1 = colX.get(f.from) ?? lifelines[0] ?? 0;
   const to = (f.to || []).find((t) => colX.has(t) && t !== f.from);
   const lost = !to || (f.drop && !colX.has(f.drop.host));
-  let x2 = to ? colX.get(to) : x1 + (x1 > 200 ? -80 : 80);
+  // A frame that no column received points toward the nearest other
+  // column (right if there is one), or into the empty gap of a one-host
+  // ladder.
+  const dir = to ? Math.sign(colX.get(to) - x1) : nextLifeline(x1, 1) !== undefined || nextLifeline(x1, -1) === undefined ? 1 : -1;
+  const x2 = to ? colX.get(to) : x1 + dir * 80;
   const y2 = y + 18, dropped = !!f.drop;
   let mx = x2, my = y2;
   if (lost && to) { mx = (x1 + x2) / 2; my = (y + y2) / 2; }
-  const dir = x2 >= x1 ? 1 : -1, lx = (x1 + x2) / 2;
+  const lbl = arrowLabel(f, x1, dir);
   const cls = "arrow" + (dropped ? " drop" : "") + (f.id === selected ? " sel" : "") + (E[cursor] && E[cursor].frame === f.id ? " cur" : "");
   const title = "#" + f.id + " " + f.label + (f.drop ? " — dropped at " + f.drop.host + " " + f.drop.layer + "/" + f.drop.step + ": " + f.drop.reason : "");
   const s = [`<g class="${cls}" data-frame="${f.id}" id="ar${f.id}"><title>${esc(title)}</title><rect class="hl" x="0" y="${y - 14}" width="${w}" height="${rowH - 2}"/>`];
-  s.push(`<text class="t" x="4" y="${y + 4}">#${f.id} ${ms(f.t)}</text>`);
+  s.push(`<text class="t" x="4" y="${y + 4}">${esc(timeLabel(f))}</text>`);
   s.push(`<line x1="${x1}" y1="${y}" x2="${lost ? mx : x2}" y2="${lost ? my : y2}"/>`);
   if (!lost) s.push(`<line x1="${x2}" y1="${y2}" x2="${x2 - dir * 8}" y2="${y2 - 5}"/><line x1="${x2}" y1="${y2}" x2="${x2 - dir * 8}" y2="${y2 + 3}"/>`);
   if (dropped || lost) s.push(`<path class="x" d="M${mx - 5} ${my - 5}l10 10m0 -10l-10 10"/>`);
-  s.push(`<text class="lbl" x="${lx}" y="${y - 2}" text-anchor="middle">${esc(f.label)}${f.drop ? " ✗ " + esc(f.drop.reason || f.drop.step) : ""}</text>`);
-  // The TCP state a host reached while handling this frame.
-  (byFrame.get(f.id) || []).forEach((ei) => { const e = E[ei]; if (e.step === "state" && colX.has(e.host) && e.fields) s.push(`<text class="state" x="${colX.get(e.host) + (colX.get(e.host) > lx ? 6 : -6)}" y="${y2 + 12}" text-anchor="${colX.get(e.host) > lx ? "start" : "end"}">${esc(e.fields.to)}</text>`); });
+  s.push(`<text class="lbl" x="${lbl.x}" y="${y - 2}" text-anchor="middle">${esc(lbl.text)}</text>`);
+  // The TCP state a host reached while handling this frame, beside its
+  // lifeline on the side away from the arrow: the gap the arrow crosses
+  // holds its label, and the next row's.
+  const lo = Math.min(x1, x2);
+  (statesOf.get(f.id) || []).forEach((st) => {
+    const hx = colX.get(st.host), left = hx <= lo;
+    s.push(`<text class="state" x="${hx + (left ? -6 : 6)}" y="${y + 14}" text-anchor="${left ? "end" : "start"}">${esc(st.text)}</text>`);
+  });
   s.push("</g>");
   return s.join("");
 }
@@ -235,7 +449,6 @@ function drawRows(force) {
   g.innerHTML = s.join("");
 }
 function drawLadder() {
-  ladderW = 130 + Math.max(1, hosts.length - 1) * 340 + 140;
   const h = top + F.length * rowH + 30;
   if (!F.length) {
     $("ladder").innerHTML = `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" id="ladderSvg"></svg><p class="hint">${D.live ? "No frames yet. (With serve --listen the kernel handles the frames: only the socket and HTTP steps are seen.)" : "No frames in this run."}</p>`;
@@ -354,6 +567,24 @@ function drawSockets(cur) {
 
 // ---- per connection: state timeline, Stevens graph, cwnd ----
 const STC = {LISTEN: "#a5b4fc", SYN_SENT: "#fde68a", SYN_RECEIVED: "#fde68a", ESTABLISHED: "#86efac", FIN_WAIT_1: "#fca5a5", FIN_WAIT_2: "#fca5a5", CLOSE_WAIT: "#fdba74", CLOSING: "#fca5a5", LAST_ACK: "#fdba74", TIME_WAIT: "#d1d5db", CLOSED: "#f3f4f6"};
+// timelineLabels names the states under their stretches of a timeline W
+// wide, where the names fit: from the last state back, since where the
+// connection ended up matters most (its name is pulled left to stay
+// inside the picture); an earlier name that would run into the next one
+// is left out (the stretch's tooltip still names it).
+function timelineLabels(states, X, W) {
+  const font = svgFont("", ""), out = [];
+  let limit = W - 2;
+  for (let k = states.length - 1; k >= 0; k--) {
+    const name = String(states[k].to), w = textWidth(name, font);
+    let x = X(states[k].t) + 2;
+    if (k === states.length - 1) x = Math.max(0, Math.min(x, limit - w));
+    if (x + w > limit) continue;
+    out.push(`<text class="stname" x="${x.toFixed(1)}" y="30">${esc(name)}</text>`);
+    limit = x - 6;
+  }
+  return out.reverse().join("");
+}
 // At most this many connections get graphs (a long live session has many).
 const maxConnGraphs = 40;
 function drawConns() {
@@ -367,9 +598,8 @@ function drawConns() {
     s.states.forEach((st, k) => {
       const a = X(st.t), b = k + 1 < s.states.length ? X(s.states[k + 1].t) : W - 10;
       tl += `<rect x="${a}" y="4" width="${Math.max(1, b - a)}" height="14" fill="${STC[st.to] || "#e5e7eb"}" stroke="#fff"><title>${esc(st.to)} from ${ms(st.t)}</title></rect>`;
-      if (b - a > 50 || k === s.states.length - 1) tl += `<text x="${a + 2}" y="30">${esc(st.to)}</text>`;
     });
-    tl += `<text x="0" y="15">state</text></svg>`;
+    tl += timelineLabels(s.states, X, W) + `<text x="0" y="15">state</text></svg>`;
     let sg = "";
     let data = s.sends.filter((x) => x.len > 0);
     const rtx = data.filter((x) => x.rtx).length;
@@ -509,7 +739,7 @@ function move(d) {
 }
 function setFollow(on) { follow = on; if ($("follow")) $("follow").checked = on; }
 function play() {
-  if (playing) { clearInterval(playing); playing = null; $("play").innerHTML = "&#x25B6; play"; return; }
+  if (playing) { clearInterval(playing); playing = null; $("play").innerHTML = "&#x25B6; play"; linkEvent(); return; }
   setFollow(false);
   $("play").innerHTML = "&#x2016; pause";
   playing = setInterval(() => { if (cursor >= E.length - 1) return play(); move(1); }, +$("speed").value);
@@ -520,26 +750,91 @@ const timings = {};
 function timed(name, fn) { const t = performance.now(); fn(); timings[name] = Math.round(performance.now() - t); }
 function drawAll() {
   timed("derive", derive);
-  timed("header", drawHeader); timed("ladder", drawLadder); timed("conns", drawConns); timed("http", drawHTTP); timed("reasm", drawReasm);
+  timed("header", drawHeader); timed("topology", drawTopology); timed("ladder", drawLadder); timed("conns", drawConns); timed("http", drawHTTP); timed("reasm", drawReasm);
   timed("cursor", () => setCursor(follow ? E.length - 1 : cursor));
   if (!selected && F.length) selectFrame(F[0].id, -1);
+  // The URL's fragment is followed once the data is drawn (live, once
+  // the first steps have come).
+  if (linkPending && (!D.live || E.length)) { linkPending = false; followLink(); }
 }
+let linkPending = true;
 
 function wire() {
-  $("first").onclick = () => { setFollow(false); setCursor(0); };
-  $("last").onclick = () => { if (D.live) setFollow(true); setCursor(E.length - 1); };
-  $("back").onclick = () => { setFollow(false); move(-1); };
-  $("step").onclick = () => move(1);
+  // Each control moves the cursor, then the URL names the event it shows.
+  const control = (fn) => () => { fn(); linkEvent(); };
+  $("first").onclick = control(() => { setFollow(false); setCursor(0); });
+  $("last").onclick = control(() => { if (D.live) setFollow(true); setCursor(E.length - 1); });
+  $("back").onclick = control(() => { setFollow(false); move(-1); });
+  $("step").onclick = control(() => move(1));
   $("play").onclick = play;
-  $("scrub").oninput = () => { setFollow(false); setCursor(+$("scrub").value); };
+  $("scrub").oninput = control(() => { setFollow(false); setCursor(+$("scrub").value); });
   document.addEventListener("keydown", (ev) => {
     if (ev.target.tagName === "INPUT" || ev.target.tagName === "SELECT") return;
-    if (ev.key === "ArrowRight") { move(1); ev.preventDefault(); } else if (ev.key === "ArrowLeft") { setFollow(false); move(-1); ev.preventDefault(); } else if (ev.key === " ") { play(); ev.preventDefault(); } else if (ev.key === "Home") $("first").onclick(); else if (ev.key === "End") $("last").onclick();
+    if (ev.key === "ArrowRight") { $("step").onclick(); ev.preventDefault(); } else if (ev.key === "ArrowLeft") { $("back").onclick(); ev.preventDefault(); } else if (ev.key === " ") { play(); ev.preventDefault(); } else if (ev.key === "Home") $("first").onclick(); else if (ev.key === "End") $("last").onclick();
   });
-  document.body.addEventListener("click", (ev) => { const a = ev.target.closest("a.fr"); if (a) { selectFrame(+a.dataset.frame, -1); const i = FI.get(+a.dataset.frame); if (i !== undefined) { $("ladderBox").scrollTop = rowY(i) - $("ladderBox").clientHeight / 3; drawRows(false); } $("detail").scrollIntoView(); } });
-  $("ladder").addEventListener("click", (ev) => { const g = ev.target.closest(".arrow"); if (g) selectFrame(+g.dataset.frame, -1); });
+  // A frame link (sockets, HTTP, reassembly) shows the frame as a click on
+  // its arrow does, then scrolls to its walk.
+  document.body.addEventListener("click", (ev) => { const a = ev.target.closest("a.fr"); if (a) { showFrame(+a.dataset.frame); scrollLadderTo(+a.dataset.frame); $("detail").scrollIntoView(); } });
+  $("ladder").addEventListener("click", (ev) => { const g = ev.target.closest(".arrow"); if (g) showFrame(+g.dataset.frame); });
+  window.addEventListener("hashchange", followLink);
   let raf = 0;
   $("ladderBox").addEventListener("scroll", () => { if (F.length > ladderAll && !raf) raf = requestAnimationFrame(() => { raf = 0; drawRows(false); }); });
+}
+function scrollLadderTo(id) {
+  const i = FI.get(id);
+  if (i !== undefined) { $("ladderBox").scrollTop = rowY(i) - $("ladderBox").clientHeight / 3; drawRows(false); }
+}
+
+// ---- a frame the reader chose, and the URL that links to it ----
+// The first step of frame id (its sender's first, usually), or -1.
+function firstEventOf(id) {
+  const l = byFrame.get(id);
+  return l && l.length ? l[0] : -1;
+}
+// showFrame selects a frame the reader chose (its arrow, a link, the URL)
+// and moves the event cursor to the frame's first step, so that the socket
+// table, the walk and the position show that moment; the URL then names
+// the frame.
+function showFrame(id) {
+  setFollow(false);
+  const i = firstEventOf(id);
+  if (i >= 0) setCursor(i); else selectFrame(id, -1);
+  shareLink("frame=" + id);
+}
+const linkEvent = () => { if (E.length) shareLink("event=" + (cursor + 1)); };
+// shareLink puts frag in the URL (#frame=7, #event=120) so that the page
+// can be shared at this point. replaceState adds no history entry per
+// step; and since browsers refuse a page that rewrites its URL hundreds of
+// times in a few seconds (a held arrow key), the URL follows at most every
+// linkMs, with the last one always written.
+const linkMs = 250;
+let linkTimer = 0, linkNext = "";
+function shareLink(frag) {
+  linkNext = frag;
+  if (linkTimer) return;
+  writeLink();
+  linkTimer = setTimeout(() => { linkTimer = 0; writeLink(); }, linkMs);
+}
+function writeLink() {
+  if (location.hash === "#" + linkNext) return;
+  try { history.replaceState(null, "", "#" + linkNext); } catch (err) { location.replace("#" + linkNext); }
+}
+// followLink does what the URL's fragment asks: #frame=N shows frame N
+// (as a click on its arrow), #event=N moves the cursor to event N, counted
+// from 1 as the position shows. Other fragments are not the page's.
+let linkProblem = "";
+function followLink() {
+  let h = location.hash;
+  try { h = decodeURIComponent(h); } catch (err) { /* a stray "%": read it as written */ }
+  const m = /^#(frame|event)=(.*)$/.exec(h);
+  if (!m) return;
+  const n = /^\d+$/.test(m[2]) ? +m[2] : NaN;
+  linkProblem = "";
+  if (m[1] === "frame" && FI.has(n)) { showFrame(n); scrollLadderTo(n); }
+  else if (m[1] === "event" && n >= 1 && n <= E.length) { setFollow(false); setCursor(n - 1); }
+  else if (m[1] === "frame") linkProblem = `The link asks for frame ${m[2]}, which this report does not have` + (F.length ? ` (its frames are #${F[0].id} to #${F[F.length - 1].id}).` : " (it has no frames).");
+  else linkProblem = `The link asks for event ${m[2]}, which this report does not have (its events are 1 to ${E.length}).`;
+  drawHeader();
 }
 
 // ---- live: follow /events (packetwalk serve --viz) ----

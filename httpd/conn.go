@@ -34,6 +34,10 @@ type conn struct {
 	mux        bool   // served by the multiplexer, which must never wait
 
 	idle bool // waiting for a request; guarded by s.mu (Shutdown wakes it)
+	// closeNoted: Close has already said it closes this connection
+	// (before closing it, so the note comes before the FIN it causes);
+	// guarded by s.mu.
+	closeNoted bool
 }
 
 // Timeouts and bounds of closing a connection gently.
@@ -338,7 +342,10 @@ func (c *conn) endOfRequests(req *Request, h *head, err error) {
 				viz.F("requests", strconv.Itoa(c.served)))
 		}
 	case err == errShutdown:
-		if st.on() {
+		c.s.mu.Lock()
+		noted := c.closeNoted
+		c.s.mu.Unlock()
+		if st.on() && !noted {
 			st.emit(c.id, "receive", viz.Note, "", "the server is shutting down: closing the idle connection.")
 		}
 	default:

@@ -223,6 +223,12 @@ func builtBody(res *Resource) string {
 		return "the page with its server-side includes done (" + n + ")"
 	case res.Status >= 400:
 		return "an error page (" + n + ")"
+	case res.Reason == "file":
+		// A site in an fs.FS (the embedded demo site) has no file
+		// name on disk: its file's bytes are the body.
+		return "a file of the embedded site (" + n + ")"
+	case strings.HasPrefix(res.Reason, "directory index"):
+		return "the directory's index file, from the embedded site (" + n + ")"
 	}
 	return n + " the server made"
 }

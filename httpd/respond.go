@@ -81,7 +81,7 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 			r.modAt = modAt
 		}
 	case res.Content != nil:
-		r.body, r.source = res.Content, "content built in step 4"
+		r.body, r.source = res.Content, "built in step 4: "+builtBody(res)
 	case res.Status >= 300 && res.Status != 304:
 		r.body, r.source = errorPage(res.Status, req, res), "error page"
 	default:

@@ -1,9 +1,11 @@
 package httpd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -183,7 +185,20 @@ func (s *Server) Close() error {
 			err = e
 		}
 	}
+	// In the order of the sockets' IDs, not the map's: a seeded run must
+	// log the same steps in the same order every time.
+	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	slices.SortFunc(conns, func(a, b *conn) int { return cmp.Compare(a.id, b.id) })
+	for _, c := range conns {
+		// Say so before closing: the close sends a FIN, whose steps
+		// must come after the decision that caused them.
+		if s.st.on() {
+			s.st.emit(c.id, "receive", viz.Note, "", "the server is closing: closing the connection.")
+		}
+		c.closeNoted = true
 		c.nc.Close()
 	}
 	for _, nc := range s.queue {

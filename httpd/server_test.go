@@ -1101,6 +1101,8 @@ func TestBuiltBodySaysWhatItIs(t *testing.T) {
 		{Resource{Status: 200, Reason: "cgi", Content: make([]byte, 3)}, "a CGI program's output (3 bytes)"},
 		{Resource{Status: 200, Reason: "ssi", Content: make([]byte, 7)}, "the page with its server-side includes done (7 bytes)"},
 		{Resource{Status: 404, Reason: "not found", Content: make([]byte, 5)}, "an error page (5 bytes)"},
+		{Resource{Status: 200, Reason: "file", Content: make([]byte, 4)}, "a file of the embedded site (4 bytes)"},
+		{Resource{Status: 200, Reason: "directory index (index.html)", Content: make([]byte, 2)}, "the directory's index file, from the embedded site (2 bytes)"},
 	} {
 		if got := builtBody(&c.res); got != c.want {
 			t.Errorf("%s: %q, want %q", c.res.Reason, got, c.want)

@@ -193,3 +193,71 @@ func TestHTTPDFeaturesGVisorClient(t *testing.T) {
 		t.Fatalf("%d http accept steps for %d keep-alive requests, want 1", accepts, len(checks))
 	}
 }
+
+// A step is never narrated after the steps it caused: when the server is
+// closed with a connection still open, its note that it closes the
+// connection comes before the FIN that close sends (issue 16). In virtual
+// time, with every architecture's goroutines on the loop.
+func TestHTTPDCloseNotedBeforeItsFIN(t *testing.T) {
+	for _, arch := range []string{httpd.ArchSingle, httpd.ArchMultiplexed} {
+		t.Run(arch, func(t *testing.T) {
+			p, err := stack.NewPair(stack.TopologyConfig{Seed: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mem := &viz.MemorySink{}
+			p.Net.Log.AddSink(mem)
+			cfg := httpd.Config{Arch: arch, Spawn: p.Net.Go}
+			if arch == httpd.ArchMultiplexed {
+				cfg.Poller = stack.Poller{Host: p.Server}
+			}
+			srv := httpd.New(cfg, httpd.NewMapper(httpd.MapConfig{}, httpd.DemoSite()), p.Net.Log.Recorder("server"))
+			addr := netip.AddrPortFrom(p.Server.Addr(), 80)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var done bool
+			p.Net.Go(func() {
+				ln, err := p.Server.ListenTCP(addr, 4)
+				if err != nil {
+					t.Error(err)
+					done = true
+					return
+				}
+				p.Net.Go(func() { srv.Serve(ln) })
+				p.Net.Go(func() {
+					c, err := p.Client.DialTCP(ctx, addr)
+					if err != nil {
+						t.Error(err)
+						done = true
+						return
+					}
+					p.Client.Poll(nil, 50*time.Millisecond) // the connection sits idle
+					srv.Close()
+					io.ReadAll(c) // the server's FIN
+					c.Close()
+					p.Client.Poll(nil, time.Second)
+					done = true
+				})
+			})
+			if err := p.Net.RunUntil(ctx, func() bool { return done }); err != nil {
+				t.Fatal(err)
+			}
+			note, fin := -1, -1
+			for i, e := range mem.Events() {
+				msg := e.Message()
+				if e.Host == "server" && e.Layer == viz.LayerHTTP && strings.Contains(msg, "closing") && note < 0 {
+					note = i
+				}
+				if e.Host == "server" && e.Layer == viz.LayerTCP && e.Step == "send" && strings.Contains(msg, "Flags [F") && fin < 0 {
+					fin = i
+				}
+			}
+			if note < 0 || fin < 0 {
+				t.Fatalf("no closing note (%d) or no server FIN (%d) in the log", note, fin)
+			}
+			if note > fin {
+				t.Errorf("the server's note that it closes the connection is event %d, after the FIN it sent (event %d)", note, fin)
+			}
+		})
+	}
+}

@@ -185,7 +185,7 @@ func (b *Browser) fetchAll(page string, subs []Subresource) {
 	b.step(0, "subresources", fmt.Sprintf("%s needs %d more resource(s) to be displayed: %s; fetching them %s",
 		page, len(todo), strings.Join(names, ", "), how), viz.F("count", fmt.Sprint(len(todo))), viz.F("connections", fmt.Sprint(n)))
 	if n == 1 {
-		b.load(todo)
+		b.load(todo, false)
 		return
 	}
 	// Share the list round-robin; connection k's loader runs on a
@@ -199,14 +199,14 @@ func (b *Browser) fetchAll(page string, subs []Subresource) {
 		}
 		b.cfg.Spawn(func() {
 			defer left.Add(-1)
-			b.load(share)
+			b.load(share, true)
 		})
 	}
 	var mine []Subresource
 	for i := 0; i < len(todo); i += n {
 		mine = append(mine, todo[i])
 	}
-	b.load(mine)
+	b.load(mine, false)
 	left.Add(-1)
 	for left.Load() > 0 {
 		// Short steps: the browser goes on (to the next page, or to
@@ -216,15 +216,33 @@ func (b *Browser) fetchAll(page string, subs []Subresource) {
 }
 
 // load fetches resources one after the other on one connection.
-func (b *Browser) load(subs []Subresource) {
+// A loader started for a parallel fetch (fresh) opens a connection of its
+// own rather than taking an idle one, so that n loaders use n connections
+// whatever order they run in.
+func (b *Browser) load(subs []Subresource, fresh bool) {
+	var c *conn
 	for _, s := range subs {
-		c, err := b.take()
+		var err error
+		switch {
+		case c != nil && !c.closing:
+		case fresh:
+			c, err = b.dial()
+		default:
+			c, err = b.take()
+		}
 		if err != nil {
 			b.record(Result{Path: s.Path, Rel: s.Rel, Err: err})
+			c = nil
 			continue
 		}
 		r, _ := b.get(c, s.Path, s.Rel)
-		b.give(c, r)
+		if r.Err != nil || c.closing {
+			c.nc.Close()
+			c = nil
+		}
+	}
+	if c != nil {
+		b.give(c, Result{})
 	}
 }
 
@@ -238,6 +256,11 @@ func (b *Browser) take() (*conn, error) {
 		return c, nil
 	}
 	b.mu.Unlock()
+	return b.dial()
+}
+
+// dial opens a new connection.
+func (b *Browser) dial() (*conn, error) {
 	nc, err := b.cfg.Dial()
 	if err != nil {
 		return nil, fmt.Errorf("connect: %v", err)

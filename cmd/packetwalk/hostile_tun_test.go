@@ -26,7 +26,7 @@ import (
 func startBareServer(t *testing.T, extra ...string) *tunServer {
 	t.Helper()
 	s := newTUNServer(t)
-	s.start(t, append([]string{"serve", "--tun", "pw0", "--addr", tunAddr + "/24", "--quiet"}, extra...)...)
+	s.start(t, append([]string{"serve", "--tun", "pw0", "--addr", tunAddr + "/24", "--quiet", "--user", "root"}, extra...)...)
 	return s
 }
 

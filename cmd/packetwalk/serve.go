@@ -61,6 +61,7 @@ type serveFlags struct {
 	tun, tap, addr, pcap string
 	port                 int
 	noConfigure          bool
+	user                 string    // --user: whom to run as once the device is open (privilege.go)
 	link                 linkFlags // impairments between the device and the NIC (device_link.go)
 
 	// The live view (serve_viz.go): --viz ADDR, and its server once started.
@@ -86,6 +87,7 @@ func (f *serveFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&f.addr, "addr", "", "with --tun or --tap: packetwalk's address and prefix (`CIDR`), e.g. 10.9.0.2/24 (the kernel side gets the first other address, 10.9.0.1)")
 	fs.IntVar(&f.port, "port", 80, "with --tun or --tap: the port httpd listens on")
 	fs.BoolVar(&f.noConfigure, "no-configure", false, "with --tun or --tap: leave the kernel side of the device alone and print the ip commands that configure it")
+	fs.StringVar(&f.user, "user", "", "with --tun or --tap: once the device is open, run as this user `NAME` (default: the user who ran sudo, else nobody; root keeps root)")
 	fs.StringVar(&f.pcap, "pcap", "", "with --tun or --tap: stream a pcapng capture of the NIC's frames to this `FILE`")
 	fs.StringVar(&f.viz, "viz", "", "serve the live view on `HOST:PORT`, e.g. 127.0.0.1:8081: the HTML report's page, following the steps as they happen")
 	f.link.registerImpairments(fs)
@@ -116,6 +118,9 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return serveTUN(ctx, &f, stdout, stderr, ready)
 	case f.pcap != "":
 		fmt.Fprintln(stderr, "packetwalk serve: --pcap needs the frames of a TUN or TAP device, which come with the TUN issue; with --listen the kernel handles the frames (capture them with: tcpdump -i lo -w FILE).")
+		return errUsage
+	case f.user != "":
+		fmt.Fprintln(stderr, "packetwalk serve: --user gives up root once a TUN or TAP device is open; with --listen, start packetwalk as the user you want it to run as.")
 		return errUsage
 	case f.link.deviceLink() != nil:
 		fmt.Fprintln(stderr, "packetwalk serve: --loss, --dup, --reorder, --corrupt and --fault impair the frames between a TUN or TAP device and packetwalk's NIC; with --listen the kernel handles the frames (use 'packetwalk trace' with the same flags for a simulated wire).")

@@ -90,7 +90,7 @@ func TestServeTAP(t *testing.T) {
 		// A second server on the same device: one sentence, exit 1.
 		ctx, cancel := context.WithTimeout(context.Background(), tunCmdTimeout)
 		defer cancel()
-		cmd := s.ns.Command(ctx, os.Args[0], "serve", "--quiet", "--tap", "pwtap0", "--addr", "10.7.0.2/24")
+		cmd := s.ns.Command(ctx, os.Args[0], "serve", "--quiet", "--tap", "pwtap0", "--addr", "10.7.0.2/24", "--user", "root")
 		cmd.Env = append(os.Environ(), asCLIVar+"=1")
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError

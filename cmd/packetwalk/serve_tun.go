@@ -136,6 +136,14 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %v", listenAddr, err)
 	}
+	// Root was needed for the device and the kernel side only.
+	say, err := giveUpRoot(f.user, &cfg, []string{f.pcap, f.jsonPath})
+	if err != nil {
+		return err
+	}
+	if say != "" {
+		narr.Println(say)
+	}
 	started = true
 	go func() { hostDone <- dh.Run(runCtx) }()
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,11 @@ func startDeviceServer(t *testing.T, device []string, args ...string) *tunServer
 	s.jsonl = filepath.Join(s.dir, "steps.jsonl")
 	s.pcap = filepath.Join(s.dir, "capture.pcapng")
 	all := append(append([]string{"serve"}, device...), "--addr", tunAddr+"/24", "--quiet", "--json", s.jsonl, "--pcap", s.pcap)
+	if !slices.Contains(args, "--user") {
+		// The tests' folders are root's: the server keeps root unless
+		// a test is about giving it up (privilege_tun_test.go).
+		all = append(all, "--user", "root")
+	}
 	s.start(t, append(all, args...)...)
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -35,6 +35,7 @@ func runTypeOServe(args []string, stdout, stderr io.Writer) error {
 // typeOServeOpts is type-o-serve's command line.
 type typeOServeOpts struct {
 	listen, tun, tap, addr, get string
+	user                        string // --user: whom to run as once the device is open (privilege.go)
 	noConfigure, sim, steps     bool
 	lf                          linkFlags
 }
@@ -45,6 +46,7 @@ func (o *typeOServeOpts) flagSet() *flag.FlagSet {
 	fs.StringVar(&o.tun, "tun", "", "serve on this TUN device (`NAME`) with packetwalk's own stack, port 80 unless PORT (needs root; see the README)")
 	fs.StringVar(&o.tap, "tap", "", "serve on this TAP device (`NAME`) with packetwalk's own stack, port 80 unless PORT (needs root)")
 	fs.StringVar(&o.addr, "addr", "", "with --tun or --tap: packetwalk's address and prefix (`CIDR`), e.g. 10.9.0.2/24 (the kernel side gets 10.9.0.1)")
+	fs.StringVar(&o.user, "user", "", "with --tun or --tap: once the device is open, run as this user `NAME` (default: the user who ran sudo, else nobody; root keeps root)")
 	fs.BoolVar(&o.noConfigure, "no-configure", false, "with --tun or --tap: leave the kernel side of the device alone and print the ip commands that configure it")
 	fs.BoolVar(&o.sim, "sim", false, "be the web server of a packetwalk host on a simulated wire: a simulated client (gVisor's netstack, Go's HTTP client) sends the request")
 	fs.StringVar(&o.get, "get", "/", "with --sim: the `PATH` the simulated client asks for")
@@ -94,7 +96,7 @@ func typeOServeCommand(ctx context.Context, args []string, in io.Reader, stdout,
 			fmt.Fprintf(stderr, "packetwalk type-o-serve: %v.\n", err)
 			return errUsage
 		}
-		return typeOServeDevice(ctx, plan, port, o.noConfigure, o.steps, &o.lf, in, stdout, ready)
+		return typeOServeDevice(ctx, plan, port, o.noConfigure, o.steps, o.user, &o.lf, in, stdout, ready)
 	}
 	where := typeOServeDefaultListen
 	switch {

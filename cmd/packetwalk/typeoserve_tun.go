@@ -24,7 +24,7 @@ const typeOServeDevicePort = 80
 // own stack, reached by the kernel's clients (curl, a browser) through the
 // device. The request the operator reads has walked through packetwalk's
 // NIC, IP and TCP; with steps, that walk is narrated too.
-func typeOServeDevice(ctx context.Context, plan *tunPlan, port int, noConfigure, steps bool, lf *linkFlags,
+func typeOServeDevice(ctx context.Context, plan *tunPlan, port int, noConfigure, steps bool, user string, lf *linkFlags,
 	in io.Reader, stdout io.Writer, ready func(net.Addr)) error {
 	dh, err := openDeviceHost(plan, lf)
 	if err != nil {
@@ -58,6 +58,14 @@ func typeOServeDevice(ctx context.Context, plan *tunPlan, port int, noConfigure,
 	ln, err := dh.ListenTCP(listenAddr, tunBacklog)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %v", listenAddr, err)
+	}
+	// Root was needed for the device and the kernel side only.
+	say, err := giveUpRoot(user, nil, nil)
+	if err != nil {
+		return err
+	}
+	if say != "" {
+		narr.Println(say)
 	}
 	started = true
 	hostDone := make(chan error, 1)

@@ -34,7 +34,7 @@ func testTypeOServeDevice(t *testing.T, deviceFlag string) {
 	}
 	t.Cleanup(func() { stdinW.Close() })
 	stdout := &syncBuffer{}
-	cmd := ns.Command(context.Background(), os.Args[0], "type-o-serve", deviceFlag, "pw0", "--addr", tunAddr+"/24", "8080")
+	cmd := ns.Command(context.Background(), os.Args[0], "type-o-serve", deviceFlag, "pw0", "--addr", tunAddr+"/24", "--user", "root", "8080")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdout, stdout
 	proc := startListening(t, ns, cmd, filepath.Join(dir, "ready"), stdout.String)
 	stdinR.Close() // the child has its copy

@@ -124,3 +124,18 @@ func statUID(st os.FileInfo) uint32 {
 	}
 	return 0
 }
+
+// --server nethttp: Go's net/http serves the same site on packetwalk's
+// stack (bench/run compares the two servers with it); the kernel's curl
+// gets the same bytes as from httpd.
+func TestServeTUNNetHTTP(t *testing.T) {
+	testenv.Tool(t, "curl", "install it with: apt-get install curl")
+	s := startTUNServer(t, "--server", "nethttp")
+	out, errOut, err := s.run(t, "curl", "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "http://"+tunAddr+"/big.txt")
+	if err != nil || out != "200 307181" {
+		t.Fatalf("curl /big.txt from net/http on packetwalk: %q (%v %s), want 200 and 307181 bytes", out, err, errOut)
+	}
+	if !strings.Contains(s.output(), "Go's net/http serves it") {
+		t.Errorf("the server did not say net/http serves:\n%s", s.output())
+	}
+}

@@ -62,6 +62,7 @@ type serveFlags struct {
 	port                 int
 	noConfigure          bool
 	user                 string    // --user: whom to run as once the device is open (privilege.go)
+	server               string    // --server: httpd, or nethttp to compare with Go's server on the same stack
 	link                 linkFlags // impairments between the device and the NIC (device_link.go)
 
 	// The live view (serve_viz.go): --viz ADDR, and its server once started.
@@ -88,6 +89,7 @@ func (f *serveFlags) flagSet() *flag.FlagSet {
 	fs.IntVar(&f.port, "port", 80, "with --tun or --tap: the port httpd listens on")
 	fs.BoolVar(&f.noConfigure, "no-configure", false, "with --tun or --tap: leave the kernel side of the device alone and print the ip commands that configure it")
 	fs.StringVar(&f.user, "user", "", "with --tun or --tap: once the device is open, run as this user `NAME` (default: the user who ran sudo, else nobody; root keeps root)")
+	fs.Var(newChoice(&f.server, "httpd", "httpd", "nethttp"), "server", "with --tun or --tap: the web server on packetwalk's stack: httpd (the seven steps, narrated) or nethttp (Go's net/http.FileServer, to compare the two servers on the same stack)")
 	fs.StringVar(&f.pcap, "pcap", "", "with --tun or --tap: stream a pcapng capture of the NIC's frames to this `FILE`")
 	fs.StringVar(&f.viz, "viz", "", "serve the live view on `HOST:PORT`, e.g. 127.0.0.1:8081: the HTML report's page, following the steps as they happen")
 	f.link.registerImpairments(fs)
@@ -118,6 +120,9 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return serveTUN(ctx, &f, stdout, stderr, ready)
 	case f.pcap != "":
 		fmt.Fprintln(stderr, "packetwalk serve: --pcap needs the frames of a TUN or TAP device, which come with the TUN issue; with --listen the kernel handles the frames (capture them with: tcpdump -i lo -w FILE).")
+		return errUsage
+	case f.server != "httpd":
+		fmt.Fprintln(stderr, "packetwalk serve: --server chooses the web server on packetwalk's stack, which needs --tun or --tap; with --listen, httpd serves.")
 		return errUsage
 	case f.user != "":
 		fmt.Fprintln(stderr, "packetwalk serve: --user gives up root once a TUN or TAP device is open; with --listen, start packetwalk as the user you want it to run as.")

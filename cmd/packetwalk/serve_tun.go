@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -152,7 +154,11 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	if cfg.ErrorLog != nil {
 		mapper.CGIStderr = cfg.ErrorLog
 	}
-	srv := httpd.New(cfg, mapper, log.Recorder(dh.Name))
+	var srv webServer = httpd.New(cfg, mapper, log.Recorder(dh.Name))
+	if f.server == "nethttp" {
+		srv = netHTTPServer(cfg, root)
+		docDesc += "; Go's net/http serves it, not httpd: no http steps"
+	}
 
 	url := "http://" + plan.addr.Addr().String() + "/"
 	if f.port != 80 {
@@ -175,7 +181,7 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 		srv.Close()
 		stopHost()
 		<-hostDone
-		if !errors.Is(err, httpd.ErrServerClosed) {
+		if !errors.Is(err, httpd.ErrServerClosed) && !errors.Is(err, http.ErrServerClosed) {
 			runErr = fmt.Errorf("the server stopped: %v", err)
 		}
 	case err := <-hostDone:
@@ -209,6 +215,24 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 		runErr = err
 	}
 	return runErr
+}
+
+// webServer is what serve runs on the listener: httpd, or (--server
+// nethttp) Go's net/http, to compare the two servers on the same stack.
+type webServer interface {
+	Serve(net.Listener) error
+	Close() error
+	Shutdown(context.Context) error
+}
+
+// netHTTPServer is Go's net/http serving the same files as httpd would:
+// the docroot, or the embedded demo site.
+func netHTTPServer(cfg httpd.Config, root fs.FS) *http.Server {
+	var files http.FileSystem = http.Dir(cfg.Map.DocRoot)
+	if cfg.Map.DocRoot == "" && root != nil {
+		files = http.FS(root)
+	}
+	return &http.Server{Handler: http.FileServer(files), ReadHeaderTimeout: cfg.HeaderTimeout, IdleTimeout: cfg.KeepAliveTimeout}
 }
 
 // wholeBlocks passes only whole pcapng blocks on to the file, keeping a
@@ -291,6 +315,8 @@ func planTUN(f *serveFlags) (*tunPlan, error) {
 		return nil, fmt.Errorf("%s and --listen exclude each other: %s serves on packetwalk's stack, --listen on the kernel's; choose one", plan.flag(), plan.flag())
 	case f.port < 1 || f.port > 65535:
 		return nil, fmt.Errorf("--port %d is not a port 1..65535", f.port)
+	case f.server != "httpd" && f.server != "nethttp":
+		return nil, fmt.Errorf("--server %q: want httpd (packetwalk's web server) or nethttp (Go's net/http.FileServer)", f.server)
 	}
 	return plan, nil
 }

@@ -66,9 +66,11 @@ type serveFlags struct {
 	link                 linkFlags // impairments between the device and the NIC (device_link.go)
 
 	// The live view (serve_viz.go): --viz ADDR, and its server once started.
-	viz  string
-	live *liveView
-	view viewFlags // the narration's filters (outputs.go)
+	viz string
+	// --expvar ADDR: Go's /debug/vars on a kernel listener (serve_expvar.go).
+	expvar string
+	live   *liveView
+	view   viewFlags // the narration's filters (outputs.go)
 }
 
 func (f *serveFlags) flagSet() *flag.FlagSet {
@@ -91,6 +93,7 @@ func (f *serveFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&f.user, "user", "", "with --tun or --tap: once the device is open, run as this user `NAME` (default: the user who ran sudo, else nobody; root keeps root)")
 	fs.Var(newChoice(&f.server, "httpd", "httpd", "nethttp"), "server", "with --tun or --tap: the web server on packetwalk's stack: httpd (the seven steps, narrated) or nethttp (Go's net/http.FileServer, to compare the two servers on the same stack)")
 	fs.StringVar(&f.pcap, "pcap", "", "with --tun or --tap: stream a pcapng capture of the NIC's frames to this `FILE`")
+	fs.StringVar(&f.expvar, "expvar", "", "serve Go's expvar page (/debug/vars: goroutines, memory) on `HOST:PORT`, e.g. 127.0.0.1:6060, for soak tests and monitoring")
 	fs.StringVar(&f.viz, "viz", "", "serve the live view on `HOST:PORT`, e.g. 127.0.0.1:8081: the HTML report's page, following the steps as they happen")
 	f.link.registerImpairments(fs)
 	f.link.registerTCP(fs)
@@ -109,6 +112,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err := f.view.check(); err != nil {
 		return err
 	}
+	stopExpvar, err := startExpvar(f.expvar)
+	if err != nil {
+		return err
+	}
+	defer stopExpvar()
 	live, err := startLiveView(&f, stdout)
 	if err != nil {
 		return err

@@ -1059,3 +1059,35 @@ func TestServeREADMEConfigExample(t *testing.T) {
 		}
 	}
 }
+
+// --expvar serves Go's /debug/vars with the number of goroutines and the
+// memory statistics, which bench/soak samples.
+func TestServeExpvar(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	startServe(t, "--expvar", addr)
+	resp, err := http.Get("http://" + addr + "/debug/vars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var vars struct {
+		Goroutines int `json:"goroutines"`
+		Memstats   struct {
+			Sys uint64 `json:"Sys"`
+		} `json:"memstats"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&vars); err != nil {
+		t.Fatal(err)
+	}
+	if vars.Goroutines < 2 || vars.Memstats.Sys == 0 {
+		t.Errorf("/debug/vars: %d goroutines, Sys %d; want both set", vars.Goroutines, vars.Memstats.Sys)
+	}
+	if code, _, errOut := runCLI("serve", "--listen", "127.0.0.1:0", "--expvar", "nonsense"); code == 0 || !strings.Contains(errOut, "--expvar") {
+		t.Errorf("serve --expvar nonsense: exit %d, %q", code, errOut)
+	}
+}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"expvar"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// serve --expvar ADDR: Go's expvar page (/debug/vars: the memory
+// statistics, the command line, and the number of goroutines) on a kernel
+// HTTP listener, so that a soak test or a monitor can watch the server's
+// memory and goroutines without turning the step log on (the live view,
+// --viz, is a step log sink).
+
+var publishGoroutines sync.Once
+
+func startExpvar(addr string) (func(), error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || !validPort(port) {
+		return nil, fmt.Errorf("--expvar %q is not HOST:PORT with a port 0..65535, e.g. --expvar 127.0.0.1:6060", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--expvar: %v", listenError(addr, err))
+	}
+	publishGoroutines.Do(func() {
+		expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /debug/vars", expvar.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
+}

@@ -264,7 +264,7 @@ func sourceTexts(t *testing.T, src []byte) map[string]string {
 // indicators dropped, ” read as ', spaces collapsed.
 func flatten(s string) string {
 	s = strings.ReplaceAll(s, "''", "'")
-	s = strings.NewReplacer(`\"`, `"`, `"`, "", "'", "", ">-", "", "|-", "").Replace(s)
+	s = strings.NewReplacer(`\"`, "", `"`, "", "'", "", ">-", "", "|-", "").Replace(s)
 	return strings.Join(strings.Fields(s), " ")
 }
 

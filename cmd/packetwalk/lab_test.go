@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/packetwalk/packetwalk/internal/testenv"
 	"github.com/packetwalk/packetwalk/labs/impl"
 	"github.com/packetwalk/packetwalk/labs/scenario"
+	"github.com/packetwalk/packetwalk/viz"
 )
 
 // The lab commands a student types, with their exit codes: list and show
@@ -278,6 +280,103 @@ questions:
 	writeFile(t, noKey, strings.Replace(string(b), "    answer: b\n", "", 1))
 	if code, _, errOut = runCLI("lab", "check", noKey, "--answers", answers); code == 0 || !strings.Contains(errOut, "question who has no answer:") {
 		t.Errorf("lab check of a file without inline answers: exit %d, %q", code, errOut)
+	}
+}
+
+// lab test --json grades an untouched skeleton for a machine: every
+// graded test is listed, failed, with no points, and the summary says so.
+func TestLabTestJSON(t *testing.T) {
+	testenv.Tool(t, "go", "the graded tests are run by the go command")
+	dir := filepath.Join(t.TempDir(), "mylab")
+	if code, out, errOut := runCLI("lab", "skeleton", "impl-demux", dir); code != 0 {
+		t.Fatalf("lab skeleton: exit %d, %q, %q", code, out, errOut)
+	}
+	code, out, errOut := runCLI("lab", "test", "impl-demux", "--impl", dir, "--json")
+	var rep struct {
+		Lab     string
+		Built   bool
+		Results []struct {
+			ID      string
+			Passed  bool
+			Points  int
+			Message string
+		}
+		Passed, Failed int
+		Summary        string
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 {
+		t.Fatalf("lab test --json: exit %d, %v: stdout %q, stderr %q", code, err, out, errOut)
+	}
+	if rep.Lab != "impl-demux" || !rep.Built || rep.Passed != 0 || rep.Failed != len(rep.Results) || len(rep.Results) < 5 ||
+		rep.Summary != fmt.Sprintf("0 passed, %d failed", rep.Failed) {
+		t.Errorf("lab test --json on the skeleton: %+v", rep)
+	}
+	for _, r := range rep.Results {
+		if r.ID == "" || r.Passed || r.Points != 0 || r.Message == "" {
+			t.Errorf("graded test %+v: want an id, a failure, 0 points and a message", r)
+		}
+	}
+}
+
+// Wireshark's HTTP dissector, which we did not write, reads the responses
+// of lab 14's capture with the same headers the browser judged: for each
+// response, its Content-Type is the one of the browser's type step, its
+// Content-Encoding the one of the encoding step, and the Content-Length
+// the body's bytes on the wire.
+func TestLabBrowserTshark(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark", "install it with: apt-get install tshark")
+	dir := t.TempDir()
+	if code, out, errOut := runCLI("lab", "run", "14-browser", "--out", dir, "--quiet"); code != 0 {
+		t.Fatalf("lab run: exit %d, %q, %q", code, out, errOut)
+	}
+	events, err := scenario.ReadLog(filepath.Join(dir, "trace.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The browser's judgements, one line per response, in order.
+	var judged []string
+	var ctype string
+	field := func(e *viz.Event, k string) string { v, _ := e.Field(k); return v }
+	for i := range events {
+		e := &events[i]
+		if e.Layer != "browser" {
+			continue
+		}
+		switch e.Step {
+		case "type":
+			ctype = field(e, "content_type")
+		case "encoding":
+			enc, wire := field(e, "encoding"), field(e, "bytes")
+			if enc == "identity" {
+				enc = ""
+			}
+			judged = append(judged, fmt.Sprintf("%s\t%s\t%s\t%s", field(e, "path"), ctype, enc, wire))
+		}
+	}
+	out, err := exec.Command(tshark, "-r", filepath.Join(dir, "trace.pcapng"), "-Y", "http.response",
+		"-T", "fields", "-e", "http.response_for.uri", "-e", "http.content_type", "-e", "http.content_encoding",
+		"-e", "http.content_length_header").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	var seen []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 4 {
+			t.Fatalf("tshark line %q", line)
+		}
+		uri := f[0][strings.Index(f[0], "10.0.0.2")+len("10.0.0.2"):]
+		seen = append(seen, fmt.Sprintf("%s\t%s\t%s\t%s", uri, f[1], f[2], f[3]))
+	}
+	// The browser's encoding step gives the body's length only for a
+	// compressed body; compare the identity ones without it.
+	for i := range judged {
+		if i < len(seen) && strings.HasSuffix(judged[i], "\t") {
+			seen[i] = seen[i][:strings.LastIndex(seen[i], "\t")+1]
+		}
+	}
+	if len(judged) != 9 || strings.Join(judged, "\n") != strings.Join(seen, "\n") {
+		t.Errorf("the browser judged:\n%s\nWireshark reads:\n%s", strings.Join(judged, "\n"), strings.Join(seen, "\n"))
 	}
 }
 

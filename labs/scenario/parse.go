@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/packetwalk/packetwalk/browser"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/wire"
@@ -321,6 +322,26 @@ func (sc *Scenario) validateTraffic(t *Traffic, hosts map[string]*Host, isPW fun
 			if !strings.HasPrefix(p, "/") {
 				return sc.errf(h.Line, "get: %q does not start with /", p)
 			}
+		}
+		switch orDefault(h.Client, "plain") {
+		case "plain":
+			if h.Gzip != nil {
+				return sc.errf(h.Line, "gzip: is for client: browser (the plain client sends the headers: you give)")
+			}
+		case "browser":
+			if !isPW(h.From) {
+				return sc.errf(h.Line, "client: browser runs on a packetwalk host, and %s is a gvisor host", h.From)
+			}
+			switch {
+			case h.Mode != "":
+				return sc.errf(h.Line, "client: browser chooses its connections itself: give connections: (1 to %d), not mode:", browser.MaxConnections)
+			case h.Method != "" || h.HTTP10 || len(h.Headers) > 0:
+				return sc.errf(h.Line, "client: browser writes its own requests (GET, HTTP/1.1, its own headers): leave out method:, http10: and headers:")
+			case h.Connections > browser.MaxConnections:
+				return sc.errf(h.Line, "client: browser: connections %d is outside 1..%d", h.Connections, browser.MaxConnections)
+			}
+		default:
+			return sc.errf(h.Line, "http client %q is not plain or browser", h.Client)
 		}
 		switch orDefault(h.Mode, "serial") {
 		case "serial", "parallel", "persistent", "pipelined":

@@ -64,6 +64,10 @@ func TestBadScenarios(t *testing.T) {
 		{"payload size without unit", base + "traffic:\n  - udp: {from: a, to: \"b:9\", payload: 100}\n", 10, "needs its unit"},
 		{"frame bad hex", base + "traffic:\n  - frame: {wire: lan, hex: \"zz\"}\n", 10, "hex"},
 		{"alias", base + "x: &a 1\n", 9, `unknown key "x"`},
+		{"unknown http client", base + "traffic:\n  - http: {from: a, to: b, client: curl}\n", 10, `http client "curl" is not plain or browser`},
+		{"browser with a mode", base + "traffic:\n  - http: {from: a, to: b, client: browser, mode: parallel}\n", 10, "give connections: (1 to 16), not mode:"},
+		{"browser with a method", base + "traffic:\n  - http: {from: a, to: b, client: browser, method: POST}\n", 10, "writes its own requests"},
+		{"gzip without the browser", base + "traffic:\n  - http: {from: a, to: b, gzip: false}\n", 10, "gzip: is for client: browser"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -284,4 +288,46 @@ expect:
 			runPassing(t, sc)
 		})
 	}
+}
+
+// TestBrowserClient: http traffic with client: browser runs package
+// browser on the client host: its judgements are browser steps in the
+// log, it fetches the page's stylesheet on the same connection, asks for
+// gzip unless told not to, and each response is an http_response app step
+// saying what the browser did with it.
+func TestBrowserClient(t *testing.T) {
+	big := strings.Repeat("a line of text that repeats\n", 40)
+	sc, err := Parse("b.yaml", []byte(base+`servers:
+  - host: b
+    kind: http
+    port: 80
+    files:
+      index.html: "<html><head><link rel=stylesheet href=s.css></head><body>hi</body></html>"
+      s.css: "body { margin: 0 }"
+      big.txt: "`+strings.ReplaceAll(big, "\n", `\n`)+`"
+traffic:
+  - http: {from: a, to: b, client: browser, get: [/index.html, /big.txt]}
+  - at: 1s
+    http: {from: a, to: b, client: browser, gzip: false, get: [/big.txt]}
+expect:
+  - says: the page is displayed
+    match: {host: a, layer: browser, step: display, fields: {path: /index.html, action: display-html}}
+    count: 1
+  - says: its stylesheet is fetched on the same connection
+    match: {host: a, layer: browser, step: subresources, fields: {count: "1", connections: "1"}}
+    count: 1
+  - says: the big text comes gzipped once, and as it is without Accept-Encoding
+    match: {host: a, layer: browser, step: encoding, fields: {path: /big.txt, encoding: gzip}}
+    count: 1
+  - says: each response is reported with the browser's action
+    match: {host: a, layer: app, step: http_response, fields: {status: "200", action: "re:^(display-html|use|display-text)$"}}
+    count: 4
+  - says: the uncompressed one is 1120 bytes on the wire
+    match: {host: a, layer: app, step: http_response, fields: {path: /big.txt, encoding: identity, wire_bytes: "1120"}}
+    count: 1
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPassing(t, sc)
 }

@@ -92,6 +92,17 @@ func TestSkeletonsFail(t *testing.T) {
 	}
 }
 
+// TestHandoutsCiteTheBook: each handout cites the book's chapter and
+// section by title, which a student has, not the project's seed notes.
+func TestHandoutsCiteTheBook(t *testing.T) {
+	cite := regexp.MustCompile(`"How Network Works"[^.]*ch\. 6[^.]*section 6\.\d "[^"]+"`)
+	for _, l := range Labs() {
+		if strings.Contains(l.Handout, "seeds/") || !cite.MatchString(l.Handout) {
+			t.Errorf("%s: the handout cites no chapter and section of the book by title", l.ID)
+		}
+	}
+}
+
 func TestSkeletonRefusesNonEmptyDir(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "mine.go"), []byte("package mine\n"), 0o644); err != nil {

@@ -13,8 +13,10 @@ package labs
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -41,6 +43,71 @@ type Lab struct {
 	Solution *scenario.Answers
 	// Solved maps a task's file name to its reference solution.
 	Solved map[string]*scenario.Scenario
+	// Standalone is true for a lab made of one scenario file of a
+	// teacher's (FromFile): its ID is the file's path, and its reference
+	// answers are the questions' inline answer: keys.
+	Standalone bool
+	source     []byte // a standalone lab's file
+}
+
+// IsFile reports whether a lab command's argument names a scenario file
+// rather than a lab: it ends in .yaml or .yml, or is an existing file.
+func IsFile(arg string) bool {
+	if strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") {
+		return true
+	}
+	st, err := os.Stat(arg)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// Open returns the lab that arg names: a scenario file of one's own
+// (FromFile), or an embedded lab (Get).
+func Open(arg string) (*Lab, error) {
+	if IsFile(arg) {
+		return FromFile(arg)
+	}
+	return Get(arg)
+}
+
+// FromFile makes a lab of one standalone scenario file: `lab show` prints
+// its title, description and questions, `lab run` runs it, and `lab
+// check` grades answers against the answers written inline in it (see
+// docs/labs.md).
+func FromFile(file string) (*Lab, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the scenario %s: %v", file, errors.Unwrap(err))
+	}
+	sc, err := scenario.Parse(file, b)
+	if err != nil {
+		return nil, err
+	}
+	l := &Lab{ID: file, Title: sc.Title, Standalone: true, source: b, Solved: map[string]*scenario.Scenario{},
+		Scenarios: []*scenario.Scenario{sc}, Questions: sc.Questions,
+		Solution: &scenario.Answers{File: file, Values: map[string]scenario.AnswerValue{}}}
+	if l.Title == "" {
+		l.Title = orName(sc.Name, path.Base(file))
+	}
+	for _, q := range sc.Questions {
+		if q.Answer != nil {
+			l.Solution.Values[q.ID] = *q.Answer
+		}
+	}
+	var h strings.Builder
+	fmt.Fprintf(&h, "# %s\n", l.Title)
+	if d := strings.TrimSpace(sc.Description); d != "" {
+		fmt.Fprintf(&h, "\n%s\n", d)
+	}
+	fmt.Fprintf(&h, "\nRun it with `packetwalk lab run %s`.\n", file)
+	l.Handout = h.String() + l.questionsText()
+	return l, nil
+}
+
+func orName(name, def string) string {
+	if name != "" {
+		return name
+	}
+	return def
 }
 
 // Stem is the scenario's name for output files: "scenario.yaml" gives
@@ -171,6 +238,12 @@ func parseEmbedded(name string) (*scenario.Scenario, error) {
 // ScenarioFile returns the embedded text of one of the lab's scenario
 // files, for a student to copy and edit.
 func (l *Lab) ScenarioFile(name string) ([]byte, error) {
+	if l.Standalone {
+		if path.Base(name) != path.Base(l.ID) {
+			return nil, fmt.Errorf("%s is the only file of this lab", l.ID)
+		}
+		return l.source, nil
+	}
 	return files.ReadFile(l.ID + "/" + path.Base(name))
 }
 

@@ -89,16 +89,20 @@ func labCommands() []*command {
 	return []*command{
 		{name: "lab list", about: "List the labs: scenario labs and implementation labs."},
 		{name: "lab show", args: []string{"ID"}, flags: func() *flag.FlagSet { return new(labShowOpts).flagSet() },
-			about: "Print the lab's handout (or, with --file, one of its scenario files, to copy and edit)."},
+			about: "Print the lab's handout (or, with --file, one of its scenario files, to copy and edit). " +
+				"ID may be a scenario FILE.yaml of your own: its title, description and questions."},
 		{name: "lab run", args: []string{"ID"}, flags: func() *flag.FlagSet { return new(labRunOpts).flagSet() },
 			about: "Run the lab's scenarios; write trace*.jsonl, .pcapng, .html and the narration " +
-				"(trace*.txt) into --out DIR (default lab-ID)."},
+				"(trace*.txt) into --out DIR (default lab-ID). ID may be a scenario FILE.yaml of your own."},
 		{name: "lab check", args: []string{"ID"}, flags: func() *flag.FlagSet { return new(labCheckOpts).flagSet() },
-			about: "Grade your answers (--answers) and/or the runs in a folder (--run)."},
+			about: "Grade your answers (--answers) and/or the runs in a folder (--run); the last line says " +
+				"\"N passed, N failed\" (--json: every grade for a machine). ID may be a scenario FILE.yaml " +
+				"with its answers inline."},
 		{name: "lab skeleton", args: []string{"ID", "DIR"},
 			about: "Copy an implementation lab's skeleton into a new folder DIR."},
 		{name: "lab test", modes: "--impl DIR", args: []string{"ID"}, flags: func() *flag.FlagSet { return new(labTestOpts).flagSet() },
-			about: "Run an implementation lab's graded tests on your code in DIR."},
+			about: "Run an implementation lab's graded tests on your code in DIR; the last line says " +
+				"\"N passed, N failed\" (--json: every graded test for a machine)."},
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,11 +50,22 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 		return labList(stdout)
 	}
 	if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-		return fmt.Errorf("%s needs a lab ID, e.g. packetwalk lab %s 01-http-life (packetwalk lab list shows them)", sub, sub)
+		switch sub {
+		case "skeleton":
+			return fmt.Errorf("skeleton needs an implementation lab's ID and a new directory, e.g. packetwalk lab skeleton impl-fcs-mac mylab (packetwalk lab list shows them)")
+		case "test":
+			return fmt.Errorf("test needs an implementation lab's ID, e.g. packetwalk lab test impl-fcs-mac --impl mylab (packetwalk lab list shows them)")
+		}
+		return fmt.Errorf("%s needs a lab ID or a scenario file, e.g. packetwalk lab %s 01-http-life or packetwalk lab %s my-scenario.yaml (packetwalk lab list shows the labs)", sub, sub, sub)
 	}
 	id, rest := rest[0], rest[1:]
 	if _, ok := findImpl(id); ok && (sub == "run" || sub == "check") {
 		return fmt.Errorf("%s is an implementation lab: packetwalk lab show %s tells what to write, and packetwalk lab test %s --impl DIR grades it", id, id, id)
+	}
+	if _, ok := findImpl(id); !ok && (sub == "skeleton" || sub == "test") {
+		if l, err := labs.Open(id); err == nil {
+			return fmt.Errorf("%s is a scenario lab, without code to write: packetwalk lab run %s runs it and packetwalk lab check %s --answers FILE grades your answers", l.ID, id, id)
+		}
 	}
 	switch sub {
 	case "show":
@@ -79,11 +91,20 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 		if o.impl == "" {
 			return fmt.Errorf("test needs --impl DIR, the directory of your implementation")
 		}
-		passed, err := impl.Test(context.Background(), id, o.impl, stdout)
+		text := stdout
+		if o.json {
+			text = io.Discard
+		}
+		rep, err := impl.Grade(context.Background(), id, o.impl, text)
 		if err != nil {
 			return err
 		}
-		if !passed {
+		if o.json {
+			if err := writeJSON(stdout, rep); err != nil {
+				return err
+			}
+		}
+		if rep.Failed > 0 {
 			return exitError{1}
 		}
 		return nil
@@ -100,8 +121,14 @@ type (
 		out, scenario string
 		quiet         bool
 	}
-	labCheckOpts struct{ answers, run string }
-	labTestOpts  struct{ impl string }
+	labCheckOpts struct {
+		answers, run string
+		json         bool
+	}
+	labTestOpts struct {
+		impl string
+		json bool
+	}
 )
 
 func (o *labShowOpts) flagSet() *flag.FlagSet {
@@ -122,12 +149,14 @@ func (o *labCheckOpts) flagSet() *flag.FlagSet {
 	fs := newFlagSet("lab check")
 	fs.StringVar(&o.answers, "answers", "", "your answers `FILE` (YAML, one line per question: q1: 42)")
 	fs.StringVar(&o.run, "run", "", "the folder (`DIR`) that lab run wrote (its trace*.jsonl are checked)")
+	fs.BoolVar(&o.json, "json", false, "print the grades as JSON (per answer or check: id, passed, points, message; and the summary), for a grade book or a CI")
 	return fs
 }
 
 func (o *labTestOpts) flagSet() *flag.FlagSet {
 	fs := newFlagSet("lab test")
 	fs.StringVar(&o.impl, "impl", "", "the folder (`DIR`) of your implementation")
+	fs.BoolVar(&o.json, "json", false, "print the grades as JSON (per graded test: id, passed, points, message; and the summary), for a grade book or a CI")
 	return fs
 }
 
@@ -161,10 +190,13 @@ func labShow(id string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if l, ok := findImpl(id); ok {
+		if o.file != "" {
+			return fmt.Errorf("%s is an implementation lab: it has no scenario files (packetwalk lab skeleton %s DIR copies its code)", id, id)
+		}
 		fmt.Fprint(stdout, l.Handout)
 		return nil
 	}
-	l, err := labs.Get(id)
+	l, err := labs.Open(id)
 	if err != nil {
 		return err
 	}
@@ -185,13 +217,16 @@ func labRun(id string, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(o.flagSet(), args, stdout, stderr); err != nil {
 		return err
 	}
-	l, err := labs.Get(id)
+	l, err := labs.Open(id)
 	if err != nil {
 		return err
 	}
 	dir := o.out
 	if dir == "" {
 		dir = "lab-" + l.ID
+		if l.Standalone {
+			dir = "lab-" + strings.TrimSuffix(filepath.Base(l.ID), filepath.Ext(l.ID))
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create %s: %v", dir, errors.Unwrap(err))
@@ -207,7 +242,7 @@ func labRun(id string, args []string, stdout, stderr io.Writer) error {
 	allOK := true
 	for _, sc := range scs {
 		stem := labs.Stem(sc.File)
-		if o.scenario == "" && labs.IsTask(sc.File) {
+		if o.scenario == "" && !l.Standalone && labs.IsTask(sc.File) {
 			// A task is the student's to edit: leave a copy to change.
 			copyPath := filepath.Join(dir, path.Base(sc.File))
 			if _, err := os.Stat(copyPath); err != nil {
@@ -285,34 +320,72 @@ func labCheck(id string, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(o.flagSet(), args, stdout, stderr); err != nil {
 		return err
 	}
-	l, err := labs.Get(id)
+	l, err := labs.Open(id)
 	if err != nil {
 		return err
 	}
 	if o.answers == "" && o.run == "" {
 		return fmt.Errorf("give --answers FILE (your answers) and/or --run DIR (the folder of your runs)")
 	}
-	ok := true
+	var results []labs.Result
+	var lines []string
 	if o.answers != "" {
 		a, err := scenario.ReadAnswers(o.answers)
 		if err != nil {
 			return err
 		}
-		pass, err := l.CheckAnswers(a, stdout)
+		rs, err := l.AnswerResults(a)
 		if err != nil {
 			return err
 		}
-		ok = ok && pass
+		for _, r := range rs {
+			lines = append(lines, r.Line())
+		}
+		ok, _, _ := labs.Summary(rs)
+		lines = append(lines, fmt.Sprintf("%d of %d answers right", ok, len(rs)))
+		results = append(results, rs...)
 	}
 	if o.run != "" {
-		pass, err := l.CheckRuns(o.run, stdout)
+		rs, notes, err := l.RunResults(o.run)
 		if err != nil {
 			return err
 		}
-		ok = ok && pass
+		lines = append(lines, notes...)
+		for _, r := range rs {
+			lines = append(lines, r.Line())
+		}
+		results = append(results, rs...)
 	}
-	if !ok {
+	passed, failed, summary := labs.Summary(results)
+	if o.json {
+		if err := writeJSON(stdout, struct {
+			Lab     string        `json:"lab"`
+			Results []labs.Result `json:"results"`
+			Passed  int           `json:"passed"`
+			Failed  int           `json:"failed"`
+			Summary string        `json:"summary"`
+		}{l.ID, results, passed, failed, summary}); err != nil {
+			return err
+		}
+	} else {
+		for _, line := range lines {
+			fmt.Fprintln(stdout, line)
+		}
+		fmt.Fprintln(stdout, summary)
+	}
+	if failed > 0 {
 		return exitError{1}
 	}
 	return nil
+}
+
+// writeJSON prints v as indented JSON, for a machine (a grade book, a CI)
+// to read.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/packetwalk/packetwalk/internal/testenv"
 	"github.com/packetwalk/packetwalk/labs/impl"
 	"github.com/packetwalk/packetwalk/labs/scenario"
+	"github.com/packetwalk/packetwalk/viz"
 )
 
 // The lab commands a student types, with their exit codes: list and show
@@ -68,14 +72,15 @@ func TestLabCommands(t *testing.T) {
 
 	key := filepath.Join(dir, "key.yaml")
 	writeFile(t, key, "arp_frames: 2\nsyn_frame: 1\nhandshake_ms: 2\nlistener_state: b\nbody_bytes: 1072\nfirst_fin: server\ntime_wait_host: server\nframes_total: 11\ngvisor_user_agent: go-http-client/1.1\n")
-	if code, out, errOut = runCLI("lab", "check", "01-http-life", "--answers", key, "--run", run); code != 0 || !strings.Contains(out, "9 of 9 answers right") {
+	if code, out, errOut = runCLI("lab", "check", "01-http-life", "--answers", key, "--run", run); code != 0 || !strings.Contains(out, "9 of 9 answers right") ||
+		!regexp.MustCompile(`\n[1-9][0-9] passed, 0 failed\n$`).MatchString(out) {
 		t.Fatalf("lab check with the right answers and the run: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	wrong := filepath.Join(dir, "wrong.yaml")
 	writeFile(t, wrong, "arp_frames: 3\nsyn_frame: 1\n")
 	code, out, _ = runCLI("lab", "check", "1", "--answers", wrong)
 	if code != 1 || !strings.Contains(out, "FAIL arp_frames: 3 is not right; hint:") || !strings.Contains(out, "PASS syn_frame") ||
-		!strings.Contains(out, "FAIL body_bytes: not answered") {
+		!strings.Contains(out, "FAIL body_bytes: not answered") || !strings.HasSuffix(out, "\n1 passed, 8 failed\n") {
 		t.Errorf("lab check with wrong answers: exit %d, %q", code, out)
 	}
 
@@ -121,6 +126,13 @@ func TestLabBadInput(t *testing.T) {
 	cases := [][]string{
 		{"lab"},
 		{"lab", "frobnicate", "1"},
+		{"lab", "frob"},
+		{"lab", "skeleton"},
+		{"lab", "test"},
+		{"lab", "test", "01-http-life", "--impl", dir},
+		{"lab", "show", "impl-demux", "--file", "x.yaml"},
+		{"lab", "show", filepath.Join(dir, "missing.yaml")},
+		{"lab", "show", bad},
 		{"lab", "show"},
 		{"lab", "show", "99-nope"},
 		{"lab", "run", "1", "--scenario", bad, "--out", dir},
@@ -149,6 +161,22 @@ func TestLabBadInput(t *testing.T) {
 	if !strings.Contains(errOut, "bad.yaml:4: host a: wire \"nowhere\"") {
 		t.Errorf("a bad scenario's error does not give file:line: %q", errOut)
 	}
+	// Each usage error says what the command needs, not another's.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lab", "frob"}, `unknown command "frob"`},
+		{[]string{"lab", "skeleton"}, "skeleton needs an implementation lab's ID and a new directory, e.g. packetwalk lab skeleton impl-fcs-mac"},
+		{[]string{"lab", "test"}, "test needs an implementation lab's ID, e.g. packetwalk lab test impl-fcs-mac --impl"},
+		{[]string{"lab", "show"}, "show needs a lab ID or a scenario file"},
+		{[]string{"lab", "test", "01-http-life", "--impl", dir}, "01-http-life is a scenario lab"},
+		{[]string{"lab", "show", bad}, "bad.yaml:4: host a: wire \"nowhere\" is not among the wires: there are no wires"},
+	} {
+		if _, _, errOut := runCLI(c.args...); !strings.Contains(errOut, c.want) || strings.Contains(errOut, "needs a lab ID") && c.args[1] == "frob" {
+			t.Errorf("%v: %q, want it to say %q", c.args, errOut, c.want)
+		}
+	}
 }
 
 // trace --scenario runs a lab's scenario with trace's outputs.
@@ -162,6 +190,193 @@ func TestTraceScenario(t *testing.T) {
 	events, err := scenario.ReadLog(jsonPath)
 	if err != nil || len(events) == 0 {
 		t.Fatalf("the step log: %d events, %v", len(events), err)
+	}
+}
+
+// A teacher's own scenario file, with its answers inline, is a lab of its
+// own: lab show prints its questions (not the answers), lab run runs it,
+// and lab check grades answers and runs, in text and in JSON.
+func TestLabStandalone(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "router-loss.yaml")
+	writeFile(t, file, `name: router-loss
+title: A ping through a lossy wire
+description: |
+  The wire loses the second echo request; ping says so.
+wires:
+  - {name: lan, latency: 1ms, faults: ["drop:5"]}
+hosts:
+  - name: a
+    interfaces: [{wire: lan, addr: 10.0.0.1/24}]
+  - name: b
+    interfaces: [{wire: lan, addr: 10.0.0.2/24}]
+traffic:
+  - ping: {from: a, to: b, count: 3, interval: 100ms}
+expect:
+  - says: frame 5 is lost on the wire
+    match: {frame: 5, layer: phy, verdict: drop, reason: wire_fault}
+    count: 1
+questions:
+  - id: lost
+    type: number
+    ask: "How many echo replies does a miss? (#5 is the frame to look at)"
+    hint: count ping_reply steps
+    answer: 1
+  - id: who
+    type: choice
+    choices: [a, b]
+    ask: Which host never sees the lost request?
+    answer: b
+`)
+	code, out, errOut := runCLI("lab", "show", file)
+	if code != 0 || !strings.Contains(out, "# A ping through a lossy wire") || !strings.Contains(out, "the second echo request") ||
+		!strings.Contains(out, "**lost** (a number): How many echo replies does a miss? (#5 is the frame to look at)") ||
+		!strings.Contains(out, "lab check "+file+" --answers") {
+		t.Fatalf("lab show FILE: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if strings.Contains(out, "answer: 1") {
+		t.Errorf("lab show FILE prints the answers:\n%s", out)
+	}
+	run := filepath.Join(dir, "run")
+	if code, out, errOut = runCLI("lab", "run", file, "--out", run, "--quiet"); code != 0 || !strings.Contains(out, "PASS router-loss.yaml: frame 5 is lost on the wire") {
+		t.Fatalf("lab run FILE: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(run, "trace-router-loss.jsonl")); err != nil {
+		t.Fatalf("lab run FILE wrote no step log: %v", err)
+	}
+	answers := filepath.Join(dir, "a.yaml")
+	writeFile(t, answers, "lost: 1\nwho: a\n")
+	code, out, errOut = runCLI("lab", "check", file, "--answers", answers, "--run", run)
+	if code != 1 || !strings.Contains(out, "PASS lost: 1") || !strings.Contains(out, "FAIL who: (a) a is not right") ||
+		!strings.Contains(out, "PASS router-loss.yaml: frame 5 is lost") || !strings.HasSuffix(out, "\n2 passed, 1 failed\n") {
+		t.Fatalf("lab check FILE: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, errOut = runCLI("lab", "check", file, "--answers", answers, "--run", run, "--json")
+	var grades struct {
+		Lab     string
+		Results []struct {
+			ID      string
+			Kind    string
+			Passed  bool
+			Points  int
+			Message string
+		}
+		Passed, Failed int
+		Summary        string
+	}
+	if err := json.Unmarshal([]byte(out), &grades); err != nil || code != 1 {
+		t.Fatalf("lab check --json: exit %d, %v: %q %q", code, err, out, errOut)
+	}
+	if grades.Passed != 2 || grades.Failed != 1 || grades.Summary != "2 passed, 1 failed" || len(grades.Results) != 3 ||
+		grades.Results[0].ID != "lost" || !grades.Results[0].Passed || grades.Results[0].Points != 1 ||
+		grades.Results[1].ID != "who" || grades.Results[1].Passed || grades.Results[1].Points != 0 || !strings.Contains(grades.Results[1].Message, "not right") ||
+		grades.Results[2].Kind != "check" || !grades.Results[2].Passed {
+		t.Errorf("lab check --json: %+v", grades)
+	}
+
+	// Without inline answers, grading says which question lacks one.
+	noKey := filepath.Join(dir, "nokey.yaml")
+	b, _ := os.ReadFile(file)
+	writeFile(t, noKey, strings.Replace(string(b), "    answer: b\n", "", 1))
+	if code, _, errOut = runCLI("lab", "check", noKey, "--answers", answers); code == 0 || !strings.Contains(errOut, "question who has no answer:") {
+		t.Errorf("lab check of a file without inline answers: exit %d, %q", code, errOut)
+	}
+}
+
+// lab test --json grades an untouched skeleton for a machine: every
+// graded test is listed, failed, with no points, and the summary says so.
+func TestLabTestJSON(t *testing.T) {
+	testenv.Tool(t, "go", "the graded tests are run by the go command")
+	dir := filepath.Join(t.TempDir(), "mylab")
+	if code, out, errOut := runCLI("lab", "skeleton", "impl-demux", dir); code != 0 {
+		t.Fatalf("lab skeleton: exit %d, %q, %q", code, out, errOut)
+	}
+	code, out, errOut := runCLI("lab", "test", "impl-demux", "--impl", dir, "--json")
+	var rep struct {
+		Lab     string
+		Built   bool
+		Results []struct {
+			ID      string
+			Passed  bool
+			Points  int
+			Message string
+		}
+		Passed, Failed int
+		Summary        string
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 {
+		t.Fatalf("lab test --json: exit %d, %v: stdout %q, stderr %q", code, err, out, errOut)
+	}
+	if rep.Lab != "impl-demux" || !rep.Built || rep.Passed != 0 || rep.Failed != len(rep.Results) || len(rep.Results) < 5 ||
+		rep.Summary != fmt.Sprintf("0 passed, %d failed", rep.Failed) {
+		t.Errorf("lab test --json on the skeleton: %+v", rep)
+	}
+	for _, r := range rep.Results {
+		if r.ID == "" || r.Passed || r.Points != 0 || r.Message == "" {
+			t.Errorf("graded test %+v: want an id, a failure, 0 points and a message", r)
+		}
+	}
+}
+
+// Wireshark's HTTP dissector, which we did not write, reads the responses
+// of lab 14's capture with the same headers the browser judged: for each
+// response, its Content-Type is the one of the browser's type step, its
+// Content-Encoding the one of the encoding step, and the Content-Length
+// the body's bytes on the wire.
+func TestLabBrowserTshark(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark", "install it with: apt-get install tshark")
+	dir := t.TempDir()
+	if code, out, errOut := runCLI("lab", "run", "14-browser", "--out", dir, "--quiet"); code != 0 {
+		t.Fatalf("lab run: exit %d, %q, %q", code, out, errOut)
+	}
+	events, err := scenario.ReadLog(filepath.Join(dir, "trace.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The browser's judgements, one line per response, in order.
+	var judged []string
+	var ctype string
+	field := func(e *viz.Event, k string) string { v, _ := e.Field(k); return v }
+	for i := range events {
+		e := &events[i]
+		if e.Layer != "browser" {
+			continue
+		}
+		switch e.Step {
+		case "type":
+			ctype = field(e, "content_type")
+		case "encoding":
+			enc, wire := field(e, "encoding"), field(e, "bytes")
+			if enc == "identity" {
+				enc = ""
+			}
+			judged = append(judged, fmt.Sprintf("%s\t%s\t%s\t%s", field(e, "path"), ctype, enc, wire))
+		}
+	}
+	out, err := exec.Command(tshark, "-r", filepath.Join(dir, "trace.pcapng"), "-Y", "http.response",
+		"-T", "fields", "-e", "http.response_for.uri", "-e", "http.content_type", "-e", "http.content_encoding",
+		"-e", "http.content_length_header").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	var seen []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 4 {
+			t.Fatalf("tshark line %q", line)
+		}
+		uri := f[0][strings.Index(f[0], "10.0.0.2")+len("10.0.0.2"):]
+		seen = append(seen, fmt.Sprintf("%s\t%s\t%s\t%s", uri, f[1], f[2], f[3]))
+	}
+	// The browser's encoding step gives the body's length only for a
+	// compressed body; compare the identity ones without it.
+	for i := range judged {
+		if i < len(seen) && strings.HasSuffix(judged[i], "\t") {
+			seen[i] = seen[i][:strings.LastIndex(seen[i], "\t")+1]
+		}
+	}
+	if len(judged) != 9 || strings.Join(judged, "\n") != strings.Join(seen, "\n") {
+		t.Errorf("the browser judged:\n%s\nWireshark reads:\n%s", strings.Join(judged, "\n"), strings.Join(seen, "\n"))
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -36,10 +37,19 @@ type Lab struct {
 	grade   string // import path of its grade package
 	ctor    string // the constructor the student's package must keep
 	timeout string // go test -timeout for its graded tests
+	// tests are the graded tests' names, in order, read from the grade
+	// package's source: a package that does not build ran none of them,
+	// and each is still reported (as failed), so that a grade book sees
+	// the same list every time.
+	tests []string
 }
 
 //go:embed fcsmac/handout.md fcsmac/skeleton reassembly/handout.md reassembly/skeleton demux/handout.md demux/skeleton
+//go:embed fcsmac/grade/grade.go reassembly/grade/grade.go demux/grade/grade.go
 var files embed.FS
+
+// testName finds the graded tests in a grade package's Tests list.
+var testName = regexp.MustCompile(`(?m)^\s*\{Name: "(\w+)"`)
 
 const modulePath = "github.com/packetwalk/packetwalk"
 
@@ -60,6 +70,13 @@ func init() {
 			panic("labs/impl: handout of " + l.ID + " is not embedded: " + err.Error())
 		}
 		l.Handout = string(b)
+		src, err := files.ReadFile(l.dir + "/grade/grade.go")
+		if err != nil {
+			panic("labs/impl: grade of " + l.ID + " is not embedded: " + err.Error())
+		}
+		for _, m := range testName.FindAllStringSubmatch(string(src), -1) {
+			l.tests = append(l.tests, m[1])
+		}
 		l.grade = modulePath + "/labs/impl/" + l.dir + "/grade"
 		l.timeout = "60s"
 	}

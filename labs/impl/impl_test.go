@@ -3,8 +3,10 @@ package impl
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,14 +15,24 @@ import (
 // grade runs Test on dir and returns its verdict and output.
 func grade(t *testing.T, id, dir string) (bool, string) {
 	t.Helper()
+	rep, out := gradeReport(t, id, dir)
+	return rep.Failed == 0, out
+}
+
+// gradeReport runs Grade on dir and returns its report and output.
+func gradeReport(t *testing.T, id, dir string) (*Report, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	passed, err := Test(ctx, id, dir, &out)
+	rep, err := Grade(ctx, id, dir, &out)
 	if err != nil {
-		t.Fatalf("Test(%s, %s): %v\n%s", id, dir, err, out.String())
+		t.Fatalf("Grade(%s, %s): %v\n%s", id, dir, err, out.String())
 	}
-	return passed, out.String()
+	if !strings.HasSuffix(out.String(), "\n"+rep.Summary+"\n") || rep.Summary != fmt.Sprintf("%d passed, %d failed", rep.Passed, rep.Failed) {
+		t.Errorf("the output does not end with the summary %q:\n%s", rep.Summary, out.String())
+	}
+	return rep, out.String()
 }
 
 // TestReferencesPass: each lab's reference solution, graded the way a
@@ -40,7 +52,8 @@ func TestReferencesPass(t *testing.T) {
 }
 
 // TestSkeletonsFail: the untouched skeleton, as `lab skeleton` writes it,
-// compiles and fails, with the messages the handout promises.
+// compiles and fails every graded test of its lab (no points for code not
+// written), with the messages the handout promises.
 func TestSkeletonsFail(t *testing.T) {
 	for _, l := range Labs() {
 		t.Run(l.ID, func(t *testing.T) {
@@ -48,20 +61,45 @@ func TestSkeletonsFail(t *testing.T) {
 			if err := Skeleton(l.ID, dir); err != nil {
 				t.Fatal(err)
 			}
-			passed, out := grade(t, l.ID, dir)
-			if passed {
+			rep, out := gradeReport(t, l.ID, dir)
+			if rep.Failed == 0 {
 				t.Fatalf("the untouched skeleton of %s passes:\n%s", l.ID, out)
+			}
+			if rep.Passed != 0 || rep.Failed != len(l.tests) || len(l.tests) == 0 {
+				t.Errorf("the untouched skeleton of %s: %s, want 0 passed, %d failed (every graded test)", l.ID, rep.Summary, len(l.tests))
+			}
+			for _, res := range rep.Results {
+				if res.Passed || res.Points != 0 || res.Message == "" {
+					t.Errorf("%s: %+v, want a failure with its message", res.ID, res)
+				}
 			}
 			for _, want := range []string{"FAIL  ", "expected:", "got:", l.ID + ": "} {
 				if !strings.Contains(out, want) {
 					t.Errorf("the skeleton's report lacks %q:\n%s", want, out)
 				}
 			}
+			if strings.Contains(out, "\nPASS  ") || strings.HasPrefix(out, "PASS  ") {
+				t.Errorf("the untouched skeleton of %s passes graded tests:\n%s", l.ID, out)
+			}
+			if !regexp.MustCompile(`: 0 of [1-9][0-9]* graded tests passed`).MatchString(out) {
+				t.Errorf("want \"0 of N graded tests passed\" with N > 0:\n%s", out)
+			}
 			if strings.Contains(out, "did not build") {
 				t.Errorf("the skeleton does not compile:\n%s", out)
 			}
 			t.Logf("%s", out)
 		})
+	}
+}
+
+// TestHandoutsCiteTheBook: each handout cites the book's chapter and
+// section by title, which a student has, not the project's seed notes.
+func TestHandoutsCiteTheBook(t *testing.T) {
+	cite := regexp.MustCompile(`"How Network Works"[^.]*ch\. 6[^.]*section 6\.\d "[^"]+"`)
+	for _, l := range Labs() {
+		if strings.Contains(l.Handout, "seeds/") || !cite.MatchString(l.Handout) {
+			t.Errorf("%s: the handout cites no chapter and section of the book by title", l.ID)
+		}
 	}
 }
 
@@ -187,6 +225,17 @@ func TestBrokenPackages(t *testing.T) {
 	}
 	if strings.Contains(out, os.TempDir()+"/packetwalk-") {
 		t.Errorf("the report shows the temporary module's paths instead of %s:\n%s", abs, out)
+	}
+
+	// A type error in the student's own file is reported against that
+	// file, and the grade is out of every graded test, none of which ran.
+	typo := mutant(t, "demux/reference", edit{"func (t *Table) All() []*tcp.Endpoint {", "func (t *Table) All() []*tcp.Endpoint {\n\tvar n int = \"mutant\""})
+	rep, out := gradeReport(t, "impl-demux", typo)
+	if !strings.Contains(out, filepath.Join(typo, "table.go")+":") || regexp.MustCompile(`(^|\s)(\./)?student/`).MatchString(out) {
+		t.Errorf("a compile error is not reported against %s:\n%s", filepath.Join(typo, "table.go"), out)
+	}
+	if strings.Contains(out, "0 of 0") || rep.Built || rep.Passed != 0 || rep.Failed != 9 || !strings.HasSuffix(out, "\n0 passed, 9 failed\n") {
+		t.Errorf("a package that does not build: want none of the 9 graded tests passed, got %+v:\n%s", rep, out)
 	}
 
 	t.Setenv(timeoutEnv, "3s")

@@ -40,42 +40,72 @@ const (
 // packetwalk source); code that does not compile is a failed grade, shown
 // with the compiler's messages.
 func Test(ctx context.Context, id, implDir string, out io.Writer) (passed bool, err error) {
-	l, err := find(id)
+	rep, err := Grade(ctx, id, implDir, out)
 	if err != nil {
 		return false, err
 	}
+	return rep.Failed == 0, nil
+}
+
+// Result is one graded test's outcome, as `lab test --json` prints it.
+type Result struct {
+	ID      string `json:"id"`
+	Passed  bool   `json:"passed"`
+	Points  int    `json:"points"`            // 1 for a pass, 0 for a failure
+	Message string `json:"message,omitempty"` // a failure's report: sent, expected, got, step log, hint
+}
+
+// Report is the outcome of grading a student's package: every graded test
+// of the lab, in order, whether it ran or not.
+type Report struct {
+	Lab     string   `json:"lab"`
+	Impl    string   `json:"impl"`
+	Built   bool     `json:"built"` // false: the package did not compile, no test ran
+	Results []Result `json:"results"`
+	Passed  int      `json:"passed"`
+	Failed  int      `json:"failed"`
+	Summary string   `json:"summary"` // "N passed, N failed"
+}
+
+// Grade is Test returning the outcome: it writes the same text to out and
+// returns every graded test's result.
+func Grade(ctx context.Context, id, implDir string, out io.Writer) (*Report, error) {
+	l, err := find(id)
+	if err != nil {
+		return nil, err
+	}
 	if implDir == "" {
-		return false, fmt.Errorf("give the directory of your implementation: packetwalk lab test %s --impl DIR", id)
+		return nil, fmt.Errorf("give the directory of your implementation: packetwalk lab test %s --impl DIR", id)
 	}
 	abs, err := filepath.Abs(implDir)
 	if err != nil {
-		return false, fmt.Errorf("%s: %v", implDir, err)
+		return nil, fmt.Errorf("%s: %v", implDir, err)
 	}
 	srcFiles, err := studentFiles(abs, l)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	if _, err := exec.LookPath("go"); err != nil {
-		return false, fmt.Errorf("the graded tests are run by the go command, which is not on PATH: install Go from https://go.dev/dl/")
+		return nil, fmt.Errorf("the graded tests are run by the go command, which is not on PATH: install Go from https://go.dev/dl/")
 	}
 	root, err := findSource(ctx, abs)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	tmp, err := os.MkdirTemp("", "packetwalk-"+id+"-")
 	if err != nil {
-		return false, fmt.Errorf("cannot create a temporary directory for the graded module: %v", err)
+		return nil, fmt.Errorf("cannot create a temporary directory for the graded module: %v", err)
 	}
 	defer os.RemoveAll(tmp)
 	if err := writeModule(tmp, root, abs, srcFiles, l); err != nil {
-		return false, err
+		return nil, err
 	}
 
 	timeout := l.timeout
 	if v := os.Getenv(timeoutEnv); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return false, fmt.Errorf("%s=%q: give a positive duration such as 2m", timeoutEnv, v)
+			return nil, fmt.Errorf("%s=%q: give a positive duration such as 2m", timeoutEnv, v)
 		}
 		timeout = d.String()
 	}
@@ -89,15 +119,16 @@ func Test(ctx context.Context, id, implDir string, out io.Writer) (passed bool, 
 	cmd.Stderr = &stderr
 	stdout, err := cmd.Output()
 	if ctx.Err() != nil {
-		return false, fmt.Errorf("grading %s was stopped: %v", l.ID, ctx.Err())
+		return nil, fmt.Errorf("grading %s was stopped: %v", l.ID, ctx.Err())
 	}
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
-		return false, fmt.Errorf("cannot run go test: %v", err)
+		return nil, fmt.Errorf("cannot run go test: %v", err)
 	}
 	r := parseTestJSON(stdout)
 	r.other = append(r.other, splitLines(stderr.String())...)
-	return r.report(out, l, tmp, abs), nil
+	rep := r.report(out, l, tmp, abs)
+	return rep, nil
 }
 
 // studentFiles lists the Go files of the student's package (their own
@@ -252,37 +283,52 @@ var (
 	sourceLine = regexp.MustCompile(`^(\s*)[\w.-]+\.go:\d+: `)
 )
 
-// report prints the outcome and says whether everything passed.
-func (r *results) report(out io.Writer, l *Lab, tmp, implDir string) bool {
+// studentPath finds the graded module's paths to the student's files in
+// the compiler's and go test's output ("student/crc.go:20:9",
+// "./student/crc.go", or the absolute path).
+var studentPath = regexp.MustCompile(`(^|[\s(])(\./)?` + studentDir + `/`)
+
+// report prints the outcome, with a line "N passed, N failed" at the end,
+// and returns it.
+func (r *results) report(out io.Writer, l *Lab, tmp, implDir string) *Report {
 	fix := func(s string) string {
 		s = strings.ReplaceAll(s, filepath.Join(tmp, studentDir)+string(filepath.Separator), implDir+string(filepath.Separator))
-		s = strings.ReplaceAll(s, "./"+studentDir+"/", implDir+string(filepath.Separator))
+		s = studentPath.ReplaceAllString(s, "${1}"+implDir+string(filepath.Separator))
 		return strings.ReplaceAll(s, tmp, "<graded module>")
 	}
-	passed := 0
+	rep := &Report{Lab: l.ID, Impl: implDir, Built: len(r.order) > 0}
+	ran := map[string]bool{}
 	for _, name := range r.order {
+		ran[name] = true
 		outcome := r.outcome[name]
 		if outcome == "" {
 			outcome = "fail" // started but never finished: a panic or a timeout, shown below
 		}
 		fmt.Fprintf(out, "%s  %s\n", strings.ToUpper(outcome), name)
 		if outcome == "pass" {
-			passed++
+			rep.Results = append(rep.Results, Result{ID: name, Passed: true, Points: 1})
 			continue
 		}
 		lines := cleanLines(r.output[name])
 		if timedOut(lines) {
 			lines = append(timeoutSummary(lines), "The run was stopped here: the graded tests after this one did not run.")
 		}
+		var msg []string
 		for _, line := range lines {
 			fmt.Fprintf(out, "      %s\n", fix(line))
+			msg = append(msg, fix(line))
 		}
+		rep.Results = append(rep.Results, Result{ID: name, Message: strings.Join(msg, "\n")})
 	}
-	ok := len(r.order) > 0 && passed == len(r.order) && r.pkgPass
+	ok := len(r.order) > 0 && r.pkgPass
+	for _, res := range rep.Results {
+		ok = ok && res.Passed
+	}
 	stopped := false
 	for _, name := range r.order {
 		stopped = stopped || timedOut(cleanLines(r.output[name]))
 	}
+	var ended []string
 	if !ok && !stopped {
 		// Whatever did not belong to one graded test: compiler errors, a
 		// panic that ended the run, a timeout.
@@ -308,10 +354,53 @@ func (r *results) report(out io.Writer, l *Lab, tmp, implDir string) bool {
 				}
 				fmt.Fprintf(out, "      %s\n", line)
 			}
+			ended = shown
 		}
 	}
-	fmt.Fprintf(out, "\n%s: %d of %d graded tests passed.\n", l.ID, passed, len(r.order))
-	return ok
+	// The graded tests that did not run count as failed: the grade is
+	// always out of every test of the lab.
+	why := "did not run: the run was stopped before it"
+	if len(r.order) == 0 {
+		why = "did not run: your package did not build"
+		if len(ended) > 0 {
+			why += ":\n" + strings.Join(ended[:min(len(ended), 10)], "\n")
+		}
+	}
+	notRun := 0
+	for _, name := range l.tests {
+		if !ran[name] {
+			rep.Results = append(rep.Results, Result{ID: name, Message: why})
+			notRun++
+		}
+	}
+	for _, res := range rep.Results {
+		if res.Passed {
+			rep.Passed++
+		} else {
+			rep.Failed++
+		}
+	}
+	if !ok && rep.Failed == 0 {
+		// go test failed outside any graded test (TestLab itself): no
+		// test may be counted as passed then.
+		rep.Failed, rep.Passed = len(rep.Results), 0
+		for i := range rep.Results {
+			rep.Results[i].Passed, rep.Results[i].Points = false, 0
+			rep.Results[i].Message = "the graded run failed outside this test: " + strings.Join(ended, "\n")
+		}
+	}
+	rep.Summary = fmt.Sprintf("%d passed, %d failed", rep.Passed, rep.Failed)
+	total := len(rep.Results)
+	switch {
+	case len(r.order) == 0:
+		fmt.Fprintf(out, "\n%s: your package did not build, so none of its %d graded tests ran.\n", l.ID, total)
+	case notRun > 0:
+		fmt.Fprintf(out, "\n%s: %d of %d graded tests passed (%d did not run).\n", l.ID, rep.Passed, total, notRun)
+	default:
+		fmt.Fprintf(out, "\n%s: %d of %d graded tests passed.\n", l.ID, rep.Passed, total)
+	}
+	fmt.Fprintln(out, rep.Summary)
+	return rep
 }
 
 // cleanLines drops go test's own framing lines and the file:line prefix of

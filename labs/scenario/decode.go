@@ -154,6 +154,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) error {
 	s := n.Value
 	switch v.Kind() {
 	case reflect.String:
+		if isProse(what) && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 && n.LineComment != "" {
+			// YAML 1.2 section 6.6: " #" ends a plain scalar and starts a
+			// comment, so the rest of a sentence would vanish from the
+			// handout without a word.
+			return d.errf(n, "%s: the text stops at %q because YAML reads \" #\" as the start of a comment; put the whole text in double quotes", what, " "+n.LineComment)
+		}
 		v.SetString(s)
 	case reflect.Bool:
 		b, err := strconv.ParseBool(strings.ToLower(s))
@@ -228,6 +234,22 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) error
 		}
 	}
 	return nil
+}
+
+// isProse reports whether the value called what is a sentence for people
+// (a question, a hint, a check's message, a title), whose text must not be
+// cut by a comment.
+func isProse(what string) bool {
+	i := strings.LastIndexByte(what, '.')
+	last := what[i+1:]
+	if j := strings.IndexByte(last, '['); j >= 0 {
+		last = last[:j]
+	}
+	switch last {
+	case "ask", "hint", "says", "title", "description", "choices":
+		return true
+	}
+	return false
 }
 
 // parseDuration reads a Go duration ("200ms", "1.5s"); a bare 0 is zero.

@@ -188,6 +188,16 @@ type HTTPTraffic struct {
 	Connections int    `yaml:"connections"`
 	// HTTP10 sends HTTP/1.0 requests.
 	HTTP10 bool `yaml:"http10"`
+	// Client is who asks: "plain" (the default: the scenario's own
+	// client, one request per path, as Mode says) or "browser" (package
+	// browser, on a packetwalk host: it judges each response by its
+	// status, Content-Type, charset, Content-Encoding and extension,
+	// fetches a page's stylesheet and images, and logs every judgement as
+	// a step of layer browser; Connections is then its number of parallel
+	// connections, default 1, one persistent connection).
+	Client string `yaml:"client"`
+	// Gzip (browser only) sends Accept-Encoding: gzip; default true.
+	Gzip *bool `yaml:"gzip"`
 }
 
 // TCPTraffic opens connections and writes to them.

@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/packetwalk/packetwalk/browser"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/wire"
@@ -167,7 +168,7 @@ func (sc *Scenario) validate() error {
 		for j := range h.Interfaces {
 			in := &h.Interfaces[j]
 			if !wires[in.Wire] {
-				return sc.errf(in.Line, "host %s: wire %q is not among the wires:", h.Name, in.Wire)
+				return sc.errf(in.Line, "host %s: wire %q is not among the wires: %s", h.Name, in.Wire, sc.wireNames())
 			}
 			p, err := netip.ParsePrefix(in.Addr)
 			if err != nil || !p.Addr().Is4() {
@@ -216,7 +217,7 @@ func (sc *Scenario) validate() error {
 	for i := range sc.Servers {
 		s := &sc.Servers[i]
 		if hosts[s.Host] == nil {
-			return sc.errf(s.Line, "server: host %q is not among the hosts:", s.Host)
+			return sc.errf(s.Line, "server: host %q is not among the hosts: %s", s.Host, sc.hostNames())
 		}
 		if !isPW(s.Host) {
 			return sc.errf(s.Line, "server: host %s is a gvisor host; servers run on packetwalk hosts", s.Host)
@@ -292,7 +293,7 @@ func (sc *Scenario) validateTraffic(t *Traffic, hosts map[string]*Host, isPW fun
 	}
 	from := func(line int, name string, pwOnly bool) error {
 		if hosts[name] == nil {
-			return sc.errf(line, "from: host %q is not among the hosts:", name)
+			return sc.errf(line, "from: host %q is not among the hosts: %s", name, sc.hostNames())
 		}
 		if pwOnly && !isPW(name) {
 			return sc.errf(line, "from: %s is a gvisor host; this traffic needs a packetwalk host", name)
@@ -321,6 +322,26 @@ func (sc *Scenario) validateTraffic(t *Traffic, hosts map[string]*Host, isPW fun
 			if !strings.HasPrefix(p, "/") {
 				return sc.errf(h.Line, "get: %q does not start with /", p)
 			}
+		}
+		switch orDefault(h.Client, "plain") {
+		case "plain":
+			if h.Gzip != nil {
+				return sc.errf(h.Line, "gzip: is for client: browser (the plain client sends the headers: you give)")
+			}
+		case "browser":
+			if !isPW(h.From) {
+				return sc.errf(h.Line, "client: browser runs on a packetwalk host, and %s is a gvisor host", h.From)
+			}
+			switch {
+			case h.Mode != "":
+				return sc.errf(h.Line, "client: browser chooses its connections itself: give connections: (1 to %d), not mode:", browser.MaxConnections)
+			case h.Method != "" || h.HTTP10 || len(h.Headers) > 0:
+				return sc.errf(h.Line, "client: browser writes its own requests (GET, HTTP/1.1, its own headers): leave out method:, http10: and headers:")
+			case h.Connections > browser.MaxConnections:
+				return sc.errf(h.Line, "client: browser: connections %d is outside 1..%d", h.Connections, browser.MaxConnections)
+			}
+		default:
+			return sc.errf(h.Line, "http client %q is not plain or browser", h.Client)
 		}
 		switch orDefault(h.Mode, "serial") {
 		case "serial", "parallel", "persistent", "pipelined":
@@ -377,7 +398,7 @@ func (sc *Scenario) validateTraffic(t *Traffic, hosts map[string]*Host, isPW fun
 	case t.Frame != nil:
 		f := t.Frame
 		if !wires[f.Wire] {
-			return sc.errf(f.Line, "frame: wire %q is not among the wires:", f.Wire)
+			return sc.errf(f.Line, "frame: wire %q is not among the wires: %s", f.Wire, sc.wireNames())
 		}
 		if f.Count < 0 || f.Count > maxCount {
 			return sc.errf(f.Line, "frame: count %d is outside 1..%d", f.Count, maxCount)
@@ -425,12 +446,50 @@ func (sc *Scenario) validateExpect(x *Expect, names map[string]bool) error {
 		}
 	}
 	if x.After != "" && !names[x.After] {
-		return sc.errf(x.Line, "after: %q is not the name of an expectation above this one", x.After)
+		return sc.errf(x.Line, "after: %q is not the name of an expectation above this one (%s)", x.After, sc.expectNames(x))
 	}
 	if x.Within != 0 && x.After == "" {
 		return sc.errf(x.Line, "within: needs after: (within what of which event?)")
 	}
 	return nil
+}
+
+// wireNames, hostNames and expectNames list what a reference may name, in
+// file order, for the message of a reference to nothing.
+func (sc *Scenario) wireNames() string {
+	var ns []string
+	for _, w := range sc.Wires {
+		ns = append(ns, w.Name)
+	}
+	return nameList(ns, "there are no wires; add a wires: list")
+}
+
+func (sc *Scenario) hostNames() string {
+	var ns []string
+	for _, h := range sc.Hosts {
+		ns = append(ns, h.Name)
+	}
+	return nameList(ns, "none")
+}
+
+func (sc *Scenario) expectNames(before *Expect) string {
+	var ns []string
+	for i := range sc.Expect {
+		if &sc.Expect[i] == before {
+			break
+		}
+		if sc.Expect[i].Name != "" {
+			ns = append(ns, sc.Expect[i].Name)
+		}
+	}
+	return nameList(ns, "no expectation above it has a name:")
+}
+
+func nameList(ns []string, none string) string {
+	if len(ns) == 0 {
+		return none
+	}
+	return strings.Join(ns, ", ")
 }
 
 func knownLayer(l string) bool {
@@ -467,7 +526,7 @@ func (sc *Scenario) resolveTo(s string, defPort int, hosts map[string]*Host) (ne
 	}
 	h := hosts[name]
 	if h == nil || len(h.Interfaces) == 0 {
-		return netip.AddrPort{}, fmt.Errorf("%q is neither an IPv4 address nor a host", s)
+		return netip.AddrPort{}, fmt.Errorf("%q is neither an IPv4 address nor a host (the hosts: %s)", s, sc.hostNames())
 	}
 	p, _ := netip.ParsePrefix(h.Interfaces[0].Addr)
 	return netip.AddrPortFrom(p.Addr(), uint16(port)), nil

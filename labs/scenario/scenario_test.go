@@ -37,20 +37,26 @@ func TestBadScenarios(t *testing.T) {
 		{"wrong type", base + "seed: many\n", 9, `"many" is not a whole number`},
 		{"bad duration", base + "time_limit: soon\n", 9, "not a duration"},
 		{"no hosts", "name: t\n", 1, "needs hosts"},
-		{"unknown wire", strings.Replace(base, "{wire: lan, addr: 10.0.0.2/24}", "{wire: lann, addr: 10.0.0.2/24}", 1), 8, `wire "lann"`},
+		{"unknown wire", strings.Replace(base, "{wire: lan, addr: 10.0.0.2/24}", "{wire: lann, addr: 10.0.0.2/24}", 1), 8, `wire "lann" is not among the wires: lan`},
 		{"bad address", strings.Replace(base, "10.0.0.2/24", "10.0.0.2", 1), 8, "not an IPv4 address with its prefix"},
 		{"duplicate address", strings.Replace(base, "10.0.0.2/24", "10.0.0.1/24", 1), 8, "already a's"},
 		{"bad probability", strings.Replace(base, "  - name: lan\n", "  - name: lan\n    loss: 1.5\n", 1), 3, "loss 1.5 is not a probability"},
 		{"bad fault", strings.Replace(base, "  - name: lan\n", "  - name: lan\n    faults: [explode:3]\n", 1), 3, "fault"},
 		{"two traffic kinds", base + "traffic:\n  - ping: {from: a, to: b}\n    udp: {from: a, to: \"b:9\"}\n", 10, "exactly one of"},
-		{"unknown from", base + "traffic:\n  - ping: {from: c, to: b}\n", 10, `host "c" is not among the hosts`},
+		{"unknown from", base + "traffic:\n  - ping: {from: c, to: b}\n", 10, `host "c" is not among the hosts: a, b`},
+		{"unknown frame wire", base + "traffic:\n  - frame: {wire: wan, hex: \"00\"}\n", 10, `wire "wan" is not among the wires: lan`},
+		{"unknown server host", base + "servers:\n  - {host: srv, kind: echo, port: 7}\n", 10, `host "srv" is not among the hosts: a, b`},
+		{"unknown to", base + "traffic:\n  - ping: {from: a, to: bb}\n", 10, `"bb" is neither an IPv4 address nor a host (the hosts: a, b)`},
+		{"ask cut by a comment", base + "questions:\n  - id: q1\n    type: number\n    ask: Which frame, #N in the narration, is it?\n", 12, `questions[1].ask: the text stops at " #N in the narration, is it?"`},
+		{"hint cut by a comment", base + "questions:\n  - id: q1\n    type: number\n    ask: Which frame?\n    hint: socket #1\n", 13, "put the whole text in double quotes"},
 		{"port needed", base + "traffic:\n  - tcp: {from: a, to: b}\n", 10, "needs a port"},
 		{"bad syn_cookies", strings.Replace(base, "  - name: b\n", "  - name: b\n    tcp: {syn_cookies: sometimes}\n", 1), 8, "want when_full, off or always"},
 		{"bad timestamps", strings.Replace(base, "  - name: b\n", "  - name: b\n    tcp: {timestamps: maybe}\n", 1), 8, "want on or off"},
 		{"bad server kind", base + "servers:\n  - {host: b, kind: ftp, port: 21}\n", 10, `kind "ftp"`},
 		{"bad reason", base + "expect:\n  - match: {reason: fcs_mismatchh}\n", 10, `reason "fcs_mismatchh"`},
 		{"bad layer", base + "expect:\n  - match: {layer: tcpp}\n", 10, `layer "tcpp"`},
-		{"after unknown", base + "expect:\n  - after: nope\n    match: {layer: tcp}\n", 10, `after: "nope"`},
+		{"after unknown", base + "expect:\n  - after: nope\n    match: {layer: tcp}\n", 10, `after: "nope" is not the name of an expectation above this one (no expectation above it has a name:)`},
+		{"after unknown, names listed", base + "expect:\n  - name: syn\n    match: {layer: tcp}\n  - after: nope\n    match: {layer: tcp}\n", 12, `after: "nope" is not the name of an expectation above this one (syn)`},
 		{"within without after", base + "expect:\n  - within: 1ms\n    match: {layer: tcp}\n", 10, "within: needs after:"},
 		{"bad regexp", base + "expect:\n  - match: {msg: \"re:(\"}\n", 10, "not a regular expression"},
 		{"question type", base + "questions:\n  - {id: q1, ask: why, type: essay}\n", 10, `type "essay"`},
@@ -58,6 +64,10 @@ func TestBadScenarios(t *testing.T) {
 		{"payload size without unit", base + "traffic:\n  - udp: {from: a, to: \"b:9\", payload: 100}\n", 10, "needs its unit"},
 		{"frame bad hex", base + "traffic:\n  - frame: {wire: lan, hex: \"zz\"}\n", 10, "hex"},
 		{"alias", base + "x: &a 1\n", 9, `unknown key "x"`},
+		{"unknown http client", base + "traffic:\n  - http: {from: a, to: b, client: curl}\n", 10, `http client "curl" is not plain or browser`},
+		{"browser with a mode", base + "traffic:\n  - http: {from: a, to: b, client: browser, mode: parallel}\n", 10, "give connections: (1 to 16), not mode:"},
+		{"browser with a method", base + "traffic:\n  - http: {from: a, to: b, client: browser, method: POST}\n", 10, "writes its own requests"},
+		{"gzip without the browser", base + "traffic:\n  - http: {from: a, to: b, gzip: false}\n", 10, "gzip: is for client: browser"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -278,4 +288,46 @@ expect:
 			runPassing(t, sc)
 		})
 	}
+}
+
+// TestBrowserClient: http traffic with client: browser runs package
+// browser on the client host: its judgements are browser steps in the
+// log, it fetches the page's stylesheet on the same connection, asks for
+// gzip unless told not to, and each response is an http_response app step
+// saying what the browser did with it.
+func TestBrowserClient(t *testing.T) {
+	big := strings.Repeat("a line of text that repeats\n", 40)
+	sc, err := Parse("b.yaml", []byte(base+`servers:
+  - host: b
+    kind: http
+    port: 80
+    files:
+      index.html: "<html><head><link rel=stylesheet href=s.css></head><body>hi</body></html>"
+      s.css: "body { margin: 0 }"
+      big.txt: "`+strings.ReplaceAll(big, "\n", `\n`)+`"
+traffic:
+  - http: {from: a, to: b, client: browser, get: [/index.html, /big.txt]}
+  - at: 1s
+    http: {from: a, to: b, client: browser, gzip: false, get: [/big.txt]}
+expect:
+  - says: the page is displayed
+    match: {host: a, layer: browser, step: display, fields: {path: /index.html, action: display-html}}
+    count: 1
+  - says: its stylesheet is fetched on the same connection
+    match: {host: a, layer: browser, step: subresources, fields: {count: "1", connections: "1"}}
+    count: 1
+  - says: the big text comes gzipped once, and as it is without Accept-Encoding
+    match: {host: a, layer: browser, step: encoding, fields: {path: /big.txt, encoding: gzip}}
+    count: 1
+  - says: each response is reported with the browser's action
+    match: {host: a, layer: app, step: http_response, fields: {status: "200", action: "re:^(display-html|use|display-text)$"}}
+    count: 4
+  - says: the uncompressed one is 1120 bytes on the wire
+    match: {host: a, layer: app, step: http_response, fields: {path: /big.txt, encoding: identity, wire_bytes: "1120"}}
+    count: 1
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPassing(t, sc)
 }

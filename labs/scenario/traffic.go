@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/packetwalk/packetwalk/browser"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/viz"
@@ -241,6 +242,10 @@ func (r *runner) startHTTP(c *HTTPTraffic) {
 	}
 	h := r.pw[c.From]
 	dial := func() (net.Conn, error) { return h.DialTCP(r.ctx, dst) }
+	if c.Client == "browser" {
+		r.httpBrowser(c, h, dial, dst)
+		return
+	}
 	switch mode {
 	case "parallel":
 		conns := c.Connections
@@ -397,6 +402,51 @@ func (r *runner) httpResult(host string, c *HTTPTraffic, path string, resp *http
 	}
 	r.app(host, "http_response", msg, viz.F("path", path), viz.F("status", fmt.Sprint(resp.StatusCode)),
 		viz.F("bytes", fmt.Sprint(len(body))), viz.F("type", resp.Header.Get("Content-Type")), viz.F("location", resp.Header.Get("Location")))
+}
+
+// httpBrowser visits the paths with packetwalk's browser (package
+// browser): its judgements are steps of layer browser in the host's log,
+// and each response it received is reported as an http_response app step
+// too, with what the browser did with it (action) and why it was fetched
+// (rel: "" for a page asked for, else stylesheet, image ...).
+func (r *runner) httpBrowser(c *HTTPTraffic, h *stack.Host, dial func() (net.Conn, error), dst netip.AddrPort) {
+	host := dst.Addr().String()
+	if dst.Port() != 80 {
+		host = dst.String()
+	}
+	br, err := browser.New(browser.Config{
+		Dial:        dial,
+		Host:        host,
+		Connections: max(c.Connections, 1),
+		Spawn:       r.spawn,
+		Sleep:       func(d time.Duration) { h.Poll(nil, d) },
+		Gzip:        c.Gzip == nil || *c.Gzip,
+		Rec:         r.net.Log.Recorder(c.From),
+	})
+	if err != nil {
+		// validate bounds connections: this is not reached.
+		r.app(c.From, "http_error", fmt.Sprintf("browser: %v", err), viz.F("error", err.Error()))
+		r.done()
+		return
+	}
+	r.spawn(func() {
+		defer r.done()
+		br.Visit(c.Get)
+		for _, res := range br.Results() {
+			if res.Err != nil && res.Code == 0 {
+				r.app(c.From, "http_error", fmt.Sprintf("GET %s: FAILED: %v", res.Path, res.Err), viz.F("path", res.Path), viz.F("error", res.Err.Error()))
+				continue
+			}
+			msg := fmt.Sprintf("GET %s: %s, %d bytes (%d on the wire), sha256 %x; the browser: %s", res.Path, res.Status, res.Bytes, res.Wire, res.Sum, res.Action)
+			if res.Location != "" {
+				msg = fmt.Sprintf("GET %s: %s -> %s", res.Path, res.Status, res.Location)
+			}
+			r.app(c.From, "http_response", msg, viz.F("path", res.Path), viz.F("status", fmt.Sprint(res.Code)),
+				viz.F("bytes", fmt.Sprint(res.Bytes)), viz.F("wire_bytes", fmt.Sprint(res.Wire)), viz.F("type", res.Type),
+				viz.F("encoding", orDefault(res.Encoding, "identity")), viz.F("action", string(res.Action)),
+				viz.F("rel", res.Rel), viz.F("location", res.Location))
+		}
+	})
 }
 
 // httpGVisor fetches with Go's net/http on gVisor's netstack.

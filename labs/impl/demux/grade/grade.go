@@ -289,7 +289,13 @@ func testConflicts(t *testing.T, newTable New) {
 func testNoSocket(t *testing.T, newTable New) {
 	b := newBench(newTable, ip.EphemeralPorts)
 	lst := b.listen(t, "0.0.0.0:80")
-	out := b.segment(ap("10.0.0.1:1025"), ap("10.0.0.2:81"), tcp.FlagSYN, 77, 0, "")
+	// The port that has a listener answers first: a table that finds
+	// nothing would RST every SYN, which proves nothing here.
+	out := b.segment(ap("10.0.0.1:1024"), ap("10.0.0.2:80"), tcp.FlagSYN, 55, 0, "")
+	if len(out) != 1 || out[0].h.Flags != tcp.FlagSYN|tcp.FlagACK {
+		t.Fatal(grading.Failure{Sent: b.sent(), Expected: "SYN+ACK: the listener on port 80 takes the SYN (RFC 9293 section 3.10.7.2)", Got: describe(out), Steps: b.steps()})
+	}
+	out = b.segment(ap("10.0.0.1:1025"), ap("10.0.0.2:81"), tcp.FlagSYN, 77, 0, "")
 	if len(out) != 1 || out[0].h.Flags != tcp.FlagRST|tcp.FlagACK || uint32(out[0].h.Ack) != 78 {
 		t.Error(grading.Failure{Sent: b.sent(), Expected: "RST+ACK ack 78: nothing listens on port 81", Got: describe(out), Steps: b.steps()})
 	}

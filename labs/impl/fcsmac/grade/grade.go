@@ -94,11 +94,27 @@ func testGoodFrames(t *testing.T, newFilter New) {
 	}
 }
 
+// mustAccept fails the test unless CheckFCS accepts fr as it was built:
+// a test of error detection proves nothing about a check that refuses
+// every frame, which is what the untouched skeleton does.
+func mustAccept(t *testing.T, f nic.FrameFilter, fr []byte) {
+	t.Helper()
+	if carried, computed, ok := f.CheckFCS(fr); !ok {
+		t.Fatal(grading.Failure{
+			Sent:     "CheckFCS(" + describe(fr) + "), undamaged, before the test damages it",
+			Expected: "ok = true: the frame is good; only then does refusing its damaged copy show an error detected",
+			Got:      fmt.Sprintf("carried = %#08x, computed = %#08x, ok = false", carried, computed),
+			Hint:     crcHint,
+		})
+	}
+}
+
 func testByteOrder(t *testing.T, newFilter New) {
 	f := newFilter()
 	rng := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 20; i++ {
 		fr := frame(rng, 46+i)
+		mustAccept(t, f, fr)
 		fcs := fr[len(fr)-4:]
 		if fcs[0] == fcs[3] && fcs[1] == fcs[2] {
 			continue // a palindrome reads the same both ways
@@ -119,6 +135,7 @@ func testSingleBit(t *testing.T, newFilter New) {
 	f := newFilter()
 	rng := rand.New(rand.NewPCG(7, 8))
 	fr := frame(rng, 46)
+	mustAccept(t, f, fr)
 	for bit := 0; bit < len(fr)*8; bit++ {
 		fr[bit/8] ^= 1 << (bit % 8)
 		_, _, ok := f.CheckFCS(fr)
@@ -148,6 +165,9 @@ func testBursts(t *testing.T, newFilter New) {
 		fr := frame(rng, 46+rng.IntN(1455))
 		burst := 1 + rng.IntN(32)
 		start := rng.IntN(len(fr)*8 - burst)
+		if i == 0 {
+			mustAccept(t, f, fr)
+		}
 		// A burst of length b flips its first and last bit and any in
 		// between: every such error is caught by a CRC of degree 32.
 		flip := func() {
@@ -173,10 +193,21 @@ func testBursts(t *testing.T, newFilter New) {
 	}
 }
 
-func testOwnCRC(t *testing.T, _ New) {
+func testOwnCRC(t *testing.T, newFilter New) {
 	imports, ok := grading.Imports(t)
 	if !ok {
 		t.Skip("runs under `packetwalk lab test` only")
+	}
+	// The credit is for a CRC of your own that works: an empty one
+	// imports nothing either.
+	fr := frame(rand.New(rand.NewPCG(13, 14)), 46)
+	if _, got, _ := newFilter().CheckFCS(fr); got != hashcrc.ChecksumIEEE(fr[:len(fr)-4]) {
+		t.Fatal(grading.Failure{
+			Sent:     "CheckFCS(" + describe(fr) + ")",
+			Expected: fmt.Sprintf("computed = %#08x, by your own CRC-32", hashcrc.ChecksumIEEE(fr[:len(fr)-4])),
+			Got:      fmt.Sprintf("computed = %#08x", got),
+			Hint:     crcHint,
+		})
 	}
 	for _, p := range []string{"hash/crc32", "hash/crc64", "hash/adler32", "hash/fnv"} {
 		if at, used := imports[p]; used {

@@ -334,10 +334,18 @@ func testTimeoutNoFirst(t *testing.T, newR New) {
 	ps := cut(3000, 1000)
 	b.add(keyA, data, ps[1], true)
 	b.add(keyA, data, ps[2], false)
+	// Held first, then expired: a reassembler that keeps nothing would
+	// never time out either.
+	if n, by := b.r.Pending(); n != 1 || by != 2000 {
+		t.Fatal(grading.Failure{Sent: b.sent(), Expected: "Pending() = 1 datagram, 2000 bytes: both fragments are held until the timer fires", Got: fmt.Sprintf("%d datagrams, %d bytes", n, by), Steps: b.steps()})
+	}
 	b.log = append(b.log, "(the clock runs 6 s)")
 	b.clock.RunFor(6 * time.Second)
 	if len(b.timeouts) != 0 {
 		t.Error(grading.Failure{Sent: b.sent(), Expected: "OnTimeout not called: without the fragment at offset 0 there is no header to quote (RFC 792)", Got: fmt.Sprintf("called %d times", len(b.timeouts))})
+	}
+	if !hasDrop(b, viz.ReasonFragTimeout) {
+		t.Error(grading.Failure{Sent: b.sent(), Expected: "a frag_timeout drop: the incomplete datagram is discarded when its timer fires (RFC 791 section 3.2)", Got: "no frag_timeout drop in the step log", Steps: b.steps()})
 	}
 	if n, by := b.r.Pending(); n != 0 || by != 0 {
 		t.Error(grading.Failure{Sent: b.sent(), Expected: "Pending() = 0, 0 after the timeout", Got: fmt.Sprintf("%d datagrams, %d bytes", n, by), Steps: b.steps()})

@@ -81,7 +81,7 @@ func (w *Wire) logReceive(p *wirePort, sig *phy.Signal, r *phy.Result, id uint64
 	}
 	if !r.Locked {
 		emit("preamble", viz.ReasonPHYNoLock,
-			fmt.Sprintf("%s's clock recovery never locked (%s): %d transitions seen, none %d in a row where the clock expected them (IEEE 802.3 clause 7.2.1: the preamble is there to lock on)",
+			fmt.Sprintf("%s's clock recovery never locked (%s): %d transitions seen, none %d in a row where the clock expected them (IEEE 802.3 clause 3.2.1: the preamble is there for the receiver to synchronize on)",
 				p.name, r.Why, r.Transitions, w.lockTransitions()),
 			append([]viz.Field{viz.F("transitions", strconv.Itoa(r.Transitions)), w.phyKnobs()}, wave...)...)
 		return

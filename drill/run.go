@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/phy"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
@@ -74,6 +75,9 @@ type Config struct {
 	// Congestion is the host's congestion control before the script's
 	// sysctls (net.ipv4.tcp_congestion_control) change it.
 	Congestion tcp.CongestionControl
+	// PHY is the wire's signal model (package phy); the zero value carries
+	// bytes, as packetdrill's TUN device does.
+	PHY phy.Config
 }
 
 // Status is the outcome of one script.
@@ -214,7 +218,7 @@ func newRunner(s *Script, cfg Config) (*runner, error) {
 	n := stack.NewNetwork(seed)
 	// A wire with almost no delay: packetdrill's TUN device delivers at
 	// once, and the scripts' times assume it.
-	w, err := n.AddWire(wire.Config{Name: "wire", Latency: time.Nanosecond})
+	w, err := n.AddWire(wire.Config{Name: "wire", Latency: time.Nanosecond, PHY: cfg.PHY})
 	if err != nil {
 		return r, err
 	}

@@ -22,6 +22,11 @@ const (
 	ReasonNoLinkLayer  Reason = "no_link_layer" // a TUN device carries IPv4 packets only: not this EtherType, not ARP replies
 	ReasonDeviceError  Reason = "device_error"  // the TUN or TAP device refused a write
 
+	// phy: the signal model (package phy), when a wire has one.
+	ReasonPHYNoLock      Reason = "phy_no_lock"      // the receiver's clock recovery never locked on the preamble
+	ReasonPHYSFDMissing  Reason = "phy_sfd_missing"  // locked, but no start-of-frame delimiter where one belongs
+	ReasonPHYSymbolError Reason = "phy_symbol_error" // an invalid 4B/5B code group, or a stream without /T/R/
+
 	// nic: the LAN adapter's receive and transmit path.
 	ReasonRunt             Reason = "runt"              // shorter than the 64-byte minimum
 	ReasonFrameTooLong     Reason = "frame_too_long"    // longer than the MTU allows
@@ -118,6 +123,10 @@ var reasonInfo = map[Reason]string{
 	ReasonSwitchFilter: "the switch learned the destination MAC on the very port the frame came in on, so it does not send the frame back there (802.1D filtering)",
 	ReasonNoLinkLayer:  "a TUN device has no link layer: it carries IPv4 packets only, so other EtherTypes and ARP packets other than requests (which the PHY answers itself) cannot cross it",
 	ReasonDeviceError:  "the TUN or TAP device refused the write (the device went away, or the kernel would not take the packet)",
+
+	ReasonPHYNoLock:      "the receiver's clock recovery never locked on the preamble's transitions (too much noise or jitter, or a clock drift beyond what its loop can follow), so it never saw the frame",
+	ReasonPHYSFDMissing:  "the receiver locked its clock but never found the start-of-frame delimiter 10101011 (or 4B/5B's /J/K/) where it belongs, so it could not tell where the frame begins",
+	ReasonPHYSymbolError: "the receiver decoded a 4B/5B code group that carries no data (or the stream ended without /T/R/): a receive error, and the frame is discarded before the FCS check",
 
 	ReasonRunt:             "the frame is shorter than Ethernet's 64-byte minimum",
 	ReasonFrameTooLong:     "the frame is longer than the NIC's MTU allows",

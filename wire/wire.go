@@ -12,6 +12,7 @@ import (
 
 	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/phy"
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -131,6 +132,10 @@ type Config struct {
 	// MACAgingTime is how long a switch keeps an address it has not seen
 	// as a source since. 0 means DefaultMACAgingTime.
 	MACAgingTime time.Duration
+	// PHY is the signal model: off (the zero value) carries bytes; a line
+	// code turns every delivery into a signal that the receiver must
+	// recover its clock from and decode (phy.go).
+	PHY phy.Config
 
 	// Clock is the simulation's clock (a clock.Virtual): it times
 	// deliveries. nil means Log's clock.
@@ -192,6 +197,7 @@ type Wire struct {
 	faultList   []Fault
 	tableSize   int
 	agingTime   time.Duration
+	phy         phy.Config
 	clock       clock.Clock
 	log         *viz.Log
 	rec         *viz.Recorder
@@ -210,6 +216,7 @@ type Wire struct {
 type wirePort struct {
 	port      nic.Port
 	name      string
+	index     int             // its place in attach order, which keys its PHY's noise
 	busyUntil time.Duration   // when its last queued frame's last bit leaves
 	txDone    []time.Duration // when each frame still being sent or waiting finishes, oldest first
 }
@@ -250,6 +257,9 @@ func New(cfg Config) (*Wire, error) {
 	if err := cfg.Impairments.Validate(); err != nil {
 		return bad("%v", err)
 	}
+	if err := cfg.PHY.Validate(); err != nil {
+		return bad("%v", err)
+	}
 	if cfg.Latency == 0 {
 		cfg.Latency = DefaultLatency
 	}
@@ -278,6 +288,7 @@ func New(cfg Config) (*Wire, error) {
 		faultList:   slices.Clone(cfg.Faults),
 		tableSize:   cfg.MACTableSize,
 		agingTime:   cfg.MACAgingTime,
+		phy:         cfg.PHY,
 		clock:       cfg.Clock,
 		log:         cfg.Log,
 		rng:         newImpairmentRNG(cfg.Impairments.Seed),
@@ -301,7 +312,7 @@ func (w *Wire) Config() Config {
 	return Config{
 		Name: w.name, Mode: w.mode, Latency: w.latency, BandwidthBitsPerSecond: w.bandwidth,
 		TxQueueLen: w.txQueueLen, MTU: w.mtu, Impairments: w.impairments, Faults: slices.Clone(w.faultList),
-		MACTableSize: w.tableSize, MACAgingTime: w.agingTime, Clock: w.clock, Log: w.log,
+		MACTableSize: w.tableSize, MACAgingTime: w.agingTime, PHY: w.phy, Clock: w.clock, Log: w.log,
 	}
 }
 
@@ -318,7 +329,7 @@ func (w *Wire) Attach(p nic.Port) {
 	if _, ok := w.byPort[p]; ok {
 		return
 	}
-	wp := &wirePort{port: p, name: p.PortName()}
+	wp := &wirePort{port: p, name: p.PortName(), index: len(w.ports)}
 	w.ports = append(w.ports, wp)
 	w.byPort[p] = wp
 }
@@ -394,6 +405,11 @@ func (w *Wire) Transmit(from nic.Port, bits []byte, id uint64) {
 		return
 	}
 
+	var sig *phy.Signal
+	if w.phy.On() {
+		sig = w.encode(sender, source, id)
+	}
+
 	targets := w.destinations(sender, source, id, now)
 	if len(targets) == 0 && w.mode == Hub && rec.On() {
 		rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "carry", Frame: id,
@@ -401,7 +417,7 @@ func (w *Wire) Transmit(from nic.Port, bits []byte, id uint64) {
 			Fields: []viz.Field{viz.F("from", sender.name)}})
 	}
 	for _, to := range targets {
-		w.deliver(sender, to, source, id, now, arrive, wait)
+		w.deliver(sender, to, source, sig, id, now, arrive, wait)
 	}
 }
 
@@ -637,7 +653,8 @@ func (w *Wire) forgetExpired(now time.Duration) {
 // one frame can reach one port intact and another damaged. Damage after the
 // switch is also what makes the receiving NIC's FCS check the one that
 // catches it, which is the step the labs look at.
-func (w *Wire) deliver(from, to *wirePort, source []byte, id uint64, now, arrive, wait time.Duration) {
+// sig is source line-coded when the wire has a PHY model, nil otherwise.
+func (w *Wire) deliver(from, to *wirePort, source []byte, sig *phy.Signal, id uint64, now, arrive, wait time.Duration) {
 	rec := w.rec
 	var d draw
 	if w.impaired {
@@ -656,6 +673,7 @@ func (w *Wire) deliver(from, to *wirePort, source []byte, id uint64, now, arrive
 	if d.corrupt && len(bits) > 0 {
 		w.stats.Corrupted++
 		at, before, after := flipBit(bits, d.bit)
+		sig = nil // the signal carries the damaged bits: encoded again on arrival
 		if rec.On() {
 			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "corrupt", Frame: id,
 				Msg: fmt.Sprintf("bit %d flipped on the way to %s (byte %d: %#02x -> %#02x); the receiver's FCS check will catch it", d.bit, to.name, at, before, after),
@@ -679,7 +697,7 @@ func (w *Wire) deliver(from, to *wirePort, source []byte, id uint64, now, arrive
 		}
 	}
 
-	w.schedule(to, bits, id, at-now)
+	w.schedule(to, bits, sig, id, at-now)
 	if rec.On() {
 		fields := []viz.Field{viz.F("from", from.name), viz.F("to", to.name), viz.Fv("len", viz.Int(len(bits))), viz.Fv("arrive", viz.Seconds(at)),
 			viz.Fv("wait", viz.Dur(wait))}
@@ -706,15 +724,24 @@ func (w *Wire) deliver(from, to *wirePort, source []byte, id uint64, now, arrive
 		}
 		// A fault may name the copy: its ID is in the log like any other.
 		if dup, dropped := w.applyFaults(dupID, bytes.Clone(source), true, from, to); !dropped {
-			w.schedule(to, dup, dupID, arrive-now)
+			w.schedule(to, dup, nil, dupID, arrive-now)
 		}
 	}
 }
 
-// schedule hands bits to port p after delay, on the clock's owner.
-func (w *Wire) schedule(p *wirePort, bits []byte, id uint64, delay time.Duration) {
+// schedule hands bits to port p after delay, on the clock's owner. With a
+// PHY model the port's receiver decodes the signal (sig, or bits encoded
+// now if sig is nil) on arrival, and the NIC gets what it decoded.
+func (w *Wire) schedule(p *wirePort, bits []byte, sig *phy.Signal, id uint64, delay time.Duration) {
 	w.stats.Deliveries++
 	port := p.port
+	if w.phy.On() {
+		if sig == nil {
+			sig = phy.Encode(w.phy.Code, bits)
+		}
+		w.clock.AfterFunc(delay, func() { w.receive(p, sig, id) })
+		return
+	}
 	w.clock.AfterFunc(delay, func() { port.Arrive(bits, id) })
 }
 

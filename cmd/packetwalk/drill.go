@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/packetwalk/packetwalk/drill"
+	"github.com/packetwalk/packetwalk/phy"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/tcp"
 )
@@ -21,6 +22,7 @@ type drillOpts struct {
 	jsonPath, pcapPath, htmlPath string
 	view                         viewFlags
 	cc                           ccFlag
+	phy                          phyFlags // the wire's signal model, as trace's --phy
 }
 
 func (o *drillOpts) flagSet() *flag.FlagSet {
@@ -33,6 +35,7 @@ func (o *drillOpts) flagSet() *flag.FlagSet {
 	fs.BoolVar(&o.quiet, "quiet", false, "print only each script's result, not its steps")
 	fs.BoolVar(&o.verbose, "verbose", false, "also print each script's notes: knobs applied, commands and checks not run")
 	fs.Var(&o.cc, "cc", "packetwalk's congestion control unless the script's sysctl net.ipv4.tcp_congestion_control says: newreno or cubic")
+	o.phy.register(fs)
 	o.view.register(fs)
 	return fs
 }
@@ -50,6 +53,10 @@ func runDrill(args []string, stdout, stderr io.Writer) error {
 	if err := o.view.check(); err != nil {
 		return err
 	}
+	pc, err := o.phy.config()
+	if err != nil {
+		return err
+	}
 	if len(files) == 0 {
 		fmt.Fprintf(stderr, "packetwalk drill: give one or more packetdrill scripts, e.g. packetwalk drill drill/corpus/handshake/passive-open.pkt\n")
 		return errUsage
@@ -64,7 +71,7 @@ func runDrill(args []string, stdout, stderr io.Writer) error {
 	stdout = o.view.split(stdout, stderr) // a Mermaid ladder has standard output to itself
 	var passed, failed, skipped int
 	for _, path := range files {
-		res, err := drillOne(path, o.relaxed, o.seed, o.cc.cc, narrate, &o.view, o.jsonPath, o.pcapPath, o.htmlPath, stdout)
+		res, err := drillOne(path, o.relaxed, o.seed, o.cc.cc, pc, narrate, &o.view, o.jsonPath, o.pcapPath, o.htmlPath, stdout)
 		switch {
 		case err != nil:
 			failed++
@@ -101,7 +108,7 @@ func runDrill(args []string, stdout, stderr io.Writer) error {
 }
 
 // drillOne parses and runs one script, with the outputs asked for.
-func drillOne(path string, relaxed bool, seed int64, cc tcp.CongestionControl, narrate bool, view *viewFlags, jsonPath, pcapPath, htmlPath string, stdout io.Writer) (*drill.Result, error) {
+func drillOne(path string, relaxed bool, seed int64, cc tcp.CongestionControl, pc phy.Config, narrate bool, view *viewFlags, jsonPath, pcapPath, htmlPath string, stdout io.Writer) (*drill.Result, error) {
 	src, err := readScript(path)
 	if err != nil {
 		return nil, err
@@ -111,7 +118,7 @@ func drillOne(path string, relaxed bool, seed int64, cc tcp.CongestionControl, n
 		return nil, err
 	}
 	var out *outputs
-	cfg := drill.Config{Relaxed: relaxed, Seed: seed, Congestion: cc, Prepare: func(n *stack.Network) error {
+	cfg := drill.Config{Relaxed: relaxed, Seed: seed, Congestion: cc, PHY: pc, Prepare: func(n *stack.Network) error {
 		var err error
 		out, err = openViewOutputs(n.Log, stdout, view, !narrate, jsonPath, pcapPath)
 		if err != nil {

@@ -20,8 +20,9 @@ type linkFlags struct {
 	loss, dup, reorder, corrupt probability
 	faults                      faultList
 	wireMode                    string
-	timestampsOff               bool   // --timestamps=false: packetwalk's TCP sends no RFC 7323 timestamps
-	cc                          ccFlag // --cc: packetwalk's TCP's congestion control
+	timestampsOff               bool     // --timestamps=false: packetwalk's TCP sends no RFC 7323 timestamps
+	cc                          ccFlag   // --cc: packetwalk's TCP's congestion control
+	phy                         phyFlags // --phy and its knobs: the wire's signal model (phyflags.go)
 }
 
 func (l *linkFlags) register(fs *flag.FlagSet) {
@@ -33,6 +34,7 @@ func (l *linkFlags) register(fs *flag.FlagSet) {
 	fs.Var(&l.corrupt, "corrupt", "probability that the wire flips a bit of a frame (0..1)")
 	fs.Var(&l.faults, "fault", "a targeted fault: drop:N or corrupt:N (frame N); repeatable")
 	fs.Var(newChoice(&l.wireMode, "hub", "hub", "switch"), "wire", "the wire: hub (every frame to every port) or switch (learns MAC addresses)")
+	l.phy.register(fs)
 }
 
 // registerTCP adds the flags that set packetwalk's TCP, for the commands
@@ -82,6 +84,10 @@ func (l *linkFlags) topology() (stack.TopologyConfig, error) {
 	if err != nil {
 		return stack.TopologyConfig{}, err
 	}
+	pc, err := l.phy.config()
+	if err != nil {
+		return stack.TopologyConfig{}, err
+	}
 	return stack.TopologyConfig{
 		Seed: l.seed,
 		MTU:  l.mtu,
@@ -92,6 +98,7 @@ func (l *linkFlags) topology() (stack.TopologyConfig, error) {
 				Seed: l.seed,
 			},
 			Faults: l.faults,
+			PHY:    pc,
 		},
 	}, nil
 }

@@ -37,6 +37,7 @@ func build(sc *Scenario) (*sim, error) {
 		wc := wire.Config{Name: w.Name, Mode: mode, Latency: w.Latency.D(), BandwidthBitsPerSecond: w.BandwidthBPS,
 			TxQueueLen: w.TxQueue, MTU: w.MTU,
 			Impairments: wire.Impairments{Loss: w.Loss, Duplicate: w.Dup, Reorder: w.Reorder, Corrupt: w.Corrupt}}
+		wc.PHY, _ = w.PHY.config()
 		for _, f := range w.Faults {
 			fault, _ := wire.ParseFault(f)
 			wc.Faults = append(wc.Faults, fault)

@@ -11,6 +11,12 @@
 // the answers to a lab's questions do not change from run to run.
 package scenario
 
+import (
+	"fmt"
+
+	"github.com/packetwalk/packetwalk/phy"
+)
+
 // Scenario is one scenario file.
 type Scenario struct {
 	File string `yaml:"-"` // where it was read from, for messages
@@ -53,6 +59,42 @@ type Wire struct {
 	// Faults are targeted faults: "drop:7", "corrupt:7",
 	// "corrupt:7:bit=100" (frame IDs of the step log).
 	Faults []string `yaml:"faults"`
+	// PHY is the wire's signal model (package phy); absent: bytes.
+	PHY *PHY `yaml:"phy"`
+}
+
+// PHY is a wire's signal model: a line code and what the signal suffers.
+type PHY struct {
+	// Code is manchester, nrz, 4b5b-nrzi, 4b5b-mlt3 (or off).
+	Code string `yaml:"code"`
+	// DriftPPM is how much faster the receiver's clock runs, in ppm.
+	DriftPPM float64 `yaml:"drift_ppm"`
+	// Jitter is the edges' timing spread, in fractions of a baud.
+	Jitter float64 `yaml:"jitter"`
+	// SNRdB is the signal-to-noise ratio in dB; absent: no noise.
+	SNRdB *float64 `yaml:"snr_db"`
+}
+
+// config is the phy.Config the scenario describes.
+func (p *PHY) config() (phy.Config, error) {
+	if p == nil {
+		return phy.Config{}, nil
+	}
+	code, err := phy.ParseCode(p.Code)
+	if err != nil {
+		return phy.Config{}, err
+	}
+	c := phy.Config{Code: code, DriftPPM: p.DriftPPM, Jitter: p.Jitter}
+	if p.SNRdB != nil {
+		if *p.SNRdB < -20 || *p.SNRdB > 100 {
+			return c, fmt.Errorf("snr_db %v is outside -20..100", *p.SNRdB)
+		}
+		c.Noise = phy.NoiseForSNR(*p.SNRdB)
+	}
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
 }
 
 // Host is a machine: packetwalk's stack (the default) or gVisor's netstack.

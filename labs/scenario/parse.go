@@ -133,6 +133,9 @@ func (sc *Scenario) validate() error {
 				return sc.errf(w.Line, "wire %s: %v", w.Name, err)
 			}
 		}
+		if _, err := w.PHY.config(); err != nil {
+			return sc.errf(w.Line, "wire %s: phy: %v", w.Name, err)
+		}
 		if w.MTU != 0 && (w.MTU < 68 || w.MTU > 9000) {
 			return sc.errf(w.Line, "wire %s: mtu %d is outside 68..9000", w.Name, w.MTU)
 		}

@@ -122,7 +122,7 @@ func (n *Narrator) Event(e *viz.Event) {
 		return
 	}
 	if h := n.held; h != nil {
-		if e.Frame == h.frame && e.Layer == viz.LayerPHY && (e.Step == "carry" || e.Verdict == viz.Drop) && !isRx(e) {
+		if e.Frame == h.frame && e.Layer == viz.LayerPHY && (e.Step == "carry" || e.Step == "encode" || e.Verdict == viz.Drop) && !isRx(e) {
 			h.steps = append(h.steps, copyEvent(e))
 			if to, ok := e.Field("to"); ok {
 				h.to = appendUnique(h.to, hostOf(to))
@@ -283,6 +283,23 @@ func (n *Narrator) step(frame uint64, fi *frameInfo, e *viz.Event) {
 		}
 	}
 	n.line(indent, e)
+	if e.Layer == viz.LayerPHY && n.showsWave() {
+		for _, l := range phyWave(e) {
+			n.raw(l)
+		}
+	}
+}
+
+// showsWave reports whether the narration draws the PHY model's waveforms:
+// when --layer asks for the phy layer by name, not in the full narration,
+// where they would bury everything else.
+func (n *Narrator) showsWave() bool {
+	for _, l := range n.opts.Layers {
+		if l == viz.LayerPHY {
+			return true
+		}
+	}
+	return false
 }
 
 // line prints one step.

@@ -481,7 +481,7 @@ function selectFrame(id, curEi) {
     const how = h === f.from ? "sending: out-layers, top-down" : D.wires.includes(h) ? "on the wire" : "receiving: in-layers, bottom-up";
     html += `<div class="walkhost"><h3>${esc(h)} <span class="hint">(${how})</span></h3><ol class="steps">${evs.filter((i) => E[i].host === h).map((i) => stepLi(i, curEi)).join("")}</ol></div>`;
   });
-  html += "</div>";
+  html += "</div>" + phyWaves(evs);
   const cs = capsOf.get(id) || [];
   if (cs.length) {
     html += `<h3>Bytes</h3><div id="capsel">${cs.map((ci) => `<button data-ci="${ci}">${esc(C[ci].host)} ${esc(C[ci].nic)} ${esc(C[ci].dir)}${C[ci].fcs_error ? " (FCS error)" : ""}${C[ci].ref != null ? " (same bytes)" : ""}</button>`).join(" ")}</div>`;
@@ -899,6 +899,44 @@ function showLive() {
   const el = $("live");
   el.className = live.status === "live" ? "on" : "off";
   el.innerHTML = `● ${esc(live.status)} · ${live.received} step(s) received` + (live.lost ? ` · <span class="reason">${live.lost} step(s) dropped because this page could not keep up</span>` : "");
+}
+
+// ---- PHY waveform (issue 18): a frame's first bauds as the receiver saw them ----
+// The wire's phy steps carry, with --phy, the beginning of the signal (wave:
+// the level sent per baud), where the receiver's recovered clock sampled
+// each baud (ticks: tenths of the baud, '.' none, '*' twice) and what it
+// sampled (got). Drawn per receiver: the sender's clock (a tick per baud),
+// the signal, the recovered clock's ticks and the sampled levels, errors red.
+function phyWaves(evs) {
+  const out = evs.filter((i) => E[i].layer === "phy" && E[i].fields && E[i].fields.wave).map((i) => phyWaveSVG(E[i]));
+  return out.length ? `<h3>Signal <span class="hint">(preamble, SFD, start of the header; --phy)</span></h3>${out.join("")}` : "";
+}
+function phyWaveSVG(e) {
+  const f = e.fields, sent = f.wave, ticks = f.ticks || "", got = f.got || "";
+  const sfd = +f.sfd_baud || 0, frame = +f.frame_baud || 0, lock = +f.lock_baud || 0;
+  const from = Math.max(0, sfd - 24), n = sent.length - from, bw = 8, x0 = 70, W = x0 + n * bw + 10;
+  const yOf = (c) => c === "+" ? 30 : c === "-" ? 58 : 44, X = (b) => x0 + (b - from) * bw;
+  let clock = "", line = "", ticksSVG = "", samples = "", errs = 0, slips = 0;
+  for (let b = from; b < sent.length; b++) {
+    clock += `M${X(b)} 8v8`;
+    const y = yOf(sent[b]);
+    line += (b === from ? `M${X(b)} ${y}` : `V${y}`) + `H${X(b + 1)}`;
+    const t = ticks[b];
+    if (t === "*" || (t === "." && b > lock)) { slips++; ticksSVG += `<rect class="phy-slip" x="${X(b)}" y="66" width="${bw}" height="8" fill="orange"><title>baud ${b}: ${t === "*" ? "sampled twice" : "skipped"} (a slip)</title></rect>`; }
+    if (t >= "0" && t <= "9") {
+      const x = X(b) + (+t + 0.5) * bw / 10, bad = got[b] !== sent[b];
+      if (bad) errs++;
+      ticksSVG += `<path d="M${x} 66v8" stroke="${bad ? "red" : "#06c"}"/>`;
+      samples += `<circle class="${bad ? "phy-err" : "phy-ok"}" cx="${x}" cy="${yOf(got[b])}" r="2.2" fill="${bad ? "red" : "#06c"}"><title>baud ${b}: sampled ${got[b]}, sent ${sent[b]}</title></circle>`;
+    }
+  }
+  const mark = (b, name) => b >= from && b < sent.length ? `<path d="M${X(b)} 4V78" stroke="#888" stroke-dasharray="3 2"/><text x="${X(b) + 2}" y="90" font-size="10">${name}</text>` : "";
+  const label = (y, s) => `<text x="2" y="${y}" font-size="10">${s}</text>`;
+  return `<div class="phywave" style="overflow-x:auto"><p class="hint">${esc(e.host)} → ${esc(f.to || "?")} (${esc(f.code || "")}): baud ${from}..${sent.length - 1}, ${errs} sampled wrong, ${slips} slipped</p>` +
+    `<svg class="phy-svg" width="${W}" height="96" viewBox="0 0 ${W} 96" font-family="sans-serif">` +
+    label(15, "sender clk") + `<path d="${clock}" stroke="#999"/>` +
+    label(47, "signal") + `<path class="phy-line" d="${line}" fill="none" stroke="#222" stroke-width="1.5"/>` +
+    label(73, "recovered") + ticksSVG + samples + mark(sfd, "SFD") + mark(frame, "frame") + `</svg></div>`;
 }
 
 window.packetwalk = {

@@ -55,6 +55,17 @@ const (
 // h2ReadSize is how much serveH2 reads at a time.
 const h2ReadSize = 32 << 10
 
+// serveH2 writes at most h2WriteQuantum bytes of DATA at a time, then
+// looks for frames that arrived meanwhile, waiting at most h2PollWait:
+// a request that comes while a large response is being sent joins the
+// round robin at once instead of waiting for the whole response, as in
+// a server whose writes do not block (nginx). (The multiplexer writes
+// all the windows allow: its writes block, see io_arch.go.)
+const (
+	h2WriteQuantum = 128 << 10
+	h2PollWait     = 200 * time.Microsecond
+)
+
 type h2phase int
 
 const (
@@ -89,6 +100,7 @@ type h2conn struct {
 	writeErr      error
 	upgraded      bool
 	maxHeaderList uint32
+	quantum       int64 // the most DATA one writeData call sends; 0: all the windows allow
 }
 
 // h2stream is one stream: a request arriving, then its response leaving.
@@ -261,6 +273,8 @@ func (c *conn) serveH2() {
 	h := c.h2
 	s := c.s
 	cfg := &s.cfg
+	h.quantum = h2WriteQuantum
+	h.writeData()
 	h.flush()
 	buf := make([]byte, h2ReadSize)
 	for !h.closed {
@@ -268,10 +282,15 @@ func (c *conn) serveH2() {
 		if len(h.streams) == 0 && c.served > 0 {
 			wait = cfg.KeepAliveTimeout
 		}
+		busy := h.sendable()
 		s.mu.Lock()
 		closing := s.closing
 		c.idle = len(h.streams) == 0
-		if !closing {
+		switch {
+		case closing:
+		case busy:
+			c.nc.SetReadDeadline(time.Now().Add(h2PollWait))
+		default:
 			c.nc.SetReadDeadline(time.Now().Add(wait))
 		}
 		s.mu.Unlock()
@@ -288,6 +307,11 @@ func (c *conn) serveH2() {
 		s.mu.Unlock()
 		if n > 0 {
 			h.feed(buf[:n])
+		}
+		if busy && n == 0 && isTimeout(err) && !s.isClosing() {
+			h.writeData() // nothing came: the next quantum
+			h.flush()
+			continue
 		}
 		if err != nil && !h.closed {
 			h.readFailed(err, wait)
@@ -936,10 +960,18 @@ func (h *h2conn) writeHeaders(id uint32, block []byte, endStream bool, what stri
 // until every body is sent or every window is shut. This round robin is
 // what interleaves the streams on the connection.
 func (h *h2conn) writeData() {
+	if h.phase == h2AwaitPreface {
+		// After the 101 of an Upgrade the body of stream 1 waits for
+		// the client's preface: a client reads the 101 into a buffer of
+		// its own, and what follows it must fit there (curl keeps 32
+		// KiB).
+		return
+	}
+	var sent int64
 	for progress := true; progress && h.writeErr == nil && !h.closed; {
 		progress = false
 		for _, s := range append([]*h2stream(nil), h.sending...) {
-			if s.left <= 0 || h.closed {
+			if s.left <= 0 || h.closed || h.quantum > 0 && sent >= h.quantum {
 				continue
 			}
 			n := min(s.left, int64(h.peerMaxFrame), s.sendWindow, h.sendWindow)
@@ -957,6 +989,7 @@ func (h *h2conn) writeData() {
 			s.left -= n
 			s.sendWindow -= n
 			h.sendWindow -= n
+			sent += n
 			s.dataFrames++
 			s.tx.bodyBytes += n
 			end := s.left == 0
@@ -975,6 +1008,19 @@ func (h *h2conn) writeData() {
 	if h.goneAway && len(h.streams) == 0 {
 		h.closed = true
 	}
+}
+
+// sendable reports whether a response has DATA the windows let go.
+func (h *h2conn) sendable() bool {
+	if h.sendWindow <= 0 || h.closed || h.phase == h2AwaitPreface {
+		return false
+	}
+	for _, s := range h.sending {
+		if s.left > 0 && s.sendWindow > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // finishStream ends a stream whose response was sent (or failed): steps

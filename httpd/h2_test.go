@@ -244,9 +244,14 @@ func TestH2TwoStreamsInterleaved(t *testing.T) {
 			got[d.StreamID] += len(d.Data())
 		}
 	}
-	cl.fr.WriteWindowUpdate(0, 1<<20)
-	cl.fr.WriteWindowUpdate(1, 1<<20)
-	cl.fr.WriteWindowUpdate(3, 1<<20)
+	// The three updates in one write, so the server learns of both
+	// streams' windows at once.
+	var updates bytes.Buffer
+	w := http2.NewFramer(&updates, nil)
+	w.WriteWindowUpdate(0, 1<<20)
+	w.WriteWindowUpdate(1, 1<<20)
+	w.WriteWindowUpdate(3, 1<<20)
+	cl.nc.Write(updates.Bytes())
 	var order []uint32
 	bodies := map[uint32]*bytes.Buffer{1: {}, 3: {}}
 	for ended := 0; ended < 2; {

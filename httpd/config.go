@@ -495,6 +495,9 @@ func LoadConfig(path string) (Config, error) {
 //	CompressMinSize 256        # smaller bodies go as they are
 //	CompressMaxSize 1M         # the most compressed in memory; larger bodies go as they are
 //	MaxRanges 200              # more ranges in one Range header: the whole body (200)
+//	Protocols h2c http/1.1     # without h2c: no HTTP/2 (preface or Upgrade: h2c)
+//	H2MaxSessionStreams 100    # HTTP/2 streams open at once; more: RST_STREAM REFUSED_STREAM
+//	H2WindowSize 65535         # each HTTP/2 stream's receive window (request body in flight)
 func ParseConfig(name string, r io.Reader) (Config, error) {
 	p := &configParser{name: name}
 	sc := bufio.NewScanner(r)

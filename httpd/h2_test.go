@@ -628,3 +628,23 @@ func TestH2Disabled(t *testing.T) {
 		t.Fatalf("the preface with HTTP/2 off: status %d, want 505", resp.StatusCode)
 	}
 }
+
+// The HTTP/2 directives of the config file.
+func TestH2ConfigDirectives(t *testing.T) {
+	cfg, err := ParseConfig("t.conf", strings.NewReader("H2MaxSessionStreams 7\nH2WindowSize 1000\nProtocols http/1.1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.H2MaxStreams != 7 || cfg.H2WindowSize != 1000 || !cfg.DisableH2 {
+		t.Fatalf("H2MaxStreams %d, H2WindowSize %d, DisableH2 %v", cfg.H2MaxStreams, cfg.H2WindowSize, cfg.DisableH2)
+	}
+	if cfg, err = ParseConfig("t.conf", strings.NewReader("Protocols h2c http/1.1\n")); err != nil || cfg.DisableH2 {
+		t.Fatalf("Protocols h2c http/1.1: %v, DisableH2 %v", err, cfg.DisableH2)
+	}
+	if _, err = ParseConfig("t.conf", strings.NewReader("Protocols spdy\n")); err == nil || !strings.Contains(err.Error(), "spdy") {
+		t.Fatalf("Protocols spdy: %v", err)
+	}
+	if err := (Config{H2WindowSize: 1 << 31}).Validate(); err == nil {
+		t.Fatal("a window of 2^31 bytes was accepted")
+	}
+}

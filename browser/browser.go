@@ -40,6 +40,10 @@ type Config struct {
 	Sleep func(time.Duration)
 	// Gzip asks for compressed responses (Accept-Encoding: gzip).
 	Gzip bool
+	// HTTP2 speaks HTTP/2 over cleartext with prior knowledge (h2.go):
+	// one connection, the page and then all its subresources as streams
+	// on it at once (RFC 9113). Connections is then ignored.
+	HTTP2 bool
 	// Rec records the browser's steps; nil records nothing.
 	Rec *viz.Recorder
 }
@@ -119,6 +123,10 @@ type conn struct {
 // everything each page needs; then the browser closes its connections (the
 // user closes the tab).
 func (b *Browser) Visit(paths []string) {
+	if b.cfg.HTTP2 {
+		b.visitH2(paths)
+		return
+	}
 	for _, p := range paths {
 		b.page(p)
 	}

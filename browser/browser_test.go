@@ -13,7 +13,11 @@ import (
 // goSite is a site served by Go's net/http, a server we did not write: a
 // page that needs a stylesheet and an image, a redirect, and gzip when
 // the client asks for it.
-func goSite(t *testing.T) (*httptest.Server, func() int) {
+func goSite(t *testing.T) (*httptest.Server, func() int) { return goSiteWith(t, nil) }
+
+// goSiteWith is goSite with the server's configuration changed by set
+// before it starts.
+func goSiteWith(t *testing.T, set func(*http.Server)) (*httptest.Server, func() int) {
 	var mu sync.Mutex
 	peers := map[string]bool{}
 	mux := http.NewServeMux()
@@ -52,6 +56,9 @@ func goSite(t *testing.T) (*httptest.Server, func() int) {
 			peers[c.RemoteAddr().String()] = true
 			mu.Unlock()
 		}
+	}
+	if set != nil {
+		set(srv.Config)
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)

@@ -122,6 +122,20 @@ type Config struct {
 	// Default 200.
 	MaxRanges int
 
+	// DisableH2 refuses HTTP/2: the connection preface is answered as a
+	// malformed HTTP/1.1 request and "Upgrade: h2c" is ignored (Apache's
+	// "Protocols http/1.1"). Default: h2c is on (h2.go).
+	DisableH2 bool
+	// H2MaxStreams is the SETTINGS_MAX_CONCURRENT_STREAMS the server
+	// announces: how many streams one HTTP/2 connection may have open at
+	// once; a stream beyond it is refused (RST_STREAM REFUSED_STREAM,
+	// RFC 9113 §5.1.2). Default 100 (Apache's H2MaxSessionStreams).
+	H2MaxStreams int
+	// H2WindowSize is the flow-control window the server gives each
+	// stream for the request body it receives (SETTINGS_INITIAL_WINDOW_SIZE,
+	// RFC 9113 §6.9.2), at most 2^31-1. Default 65535.
+	H2WindowSize int
+
 	// Now is the wall clock for Date headers and log timestamps. Default
 	// time.Now; tests pass a fixed clock. (Timeouts use the connection's
 	// deadlines, which are wall-clock times by net.Conn's contract.)
@@ -242,6 +256,8 @@ const (
 	defaultCompressMinBytes = 256
 	defaultCompressMaxBytes = 1 << 20
 	defaultMaxRanges        = 200
+	defaultH2MaxStreams     = 100
+	defaultH2WindowSize     = 65535
 )
 
 func (c Config) withDefaults() Config {
@@ -305,6 +321,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxRanges <= 0 {
 		c.MaxRanges = defaultMaxRanges
 	}
+	if c.H2MaxStreams <= 0 {
+		c.H2MaxStreams = defaultH2MaxStreams
+	}
+	if c.H2WindowSize <= 0 {
+		c.H2WindowSize = defaultH2WindowSize
+	}
 	return c
 }
 
@@ -320,6 +342,9 @@ func (c Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf(`httpd: unknown architecture %q (want "single", "pool" or "multiplexed")`, c.Arch)
+	}
+	if c.H2WindowSize > 1<<31-1 {
+		return fmt.Errorf("httpd: H2WindowSize %d is over HTTP/2's largest window, 2147483647 bytes (RFC 9113 §6.9.1)", c.H2WindowSize)
 	}
 	switch c.LogFormat {
 	case "common", "combined":
@@ -470,6 +495,9 @@ func LoadConfig(path string) (Config, error) {
 //	CompressMinSize 256        # smaller bodies go as they are
 //	CompressMaxSize 1M         # the most compressed in memory; larger bodies go as they are
 //	MaxRanges 200              # more ranges in one Range header: the whole body (200)
+//	Protocols h2c http/1.1     # without h2c: no HTTP/2 (preface or Upgrade: h2c)
+//	H2MaxSessionStreams 100    # HTTP/2 streams open at once; more: RST_STREAM REFUSED_STREAM
+//	H2WindowSize 65535         # each HTTP/2 stream's receive window (request body in flight)
 func ParseConfig(name string, r io.Reader) (Config, error) {
 	p := &configParser{name: name}
 	sc := bufio.NewScanner(r)
@@ -869,6 +897,31 @@ func (p *configParser) directive(args []string) error {
 			return err
 		}
 		p.cfg.MaxRanges, err = p.positive(a[0])
+	case "h2maxsessionstreams":
+		if err = need(1, 1); err != nil {
+			return err
+		}
+		p.cfg.H2MaxStreams, err = p.positive(a[0])
+	case "h2windowsize":
+		if err = need(1, 1); err != nil {
+			return err
+		}
+		p.cfg.H2WindowSize, err = p.positive(a[0])
+	case "protocols":
+		// Apache's "Protocols h2c http/1.1": without h2c, no HTTP/2.
+		if err = need(1, 3); err != nil {
+			return err
+		}
+		p.cfg.DisableH2 = true
+		for _, proto := range a {
+			switch strings.ToLower(proto) {
+			case "h2c":
+				p.cfg.DisableH2 = false
+			case "http/1.1", "h2":
+			default:
+				return p.errorf("Protocols: unknown protocol %q (want h2c, h2 or http/1.1)", proto)
+			}
+		}
 	case "identitychecktimeout":
 		if err = need(1, 1); err != nil {
 			return err

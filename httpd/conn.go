@@ -38,6 +38,10 @@ type conn struct {
 	// (before closing it, so the note comes before the FIN it causes);
 	// guarded by s.mu.
 	closeNoted bool
+
+	h2        *h2conn // the connection speaks HTTP/2 (h2.go)
+	h2checked bool    // its first bytes were not the HTTP/2 preface
+	stream    uint32  // the HTTP/2 stream whose steps are being logged
 }
 
 // Timeouts and bounds of closing a connection gently.
@@ -99,12 +103,20 @@ func (s *Server) serveConn(nc net.Conn) {
 	c.bw = bufio.NewWriterSize(nc, connBufferSize)
 	for {
 		req, h, err := c.readRequest()
+		if c.h2 != nil { // the HTTP/2 preface came (h2.go)
+			c.serveH2()
+			return
+		}
 		if err != nil {
 			c.endOfRequests(req, h, err)
 			return
 		}
 		if !c.serveRequest(req, h, c.br.Buffered()) {
 			c.close(true)
+			return
+		}
+		if c.h2 != nil { // the request upgraded to HTTP/2 (h2.go)
+			c.serveH2()
 			return
 		}
 	}
@@ -115,7 +127,7 @@ func (s *Server) serveConn(nc net.Conn) {
 // accept reports false when the connection is to be closed at once.
 func (c *conn) accept() bool {
 	cfg := &c.s.cfg
-	st := c.s.st
+	st := c.st()
 	var fields []viz.Field
 	if st.on() {
 		fields = append(fields, viz.F("client", c.remote.String()), viz.F("local", c.local.String()), viz.F("arch", cfg.Arch))
@@ -280,6 +292,9 @@ func (c *conn) readRequest() (*Request, *head, error) {
 			return nil, nil, err
 		}
 	}
+	if c.sniffH2() { // HTTP/2 with prior knowledge (h2.go)
+		return nil, nil, nil
+	}
 	received := cfg.Now()
 	c.nc.SetReadDeadline(time.Now().Add(cfg.HeaderTimeout))
 	req, h, err := readHead(c.br, c.s.lim)
@@ -324,7 +339,7 @@ func isTimeout(err error) bool {
 // clean close by the client, an idle timeout, a shutdown, a broken
 // connection.
 func (c *conn) endOfRequests(req *Request, h *head, err error) {
-	st := c.s.st
+	st := c.st()
 	var re *requestError
 	switch {
 	case errors.As(err, &re):
@@ -377,7 +392,7 @@ func (c *conn) answerError(req *Request, h *head, re *requestError) {
 		h = &head{}
 	}
 	c.s.errorLog("", c.remote, fmt.Sprintf("%d %s: %s", re.Status, statusText(re.Status), re.Msg))
-	if st := c.s.st; st.on() {
+	if st := c.st(); st.on() {
 		st.emit(c.id, "receive", viz.Drop, re.Reason,
 			fmt.Sprintf("cannot read the request: %s; answering %d %s.", re.Msg, re.Status, statusText(re.Status)),
 			viz.F("status", strconv.Itoa(re.Status)), viz.F("request_line", truncate(h.requestLine, 200)))
@@ -389,6 +404,9 @@ func (c *conn) answerError(req *Request, h *head, re *requestError) {
 // close ends the connection; gently (a lingering close) when the client
 // may still be sending.
 func (c *conn) close(gently bool) {
+	if c.h2 != nil {
+		c.h2.goAwayOnClose() // h2.go
+	}
 	if c.bw != nil {
 		c.bw.Flush()
 	}

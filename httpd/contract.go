@@ -68,7 +68,10 @@ type Connection interface {
 	ConnID() uint64
 }
 
-// stepper logs the seven steps; a nil recorder logs nothing.
+// stepper logs the seven steps; a nil recorder logs nothing. On an
+// HTTP/2 connection, stream is the stream the step is about (0: the
+// connection as a whole), added to every step's fields.
 type stepper struct {
-	rec *viz.Recorder
+	rec    *viz.Recorder
+	stream uint32
 }

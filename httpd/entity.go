@@ -427,7 +427,7 @@ type representation struct {
 func (c *conn) represent(tx *transaction, res *Resource, r *response, ctype string, lastMod time.Time) representation {
 	cfg := &c.s.cfg
 	req := tx.req
-	st := c.s.st
+	st := c.st()
 	var rep representation
 	note := func(decision string, v viz.Verdict, reason viz.Reason, msg string, fields ...viz.Field) {
 		if st.on() {

@@ -443,6 +443,9 @@ func (m *muxer) read(mc *muxConn, scratch []byte) {
 func (m *muxer) advance(mc *muxConn) {
 	s, c := m.s, mc.c
 	for !mc.closed {
+		if m.advanceH2(mc) { // HTTP/2 (h2_mux.go)
+			return
+		}
 		if len(mc.in) == 0 {
 			switch {
 			case mc.eof:

@@ -46,7 +46,7 @@ func (c *conn) logTransaction(tx *transaction) {
 	} else {
 		msg = "formatted the transaction's log line (" + s.cfg.LogFormat + " format); no access log is configured."
 	}
-	if st := s.st; st.on() {
+	if st := c.st(); st.on() {
 		fields := []viz.Field{viz.F("line", line), viz.F("status", strconv.Itoa(tx.status)), viz.F("bytes", strconv.FormatInt(tx.bodyBytes, 10))}
 		if tx.vhost != "" {
 			fields = append(fields, viz.F("vhost", tx.vhost))

@@ -38,10 +38,19 @@ const allowedMethods = "GET, HEAD, POST, OPTIONS"
 // It reports whether the connection stays open.
 func (c *conn) serveRequest(req *Request, h *head, buffered int) bool {
 	c.logReceive(req, h, buffered)
+	if c.upgradeH2(req, h) { // Upgrade: h2c (h2.go)
+		return true
+	}
 	tx := &transaction{req: req, head: h}
+	return c.finish(tx, c.resourceFor(tx))
+}
+
+// resourceFor runs steps 3 and 4: the Resource step 5 builds.
+func (c *conn) resourceFor(tx *transaction) *Resource {
+	req := tx.req
 	if c.denied {
 		tx.forceClose, tx.closeWhy = true, "the client's address is refused"
-		return c.finish(tx, &Resource{Status: 403, Reason: "address denied (step 1)"})
+		return &Resource{Status: 403, Reason: "address denied (step 1)"}
 	}
 	res := c.process(tx)
 	if res == nil {
@@ -52,12 +61,12 @@ func (c *conn) serveRequest(req *Request, h *head, buffered int) bool {
 			res = &Resource{Status: 204, Reason: "options", Header: textproto.MIMEHeader{"Allow": {allowedMethods}}, VHost: res.VHost}
 		}
 	}
-	return c.finish(tx, res)
+	return res
 }
 
 // logReceive is the receive step of a request read in full.
 func (c *conn) logReceive(req *Request, h *head, buffered int) {
-	st := c.s.st
+	st := c.st()
 	if !st.on() {
 		return
 	}
@@ -91,7 +100,7 @@ func (c *conn) logReceive(req *Request, h *head, buffered int) {
 // the request on to step 4.
 func (c *conn) process(tx *transaction) *Resource {
 	req, h := tx.req, tx.head
-	st := c.s.st
+	st := c.st()
 	pass := func(msg string) {
 		if st.on() {
 			st.emit(c.id, "process", viz.Pass, "", msg, viz.F("method", req.Method), viz.F("path", req.Path))
@@ -184,7 +193,7 @@ func (c *conn) mapResource(tx *transaction) *Resource {
 	if res.Status == 0 {
 		res.Status = 200
 	}
-	if st := c.s.st; st.on() {
+	if st := c.st(); st.on() {
 		var to string
 		switch {
 		case res.Location != "":

@@ -217,7 +217,7 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 		add("Keep-Alive", fmt.Sprintf("timeout=%d, max=%d", seconds, cfg.KeepAliveMax-c.served-1))
 	}
 
-	if st := c.s.st; st.on() {
+	if st := c.st(); st.on() {
 		length := "no Content-Length"
 		if r.length >= 0 {
 			length = "Content-Length " + strconv.FormatInt(r.length, 10)
@@ -334,7 +334,7 @@ func (c *conn) send(tx *transaction, r *response) {
 	c.served++
 	tx.headerBytes, tx.bodyBytes, tx.sendErr = n, body, err
 
-	st := c.s.st
+	st := c.st()
 	if err != nil {
 		tx.keep, tx.keepWhy = false, "the response could not be written"
 		c.s.errorLog(tx.vhost, c.remote, fmt.Sprintf("sending %d for %q failed: %v", r.status, tx.head.requestLine, err))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -239,5 +240,12 @@ func (s *Server) held() int {
 func (st stepper) on() bool { return st.rec.On() }
 
 func (st stepper) emit(conn uint64, step string, v viz.Verdict, r viz.Reason, msg string, fields ...viz.Field) {
+	if st.stream != 0 {
+		fields = append([]viz.Field{viz.F("stream", strconv.FormatUint(uint64(st.stream), 10))}, fields...)
+	}
 	st.rec.Emit(viz.Event{Layer: viz.LayerHTTP, Step: step, Verdict: v, Reason: r, Conn: conn, Msg: msg, Fields: fields})
 }
+
+// st is the stepper for c's steps: the server's, with the HTTP/2 stream
+// being served, if any.
+func (c *conn) st() stepper { return stepper{rec: c.s.st.rec, stream: c.stream} }

@@ -111,6 +111,17 @@ const (
 	ReasonHTTPTooManyRanges    Reason = "http_too_many_ranges"    // step 5: over MaxRanges, or overlapping ranges: the Range is ignored (200)
 	ReasonHTTPCompressTooLarge Reason = "http_compress_too_large" // step 5: a body over CompressMaxSize is sent uncompressed
 	ReasonHTTPSendFailed       Reason = "http_send_failed"        // step 6: the response could not be written
+
+	// HTTP/2 (RFC 9113) over cleartext: connection errors end with GOAWAY,
+	// stream errors with RST_STREAM.
+	ReasonH2BadPreface    Reason = "h2_bad_preface"    // the connection preface or the first SETTINGS is missing or wrong (GOAWAY PROTOCOL_ERROR)
+	ReasonH2Protocol      Reason = "h2_protocol_error" // a frame breaks RFC 9113's rules for the connection (GOAWAY PROTOCOL_ERROR)
+	ReasonH2FrameSize     Reason = "h2_frame_size"     // a frame longer than SETTINGS_MAX_FRAME_SIZE, or of a wrong fixed size (FRAME_SIZE_ERROR)
+	ReasonH2Compression   Reason = "h2_compression"    // the HPACK header block cannot be decoded (GOAWAY COMPRESSION_ERROR)
+	ReasonH2FlowControl   Reason = "h2_flow_control"   // the peer sent more DATA than the window allowed, or overflowed a window (FLOW_CONTROL_ERROR)
+	ReasonH2RefusedStream Reason = "h2_refused_stream" // a new stream beyond SETTINGS_MAX_CONCURRENT_STREAMS (RST_STREAM REFUSED_STREAM)
+	ReasonH2BadStream     Reason = "h2_bad_stream"     // a malformed request on one stream: pseudo-headers, connection-specific fields (RST_STREAM PROTOCOL_ERROR)
+	ReasonH2StreamReset   Reason = "h2_stream_reset"   // the client reset a stream (RST_STREAM): its response is abandoned
 )
 
 // reasonInfo explains each reason in one sentence, for viewers and labs.
@@ -199,6 +210,15 @@ var reasonInfo = map[Reason]string{
 	ReasonHTTPTooManyRanges:    "the Range header asks for more ranges than MaxRanges, or for overlapping ranges that add up to more than the whole body, so it is ignored and the whole body is sent with 200 OK (RFC 9110 §14.2)",
 	ReasonHTTPCompressTooLarge: "the body is larger than CompressMaxSize, the most the server compresses in memory, so it is sent uncompressed (identity)",
 	ReasonHTTPSendFailed:       "the response could not be written: the client closed or reset the connection, or stopped reading",
+
+	ReasonH2BadPreface:    "an HTTP/2 connection must open with the 24-byte preface \"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n\" followed by a SETTINGS frame; anything else is a connection error of type PROTOCOL_ERROR (RFC 9113 §3.4), answered with GOAWAY and a close",
+	ReasonH2Protocol:      "an HTTP/2 frame breaks the protocol for the whole connection (a frame on the wrong stream, a stream ID that goes backwards, CONTINUATION out of place, a zero WINDOW_UPDATE): connection error PROTOCOL_ERROR, GOAWAY and close (RFC 9113 §5.4.1)",
+	ReasonH2FrameSize:     "an HTTP/2 frame is longer than the SETTINGS_MAX_FRAME_SIZE the server announced, or a fixed-size frame (PING, SETTINGS, WINDOW_UPDATE, RST_STREAM, PRIORITY) has the wrong length: FRAME_SIZE_ERROR (RFC 9113 §4.2)",
+	ReasonH2Compression:   "the HPACK header block cannot be decoded, which leaves the connection's header table in an unknown state: connection error COMPRESSION_ERROR (RFC 9113 §4.3, RFC 7541)",
+	ReasonH2FlowControl:   "the peer sent more DATA than the flow-control window the server gave it, or a WINDOW_UPDATE pushed a window past 2^31-1: FLOW_CONTROL_ERROR (RFC 9113 §6.9)",
+	ReasonH2RefusedStream: "the client opened a stream while SETTINGS_MAX_CONCURRENT_STREAMS streams were already open, so the server refuses it with RST_STREAM REFUSED_STREAM, which tells the client it may retry (RFC 9113 §5.1.2, §8.7)",
+	ReasonH2BadStream:     "the request on one HTTP/2 stream is malformed: a missing or repeated pseudo-header, a connection-specific header field (Connection, Keep-Alive, Transfer-Encoding, Upgrade), an uppercase name, or a frame the stream's state does not allow: stream error, RST_STREAM PROTOCOL_ERROR or STREAM_CLOSED (RFC 9113 §8.1.1, §8.2.2, §5.1)",
+	ReasonH2StreamReset:   "the client reset the stream with RST_STREAM (it no longer wants the response), so the server stops sending it; the rest of the connection goes on (RFC 9113 §6.4)",
 
 	ReasonNoSocket:       "no socket matches the segment's four-tuple or port",
 	ReasonBacklogFull:    "the listening socket's queue is full",

@@ -33,6 +33,7 @@ type traceOpts struct {
 	client                                string
 	connections                           int
 	gzip                                  bool
+	http2                                 bool
 }
 
 func (o *traceOpts) flagSet() *flag.FlagSet {
@@ -48,6 +49,7 @@ func (o *traceOpts) flagSet() *flag.FlagSet {
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "give up on the whole run after this long")
 	fs.Var(newChoice(&o.client, "packetwalk", "packetwalk", "gvisor"), "client", "the client host: packetwalk (its whole walk narrated, running the seed's browser; the run is reproducible from --seed) or gvisor (gVisor's netstack and Go's HTTP client, a production peer; not reproducible)")
 	fs.IntVar(&o.connections, "connections", 1, fmt.Sprintf("the browser's connections to the server: 1 sends every request on one persistent connection; up to %d fetch a page's stylesheet and images in parallel", browserpkg.MaxConnections))
+	fs.BoolVar(&o.http2, "http2", false, "the browser speaks HTTP/2 over cleartext (prior knowledge): the page, then its stylesheet and images as streams on one connection, their frames interleaved")
 	fs.BoolVar(&o.gzip, "gzip", true, "the browser asks for compressed responses (Accept-Encoding: gzip); --gzip=false does not")
 	fs.StringVar(&o.scenario, "scenario", "", "run a scenario `FILE`, or a lab's scenario (ID or ID/FILE), instead of the default exchange")
 	o.view.register(fs)
@@ -97,7 +99,13 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	if o.connections < 1 || o.connections > browserpkg.MaxConnections {
 		return fmt.Errorf("--connections %d: want 1 to %d", o.connections, browserpkg.MaxConnections)
 	}
+	if o.http2 && o.connections != 1 {
+		return fmt.Errorf("--http2 fetches everything as streams on one connection; it cannot be combined with --connections %d", o.connections)
+	}
 	if o.client == "gvisor" {
+		if o.http2 {
+			return fmt.Errorf("--http2 is the packetwalk browser's; --client gvisor runs Go's HTTP/1.1 client")
+		}
 		return traceGVisor(&o, paths, topo, site, mapCfg, stdout, stderr)
 	}
 	return tracePacketwalk(&o, paths, topo, site, mapCfg, stdout, stderr)
@@ -166,6 +174,7 @@ func tracePacketwalk(o *traceOpts, paths []string, topo stack.TopologyConfig, si
 		Spawn:       n.Go,
 		Sleep:       func(d time.Duration) { client.Poll(nil, d) },
 		Gzip:        o.gzip,
+		HTTP2:       o.http2,
 		Rec:         n.Log.Recorder("client"),
 	})
 	if err != nil {

@@ -72,6 +72,11 @@ func init() {
 			about: "packetdrill scripts (the field's TCP conformance tests) played against a packetwalk " +
 				"host in virtual time: each line's segment, socket call and result checked, one script " +
 				"narrated and drawn like a trace; drill/corpus holds packetwalk's own."},
+		{name: "playground", flags: func() *flag.FlagSet { return new(playgroundOpts).flagSet() }, run: runPlayground,
+			about: "Write the playground into --out DIR: a page that runs packetwalk itself in a browser " +
+				"(WebAssembly built now with your Go), offline from the folder or from any static web host: the " +
+				"main job, ping, the scenario labs with their questions checked, a scenario editor, the report " +
+				"of every run and its capture to download."},
 		{name: "help", args: []string{"[COMMAND]"}, flags: func() *flag.FlagSet { return newFlagSet("help") }, run: runHelp,
 			about: "Print the usage, or a command's usage and flags (packetwalk help lab run: a lab command's)."},
 		{name: "version", flags: func() *flag.FlagSet { return newFlagSet("version") }, run: runVersion,

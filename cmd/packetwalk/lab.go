@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/packetwalk/packetwalk/labs"
@@ -59,10 +60,12 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s needs a lab ID or a scenario file, e.g. packetwalk lab %s 01-http-life or packetwalk lab %s my-scenario.yaml (packetwalk lab list shows the labs)", sub, sub, sub)
 	}
 	id, rest := rest[0], rest[1:]
-	if _, ok := findImpl(id); ok && (sub == "run" || sub == "check") {
+	// --help prints the subcommand's flags whatever the lab's kind.
+	wantsHelp := slices.ContainsFunc(rest, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" })
+	if _, ok := findImpl(id); ok && !wantsHelp && (sub == "run" || sub == "check") {
 		return fmt.Errorf("%s is an implementation lab: packetwalk lab show %s tells what to write, and packetwalk lab test %s --impl DIR grades it", id, id, id)
 	}
-	if _, ok := findImpl(id); !ok && (sub == "skeleton" || sub == "test") {
+	if _, ok := findImpl(id); !ok && !wantsHelp && (sub == "skeleton" || sub == "test") {
 		if l, err := labs.Open(id); err == nil {
 			return fmt.Errorf("%s is a scenario lab, without code to write: packetwalk lab run %s runs it and packetwalk lab check %s --answers FILE grades your answers", l.ID, id, id)
 		}
@@ -241,6 +244,11 @@ func labRun(id string, args []string, stdout, stderr io.Writer) error {
 	}
 	allOK := true
 	for _, sc := range scs {
+		if !scenario.GVisor && sc.UsesGVisor() {
+			// The playground (js/wasm) has no gVisor: say so and run the rest.
+			fmt.Fprintf(stdout, "== %s: %s\nskipped: a host of this scenario runs gVisor's netstack, which the playground does not include; run it with packetwalk in a terminal\n", path.Base(sc.File), sc.Title)
+			continue
+		}
 		stem := labs.Stem(sc.File)
 		if o.scenario == "" && !l.Standalone && labs.IsTask(sc.File) {
 			// A task is the student's to edit: leave a copy to change.

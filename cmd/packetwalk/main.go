@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -21,10 +20,6 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 // errUsage marks a bad command line: exit status 2, as flag's own errors.
 var errUsage = errors.New("usage")
-
-func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
 
 // run is main without the process: it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {

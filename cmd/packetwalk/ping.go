@@ -16,6 +16,7 @@ type pingOpts struct {
 	interval           time.Duration
 	viaRouter, quiet   bool
 	pcapPath, jsonPath string
+	htmlPath           string
 	view               viewFlags
 }
 
@@ -29,6 +30,7 @@ func (o *pingOpts) flagSet() *flag.FlagSet {
 	fs.IntVar(&o.ttl, "ttl", 64, "TTL of the echo requests (1..255)")
 	fs.StringVar(&o.pcapPath, "pcap", "", "write the capture to this pcapng `FILE`")
 	fs.StringVar(&o.jsonPath, "json", "", "write the step log to this JSON Lines `FILE`")
+	fs.StringVar(&o.htmlPath, "html", "", "write the HTML report (ladder, frame walks, bytes) to this `FILE`")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the replies and the statistics, not every step")
 	o.view.register(fs)
 	return fs
@@ -93,6 +95,10 @@ func runPing(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	dst := server.Addr()
+	if err := out.addHTML(net.Log, o.htmlPath, fmt.Sprintf("packetwalk ping %s: %d echo requests of %d bytes", dst, o.count, o.size)); err != nil {
+		out.close()
+		return err
+	}
 	out.println("PING %s (%s) %d(%d) bytes of data; MTU %d, seed %d", dst, dst, o.size, o.size+28, o.lf.mtu, o.lf.seed)
 	var stats stack.PingStats
 	client.Ping(stack.PingConfig{Dst: dst, Count: o.count, Size: o.size, Interval: o.interval},

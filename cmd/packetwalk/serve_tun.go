@@ -321,6 +321,11 @@ func planTUN(f *serveFlags) (*tunPlan, error) {
 	return plan, nil
 }
 
+// ifNameSize is Linux's IFNAMSIZ (include/uapi/linux/if.h): a device name
+// and its terminating NUL. A constant here rather than syscall's, which
+// js/wasm (the playground) does not define.
+const ifNameSize = 16
+
 // planDevice checks --tun or --tap NAME and --addr CIDR, and works out the
 // kernel side's address. Its errors are sentences without the final full
 // stop.
@@ -336,8 +341,8 @@ func planDevice(tun, tap, addr string) (*tunPlan, error) {
 		return nil, errors.New("--addr goes with --tun NAME or --tap NAME: say which device to serve on, e.g. --tun pw0 --addr 10.9.0.2/24")
 	case addr == "":
 		return nil, fmt.Errorf("%s %s needs --addr CIDR, packetwalk's address on the device, e.g. --addr 10.9.0.2/24", flagName, name)
-	case len(name) >= syscall.IFNAMSIZ || strings.ContainsAny(name, "/ \t\n:"):
-		return nil, fmt.Errorf("%s %q is not a device name: at most %d characters, without '/', ':' or spaces, e.g. pw0", flagName, name, syscall.IFNAMSIZ-1)
+	case len(name) >= ifNameSize || strings.ContainsAny(name, "/ \t\n:"):
+		return nil, fmt.Errorf("%s %q is not a device name: at most %d characters, without '/', ':' or spaces, e.g. pw0", flagName, name, ifNameSize-1)
 	}
 	p, err := netip.ParsePrefix(addr)
 	if err != nil || !p.Addr().Is4() {

@@ -1,18 +1,28 @@
 package scenario
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"sort"
 
 	"github.com/packetwalk/packetwalk/ip"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
-	"github.com/packetwalk/packetwalk/stack/gvisorhost"
 	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/wire"
 )
+
+// gvisorPeer is a host running gVisor's netstack, as a scenario uses it
+// (gvisor.go). Built for js/wasm (the playground) there is none: gVisor is
+// not part of the page (gvisor_js.go).
+type gvisorPeer interface {
+	MAC() nic.MAC
+	Close() error
+	DialTCP(ctx context.Context, addr netip.AddrPort) (net.Conn, error)
+}
 
 // sim is a scenario's network once built: the stack's Network with the
 // scenario's wires and hosts, by name.
@@ -21,7 +31,7 @@ type sim struct {
 	net   *stack.Network
 	wires map[string]*wire.Wire
 	pw    map[string]*stack.Host
-	gv    map[string]*gvisorhost.Host
+	gv    map[string]gvisorPeer
 	cfg   map[string]*Host
 	paced bool
 }
@@ -30,7 +40,7 @@ type sim struct {
 // their NICs numbered 02:00:00:00:00:01 and on (unless a mac is given).
 func build(sc *Scenario) (*sim, error) {
 	s := &sim{sc: sc, net: stack.NewNetwork(sc.Seed), wires: map[string]*wire.Wire{},
-		pw: map[string]*stack.Host{}, gv: map[string]*gvisorhost.Host{}, cfg: map[string]*Host{}}
+		pw: map[string]*stack.Host{}, gv: map[string]gvisorPeer{}, cfg: map[string]*Host{}}
 	for i := range sc.Wires {
 		w := &sc.Wires[i]
 		mode, _ := wire.ParseMode(orDefault(w.Mode, "hub"))
@@ -60,19 +70,16 @@ func build(sc *Scenario) (*sim, error) {
 			if in.MAC != "" {
 				mac, _ = nic.ParseMAC(in.MAC)
 			}
-			cfg := gvisorhost.Config{Name: h.Name, MAC: mac, MTU: in.MTU, Addr: netip.MustParsePrefix(in.Addr),
-				Clock: s.net.Clock, Log: s.net.Log}
+			var gw netip.Addr
 			if h.Gateway != "" {
-				cfg.Gateway = netip.MustParseAddr(h.Gateway)
+				gw = netip.MustParseAddr(h.Gateway)
 			}
-			g, err := gvisorhost.New(cfg)
+			g, err := newGVisorPeer(h.Name, mac, in.MTU, netip.MustParsePrefix(in.Addr), gw, s.net, s.wires[in.Wire])
 			if err != nil {
 				s.close()
 				return nil, sc.errf(h.Line, "host %s: %v", h.Name, err)
 			}
 			s.gv[h.Name] = g
-			s.wires[in.Wire].Attach(g)
-			g.Attach(s.wires[in.Wire])
 			continue
 		}
 		hc := stack.HostConfig{Name: h.Name, Forwarding: h.Forwarding, MaxSockets: h.MaxSockets,
@@ -154,6 +161,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// UsesGVisor reports whether a host of the scenario runs gVisor's netstack
+// (kind gvisor), which the playground cannot run (GVisor).
+func (sc *Scenario) UsesGVisor() bool {
+	for i := range sc.Hosts {
+		if sc.Hosts[i].Kind == "gvisor" {
+			return true
+		}
+	}
+	return false
 }
 
 // hostsByName indexes the scenario's hosts.

@@ -32,6 +32,8 @@
 package arp
 
 import (
+	"net/netip"
+
 	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/viz"
@@ -47,6 +49,34 @@ import (
 //
 // To labs and tools: ARP.Entries, the cache as `ip neigh` shows it.
 var _ nic.Protocol = (*ARP)(nil)
+
+// Resolver is what stack's Interface needs of a NIC's ARP: the four calls
+// above. It is an interface so that a student's neighbour cache can run in
+// the stack (the implementation lab impl-arp, labs/impl); Config.Resolver
+// nil means this package's ARP, whose comments state the contract in full:
+// Output sends at once to a REACHABLE neighbour, else queues a copy and
+// broadcasts who-has (RFC 826), retried every RetryInterval up to
+// MaxRequests, after which the queued packets are dropped (arp_unresolved);
+// Receive answers requests for AddAddress's addresses and merges what a
+// packet says of its sender; entries expire after CacheTimeout. Every call
+// runs on the host's event loop.
+type Resolver interface {
+	nic.Protocol // Receive: every ARP frame the NIC receives
+	AddAddress(ip netip.Addr)
+	Output(nextHop netip.Addr, t nic.EtherType, payload []byte, id uint64) error
+	Entries() []Neighbor
+}
+
+var _ Resolver = (*ARP)(nil)
+
+// NewResolver returns the resolver of NIC n: cfg.Resolver's, given cfg
+// with its defaults filled in, or this package's ARP when it is nil.
+func NewResolver(n NIC, cfg Config) Resolver {
+	if cfg.Resolver != nil {
+		return cfg.Resolver(n, cfg.withDefaults())
+	}
+	return New(n, cfg)
+}
 
 // ---- Downwards: what ARP needs of the NIC ----
 

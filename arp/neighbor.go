@@ -59,6 +59,10 @@ type Config struct {
 	// negative value deletes the entry at once, as Linux does: the next
 	// packet then starts a new resolution.
 	FailedTimeout time.Duration
+	// Resolver builds the NIC's resolver instead of New (NewResolver),
+	// given this Config with the defaults filled in; nil means New. A lab
+	// puts a student's neighbour cache here.
+	Resolver func(n NIC, cfg Config) Resolver
 }
 
 func (c Config) withDefaults() Config {

@@ -1,6 +1,9 @@
 package ip
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+)
 
 // This file is the IP layer's contract: what it needs from the links below
 // it (a NIC with ARP, adapted by package stack, since ip does not import
@@ -143,4 +146,67 @@ type FragmentReassembler interface {
 	// Pending reports how many datagrams are incomplete and how many
 	// payload bytes they hold.
 	Pending() (datagrams, bytes int)
+}
+
+// ---- Inside the layer: the routing table and the forwarding decision, replaceable ----
+
+// Router is the host's routing table and, on a router, the decision what
+// to do with a datagram addressed elsewhere. It sits behind an interface so
+// that a student's router can run in the stack (the implementation lab
+// impl-router, labs/impl); Config.Router nil means NewRouteTable. Every
+// datagram the host sends or forwards is routed by Lookup. The layer keeps
+// what is not the decision's: the martian and option checks before it, and
+// after it the drops and ICMP errors it asks for, the step log, and
+// building, fragmenting and sending the forwarded copy. It is called on
+// the host's event loop only.
+type Router interface {
+	// Add puts r in the table; the layer has masked r.Prefix and filled
+	// r.Src.
+	Add(r Route)
+	// Lookup returns the route whose prefix contains dst with the most
+	// bits, the longest-prefix match of RFC 1812 §5.2.4.3; false when no
+	// route contains dst.
+	Lookup(dst netip.Addr) (Route, bool)
+	// Routes lists the table, most specific first, as `ip route` shows it.
+	Routes() []Route
+	// Forward decides for a datagram to dst that arrived with TTL ttl
+	// (RFC 1812 §5.3.1, §5.2.4): time exceeded when forwarding would take
+	// the TTL to 0, no route when Lookup finds none, else send, with the
+	// route, the next hop on its link and the decremented TTL.
+	Forward(dst netip.Addr, ttl uint8) ForwardDecision
+}
+
+// ForwardVerdict is a router's decision for a datagram addressed elsewhere.
+type ForwardVerdict uint8
+
+const (
+	// ForwardSend: send the copy with TTL Decision.TTL to NextHop on
+	// Route.Link.
+	ForwardSend ForwardVerdict = iota + 1
+	// ForwardTimeExceeded: drop it (ttl_expired) and send ICMP Time
+	// Exceeded, code 0 (RFC 792, RFC 1812 §5.3.1).
+	ForwardTimeExceeded
+	// ForwardNoRoute: drop it (no_route) and send ICMP Destination
+	// Unreachable, code 0 net unreachable (RFC 1812 §5.2.7.1).
+	ForwardNoRoute
+)
+
+func (v ForwardVerdict) String() string {
+	switch v {
+	case ForwardSend:
+		return "send"
+	case ForwardTimeExceeded:
+		return "time-exceeded"
+	case ForwardNoRoute:
+		return "no-route"
+	}
+	return fmt.Sprintf("ForwardVerdict(%d)", uint8(v))
+}
+
+// ForwardDecision is what Router.Forward decided.
+type ForwardDecision struct {
+	Verdict ForwardVerdict
+	Route   Route      // the matching route (ForwardSend)
+	NextHop netip.Addr // Route.Gateway, or the destination itself when it is on the link
+	TTL     uint8      // the forwarded copy's TTL: the arriving TTL minus one
 }

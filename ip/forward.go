@@ -37,20 +37,30 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 			return
 		}
 	}
-	// RFC 1812 §5.3.1: a router that would decrement the TTL to zero
-	// discards the datagram and sends Time Exceeded.
-	if h.TTL() <= 1 {
+	// The decision is the Router's (Config.Router): RFC 1812 §5.3.1, a
+	// router that would decrement the TTL to zero discards the datagram
+	// and sends Time Exceeded; §5.2.4.3, the longest-prefix match; §5.2.7.1,
+	// no route is answered with Destination Unreachable.
+	d := l.routes.Forward(h.Dst(), h.TTL())
+	switch {
+	case d.Verdict == ForwardTimeExceeded:
 		l.drop(in.Frame, "forward", viz.ReasonTTLExpired, fmt.Sprintf("TTL %d would reach 0 at this hop", h.TTL()))
 		icmpError(ICMPTimeExceeded, ICMPTTLExceeded, 0)
 		return
-	}
-	r, ok := l.routes.lookup(h.Dst())
-	if !ok {
+	case d.Verdict == ForwardNoRoute:
 		l.stats.OutNoRoutes++
 		l.drop(in.Frame, "forward", viz.ReasonNoRoute, fmt.Sprintf("no route to %s", h.Dst()))
 		icmpError(ICMPDestUnreachable, ICMPNetUnreachable, 0)
 		return
+	case d.Verdict != ForwardSend || d.Route.Link == nil:
+		// A replaced Router (a lab's) that decided nothing usable: the
+		// datagram cannot go anywhere, and nobody is told.
+		l.stats.OutNoRoutes++
+		l.drop(in.Frame, "forward", viz.ReasonNoRoute,
+			fmt.Sprintf("the router's decision for %s names no verdict and link (%s, link %v)", h.Dst(), d.Verdict, d.Route.Link != nil))
+		return
 	}
+	r := d.Route
 	if l.rec.On() {
 		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "route", Verdict: viz.Pass, Frame: in.Frame,
 			Msg:    fmt.Sprintf("%s is not mine: forwarding by route %s", h.Dst(), r),
@@ -65,14 +75,14 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 		_, _ = compileOptions(c, &optionStamp{write: true, addr: r.Src.As4(), time: l.timestamp(), local: l.tsLocal})
 		hdr.Options = c.Header().Options
 	}
-	hdr.TTL--
+	hdr.TTL = d.TTL
 	id := l.rec.NewFrameID()
 	if l.rec.On() {
 		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "forward", Frame: id,
 			Msg:    fmt.Sprintf("forwarded copy of frame %d, TTL %d -> %d", in.Frame, h.TTL(), hdr.TTL),
 			Fields: []viz.Field{viz.F("from_frame", fmt.Sprint(in.Frame))}})
 	}
-	if err := l.output(r, hdr, h.Payload(), id, "forward"); err == ErrMessageTooLong {
+	if err := l.output(r, d.NextHop, hdr, h.Payload(), id, "forward"); err == ErrMessageTooLong {
 		// RFC 1191 §4: tell the sender the next-hop MTU, so that path
 		// MTU discovery can shrink its segments.
 		icmpError(ICMPDestUnreachable, ICMPFragmentationNeeded, r.Link.MTU())

@@ -36,6 +36,9 @@ type Config struct {
 	// Clock, Recorder and OnTimeout filled in); nil means NewReassembler.
 	// A lab puts a student's reassembler here.
 	Reassembler func(ReassemblerConfig) FragmentReassembler
+	// Router builds the layer's routing table and forwarding decision;
+	// nil means NewRouteTable. A lab puts a student's router here.
+	Router func() Router
 	// ICMPErrorsPerSecond and ICMPErrorBurst are the ICMP error token
 	// bucket; 0 means the defaults, a negative rate means no limit.
 	ICMPErrorsPerSecond int
@@ -56,7 +59,7 @@ type Layer struct {
 	ttl        uint8
 
 	addrs      []address
-	routes     routeTable
+	routes     Router
 	transports map[Protocol]Transport
 	reasm      FragmentReassembler
 	ids        idGenerator // Identification of the datagrams sent (ident.go)
@@ -96,6 +99,10 @@ func NewLayer(cfg Config) *Layer {
 		icmpLimit:  newTokenBucket(cfg.Clock, cfg.ICMPErrorsPerSecond, cfg.ICMPErrorBurst),
 		ids:        newIDGenerator(cfg.IDSecret),
 	}
+	l.routes = NewRouteTable()
+	if cfg.Router != nil {
+		l.routes = cfg.Router()
+	}
 	rc.OnTimeout = l.reassemblyTimedOut
 	if cfg.Reassembler != nil {
 		l.reasm = cfg.Reassembler(rc)
@@ -112,7 +119,7 @@ func (l *Layer) AddAddress(link Link, prefix netip.Prefix) error {
 		return fmt.Errorf("ip: %s is not an IPv4 address", prefix)
 	}
 	l.addrs = append(l.addrs, address{prefix, link})
-	l.routes.add(Route{Prefix: prefix.Masked(), Link: link, Src: prefix.Addr()})
+	l.routes.Add(Route{Prefix: prefix.Masked(), Link: link, Src: prefix.Addr()})
 	return nil
 }
 
@@ -131,12 +138,12 @@ func (l *Layer) AddRoute(r Route) error {
 		}
 	}
 	r.Prefix = r.Prefix.Masked()
-	l.routes.add(r)
+	l.routes.Add(r)
 	return nil
 }
 
 // Routes returns the routing table, most specific first.
-func (l *Layer) Routes() []Route { return l.routes.list() }
+func (l *Layer) Routes() []Route { return l.routes.Routes() }
 
 // Addresses returns the host's addresses.
 func (l *Layer) Addresses() []netip.Prefix {

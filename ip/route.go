@@ -37,12 +37,19 @@ func (r Route) String() string {
 // handful of routes; a list reads better than a trie.
 type routeTable struct{ routes []Route }
 
-func (t *routeTable) add(r Route) {
+// NewRouteTable returns the layer's own Router: an empty table.
+func NewRouteTable() Router { return &routeTable{} }
+
+var _ Router = (*routeTable)(nil)
+
+// Add implements Router.
+func (t *routeTable) Add(r Route) {
 	t.routes = append(t.routes, r)
 	sort.SliceStable(t.routes, func(i, j int) bool { return t.routes[i].Prefix.Bits() > t.routes[j].Prefix.Bits() })
 }
 
-func (t *routeTable) lookup(dst netip.Addr) (Route, bool) {
+// Lookup implements Router.
+func (t *routeTable) Lookup(dst netip.Addr) (Route, bool) {
 	for _, r := range t.routes {
 		if r.Prefix.Contains(dst) {
 			return r, true
@@ -51,7 +58,24 @@ func (t *routeTable) lookup(dst netip.Addr) (Route, bool) {
 	return Route{}, false
 }
 
-func (t *routeTable) list() []Route { return append([]Route(nil), t.routes...) }
+// Routes implements Router.
+func (t *routeTable) Routes() []Route { return append([]Route(nil), t.routes...) }
+
+// Forward implements Router. The TTL is checked before the route is
+// looked up, so a datagram that could go nowhere and whose TTL ran out is
+// answered with Time Exceeded.
+func (t *routeTable) Forward(dst netip.Addr, ttl uint8) ForwardDecision {
+	// RFC 1812 §5.3.1: a router that would decrement the TTL to zero
+	// discards the datagram.
+	if ttl <= 1 {
+		return ForwardDecision{Verdict: ForwardTimeExceeded}
+	}
+	r, ok := t.Lookup(dst)
+	if !ok {
+		return ForwardDecision{Verdict: ForwardNoRoute}
+	}
+	return ForwardDecision{Verdict: ForwardSend, Route: r, NextHop: r.nextHop(dst), TTL: ttl - 1}
+}
 
 // FormatRoutes prints a table like `ip route`.
 func FormatRoutes(routes []Route) string {

@@ -25,7 +25,7 @@ func (l *Layer) Send(o Outbound) error {
 		o.Frame = l.rec.NewFrameID()
 	}
 	l.stats.OutRequests++
-	r, ok := l.routes.lookup(o.Dst)
+	r, ok := l.routes.Lookup(o.Dst)
 	if !ok {
 		l.stats.OutNoRoutes++
 		l.drop(o.Frame, "route", viz.ReasonNoRoute, fmt.Sprintf("no route to %s", o.Dst))
@@ -48,12 +48,13 @@ func (l *Layer) Send(o Outbound) error {
 	// not from one counter for the host (RFC 6864 §4, ident.go).
 	id := l.ids.next(o.Src, o.Dst, o.Protocol)
 	h := IPv4Header{TOS: o.TOS, ID: id, DF: o.DF, TTL: ttl, Protocol: o.Protocol, Src: o.Src, Dst: o.Dst, Options: o.Options}
-	return l.output(r, h, o.Payload, o.Frame, "send")
+	return l.output(r, r.nextHop(h.Dst), h, o.Payload, o.Frame, "send")
 }
 
-// output fragments a datagram to the route's link MTU and sends the pieces;
-// step is "send" for datagrams this host originates, "forward" for others.
-func (l *Layer) output(r Route, h IPv4Header, payload []byte, frame uint64, step string) error {
+// output fragments a datagram to the route's link MTU and sends the pieces
+// to next, a neighbour on that link; step is "send" for datagrams this host
+// originates, "forward" for others.
+func (l *Layer) output(r Route, next netip.Addr, h IPv4Header, payload []byte, frame uint64, step string) error {
 	link := r.Link
 	var pieces [][]byte
 	var err error
@@ -80,7 +81,6 @@ func (l *Layer) output(r Route, h IPv4Header, payload []byte, frame uint64, step
 		return err
 	}
 	broadcast := l.isBroadcastOn(link, h.Dst)
-	next := r.nextHop(h.Dst)
 	if len(pieces) > 1 {
 		l.stats.FragOKs++
 		l.stats.FragCreates += uint64(len(pieces))
@@ -130,7 +130,7 @@ func (l *Layer) output(r Route, h IPv4Header, payload []byte, frame uint64, step
 
 // SourceFor returns the address this host sends from to reach dst.
 func (l *Layer) SourceFor(dst netip.Addr) (netip.Addr, error) {
-	r, ok := l.routes.lookup(dst)
+	r, ok := l.routes.Lookup(dst)
 	if !ok {
 		return netip.Addr{}, ErrNoRoute
 	}
@@ -138,12 +138,12 @@ func (l *Layer) SourceFor(dst netip.Addr) (netip.Addr, error) {
 }
 
 // RouteTo returns the route a datagram to dst takes.
-func (l *Layer) RouteTo(dst netip.Addr) (Route, bool) { return l.routes.lookup(dst) }
+func (l *Layer) RouteTo(dst netip.Addr) (Route, bool) { return l.routes.Lookup(dst) }
 
 // MTUFor returns the MTU of the link a datagram to dst leaves by, or 0 if
 // there is no route.
 func (l *Layer) MTUFor(dst netip.Addr) int {
-	r, ok := l.routes.lookup(dst)
+	r, ok := l.routes.Lookup(dst)
 	if !ok {
 		return 0
 	}

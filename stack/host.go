@@ -112,7 +112,7 @@ func (h *Host) AddInterface(cfg InterfaceConfig, medium nic.Medium) (*Interface,
 		nc.Name = fmt.Sprintf("eth%d", len(h.ifaces))
 	}
 	n := nic.New(nc)
-	i := &Interface{host: h, NIC: n, ARP: arp.New(n, cfg.ARP), Prefix: cfg.Prefix}
+	i := &Interface{host: h, NIC: n, ARP: arp.NewResolver(n, cfg.ARP), Prefix: cfg.Prefix}
 	i.ARP.AddAddress(cfg.Prefix.Addr())
 	// The driver dispatches by EtherType (nic/contract.go): every protocol
 	// above the NIC is registered here, by the composition root.

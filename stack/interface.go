@@ -14,7 +14,7 @@ import (
 type Interface struct {
 	host   *Host
 	NIC    *nic.NIC
-	ARP    *arp.ARP
+	ARP    arp.Resolver // *arp.ARP unless arp.Config.Resolver chose another
 	Prefix netip.Prefix
 }
 

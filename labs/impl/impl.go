@@ -1,7 +1,7 @@
 // Package impl holds the implementation labs, in the style of Stanford's
 // CS144: the student writes one component of the stack behind a small
-// interface (the NIC's FCS check and MAC filter, IP's reassembler, TCP's
-// demux table), and graded tests build the stack with it and run it on the
+// interface (the NIC's FCS check and MAC filter, the NIC's ARP, IP's
+// reassembler, TCP's demux table, IP's routing table), and graded tests build the stack with it and run it on the
 // simulated network and at unit level.
 //
 // Each lab lives in a directory of its own:
@@ -45,7 +45,8 @@ type Lab struct {
 }
 
 //go:embed fcsmac/handout.md fcsmac/skeleton reassembly/handout.md reassembly/skeleton demux/handout.md demux/skeleton
-//go:embed fcsmac/grade/grade.go reassembly/grade/grade.go demux/grade/grade.go
+//go:embed arpcache/handout.md arpcache/skeleton router/handout.md router/skeleton
+//go:embed fcsmac/grade/grade.go reassembly/grade/grade.go demux/grade/grade.go arpcache/grade/grade.go router/grade/grade.go
 var files embed.FS
 
 // testName finds the graded tests in a grade package's Tests list.
@@ -56,10 +57,14 @@ const modulePath = "github.com/packetwalk/packetwalk"
 var labs = []Lab{
 	{ID: "impl-fcs-mac", Title: "Implement the LAN adapter's FCS check and destination-MAC filter", dir: "fcsmac",
 		ctor: "func New() nic.FrameFilter"},
+	{ID: "impl-arp", Title: "Implement the NIC's ARP: the neighbour cache, its pending queue, retries and expiry", dir: "arpcache",
+		ctor: "func New(n arp.NIC, cfg arp.Config) arp.Resolver"},
 	{ID: "impl-reassembly", Title: "Implement IP fragment reassembly with RFC 815 hole descriptors", dir: "reassembly",
 		ctor: "func New(cfg ip.ReassemblerConfig) ip.FragmentReassembler"},
 	{ID: "impl-demux", Title: "Implement TCP's four-tuple demux table (listeners, clones, ephemeral ports)", dir: "demux",
 		ctor: "func New(ephemeral ip.PortRange) tcp.Demuxer"},
+	{ID: "impl-router", Title: "Implement the IP router: longest-prefix match, TTL, next hop", dir: "router",
+		ctor: "func New() ip.Router"},
 }
 
 func init() {

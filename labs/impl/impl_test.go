@@ -179,6 +179,13 @@ var (
 		{"if r.pending[d.key] != d {", "if false { // mutant: no check that the datagram is still pending"},
 		{"d.timer.Stop()", "_ = d.timer // mutant: the timer is never stopped"},
 	}
+	noMerge        = []edit{{"	if merged {\n\t\tc.learn(e, sha)\n\t\tdefer c.flush(e)\n\t}", "	if merged && slices.Contains(c.addrs, tpa) { // mutant: learns only from packets aimed at us\n\t\tc.learn(e, sha)\n\t\tdefer c.flush(e)\n\t}"}}
+	queueNotCopied = []edit{{"e.queue = append(e.queue, packet{t, slices.Clone(payload), id})\n\t\tc.step(\"queue\", viz.Pass, id, fmt.Sprintf(\"queued %d", "e.queue = append(e.queue, packet{t, payload, id}) // mutant: keeps the caller's buffer\n\t\tc.step(\"queue\", viz.Pass, id, fmt.Sprintf(\"queued %d"},
+		{"e.queue = append(e.queue, packet{t, slices.Clone(payload), id})\n\t\tc.step(\"queue\", viz.Pass, id, fmt.Sprintf(\"%s unknown", "e.queue = append(e.queue, packet{t, payload, id})\n\t\tc.step(\"queue\", viz.Pass, id, fmt.Sprintf(\"%s unknown"}}
+	noExpiry       = []edit{{"e.timer = c.nic.Clock().AfterFunc(c.cfg.CacheTimeout, func() { c.forget(e) })", "e.timer = nil // mutant: entries never expire"}}
+	firstMatch     = []edit{{"(!found || r.Prefix.Bits() > best.Prefix.Bits())", "!found /* mutant: the first match, not the longest */"}}
+	ttlWraps       = []edit{{"if ttl <= 1 {", "if ttl < 1 { // mutant: a TTL of 1 is forwarded as 0"}}
+	gatewayAlways  = []edit{{"next := dst // on the link: the destination itself\n\tif r.Gateway.IsValid() {\n\t\tnext = r.Gateway\n\t}", "next := r.Gateway // mutant: the next hop is the gateway, even on the link"}}
 	wrongSignature = []edit{{"func New(ephemeral ip.PortRange) tcp.Demuxer {",
 		"func New() tcp.Demuxer { // mutant: the constructor lost its parameter\n\tephemeral := ip.EphemeralPorts"}}
 )
@@ -194,6 +201,12 @@ func TestMutantsCaught(t *testing.T) {
 	}{
 		{"impl-fcs-mac", "no-promiscuous", "fcsmac/reference", noPromiscuous, []string{"MACFilter", "HubBystander"}, []string{"FCSComputed", "WireCorruptFrames"}},
 		{"impl-demux", "ports-only", "demux/reference", portsOnly, []string{"SeedTwoClientsOnPort1025"}, []string{"SYNClonesListener", "EphemeralPorts"}},
+		{"impl-arp", "no-merge", "arpcache/reference", noMerge, []string{"MergeUpdatesSender"}, []string{"AnswersRequest", "QueueThenFlush", "WirePing"}},
+		{"impl-arp", "queue-not-copied", "arpcache/reference", queueNotCopied, []string{"QueueThenFlush"}, []string{"RequestOnMiss", "RetriesThenFails"}},
+		{"impl-arp", "no-expiry", "arpcache/reference", noExpiry, []string{"Expiry", "WireExpiry"}, []string{"QueueThenFlush", "WirePing"}},
+		{"impl-router", "first-match", "router/reference", firstMatch, []string{"LongestPrefixMatch"}, []string{"OnLinkRoute", "TTLExpires", "WireRoutedPing"}},
+		{"impl-router", "ttl-wraps", "router/reference", ttlWraps, []string{"TTLExpires", "WireTimeExceeded"}, []string{"LongestPrefixMatch", "WireRoutedPing"}},
+		{"impl-router", "gateway-always", "router/reference", gatewayAlways, []string{"ForwardNextHop", "WireRoutedPing"}, []string{"LongestPrefixMatch", "TTLExpires"}},
 		{"impl-reassembly", "timer-not-stopped", "reassembly/reference", timerNotStopped, []string{"NoTimeoutAfterCompletion"}, []string{"InOrder", "TimeoutAndICMP"}},
 	} {
 		t.Run(m.name, func(t *testing.T) {

@@ -88,7 +88,7 @@ func build(sc *Scenario) (*sim, error) {
 				RTOInitial: h.TCP.RTOInitial.D(), SendBuffer: h.TCP.SendBuffer, ReceiveBuffer: h.TCP.RecvBuffer,
 				SynRetries: h.TCP.SynRetries, Retries: h.TCP.Retries, MaxBacklog: h.TCP.MaxBacklog,
 				SynCookies: synCookieModes[h.TCP.SynCookies], Timestamps: timestampModes[h.TCP.Timestamps],
-				Recovery: recoveryModes[h.TCP.Recovery]}}
+				Recovery: recoveryModes[h.TCP.Recovery], Congestion: congestionModes[h.TCP.Congestion]}}
 		if h.TCP.Ephemeral != "" {
 			lo, hi, _ := parseRange(h.TCP.Ephemeral)
 			hc.TCP.Ephemeral = ip.PortRange{First: uint16(lo), Last: uint16(hi)}
@@ -200,6 +200,14 @@ var recoveryModes = map[string]tcp.Recovery{
 	"":          tcp.RecoveryRACK,
 	"rack":      tcp.RecoveryRACK,
 	"dupthresh": tcp.RecoveryDupThresh,
+}
+
+// congestionModes maps a scenario's congestion word to tcp's congestion
+// control; the empty word is the default, NewReno.
+var congestionModes = map[string]tcp.CongestionControl{
+	"":        tcp.CongestionNewReno,
+	"newreno": tcp.CongestionNewReno,
+	"cubic":   tcp.CongestionCUBIC,
 }
 
 // timestampModes maps a scenario's timestamps word to tcp's mode; the

@@ -159,6 +159,10 @@ type TCPOpts struct {
 	// (RFC 6675's three duplicate ACKs; a lost tail waits for the
 	// retransmission timer).
 	Recovery string `yaml:"recovery"`
+	// Congestion is the congestion control: newreno (the default, RFC
+	// 5681 with RFC 6582's recovery) or cubic (RFC 9438, Linux's
+	// default).
+	Congestion string `yaml:"congestion"`
 }
 
 // Server is an application that listens on a packetwalk host.
@@ -187,6 +191,12 @@ type Server struct {
 	CloseFirst    bool `yaml:"close_first"`
 	RequestBytes  int  `yaml:"request_bytes"`
 	ResponseBytes int  `yaml:"response_bytes"`
+	// PauseAfter and Pause make a discard server a reader that pauses:
+	// after reading PauseAfter bytes of a connection it reads nothing for
+	// Pause, so that its receive buffer fills and the window it
+	// advertises closes (RFC 9293 §3.8.6), then it reads on to the end.
+	PauseAfter Payload  `yaml:"pause_after"`
+	Pause      Duration `yaml:"pause"`
 	// Arch is httpd's I/O architecture: single (default), pool or
 	// multiplexed.
 	Arch    string `yaml:"arch"`
@@ -197,6 +207,11 @@ type Server struct {
 	// Files are the documents served, path: content; empty means the
 	// embedded demo site.
 	Files map[string]string `yaml:"files"`
+	// Pad makes files of files: this many bytes long, their content
+	// followed by a repeating alphabet: a page's resources can be large
+	// (several TCP segments, several HTTP/2 DATA frames) without being
+	// written out in the scenario.
+	Pad map[string]Payload `yaml:"pad"`
 }
 
 // Traffic is one thing that happens at a virtual time: exactly one of
@@ -240,6 +255,10 @@ type HTTPTraffic struct {
 	Client string `yaml:"client"`
 	// Gzip (browser only) sends Accept-Encoding: gzip; default true.
 	Gzip *bool `yaml:"gzip"`
+	// HTTP2 (browser only) speaks HTTP/2 over cleartext with prior
+	// knowledge (RFC 9113 §3.3): one connection, each request a stream
+	// on it, the responses' frames interleaved; connections is refused.
+	HTTP2 bool `yaml:"http2"`
 }
 
 // TCPTraffic opens connections and writes to them.

@@ -207,6 +207,9 @@ func (sc *Scenario) validate() error {
 		if _, ok := recoveryModes[h.TCP.Recovery]; !ok {
 			return sc.errf(h.TCP.Line, "host %s: recovery %q: want rack or dupthresh", h.Name, h.TCP.Recovery)
 		}
+		if _, ok := congestionModes[h.TCP.Congestion]; !ok {
+			return sc.errf(h.TCP.Line, "host %s: congestion %q: want newreno or cubic", h.Name, h.TCP.Congestion)
+		}
 		if h.TCP.Ephemeral != "" {
 			if _, _, err := parseRange(h.TCP.Ephemeral); err != nil {
 				return sc.errf(h.TCP.Line, "host %s: ephemeral %q: %v", h.Name, h.TCP.Ephemeral, err)
@@ -247,6 +250,31 @@ func (sc *Scenario) validate() error {
 		}
 		if s.Kind == "rpc" && (s.RequestBytes < 1 || s.ResponseBytes < 1) {
 			return sc.errf(s.Line, "an rpc server needs request_bytes and response_bytes (1 or more)")
+		}
+		for _, name := range sortedKeys(s.Pad) {
+			pad := s.Pad[name]
+			content, ok := s.Files[name]
+			switch {
+			case s.Kind != "http":
+				return sc.errf(s.Line, "pad: is for an http server's files, not %s", s.Kind)
+			case !ok:
+				return sc.errf(pad.Line, "pad: %q is not among the server's files: %s", name, strings.Join(sortedKeys(s.Files), ", "))
+			case !pad.IsLen:
+				return sc.errf(pad.Line, "pad: %s: %q is not a size like \"20KiB\"", name, pad.Text)
+			case pad.Size < len(content):
+				return sc.errf(pad.Line, "pad: %s is %d bytes already, more than %d", name, len(content), pad.Size)
+			}
+		}
+		switch pa := s.PauseAfter; {
+		case s.Pause == 0 && (pa.IsLen || pa.Text != ""):
+			return sc.errf(s.Line, "pause_after: needs pause: (how long the reader stops reading)")
+		case s.Pause == 0:
+		case s.Kind != "discard":
+			return sc.errf(s.Line, "pause: is for a discard server (the reader that pauses), not %s", s.Kind)
+		case s.Pause < 0:
+			return sc.errf(s.Line, "pause %v is negative", s.Pause.D())
+		case !pa.IsLen && pa.Text != "":
+			return sc.errf(pa.Line, "pause_after %q is not a size like \"64KiB\"", pa.Text)
 		}
 	}
 	if len(sc.Traffic) > maxTraffic {
@@ -331,6 +359,9 @@ func (sc *Scenario) validateTraffic(t *Traffic, hosts map[string]*Host, isPW fun
 			if h.Gzip != nil {
 				return sc.errf(h.Line, "gzip: is for client: browser (the plain client sends the headers: you give)")
 			}
+			if h.HTTP2 {
+				return sc.errf(h.Line, "http2: is for client: browser (the plain client speaks HTTP/1.x)")
+			}
 		case "browser":
 			if !isPW(h.From) {
 				return sc.errf(h.Line, "client: browser runs on a packetwalk host, and %s is a gvisor host", h.From)
@@ -342,6 +373,8 @@ func (sc *Scenario) validateTraffic(t *Traffic, hosts map[string]*Host, isPW fun
 				return sc.errf(h.Line, "client: browser writes its own requests (GET, HTTP/1.1, its own headers): leave out method:, http10: and headers:")
 			case h.Connections > browser.MaxConnections:
 				return sc.errf(h.Line, "client: browser: connections %d is outside 1..%d", h.Connections, browser.MaxConnections)
+			case h.HTTP2 && h.Connections > 0:
+				return sc.errf(h.Line, "http2: true puts every request on one connection: leave out connections:")
 			}
 		default:
 			return sc.errf(h.Line, "http client %q is not plain or browser", h.Client)

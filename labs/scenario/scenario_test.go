@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,15 @@ func TestBadScenarios(t *testing.T) {
 		{"browser with a mode", base + "traffic:\n  - http: {from: a, to: b, client: browser, mode: parallel}\n", 10, "give connections: (1 to 16), not mode:"},
 		{"browser with a method", base + "traffic:\n  - http: {from: a, to: b, client: browser, method: POST}\n", 10, "writes its own requests"},
 		{"gzip without the browser", base + "traffic:\n  - http: {from: a, to: b, gzip: false}\n", 10, "gzip: is for client: browser"},
+		{"http2 without the browser", base + "traffic:\n  - http: {from: a, to: b, http2: true}\n", 10, "http2: is for client: browser"},
+		{"http2 with connections", base + "traffic:\n  - http: {from: a, to: b, client: browser, http2: true, connections: 4}\n", 10, "leave out connections:"},
+		{"unknown congestion", strings.Replace(base, "  - name: b\n", "  - name: b\n    tcp: {congestion: bbr}\n", 1), 8, `congestion "bbr": want newreno or cubic`},
+		{"pause on an echo server", base + "servers:\n  - {host: b, kind: echo, port: 7, pause_after: \"1KiB\", pause: 1s}\n", 10, "pause: is for a discard server"},
+		{"pause_after without pause", base + "servers:\n  - {host: b, kind: discard, port: 9, pause_after: \"1KiB\"}\n", 10, "pause_after: needs pause:"},
+		{"pause_after not a size", base + "servers:\n  - {host: b, kind: discard, port: 9, pause_after: soon, pause: 1s}\n", 10, `pause_after "soon" is not a size`},
+		{"pad of a missing file", base + "servers:\n  - host: b\n    kind: http\n    port: 80\n    files: {index.html: hi}\n    pad:\n      big.txt: \"2KiB\"\n", 15, `pad: "big.txt" is not among the server's files: index.html`},
+		{"pad smaller than the file", base + "servers:\n  - host: b\n    kind: http\n    port: 80\n    files: {index.html: hello}\n    pad: {index.html: \"2 bytes\"}\n", 14, "index.html is 5 bytes already"},
+		{"pad not a size", base + "servers:\n  - host: b\n    kind: http\n    port: 80\n    files: {index.html: hello}\n    pad: {index.html: big}\n", 14, `"big" is not a size`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -330,4 +340,111 @@ expect:
 		t.Fatal(err)
 	}
 	runPassing(t, sc)
+}
+
+// TestBrowserHTTP2: http2: true makes the browser speak HTTP/2 with
+// prior knowledge: one connection, the page's resources as streams on
+// it, the server's DATA frames of the padded files interleaved; the
+// server's nodelay reaches httpd's connections (without it the last
+// small segment of the burst would wait for the client's delayed ACK).
+func TestBrowserHTTP2(t *testing.T) {
+	wired := strings.Replace(base, "  - name: lan\n", "  - {name: lan, latency: 20ms}\n", 1)
+	sc, err := Parse("h2.yaml", []byte(wired+`servers:
+  - host: b
+    kind: http
+    port: 80
+    nodelay: true
+    files:
+      index.html: "<html><head><link rel=stylesheet href=s.css><script src=a.js></script></head><body>hi</body></html>"
+      s.css: "body { margin: 0 }"
+      a.js: "// script"
+    pad: {s.css: "20KiB", a.js: "20KiB"}
+traffic:
+  - http: {from: a, to: b, client: browser, http2: true, gzip: false, get: [/index.html]}
+expect:
+  - says: one connection
+    match: {host: a, layer: tcp, step: send, fields: {flags: "[S]"}}
+    count: 1
+  - says: the browser opens with the HTTP/2 preface
+    match: {host: a, layer: browser, step: h2_preface}
+    count: 1
+  - name: first3
+    says: the server sends a 16384-byte DATA frame of stream 3
+    match: {host: b, layer: http, step: h2_frame, fields: {dir: sent, type: DATA, stream: "3", length: "16384"}}
+    count: 1
+  - says: and then one of stream 5 before stream 3's last, interleaved
+    after: first3
+    match: {host: b, layer: http, step: h2_frame, fields: {dir: sent, type: DATA, stream: "5", length: "16384"}}
+    count: 1
+  - says: the padded files are 20 KiB each
+    match: {host: a, layer: app, step: http_response, fields: {path: "re:^/(s.css|a.js)$", bytes: "20480"}}
+    count: 2
+  - says: no response is held back 200 ms by Nagle's algorithm and a delayed ACK
+    match: {host: a, layer: app, step: http_response, fields: {path: /a.js}}
+    count: 1
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runPassing(t, sc)
+	for _, e := range res.Events {
+		if e.Host == "b" && e.Layer == viz.LayerTCP && e.Step == "send" && e.T > 300*time.Millisecond && fieldOf(e, "len") != "0" {
+			t.Errorf("the server still sends data at %v: its last segment waited (Nagle's algorithm and the client's delayed ACK)", e.T)
+		}
+	}
+}
+
+// TestCongestionAndPause: congestion: cubic reaches tcp.Config (a loss
+// multiplies the window by 0.7, not 0.5), and a discard server with
+// pause_after and pause closes its window, so that the client probes it.
+func TestCongestionAndPause(t *testing.T) {
+	for _, cc := range []struct{ name, why string }{{"newreno", "fast retransmit: RACK marked a segment lost), retransmit"}, {"cubic", "beta 0.7"}} {
+		text := strings.Replace(base, "  - name: a\n", "  - name: a\n    tcp: {congestion: "+cc.name+"}\n", 1)
+		text = strings.Replace(text, "  - name: lan\n", "  - {name: lan, latency: 5ms, faults: [\"drop:30\"]}\n", 1)
+		sc, err := Parse("cc.yaml", []byte(text+`servers:
+  - {host: b, kind: discard, port: 9}
+traffic:
+  - tcp: {from: a, to: "b:9", write: ["200KiB"], close: shutdown}
+expect:
+  - says: the loss's window reduction is the congestion control's
+    match: {host: a, layer: tcp, step: cwnd, fields: {phase: fast recovery}, msg: 're:`+regexp.QuoteMeta(cc.why)+`'}
+    count: 1
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runPassing(t, sc)
+	}
+	sc, err := Parse("pause.yaml", []byte(strings.Replace(base, "  - name: b\n", "  - name: b\n    tcp: {receive_buffer: 8192}\n", 1)+`servers:
+  - {host: b, kind: discard, port: 9, pause_after: "16KiB", pause: 3s}
+traffic:
+  - tcp: {from: a, to: "b:9", write: ["64KiB"], close: shutdown}
+expect:
+  - says: the reader pauses after 16 KiB
+    match: {host: b, layer: app, step: read_pause, fields: {after: "16384"}}
+    count: 1
+  - says: the window closes
+    match: {host: b, layer: tcp, step: send, fields: {win: "0"}}
+    at_least: 1
+  - says: the client probes it
+    match: {host: a, layer: tcp, step: probe}
+    at_least: 2
+  - says: and everything arrives after the reader reads on
+    match: {host: a, layer: app, step: tcp_done, fields: {written: "65536"}}
+    count: 1
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPassing(t, sc)
+}
+
+// fieldOf returns an event's field, or "".
+func fieldOf(e viz.Event, key string) string {
+	for _, f := range e.Fields {
+		if f.Key == key {
+			return f.Value()
+		}
+	}
+	return ""
 }

@@ -40,7 +40,12 @@ func (r *runner) startServer(s *Server) error {
 		if err != nil {
 			return err
 		}
-		serve = func(ln net.Listener) { srv.Serve(ln) }
+		serve = func(ln net.Listener) {
+			if s.NoDelay {
+				ln = noDelayListener{ln}
+			}
+			srv.Serve(ln)
+		}
 	default:
 		serve = func(ln net.Listener) { r.acceptLoop(h, s, ln) }
 	}
@@ -119,8 +124,26 @@ func (r *runner) serveConn(h *stack.Host, s *Server, c net.Conn) {
 			viz.F("bytes", fmt.Sprint(len(req))))
 		c.Write([]byte(crlf(s.Response)))
 	case "discard":
+		got, paused := 0, false
 		for {
-			n, err := c.Read(buf)
+			want := len(buf)
+			if s.Pause > 0 && !paused {
+				want = min(want, s.PauseAfter.Size-got)
+			}
+			if want == 0 {
+				// The reader that pauses: its receive buffer fills
+				// and the window it advertises closes; the sender
+				// probes it with its persist timer (RFC 9293
+				// §3.8.6.1) until this reader reads on.
+				paused = true
+				r.app(h.Name, "read_pause", fmt.Sprintf("the reader stops reading for %v after %d bytes", s.Pause.D(), got),
+					viz.F("after", fmt.Sprint(got)), viz.F("pause", s.Pause.D().String()))
+				r.sleep(h, s.Pause.D())
+				r.app(h.Name, "read_resume", fmt.Sprintf("the reader reads on after %v", s.Pause.D()))
+				continue
+			}
+			n, err := c.Read(buf[:want])
+			got += n
 			if err != nil || n == 0 {
 				return
 			}
@@ -147,6 +170,20 @@ func (r *runner) serveConn(h *stack.Host, s *Server, c net.Conn) {
 			}
 		}
 	}
+}
+
+// noDelayListener sets TCP_NODELAY on each connection it accepts, for
+// httpd, which leaves Nagle's algorithm on (RFC 1122 §4.2.3.4): a
+// response's last small segment then waits for the ACK of the segments
+// before it, which the client may delay.
+type noDelayListener struct{ net.Listener }
+
+func (l noDelayListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if sc, ok := c.(*stack.Conn); ok && err == nil {
+		sc.SetNoDelay(true)
+	}
+	return c, err
 }
 
 // udpEcho answers every datagram with its copy.
@@ -195,7 +232,11 @@ func (r *runner) httpServer(s *Server, h *stack.Host) (*httpd.Server, error) {
 			}
 			err := os.MkdirAll(filepath.Dir(p), 0o755)
 			if err == nil {
-				err = os.WriteFile(p, []byte(s.Files[name]), 0o644)
+				data := []byte(s.Files[name])
+				if pad, ok := s.Pad[name]; ok {
+					data = append(data, Payload{Size: pad.Size - len(data), IsLen: true}.Bytes()...)
+				}
+				err = os.WriteFile(p, data, 0o644)
 			}
 			if err == nil {
 				// A fixed date keeps Last-Modified the same in every run.

@@ -421,6 +421,7 @@ func (r *runner) httpBrowser(c *HTTPTraffic, h *stack.Host, dial func() (net.Con
 		Spawn:       r.spawn,
 		Sleep:       func(d time.Duration) { h.Poll(nil, d) },
 		Gzip:        c.Gzip == nil || *c.Gzip,
+		HTTP2:       c.HTTP2,
 		Rec:         r.net.Log.Recorder(c.From),
 	})
 	if err != nil {

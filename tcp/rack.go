@@ -143,9 +143,10 @@ func (e *Endpoint) noteSACKed(blocks []SACKBlock, lo, hi Seq) {
 //	step 1  a segment sent once gives an RTT sample: RACK.min_RTT
 //	step 2  RACK.xmit_ts, RACK.end_seq: the most recently sent segment
 //	        delivered, and RACK.rtt its round trip. A retransmitted
-//	        segment whose ACK echoes a timestamp older than the
-//	        retransmission, or came sooner than min_RTT, answers the
-//	        first copy, not the retransmission, and is skipped
+//	        segment whose ACK came sooner than min_RTT, or (if the ACK
+//	        covers it cumulatively) echoes a timestamp older than the
+//	        retransmission, answers the first copy, not the
+//	        retransmission, and is skipped
 //	step 3  a segment delivered below RACK.fack that was never resent
 //	        arrived out of order: reordering_seen
 func (e *Endpoint) rackDelivered(h Header, frame uint64) {
@@ -178,7 +179,15 @@ func (e *Endpoint) rackDelivered(h Header, frame uint64) {
 		}
 		rtt := now - s.xmitTS
 		if s.retransmitted {
-			if haveEcho && tsOlder(echo, e.tsOffset+uint32(s.xmitTS/tsTick)) || r.haveMinRTT && rtt < r.minRTT {
+			// The echo tells which copy an ACK answers only for data it
+			// acknowledges cumulatively: a segment that arrives out of
+			// order (a SACKed one) does not update the receiver's
+			// TS.Recent (RFC 7323 §4.3), so its ACK echoes an older
+			// TSval even when the retransmission is what arrived; a
+			// tail loss probe's SACK is such an ACK. For SACKed data
+			// only min_RTT judges, as in Linux's tcp_rack_advance.
+			cumulative := s.end.LessEq(ack)
+			if cumulative && haveEcho && tsOlder(echo, e.tsOffset+uint32(s.xmitTS/tsTick)) || r.haveMinRTT && rtt < r.minRTT {
 				continue
 			}
 		} else {

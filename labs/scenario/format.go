@@ -145,8 +145,8 @@ type Server struct {
 	CloseFirst    bool `yaml:"close_first"`
 	RequestBytes  int  `yaml:"request_bytes"`
 	ResponseBytes int  `yaml:"response_bytes"`
-	// Arch is httpd's I/O architecture: single (default), pool or
-	// multiplexed.
+	// Arch is httpd's I/O architecture: single (default), pool,
+	// multiplexed or event.
 	Arch    string `yaml:"arch"`
 	Workers int    `yaml:"workers"`
 	// Config is httpd's configuration file, inline (the Apache-like

@@ -16,7 +16,8 @@ import (
 )
 
 // Config is everything the server can be told. The zero value is a working
-// server (a pool of goroutines, Apache-like limits and timeouts, no logs);
+// server (the "event" architecture, Apache-like limits and timeouts, no
+// logs);
 // each field's comment gives its default, which applies when the field is
 // left at its zero value.
 //
@@ -34,18 +35,34 @@ type Config struct {
 	// "packetwalk-httpd".
 	ServerSoftware string
 
-	// Arch is the I/O architecture (io_arch.go): "single", "pool" or
-	// "multiplexed". Default "pool".
+	// Arch is the I/O architecture (io_arch.go): "single", "pool",
+	// "multiplexed" or "event" (multiplexed multithreaded). Default
+	// "event".
 	Arch string
 	// Workers bounds the goroutines serving connections in the "pool"
-	// architecture; connections beyond it wait in a queue. Default 16.
+	// architecture (connections beyond it wait in a queue), and those
+	// serving complete requests in the "event" architecture (requests
+	// beyond it wait in a queue). Default 16.
 	Workers int
+	// EventLoops is how many event loops the "event" architecture runs,
+	// each watching its share of the connections. Default 1: parsing is a
+	// small part of a request's cost, so one loop keeps up with many
+	// workers, and one loop is what a student can follow in the step log
+	// (nginx runs one per core; raise it on a machine with many).
+	EventLoops int
+	// MaxQueue bounds the complete requests waiting for a worker in the
+	// "event" architecture; one more is answered 503 and its connection
+	// closed (http_queue_full). Default 256.
+	MaxQueue int
 	// MaxConns bounds the connections held at once (served and queued);
 	// one more is answered 503 and closed. Default 1024.
 	MaxConns int
-	// Poller waits for readiness in the "multiplexed" architecture;
-	// without one that architecture is refused. Package stack provides
-	// one over its Poll call.
+	// Poller waits for readiness in the "multiplexed" and "event"
+	// architectures. Package stack provides one over its Poll call for
+	// packetwalk's sockets. nil: the listener's own, if it has a method
+	// ReadinessPoller() any that returns one (packetwalk's listeners
+	// do); else, on Linux, poll(2) over the kernel sockets' descriptors
+	// (poll_linux.go); elsewhere those architectures are refused.
 	Poller Poller
 	// PollInterval is the longest the multiplexer waits in one Poll, so
 	// that it picks up newly accepted connections and expired timeouts.
@@ -240,8 +257,10 @@ type Location struct {
 // Defaults, applied by withDefaults to fields left at zero.
 const (
 	defaultServerSoftware   = "packetwalk-httpd"
-	defaultArch             = ArchPool
+	defaultArch             = ArchEvent
 	defaultWorkers          = 16
+	defaultEventLoops       = 1
+	defaultMaxQueue         = 256
 	defaultMaxConns         = 1024
 	defaultPollInterval     = 20 * time.Millisecond
 	defaultLookupTimeout    = 5 * time.Second
@@ -272,6 +291,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = defaultMaxConns
+	}
+	if c.EventLoops <= 0 {
+		c.EventLoops = defaultEventLoops
+	}
+	if c.MaxQueue <= 0 {
+		c.MaxQueue = defaultMaxQueue
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = defaultPollInterval
@@ -336,12 +361,12 @@ func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch c.Arch {
 	case ArchSingle, ArchPool:
-	case ArchMultiplexed:
-		if c.Poller == nil {
-			return errors.New(`httpd: the "multiplexed" architecture needs a Poller (Config.Poller), which packetwalk's sockets provide and the kernel's do not; use "single" or "pool"`)
+	case ArchMultiplexed, ArchEvent:
+		if c.Poller == nil && !kernelPollSupported {
+			return fmt.Errorf(`httpd: the %q architecture needs a Poller (Config.Poller), which packetwalk's sockets provide and this system's kernel sockets do not; use "single" or "pool"`, c.Arch)
 		}
 	default:
-		return fmt.Errorf(`httpd: unknown architecture %q (want "single", "pool" or "multiplexed")`, c.Arch)
+		return fmt.Errorf(`httpd: unknown architecture %q (want "single", "pool", "multiplexed" or "event")`, c.Arch)
 	}
 	if c.H2WindowSize > 1<<31-1 {
 		return fmt.Errorf("httpd: H2WindowSize %d is over HTTP/2's largest window, 2147483647 bytes (RFC 9113 §6.9.1)", c.H2WindowSize)
@@ -476,8 +501,10 @@ func LoadConfig(path string) (Config, error) {
 //
 // Server options (packetwalk's names where Apache has none):
 //
-//	Arch pool                  # single | pool | multiplexed
+//	Arch event                 # single | pool | multiplexed | event (the default)
 //	Workers 16                 # MaxRequestWorkers is a synonym
+//	EventLoops 1               # event: loops watching the connections
+//	MaxQueue 256               # event: complete requests waiting for a worker
 //	MaxConnections 1024
 //	KeepAlive On               # Off: one request per connection
 //	KeepAliveTimeout 5
@@ -524,8 +551,9 @@ func ParseConfig(name string, r io.Reader) (Config, error) {
 	case p.loc != nil:
 		return Config{}, fmt.Errorf("%s:%d: <Location> opened here is never closed", name, p.sectionLine)
 	}
-	// Not Validate: "multiplexed" needs a Poller, which the caller adds
-	// for packetwalk's listeners after loading the file.
+	// Not Validate: "multiplexed" and "event" need a Poller for
+	// packetwalk's listeners, which the caller adds after loading the
+	// file.
 	return p.cfg, nil
 }
 
@@ -794,11 +822,21 @@ func (p *configParser) directive(args []string) error {
 			return err
 		}
 		switch arch := strings.ToLower(a[0]); arch {
-		case ArchSingle, ArchPool, ArchMultiplexed:
+		case ArchSingle, ArchPool, ArchMultiplexed, ArchEvent:
 			p.cfg.Arch = arch
 		default:
-			return p.errorf("unknown architecture %q (known: single, pool, multiplexed)", a[0])
+			return p.errorf("unknown architecture %q (known: single, pool, multiplexed, event)", a[0])
 		}
+	case "eventloops":
+		if err = need(1, 1); err != nil {
+			return err
+		}
+		p.cfg.EventLoops, err = p.positive(a[0])
+	case "maxqueue":
+		if err = need(1, 1); err != nil {
+			return err
+		}
+		p.cfg.MaxQueue, err = p.positive(a[0])
 	case "workers", "maxrequestworkers", "maxclients":
 		if err = need(1, 1); err != nil {
 			return err

@@ -32,6 +32,8 @@ type conn struct {
 	remoteHost string // reverse DNS name, "" if none
 	denied     bool   // step 1 refused the address: answer 403 and close
 	mux        bool   // served by the multiplexer, which must never wait
+	loop       int    // "event": the loop that watches it (from 1)
+	worker     int    // "event": the worker serving its request; 0 if none
 
 	idle bool // waiting for a request; guarded by s.mu (Shutdown wakes it)
 	// closeNoted: Close has already said it closes this connection

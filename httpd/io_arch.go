@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/packetwalk/packetwalk/viz"
@@ -29,18 +30,30 @@ import (
 //	multiplexed  one goroutine watches every connection for readiness
 //	             (Config.Poller) and does a little work on whichever is
 //	             ready: read what arrived, answer each complete request.
-//	             No goroutine waits on an idle client; but its writes
-//	             block, so a client that stops reading stalls the others
+//	             No goroutine waits on an idle client; but it answers
+//	             requests itself, so a slow mapping (a CGI program) or a
+//	             client that stops reading stalls every other connection
 //	             (for IdleTimeout at most), which a lab can show.
+//	event        multiplexed multithreaded (the book's fourth; Apache's
+//	             event MPM, nginx with a thread pool): Config.EventLoops
+//	             event loops watch the connections for readiness and
+//	             parse bytes into complete requests, as "multiplexed"
+//	             does, and hand each complete request to a bounded pool
+//	             of workers (Config.Workers, queue Config.MaxQueue) that
+//	             run steps 3 to 7; the worker then hands the connection
+//	             back to its loop. No worker waits on an idle client or
+//	             on one that sends slowly, and a slow mapping holds one
+//	             worker, not the loop. The default (event.go).
 //
-// (The book's fourth, multiplexed multithreaded, is several multiplexers:
-// call Serve on several listeners.)
+// Only "pool" and "event" use more than one goroutine to serve requests;
+// only "multiplexed" and "event" need a Poller.
 
 // The architectures' names.
 const (
 	ArchSingle      = "single"
 	ArchPool        = "pool"
 	ArchMultiplexed = "multiplexed"
+	ArchEvent       = "event"
 )
 
 // Poller waits until connections are ready to read, as poll(2) does: it
@@ -68,6 +81,34 @@ type ListenPoller interface {
 	// PollListener waits as Poll does, and also reports whether ln has
 	// a connection to accept (or an error, which Accept will return).
 	PollListener(ln net.Listener, conns []net.Conn, timeout time.Duration) (acceptable bool, ready []int, err error)
+}
+
+// WakePoller is a Poller that an event loop can be woken from, as an
+// event loop puts an eventfd(2) or a self-pipe in its poll set: the
+// "event" architecture's workers hand connections back to their loop
+// through it. Wakeable returns, for one event loop, its poll (as
+// PollListener; ln may be nil) and wake, which other goroutines call to
+// make the loop's current poll return at once (or its next one, if it is
+// not polling). Package stack's Poller and the kernel poller
+// (poll_linux.go) implement it. Without it, a loop learns of a returned
+// connection when its poll next times out (PollInterval).
+type WakePoller interface {
+	Poller
+	Wakeable() (poll func(ln net.Listener, conns []net.Conn, timeout time.Duration) (acceptable bool, ready []int, err error), wake func())
+}
+
+// pollerFor is the Poller that watches ln's connections: Config.Poller,
+// else the listener's own, else poll(2) on kernel sockets.
+func (s *Server) pollerFor(ln net.Listener) Poller {
+	if s.cfg.Poller != nil {
+		return s.cfg.Poller
+	}
+	if rp, ok := ln.(interface{ ReadinessPoller() any }); ok {
+		if p, ok := rp.ReadinessPoller().(Poller); ok {
+			return p
+		}
+	}
+	return kernelPoller{}
 }
 
 // maxLingerers bounds the goroutines that close connections gently for
@@ -179,8 +220,9 @@ func (s *Server) closeAsync(nc net.Conn) {
 // muxer is the "multiplexed" architecture's one goroutine and its
 // connections.
 type muxer struct {
-	s   *Server
-	now func() time.Time
+	s      *Server
+	now    func() time.Time
+	poller Poller
 
 	// ln is the listener the multiplexer watches itself (ListenPoller);
 	// nil when a separate accept loop hands it connections.
@@ -192,6 +234,16 @@ type muxer struct {
 	err     error   // why the multiplexer gave up
 
 	conns []*muxConn // owned by the multiplexer goroutine
+
+	// The "event" architecture (event.go); ev is nil in "multiplexed".
+	ev       *eventPool
+	es       *eventServe
+	id       int // the loop's number in the step log, from 1
+	poll     func(ln net.Listener, conns []net.Conn, timeout time.Duration) (bool, []int, error)
+	wake     func()
+	done     func()      // releases what poll and wake hold, once the loop has ended
+	sleeping atomic.Bool // the loop may be in (or about to enter) its poll
+	back     []handBack  // connections the workers gave back (under mu)
 }
 
 // muxConn is one multiplexed connection's state between readiness events:
@@ -207,6 +259,7 @@ type muxConn struct {
 	received   time.Time // Config.Now at the first byte, for the log
 	sent100    bool      // 100 Continue sent for the current request
 	closed     bool
+	busy       bool // "event": a worker has its request; the loop leaves it alone
 }
 
 // serveMultiplexed is the "multiplexed" architecture. With a
@@ -216,14 +269,14 @@ type muxConn struct {
 // 1, whose lookups may take a while) and the multiplexer, started with
 // Spawn, does the rest.
 func (s *Server) serveMultiplexed(ln net.Listener) error {
-	m := &muxer{s: s, now: time.Now}
-	if n, ok := s.cfg.Poller.(interface{ Now() time.Time }); ok {
+	m := &muxer{s: s, now: time.Now, poller: s.pollerFor(ln)}
+	if n, ok := m.poller.(interface{ Now() time.Time }); ok {
 		m.now = n.Now
 	}
 	s.mu.Lock()
 	s.mux = append(s.mux, m)
 	s.mu.Unlock()
-	if _, ok := s.cfg.Poller.(ListenPoller); ok && s.cfg.ReverseDNS == nil && s.cfg.Ident == nil {
+	if _, ok := m.poller.(ListenPoller); ok && s.cfg.ReverseDNS == nil && s.cfg.Ident == nil {
 		m.ln = ln
 		m.run()
 		if err := m.failed(); err != nil {
@@ -286,9 +339,17 @@ func (m *muxer) acceptReady() {
 			m.s.errorLog("", netip.AddrPort{}, "accept failed: "+err.Error())
 		}
 		m.ln = nil
+		if m.es != nil {
+			m.es.stop()
+			return
+		}
 		m.mu.Lock()
 		m.stopped = true
 		m.mu.Unlock()
+		return
+	}
+	if m.es != nil {
+		m.es.admit(nc, m)
 		return
 	}
 	m.admit(nc)
@@ -306,6 +367,9 @@ func (m *muxer) failed() error {
 func (m *muxer) run() {
 	s := m.s
 	defer func() {
+		if m.done != nil {
+			m.done()
+		}
 		s.mu.Lock()
 		for i, x := range s.mux {
 			if x == m {
@@ -317,18 +381,27 @@ func (m *muxer) run() {
 	}()
 	scratch := make([]byte, muxReadSize)
 	var list []net.Conn
+	var index []int // list[i] is m.conns[index[i]]
 	for {
+		// From here until the poll, a worker that hands a connection
+		// back wakes the poll (event.go).
+		m.sleeping.Store(true)
 		m.mu.Lock()
 		for _, c := range m.pending {
 			m.conns = append(m.conns, &muxConn{c: c, lastActive: m.now()})
 		}
 		m.pending = m.pending[:0]
+		back := m.back
+		m.back = nil
 		stopped := m.stopped
 		m.mu.Unlock()
+		for _, b := range back {
+			m.takeBack(b)
+		}
 
 		if s.isClosing() {
 			for _, mc := range m.conns {
-				if !mc.closed && len(mc.in) == 0 {
+				if !mc.closed && !mc.busy && len(mc.in) == 0 {
 					mc.c.endOfRequests(nil, nil, errShutdown)
 					m.drop(mc)
 				}
@@ -345,27 +418,34 @@ func (m *muxer) run() {
 			continue
 		}
 
-		list = list[:0]
-		for _, mc := range m.conns {
-			list = append(list, mc.c.nc)
+		list, index = list[:0], index[:0]
+		for i, mc := range m.conns {
+			if !mc.busy {
+				list = append(list, mc.c.nc)
+				index = append(index, i)
+			}
 		}
 		var ready []int
 		var acceptable bool
 		var err error
-		if m.ln != nil {
-			acceptable, ready, err = s.cfg.Poller.(ListenPoller).PollListener(m.ln, list, m.timeout())
-		} else {
-			ready, err = s.cfg.Poller.Poll(list, m.timeout())
+		switch {
+		case m.poll != nil:
+			acceptable, ready, err = m.poll(m.ln, list, m.timeout())
+		case m.ln != nil:
+			acceptable, ready, err = m.poller.(ListenPoller).PollListener(m.ln, list, m.timeout())
+		default:
+			ready, err = m.poller.Poll(list, m.timeout())
 		}
+		m.sleeping.Store(false)
 		if err != nil {
 			m.giveUp(err)
 			return
 		}
 		for _, i := range ready {
-			if i < 0 || i >= len(m.conns) || m.conns[i].closed {
+			if i < 0 || i >= len(index) || m.conns[index[i]].closed {
 				continue
 			}
-			mc := m.conns[i]
+			mc := m.conns[index[i]]
 			m.read(mc, scratch)
 			m.advance(mc)
 		}
@@ -509,6 +589,14 @@ func (m *muxer) advance(mc *muxConn) {
 			mc.in, mc.since = nil, time.Time{}
 		}
 		mc.headAt, mc.sent100 = time.Time{}, false
+		if m.ev != nil {
+			// Steps 3 to 7 run on a worker; a pipelined request
+			// behind this one waits until the connection comes back,
+			// so that responses leave in the order of the requests
+			// (RFC 9112 §9.3.2).
+			m.dispatch(mc, req, h)
+			return
+		}
 		keep := c.serveRequest(req, h, len(mc.in))
 		mc.lastActive = m.now()
 		if !keep {
@@ -543,6 +631,9 @@ func (m *muxer) timeout() time.Duration {
 	d := m.s.cfg.PollInterval
 	now := m.now()
 	for _, mc := range m.conns {
+		if mc.busy {
+			continue // a worker's write deadline bounds it
+		}
 		at, _ := m.deadline(mc)
 		d = min(d, max(at.Sub(now), 0))
 	}
@@ -554,7 +645,7 @@ func (m *muxer) timeout() time.Duration {
 func (m *muxer) expire() {
 	now := m.now()
 	for _, mc := range m.conns {
-		if mc.closed {
+		if mc.closed || mc.busy {
 			continue
 		}
 		at, why := m.deadline(mc)

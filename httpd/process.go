@@ -92,7 +92,7 @@ func (c *conn) logReceive(req *Request, h *head, buffered int) {
 	if buffered > 0 {
 		fields = append(fields, viz.F("pipelined_bytes", strconv.Itoa(buffered)))
 	}
-	st.emit(c.id, "receive", viz.Pass, "", msg, fields...)
+	st.emit(c.id, "receive", viz.Pass, "", msg, c.archFields(fields)...)
 }
 
 // Step 3, process: what does the method ask for? Methods this server

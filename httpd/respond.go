@@ -353,8 +353,8 @@ func (c *conn) send(tx *transaction, r *response) {
 		st.emit(c.id, "send", viz.Send, "",
 			"wrote "+strconv.Itoa(r.status)+" "+statusText(r.status)+": "+strconv.Itoa(n)+" header bytes and "+
 				strconv.FormatInt(body, 10)+" body bytes; "+next+" ("+tx.keepWhy+").", // not fmt: see logReceive
-			viz.F("status", strconv.Itoa(r.status)), viz.F("header_bytes", strconv.Itoa(n)), viz.F("body_bytes", strconv.FormatInt(body, 10)),
-			viz.F("keep", yesNo(tx.keep)), viz.F("why", tx.keepWhy), viz.F("requests", strconv.Itoa(c.served)))
+			c.archFields([]viz.Field{viz.F("status", strconv.Itoa(r.status)), viz.F("header_bytes", strconv.Itoa(n)), viz.F("body_bytes", strconv.FormatInt(body, 10)),
+				viz.F("keep", yesNo(tx.keep)), viz.F("why", tx.keepWhy), viz.F("requests", strconv.Itoa(c.served))})...)
 	}
 }
 

@@ -31,7 +31,8 @@ type Server struct {
 	queue     []net.Conn         // "pool": accepted, waiting for a worker
 	workers   int                // "pool": workers running
 	closing   bool               // Shutdown or Close was called
-	mux       []*muxer           // "multiplexed": one per Serve
+	mux       []*muxer           // "multiplexed": one per Serve; "event": its loops
+	ev        *eventPool         // "event": the workers
 
 	lingerers atomic.Int32 // goroutines closing refused connections gently
 	logMu     sync.Mutex   // one log line at a time
@@ -40,7 +41,7 @@ type Server struct {
 // New returns a server that maps requests with m (step 4) and logs its
 // steps to rec (nil: no step log). Options left at zero take the defaults
 // documented on Config; a configuration that cannot work (an unknown
-// architecture, "multiplexed" without a Poller) is refused by Serve.
+// architecture) is refused by Serve.
 func New(cfg Config, m Mapper, rec *viz.Recorder) *Server {
 	if m == nil {
 		m = notFoundMapper{}
@@ -88,6 +89,8 @@ func (s *Server) Serve(ln net.Listener) error {
 		return s.serveSingle(ln)
 	case ArchMultiplexed:
 		return s.serveMultiplexed(ln)
+	case ArchEvent:
+		return s.serveEvent(ln)
 	}
 	return s.servePool(ln)
 }

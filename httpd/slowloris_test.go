@@ -24,10 +24,11 @@ import (
 // In the pool architecture a slow client holds a worker (Apache's prefork
 // has the same weakness, which mod_reqtimeout bounds the same way): with
 // all workers held, the normal client waits in the queue until
-// HeaderTimeout frees one. The multiplexed architecture holds no
-// goroutine per connection.
+// HeaderTimeout frees one. The multiplexed and event architectures hold
+// no goroutine per connection (event: polling the kernel's sockets with
+// poll(2)).
 func TestSlowloris(t *testing.T) {
-	for _, arch := range []string{ArchPool, ArchMultiplexed} {
+	for _, arch := range []string{ArchPool, ArchMultiplexed, ArchEvent} {
 		t.Run(arch, func(t *testing.T) {
 			cfg := Config{Arch: arch, Workers: 4, MaxConns: 64,
 				HeaderTimeout: 500 * time.Millisecond, IdleTimeout: 500 * time.Millisecond, KeepAliveTimeout: 500 * time.Millisecond}

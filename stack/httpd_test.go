@@ -18,10 +18,11 @@ import (
 )
 
 // The seed's I/O architectures on packetwalk's sockets: the same httpd,
-// single-threaded, with a pool, and multiplexed over the host's Poll, each
+// single-threaded, with a pool, multiplexed over the host's Poll, and event
+// (loops handing requests to workers, the listener giving its Poller), each
 // serving several concurrent clients of Go's net/http.
 func TestHTTPDArchitecturesOnPacketwalk(t *testing.T) {
-	for _, arch := range []string{httpd.ArchSingle, httpd.ArchPool, httpd.ArchMultiplexed} {
+	for _, arch := range []string{httpd.ArchSingle, httpd.ArchPool, httpd.ArchMultiplexed, httpd.ArchEvent} {
 		t.Run(arch, func(t *testing.T) {
 			p, err := stack.NewPair(stack.TopologyConfig{Seed: 5})
 			if err != nil {

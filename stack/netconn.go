@@ -82,6 +82,11 @@ func (l *listener) Accept() (net.Conn, error) {
 func (l *listener) Close() error   { return l.h.Close(l.fd) }
 func (l *listener) Addr() net.Addr { return net.TCPAddrFromAddrPort(l.addr) }
 
+// ReadinessPoller is the Poller that watches this listener and the
+// connections it accepts: a server that multiplexes (httpd's
+// "multiplexed" and "event" architectures) uses it when it was given none.
+func (l *listener) ReadinessPoller() any { return Poller{Host: l.h} }
+
 // FD returns the listening socket's descriptor, for Poll.
 func (l *listener) FD() FD { return l.fd }
 

@@ -67,6 +67,61 @@ func (p Poller) PollListener(ln net.Listener, conns []net.Conn, timeout time.Dur
 	return fds[len(conns)].Revents != 0, ready, nil
 }
 
+// pollWake is one event loop's wake-up: Wake sets pending and wakes the
+// loop's Poll, which then returns (as an eventfd(2) in a poll(2) set
+// does in a real event loop). Its fields are touched only on the host's
+// loop.
+type pollWake struct {
+	pending bool // wake was called since the last poll that saw it
+	q       waitQueue
+}
+
+// Wakeable returns a poll for one event loop (PollListener's, where ln
+// may be nil), and wake, which another
+// goroutine calls to make that loop's poll return at once, or its next
+// one if it is not polling: httpd's "event" architecture hands a
+// connection back to its event loop this way once a worker has answered
+// its request. wake is a socket call (it goes through the host's loop),
+// so in virtual time it is as deterministic as a write.
+func (p Poller) Wakeable() (poll func(ln net.Listener, conns []net.Conn, timeout time.Duration) (acceptable bool, ready []int, err error), wake func()) {
+	wk := &pollWake{}
+	h := p.Host
+	wake = func() {
+		h.loop.Do(func() {
+			wk.pending = true
+			wk.q.wakeAll(h.loop)
+		})
+	}
+	poll = func(ln net.Listener, conns []net.Conn, timeout time.Duration) (bool, []int, error) {
+		fds := make([]PollFD, len(conns), len(conns)+1)
+		for i, c := range conns {
+			pc, ok := c.(*Conn)
+			if !ok || pc.h != h {
+				return false, nil, fmt.Errorf("stack.Poller: connection %d is not a socket of host %s", i, h.Name)
+			}
+			fds[i] = PollFD{FD: pc.fd, Events: POLLIN}
+		}
+		if ln != nil {
+			l, ok := ln.(*listener)
+			if !ok || l.h != h {
+				return false, nil, fmt.Errorf("stack.Poller: the listener is not a socket of host %s", h.Name)
+			}
+			fds = append(fds, PollFD{FD: l.fd, Events: POLLIN})
+		}
+		if _, err := h.poll(fds, timeout, wk); err != nil {
+			return false, nil, err
+		}
+		var ready []int
+		for i, f := range fds[:len(conns)] {
+			if f.Revents != 0 {
+				ready = append(ready, i)
+			}
+		}
+		return ln != nil && fds[len(conns)].Revents != 0, ready, nil
+	}
+	return poll, wake
+}
+
 // Now is the host's clock as a time, so a multiplexer measures its
 // timeouts in the simulation's time.
 func (p Poller) Now() time.Time { return time.Unix(0, 0).Add(p.Host.Clock.Now()) }

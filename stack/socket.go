@@ -759,8 +759,18 @@ type PollFD struct {
 // Poll waits until one of the sockets is ready (poll(2)), or timeout passes
 // (negative: for ever). It returns how many entries have events.
 func (h *Host) Poll(fds []PollFD, timeout time.Duration) (int, error) {
+	return h.poll(fds, timeout, nil)
+}
+
+// poll is Poll with, optionally, a wake-up in the set (PollWaker): it
+// counts as one more ready entry while its pending flag is set, as an
+// eventfd(2) does in a poll(2) set.
+func (h *Host) poll(fds []PollFD, timeout time.Duration, wk *pollWake) (int, error) {
 	var queues []*waitQueue
 	var err error
+	if wk != nil {
+		queues = append(queues, &wk.q)
+	}
 	h.loop.Do(func() {
 		for _, p := range fds {
 			s, e := h.get(p.FD)
@@ -778,6 +788,10 @@ func (h *Host) Poll(fds []PollFD, timeout time.Duration) (int, error) {
 			if fds[i].Revents != 0 {
 				ready++
 			}
+		}
+		if wk != nil && wk.pending {
+			wk.pending = false
+			ready++
 		}
 		return ready > 0
 	}

@@ -97,6 +97,7 @@ const (
 	// dropped here is still answered with the error status shown.
 	ReasonHTTPDenied           Reason = "http_denied"             // step 1: the client's address is refused (403 or close)
 	ReasonHTTPOverloaded       Reason = "http_overloaded"         // step 1: MaxConns connections already held (503)
+	ReasonHTTPQueueFull        Reason = "http_queue_full"         // step 2: the "event" architecture's queue of complete requests is full (503)
 	ReasonHTTPBadRequest       Reason = "http_bad_request"        // step 2: malformed syntax (400)
 	ReasonHTTPAmbiguousLength  Reason = "http_ambiguous_length"   // step 2: Content-Length with Transfer-Encoding, or differing lengths (400)
 	ReasonHTTPURITooLong       Reason = "http_uri_too_long"       // step 2: request line over the limit (414)
@@ -196,6 +197,7 @@ var reasonInfo = map[Reason]string{
 
 	ReasonHTTPDenied:           "the client's address is refused by the server's Allow/Deny lists, so the connection is answered 403 Forbidden or closed at once (step 1, accept)",
 	ReasonHTTPOverloaded:       "the server already holds its maximum number of connections, so the new one is answered 503 Service Unavailable and closed (step 1, accept)",
+	ReasonHTTPQueueFull:        "every worker of the event architecture is busy and its queue of complete requests (MaxQueue) is full, so the request is answered 503 Service Unavailable and the connection closed (step 2, receive)",
 	ReasonHTTPBadRequest:       "the request message is malformed: request line, header line, chunk size, Content-Length or Host (400 Bad Request, RFC 9112)",
 	ReasonHTTPAmbiguousLength:  "the request carries Content-Length together with Transfer-Encoding, or Content-Length values that differ: its length is ambiguous, which is how requests are smuggled past proxies (400 Bad Request, RFC 9112 §6.1, §6.3)",
 	ReasonHTTPURITooLong:       "the request line is longer than the server accepts (414 URI Too Long)",

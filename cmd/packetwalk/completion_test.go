@@ -91,7 +91,7 @@ func TestCompletionBash(t *testing.T) {
 		{[]string{"packetwalk", "trace", "--wire", "=", "s"}, []string{"switch"}},
 		{[]string{"packetwalk", "trace", "--json", ""}, []string{"a.pkt", "b.txt", "c d.pkt", "sub"}},
 		{[]string{"packetwalk", "trace", "--docroot", ""}, []string{"sub"}},
-		{[]string{"packetwalk", "serve", "--arch", ""}, []string{"pool", "single"}},
+		{[]string{"packetwalk", "serve", "--arch", ""}, []string{"event", "multiplexed", "pool", "single"}},
 		{[]string{"packetwalk", "drill", ""}, []string{"a.pkt", "c d.pkt", "sub"}},
 		// A flag's value is not a script; a boolean flag takes none.
 		{[]string{"packetwalk", "drill", "--seed", "3", "--quiet", "a.pkt", "c"}, []string{"c d.pkt"}},

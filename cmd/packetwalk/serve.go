@@ -81,7 +81,7 @@ func (f *serveFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&f.config, "config", "", "read this config `FILE` (Apache-like directives; see the README)")
 	fs.StringVar(&f.accessLog, "access-log", "", "append the access log (Common Log Format) to this `FILE`")
 	fs.StringVar(&f.errorLog, "error-log", "", "append the error log to this `FILE`")
-	fs.Var(newChoice(&f.arch, "", httpd.ArchSingle, httpd.ArchPool), "arch", "I/O architecture: single (one connection at a time) or pool (a bounded pool of goroutines; the default)")
+	fs.Var(newChoice(&f.arch, "", httpd.ArchSingle, httpd.ArchPool, httpd.ArchMultiplexed, httpd.ArchEvent), "arch", "I/O architecture: single (one connection at a time), pool (a goroutine per connection, bounded), multiplexed (one event loop answers every request) or event (event loops hand complete requests to a pool of workers; the default)")
 	fs.StringVar(&f.jsonPath, "json", "", "stream the step log to this JSON Lines `FILE`, one line per step as it happens")
 	fs.BoolVar(&f.quiet, "quiet", false, "do not narrate the steps on standard output")
 	f.view.registerFilters(fs)
@@ -123,6 +123,12 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	}
 	defer live.close()
 	f.live = live
+	switch f.arch {
+	case "", httpd.ArchSingle, httpd.ArchPool, httpd.ArchMultiplexed, httpd.ArchEvent:
+	default:
+		fmt.Fprintf(stderr, "packetwalk serve: --arch %q is not single, pool, multiplexed or event.\n", f.arch)
+		return errUsage
+	}
 	switch {
 	case f.tun != "" || f.tap != "" || f.addr != "":
 		return serveTUN(ctx, &f, stdout, stderr, ready)
@@ -137,15 +143,6 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return errUsage
 	case f.link.deviceLink() != nil:
 		fmt.Fprintln(stderr, "packetwalk serve: --loss, --dup, --reorder, --corrupt and --fault impair the frames between a TUN or TAP device and packetwalk's NIC; with --listen the kernel handles the frames (use 'packetwalk trace' with the same flags for a simulated wire).")
-		return errUsage
-	}
-	switch f.arch {
-	case "", httpd.ArchSingle, httpd.ArchPool:
-	case httpd.ArchMultiplexed:
-		fmt.Fprintln(stderr, "packetwalk serve: --arch multiplexed needs packetwalk's readiness call, which the kernel's sockets of --listen do not offer; use single or pool.")
-		return errUsage
-	default:
-		fmt.Fprintf(stderr, "packetwalk serve: --arch %q is not single or pool.\n", f.arch)
 		return errUsage
 	}
 
@@ -479,6 +476,10 @@ type idConn struct {
 }
 
 func (c *idConn) ConnID() uint64 { return c.id }
+
+// NetConn is the kernel connection, whose descriptor httpd's event loop
+// polls (the "multiplexed" and "event" architectures).
+func (c *idConn) NetConn() net.Conn { return c.Conn }
 
 func (c *idConn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {

@@ -19,7 +19,10 @@ import (
 // connection, whose DATA frames the step log shows interleaved.
 func TestServeTUNCurlHTTP2(t *testing.T) {
 	testenv.Tool(t, "curl", "install it with: apt-get install curl")
-	data := make([]byte, 300_000)
+	// 3 MB each: the first stream must still be sending when the second
+	// request arrives, also on a loaded machine (at 300 KB it was done
+	// before curl's second HEADERS came, and nothing could interleave).
+	data := make([]byte, 3_000_000)
 	for i := range data {
 		data[i] = byte(i*7 + i>>9)
 	}
@@ -27,7 +30,7 @@ func TestServeTUNCurlHTTP2(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(docroot, "a.bin"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(docroot, "b.bin"), bytes.Repeat([]byte("b"), 300_000), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(docroot, "b.bin"), bytes.Repeat([]byte("b"), 3_000_000), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, arch := range []string{"single", "pool"} {
@@ -41,8 +44,8 @@ func TestServeTUNCurlHTTP2(t *testing.T) {
 			if err != nil {
 				t.Fatalf("curl --http2-prior-knowledge: %v: %s", err, errOut)
 			}
-			if strings.TrimSpace(out) != "2 200 300000" {
-				t.Fatalf("curl --http2-prior-knowledge says %q; want an HTTP/2 200 of 300000 bytes", out)
+			if strings.TrimSpace(out) != "2 200 3000000" {
+				t.Fatalf("curl --http2-prior-knowledge says %q; want an HTTP/2 200 of 3000000 bytes", out)
 			}
 			if got, _ := os.ReadFile(filepath.Join(dl, "a")); sha256.Sum256(got) != sha256.Sum256(data) {
 				t.Fatalf("a.bin came back different (%d bytes)", len(got))
@@ -67,8 +70,8 @@ func TestServeTUNCurlHTTP2(t *testing.T) {
 			if err != nil {
 				t.Fatalf("curl --http2 -Z: %v: %s", err, errOut)
 			}
-			if strings.Count(out, "2 200 300000") != 2 {
-				t.Fatalf("curl --http2 -Z says %q; want two HTTP/2 200s of 300000 bytes", out)
+			if strings.Count(out, "2 200 3000000") != 2 {
+				t.Fatalf("curl --http2 -Z says %q; want two HTTP/2 200s of 3000000 bytes", out)
 			}
 			if got, _ := os.ReadFile(filepath.Join(dl, "a2")); sha256.Sum256(got) != sha256.Sum256(data) {
 				t.Fatalf("a.bin over the upgraded connection came back different (%d bytes)", len(got))

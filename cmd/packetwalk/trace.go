@@ -153,10 +153,11 @@ func tracePacketwalk(o *traceOpts, paths []string, topo stack.TopologyConfig, si
 
 	now := func() time.Time { return traceEpoch.Add(n.Clock.Now()) }
 	scfg := httpd.Config{ServerName: "packetwalk-demo", Map: mapCfg, Now: now, Spawn: n.Go,
-		// One event loop over every connection (the seed's multiplexed
-		// architecture): it serves the browser's parallel connections
-		// without goroutines the simulation cannot see.
-		Arch: httpd.ArchMultiplexed, Poller: stack.Poller{Host: server}}
+		// The default architecture, "event": one event loop watches
+		// every connection and hands complete requests to workers
+		// started with n.Go, so the simulation sees every goroutine and
+		// the run is reproducible.
+		Arch: httpd.ArchEvent, Poller: stack.Poller{Host: server}}
 	if err := scfg.Validate(); err != nil {
 		out.close()
 		return err

@@ -197,8 +197,8 @@ type Server struct {
 	// advertises closes (RFC 9293 §3.8.6), then it reads on to the end.
 	PauseAfter Payload  `yaml:"pause_after"`
 	Pause      Duration `yaml:"pause"`
-	// Arch is httpd's I/O architecture: single (default), pool or
-	// multiplexed.
+	// Arch is httpd's I/O architecture: single (default), pool,
+	// multiplexed or event.
 	Arch    string `yaml:"arch"`
 	Workers int    `yaml:"workers"`
 	// Config is httpd's configuration file, inline (the Apache-like

@@ -244,9 +244,9 @@ func (sc *Scenario) validate() error {
 			return sc.errf(s.Line, "server backlog %d is outside 0..4096", s.Backlog)
 		}
 		switch s.Arch {
-		case "", "single", "pool", "multiplexed":
+		case "", "single", "pool", "multiplexed", "event":
 		default:
-			return sc.errf(s.Line, "server arch %q is not single, pool or multiplexed", s.Arch)
+			return sc.errf(s.Line, "server arch %q is not single, pool, multiplexed or event", s.Arch)
 		}
 		if s.Kind == "rpc" && (s.RequestBytes < 1 || s.ResponseBytes < 1) {
 			return sc.errf(s.Line, "an rpc server needs request_bytes and response_bytes (1 or more)")

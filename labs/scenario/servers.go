@@ -278,7 +278,7 @@ func (r *runner) httpServer(s *Server, h *stack.Host) (*httpd.Server, error) {
 	if cfg.Arch == "" {
 		cfg.Arch = httpd.ArchSingle
 	}
-	if cfg.Arch == httpd.ArchMultiplexed {
+	if cfg.Arch == httpd.ArchMultiplexed || cfg.Arch == httpd.ArchEvent {
 		cfg.Poller = stack.Poller{Host: h}
 	}
 	now := func() time.Time { return simEpoch.Add(r.net.Clock.Now()) }

@@ -262,10 +262,26 @@ func (l *Loop) blockFor(wait time.Duration, attempt func() bool, queues ...*wait
 }
 
 func (l *Loop) wait(remaining func() time.Duration, attempt func() bool, queues ...*waitQueue) error {
+	// prev is the waiter of the last round, woken by one of its queues.
+	// wakeAll took it off that queue only: it leaves the others, and its
+	// timer is stopped, before the next attempt. Otherwise a call that
+	// waits on many queues (poll on many sockets) would leave a waiter in
+	// each of them until its timeout: memory that grew with every poll of
+	// an event loop until the process used gigabytes.
+	var prev *waiter
 	for {
 		var done, expired bool
 		var w *waiter
 		l.Do(func() {
+			if prev != nil {
+				for _, q := range queues {
+					q.remove(prev)
+				}
+				if prev.timer != nil {
+					prev.timer.Stop()
+				}
+				prev = nil
+			}
 			if done = attempt(); done {
 				return
 			}
@@ -298,6 +314,7 @@ func (l *Loop) wait(remaining func() time.Duration, attempt func() bool, queues 
 		if w.timedOut {
 			return ErrTimeout
 		}
+		prev = w
 	}
 }
 

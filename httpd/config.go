@@ -73,6 +73,9 @@ type Config struct {
 	// tracked-goroutine starter (stack.Loop.Go), so that virtual time
 	// does not move while the server works.
 	Spawn func(f func())
+	// spawnGo: Spawn is the go statement (real time), so the "event"
+	// architecture's workers may wait for work on a channel (event.go).
+	spawnGo bool
 
 	// Allow and Deny are client address lists checked in step 1. A
 	// client is refused if the longest prefix that contains its address
@@ -303,6 +306,7 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Spawn == nil {
 		c.Spawn = func(f func()) { go f() }
+		c.spawnGo = true
 	}
 	if c.ReverseDNSTimeout <= 0 {
 		c.ReverseDNSTimeout = defaultLookupTimeout

@@ -123,6 +123,16 @@ func (s *Server) acceptLoop(ln net.Listener, handle func(net.Conn)) error {
 	}
 }
 
+// closeWorkers ends the "event" architecture's waiting workers.
+func (s *Server) closeWorkers() {
+	s.mu.Lock()
+	ev := s.ev
+	s.mu.Unlock()
+	if ev != nil {
+		ev.close()
+	}
+}
+
 func (s *Server) isClosing() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -137,6 +147,7 @@ func (s *Server) isClosing() bool {
 // simulation, call it from a goroutine the loop does not track, or use
 // Close.
 func (s *Server) Shutdown(ctx context.Context) error {
+	defer s.closeWorkers()
 	s.mu.Lock()
 	s.closing = true
 	for ln := range s.listeners {
@@ -181,6 +192,7 @@ func (s *Server) idleNow() bool {
 // Close stops the server at once: listeners and every connection are
 // closed; requests in progress fail.
 func (s *Server) Close() error {
+	defer s.closeWorkers()
 	s.mu.Lock()
 	s.closing = true
 	var err error

@@ -69,8 +69,10 @@ type serveFlags struct {
 	viz string
 	// --expvar ADDR: Go's /debug/vars on a kernel listener (serve_expvar.go).
 	expvar string
-	live   *liveView
-	view   viewFlags // the narration's filters (outputs.go)
+	// --cpuprofile FILE: a CPU profile of the whole run (serve_expvar.go).
+	cpuprofile string
+	live       *liveView
+	view       viewFlags // the narration's filters (outputs.go)
 }
 
 func (f *serveFlags) flagSet() *flag.FlagSet {
@@ -94,6 +96,7 @@ func (f *serveFlags) flagSet() *flag.FlagSet {
 	fs.Var(newChoice(&f.server, "httpd", "httpd", "nethttp"), "server", "with --tun or --tap: the web server on packetwalk's stack: httpd (the seven steps, narrated) or nethttp (Go's net/http.FileServer, to compare the two servers on the same stack)")
 	fs.StringVar(&f.pcap, "pcap", "", "with --tun or --tap: stream a pcapng capture of the NIC's frames to this `FILE`")
 	fs.StringVar(&f.expvar, "expvar", "", "serve Go's expvar page (/debug/vars: goroutines, memory) on `HOST:PORT`, e.g. 127.0.0.1:6060, for soak tests and monitoring")
+	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to `FILE` when the server stops (go tool pprof -top FILE)")
 	fs.StringVar(&f.viz, "viz", "", "serve the live view on `HOST:PORT`, e.g. 127.0.0.1:8081: the HTML report's page, following the steps as they happen")
 	f.link.registerImpairments(fs)
 	f.link.registerTCP(fs)
@@ -117,6 +120,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return err
 	}
 	defer stopExpvar()
+	stopProfile, err := startCPUProfile(f.cpuprofile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	live, err := startLiveView(&f, stdout)
 	if err != nil {
 		return err

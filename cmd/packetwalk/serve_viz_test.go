@@ -323,6 +323,13 @@ func TestServeNarrationFilters(t *testing.T) {
 		io.Copy(io.Discard, r.Body)
 		r.Body.Close()
 		waitForFile(t, s.jsonl, `"step":"log"`)
+		if c.accept {
+			// The narration is written on a goroutine of its own: it may
+			// come a moment after the step log.
+			waitFor(t, "the accept step in the narration", func() bool { return strings.Contains(s.stdout.String(), "accepted a connection") })
+		} else {
+			time.Sleep(100 * time.Millisecond) // what would be narrated has had time to be
+		}
 		out := s.stdout.String()
 		if !strings.Contains(out, "serving http://") {
 			t.Errorf("--layer %s hid the command's own line:\n%s", c.layer, out)

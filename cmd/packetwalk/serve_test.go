@@ -140,6 +140,13 @@ func (s *served) steps(t *testing.T) []viz.Event {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The server writes the log while it runs: a last line without its
+	// newline is still being written and is left for the next read.
+	if i := bytes.LastIndexByte(raw, '\n'); i >= 0 {
+		raw = raw[:i+1]
+	} else {
+		raw = nil
+	}
 	var events []viz.Event
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(nil, 1<<20)

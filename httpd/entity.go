@@ -8,6 +8,8 @@ import (
 	"hash/fnv"
 	"io"
 	"mime"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -442,12 +444,26 @@ func (c *conn) represent(tx *transaction, res *Resource, r *response, ctype stri
 	// ETag names the representation chosen.
 	var encodingWhy string
 	var encodingReason viz.Reason
+	var pre string // a precompressed FILE.gz beside the file, if it is current
 	if r.status == 200 && r.length > 0 && r.source != "error page" && req.Method != "OPTIONS" {
+		if r.file != nil && res.File != "" && !cfg.DisableCompression {
+			pre = precompressed(res.File, r.modAt)
+		}
 		switch {
 		case cfg.DisableCompression:
 			encodingWhy = "compression is off (Compression Off)"
 		case res.Header.Get("Content-Encoding") != "":
 			encodingWhy = "the body already has Content-Encoding " + res.Header.Get("Content-Encoding")
+		case pre != "":
+			// Compressed once, ahead of time (nginx's gzip_static): no
+			// size limit, nothing compressed per request.
+			rep.vary = true
+			var ok bool
+			if rangeAsked {
+				encodingWhy = "a Range was asked, and ranges count bytes of the uncompressed body (RFC 9110 §14.1.1)"
+			} else if ok, encodingWhy = acceptsGzip(req.Header.Values("Accept-Encoding")); ok {
+				rep.gzip = true
+			}
 		case !compressible(ctype):
 			encodingWhy = "the type " + ctype + " is not worth compressing (images, audio, video and archives are compressed already)"
 		case r.length < cfg.CompressMinBytes:
@@ -548,6 +564,26 @@ func (c *conn) represent(tx *transaction, res *Resource, r *response, ctype stri
 			viz.F("encoding", "identity"), viz.F("why", encodingWhy), viz.F("bytes", strconv.FormatInt(r.length, 10)))
 		return rep
 	}
+	if pre != "" {
+		f, err := os.Open(pre)
+		var st os.FileInfo
+		if err == nil {
+			st, err = f.Stat()
+		}
+		if err == nil {
+			r.file.Close()
+			identity := r.length
+			r.file, r.length = f, st.Size()
+			note("encoding", viz.Pass, "", fmt.Sprintf("sent %s, compressed ahead of time beside the file: %d bytes for the %d-byte %s body; Content-Encoding: gzip, Vary: Accept-Encoding (RFC 9110 §8.4.1.3, §12.5.3).",
+				filepath.Base(pre), r.length, identity, ctype),
+				viz.F("encoding", "gzip"), viz.F("before", strconv.FormatInt(identity, 10)), viz.F("after", strconv.FormatInt(r.length, 10)), viz.F("precompressed", filepath.Base(pre)))
+			return rep
+		}
+		if f != nil {
+			f.Close()
+		}
+		// It vanished since it was found: compress on the fly instead.
+	}
 	plain := r.body
 	if r.file != nil {
 		plain = make([]byte, r.length)
@@ -568,6 +604,18 @@ func (c *conn) represent(tx *transaction, res *Resource, r *response, ctype stri
 		len(plain), ctype, r.length, r.length*100/int64(len(plain))),
 		viz.F("encoding", "gzip"), viz.F("before", strconv.Itoa(len(plain))), viz.F("after", strconv.FormatInt(r.length, 10)))
 	return rep
+}
+
+// precompressed returns the path of file's gzip sibling, FILE.gz, when it
+// is a regular file no older than file (a stale one would send old
+// content); "" otherwise.
+func precompressed(file string, mod time.Time) string {
+	gz := file + ".gz"
+	st, err := os.Stat(gz)
+	if err != nil || !st.Mode().IsRegular() || st.ModTime().Before(mod) {
+		return ""
+	}
+	return gz
 }
 
 // ifRangeHolds evaluates If-Range (RFC 9110 §13.1.5): an entity-tag must

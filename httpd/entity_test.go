@@ -507,3 +507,53 @@ func TestCompressible(t *testing.T) {
 		}
 	}
 }
+
+// A current FILE.gz beside a file is sent as the gzip representation
+// (nginx's gzip_static): its own bytes, not a compression made per
+// request; a stale one (older than the file) is ignored, and a client
+// that does not accept gzip gets the file itself.
+func TestServerPrecompressed(t *testing.T) {
+	root := t.TempDir()
+	page := []byte(strings.Repeat("<p>precompressed or not</p>\n", 100))
+	var gzBuf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gzBuf, gzip.BestCompression)
+	zw.Write(page)
+	zw.Close()
+	write := func(name string, b []byte, mod time.Time) {
+		p := filepath.Join(root, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mod, mod)
+	}
+	write("a.html", page, siteMod)
+	write("a.html.gz", gzBuf.Bytes(), siteMod.Add(time.Second))
+	write("old.html", page, siteMod)
+	write("old.html.gz", []byte("stale, and not even gzip"), siteMod.Add(-time.Hour))
+	sink := &viz.MemorySink{}
+	log := viz.NewLog(clock.NewVirtual())
+	log.AddSink(sink)
+	ts := startServer(t, Config{}, NewMapper(MapConfig{DocRoot: root}, nil), log.Recorder("server"))
+
+	resp, body := get(t, ts.addr, "/a.html", "Accept-Encoding: gzip")
+	if resp.Header.Get("Content-Encoding") != "gzip" || body != gzBuf.String() || resp.Header.Get("Vary") != "Accept-Encoding" {
+		t.Errorf("/a.html with gzip: Content-Encoding %q, Vary %q, %d bytes; want a.html.gz's %d bytes as they are",
+			resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"), len(body), gzBuf.Len())
+	}
+	if resp, body := get(t, ts.addr, "/a.html"); resp.Header.Get("Content-Encoding") != "" || body != string(page) {
+		t.Errorf("/a.html without gzip: Content-Encoding %q, %d bytes; want the file", resp.Header.Get("Content-Encoding"), len(body))
+	}
+	resp, body = get(t, ts.addr, "/old.html", "Accept-Encoding: gzip")
+	if resp.Header.Get("Content-Encoding") != "gzip" || string(gunzip(t, []byte(body))) != string(page) {
+		t.Errorf("/old.html with gzip: want the file compressed on the fly, not the stale .gz")
+	}
+	found := false
+	for _, e := range sink.Events() {
+		if v, _ := e.Field("precompressed"); v == "a.html.gz" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no respond step names a.html.gz as the precompressed representation")
+	}
+}

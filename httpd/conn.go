@@ -342,8 +342,16 @@ func isTimeout(err error) bool {
 // connection.
 func (c *conn) endOfRequests(req *Request, h *head, err error) {
 	st := c.st()
+	c.s.mu.Lock()
+	closedByServer := c.closeNoted
+	c.s.mu.Unlock()
 	var re *requestError
 	switch {
+	case closedByServer && !errors.As(err, &re):
+		// Close closed it and said so: the read that failed is the
+		// server's own doing, not a broken request.
+		c.close(false)
+		return
 	case errors.As(err, &re):
 		c.answerError(req, h, re)
 		c.close(true)

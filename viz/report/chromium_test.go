@@ -229,7 +229,8 @@ func TestReportInChromium(t *testing.T) {
 	// Three requests (net/http follows /docs's redirect to /docs/), each
 	// with its seven steps and linked segments.
 	if n := eval(`document.querySelectorAll("#http .conn.http").length`); n != 3 {
-		t.Errorf("%d requests drawn, want 3", n)
+		steps, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.packetwalk ? [] : []) + Array.from(document.querySelectorAll("#http .conn.http")).map(d => d.innerText.replace(/\s+/g, " ").slice(0, 400)).join("\n")`))
+		t.Errorf("%d requests drawn, want 3:\n%s", n, steps)
 	}
 	if n := eval(`Math.min(...Array.from(document.querySelectorAll("#http .conn.http")).map(d => d.querySelectorAll("a.fr").length))`); n < 2 {
 		t.Errorf("a request is linked to %d segments, want those of the request and the response", n)

@@ -32,13 +32,17 @@ const errorLogTimeFormat = "Mon Jan 02 15:04:05 2006"
 
 func (c *conn) logTransaction(tx *transaction) {
 	s := c.s
-	line := s.accessLine(tx)
 	w, msg := s.cfg.AccessLog, "logged the transaction in the access log ("+s.cfg.LogFormat+" format)."
 	if tx.vhost != "" {
 		if vw, ok := s.cfg.VHostLogs[tx.vhost]; ok {
 			w, msg = vw, "logged the transaction in the access log of "+tx.vhost+" ("+s.cfg.LogFormat+" format)."
 		}
 	}
+	st := c.st()
+	if w == nil && !st.on() {
+		return // no log to write and nobody watching: no line to format
+	}
+	line := s.accessLine(tx)
 	if w != nil {
 		s.logMu.Lock()
 		io.WriteString(w, line+"\n")
@@ -46,7 +50,7 @@ func (c *conn) logTransaction(tx *transaction) {
 	} else {
 		msg = "formatted the transaction's log line (" + s.cfg.LogFormat + " format); no access log is configured."
 	}
-	if st := c.st(); st.on() {
+	if st.on() {
 		fields := []viz.Field{viz.F("line", line), viz.F("status", strconv.Itoa(tx.status)), viz.F("bytes", strconv.FormatInt(tx.bodyBytes, 10))}
 		if tx.vhost != "" {
 			fields = append(fields, viz.F("vhost", tx.vhost))

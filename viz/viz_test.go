@@ -215,3 +215,30 @@ func TestStepOffAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per step with nobody listening", allocs)
 	}
 }
+
+// Mark adds its field to the events it matches, before every sink, and to
+// no other event.
+func TestLogMark(t *testing.T) {
+	log := NewLog(clock.NewVirtual())
+	var mem MemorySink
+	log.AddSink(&mem)
+	log.Mark(func(e *Event) bool { return e.Layer == LayerNIC && e.Step == "fcs" && e.Host == "server" }, F("impl", "student"))
+	rec, other := log.Recorder("server"), log.Recorder("client")
+	rec.Stepf(Event{Layer: LayerNIC, Step: "fcs", Verdict: Pass}, []Field{F("fcs", "0x1")}, "FCS ok")
+	rec.Stepf(Event{Layer: LayerNIC, Step: "ring", Verdict: Pass}, nil, "ring")
+	other.Stepf(Event{Layer: LayerNIC, Step: "fcs", Verdict: Pass}, nil, "FCS ok")
+	rec.Emit(Event{Layer: LayerNIC, Step: "fcs", Verdict: Drop, Reason: ReasonFCSMismatch})
+	ev := mem.Events()
+	if len(ev) != 4 {
+		t.Fatalf("%d events, want 4", len(ev))
+	}
+	for i, want := range []bool{true, false, false, true} {
+		v, ok := ev[i].Field("impl")
+		if ok != want || ok && v != "student" {
+			t.Errorf("event %d (%s %s): impl field %q %v, want marked %v", i, ev[i].Host, ev[i].Step, v, ok, want)
+		}
+	}
+	if v, _ := ev[0].Field("fcs"); v != "0x1" {
+		t.Errorf("the event's own field was lost: fcs=%q", v)
+	}
+}

@@ -108,6 +108,13 @@ func labCommands() []*command {
 		{name: "lab test", modes: "--impl DIR", args: []string{"ID"}, flags: func() *flag.FlagSet { return new(labTestOpts).flagSet() },
 			about: "Run an implementation lab's graded tests on your code in DIR; the last line says " +
 				"\"N passed, N failed\" (--json: every graded test for a machine)."},
+		{name: "lab serve", modes: "--impl DIR [--tun NAME | --tap NAME] [--addr CIDR] [-- FLAGS...]", args: []string{"ID"},
+			flags: func() *flag.FlagSet { return new(labServeOpts).flagSet() },
+			about: "Build packetwalk with your implementation lab's component (in DIR) in place of the stack's own, " +
+				"and carry real traffic through it: with --tun or --tap (root), serve's demo site to curl or a browser " +
+				"on this machine; without, trace's simulated browser and server, both with your component. " +
+				"FLAGS after -- go to serve or trace. The step log's first lines say whose component runs, and " +
+				"the steps it takes carry impl: student."},
 	}
 }
 

@@ -78,7 +78,7 @@ func TestCompletionBash(t *testing.T) {
 		want  []string
 	}{
 		{[]string{"packetwalk", "tr"}, []string{"trace"}},
-		{[]string{"packetwalk", "lab", ""}, []string{"check", "help", "list", "run", "show", "skeleton", "test"}},
+		{[]string{"packetwalk", "lab", ""}, []string{"check", "help", "list", "run", "serve", "show", "skeleton", "test"}},
 		{[]string{"packetwalk", "lab", "run", "08"}, []string{"08-nagle"}},
 		{[]string{"packetwalk", "lab", "test", "impl-d"}, []string{"impl-demux"}},
 		{[]string{"packetwalk", "lab", "run", "08-nagle", "--sc"}, []string{"--scenario"}},

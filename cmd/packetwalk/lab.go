@@ -56,6 +56,8 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("skeleton needs an implementation lab's ID and a new directory, e.g. packetwalk lab skeleton impl-fcs-mac mylab (packetwalk lab list shows them)")
 		case "test":
 			return fmt.Errorf("test needs an implementation lab's ID, e.g. packetwalk lab test impl-fcs-mac --impl mylab (packetwalk lab list shows them)")
+		case "serve":
+			return fmt.Errorf("serve needs an implementation lab's ID, e.g. packetwalk lab serve impl-fcs-mac --impl mylab (packetwalk lab list shows them)")
 		}
 		return fmt.Errorf("%s needs a lab ID or a scenario file, e.g. packetwalk lab %s 01-http-life or packetwalk lab %s my-scenario.yaml (packetwalk lab list shows the labs)", sub, sub, sub)
 	}
@@ -65,7 +67,7 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 	if _, ok := findImpl(id); ok && !wantsHelp && (sub == "run" || sub == "check") {
 		return fmt.Errorf("%s is an implementation lab: packetwalk lab show %s tells what to write, and packetwalk lab test %s --impl DIR grades it", id, id, id)
 	}
-	if _, ok := findImpl(id); !ok && !wantsHelp && (sub == "skeleton" || sub == "test") {
+	if _, ok := findImpl(id); !ok && !wantsHelp && (sub == "skeleton" || sub == "test" || sub == "serve") {
 		if l, err := labs.Open(id); err == nil {
 			return fmt.Errorf("%s is a scenario lab, without code to write: packetwalk lab run %s runs it and packetwalk lab check %s --answers FILE grades your answers", l.ID, id, id)
 		}
@@ -86,6 +88,8 @@ func runLab(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "wrote the skeleton of %s into %s\n", id, rest[0])
 		return nil
+	case "serve":
+		return labServe(id, rest, stdout, stderr)
 	case "test":
 		var o labTestOpts
 		if err := parseFlags(o.flagSet(), rest, stdout, stderr); err != nil {

@@ -105,6 +105,7 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 		// per event (which would cost more than the encoding).
 		out.jsonl.FlushWithin = 50 * time.Millisecond
 	}
+	announceLabImpl(log)
 	outClosed := false
 	defer func() {
 		if !outClosed {
@@ -379,7 +380,7 @@ func openDeviceHost(plan *tunPlan, lf *linkFlags) (*stack.DeviceHost, error) {
 	}
 	plan.dev = name
 	cfg := stack.DeviceHostConfig{
-		Host:   stack.HostConfig{TCP: lf.tcpConfig()},
+		Host:   stack.HostConfig{Name: "server", TCP: lf.tcpConfig()},
 		Prefix: plan.addr,
 		Device: wire.DeviceConfig{Kind: plan.kind, Name: name},
 		Link:   lf.deviceLink(),
@@ -389,6 +390,7 @@ func openDeviceHost(plan *tunPlan, lf *linkFlags) (*stack.DeviceHost, error) {
 	if ifc, err := net.InterfaceByName(name); err == nil && plan.kind == wire.TAP && len(ifc.HardwareAddr) == 6 {
 		copy(cfg.KernelMAC[:], ifc.HardwareAddr)
 	}
+	applyLabImpl(cfg.Host.Name, &cfg.Host, &cfg.NIC, &cfg.ARP)
 	dh, err := stack.NewDeviceHost(dev, cfg)
 	if err != nil {
 		dev.Close()

@@ -126,16 +126,18 @@ func tracePacketwalk(o *traceOpts, paths []string, topo stack.TopologyConfig, si
 	if err != nil {
 		return err
 	}
-	client := n.AddHost(stack.HostConfig{Name: "client", TCP: o.lf.tcpConfig()})
-	if _, err := client.AddInterface(stack.InterfaceConfig{
-		NIC: nic.Config{MAC: stack.MAC(1), MTU: o.lf.mtu}, Prefix: netip.MustParsePrefix("10.0.0.1/24"),
-	}, wire); err != nil {
+	ccfg := stack.HostConfig{Name: "client", TCP: o.lf.tcpConfig()}
+	cifc := stack.InterfaceConfig{NIC: nic.Config{MAC: stack.MAC(1), MTU: o.lf.mtu}, Prefix: netip.MustParsePrefix("10.0.0.1/24")}
+	applyLabImpl(ccfg.Name, &ccfg, &cifc.NIC, &cifc.ARP)
+	client := n.AddHost(ccfg)
+	if _, err := client.AddInterface(cifc, wire); err != nil {
 		return err
 	}
-	server := n.AddHost(stack.HostConfig{Name: "server", TCP: o.lf.tcpConfig()})
-	if _, err := server.AddInterface(stack.InterfaceConfig{
-		NIC: nic.Config{MAC: stack.MAC(2), MTU: o.lf.mtu}, Prefix: netip.MustParsePrefix("10.0.0.2/24"),
-	}, wire); err != nil {
+	scfg0 := stack.HostConfig{Name: "server", TCP: o.lf.tcpConfig()}
+	sifc := stack.InterfaceConfig{NIC: nic.Config{MAC: stack.MAC(2), MTU: o.lf.mtu}, Prefix: netip.MustParsePrefix("10.0.0.2/24")}
+	applyLabImpl(scfg0.Name, &scfg0, &sifc.NIC, &sifc.ARP)
+	server := n.AddHost(scfg0)
+	if _, err := server.AddInterface(sifc, wire); err != nil {
 		return err
 	}
 	if err := o.view.checkHosts([]string{client.Name, server.Name, wire.Name()}); err != nil {
@@ -150,6 +152,7 @@ func tracePacketwalk(o *traceOpts, paths []string, topo stack.TopologyConfig, si
 		out.close()
 		return err
 	}
+	announceLabImpl(n.Log)
 
 	now := func() time.Time { return traceEpoch.Add(n.Clock.Now()) }
 	scfg := httpd.Config{ServerName: "packetwalk-demo", Map: mapCfg, Now: now, Spawn: n.Go,

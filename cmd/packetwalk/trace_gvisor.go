@@ -35,10 +35,11 @@ func traceGVisor(o *traceOpts, paths []string, topo stack.TopologyConfig, site f
 	if err != nil {
 		return err
 	}
-	server := n.AddHost(stack.HostConfig{Name: "server", TCP: o.lf.tcpConfig()})
-	if _, err := server.AddInterface(stack.InterfaceConfig{
-		NIC: nic.Config{MAC: stack.MAC(2), MTU: o.lf.mtu}, Prefix: netip.MustParsePrefix("10.0.0.2/24"),
-	}, wire); err != nil {
+	scfg := stack.HostConfig{Name: "server", TCP: o.lf.tcpConfig()}
+	sifc := stack.InterfaceConfig{NIC: nic.Config{MAC: stack.MAC(2), MTU: o.lf.mtu}, Prefix: netip.MustParsePrefix("10.0.0.2/24")}
+	applyLabImpl(scfg.Name, &scfg, &sifc.NIC, &sifc.ARP)
+	server := n.AddHost(scfg)
+	if _, err := server.AddInterface(sifc, wire); err != nil {
 		return err
 	}
 	client, err := gvisorhost.New(gvisorhost.Config{Name: "client", MAC: stack.MAC(1), MTU: o.lf.mtu,
@@ -62,6 +63,7 @@ func traceGVisor(o *traceOpts, paths []string, topo stack.TopologyConfig, site f
 		out.close()
 		return err
 	}
+	announceLabImpl(n.Log)
 	srv := httpd.New(httpd.Config{ServerName: "packetwalk-demo", Map: mapCfg}, httpd.NewMapper(mapCfg, site), n.Log.Recorder("server"))
 
 	type result struct {

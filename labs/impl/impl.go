@@ -42,6 +42,20 @@ type Lab struct {
 	// and each is still reported (as failed), so that a grade book sees
 	// the same list every time.
 	tests []string
+	// serve says how `lab serve` builds the student's component into
+	// packetwalk's command (serve.go).
+	serve serveHook
+}
+
+// serveHook is one lab's part of the file that `lab serve` generates: the
+// component's name on a host, the steps it takes, and the statement that
+// installs the student's constructor, given hc *stack.HostConfig, nc
+// *nic.Config and ac *arp.Config (cmd/packetwalk/labimpl.go).
+type serveHook struct {
+	what    string
+	layer   string   // a viz.Layer constant's name: LayerNIC
+	steps   []string // none: every step of the layer
+	install string
 }
 
 //go:embed fcsmac/handout.md fcsmac/skeleton reassembly/handout.md reassembly/skeleton demux/handout.md demux/skeleton
@@ -56,15 +70,24 @@ const modulePath = "github.com/packetwalk/packetwalk"
 
 var labs = []Lab{
 	{ID: "impl-fcs-mac", Title: "Implement the LAN adapter's FCS check and destination-MAC filter", dir: "fcsmac",
-		ctor: "func New() nic.FrameFilter"},
+		ctor: "func New() nic.FrameFilter",
+		serve: serveHook{what: "eth0's FrameFilter (the FCS check and the destination-MAC filter)", layer: "LayerNIC",
+			steps: []string{"fcs", "mac"}, install: "nc.Filter = student.New()"}},
 	{ID: "impl-arp", Title: "Implement the NIC's ARP: the neighbour cache, its pending queue, retries and expiry", dir: "arpcache",
-		ctor: "func New(n arp.NIC, cfg arp.Config) arp.Resolver"},
+		ctor:  "func New(n arp.NIC, cfg arp.Config) arp.Resolver",
+		serve: serveHook{what: "eth0's ARP (the neighbour cache)", layer: "LayerARP", install: "ac.Resolver = student.New"}},
 	{ID: "impl-reassembly", Title: "Implement IP fragment reassembly with RFC 815 hole descriptors", dir: "reassembly",
-		ctor: "func New(cfg ip.ReassemblerConfig) ip.FragmentReassembler"},
+		ctor: "func New(cfg ip.ReassemblerConfig) ip.FragmentReassembler",
+		serve: serveHook{what: "IP fragment reassembler", layer: "LayerIP",
+			steps: []string{"reassembly", "reassembled"}, install: "hc.IP.Reassembler = student.New"}},
 	{ID: "impl-demux", Title: "Implement TCP's four-tuple demux table (listeners, clones, ephemeral ports)", dir: "demux",
-		ctor: "func New(ephemeral ip.PortRange) tcp.Demuxer"},
+		ctor: "func New(ephemeral ip.PortRange) tcp.Demuxer",
+		serve: serveHook{what: "TCP demux table", layer: "LayerTCP",
+			steps: []string{"demux"}, install: "hc.TCP.Demuxer = student.New"}},
 	{ID: "impl-router", Title: "Implement the IP router: longest-prefix match, TTL, next hop", dir: "router",
-		ctor: "func New() ip.Router"},
+		ctor: "func New() ip.Router",
+		serve: serveHook{what: "IP routing table", layer: "LayerIP",
+			steps: []string{"route", "forward"}, install: "hc.IP.Router = student.New"}},
 }
 
 func init() {

@@ -165,6 +165,29 @@ func studentFiles(dir string, l *Lab) ([]string, error) {
 // from packetwalk's (so the same dependency versions are used, from the
 // module cache), the student's files, and the test that joins them.
 func writeModule(tmp, root, implDir string, srcFiles []string, l *Lab) error {
+	if err := writeStudentModule(tmp, root, implDir, srcFiles); err != nil {
+		return err
+	}
+	test := labTestHeader + fmt.Sprintf(`package graded_test
+
+import (
+	"testing"
+
+	grade %q
+	student %q
+)
+
+// TestLab runs the graded tests with the student's constructor, which
+// must keep the skeleton's signature: %s.
+func TestLab(t *testing.T) { grade.Run(t, student.New) }
+`, l.grade, gradedModule+"/"+studentDir, l.ctor)
+	return os.WriteFile(filepath.Join(tmp, "lab_test.go"), []byte(test), 0o644)
+}
+
+// writeStudentModule writes what every module made of a student's package
+// has: go.mod and go.sum from packetwalk's, with packetwalk replaced by
+// its source at root, and the student's files as package student.
+func writeStudentModule(tmp, root, implDir string, srcFiles []string) error {
 	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
 		return fmt.Errorf("cannot read packetwalk's go.mod: %v", err)
@@ -198,20 +221,7 @@ func writeModule(tmp, root, implDir string, srcFiles []string, l *Lab) error {
 			return err
 		}
 	}
-	test := labTestHeader + fmt.Sprintf(`package graded_test
-
-import (
-	"testing"
-
-	grade %q
-	student %q
-)
-
-// TestLab runs the graded tests with the student's constructor, which
-// must keep the skeleton's signature: %s.
-func TestLab(t *testing.T) { grade.Run(t, student.New) }
-`, l.grade, gradedModule+"/"+studentDir, l.ctor)
-	return os.WriteFile(filepath.Join(tmp, "lab_test.go"), []byte(test), 0o644)
+	return nil
 }
 
 // modfileQuote quotes a path for go.mod if it needs it.
@@ -288,14 +298,18 @@ var (
 // "./student/crc.go", or the absolute path).
 var studentPath = regexp.MustCompile(`(^|[\s(])(\./)?` + studentDir + `/`)
 
+// studentPaths maps the temporary module's paths to the student's files
+// in s back to the student's folder, and names the rest of the module.
+func studentPaths(s, tmp, implDir string) string {
+	s = strings.ReplaceAll(s, filepath.Join(tmp, studentDir)+string(filepath.Separator), implDir+string(filepath.Separator))
+	s = studentPath.ReplaceAllString(s, "${1}"+implDir+string(filepath.Separator))
+	return strings.ReplaceAll(s, tmp, "<graded module>")
+}
+
 // report prints the outcome, with a line "N passed, N failed" at the end,
 // and returns it.
 func (r *results) report(out io.Writer, l *Lab, tmp, implDir string) *Report {
-	fix := func(s string) string {
-		s = strings.ReplaceAll(s, filepath.Join(tmp, studentDir)+string(filepath.Separator), implDir+string(filepath.Separator))
-		s = studentPath.ReplaceAllString(s, "${1}"+implDir+string(filepath.Separator))
-		return strings.ReplaceAll(s, tmp, "<graded module>")
-	}
+	fix := func(s string) string { return studentPaths(s, tmp, implDir) }
 	rep := &Report{Lab: l.ID, Impl: implDir, Built: len(r.order) > 0}
 	ran := map[string]bool{}
 	for _, name := range r.order {

@@ -98,6 +98,11 @@ func (c *recoveryCounter) Event(e *viz.Event) {
 		case e.Step == "timer" && strings.HasPrefix(e.Message(), "retransmission timeout"):
 			c.f.RTOs++
 			c.cause = "timeout"
+		case e.Step == "rack_lost" && strings.HasPrefix(e.Message(), "retransmission timeout"):
+			// RACK's marking on a timeout (RFC 8985 §6.3): what it
+			// resends is the timeout's.
+			n, _ := strconv.Atoi(field(*e, "segments"))
+			c.f.RACKLost += n
 		case e.Step == "dupack" || e.Step == "next_seg" || e.Step == "rack_lost" ||
 			e.Step == "cwnd" && (strings.Contains(e.Message(), "fast retransmit") || strings.Contains(e.Message(), "partial ACK")):
 			c.cause = "recovery"

@@ -157,7 +157,7 @@ type Endpoint struct {
 
 	// Loss recovery (recovery.go, RFC 6675 §2).
 	highRxt   Seq  // HighRxt: one past the highest byte retransmitted in this recovery
-	lostTo    Seq  // after a timeout, every byte below it is taken for lost (goBack)
+	lostTo    Seq  // after a timeout, its recovery point: SND.MAX when it fired (below it every byte was taken for lost without RACK, goBack)
 	lostToSet bool // lostTo is in force: SND.UNA has not reached it yet
 
 	// RACK-TLP (RFC 8985) and PRR (RFC 6937): the log of segments sent

@@ -403,7 +403,9 @@ func (e *Endpoint) rackRespond(frame uint64, priorFlight, delivered, lost int) {
 // while cwnd - pipe has room: RFC 6675 §4's NextSeg rule 1, with RACK's
 // marks for IsLost (Linux's tcp_xmit_retransmit_queue). There is no rule
 // 3: a hole not yet lost waits until RACK's time says it is. After a
-// timeout, what lies beyond SND.NXT is output()'s to resend.
+// timeout SND.NXT stays put (RFC 8985 §6.3) and the segments marked lost
+// go this way too; what lies beyond a SND.NXT that went back for another
+// reason (a smaller path MTU, a window shrunk to zero) is output()'s.
 func (e *Endpoint) rackSendLost(frame uint64) {
 	for {
 		seq, end, ok := e.sent.firstLost(e.sndNxt, e.segmentRoom())
@@ -422,7 +424,11 @@ func (e *Endpoint) rackSendLost(frame uint64) {
 		if n <= 0 && !fin || e.cc.Cwnd-e.pipe() < max(n, 1) {
 			return
 		}
-		e.rackRetransmit(frame, seq, n, fin, "rule 1 with RACK's marks: marked lost (RFC 8985 §6.2 step 5)")
+		why := "rule 1 with RACK's marks: marked lost (RFC 8985 §6.2 step 5)"
+		if e.lostToSet {
+			why = "rule 1 with RACK's marks: marked lost on the timeout or since (RFC 8985 §6.3, §6.2 step 5)"
+		}
+		e.rackRetransmit(frame, seq, n, fin, why)
 	}
 }
 
@@ -499,4 +505,52 @@ func (e *Endpoint) rackTimeout() {
 	e.rackRespond(0, flight, 0, lost)
 	e.output(0)
 	e.rackArmTimer(0, timeout, false)
+}
+
+// rackMarkLossesOnRTO is RFC 8985 §6.3, RACK_mark_losses_on_RTO: on a
+// retransmission timeout the segment at SND.UNA is lost (it was sent an
+// RTO ago), and of the others only those whose time is up, still
+// undelivered RACK.rtt + reo_wnd after they were sent. A segment sent more
+// recently may be on its way: it stays in flight (in the pipe) and is not
+// resent unless RACK's later ACKs or the next timeout call it lost, so
+// that data that was only late is not sent twice. SND.NXT stays where it
+// is (Linux's tcp_timeout_mark_lost; without RACK, goBack marks
+// everything). Before any segment was delivered RACK.rtt is unknown and
+// every unSACKed segment is lost, as goBack would have it. lostTo, the
+// timeout's recovery point, still ends the recovery (ackedForRecovery)
+// and keeps a fast recovery from starting inside it.
+func (e *Endpoint) rackMarkLossesOnRTO() {
+	r := &e.rack
+	now := e.layer.clock.Now()
+	// The reordering window as it stood when the timer fired: in the
+	// recovery the timeout starts it is zero until reordering is seen,
+	// as Linux computes it before entering the loss state.
+	reo := e.rackReoWnd()
+	e.highRxt = e.sndUna
+	e.lostTo, e.lostToSet = e.sndMax, e.sndMax != e.sndUna
+	lost, lostBytes, kept, keptBytes, first := e.sent.markLostOnRTO(e.sndUna, func(s *sentSeg) bool {
+		return !r.delivered || s.xmitTS+r.rtt+reo <= now
+	})
+	if !e.layer.rec.On() || lost+kept <= 1 {
+		// Only the segment at SND.UNA was outstanding: the timeout's
+		// own step says it goes again, RACK had nothing to decide.
+		return
+	}
+	fields := []viz.Field{viz.Fv("seq", viz.U32(uint32(first))), viz.Fv("segments", viz.Int(lost)), viz.Fv("bytes", viz.Int(lostBytes)),
+		viz.Fv("in_flight", viz.Int(keptBytes)), viz.Fv("rack_rtt", viz.Dur(r.rtt)), viz.Fv("reo_wnd", viz.Dur(reo))}
+	if !r.delivered {
+		e.logf("rack_lost", viz.Note, 0, fields,
+			"retransmission timeout: no segment delivered yet, so RACK.rtt is unknown: all %d unSACKed segment(s), %d bytes from %d, are lost (RFC 8985 §6.3)",
+			lost, lostBytes, uint32(first))
+		return
+	}
+	if kept == 0 {
+		e.logf("rack_lost", viz.Note, 0, fields,
+			"retransmission timeout: the segment at SND.UNA %d and every other unSACKed one were sent more than RACK.rtt %v + reo_wnd %v ago: all %d, %d bytes, are lost (RFC 8985 §6.3)",
+			uint32(e.sndUna), r.rtt.Round(time.Microsecond), reo.Round(time.Microsecond), lost, lostBytes)
+		return
+	}
+	e.logf("rack_lost", viz.Note, 0, fields,
+		"retransmission timeout: RACK marks lost the segment at SND.UNA %d and those sent more than RACK.rtt %v + reo_wnd %v ago, %d segment(s), %d bytes; %d segment(s), %d bytes, sent since may still arrive: they stay in flight and SND.NXT stays at %d (RFC 8985 §6.3)",
+		uint32(e.sndUna), r.rtt.Round(time.Microsecond), reo.Round(time.Microsecond), lost, lostBytes, kept, keptBytes, uint32(e.sndNxt))
 }

@@ -162,6 +162,32 @@ func (l *sentLog) markLost(seq Seq) {
 	}
 }
 
+// markLostOnRTO is RFC 8985 §6.3's marking on a retransmission timeout:
+// the record at una (sent an RTO ago) is lost, and of the others, not
+// SACKed, those for which lostNow says their time is up. It counts what
+// it marked and what it left in flight, unSACKed and not lost.
+func (l *sentLog) markLostOnRTO(una Seq, lostNow func(*sentSeg) bool) (lost, lostBytes, kept, keptBytes int, first Seq) {
+	live := l.live()
+	for i := range live {
+		s := &live[i]
+		if s.sacked {
+			continue
+		}
+		if s.lost || s.seq.LessEq(una) || lostNow(s) {
+			if lost == 0 {
+				first = s.seq
+			}
+			s.lost = true
+			lost++
+			lostBytes += s.len()
+			continue
+		}
+		kept++
+		keptBytes += s.len()
+	}
+	return lost, lostBytes, kept, keptBytes, first
+}
+
 // pipe is what the log holds in the network: the records neither SACKed
 // nor lost. A lost segment sent again is no longer lost and counts once
 // (RFC 6675 §4's SetPipe, with RACK's marks for IsLost).

@@ -105,8 +105,10 @@ func (e *Endpoint) lossTimerFires() {
 // retransmitTimeout fires when the oldest unacknowledged segment was not
 // acknowledged within the RTO: retransmit it, double the RTO (§5.5), and
 // collapse the congestion window to one segment (RFC 5681 §3.1). A tail
-// loss probe or a recovery under way is abandoned, and RACK's log marks
-// every segment lost (goBack).
+// loss probe or a recovery under way is abandoned. With RACK only the
+// segment at SND.UNA and those whose time is up are taken for lost (RFC
+// 8985 §6.3, rackMarkLossesOnRTO); the other recoveries go back and take
+// every segment for lost (goBack).
 func (e *Endpoint) retransmitTimeout() {
 	e.rtxTimer = nil
 	if e.deleted {
@@ -145,21 +147,34 @@ func (e *Endpoint) retransmitTimeout() {
 		return
 	}
 	flight := int(e.sndMax - e.sndUna)
+	rack := e.rackOn()
+	if rack {
+		// RACK marks what the timeout says is lost (RFC 8985 §6.3), with
+		// the reordering window of the state the timer found.
+		e.rackMarkLossesOnRTO()
+	}
 	if e.cc.InRecovery() {
 		e.rackRecoveryEnded()
 	}
 	e.congestionOnTimeout(flight)
 	e.prrAbandon()
 	e.tlpReset()
-	// Go back to the oldest unacknowledged byte and send again from there,
-	// as slow start allows, skipping what the peer SACKed.
-	e.goBack()
+	if !rack {
+		// Go back to the oldest unacknowledged byte and send again from
+		// there, as slow start allows, skipping what the peer SACKed.
+		e.goBack()
+	}
 	if e.finSent && e.sndUna == e.ourFinSeq {
 		e.sendData(e.ourFinSeq, FlagFIN|FlagACK, nil, 0, true)
 		e.sndNxt = e.ourFinSeq.Add(1)
 		return
 	}
 	e.retransmitOne(0)
+	if rack {
+		// Then the other lost segments, lowest first, as cwnd allows
+		// (Linux's tcp_xmit_retransmit_queue); new data after them.
+		e.rackSendLost(0)
+	}
 	e.output(0)
 }
 

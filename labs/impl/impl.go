@@ -1,8 +1,9 @@
 // Package impl holds the implementation labs, in the style of Stanford's
 // CS144: the student writes one component of the stack behind a small
 // interface (the NIC's FCS check and MAC filter, the NIC's ARP, IP's
-// reassembler, TCP's demux table, IP's routing table, TCP's receiver), and graded tests build the stack with it and run it on the
-// simulated network and at unit level.
+// reassembler, TCP's demux table, IP's routing table, TCP's receiver), and
+// graded tests build the stack with it and run it on the simulated network
+// and at unit level.
 //
 // Each lab lives in a directory of its own:
 //

@@ -142,3 +142,52 @@ type Demuxer interface {
 	// connections by ID, for socket listings.
 	All() []*Endpoint
 }
+
+// ---- Inside a connection: the receive side, replaceable ----
+
+// Receiver is a connection's receive side (RFC 9293 §3.3.1, Figure 4):
+// the reassembler that turns segments, in any order, into the byte stream
+// read() returns, and the two numbers every ACK carries, RCV.NXT (the
+// acknowledgment number) and RCV.WND (the window). It sits behind an
+// interface so that a student's receiver can run in the stack (the
+// implementation lab impl-tcp-receiver, labs/impl); Config.Receiver nil
+// means the stack's own ReceiveBuffer. The connection calls it on the
+// host's event loop and does the rest itself: the acceptability test, the
+// FIN, the delayed ACK, window scaling and silly-window avoidance, and the
+// SACK blocks (built from Held and what Insert changed).
+//
+// Sequence numbers wrap at 2^32: compare them with Seq's LessThan and
+// Sub, never with < on the raw numbers.
+type Receiver interface {
+	// SetNextSeq sets RCV.NXT when the connection learns the peer's
+	// initial sequence number (IRS+1: the SYN takes IRS, §3.4). It is
+	// called before any data is inserted.
+	SetNextSeq(rcvNxt Seq)
+	// Insert stores a segment's data, which starts at sequence number
+	// seq, and returns how many bytes it stored that were not held
+	// before. Bytes before RCV.NXT were received already, and bytes at or
+	// beyond RCV.NXT+Window() have no room: both are dropped (§3.10.7.4).
+	// Bytes already held keep their first copy. Data at RCV.NXT becomes
+	// readable at once, with every held byte it now reaches; data beyond
+	// a hole is held until the hole fills.
+	Insert(seq Seq, data []byte) int
+	// NextSeq returns RCV.NXT: the sequence number of the first byte not
+	// yet received in order, which the next ACK acknowledges.
+	NextSeq() Seq
+	// Window returns RCV.WND, the bytes that may still be sent: the
+	// capacity less the in-order bytes read() has not taken yet (bytes
+	// held out of order lie inside the window and do not shrink it).
+	Window() int
+	// Readable returns how many in-order bytes Read can return.
+	Readable() int
+	// Read copies up to len(p) in-order bytes into p, removes them (the
+	// window grows by as much) and returns how many it copied.
+	Read(p []byte) int
+	// Peek copies like Read but leaves the bytes in place (MSG_PEEK).
+	Peek(p []byte) int
+	// Held returns the out-of-order ranges held beyond RCV.NXT, each
+	// [Start, End), in sequence order, with no two overlapping or
+	// touching (touching ranges are one). The connection reports them in
+	// SACK blocks (RFC 2018). Empty when nothing waits for a hole.
+	Held() []SACKBlock
+}

@@ -92,7 +92,7 @@ type Endpoint struct {
 	lastAckSent   Seq
 
 	send *SendBuffer
-	recv *ReceiveBuffer
+	recv recvBuffer // a *ReceiveBuffer, or Config.Receiver's behind receiverAdapter
 
 	finQueued bool // the application closed its sending half
 	finSent   bool
@@ -283,7 +283,7 @@ func (e *Endpoint) initBuffers() {
 		rb = l.cfg.ReceiveBuffer
 	}
 	e.send = NewSendBuffer(sb)
-	e.recv = NewReceiveBuffer(rb, 0)
+	e.recv = newRecvBuffer(l.cfg.Receiver, rb)
 	e.rtt = NewRTTEstimator(l.cfg.RTOMin, l.cfg.RTOMax, l.cfg.RTOInitial)
 	e.tsOffset = l.ts.offset(e.local.Addr(), e.remote.Addr())
 	// Our window scale: the smallest shift that lets the 16-bit window

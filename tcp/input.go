@@ -742,7 +742,7 @@ func (e *Endpoint) dataArrives(in *incoming) {
 	if e.shutRead {
 		// Linux answers data after shutdown(SHUT_RD) by... accepting and
 		// discarding it; we do the same, acknowledging it.
-		e.recv.Insert(in.hdr.Seq, in.payload)
+		e.recv.InsertDetail(in.hdr.Seq, in.payload)
 		var scratch [4096]byte
 		for e.recv.Readable() > 0 {
 			e.recv.Read(scratch[:])

@@ -86,6 +86,10 @@ type Config struct {
 	// Demuxer builds the demux table for the Ephemeral range; nil means
 	// NewDemuxTable. A lab puts a student's table here.
 	Demuxer func(ephemeral ip.PortRange) Demuxer
+	// Receiver builds each connection's receive side, of capacity bytes
+	// (SO_RCVBUF, already clamped to [1, MaxBufferBytes]); nil means
+	// NewReceiveBuffer. A lab puts a student's receiver here.
+	Receiver func(capacity int) Receiver
 	// InvalidACKInterval is the shortest time between two ACKs one
 	// connection sends in answer to rejected segments without data (out
 	// of window, challenge ACKs; ratelimit.go). Zero means

@@ -1,8 +1,9 @@
 // Package impl holds the implementation labs, in the style of Stanford's
 // CS144: the student writes one component of the stack behind a small
 // interface (the NIC's FCS check and MAC filter, the NIC's ARP, IP's
-// reassembler, TCP's demux table, IP's routing table), and graded tests build the stack with it and run it on the
-// simulated network and at unit level.
+// reassembler, TCP's demux table, IP's routing table, TCP's receiver), and
+// graded tests build the stack with it and run it on the simulated network
+// and at unit level.
 //
 // Each lab lives in a directory of its own:
 //
@@ -59,8 +60,8 @@ type serveHook struct {
 }
 
 //go:embed fcsmac/handout.md fcsmac/skeleton reassembly/handout.md reassembly/skeleton demux/handout.md demux/skeleton
-//go:embed arpcache/handout.md arpcache/skeleton router/handout.md router/skeleton
-//go:embed fcsmac/grade/grade.go reassembly/grade/grade.go demux/grade/grade.go arpcache/grade/grade.go router/grade/grade.go
+//go:embed arpcache/handout.md arpcache/skeleton router/handout.md router/skeleton tcprecv/handout.md tcprecv/skeleton
+//go:embed fcsmac/grade/grade.go reassembly/grade/grade.go demux/grade/grade.go arpcache/grade/grade.go router/grade/grade.go tcprecv/grade/grade.go
 var files embed.FS
 
 // testName finds the graded tests in a grade package's Tests list.
@@ -88,6 +89,10 @@ var labs = []Lab{
 		ctor: "func New() ip.Router",
 		serve: serveHook{what: "IP routing table", layer: "LayerIP",
 			steps: []string{"route", "forward"}, install: "hc.IP.Router = student.New"}},
+	{ID: "impl-tcp-receiver", Title: "Implement the TCP receiver: sequence numbers that wrap, the reassembler, the window and the ACK", dir: "tcprecv",
+		ctor: "func New(capacity int) tcp.Receiver",
+		serve: serveHook{what: "TCP receiver (each connection's reassembler, RCV.NXT and window)", layer: "LayerTCP",
+			steps: []string{"data", "dsack"}, install: "hc.TCP.Receiver = student.New"}},
 }
 
 func init() {

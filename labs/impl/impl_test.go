@@ -182,11 +182,14 @@ var (
 	noMerge        = []edit{{"	if merged {\n\t\tc.learn(e, sha)\n\t\tdefer c.flush(e)\n\t}", "	if merged && slices.Contains(c.addrs, tpa) { // mutant: learns only from packets aimed at us\n\t\tc.learn(e, sha)\n\t\tdefer c.flush(e)\n\t}"}}
 	queueNotCopied = []edit{{"e.queue = append(e.queue, packet{t, slices.Clone(payload), id})\n\t\tc.step(\"queue\", viz.Pass, id, fmt.Sprintf(\"queued %d", "e.queue = append(e.queue, packet{t, payload, id}) // mutant: keeps the caller's buffer\n\t\tc.step(\"queue\", viz.Pass, id, fmt.Sprintf(\"queued %d"},
 		{"e.queue = append(e.queue, packet{t, slices.Clone(payload), id})\n\t\tc.step(\"queue\", viz.Pass, id, fmt.Sprintf(\"%s unknown", "e.queue = append(e.queue, packet{t, payload, id})\n\t\tc.step(\"queue\", viz.Pass, id, fmt.Sprintf(\"%s unknown"}}
-	noExpiry       = []edit{{"e.timer = c.nic.Clock().AfterFunc(c.cfg.CacheTimeout, func() { c.forget(e) })", "e.timer = nil // mutant: entries never expire"}}
-	firstMatch     = []edit{{"(!found || r.Prefix.Bits() > best.Prefix.Bits())", "!found /* mutant: the first match, not the longest */"}}
-	ttlWraps       = []edit{{"if ttl <= 1 {", "if ttl < 1 { // mutant: a TTL of 1 is forwarded as 0"}}
-	gatewayAlways  = []edit{{"next := dst // on the link: the destination itself\n\tif r.Gateway.IsValid() {\n\t\tnext = r.Gateway\n\t}", "next := r.Gateway // mutant: the next hop is the gateway, even on the link"}}
-	wrongSignature = []edit{{"func New(ephemeral ip.PortRange) tcp.Demuxer {",
+	noExpiry        = []edit{{"e.timer = c.nic.Clock().AfterFunc(c.cfg.CacheTimeout, func() { c.forget(e) })", "e.timer = nil // mutant: entries never expire"}}
+	firstMatch      = []edit{{"(!found || r.Prefix.Bits() > best.Prefix.Bits())", "!found /* mutant: the first match, not the longest */"}}
+	ttlWraps        = []edit{{"if ttl <= 1 {", "if ttl < 1 { // mutant: a TTL of 1 is forwarded as 0"}}
+	gatewayAlways   = []edit{{"next := dst // on the link: the destination itself\n\tif r.Gateway.IsValid() {\n\t\tnext = r.Gateway\n\t}", "next := r.Gateway // mutant: the next hop is the gateway, even on the link"}}
+	noWrap          = []edit{{"off := int(seq.Add(uint32(i)).Sub(r.rcvNxt))", "off := int(uint32(seq.Add(uint32(i)))) - int(uint32(r.rcvNxt)) // mutant: raw numbers, no wrap-around"}}
+	heldOverwritten = []edit{{"if off < 0 || off >= win || r.have[off] {", "if off < 0 || off >= win { // mutant: a repeat overwrites and counts again"}}
+	noTrim          = []edit{{"if off < 0 || off >= win || r.have[off] {", "if off < 0 || off >= len(r.have) || r.have[off] { // mutant: the capacity, not the window, bounds the data"}}
+	wrongSignature  = []edit{{"func New(ephemeral ip.PortRange) tcp.Demuxer {",
 		"func New() tcp.Demuxer { // mutant: the constructor lost its parameter\n\tephemeral := ip.EphemeralPorts"}}
 )
 
@@ -207,6 +210,9 @@ func TestMutantsCaught(t *testing.T) {
 		{"impl-router", "first-match", "router/reference", firstMatch, []string{"LongestPrefixMatch"}, []string{"OnLinkRoute", "TTLExpires", "WireRoutedPing"}},
 		{"impl-router", "ttl-wraps", "router/reference", ttlWraps, []string{"TTLExpires", "WireTimeExceeded"}, []string{"LongestPrefixMatch", "WireRoutedPing"}},
 		{"impl-router", "gateway-always", "router/reference", gatewayAlways, []string{"ForwardNextHop", "WireRoutedPing"}, []string{"LongestPrefixMatch", "TTLExpires"}},
+		{"impl-tcp-receiver", "no-wrap", "tcprecv/reference", noWrap, []string{"WrapAround"}, []string{"InOrder", "OutOfOrderThenFill", "WindowShrinksAndReopens", "WireLossyTransfer"}},
+		{"impl-tcp-receiver", "held-overwritten", "tcprecv/reference", heldOverwritten, []string{"DuplicatesAndOverlaps", "BeyondWindowRefused"}, []string{"InOrder", "WrapAround", "WindowShrinksAndReopens"}},
+		{"impl-tcp-receiver", "no-trim", "tcprecv/reference", noTrim, []string{"WindowShrinksAndReopens"}, []string{"InOrder", "OutOfOrderThenFill", "WrapAround"}},
 		{"impl-reassembly", "timer-not-stopped", "reassembly/reference", timerNotStopped, []string{"NoTimeoutAfterCompletion"}, []string{"InOrder", "TimeoutAndICMP"}},
 	} {
 		t.Run(m.name, func(t *testing.T) {

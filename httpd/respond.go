@@ -231,19 +231,26 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 			msg = fmt.Sprintf("built %d %s for HEAD: headers only, with the real Content-Length %d.", r.status, statusText(r.status), r.length)
 		}
 		fields := []viz.Field{viz.F("status", strconv.Itoa(r.status)), viz.F("length", strconv.FormatInt(r.length, 10)), viz.F("source", r.source)}
+		// The fields say what the header above carries: a 412 or 416
+		// replaced the file by an error page, which goes as text/html
+		// without the file's ETag and Last-Modified.
 		if res.ContentType != "" {
-			fields = append(fields, viz.F("type", cmp.Or(rep.ctype, res.ContentType)))
+			t := cmp.Or(rep.ctype, res.ContentType)
+			if r.source == "error page" {
+				t = ct
+			}
+			fields = append(fields, viz.F("type", t))
 		}
 		if rep.gzip {
 			fields = append(fields, viz.F("encoding", "gzip"))
 		}
-		if rep.etag != "" {
+		if rep.etag != "" && (r.status == 200 || r.status == 206 || r.status == 304) {
 			fields = append(fields, viz.F("etag", rep.etag))
 		}
 		if res.Location != "" {
 			fields = append(fields, viz.F("location", res.Location))
 		}
-		if !lastMod.IsZero() {
+		if !lastMod.IsZero() && (r.status < 300 || r.status == 304) {
 			fields = append(fields, viz.F("last_modified", lastModText.format(lastMod.UTC())))
 		}
 		st.emit(c.id, "respond", viz.Pass, "", msg, fields...)

@@ -380,6 +380,83 @@ func TestLabBrowserTshark(t *testing.T) {
 	}
 }
 
+// Wireshark's HTTP dissector reads lab 18's responses with the header
+// fields the server's respond steps say it built: for each response in
+// order, its status, Content-Type, Content-Encoding, Content-Length, ETag
+// and Content-Range (of the 206 and the 416, from the range decision).
+func TestLabResponsesTshark(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark", "install it with: apt-get install tshark")
+	dir := t.TempDir()
+	if code, out, errOut := runCLI("lab", "run", "18-responses", "--out", dir, "--quiet"); code != 0 {
+		t.Fatalf("lab run: exit %d, %q, %q", code, out, errOut)
+	}
+	events, err := scenario.ReadLog(filepath.Join(dir, "trace.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	field := func(e *viz.Event, k string) string { v, _ := e.Field(k); return v }
+	var built []string
+	contentRange := ""
+	for i := range events {
+		e := &events[i]
+		if e.Host != "server" || e.Layer != "http" || e.Step != "respond" {
+			continue
+		}
+		if field(e, "decision") == "range" {
+			contentRange = field(e, "content_range")
+			if field(e, "status") == "416" {
+				contentRange = "bytes */4000" // the message names it; the field is for 206
+			}
+			continue
+		}
+		if field(e, "source") == "" {
+			continue // another decision
+		}
+		length := field(e, "length")
+		if length == "-1" {
+			length = ""
+		}
+		// A 304's type names the representation it stands for, which
+		// goes without Content-Type; a redirect's step names no type.
+		ctype := field(e, "type")
+		if field(e, "status") == "304" {
+			ctype = ""
+		}
+		built = append(built, strings.Join([]string{field(e, "status"), ctype, field(e, "encoding"), length, field(e, "etag"), contentRange}, "|"))
+		contentRange = ""
+	}
+	out, err := exec.Command(tshark, "-r", filepath.Join(dir, "trace.pcapng"), "-Y", "http.response",
+		"-T", "fields", "-e", "http.response.code", "-e", "http.content_type", "-e", "http.content_encoding",
+		"-e", "http.content_length_header", "-e", "http.response.line").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	var seen []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 5 {
+			t.Fatalf("tshark line %q", line)
+		}
+		var etag, cr string
+		for _, h := range strings.Split(f[4], ",") {
+			h = strings.TrimSuffix(h, `\r\n`)
+			if v, ok := strings.CutPrefix(h, "ETag: "); ok {
+				etag = v
+			}
+			if v, ok := strings.CutPrefix(h, "Content-Range: "); ok {
+				cr = v
+			}
+		}
+		if f[0] == "301" {
+			f[1] = ""
+		}
+		seen = append(seen, strings.Join([]string{f[0], f[1], f[2], f[3], etag, cr}, "|"))
+	}
+	if len(built) != 11 || strings.Join(built, "\n") != strings.Join(seen, "\n") {
+		t.Errorf("the server's respond steps built:\n%s\nWireshark reads:\n%s", strings.Join(built, "\n"), strings.Join(seen, "\n"))
+	}
+}
+
 func writeFile(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {

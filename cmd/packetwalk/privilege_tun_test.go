@@ -139,3 +139,21 @@ func TestServeTUNNetHTTP(t *testing.T) {
 		t.Errorf("the server did not say net/http serves:\n%s", s.output())
 	}
 }
+
+// --backlog sets the listening socket's backlog on the device: the
+// server's listen step says so.
+func TestServeTUNBacklog(t *testing.T) {
+	testenv.Tool(t, "curl", "install it with: apt-get install curl")
+	s := startTUNServer(t, "--backlog", "512")
+	if out, _, err := s.run(t, "curl", "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", "http://"+tunAddr+"/"); err != nil || out != "200" {
+		t.Fatalf("curl: %q, %v", out, err)
+	}
+	waitFor(t, "the listen step with backlog 512", func() bool {
+		for _, e := range readSteps(t, s.jsonl) {
+			if e.Layer == "socket" && e.Step == "listen" && strings.Contains(e.Message(), ", 512)") {
+				return true
+			}
+		}
+		return false
+	})
+}

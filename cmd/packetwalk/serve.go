@@ -63,6 +63,7 @@ type serveFlags struct {
 	noConfigure          bool
 	user                 string    // --user: whom to run as once the device is open (privilege.go)
 	server               string    // --server: httpd, or nethttp to compare with Go's server on the same stack
+	backlog              int       // --backlog: the listening socket's backlog on the device
 	link                 linkFlags // impairments between the device and the NIC (device_link.go)
 
 	// The live view (serve_viz.go): --viz ADDR, and its server once started.
@@ -91,6 +92,7 @@ func (f *serveFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&f.tap, "tap", "", "serve on this TAP device (`NAME`) with packetwalk's own stack: Ethernet frames and ARP with the kernel (created if it does not exist; needs root)")
 	fs.StringVar(&f.addr, "addr", "", "with --tun or --tap: packetwalk's address and prefix (`CIDR`), e.g. 10.9.0.2/24 (the kernel side gets the first other address, 10.9.0.1)")
 	fs.IntVar(&f.port, "port", 80, "with --tun or --tap: the port httpd listens on")
+	fs.IntVar(&f.backlog, "backlog", tunBacklog, "with --tun or --tap: listen()'s backlog, the connections that may wait for accept() and in the handshake (a SYN beyond it is dropped as backlog_full, or answered with a SYN cookie)")
 	fs.BoolVar(&f.noConfigure, "no-configure", false, "with --tun or --tap: leave the kernel side of the device alone and print the ip commands that configure it")
 	fs.StringVar(&f.user, "user", "", "with --tun or --tap: once the device is open, run as this user `NAME` (default: the user who ran sudo, else nobody; root keeps root)")
 	fs.Var(newChoice(&f.server, "httpd", "httpd", "nethttp"), "server", "with --tun or --tap: the web server on packetwalk's stack: httpd (the seven steps, narrated) or nethttp (Go's net/http.FileServer, to compare the two servers on the same stack)")

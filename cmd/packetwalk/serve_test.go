@@ -852,6 +852,8 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"serve", "--listen", ":0", "--server", "nethttp"}, 2, "--server chooses the web server on packetwalk's stack"},
 		{[]string{"serve", "--listen", ":0", "--user", "nobody"}, 2, "--user gives up root once a TUN or TAP device is open"},
 		{[]string{"serve", "--tun", "pw0", "--addr", "10.9.0.2/24", "--server", "nginx"}, 2, `--server "nginx": want httpd`},
+		{[]string{"serve", "--tun", "pw0", "--addr", "10.9.0.2/24", "--backlog", "0"}, 2, "--backlog 0: want 1 to 4096"},
+		{[]string{"serve", "--tun", "pw0", "--addr", "10.9.0.2/24", "--backlog", "5000"}, 2, "--backlog 5000: want 1 to 4096"},
 		{[]string{"serve", "--tun", "pw0"}, 2, "needs --addr CIDR"},
 		{[]string{"serve", "--addr", "10.9.0.2/24"}, 2, "--addr goes with --tun NAME"},
 		{[]string{"serve", "--tun", "pw0", "--addr", "10.9.0.2"}, 2, "is not an IPv4 address with a prefix length"},

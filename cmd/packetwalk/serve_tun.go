@@ -19,6 +19,7 @@ import (
 
 	"github.com/packetwalk/packetwalk/httpd"
 	"github.com/packetwalk/packetwalk/stack"
+	"github.com/packetwalk/packetwalk/tcp"
 	"github.com/packetwalk/packetwalk/viz"
 	"github.com/packetwalk/packetwalk/viz/pcapng"
 	"github.com/packetwalk/packetwalk/wire"
@@ -27,8 +28,12 @@ import (
 // withoutRoot is what every privilege failure ends with.
 const withoutRoot = "'packetwalk trace', 'packetwalk ping' and the labs run the same walk without root"
 
-// tunBacklog is the listening socket's backlog on the device.
-const tunBacklog = 128
+// tunBacklog is the listening socket's backlog on the device by default
+// (serve --backlog changes it, up to maxBacklog).
+const (
+	tunBacklog = 128
+	maxBacklog = tcp.DefaultMaxBacklog
+)
 
 // pcapFlushDelay is how long after an exchange (an HTTP request logged, an
 // echo reply sent) the live capture is flushed: long enough for the
@@ -135,7 +140,7 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	}
 
 	listenAddr := netip.AddrPortFrom(plan.addr.Addr(), uint16(f.port))
-	ln, err := dh.ListenTCP(listenAddr, tunBacklog)
+	ln, err := dh.ListenTCP(listenAddr, f.backlog)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %v", listenAddr, err)
 	}
@@ -316,6 +321,8 @@ func planTUN(f *serveFlags) (*tunPlan, error) {
 		return nil, fmt.Errorf("%s and --listen exclude each other: %s serves on packetwalk's stack, --listen on the kernel's; choose one", plan.flag(), plan.flag())
 	case f.port < 1 || f.port > 65535:
 		return nil, fmt.Errorf("--port %d is not a port 1..65535", f.port)
+	case f.backlog < 1 || f.backlog > maxBacklog:
+		return nil, fmt.Errorf("--backlog %d: want 1 to %d", f.backlog, maxBacklog)
 	case f.server != "httpd" && f.server != "nethttp":
 		return nil, fmt.Errorf("--server %q: want httpd (packetwalk's web server) or nethttp (Go's net/http.FileServer)", f.server)
 	}

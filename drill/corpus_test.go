@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/packetwalk/packetwalk/tcp"
 )
 
 // TestCorpus plays packetwalk's own packetdrill corpus (drill/corpus,
@@ -63,4 +65,27 @@ func corpusFiles(t *testing.T) []string {
 	}
 	sort.Strings(files)
 	return files
+}
+
+// Config.TCP changes the host's TCP after the script's sysctls: a script
+// that passes as shipped fails once the hook turns the delayed ACK off
+// (the drill-writing lab plants its bugs through this hook).
+func TestConfigTCP(t *testing.T) {
+	f := "corpus/data/delack/single-segment-acked-after-200ms.pkt"
+	src, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(f, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	called := false
+	res, err := Run(s, Config{TCP: func(c *tcp.Config) { called = true; c.DelayedACK = -1 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !called || res.Status != Failed || !strings.Contains(res.Failure.Error(), f+":") {
+		t.Errorf("with the delayed ACK turned off by Config.TCP: called %v, %v %v, want a failure at the ACK's line", called, res.Status, res.Failure)
+	}
 }

@@ -78,6 +78,12 @@ type Config struct {
 	// PHY is the wire's signal model (package phy); the zero value carries
 	// bytes, as packetdrill's TUN device does.
 	PHY phy.Config
+	// TCP, when set, changes the host's TCP configuration after the
+	// script's sysctls were applied: the drill-writing lab (impl-drill,
+	// labs/impl/drill) plugs a receiver or a demux table with a planted
+	// bug into tcp.Config's seams here, so the stack itself carries no
+	// fault injection.
+	TCP func(*tcp.Config)
 }
 
 // Status is the outcome of one script.
@@ -210,6 +216,9 @@ func newRunner(s *Script, cfg Config) (*runner, error) {
 	tc, err := r.applyStartupCommands()
 	if err != nil {
 		return r, err
+	}
+	if cfg.TCP != nil {
+		cfg.TCP(&tc)
 	}
 	seed := cfg.Seed
 	if seed == 0 {

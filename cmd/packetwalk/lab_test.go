@@ -141,6 +141,9 @@ func TestLabBadInput(t *testing.T) {
 		{"lab", "check", "1", "--answers", notYAML},
 		{"lab", "check", "1", "--run", filepath.Join(dir, "nothing")},
 		{"lab", "test", "impl-nope"},
+		{"lab", "serve", "impl-drill"},
+		{"lab", "serve", "impl-drill", "--impl", dir},
+		{"lab", "test", "impl-drill", "--impl", dir},
 		{"trace", "--scenario", bad},
 		{"trace", "--scenario", "01-http-life", "--get", "/x"},
 	}
@@ -172,6 +175,8 @@ func TestLabBadInput(t *testing.T) {
 		{[]string{"lab", "show"}, "show needs a lab ID or a scenario file"},
 		{[]string{"lab", "test", "01-http-life", "--impl", dir}, "01-http-life is a scenario lab"},
 		{[]string{"lab", "show", bad}, "bad.yaml:4: host a: wire \"nowhere\" is not among the wires: there are no wires"},
+		{[]string{"lab", "serve", "impl-drill", "--impl", dir}, "impl-drill has no component of yours to carry traffic"},
+		{[]string{"lab", "test", "impl-drill", "--impl", dir}, "has no packetdrill scripts (*.pkt)"},
 	} {
 		if _, _, errOut := runCLI(c.args...); !strings.Contains(errOut, c.want) || strings.Contains(errOut, "needs a lab ID") && c.args[1] == "frob" {
 			t.Errorf("%v: %q, want it to say %q", c.args, errOut, c.want)

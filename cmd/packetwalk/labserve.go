@@ -40,6 +40,9 @@ func labServe(id string, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(o.flagSet(), own, stdout, stderr); err != nil {
 		return err
 	}
+	if err := impl.ServeRefusal(id); err != nil {
+		return err
+	}
 	if o.impl == "" {
 		return fmt.Errorf("serve needs --impl DIR, the directory of your implementation")
 	}

@@ -3,7 +3,8 @@
 // interface (the NIC's FCS check and MAC filter, the NIC's ARP, IP's
 // reassembler, TCP's demux table, IP's routing table, TCP's receiver), and
 // graded tests build the stack with it and run it on the simulated network
-// and at unit level.
+// and at unit level. In one lab, impl-drill, the student writes packetdrill
+// scripts instead, which must catch TCP bugs planted in the stack's seams.
 //
 // Each lab lives in a directory of its own:
 //
@@ -46,6 +47,9 @@ type Lab struct {
 	// serve says how `lab serve` builds the student's component into
 	// packetwalk's command (serve.go).
 	serve serveHook
+	// scripts: the student hands in packetdrill scripts (*.pkt), not a Go
+	// package; the graded test gets their folder (impl-drill).
+	scripts bool
 }
 
 // serveHook is one lab's part of the file that `lab serve` generates: the
@@ -61,7 +65,8 @@ type serveHook struct {
 
 //go:embed fcsmac/handout.md fcsmac/skeleton reassembly/handout.md reassembly/skeleton demux/handout.md demux/skeleton
 //go:embed arpcache/handout.md arpcache/skeleton router/handout.md router/skeleton tcprecv/handout.md tcprecv/skeleton
-//go:embed fcsmac/grade/grade.go reassembly/grade/grade.go demux/grade/grade.go arpcache/grade/grade.go router/grade/grade.go tcprecv/grade/grade.go
+//go:embed drill/handout.md drill/skeleton
+//go:embed fcsmac/grade/grade.go reassembly/grade/grade.go demux/grade/grade.go arpcache/grade/grade.go router/grade/grade.go tcprecv/grade/grade.go drill/grade/grade.go
 var files embed.FS
 
 // testName finds the graded tests in a grade package's Tests list.
@@ -93,6 +98,8 @@ var labs = []Lab{
 		ctor: "func New(capacity int) tcp.Receiver",
 		serve: serveHook{what: "TCP receiver (each connection's reassembler, RCV.NXT and window)", layer: "LayerTCP",
 			steps: []string{"data", "dsack"}, install: "hc.TCP.Receiver = student.New"}},
+	{ID: "impl-drill", Title: "Write packetdrill scripts that catch TCP bugs planted in the receiver and the demux table", dir: "drill",
+		ctor: "a folder of .pkt scripts", scripts: true},
 }
 
 func init() {

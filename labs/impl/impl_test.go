@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -262,5 +263,92 @@ func TestBrokenPackages(t *testing.T) {
 	passed, out = grade(t, "impl-reassembly", mutant(t, "reassembly/reference", loops...))
 	if passed || !strings.Contains(out, "FAIL  InOrder") || !strings.Contains(out, "did not finish") || strings.Contains(out, "goroutine ") {
 		t.Errorf("code that loops: want InOrder to fail in one sentence, got:\n%s", out)
+	}
+}
+
+// copyDir copies the files of a lab's folder into a new temporary folder.
+func copyDir(t *testing.T, from string) string {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// impl-drill grades a folder of packetdrill scripts: a script that fails
+// against the correct stack is reported with drill's own file:line and
+// earns nothing, the others still catch their bugs; without the script
+// that catches a bug, exactly that bug's test fails; a script that does
+// not parse is one sentence naming its file and line, with every graded
+// test failed and none run; and lab serve says in one sentence that there
+// is nothing to serve.
+func TestDrillLab(t *testing.T) {
+	const id = "impl-drill"
+	l, err := find(id)
+	if err != nil || len(l.tests) != 9 {
+		t.Fatalf("%s: %v, graded tests %v", id, err, l.tests)
+	}
+
+	// A wrong expectation: the correct stack fails it.
+	dir := copyDir(t, "drill/reference")
+	wrong := filepath.Join(dir, "closed-listener-frees-port.pkt")
+	b, _ := os.ReadFile(wrong)
+	os.WriteFile(wrong, bytes.Replace(b, []byte("> S. 0:0(0) ack 1 win 65535"), []byte("> S. 0:0(0) ack 1 win 65000"), 1), 0o644)
+	rep, out := gradeReport(t, id, dir)
+	if !strings.Contains(out, "FAIL  ScriptsPassCorrectStack\n") || !strings.Contains(out, wrong+":16: outbound segment: expected win 65000, got win 65535") ||
+		!strings.Contains(out, "FAIL  CatchesClosedListenerKept\n") || !strings.Contains(out, "PASS  CatchesRemotePortIgnored\n") || rep.Passed != 7 {
+		t.Errorf("a script wrong about the correct stack: want it named with file:line and its bug uncaught, got:\n%s", out)
+	}
+
+	// Without the script that catches it, a bug goes uncaught.
+	dir = copyDir(t, "drill/reference")
+	os.Remove(filepath.Join(dir, "closed-listener-frees-port.pkt"))
+	passed, out := grade(t, id, dir)
+	if passed || !strings.Contains(out, "FAIL  CatchesClosedListenerKept\n") || !strings.Contains(out, "PASS  CatchesRemotePortIgnored\n") ||
+		!strings.Contains(out, "PASS  ScriptsPassCorrectStack\n") || !strings.HasSuffix(out, "\n8 passed, 1 failed\n") {
+		t.Errorf("without closed-listener-frees-port.pkt: want only CatchesClosedListenerKept to fail, got:\n%s", out)
+	}
+
+	// No RFC section cited.
+	dir = copyDir(t, "drill/reference")
+	os.WriteFile(filepath.Join(dir, "uncited.pkt"), []byte("// no citation here\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"), 0o644)
+	passed, out = grade(t, id, dir)
+	if passed || !strings.Contains(out, "FAIL  ScriptsCiteRFCSection\n") || !strings.Contains(out, filepath.Join(dir, "uncited.pkt")) || !strings.HasSuffix(out, "\n8 passed, 1 failed\n") {
+		t.Errorf("a script citing no RFC section: want ScriptsCiteRFCSection to fail naming it, got:\n%s", out)
+	}
+
+	// A script that does not parse.
+	dir = copyDir(t, "drill/reference")
+	bad := filepath.Join(dir, "typo.pkt")
+	os.WriteFile(bad, []byte("// RFC 9293 §3.1\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 close(3) = )\n+0 close(3) = 0\n"), 0o644)
+	rep, out = gradeReport(t, id, dir)
+	if rep.Built || rep.Passed != 0 || rep.Failed != 9 || !strings.Contains(out, "Your script does not parse, so no graded test ran: "+bad+":3: ") ||
+		strings.Contains(out, "panic") || strings.Contains(out, "PASS") {
+		t.Errorf("a script that does not parse: want one sentence naming %s:3 and 0 of 9, got %+v:\n%s", bad, rep, out)
+	}
+	for _, res := range rep.Results {
+		if res.Passed || !strings.Contains(res.Message, bad+":3: ") {
+			t.Errorf("%s: %+v, want a failure naming %s:3", res.ID, res, bad)
+		}
+	}
+
+	// A folder without scripts, and lab serve.
+	if _, err := Test(context.Background(), id, t.TempDir(), io.Discard); err == nil || !strings.Contains(err.Error(), "no packetdrill scripts") {
+		t.Errorf("an empty folder: %v, want a sentence asking for scripts", err)
+	}
+	err = Serve(context.Background(), id, "drill/reference", ServeOptions{})
+	if err == nil || strings.Count(err.Error(), ".") > 1 || !strings.Contains(err.Error(), "no component of yours") {
+		t.Errorf("lab serve impl-drill: %v, want one sentence saying there is nothing to serve", err)
 	}
 }

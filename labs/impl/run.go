@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/packetwalk/packetwalk/drill"
 )
 
 // The temporary module Test writes. The student's files become its package
@@ -92,6 +94,14 @@ func Grade(ctx context.Context, id, implDir string, out io.Writer) (*Report, err
 	if err != nil {
 		return nil, err
 	}
+	if l.scripts {
+		// A script that does not parse is the drill lab's compile
+		// error: named by file and line in one sentence, and no graded
+		// test runs.
+		if perr := parseScripts(abs, srcFiles); perr != nil {
+			return l.unparsed(out, abs, perr), nil
+		}
+	}
 	tmp, err := os.MkdirTemp("", "packetwalk-"+id+"-")
 	if err != nil {
 		return nil, fmt.Errorf("cannot create a temporary directory for the graded module: %v", err)
@@ -151,9 +161,18 @@ func studentFiles(dir string, l *Lab) ([]string, error) {
 	var files []string
 	for _, e := range entries {
 		n := e.Name()
+		if l.scripts {
+			if e.Type().IsRegular() && strings.HasSuffix(n, ".pkt") {
+				files = append(files, n)
+			}
+			continue
+		}
 		if e.Type().IsRegular() && strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") {
 			files = append(files, n)
 		}
+	}
+	if len(files) == 0 && l.scripts {
+		return nil, fmt.Errorf("%s has no packetdrill scripts (*.pkt): write the skeleton there first (packetwalk lab skeleton %s DIR)", dir, l.ID)
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s has no Go files: copy the skeleton there first (see `packetwalk lab show %s`)", dir, l.ID)
@@ -165,6 +184,25 @@ func studentFiles(dir string, l *Lab) ([]string, error) {
 // from packetwalk's (so the same dependency versions are used, from the
 // module cache), the student's files, and the test that joins them.
 func writeModule(tmp, root, implDir string, srcFiles []string, l *Lab) error {
+	if l.scripts {
+		// The student's scripts stay where they are, so that drill's
+		// messages name them by the student's own paths.
+		if err := writeStudentModule(tmp, root, implDir, nil); err != nil {
+			return err
+		}
+		test := labTestHeader + fmt.Sprintf(`package graded_test
+
+import (
+	"testing"
+
+	grade %q
+)
+
+// TestLab runs the graded tests on the student's scripts.
+func TestLab(t *testing.T) { grade.Run(t, %q) }
+`, l.grade, implDir)
+		return os.WriteFile(filepath.Join(tmp, "lab_test.go"), []byte(test), 0o644)
+	}
 	if err := writeStudentModule(tmp, root, implDir, srcFiles); err != nil {
 		return err
 	}
@@ -355,7 +393,9 @@ func (r *results) report(out io.Writer, l *Lab, tmp, implDir string) *Report {
 			shown = append(shown, fix(line))
 		}
 		if len(shown) > 0 {
-			if len(r.order) == 0 {
+			if len(r.order) == 0 && l.scripts {
+				fmt.Fprintln(out, "The graded tests could not start:")
+			} else if len(r.order) == 0 {
 				fmt.Fprintf(out, "Your package did not build or the graded tests could not start. Keep the skeleton's package layout and its constructor, %s.\n", l.ctor)
 			} else {
 				fmt.Fprintln(out, "\nThe run ended with:")
@@ -492,4 +532,36 @@ func timeoutSummary(lines []string) []string {
 		}
 	}
 	return out
+}
+
+// parseScripts reads each of the student's scripts as packetwalk drill
+// does, and returns the first error, "DIR/FILE.pkt:LINE: what is wrong".
+func parseScripts(dir string, files []string) error {
+	for _, f := range files {
+		p := filepath.Join(dir, f)
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("cannot read %s: %v", p, err)
+		}
+		if _, err := drill.Load(p, src); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unparsed is the grade of scripts of which one does not parse: every
+// graded test failed, none ran, and the reason in one sentence.
+func (l *Lab) unparsed(out io.Writer, implDir string, perr error) *Report {
+	why := fmt.Sprintf("your script does not parse: %v", perr)
+	fmt.Fprintf(out, "%s: graded tests of %s\n\n", l.ID, implDir)
+	fmt.Fprintf(out, "Your script does not parse, so no graded test ran: %v (packetwalk drill FILE.pkt shows the same).\n", perr)
+	rep := &Report{Lab: l.ID, Impl: implDir}
+	for _, name := range l.tests {
+		rep.Results = append(rep.Results, Result{ID: name, Message: "did not run: " + why})
+	}
+	rep.Failed = len(rep.Results)
+	rep.Summary = fmt.Sprintf("%d passed, %d failed", rep.Passed, rep.Failed)
+	fmt.Fprintf(out, "\n%s: a script did not parse, so none of its %d graded tests ran.\n%s\n", l.ID, rep.Failed, rep.Summary)
+	return rep
 }

@@ -62,6 +62,9 @@ func Serve(ctx context.Context, id, implDir string, o ServeOptions) error {
 	if err != nil {
 		return err
 	}
+	if l.scripts {
+		return l.noServe()
+	}
 	if implDir == "" {
 		return fmt.Errorf("give the directory of your implementation: packetwalk lab serve %s --impl DIR", id)
 	}
@@ -212,4 +215,18 @@ func init() {
 		install: func(hc *stack.HostConfig, nc *nic.Config, ac *arp.Config) { %s }}
 }
 `, gradedModule+"/"+studentDir, l.ctor, l.ID, implDir, h.what, h.layer, steps, h.install)
+}
+
+// noServe is lab serve's answer for a lab whose student writes scripts.
+func (l *Lab) noServe() error {
+	return fmt.Errorf("%s has no component of yours to carry traffic: your scripts run against packetwalk with packetwalk drill FILE.pkt, and packetwalk lab test %s --impl DIR grades them", l.ID, l.ID)
+}
+
+// ServeRefusal returns lab serve's one-sentence refusal for lab id when it
+// has nothing to serve (impl-drill), else nil.
+func ServeRefusal(id string) error {
+	if l, err := find(id); err == nil && l.scripts {
+		return l.noServe()
+	}
+	return nil
 }

@@ -307,6 +307,13 @@ func (c *NewReno) OnAck(ack Seq, ackedBytes, flightSize int) CwndChange {
 //     With SACK cwnd stays: the SACK blocks it carries have taken the
 //     departed segment out of the connection's pipe (RFC 6675 §5).
 func (c *NewReno) OnDupAck(ack, sndMax Seq, flightSize int) CwndChange {
+	return c.onDupAck(ack, sndMax, flightSize, c.DupAcks+1 == dupAckThreshold)
+}
+
+// onDupAck is OnDupAck with the count's verdict given: third says this is
+// the third duplicate ACK in a row, which a connection's Sender decides
+// (contract.go).
+func (c *NewReno) onDupAck(ack, sndMax Seq, flightSize int, third bool) CwndChange {
 	c.DupAcks++
 	if c.DupAcks == 1 && !c.inRecovery {
 		c.dupAckFlight = flightSize
@@ -318,7 +325,7 @@ func (c *NewReno) OnDupAck(ack, sndMax Seq, flightSize int) CwndChange {
 	case c.inRecovery:
 		c.Cwnd = min(c.Cwnd+c.MSS, cwndMax)
 		return c.change(ch, "fast recovery: inflate")
-	case c.DupAcks != dupAckThreshold:
+	case !third:
 		return c.change(ch, "duplicate ACK")
 	case c.recoverValid && !ack.GreaterThan(c.Recover):
 		return c.change(ch, "third duplicate ACK before recover: no fast retransmit")

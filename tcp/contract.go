@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/packetwalk/packetwalk/ip"
 )
@@ -190,4 +191,115 @@ type Receiver interface {
 	// touching (touching ranges are one). The connection reports them in
 	// SACK blocks (RFC 2018). Empty when nothing waits for a hole.
 	Held() []SACKBlock
+}
+
+// ---- Inside a connection: the send side's three decisions, replaceable ----
+
+// Sender makes the three decisions of a connection's send side that a
+// student writes in the implementation lab impl-tcp-sender (labs/impl):
+// how much the next segment carries (RFC 9293 §3.8.6.2.1), the
+// retransmission timeout (RFC 6298) and which ACKs are duplicates, the
+// third of which starts fast retransmit (RFC 5681 §2, §3.2).
+// Config.Sender nil means the stack's own code, with everything it adds
+// (SACK recovery, RACK-TLP, PRR, timestamps' RTT samples). With a Sender
+// the connection neither offers nor accepts SACK (RFC 2018), so it
+// recovers with RFC 5681 and RFC 6582's NewReno, driven by the Sender's
+// duplicate ACKs, and it times one segment at a time for RTT samples
+// (RFC 6298 §3), also when the segments carry timestamps. NewSender is
+// the stack's own Sender, for comparison. The connection calls it on the
+// host's event loop and does the rest itself: the send buffer, Nagle and
+// silly-window avoidance, the persist timer, limited transmit, cwnd and
+// ssthresh, and building and sending each segment.
+//
+// Sequence numbers wrap at 2^32: compare them with Seq's LessThan and
+// Sub, never with < on the raw numbers.
+type Sender interface {
+	// SegmentSize returns how many bytes of new data the next segment
+	// carries, 0 to send nothing now: at most w.Queued and w.MSS, never
+	// past the right edge of the peer's window, SND.UNA + SND.WND (the
+	// usable window of RFC 9293 §3.8.6.2.1, SND.UNA + SND.WND -
+	// SND.NXT), and at most w.Cwnd - w.InFlight (RFC 5681 §3.1). A
+	// window that closed, or shrank below SND.NXT, gives 0.
+	SegmentSize(w SendWindow) int
+	// Sample takes one round-trip time measurement R: the time from
+	// sending the timed segment to the ACK that covered it (RFC 6298
+	// §2). retransmitted says that segment was sent again meanwhile, so
+	// the ACK may answer either copy: Karn's algorithm (§3) says such a
+	// sample MUST NOT be used.
+	Sample(rtt time.Duration, retransmitted bool)
+	// RTO returns the retransmission timeout to start the timer with:
+	// the initial RTO before any sample (§2.1), else SRTT + max(G,
+	// 4*RTTVAR) (§2.2, §2.3), never below SenderConfig.RTOMin nor above
+	// RTOMax (§2.4, §2.5), doubled by each Backoff since.
+	RTO() time.Duration
+	// Backoff is called when the retransmission timer expired: the RTO
+	// doubles, up to RTOMax (§5.5).
+	Backoff()
+	// ResetBackoff is called on each ACK of new data: the RTO returns to
+	// the value computed from the samples, undoing the backoff (the note
+	// that closes §5, as Linux does).
+	ResetBackoff()
+	// OnACK classifies each ACK the connection accepts, before it acts
+	// on it: ACKNew if it acknowledges new data (SEG.ACK > SND.UNA),
+	// ACKDuplicate for a duplicate ACK as RFC 5681 §2 defines it, and
+	// ACKThirdDuplicate for the third duplicate in a row, which starts
+	// fast retransmit (§3.2); ACKOther for anything else (a window
+	// update, an ACK carrying data, ...). An ACK of new data starts the
+	// count again.
+	OnACK(a ACKInfo) ACKKind
+}
+
+// SenderConfig is what a connection's Sender is built with: the bounds
+// of the retransmission timeout, from the layer's Config with its
+// defaults filled in.
+type SenderConfig struct {
+	RTOMin, RTOMax time.Duration // (2.4) and (2.5)
+	RTOInitial     time.Duration // (2.1): the RTO before any sample
+	G              time.Duration // the clock granularity of (2.2) and (2.3)
+}
+
+// SendWindow is what the connection knows when it may send new data.
+type SendWindow struct {
+	UNA, NXT Seq    // SND.UNA, the oldest unacknowledged byte; SND.NXT, the next to send
+	WND      uint32 // SND.WND, the peer's window, counted from SND.UNA
+	Cwnd     int    // the congestion window, bytes
+	InFlight int    // bytes in the network, which cwnd limits (FlightSize)
+	MSS      int    // the most one segment may carry now
+	Queued   int    // bytes written and not sent yet, from SND.NXT on
+}
+
+// ACKInfo is an arriving ACK and the send state it meets, before the
+// connection acts on it.
+type ACKInfo struct {
+	Ack      Seq    // SEG.ACK
+	Window   uint32 // SEG.WND, scaled
+	Len      int    // the bytes of data the segment carries
+	SYN, FIN bool   // the segment's SYN and FIN flags
+	UNA      Seq    // SND.UNA
+	WND      uint32 // SND.WND before this ACK
+	// Outstanding is the data sent and not yet acknowledged (a FIN
+	// counts as a byte), 0 while only a zero-window probe is out.
+	Outstanding int
+}
+
+// ACKKind is what Sender.OnACK makes of an ACK.
+type ACKKind uint8
+
+const (
+	ACKOther          ACKKind = iota // neither new nor a duplicate
+	ACKNew                           // acknowledges new data
+	ACKDuplicate                     // a duplicate ACK (RFC 5681 §2), not the third in a row
+	ACKThirdDuplicate                // the third duplicate ACK in a row: fast retransmit (RFC 5681 §3.2)
+)
+
+func (k ACKKind) String() string {
+	switch k {
+	case ACKNew:
+		return "new"
+	case ACKDuplicate:
+		return "duplicate"
+	case ACKThirdDuplicate:
+		return "third duplicate"
+	}
+	return "other"
 }

@@ -106,8 +106,14 @@ type Endpoint struct {
 	timing   bool // an RTT measurement is running (Karn: never on a retransmission)
 	timedSeq Seq
 	timedAt  time.Duration
-	cc       *NewReno
-	dupAcks  int
+	// snd is the connection's Sender (Config.Sender), nil for the
+	// stack's own decisions (sendseam.go); timedRetx says the segment
+	// timed for it was retransmitted, so its ACK gives an ambiguous
+	// sample (Karn), which a Sender is told about.
+	snd       Sender
+	timedRetx bool
+	cc        *NewReno
+	dupAcks   int
 
 	// The retransmission and delayed-ACK timers are set for nearly every
 	// segment: their functions are bound once and their timers re-armed
@@ -220,7 +226,7 @@ func (e *Endpoint) Info() Info {
 	}
 	if e.cc != nil {
 		in.Cwnd, in.Ssthresh = e.cc.Cwnd, e.cc.Ssthresh
-		in.SRTT, in.RTO = e.rtt.SRTT, e.rtt.RTO()
+		in.SRTT, in.RTO = e.rtt.SRTT, e.rto()
 	}
 	return in
 }
@@ -285,6 +291,7 @@ func (e *Endpoint) initBuffers() {
 	e.send = NewSendBuffer(sb)
 	e.recv = newRecvBuffer(l.cfg.Receiver, rb)
 	e.rtt = NewRTTEstimator(l.cfg.RTOMin, l.cfg.RTOMax, l.cfg.RTOInitial)
+	e.snd = l.newSender()
 	e.tsOffset = l.ts.offset(e.local.Addr(), e.remote.Addr())
 	// Our window scale: the smallest shift that lets the 16-bit window
 	// field cover the whole receive buffer (RFC 7323 §2.2).

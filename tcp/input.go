@@ -441,7 +441,7 @@ func (e *Endpoint) negotiate(h Header, frame uint64) {
 	} else {
 		e.sndScale, e.rcvScale = 0, 0
 	}
-	e.sackOK = h.Options.SACKPermitted
+	e.sackOK = h.Options.SACKPermitted && e.snd == nil
 	// With SACK, loss recovery is RFC 6675's (recovery.go), with RACK-TLP
 	// deciding what is lost unless the host chose DupThresh (rack.go).
 	e.cc.SACK = e.sackOK
@@ -469,6 +469,8 @@ func (e *Endpoint) ackSYN(in *incoming) {
 	e.retries = 0
 	if e.timing {
 		e.rttSample(in.frame)
+	} else if e.snd != nil {
+		e.ambiguousSample(in.hdr.Ack, in.frame)
 	}
 	// RFC 6298 (5.7): if the timer expired awaiting the ACK of our SYN
 	// (or SYN+ACK), the path may be slower than the initial 1 s assumed,
@@ -647,8 +649,12 @@ func (e *Endpoint) processACK(in *incoming) {
 	advanced := e.sndUna.LessThan(h.Ack)
 	// A duplicate ACK by RFC 5681 §2's definition, SACK or not: what the
 	// tail loss probe's ACK test needs (RFC 8985 §7.4.2).
-	dupAck := h.Ack == e.sndUna && len(in.payload) == 0 && !in.has(FlagSYN|FlagFIN) && e.outstanding() &&
-		uint32(h.Window)<<e.sndScale == e.sndWnd
+	ai := e.ackInfo(in)
+	dupAck := isDuplicateACK(ai)
+	var kind ACKKind
+	if e.snd != nil {
+		kind = e.snd.OnACK(ai)
+	}
 	switch {
 	case advanced:
 		finAcked := e.finSent && h.Ack.GreaterThan(e.ourFinSeq)
@@ -665,9 +671,11 @@ func (e *Endpoint) processACK(in *incoming) {
 		}
 		if e.timing && h.Ack.GreaterThan(e.timedSeq) {
 			e.rttSample(in.frame)
+		} else if e.snd != nil {
+			e.ambiguousSample(h.Ack, in.frame)
 		}
 		e.retries = 0
-		e.rtt.ResetBackoff()
+		e.resetRTOBackoff()
 		e.congestionOnAck(in, dataAcked)
 		if !e.outstanding() {
 			// Nothing left to time, or only a zero-window probe's byte,
@@ -688,9 +696,15 @@ func (e *Endpoint) processACK(in *incoming) {
 		// closed window; the persist timer probes again.
 		e.logf("persist", viz.Note, in.frame, []viz.Field{viz.F("timer", "persist")},
 			"ACK %d, window 0: the peer answers our probe and keeps its window closed; not a duplicate ACK (RFC 5681 §2)", uint32(h.Ack))
+	case e.snd != nil:
+		// The Sender says which ACKs are duplicates (RFC 5681 §2) and
+		// which is the third (§3.2).
+		if kind == ACKDuplicate || kind == ACKThirdDuplicate {
+			e.congestionOnDupAck(in, kind)
+		}
 	case h.Ack == e.sndUna && len(in.payload) == 0 && !in.has(FlagSYN|FlagFIN) && e.outstanding() &&
 		e.duplicateACK(in, newSACK):
-		e.congestionOnDupAck(in)
+		e.congestionOnDupAck(in, ACKOther)
 	}
 	// The send window, from the most recent segment only (SND.WL1/WL2).
 	if e.sndWl1.LessThan(h.Seq) || e.sndWl1 == h.Seq && e.sndWl2.LessEq(h.Ack) {

@@ -90,6 +90,12 @@ type Config struct {
 	// (SO_RCVBUF, already clamped to [1, MaxBufferBytes]); nil means
 	// NewReceiveBuffer. A lab puts a student's receiver here.
 	Receiver func(capacity int) Receiver
+	// Sender builds each connection's Sender (contract.go): its segment
+	// sizes, retransmission timeout and duplicate ACKs. nil means the
+	// stack's own code, with SACK, RACK-TLP and PRR; with a Sender the
+	// connection does without SACK and recovers with NewReno (RFC
+	// 6582). A lab puts a student's sender here.
+	Sender func(cfg SenderConfig) Sender
 	// InvalidACKInterval is the shortest time between two ACKs one
 	// connection sends in answer to rejected segments without data (out
 	// of window, challenge ACKs; ratelimit.go). Zero means

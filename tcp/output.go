@@ -38,19 +38,18 @@ func (e *Endpoint) output(frame uint64) {
 		// buffer until the hole before it is filled (RFC 9293
 		// §3.8.6.2.1: usable = SND.UNA + SND.WND - SND.NXT). Congestion
 		// control counts what is in the network: cwnd less the pipe.
-		wndRoom := e.sendWindowRoom(e.sndNxt)
-		usable := min(wndRoom, e.cc.Cwnd-inFlight)
-		if wndRoom <= 0 && e.cc.Cwnd-inFlight > 0 && e.sacked.total() > 0 {
+		// The Sender (or the stack's sendableBytes) applies both.
+		if e.sendWindowRoom(e.sndNxt) <= 0 && e.cc.Cwnd-inFlight > 0 && e.sacked.total() > 0 {
 			e.logWindowLimit(frame)
 		}
-		if usable <= 0 {
+		room := e.segmentRoom()
+		n := e.segmentSize(SendWindow{UNA: e.sndUna, NXT: e.sndNxt, WND: e.sndWnd, Cwnd: e.cc.Cwnd, InFlight: inFlight, MSS: room, Queued: unsent})
+		if n <= 0 {
 			if e.sndWnd == 0 && !e.outstanding() {
 				e.armPersistTimer()
 			}
 			break
 		}
-		room := e.segmentRoom()
-		n := min(unsent, usable, room)
 		// Nagle (RFC 896, RFC 1122 §4.2.3.4): while data is in flight,
 		// hold a segment smaller than the MSS until the ACK comes, so a
 		// program writing a byte at a time sends few tiny segments.
@@ -188,11 +187,11 @@ func (e *Endpoint) sendData(seq Seq, flags Flags, data []byte, cause uint64, ret
 	} else if len(data) > 0 && e.ackTimer != nil {
 		why = "segment with piggy-backed ACK"
 	}
-	if !retransmit && !e.timing && !e.tsOK && (len(data) > 0 || flags&(FlagSYN|FlagFIN) != 0) {
+	if !retransmit && !e.timing && !e.rttByTimestamps() && (len(data) > 0 || flags&(FlagSYN|FlagFIN) != 0) {
 		// Time this segment's round trip (one at a time, RFC 6298 §3;
 		// never a retransmitted one: Karn's algorithm). With timestamps
 		// every ACK's echo gives a sample instead (timestampRTT).
-		e.timing, e.timedSeq, e.timedAt = true, seq, e.layer.clock.Now()
+		e.timing, e.timedSeq, e.timedAt, e.timedRetx = true, seq, e.layer.clock.Now(), false
 	}
 	if len(data) > 0 || flags&FlagFIN != 0 {
 		e.lastDataSent, e.sentData = e.layer.clock.Now(), true
@@ -314,7 +313,8 @@ func (e *Endpoint) sendSYN(withACK bool) {
 	if !withACK || e.sndScale > 0 || e.rcvScale > 0 {
 		h.Options.HasWS, h.Options.WS = true, e.rcvScale
 	}
-	if !withACK || e.sackOK {
+	if !withACK && e.snd == nil || e.sackOK {
+		// A connection with a Sender recovers without SACK (contract.go).
 		h.Options.SACKPermitted = true
 	}
 	retransmit := e.rtxArmed() || e.retries > 0
@@ -325,9 +325,9 @@ func (e *Endpoint) sendSYN(withACK bool) {
 	if retransmit {
 		step = "retransmit"
 		e.layer.stats.RetransSegs++
-		e.timing = false // Karn: no RTT sample from a retransmitted SYN
+		e.karn() // no RTT sample from a retransmitted SYN
 	} else {
-		e.timing, e.timedSeq, e.timedAt = true, e.iss, e.layer.clock.Now()
+		e.timing, e.timedSeq, e.timedAt, e.timedRetx = true, e.iss, e.layer.clock.Now(), false
 	}
 	e.emit(h, nil, step, why)
 	e.restartRetransmitTimer()

@@ -106,7 +106,7 @@ func (e *Endpoint) ackedForRecovery() {
 // HighRxt still covers it then, and it is not resent a second time: only
 // the timer resends a hole twice (RFC 6675 §4, NextSeg rule 1).
 func (e *Endpoint) fastRetransmit(frame uint64) {
-	e.timing = false // Karn: the retransmitted segment is not timed
+	e.karn() // the retransmitted segment is not timed
 	if e.sackOK && e.highRxtNow().GreaterThan(e.sndUna) {
 		e.logf("next_seg", viz.Note, frame, []viz.Field{viz.F("seq", u32(uint32(e.sndUna))), viz.F("high_rxt", u32(uint32(e.highRxt)))},
 			"the segment at SND.UNA %d was resent after the timeout and is not acknowledged yet (HighRxt %d): not again; NextSeg picks the next hole (RFC 6675 §4)",
@@ -203,7 +203,7 @@ func (e *Endpoint) restartAfterIdle(frame uint64) {
 		return
 	}
 	idle := e.layer.clock.Now() - e.lastDataSent
-	rto := e.rtt.RTO()
+	rto := e.rto()
 	if idle <= rto || e.cc.Cwnd <= e.cc.Initial {
 		return
 	}

@@ -36,8 +36,9 @@ func (e *Endpoint) startRetransmitTimer() {
 	if e.rtxTimer != nil {
 		return
 	}
-	e.rtoDeadline = e.layer.clock.Now() + e.rtt.RTO()
-	e.armLossTimer(timerRTO, e.rtt.RTO())
+	rto := e.rto()
+	e.rtoDeadline = e.layer.clock.Now() + rto
+	e.armLossTimer(timerRTO, rto)
 }
 
 func (e *Endpoint) restartRetransmitTimer() {
@@ -134,10 +135,10 @@ func (e *Endpoint) retransmitTimeout() {
 		e.err = ErrTimedOut
 		return
 	}
-	e.rtt.Backoff()
-	e.timing = false // Karn
-	e.logf("timer", viz.Note, 0, []viz.Field{viz.F("timer", "retransmit"), viz.F("rto", e.rtt.RTO().String()), viz.F("retries", fmt.Sprint(e.retries))},
-		"retransmission timeout (try %d): RTO backs off to %v", e.retries, e.rtt.RTO())
+	e.backoffRTO()
+	e.karn()
+	e.logf("timer", viz.Note, 0, []viz.Field{viz.F("timer", "retransmit"), viz.F("rto", e.rto().String()), viz.F("retries", fmt.Sprint(e.retries))},
+		"retransmission timeout (try %d): RTO backs off to %v", e.retries, e.rto())
 	switch e.state {
 	case SynSent:
 		e.sendSYN(false)
@@ -196,7 +197,7 @@ func (e *Endpoint) windowClosedOnData() bool {
 func (e *Endpoint) persistInsteadOfRetransmit() {
 	e.logf("persist", viz.Note, 0, []viz.Field{viz.F("timer", "retransmit")},
 		"retransmission timeout with a zero window: probing instead of retransmitting, no retry counted (RFC 9293 §3.8.6.1)")
-	e.timing = false // Karn: what was timed may be resent
+	e.karn() // what was timed may be resent
 	e.sndNxt = e.sndUna
 	e.persistBackoff++
 	e.sendProbe()
@@ -243,8 +244,11 @@ func (e *Endpoint) rttSample(frame uint64) {
 	r := e.layer.clock.Now() - e.timedAt
 	e.timing = false
 	e.rtt.Sample(r)
+	if e.snd != nil {
+		e.snd.Sample(r, false)
+	}
 	if e.layer.rec.On() {
-		rs, ss, ros := viz.Dur(r), viz.Dur(e.rtt.SRTT), viz.Dur(e.rtt.RTO())
+		rs, ss, ros := viz.Dur(r), viz.Dur(e.rtt.SRTT), viz.Dur(e.rto())
 		e.stepf("rtt", viz.Note, frame, []viz.Field{viz.Fv("rtt", rs), viz.Fv("srtt", ss), viz.Fv("rto", ros)},
 			"RTT sample %v: SRTT %v, RTO %v", rs, ss, ros)
 	}
@@ -283,7 +287,10 @@ func (e *Endpoint) congestionOnAck(in *incoming, acked int) {
 	}
 }
 
-func (e *Endpoint) congestionOnDupAck(in *incoming) {
+// congestionOnDupAck is what a duplicate ACK does to the congestion
+// state and what it lets out. kind is the Sender's verdict (ACKDuplicate or ACKThirdDuplicate), or
+// ACKOther for the stack's own count (NewReno.OnDupAck).
+func (e *Endpoint) congestionOnDupAck(in *incoming, kind ACKKind) {
 	if e.rackOn() {
 		// RACK decides by time, not by the count (rackOnAck): the
 		// duplicate is counted, for the log only.
@@ -292,7 +299,12 @@ func (e *Endpoint) congestionOnDupAck(in *incoming) {
 		return
 	}
 	inRecovery := e.cc.InRecovery()
-	ch := e.cc.OnDupAck(in.hdr.Ack, e.sndMax, int(e.sndMax-e.sndUna))
+	var ch CwndChange
+	if kind == ACKOther {
+		ch = e.cc.OnDupAck(in.hdr.Ack, e.sndMax, int(e.sndMax-e.sndUna))
+	} else {
+		ch = e.cc.onDupAck(in.hdr.Ack, e.sndMax, int(e.sndMax-e.sndUna), kind == ACKThirdDuplicate)
+	}
 	e.logDupAck(in)
 	if !inRecovery && !ch.Retransmit && e.sackOK && e.sacked.isLost(e.sndUna, e.mss) {
 		// Fewer than three duplicates, but the SACK blocks already put

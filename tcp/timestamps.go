@@ -213,7 +213,9 @@ func (e *Endpoint) timestampsOnACK(in *incoming) {
 	}
 	e.updateTSRecent(in)
 	if e.sndUna.LessThan(in.hdr.Ack) {
-		e.timestampRTT(in)
+		if e.rttByTimestamps() {
+			e.timestampRTT(in)
+		}
 	}
 }
 

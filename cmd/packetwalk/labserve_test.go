@@ -163,6 +163,10 @@ func TestLabServeBadInput(t *testing.T) {
 		{[]string{"lab", "serve", "impl-fcs-mac", "--impl", "x", "--addr", "10.9.0.2/24"}, "give --tun NAME or --tap NAME"},
 		{[]string{"lab", "serve", "impl-fcs-mac", "--impl", "x", "--tun", "a", "--tap", "b"}, "not both"},
 		{[]string{"lab", "serve", "impl-fcs-mac", "--impl", "x", "--", "--scenario", "f.yaml"}, "--scenario"},
+		{[]string{"lab", "serve", "impl-tcp-sender", "--impl", "x", "--also", "impl-tcp-receiver"}, "--also takes ID=DIR"},
+		{[]string{"lab", "serve", "impl-tcp-sender", "--impl", labRef("tcpsend"), "--also", "impl-nope=x"}, "no implementation lab"},
+		{[]string{"lab", "serve", "impl-tcp-sender", "--impl", labRef("tcpsend"), "--also", "impl-tcp-sender=x"}, "given twice"},
+		{[]string{"lab", "serve", "impl-tcp-sender", "--impl", labRef("tcpsend"), "--also", "impl-tcp-receiver=/nonexistent/r"}, "does not exist"},
 	} {
 		code, out, errOut := runCLI(tc.args...)
 		lines := strings.Split(strings.TrimSpace(errOut), "\n")
@@ -172,26 +176,24 @@ func TestLabServeBadInput(t *testing.T) {
 	}
 }
 
-// Through TUN: curl, in a namespace the test makes, fetches the demo site
-// from `lab serve impl-demux --tun`, whose TCP demux table is the
-// reference solution's; the step log says so and marks its demux steps.
-func TestLabServeTUN(t *testing.T) {
+// labServeTUN runs `lab serve args... --tun pw0 --addr 10.9.0.2/24` in a
+// namespace the test makes, has curl fetch the demo site's index through
+// it, waits until the step log holds waitFor, stops it and returns the
+// steps.
+func labServeTUN(t *testing.T, waitFor string, args ...string) []map[string]any {
+	t.Helper()
 	testenv.Tool(t, "curl", "install it with: apt-get install curl")
 	testenv.Tool(t, "go", "lab serve builds with the go command")
 	s := newTUNServer(t)
 	s.jsonl = filepath.Join(s.dir, "steps.jsonl")
-	ref, err := filepath.Abs(labRef("demux"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	outFile, err := os.Create(s.out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { outFile.Close() })
 	ready := filepath.Join(s.dir, "ready")
-	cmd := s.ns.Command(context.Background(), os.Args[0], "lab", "serve", "impl-demux", "--impl", ref,
-		"--tun", "pw0", "--addr", tunAddr+"/24", "--", "--quiet", "--json", s.jsonl, "--user", "root")
+	args = append(append([]string{"lab", "serve"}, args...), "--tun", "pw0", "--addr", tunAddr+"/24", "--", "--quiet", "--json", s.jsonl, "--user", "root")
+	cmd := s.ns.Command(context.Background(), os.Args[0], args...)
 	cmd.Stdout, cmd.Stderr = outFile, outFile
 	cmd.Env = append(os.Environ(), asCLIVar+"=1", readyFileVar+"="+ready)
 	// The build of the temporary module comes first: give it longer
@@ -217,11 +219,25 @@ func TestLabServeTUN(t *testing.T) {
 	if !strings.HasSuffix(out, "\n200") || !strings.Contains(out, "<title>packetwalk demo site</title>") {
 		t.Fatalf("curl http://%s/: want the demo site's index with 200, got %q", tunAddr, out)
 	}
-	waitForFile(t, s.jsonl, `"step":"demux"`)
+	waitForFile(t, s.jsonl, waitFor)
 	if err := proc.Stop(); err != nil {
 		t.Errorf("lab serve did not stop cleanly on SIGTERM: %v\n%s", err, s.output())
 	}
-	steps := jsonSteps(t, s.jsonl)
+	if !strings.Contains(s.output(), "stopped") {
+		t.Errorf("lab serve's serve did not say it stopped (SIGTERM not passed on?):\n%s", s.output())
+	}
+	return jsonSteps(t, s.jsonl)
+}
+
+// Through TUN: curl, in a namespace the test makes, fetches the demo site
+// from `lab serve impl-demux --tun`, whose TCP demux table is the
+// reference solution's; the step log says so and marks its demux steps.
+func TestLabServeTUN(t *testing.T) {
+	ref, err := filepath.Abs(labRef("demux"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := labServeTUN(t, `"step":"demux"`, "impl-demux", "--impl", ref)
 	first, _ := steps[0]["msg"].(string)
 	if steps[0]["step"] != "impl" || first != "server's TCP demux table is the student's ("+ref+")" {
 		t.Errorf("the step log's first line: want the server's TCP demux table is the student's, got %v", steps[0])
@@ -238,7 +254,84 @@ func TestLabServeTUN(t *testing.T) {
 	if demux == 0 {
 		t.Errorf("no demux step in the step log")
 	}
-	if !strings.Contains(s.output(), "stopped") {
-		t.Errorf("lab serve's serve did not say it stopped (SIGTERM not passed on?):\n%s", s.output())
+}
+
+// Through TUN with two components: curl's request and the server's
+// response go through the reference TCP receiver and TCP sender at once
+// (lab serve impl-tcp-sender --also impl-tcp-receiver=DIR); the step log
+// opens with a line for each, and marks the receiver's data steps and the
+// sender's data segments as the student's, and the server's bare ACKs
+// not.
+func TestLabServeTUNReceiverAndSender(t *testing.T) {
+	send, err := filepath.Abs(labRef("tcpsend"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	recv, err := filepath.Abs(labRef("tcprecv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := labServeTUN(t, `"step":"data"`, "impl-tcp-sender", "--impl", send, "--also", "impl-tcp-receiver="+recv)
+	checkSenderAndReceiverMarked(t, steps, []string{"server"}, send, recv)
+}
+
+// checkSenderAndReceiverMarked checks the step log of a run with the
+// reference TCP sender and receiver on hosts: the opening lines, and
+// which TCP steps are marked impl: student.
+func checkSenderAndReceiverMarked(t *testing.T, steps []map[string]any, hosts []string, send, recv string) {
+	t.Helper()
+	var want []string
+	for _, h := range hosts {
+		want = append(want, h+"'s TCP sender (each connection's segment sizes, RTO and duplicate ACKs) is the student's ("+send+")")
+	}
+	for _, h := range hosts {
+		want = append(want, h+"'s TCP receiver (each connection's reassembler, RCV.NXT and window) is the student's ("+recv+")")
+	}
+	for i, w := range want {
+		if msg, _ := steps[i]["msg"].(string); steps[i]["step"] != "impl" || msg != w {
+			t.Errorf("step %d: want %q, got %v", i, w, steps[i])
+		}
+	}
+	marked := map[string]int{}
+	for _, st := range steps {
+		if st["layer"] != "tcp" || st["host"] != hosts[len(hosts)-1] {
+			continue
+		}
+		f, _ := st["fields"].(map[string]any)
+		key := st["step"].(string)
+		if key == "send" {
+			key += " data"
+			if flags, _ := f["flags"].(string); f["len"] == "0" && !strings.Contains(flags, "F") {
+				key = "send bare" // an ACK or a SYN: a FIN goes where the data ends, the sender's
+			}
+		}
+		if stepField(st, "impl") == "student" {
+			marked[key]++
+		} else if key == "data" || key == "send data" || key == "rtt" {
+			t.Errorf("a %s step is not marked impl: student: %v", key, st)
+		}
+	}
+	for _, k := range []string{"data", "send data", "rtt"} {
+		if marked[k] == 0 {
+			t.Errorf("no %q step marked impl: student (marked: %v)", k, marked)
+		}
+	}
+	if marked["send bare"] > 0 {
+		t.Errorf("%d bare ACKs or SYNs are marked as the sender's", marked["send bare"])
+	}
+}
+
+// Simulated, with two components: trace's browser fetches the demo site
+// through the reference TCP sender and receiver on both hosts.
+func TestLabServeTraceTwoComponents(t *testing.T) {
+	testenv.Tool(t, "go", "lab serve builds with the go command")
+	send, _ := filepath.Abs(labRef("tcpsend"))
+	recv, _ := filepath.Abs(labRef("tcprecv"))
+	jsonl := filepath.Join(t.TempDir(), "steps.jsonl")
+	code, out, errOut := runCLI("lab", "serve", "impl-tcp-sender", "--impl", send, "--also", "impl-tcp-receiver="+recv, "--",
+		"--quiet", "--json", jsonl, "--pcap", "", "--html", "", "--timeout", "20s")
+	if code != 0 || !strings.Contains(out, "GET /logo.png (image): 200 OK") {
+		t.Fatalf("exit %d, want 0 and every request answered:\n%s%s", code, out, errOut)
+	}
+	checkSenderAndReceiverMarked(t, jsonSteps(t, jsonl), []string{"client", "server"}, send, recv)
 }

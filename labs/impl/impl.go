@@ -1,10 +1,11 @@
 // Package impl holds the implementation labs, in the style of Stanford's
 // CS144: the student writes one component of the stack behind a small
 // interface (the NIC's FCS check and MAC filter, the NIC's ARP, IP's
-// reassembler, TCP's demux table, IP's routing table, TCP's receiver), and
-// graded tests build the stack with it and run it on the simulated network
-// and at unit level. In one lab, impl-drill, the student writes packetdrill
-// scripts instead, which must catch TCP bugs planted in the stack's seams.
+// reassembler, TCP's demux table, IP's routing table, TCP's receiver, TCP's
+// sender), and graded tests build the stack with it and run it on the
+// simulated network and at unit level. In one lab, impl-drill, the student
+// writes packetdrill scripts instead, which must catch TCP bugs planted in
+// the stack's seams.
 //
 // Each lab lives in a directory of its own:
 //
@@ -57,15 +58,19 @@ type Lab struct {
 // installs the student's constructor, given hc *stack.HostConfig, nc
 // *nic.Config and ac *arp.Config (cmd/packetwalk/labimpl.go).
 type serveHook struct {
-	what    string
-	layer   string   // a viz.Layer constant's name: LayerNIC
-	steps   []string // none: every step of the layer
+	what  string
+	layer string   // a viz.Layer constant's name: LayerNIC
+	steps []string // none: every step of the layer
+	// match, if set, is the body of a func(e *viz.Event) bool that
+	// narrows steps (a step name the component shares with others).
+	match   string
 	install string
 }
 
 //go:embed fcsmac/handout.md fcsmac/skeleton reassembly/handout.md reassembly/skeleton demux/handout.md demux/skeleton
 //go:embed arpcache/handout.md arpcache/skeleton router/handout.md router/skeleton tcprecv/handout.md tcprecv/skeleton
 //go:embed drill/handout.md drill/skeleton
+//go:embed tcpsend/handout.md tcpsend/skeleton tcpsend/grade/grade.go
 //go:embed fcsmac/grade/grade.go reassembly/grade/grade.go demux/grade/grade.go arpcache/grade/grade.go router/grade/grade.go tcprecv/grade/grade.go drill/grade/grade.go
 var files embed.FS
 
@@ -98,6 +103,16 @@ var labs = []Lab{
 		ctor: "func New(capacity int) tcp.Receiver",
 		serve: serveHook{what: "TCP receiver (each connection's reassembler, RCV.NXT and window)", layer: "LayerTCP",
 			steps: []string{"data", "dsack"}, install: "hc.TCP.Receiver = student.New"}},
+	{ID: "impl-tcp-sender", Title: "Implement the TCP sender: segments within the window, RFC 6298's RTO, fast retransmit", dir: "tcpsend",
+		ctor: "func New(cfg tcp.SenderConfig) tcp.Sender",
+		serve: serveHook{what: "TCP sender (each connection's segment sizes, RTO and duplicate ACKs)", layer: "LayerTCP",
+			steps: []string{"send", "retransmit", "rtt", "dupack", "timer"},
+			// Segments with data or a FIN (not the receiver's ACKs, not a
+			// SYN), and the retransmission timer (not TIME_WAIT's).
+			match: `if e.Step == "send" { n, _ := e.Field("len"); f, _ := e.Field("flags"); return n != "0" || strings.Contains(f, "F") && !strings.Contains(f, "S") }
+		if e.Step == "timer" { t, _ := e.Field("timer"); return t == "retransmit" }
+		return true`,
+			install: "hc.TCP.Sender = student.New"}},
 	{ID: "impl-drill", Title: "Write packetdrill scripts that catch TCP bugs planted in the receiver and the demux table", dir: "drill",
 		ctor: "a folder of .pkt scripts", scripts: true},
 }

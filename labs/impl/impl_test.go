@@ -189,6 +189,9 @@ var (
 	gatewayAlways   = []edit{{"next := dst // on the link: the destination itself\n\tif r.Gateway.IsValid() {\n\t\tnext = r.Gateway\n\t}", "next := r.Gateway // mutant: the next hop is the gateway, even on the link"}}
 	noWrap          = []edit{{"off := int(seq.Add(uint32(i)).Sub(r.rcvNxt))", "off := int(uint32(seq.Add(uint32(i)))) - int(uint32(r.rcvNxt)) // mutant: raw numbers, no wrap-around"}}
 	heldOverwritten = []edit{{"if off < 0 || off >= win || r.have[off] {", "if off < 0 || off >= win { // mutant: a repeat overwrites and counts again"}}
+	beyondWindow    = []edit{{"usable := int(w.UNA.Add(w.WND).Sub(w.NXT))", "usable := w.Queued // mutant: the peer's window ignored"}}
+	noBackoff       = []edit{{"func (s *Sender) Backoff() { s.rto = min(2*s.rto, s.cfg.RTOMax) }", "func (s *Sender) Backoff() {} // mutant: no backoff"}}
+	secondDup       = []edit{{"if s.dups == 3 {", "if s.dups == 2 { // mutant: fast retransmit on the second duplicate"}}
 	noTrim          = []edit{{"if off < 0 || off >= win || r.have[off] {", "if off < 0 || off >= len(r.have) || r.have[off] { // mutant: the capacity, not the window, bounds the data"}}
 	wrongSignature  = []edit{{"func New(ephemeral ip.PortRange) tcp.Demuxer {",
 		"func New() tcp.Demuxer { // mutant: the constructor lost its parameter\n\tephemeral := ip.EphemeralPorts"}}
@@ -214,6 +217,9 @@ func TestMutantsCaught(t *testing.T) {
 		{"impl-tcp-receiver", "no-wrap", "tcprecv/reference", noWrap, []string{"WrapAround"}, []string{"InOrder", "OutOfOrderThenFill", "WindowShrinksAndReopens", "WireLossyTransfer"}},
 		{"impl-tcp-receiver", "held-overwritten", "tcprecv/reference", heldOverwritten, []string{"DuplicatesAndOverlaps", "BeyondWindowRefused"}, []string{"InOrder", "WrapAround", "WindowShrinksAndReopens"}},
 		{"impl-tcp-receiver", "no-trim", "tcprecv/reference", noTrim, []string{"WindowShrinksAndReopens"}, []string{"InOrder", "OutOfOrderThenFill", "WrapAround"}},
+		{"impl-tcp-sender", "beyond-window", "tcpsend/reference", beyondWindow, []string{"WindowEdges"}, []string{"SegmentSizes", "RTOFromSamples", "DuplicateACKs"}},
+		{"impl-tcp-sender", "no-backoff", "tcpsend/reference", noBackoff, []string{"BackoffAndReset", "Karn"}, []string{"SegmentSizes", "RTOFromSamples", "DuplicateACKs"}},
+		{"impl-tcp-sender", "second-dup", "tcpsend/reference", secondDup, []string{"DuplicateACKs", "WireLossyTransfer"}, []string{"SegmentSizes", "RTOFromSamples", "BackoffAndReset"}},
 		{"impl-reassembly", "timer-not-stopped", "reassembly/reference", timerNotStopped, []string{"NoTimeoutAfterCompletion"}, []string{"InOrder", "TimeoutAndICMP"}},
 	} {
 		t.Run(m.name, func(t *testing.T) {

@@ -246,7 +246,12 @@ func writeStudentModule(tmp, root, implDir string, srcFiles []string) error {
 			return err
 		}
 	}
-	sd := filepath.Join(tmp, studentDir)
+	return copyStudentFiles(filepath.Join(tmp, studentDir), implDir, srcFiles)
+}
+
+// copyStudentFiles copies the student's files from implDir into the new
+// directory sd of a module.
+func copyStudentFiles(sd, implDir string, srcFiles []string) error {
 	if err := os.Mkdir(sd, 0o755); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,23 @@ type ServeOptions struct {
 	Stdout, Stderr io.Writer
 	// Env is added to the command's environment.
 	Env []string
+	// Also are more of the student's components, built in beside the
+	// first (lab serve --also ID=DIR): the receiver and the sender of
+	// TCP together, say.
+	Also []Component
+}
+
+// Component is one of the student's components: a lab and the folder of
+// the student's package for it.
+type Component struct{ Lab, Dir string }
+
+// part is one component being built in: its lab, the student's folder
+// (absolute), its files, and the package's directory in the module.
+type part struct {
+	l     *Lab
+	dir   string
+	files []string
+	pkg   string // studentDir, studentDir+"2", ...
 }
 
 // BuildError is a student's package that did not build into the command:
@@ -76,6 +94,30 @@ func Serve(ctx context.Context, id, implDir string, o ServeOptions) error {
 	if err != nil {
 		return err
 	}
+	parts := []part{{l: l, dir: abs, files: srcFiles, pkg: studentDir}}
+	for i, c := range o.Also {
+		al, err := find(c.Lab)
+		if err != nil {
+			return err
+		}
+		for _, p := range parts {
+			if p.l.serve.install == al.serve.install {
+				return fmt.Errorf("%s is given twice: give each lab's component once", al.ID)
+			}
+		}
+		if c.Dir == "" {
+			return fmt.Errorf("give the directory of your %s: --also %s=DIR", al.ID, al.ID)
+		}
+		dir, err := filepath.Abs(c.Dir)
+		if err != nil {
+			return fmt.Errorf("%s: %v", c.Dir, err)
+		}
+		files, err := studentFiles(dir, al)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, part{l: al, dir: dir, files: files, pkg: fmt.Sprintf("%s%d", studentDir, i+2)})
+	}
 	if _, err := exec.LookPath("go"); err != nil {
 		return fmt.Errorf("lab serve builds packetwalk with your code using the go command, which is not on PATH: install Go from https://go.dev/dl/ (with sudo, keep your PATH: sudo env PATH=\"$PATH\" packetwalk lab serve ...)")
 	}
@@ -88,11 +130,13 @@ func Serve(ctx context.Context, id, implDir string, o ServeOptions) error {
 		return fmt.Errorf("cannot create a temporary directory for the build: %v", err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := writeServeModule(tmp, root, abs, srcFiles, l); err != nil {
+	if err := writeServeModule(tmp, root, parts); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Stdout, "%s: building packetwalk with your code from %s (packetwalk source: %s), then running packetwalk %s\n",
-		l.ID, abs, root, strings.Join(o.Args, " "))
+	for _, p := range parts {
+		fmt.Fprintf(o.Stdout, "%s: building packetwalk with your code from %s (packetwalk source: %s), then running packetwalk %s\n",
+			p.l.ID, p.dir, root, strings.Join(o.Args, " "))
+	}
 	bin := filepath.Join(tmp, "packetwalk")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
 	build.Dir = tmp
@@ -107,10 +151,18 @@ func Serve(ctx context.Context, id, implDir string, o ServeOptions) error {
 		if !errors.As(err, &exit) {
 			return fmt.Errorf("cannot run go build: %v", err)
 		}
-		fmt.Fprintf(o.Stdout, "Your package did not build into packetwalk. Keep the skeleton's package layout and its constructor, %s.\n", l.ctor)
+		ctors := []string{}
+		for _, p := range parts {
+			ctors = append(ctors, p.l.ctor)
+		}
+		fmt.Fprintf(o.Stdout, "Your package did not build into packetwalk. Keep the skeleton's package layout and its constructor, %s.\n", strings.Join(ctors, "; "))
 		for _, line := range splitLines(string(msgs)) {
 			if line == "" || strings.HasPrefix(line, "# ") {
 				continue
+			}
+			for _, p := range parts[1:] {
+				line = strings.ReplaceAll(line, filepath.Join(tmp, p.pkg)+string(filepath.Separator), p.dir+string(filepath.Separator))
+				line = regexp.MustCompile(`(^|[\s(])(\./)?`+p.pkg+`/`).ReplaceAllString(line, "${1}"+p.dir+string(filepath.Separator))
 			}
 			fmt.Fprintf(o.Stdout, "      %s\n", studentPaths(line, tmp, abs))
 		}
@@ -160,9 +212,14 @@ func runServe(ctx context.Context, bin string, o ServeOptions) error {
 // writeServeModule writes the module of `lab serve` into tmp: the
 // student's package, and as its main package a copy of cmd/packetwalk's
 // files with the generated file that hands it the student's constructor.
-func writeServeModule(tmp, root, implDir string, srcFiles []string, l *Lab) error {
-	if err := writeStudentModule(tmp, root, implDir, srcFiles); err != nil {
+func writeServeModule(tmp, root string, parts []part) error {
+	if err := writeStudentModule(tmp, root, parts[0].dir, parts[0].files); err != nil {
 		return err
+	}
+	for _, p := range parts[1:] {
+		if err := copyStudentFiles(filepath.Join(tmp, p.pkg), p.dir, p.files); err != nil {
+			return err
+		}
 	}
 	cmdDir := filepath.Join(root, "cmd", "packetwalk")
 	entries, err := os.ReadDir(cmdDir)
@@ -187,34 +244,47 @@ func writeServeModule(tmp, root, implDir string, srcFiles []string, l *Lab) erro
 	if n == 0 {
 		return fmt.Errorf("%s has no Go files: the packetwalk source at %s is incomplete", cmdDir, root)
 	}
-	return os.WriteFile(filepath.Join(tmp, serveMainFile), []byte(serveMain(l, implDir)), 0o644)
+	return os.WriteFile(filepath.Join(tmp, serveMainFile), []byte(serveMain(parts)), 0o644)
 }
 
-// serveMain is the generated file: its init sets cmd/packetwalk's labImpl
-// hook to the student's constructor.
-func serveMain(l *Lab, implDir string) string {
-	h := l.serve
-	steps := "nil"
-	if len(h.steps) > 0 {
-		steps = fmt.Sprintf("%#v", h.steps)
+// serveMain is the generated file: its init adds each of the student's
+// components to cmd/packetwalk's labImpls hook.
+func serveMain(parts []part) string {
+	var imports, inits strings.Builder
+	for i, p := range parts {
+		h := p.l.serve
+		steps := "nil"
+		if len(h.steps) > 0 {
+			steps = fmt.Sprintf("%#v", h.steps)
+		}
+		match := "nil"
+		if h.match != "" {
+			match = "func(e *viz.Event) bool {\n\t\t" + h.match + "\n\t}"
+		}
+		alias := fmt.Sprintf("student%d", i+1)
+		fmt.Fprintf(&imports, "\t%s %q\n", alias, gradedModule+"/"+p.pkg)
+		fmt.Fprintf(&inits, `	// The student's constructor must keep the skeleton's signature: %s.
+	labImpls = append(labImpls, &studentImpl{lab: %q, dir: %q, what: %q, layer: viz.%s, steps: %s, match: %s,
+		install: func(hc *stack.HostConfig, nc *nic.Config, ac *arp.Config) { %s }})
+`, p.l.ctor, p.l.ID, p.dir, h.what, h.layer, steps, match, strings.ReplaceAll(h.install, "student.", alias+"."))
 	}
 	return labTestHeader + fmt.Sprintf(`package main
 
 import (
+	"strings"
+
 	"github.com/packetwalk/packetwalk/arp"
 	"github.com/packetwalk/packetwalk/nic"
 	"github.com/packetwalk/packetwalk/stack"
 	"github.com/packetwalk/packetwalk/viz"
 
-	student %q
-)
+%s)
 
-// The student's constructor must keep the skeleton's signature: %s.
+var _ = strings.Contains
+
 func init() {
-	labImpl = &studentImpl{lab: %q, dir: %q, what: %q, layer: viz.%s, steps: %s,
-		install: func(hc *stack.HostConfig, nc *nic.Config, ac *arp.Config) { %s }}
-}
-`, gradedModule+"/"+studentDir, l.ctor, l.ID, implDir, h.what, h.layer, steps, h.install)
+%s}
+`, imports.String(), inits.String())
 }
 
 // noServe is lab serve's answer for a lab whose student writes scripts.

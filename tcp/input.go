@@ -506,7 +506,14 @@ func (e *Endpoint) resetArrives(in *incoming) {
 	case e.state == SynReceived:
 		e.err = ErrConnRefused
 		e.deleteTCB(in.frame, "connection refused")
-	case e.state == Closing || e.state == LastAck || e.state == TimeWait:
+	case e.state == TimeWait:
+		e.deleteTCB(in.frame, "RST while closing")
+	case e.state == Closing || e.state == LastAck:
+		// §3.10.7.4 only says "enter CLOSED"; a socket the application
+		// still holds (after shutdown(SHUT_WR)) learns why, as Linux's
+		// tcp_reset and FreeBSD report it: ECONNRESET from SO_ERROR.
+		e.err = ErrConnReset
+		e.logf("rst", viz.Deliver, in.frame, nil, "RST while closing: connection reset by peer")
 		e.deleteTCB(in.frame, "RST while closing")
 	default:
 		e.err = ErrConnReset

@@ -111,6 +111,7 @@ type Endpoint struct {
 	// timed for it was retransmitted, so its ACK gives an ambiguous
 	// sample (Karn), which a Sender is told about.
 	snd       Sender
+	badRTO    bool // a Sender's RTO below 1 ms was reported once (rto)
 	timedRetx bool
 	cc        *NewReno
 	dupAcks   int

@@ -94,7 +94,15 @@ func (e *Endpoint) segmentSize(w SendWindow) int {
 // rto is the retransmission timeout the timer starts with.
 func (e *Endpoint) rto() time.Duration {
 	if e.snd != nil {
-		return e.snd.RTO()
+		r := e.snd.RTO()
+		if r < time.Millisecond && !e.badRTO {
+			// A student's sender whose RTO is 0 retransmits at once and
+			// gives up within the same instant: say why, once.
+			e.badRTO = true
+			e.logf("rtt", viz.Note, 0, nil,
+				"the Sender's RTO is %v: RFC 6298 (2.1) starts it at 1 s and (2.4) keeps it at least 1 s (Linux: 200 ms), so the timer fires at once", viz.Dur(r))
+		}
+		return r
 	}
 	return e.rtt.RTO()
 }

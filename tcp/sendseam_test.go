@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -140,5 +141,29 @@ func TestOwnSenderDuplicates(t *testing.T) {
 	want := "[duplicate other other duplicate third duplicate duplicate new duplicate]"
 	if fmt.Sprint(got) != want {
 		t.Fatalf("%v, want %s", got, want)
+	}
+}
+
+// zeroRTOSender is a student's Sender whose RTO is still the zero value.
+type zeroRTOSender struct{ Sender }
+
+func (zeroRTOSender) RTO() time.Duration { return 0 }
+
+// TestSenderZeroRTONamed: a Sender whose RTO is 0 makes the timer fire at
+// once; the step log says why, once per connection, citing RFC 6298.
+func TestSenderZeroRTONamed(t *testing.T) {
+	r := newRig(t, Config{Sender: func(cfg SenderConfig) Sender { return zeroRTOSender{NewSender(cfg)} }})
+	if _, err := r.l.Connect(netip.AddrPort{}, peerAddr, Options{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.RunFor(time.Second)
+	n := 0
+	for _, e := range r.mem.Events() {
+		if e.Step == "rtt" && strings.Contains(e.Message(), "the Sender's RTO is 0s") && strings.Contains(e.Message(), "RFC 6298 (2.1)") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d steps naming the Sender's RTO of 0, want 1", n)
 	}
 }

@@ -3,6 +3,7 @@ package tcp
 import (
 	"encoding/binary"
 	"net/netip"
+	"strings"
 
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -55,6 +56,82 @@ var segFormats = func() (t [lineParts]string) {
 	return t
 }()
 
+// The parts of a cwnd step's line (CwndChange.String) that are there or
+// not.
+const (
+	cwndMoved      = 1 << iota // " -> %d" after cwnd
+	cwndSsMoved                // " -> %v" after ssthresh
+	cwndWhy                    // " (%s)"
+	cwndRetransmit             // ", retransmit"
+	cwndParts      = 1 << iota
+)
+
+// cwndFormats[parts] is CwndChange.String's line with those parts.
+var cwndFormats = func() (t [cwndParts]string) {
+	for parts := range t {
+		f := "cwnd %d"
+		if parts&cwndMoved != 0 {
+			f += " -> %d"
+		}
+		f += ", ssthresh %v"
+		if parts&cwndSsMoved != 0 {
+			f += " -> %v"
+		}
+		if parts&cwndWhy != 0 {
+			f += " (%s)"
+		}
+		if parts&cwndRetransmit != 0 {
+			f += ", retransmit"
+		}
+		t[parts] = f
+	}
+	return t
+}()
+
+// stepLine returns the format and the number of arguments (in args) of
+// the cwnd step's message: String's text, made by the sinks.
+func (ch CwndChange) stepLine(args *[6]viz.Arg) (string, int) {
+	n, parts := 0, 0
+	add := func(a viz.Arg) { args[n] = a; n++ }
+	add(viz.Int(ch.From))
+	if ch.To != ch.From {
+		parts |= cwndMoved
+		add(viz.Int(ch.To))
+	}
+	add(ssthreshArg(ch.SsthreshFrom))
+	if ch.SsthreshTo != ch.SsthreshFrom {
+		parts |= cwndSsMoved
+		add(ssthreshArg(ch.SsthreshTo))
+	}
+	if ch.Why != "" {
+		parts |= cwndWhy
+		add(viz.Str(ch.Why))
+	}
+	if ch.Retransmit {
+		parts |= cwndRetransmit
+	}
+	return cwndFormats[parts], n
+}
+
+// ssthreshArg is ssthresh as the step log says it: "inf" while it is still
+// the initial "arbitrarily high" value (appendSsthresh).
+func ssthreshArg(ss int) viz.Arg {
+	if ss >= cwndMax {
+		return viz.Str("inf")
+	}
+	return viz.Int(ss)
+}
+
+// rstToFormats[parts] is segFormats[parts] for the RST that answers a
+// segment with nowhere to go (Layer.resetFor): why is the address it
+// goes to.
+var rstToFormats = func() (t [lineParts]string) {
+	for parts := range t {
+		t[parts] = "RST to %s: nothing here for this segment" + strings.TrimPrefix(segFormats[parts], "%s")
+	}
+	return t
+}()
+
 // segArgs is a send step's arguments, kept on the caller's stack.
 type segArgs struct {
 	a [16]viz.Arg
@@ -67,8 +144,14 @@ func (s *segArgs) add(a ...viz.Arg) { s.n += copy(s.a[s.n:], a) }
 // seg, a segment this host built (so its checks pass), from src to dst:
 // why, then SummaryWith's line.
 func sendLine(why string, seg Segment, src, dst netip.Addr, args *segArgs) string {
+	return sendLineWith(&segFormats, viz.Str(why), seg, src, dst, args)
+}
+
+// sendLineWith is sendLine with formats' line instead of segFormats', and
+// why as an argument.
+func sendLineWith(formats *[lineParts]string, why viz.Arg, seg Segment, src, dst netip.Addr, args *segArgs) string {
 	flags, seq, length := seg.Flags(), seg.Seq(), len(seg.Payload())
-	args.add(viz.Str(why), viz.Addr(src), viz.Int(int(seg.SrcPort())), viz.Addr(dst), viz.Int(int(seg.DstPort())),
+	args.add(why, viz.Addr(src), viz.Int(int(seg.SrcPort())), viz.Addr(dst), viz.Int(int(seg.DstPort())),
 		viz.Str(flags.String()))
 	parts := 0
 	if length != 0 || flags&(FlagSYN|FlagFIN|FlagRST) != 0 {
@@ -101,5 +184,5 @@ func sendLine(why string, seg Segment, src, dst netip.Addr, args *segArgs) strin
 		}
 	}
 	args.add(viz.Int(length))
-	return segFormats[parts]
+	return formats[parts]
 }

@@ -24,6 +24,9 @@ const (
 	lineUrg               // ", urg %d"
 	lineTS                // ", options [nop,nop,TS val %d ecr %d]"
 	lineOpts              // ", options [%s]": any other options, as text
+	lineSACK              // ",nop,nop,sack %d {%d:%d}..." (after TS) or "nop,nop,sack ..." alone
+	lineSACKn             // and lineSACKn<<1: the number of SACK blocks less one
+	lineSACKn2
 	lineParts = 1 << iota
 )
 
@@ -46,6 +49,18 @@ var segFormats = func() (t [lineParts]string) {
 			f += ", urg %d"
 		}
 		switch {
+		case parts&lineSACK != 0:
+			// Linux's layout of an ACK's options with SACK blocks
+			// (HeaderOptions.appendAligned): formatOptions's text.
+			f += ", options ["
+			if parts&lineTS != 0 {
+				f += "nop,nop,TS val %d ecr %d,"
+			}
+			f += "nop,nop,sack %d "
+			for range 1 + (parts&(lineSACKn|lineSACKn2))/lineSACKn {
+				f += "{%d:%d}"
+			}
+			f += "]"
 		case parts&lineTS != 0:
 			f += ", options [nop,nop,TS val %d ecr %d]"
 		case parts&lineOpts != 0:
@@ -134,7 +149,7 @@ var rstToFormats = func() (t [lineParts]string) {
 
 // segArgs is a send step's arguments, kept on the caller's stack.
 type segArgs struct {
-	a [16]viz.Arg
+	a [24]viz.Arg
 	n int
 }
 
@@ -172,15 +187,34 @@ func sendLineWith(formats *[lineParts]string, why viz.Arg, seg Segment, src, dst
 		args.add(viz.Int(int(seg.Urgent())))
 	}
 	if opts := seg.Options(); len(opts) > 0 {
-		if len(opts) == 12 && opts[0] == optNOP && opts[1] == optNOP && opts[2] == optTimestamps && opts[3] == optLenTimestamps {
-			// Linux's layout of a data segment's options: the one
-			// that comes with every segment of a connection with
-			// timestamps.
-			parts |= lineTS
-			args.add(viz.U32(binary.BigEndian.Uint32(opts[4:])), viz.U32(binary.BigEndian.Uint32(opts[8:])))
-		} else {
+		// Linux's layout of a segment's options once the connection is
+		// open: timestamps after two NOPs, then an ACK's SACK blocks
+		// after two more; either may be missing. Anything else is made
+		// into text here (formatOptions): SYNs, and hosts of other ways.
+		var ts, sack []byte
+		rest := opts
+		if len(rest) >= 12 && rest[0] == optNOP && rest[1] == optNOP && rest[2] == optTimestamps && rest[3] == optLenTimestamps {
+			ts, rest = rest[4:12], rest[12:]
+		}
+		if n := len(rest); n >= 4+optLenSACKBlock && n <= 4+4*optLenSACKBlock && (n-4)%optLenSACKBlock == 0 &&
+			rest[0] == optNOP && rest[1] == optNOP && rest[2] == optSACK && int(rest[3]) == n-2 {
+			sack, rest = rest[4:], nil
+		}
+		if len(rest) > 0 {
 			parts |= lineOpts
 			args.add(viz.Str(formatOptions(opts)))
+		} else {
+			if ts != nil {
+				parts |= lineTS
+				args.add(viz.U32(binary.BigEndian.Uint32(ts)), viz.U32(binary.BigEndian.Uint32(ts[4:])))
+			}
+			if sack != nil {
+				parts |= lineSACK | (len(sack)/optLenSACKBlock-1)*lineSACKn
+				args.add(viz.Int(len(sack) / optLenSACKBlock))
+				for ; len(sack) > 0; sack = sack[optLenSACKBlock:] {
+					args.add(viz.U32(binary.BigEndian.Uint32(sack)), viz.U32(binary.BigEndian.Uint32(sack[4:])))
+				}
+			}
 		}
 	}
 	args.add(viz.Int(length))

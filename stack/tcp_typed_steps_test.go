@@ -11,8 +11,8 @@ import (
 	"github.com/packetwalk/packetwalk/viz"
 )
 
-// TestTCPStepsAreTyped holds that no TCP step makes its sentence on the
-// stack's goroutine: every one reaches the log as a format and typed
+// TestTCPStepsAreTyped holds that no TCP step, socket call or wire step
+// makes its sentence on the stack's goroutine: every one reaches the log as a format and typed
 // arguments (Event.Fmt, Args), for the sinks to make into text, and none
 // as a made sentence (Event.Msg), which would cost a fmt.Sprintf and its
 // allocations per step whenever anybody listens (issue 15). The runs
@@ -24,7 +24,7 @@ func TestTCPStepsAreTyped(t *testing.T) {
 	made := map[string]string{} // step -> a sentence made by the layer
 	seen := map[string]bool{}
 	check := viz.SinkFunc(func(e *viz.Event) {
-		if e.Layer != viz.LayerTCP {
+		if e.Layer != viz.LayerTCP && e.Layer != viz.LayerSocket && e.Layer != viz.LayerPHY {
 			return
 		}
 		mu.Lock()
@@ -62,7 +62,8 @@ func TestTCPStepsAreTyped(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, step := range []string{"dupack", "data", "next_seg", "prr", "rack_lost", "cwnd", "timer", "state",
-		"listen_clone", "syn_cookie", "accept_queue", "accept", "fin", "timestamps", "rst", "demux"} {
+		"listen_clone", "syn_cookie", "accept_queue", "accept", "fin", "timestamps", "rst", "demux",
+		"socket", "bind", "listen", "connect", "close", "loss"} {
 		if !seen[step] {
 			t.Errorf("the runs took no %q step: the test no longer covers it", step)
 		}

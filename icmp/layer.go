@@ -87,9 +87,9 @@ func (l *Layer) Receive(d ip.Datagram) {
 			return
 		}
 		if l.rec.On() {
-			l.rec.Emit(viz.Event{Layer: viz.LayerICMP, Step: "echo", Verdict: viz.Deliver, Frame: d.Frame,
-				Msg:    fmt.Sprintf("echo request from %s id %d seq %d, %d data bytes: answering", d.Src, m.ID(), m.Seq(), len(m.Data())),
-				Fields: []viz.Field{viz.F("id", fmt.Sprint(m.ID())), viz.F("seq", fmt.Sprint(m.Seq()))}})
+			l.rec.Stepf(viz.Event{Layer: viz.LayerICMP, Step: "echo", Verdict: viz.Deliver, Frame: d.Frame},
+				[]viz.Field{viz.Fv("id", viz.Int(int(m.ID()))), viz.Fv("seq", viz.Int(int(m.Seq())))},
+				"echo request from %s id %d seq %d, %d data bytes: answering", viz.Addr(d.Src), viz.Int(int(m.ID())), viz.Int(int(m.Seq())), viz.Int(len(m.Data())))
 		}
 		// The reply goes back from the address that was asked (or, for
 		// a broadcast, from our address on the way back: RFC 1122
@@ -110,9 +110,9 @@ func (l *Layer) Receive(d ip.Datagram) {
 		_ = l.net.Send(ip.Outbound{Src: src, Dst: d.Src, Protocol: ip.ProtocolICMP, Payload: reply, Options: opts})
 	case ip.ICMPEchoReply:
 		if l.rec.On() {
-			l.rec.Emit(viz.Event{Layer: viz.LayerICMP, Step: "echo_reply", Verdict: viz.Deliver, Frame: d.Frame,
-				Msg:    fmt.Sprintf("echo reply from %s id %d seq %d ttl %d", d.Src, m.ID(), m.Seq(), d.TTL),
-				Fields: []viz.Field{viz.F("id", fmt.Sprint(m.ID())), viz.F("seq", fmt.Sprint(m.Seq()))}})
+			l.rec.Stepf(viz.Event{Layer: viz.LayerICMP, Step: "echo_reply", Verdict: viz.Deliver, Frame: d.Frame},
+				[]viz.Field{viz.Fv("id", viz.Int(int(m.ID()))), viz.Fv("seq", viz.Int(int(m.Seq())))},
+				"echo reply from %s id %d seq %d ttl %d", viz.Addr(d.Src), viz.Int(int(m.ID())), viz.Int(int(m.Seq())), viz.Int(int(d.TTL)))
 		}
 		if l.OnEchoReply != nil {
 			l.OnEchoReply(EchoReply{Frame: d.Frame, From: d.Src, ID: m.ID(), Seq: m.Seq(), TTL: d.TTL, Data: append([]byte(nil), m.Data()...)})
@@ -194,9 +194,9 @@ func (l *Layer) Echo(dst netip.Addr, id, seq uint16, data []byte, frame uint64) 
 		frame = l.rec.NewFrameID()
 	}
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerICMP, Step: "echo_request", Verdict: viz.Send, Frame: frame,
-			Msg:    fmt.Sprintf("echo request to %s id %d seq %d, %d data bytes", dst, id, seq, len(data)),
-			Fields: []viz.Field{viz.F("id", fmt.Sprint(id)), viz.F("seq", fmt.Sprint(seq))}})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerICMP, Step: "echo_request", Verdict: viz.Send, Frame: frame},
+			[]viz.Field{viz.Fv("id", viz.Int(int(id))), viz.Fv("seq", viz.Int(int(seq)))},
+			"echo request to %s id %d seq %d, %d data bytes", viz.Addr(dst), viz.Int(int(id)), viz.Int(int(seq)), viz.Int(len(data)))
 	}
 	l.stats.OutMsgs++
 	return l.net.Send(ip.Outbound{Frame: frame, Dst: dst, Protocol: ip.ProtocolICMP, Payload: ip.AppendEchoRequest(nil, id, seq, data)})

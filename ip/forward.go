@@ -25,7 +25,7 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 	// name no single host (0.0.0.0/8, multicast, 240.0.0.0/4, broadcast),
 	// nor a unicast datagram that came in a link-layer broadcast.
 	if martian(h.Dst()) || martian(h.Src()) || in.LinkBroadcast {
-		l.drop(in.Frame, "forward", viz.ReasonIPMartian, fmt.Sprintf("%s -> %s is not forwarded (RFC 1812 §5.3.7)", h.Src(), h.Dst()))
+		l.dropf(in.Frame, "forward", viz.ReasonIPMartian, "%s -> %s is not forwarded (RFC 1812 §5.3.7)", viz.Addr(h.Src()), viz.Addr(h.Dst()))
 		return
 	}
 	// The options are checked before anything else is done with the
@@ -44,12 +44,12 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 	d := l.routes.Forward(h.Dst(), h.TTL())
 	switch {
 	case d.Verdict == ForwardTimeExceeded:
-		l.drop(in.Frame, "forward", viz.ReasonTTLExpired, fmt.Sprintf("TTL %d would reach 0 at this hop", h.TTL()))
+		l.dropf(in.Frame, "forward", viz.ReasonTTLExpired, "TTL %d would reach 0 at this hop", viz.Int(int(h.TTL())))
 		icmpError(ICMPTimeExceeded, ICMPTTLExceeded, 0)
 		return
 	case d.Verdict == ForwardNoRoute:
 		l.stats.OutNoRoutes++
-		l.drop(in.Frame, "forward", viz.ReasonNoRoute, fmt.Sprintf("no route to %s", h.Dst()))
+		l.dropf(in.Frame, "forward", viz.ReasonNoRoute, "no route to %s", viz.Addr(h.Dst()))
 		icmpError(ICMPDestUnreachable, ICMPNetUnreachable, 0)
 		return
 	case d.Verdict != ForwardSend || d.Route.Link == nil:
@@ -62,9 +62,10 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 	}
 	r := d.Route
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "route", Verdict: viz.Pass, Frame: in.Frame,
-			Msg:    fmt.Sprintf("%s is not mine: forwarding by route %s", h.Dst(), r),
-			Fields: []viz.Field{viz.F("dst", h.Dst().String()), viz.F("decision", "forward"), viz.F("route", r.String())}})
+		route := viz.Str(r.String())
+		l.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "route", Verdict: viz.Pass, Frame: in.Frame},
+			[]viz.Field{viz.Fv("dst", viz.Addr(h.Dst())), viz.F("decision", "forward"), viz.Fv("route", route)},
+			"%s is not mine: forwarding by route %s", viz.Addr(h.Dst()), route)
 	}
 	hdr := h.Header()
 	if len(hdr.Options) > 0 && r.Src.Is4() {
@@ -78,9 +79,9 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 	hdr.TTL = d.TTL
 	id := l.rec.NewFrameID()
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "forward", Frame: id,
-			Msg:    fmt.Sprintf("forwarded copy of frame %d, TTL %d -> %d", in.Frame, h.TTL(), hdr.TTL),
-			Fields: []viz.Field{viz.F("from_frame", fmt.Sprint(in.Frame))}})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "forward", Frame: id},
+			[]viz.Field{viz.Fv("from_frame", viz.U64(in.Frame))},
+			"forwarded copy of frame %d, TTL %d -> %d", viz.U64(in.Frame), viz.Int(int(h.TTL())), viz.Int(int(hdr.TTL)))
 	}
 	if err := l.output(r, d.NextHop, hdr, h.Payload(), id, "forward"); err == ErrMessageTooLong {
 		// RFC 1191 §4: tell the sender the next-hop MTU, so that path

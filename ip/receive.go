@@ -3,7 +3,6 @@ package ip
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net/netip"
 
 	"github.com/packetwalk/packetwalk/viz"
@@ -60,7 +59,7 @@ func (l *Layer) Receive(in Inbound) {
 			return
 		}
 		l.stats.InAddrErrors++
-		l.drop(in.Frame, "route", viz.ReasonIPNotMine, fmt.Sprintf("%s is not one of this host's addresses, and it does not forward", dst))
+		l.dropf(in.Frame, "route", viz.ReasonIPNotMine, "%s is not one of this host's addresses, and it does not forward", viz.Addr(dst))
 		return
 	}
 	// Is the source one a remote host can have? Checked before anything
@@ -135,7 +134,7 @@ func (l *Layer) deliver(in Inbound, h IPv4, payload []byte, broadcast bool) {
 		// RFC 1122 §3.2.2.1: a host SHOULD answer an unknown protocol
 		// with Protocol Unreachable.
 		l.stats.InUnknownProtos++
-		l.drop(in.Frame, "protocol", viz.ReasonUnknownProtocol, fmt.Sprintf("no handler for protocol %d", d.Protocol))
+		l.dropf(in.Frame, "protocol", viz.ReasonUnknownProtocol, "no handler for protocol %d", viz.Int(int(d.Protocol)))
 		if !d.Broadcast {
 			l.SendICMPError(h, payload, ICMPDestUnreachable, ICMPProtocolUnreachable, 0, in.Frame)
 		}
@@ -157,6 +156,14 @@ func (l *Layer) protoStep(d Datagram) {
 func (l *Layer) drop(frame uint64, step string, reason viz.Reason, msg string) {
 	if l.rec.On() {
 		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Msg: msg})
+	}
+}
+
+// dropf is drop with the message as a format and typed arguments, made
+// into text by the sinks (and nothing made when nobody listens).
+func (l *Layer) dropf(frame uint64, step string, reason viz.Reason, format string, args ...viz.Arg) {
+	if l.rec.On() {
+		l.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame}, nil, format, args...)
 	}
 }
 

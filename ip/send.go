@@ -28,7 +28,7 @@ func (l *Layer) Send(o Outbound) error {
 	r, ok := l.routes.Lookup(o.Dst)
 	if !ok {
 		l.stats.OutNoRoutes++
-		l.drop(o.Frame, "route", viz.ReasonNoRoute, fmt.Sprintf("no route to %s", o.Dst))
+		l.dropf(o.Frame, "route", viz.ReasonNoRoute, "no route to %s", viz.Addr(o.Dst))
 		return ErrNoRoute
 	}
 	if !o.Src.IsValid() {
@@ -37,7 +37,7 @@ func (l *Layer) Send(o Outbound) error {
 	if !o.Src.Is4() {
 		// A route through a link where this host has no address.
 		l.stats.OutNoRoutes++
-		l.drop(o.Frame, "route", viz.ReasonNoRoute, fmt.Sprintf("no source address on %s to reach %s", r.Link.Name(), o.Dst))
+		l.dropf(o.Frame, "route", viz.ReasonNoRoute, "no source address on %s to reach %s", viz.Str(r.Link.Name()), viz.Addr(o.Dst))
 		return ErrNoRoute
 	}
 	ttl := o.TTL

@@ -40,7 +40,7 @@ func (h *Host) Fcntl(fd FD, cmd, arg int) (int, error) {
 			if s.nonblock {
 				mode = "non-blocking (O_NONBLOCK)"
 			}
-			h.logSocket("fcntl", fd, conn, viz.Note, "fcntl(%d, F_SETFL): %s", fd, mode)
+			h.logSocket("fcntl", fd, conn, viz.Note, "fcntl(%d, F_SETFL): %s", viz.Int(int(fd)), viz.Str(mode))
 		default:
 			return ErrInvalid
 		}

@@ -3,7 +3,6 @@ package stack
 import (
 	"container/heap"
 	"errors"
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -210,10 +209,12 @@ func (s *socket) Cloned(c *tcp.Endpoint) tcp.Upper {
 	return &socket{fd: -1, typ: SOCK_STREAM, loop: s.loop, tcp: c, bound: c.LocalAddr(), opts: c.Options()}
 }
 
-func (h *Host) logSocket(step string, fd FD, conn uint64, v viz.Verdict, format string, args ...any) {
+// logSocket records a socket call, its message as a format and typed
+// arguments, made into text by the sinks.
+func (h *Host) logSocket(step string, fd FD, conn uint64, v viz.Verdict, format string, args ...viz.Arg) {
 	if h.Rec.On() {
-		h.Rec.Emit(viz.Event{Layer: viz.LayerSocket, Step: step, Verdict: v, Conn: conn,
-			Msg: fmt.Sprintf(format, args...), Fields: []viz.Field{viz.F("fd", fmt.Sprint(fd))}})
+		h.Rec.Stepf(viz.Event{Layer: viz.LayerSocket, Step: step, Verdict: v, Conn: conn},
+			[]viz.Field{viz.Fv("fd", viz.Int(int(fd)))}, format, args...)
 	}
 }
 
@@ -233,7 +234,7 @@ func (h *Host) Socket(domain, typ int) (FD, error) {
 			if typ == SOCK_DGRAM {
 				kind = "SOCK_DGRAM (UDP)"
 			}
-			h.logSocket("socket", fd, 0, viz.Note, "socket(AF_INET, %s) = %d", kind, fd)
+			h.logSocket("socket", fd, 0, viz.Note, "socket(AF_INET, %s) = %d", viz.Str(kind), viz.Int(int(fd)))
 		}
 	})
 	return fd, err
@@ -274,7 +275,7 @@ func (h *Host) Bind(fd FD, addr netip.AddrPort) error {
 			s.bound = addr
 		}
 		if err == nil {
-			h.logSocket("bind", fd, 0, viz.Note, "bind(%d, %s)", fd, s.bound)
+			h.logSocket("bind", fd, 0, viz.Note, "bind(%d, %s)", viz.Int(int(fd)), viz.AddrPort(s.bound))
 		}
 		return
 	})
@@ -324,7 +325,7 @@ func (h *Host) Listen(fd FD, backlog int) error {
 			return
 		}
 		if s.tcp != nil && s.tcp.State() == tcp.Listen {
-			h.logSocket("listen", fd, s.tcp.ID, viz.Note, "listen(%d, %d): socket #%d already listens; only its backlog changes", fd, backlog, s.tcp.ID)
+			h.logSocket("listen", fd, s.tcp.ID, viz.Note, "listen(%d, %d): socket #%d already listens; only its backlog changes", viz.Int(int(fd)), viz.Int(backlog), viz.U64(s.tcp.ID))
 			err = s.tcp.SetBacklog(backlog)
 			return
 		}
@@ -338,7 +339,7 @@ func (h *Host) Listen(fd FD, backlog int) error {
 		}
 		s.tcp, err = h.TCP.Listen(s.bound, backlog, s.opts, s)
 		if err == nil {
-			h.logSocket("listen", fd, s.tcp.ID, viz.Note, "listen(%d, %d): socket #%d waits for connections on %s", fd, backlog, s.tcp.ID, s.bound)
+			h.logSocket("listen", fd, s.tcp.ID, viz.Note, "listen(%d, %d): socket #%d waits for connections on %s", viz.Int(int(fd)), viz.Int(backlog), viz.U64(s.tcp.ID), viz.AddrPort(s.bound))
 		}
 		return
 	})
@@ -383,7 +384,7 @@ func (h *Host) Accept(fd FD) (FD, netip.AddrPort, error) {
 			return true
 		}
 		nfd, peer = ns.fd, c.RemoteAddr()
-		h.logSocket("accept", fd, c.ID, viz.Deliver, "accept(%d) = %d: socket #%d, client %s", fd, nfd, c.ID, peer)
+		h.logSocket("accept", fd, c.ID, viz.Deliver, "accept(%d) = %d: socket #%d, client %s", viz.Int(int(fd)), viz.Int(int(nfd)), viz.U64(c.ID), viz.AddrPort(peer))
 		return true
 	}, &s.acceptable)
 	if berr != nil {
@@ -418,7 +419,7 @@ func (h *Host) Connect(fd FD, addr netip.AddrPort) error {
 			c, err = h.TCP.Connect(s.bound, addr, s.opts, s)
 			if err == nil {
 				s.tcp, s.bound = c, c.LocalAddr()
-				h.logSocket("connect", fd, c.ID, viz.Note, "connect(%d, %s): socket #%d sends SYN from %s", fd, addr, c.ID, c.LocalAddr())
+				h.logSocket("connect", fd, c.ID, viz.Note, "connect(%d, %s): socket #%d sends SYN from %s", viz.Int(int(fd)), viz.AddrPort(addr), viz.U64(c.ID), viz.AddrPort(c.LocalAddr()))
 			}
 		}
 	})
@@ -595,7 +596,7 @@ func (h *Host) Shutdown(fd FD, how int) error {
 			err = ErrInvalid
 			return
 		}
-		h.logSocket("shutdown", fd, s.tcp.ID, viz.Note, "shutdown(%d, %s)", fd, [...]string{"SHUT_RD", "SHUT_WR", "SHUT_RDWR"}[how])
+		h.logSocket("shutdown", fd, s.tcp.ID, viz.Note, "shutdown(%d, %s)", viz.Int(int(fd)), viz.Str([...]string{"SHUT_RD", "SHUT_WR", "SHUT_RDWR"}[how]))
 		err = s.tcp.Shutdown(how != SHUT_WR, how != SHUT_RD)
 		return
 	})
@@ -616,7 +617,7 @@ func (h *Host) Close(fd FD) error {
 		if s.udp != nil {
 			s.udp.Close()
 		}
-		h.logSocket("close", fd, conn, viz.Note, "close(%d)", fd)
+		h.logSocket("close", fd, conn, viz.Note, "close(%d)", viz.Int(int(fd)))
 		s.readable.wakeAll(h.loop)
 		s.writable.wakeAll(h.loop)
 		s.acceptable.wakeAll(h.loop)

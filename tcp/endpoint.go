@@ -242,8 +242,20 @@ func (l *Layer) newEndpoint(opts Options, up Upper) *Endpoint {
 }
 
 // setState changes state and logs it: every transition of RFC 9293's
-// Figure 5 is a `state` step with from/to.
+// Figure 5 is a `state` step with from/to, and why it happened.
 func (e *Endpoint) setState(to State, frame uint64, why string) {
+	if why == "" {
+		e.setStatef(to, frame, "%s -> %s")
+		return
+	}
+	e.setStatef(to, frame, "%s -> %s: %s", viz.Str(why))
+}
+
+// setStatef is setState with the step's message as a format and its
+// arguments, so that a why made of values (connect's address) is made into
+// text by the sinks: the format starts with the two states' "%s -> %s",
+// and at most two arguments follow them.
+func (e *Endpoint) setStatef(to State, frame uint64, format string, args ...viz.Arg) {
 	from := e.state
 	if from == to {
 		return
@@ -269,12 +281,11 @@ func (e *Endpoint) setState(to State, frame uint64, why string) {
 		e.sent.release()
 	}
 	if l.rec.On() {
-		msg := fmt.Sprintf("%s -> %s", from, to)
-		if why != "" {
-			msg += ": " + why
-		}
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "state", Frame: frame, Conn: e.ID, Msg: msg,
-			Fields: []viz.Field{viz.F("from", from.String()), viz.F("to", to.String())}})
+		all := [4]viz.Arg{viz.Str(from.String()), viz.Str(to.String())}
+		n := 2 + copy(all[2:], args)
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: "state", Frame: frame, Conn: e.ID},
+			[]viz.Field{viz.F("from", from.String()), viz.F("to", to.String())},
+			format, all[:n]...)
 	}
 }
 
@@ -316,20 +327,21 @@ func (e *Endpoint) ourMSS() int {
 	return mtu - 40
 }
 
-// logf emits a note or step of this connection.
-// Its message is made with fmt, here: the steps taken for every segment
-// use stepf (logtext.go), whose typed arguments the sinks format.
-func (e *Endpoint) logf(step string, v viz.Verdict, frame uint64, fields []viz.Field, format string, args ...any) {
+// logf records a note or step of this connection: what happened, as a
+// format and its typed arguments (viz/arg.go), made into text by the
+// sinks, so that nothing is formatted on the stack's goroutine.
+func (e *Endpoint) logf(step string, v viz.Verdict, frame uint64, fields []viz.Field, format string, args ...viz.Arg) {
 	if e.layer.rec.On() {
-		e.layer.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: v, Frame: frame, Conn: e.ID,
-			Msg: fmt.Sprintf(format, args...)}, fields, "")
+		e.layer.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: v, Frame: frame, Conn: e.ID},
+			fields, format, args...)
 	}
 }
 
-func (e *Endpoint) dropf(frame uint64, step string, reason viz.Reason, format string, args ...any) {
+// dropf records that this connection dropped a segment, and why.
+func (e *Endpoint) dropf(frame uint64, step string, reason viz.Reason, format string, args ...viz.Arg) {
 	if e.layer.rec.On() {
-		e.layer.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Conn: e.ID,
-			Msg: fmt.Sprintf(format, args...)})
+		e.layer.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Conn: e.ID},
+			nil, format, args...)
 	}
 }
 

@@ -1,9 +1,6 @@
 package tcp
 
 import (
-	"fmt"
-	"strconv"
-
 	"github.com/packetwalk/packetwalk/viz"
 )
 
@@ -24,14 +21,20 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 		e.layer.resetFor(in, e.ID)
 		return
 	case TimeWait:
-		if why, ok := e.newIncarnation(in); ok {
+		if newer, ok := e.newIncarnation(in); ok {
 			// A new connection on this four-tuple (RFC 1122
 			// §4.2.2.13, RFC 6191): its SYN starts beyond anything the
 			// old one sent, or carries a newer timestamp, so no old
 			// duplicate can be confused with it. End TIME_WAIT early
 			// and let the listener take it.
 			if lst := e.layer.table.LookupListener(in.local); lst != nil {
-				e.logf("time_wait", viz.Note, in.frame, nil, "new SYN (%s) reuses the four-tuple: TIME_WAIT ends early", why)
+				if newer == newerSeq {
+					e.logf("time_wait", viz.Note, in.frame, nil, "new SYN (seq %d > RCV.NXT %d) reuses the four-tuple: TIME_WAIT ends early",
+						viz.U32(uint32(in.hdr.Seq)), viz.U32(uint32(e.rcvNxt())))
+				} else {
+					e.logf("time_wait", viz.Note, in.frame, nil, "new SYN (TSval %d > TS.Recent %d, RFC 6191 §2) reuses the four-tuple: TIME_WAIT ends early",
+						viz.U32(in.hdr.Options.TSVal), viz.U32(e.tsRecent))
+				}
 				e.deleteTCB(in.frame, "four-tuple reused by a new connection")
 				e.layer.demuxStep(in, lst, "listener")
 				lst.segmentArrives(in)
@@ -81,8 +84,8 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 	// receive window.)
 	if !synOfOpen && !e.acceptable(in) {
 		e.dropf(in.frame, "accept", viz.ReasonSeqOutOfWindow,
-			"seq %d..%d is outside the receive window %d..%d", uint32(in.hdr.Seq), uint32(in.hdr.Seq)+uint32(in.segLen()),
-			uint32(e.rcvNxt()), uint32(e.rcvNxt())+uint32(e.acceptWindow()))
+			"seq %d..%d is outside the receive window %d..%d", viz.U32(uint32(in.hdr.Seq)), viz.U32(uint32(in.hdr.Seq)+uint32(in.segLen())),
+			viz.U32(uint32(e.rcvNxt())), viz.U32(uint32(e.rcvNxt())+uint32(e.acceptWindow())))
 		if !in.has(FlagRST) && e.answerInvalid(in, false) {
 			if n := uint32(len(in.payload)); n > 0 && e.sackOK && in.hdr.Seq.Add(n).LessEq(e.rcvNxt()) {
 				// Data received before, sent again: say so (RFC 2883 §4).
@@ -119,7 +122,7 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 
 	// Fifth: a segment without ACK is dropped.
 	if !in.has(FlagACK) {
-		e.dropf(in.frame, "ack", viz.ReasonTCPNoACK, "segment without ACK in %s", e.state)
+		e.dropf(in.frame, "ack", viz.ReasonTCPNoACK, "segment without ACK in %s", viz.Str(e.state.String()))
 		return
 	}
 	if !e.ackArrives(in) {
@@ -231,7 +234,7 @@ func (e *Endpoint) listenArrives(in *incoming) {
 		// segments), and Linux discards it (tcp_rcv_state_process,
 		// LISTEN: "if (th->fin) goto discard").
 		e.dropf(in.frame, "listen", viz.ReasonTCPFlags,
-			"SYN with FIN (flags %s) at a listening socket is discarded, as Linux does, where RFC 9293 §3.10.7.2 would queue the FIN: no stack sends it since T/TCP (RFC 1644, historic)", in.hdr.Flags)
+			"SYN with FIN (flags %s) at a listening socket is discarded, as Linux does, where RFC 9293 §3.10.7.2 would queue the FIN: no stack sends it since T/TCP (RFC 1644, historic)", viz.Str(in.hdr.Flags.String()))
 		return
 	}
 	// Backlog: the SYN queue (half-open) and the accept queue (waiting
@@ -240,17 +243,13 @@ func (e *Endpoint) listenArrives(in *incoming) {
 	// is where SYN cookies take over (RFC 4987 §3.6, syncookie.go).
 	if len(e.acceptQueue) < e.backlog && l.cfg.SynCookies != SynCookiesOff &&
 		(l.cfg.SynCookies == SynCookiesAlways || len(e.synQueue) >= e.backlog) {
-		why := fmt.Sprintf("SYN queue full (%d half-open)", len(e.synQueue))
-		if l.cfg.SynCookies == SynCookiesAlways {
-			why = "SYN cookies always on"
-		}
-		e.sendCookie(in, why)
+		e.sendCookie(in, l.cfg.SynCookies == SynCookiesAlways)
 		return
 	}
 	if len(e.synQueue) >= e.backlog || len(e.acceptQueue) >= e.backlog {
 		l.stats.ListenDrops++
 		e.dropf(in.frame, "listen", viz.ReasonBacklogFull, "backlog %d full: %d half-open, %d waiting for accept()",
-			e.backlog, len(e.synQueue), len(e.acceptQueue))
+			viz.Int(e.backlog), viz.Int(len(e.synQueue)), viz.Int(len(e.acceptQueue)))
 		return
 	}
 
@@ -269,12 +268,12 @@ func (e *Endpoint) listenArrives(in *incoming) {
 	}
 	e.synQueue = append(e.synQueue, c)
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "listen_clone", Verdict: viz.Pass, Frame: in.frame, Conn: c.ID,
-			Msg: fmt.Sprintf("SYN on listener %s -> new socket #%d %s <-> %s", e.local, c.ID, c.remote, c.local),
-			Fields: []viz.Field{viz.F("listener", fmt.Sprint(e.ID)), viz.F("remote", c.remote.String()),
-				viz.F("isn", fmt.Sprint(uint32(c.iss))), viz.F("irs", fmt.Sprint(uint32(c.irs))),
-				viz.F("window", fmt.Sprint(c.sndWnd)), viz.F("mss", fmt.Sprint(c.mss)),
-				viz.F("sndbuf", fmt.Sprint(c.send.Cap())), viz.F("rcvbuf", fmt.Sprint(c.recv.Cap()))}})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: "listen_clone", Verdict: viz.Pass, Frame: in.frame, Conn: c.ID},
+			[]viz.Field{viz.Fv("listener", viz.U64(e.ID)), viz.Fv("remote", viz.AddrPort(c.remote)),
+				viz.Fv("isn", viz.U32(uint32(c.iss))), viz.Fv("irs", viz.U32(uint32(c.irs))),
+				viz.Fv("window", viz.U32(c.sndWnd)), viz.Fv("mss", viz.Int(c.mss)),
+				viz.Fv("sndbuf", viz.Int(c.send.Cap())), viz.Fv("rcvbuf", viz.Int(c.recv.Cap()))},
+			"SYN on listener %s -> new socket #%d %s <-> %s", viz.AddrPort(e.local), viz.U64(c.ID), viz.AddrPort(c.remote), viz.AddrPort(c.local))
 	}
 	c.setState(SynReceived, in.frame, "cloned from the listener on SYN")
 	c.sendSYN(true)
@@ -302,7 +301,7 @@ func (e *Endpoint) cloneListener(in *incoming, step string, synchronize func(c *
 	synchronize(c)
 	c.updateWindow(in)
 	if err := l.table.AddConn(c); err != nil {
-		e.dropf(in.frame, step, viz.ReasonNoSocket, "four-tuple busy: %v", err)
+		e.dropf(in.frame, step, viz.ReasonNoSocket, "four-tuple busy: %v", viz.Str(err.Error()))
 		return nil
 	}
 	// The clone's socket comes from the listener's, once, now: the one
@@ -323,7 +322,7 @@ func (e *Endpoint) cloneListener(in *incoming, step string, synchronize func(c *
 func (e *Endpoint) enqueueAccept(c *Endpoint, frame uint64) {
 	e.synQueue = removeEndpoint(e.synQueue, c)
 	e.acceptQueue = append(e.acceptQueue, c)
-	c.logf("accept_queue", viz.Pass, frame, nil, "socket #%d waits in listener #%d's accept queue (%d/%d)", c.ID, e.ID, len(e.acceptQueue), e.backlog)
+	c.logf("accept_queue", viz.Pass, frame, nil, "socket #%d waits in listener #%d's accept queue (%d/%d)", viz.U64(c.ID), viz.U64(e.ID), viz.Int(len(e.acceptQueue)), viz.Int(e.backlog))
 	e.ready(ReadyAccept)
 }
 
@@ -335,7 +334,7 @@ func (e *Endpoint) synSentArrives(in *incoming) {
 		if !in.has(FlagRST) {
 			e.layer.resetFor(in, e.ID)
 		}
-		e.dropf(in.frame, "ack", viz.ReasonTCPBadACK, "ACK %d does not acknowledge our SYN (ISS %d)", uint32(h.Ack), uint32(e.iss))
+		e.dropf(in.frame, "ack", viz.ReasonTCPBadACK, "ACK %d does not acknowledge our SYN (ISS %d)", viz.U32(uint32(h.Ack)), viz.U32(uint32(e.iss)))
 		return
 	}
 	// Second, RST: with an acceptable ACK, the peer refused.
@@ -386,8 +385,8 @@ func (e *Endpoint) synSentArrives(in *incoming) {
 		q := *in
 		q.payload = append([]byte(nil), in.payload...) // in.payload is ring memory
 		e.synText = &q
-		e.logf("syn_text", viz.Note, in.frame, []viz.Field{viz.F("bytes", viz.Itoa(len(in.payload))), viz.F("fin", strconv.FormatBool(in.has(FlagFIN)))},
-			"the peer's SYN carries %d bytes of data%s: queued until the connection is ESTABLISHED (RFC 9293 §3.10.7.3)", len(in.payload), finNote(in))
+		e.logf("syn_text", viz.Note, in.frame, []viz.Field{viz.Fv("bytes", viz.Int(len(in.payload))), viz.Fv("fin", viz.Bool(in.has(FlagFIN)))},
+			"the peer's SYN carries %d bytes of data%s: queued until the connection is ESTABLISHED (RFC 9293 §3.10.7.3)", viz.Int(len(in.payload)), viz.Str(finNote(in)))
 	}
 }
 
@@ -407,8 +406,8 @@ func (e *Endpoint) synTextArrives(frame uint64) {
 	q := e.synText
 	e.synText = nil
 	q.frame = frame
-	e.logf("syn_text", viz.Note, frame, []viz.Field{viz.F("bytes", viz.Itoa(len(q.payload))), viz.F("fin", strconv.FormatBool(q.has(FlagFIN)))},
-		"ESTABLISHED: the %d bytes%s queued from the peer's SYN are processed now (RFC 9293 §3.10.7.3)", len(q.payload), finNote(q))
+	e.logf("syn_text", viz.Note, frame, []viz.Field{viz.Fv("bytes", viz.Int(len(q.payload))), viz.Fv("fin", viz.Bool(q.has(FlagFIN)))},
+		"ESTABLISHED: the %d bytes%s queued from the peer's SYN are processed now (RFC 9293 §3.10.7.3)", viz.Int(len(q.payload)), viz.Str(finNote(q)))
 	if len(q.payload) > 0 {
 		e.dataArrives(q)
 	}
@@ -427,9 +426,9 @@ func (e *Endpoint) negotiate(h Header, frame uint64) {
 		peerMSS = int(h.Options.MSS)
 	}
 	if peerMSS < minPeerMSS {
-		e.logf("mss", viz.Note, frame, []viz.Field{viz.F("peer_mss", viz.Itoa(peerMSS)), viz.F("mss", viz.Itoa(minPeerMSS))},
+		e.logf("mss", viz.Note, frame, []viz.Field{viz.Fv("peer_mss", viz.Int(peerMSS)), viz.Fv("mss", viz.Int(minPeerMSS))},
 			"the peer announces MSS %d: raised to the floor of %d bytes (40 of options and 8 of data), as Linux does, so that it cannot make us send segments of a byte or two (RFC 9293 §3.7.1 sets no floor; RFC 6691)",
-			peerMSS, minPeerMSS)
+			viz.Int(peerMSS), viz.Int(minPeerMSS))
 		peerMSS = minPeerMSS
 	}
 	e.mss = min(peerMSS, e.ourMSS())
@@ -477,8 +476,8 @@ func (e *Endpoint) ackSYN(in *incoming) {
 	// and the ACK gave no sample (Karn: it may answer either copy); the
 	// RTO for the data starts at 3 s, not at the backed-off SYN timer.
 	if synTimedOut && e.rtt.HandshakeRetransmitted() {
-		rto := e.rtt.RTO().String()
-		e.logf("rtt", viz.Note, in.frame, []viz.Field{viz.F("rto", rto)},
+		rto := viz.Dur(e.rtt.RTO())
+		e.logf("rtt", viz.Note, in.frame, []viz.Field{viz.Fv("rto", rto)},
 			"our SYN was retransmitted and no RTT sample was taken: RTO re-initialised to %s for the data (RFC 6298 (5.7))", rto)
 	}
 }
@@ -546,7 +545,7 @@ func (e *Endpoint) synInWindow(in *incoming) {
 // correctly; a blind attacker gains nothing.
 func (e *Endpoint) challengeACK(in *incoming, why string) {
 	e.layer.stats.ChallengeACKs++
-	e.dropf(in.frame, "challenge_ack", viz.ReasonTCPChallenge, "%s: answered with a challenge ACK (RFC 5961)", why)
+	e.dropf(in.frame, "challenge_ack", viz.ReasonTCPChallenge, "%s: answered with a challenge ACK (RFC 5961)", viz.Str(why))
 	if e.answerInvalid(in, true) {
 		e.sendACK(in.frame, "challenge ACK")
 	}
@@ -559,7 +558,7 @@ func (e *Endpoint) ackArrives(in *incoming) bool {
 	if e.state == SynReceived {
 		if !(e.sndUna.LessThan(h.Ack) && h.Ack.LessEq(e.sndNxt)) {
 			e.layer.resetFor(in, e.ID)
-			e.dropf(in.frame, "ack", viz.ReasonTCPBadACK, "ACK %d does not acknowledge our SYN+ACK", uint32(h.Ack))
+			e.dropf(in.frame, "ack", viz.ReasonTCPBadACK, "ACK %d does not acknowledge our SYN+ACK", viz.U32(uint32(h.Ack)))
 			return false
 		}
 		if p := e.parent; p != nil {
@@ -567,7 +566,7 @@ func (e *Endpoint) ackArrives(in *incoming) bool {
 				// Like Linux with tcp_abort_on_overflow off: keep the
 				// clone half-open and let our SYN+ACK be retransmitted.
 				e.layer.stats.ListenOverflows++
-				e.dropf(in.frame, "ack", viz.ReasonBacklogFull, "accept queue full (%d): the final ACK is ignored", p.backlog)
+				e.dropf(in.frame, "ack", viz.ReasonBacklogFull, "accept queue full (%d): the final ACK is ignored", viz.Int(p.backlog))
 				return false
 			}
 		}
@@ -586,7 +585,7 @@ func (e *Endpoint) ackArrives(in *incoming) bool {
 	// RFC 5961 §5: an ACK for data never sent, or far older than any
 	// window, is suspicious.
 	if h.Ack.GreaterThan(e.sndMax) {
-		e.dropf(in.frame, "ack", viz.ReasonTCPBadACK, "ACK %d acknowledges data not yet sent (SND.NXT %d)", uint32(h.Ack), uint32(e.sndMax))
+		e.dropf(in.frame, "ack", viz.ReasonTCPBadACK, "ACK %d acknowledges data not yet sent (SND.NXT %d)", viz.U32(uint32(h.Ack)), viz.U32(uint32(e.sndMax)))
 		if e.answerInvalid(in, true) {
 			e.sendACK(in.frame, "ACK for unsent data")
 		}
@@ -692,7 +691,7 @@ func (e *Endpoint) processACK(in *incoming) {
 			e.restartRetransmitTimer()
 		}
 		if e.layer.rec.On() {
-			e.stepf("ack", viz.Pass, in.frame, []viz.Field{viz.Fv("acked", viz.Int(int(dataAcked))), viz.Fv("snd_una", viz.U32(uint32(e.sndUna)))},
+			e.logf("ack", viz.Pass, in.frame, []viz.Field{viz.Fv("acked", viz.Int(int(dataAcked))), viz.Fv("snd_una", viz.U32(uint32(e.sndUna)))},
 				"ACK %d: %d bytes acknowledged, %d still in flight", viz.U32(uint32(h.Ack)), viz.Int(int(dataAcked)), viz.Int(int(e.sndMax-e.sndUna)))
 		}
 		e.wakeWriters()
@@ -702,7 +701,7 @@ func (e *Endpoint) processACK(in *incoming) {
 		// no duplicate ACK (RFC 5681 §2): no fast retransmit into a
 		// closed window; the persist timer probes again.
 		e.logf("persist", viz.Note, in.frame, []viz.Field{viz.F("timer", "persist")},
-			"ACK %d, window 0: the peer answers our probe and keeps its window closed; not a duplicate ACK (RFC 5681 §2)", uint32(h.Ack))
+			"ACK %d, window 0: the peer answers our probe and keeps its window closed; not a duplicate ACK (RFC 5681 §2)", viz.U32(uint32(h.Ack)))
 	case e.snd != nil:
 		// The Sender says which ACKs are duplicates (RFC 5681 §2) and
 		// which is the third (§3.2).
@@ -718,7 +717,7 @@ func (e *Endpoint) processACK(in *incoming) {
 		old := e.sndWnd
 		e.updateWindow(in)
 		if old == 0 && e.sndWnd > 0 {
-			e.logf("window", viz.Note, in.frame, nil, "the peer's window opened again: %d bytes", e.sndWnd)
+			e.logf("window", viz.Note, in.frame, nil, "the peer's window opened again: %d bytes", viz.U32(e.sndWnd))
 			e.stopPersistTimer()
 		}
 	}
@@ -786,7 +785,7 @@ func (e *Endpoint) dataArrives(in *incoming) {
 	case advanced:
 		if e.layer.rec.On() {
 			n, next := viz.Int(int(e.recv.NextSeq()-before)), viz.U32(uint32(e.recv.NextSeq()))
-			e.stepf("data", viz.Deliver, in.frame, []viz.Field{viz.Fv("bytes", n), viz.Fv("rcv_nxt", next)},
+			e.logf("data", viz.Deliver, in.frame, []viz.Field{viz.Fv("bytes", n), viz.Fv("rcv_nxt", next)},
 				"%d bytes in order: RCV.NXT %d -> %d, %d readable", n, viz.U32(uint32(before)), next, viz.Int(e.recv.Readable()))
 		}
 		e.wakeReaders()
@@ -798,10 +797,10 @@ func (e *Endpoint) dataArrives(in *incoming) {
 		}
 	case accepted > 0:
 		e.logf("data", viz.Pass, in.frame, []viz.Field{viz.F("ooo", "true")},
-			"%d bytes out of order (seq %d, expected %d): held until the hole is filled", accepted, uint32(seq), uint32(before))
+			"%d bytes out of order (seq %d, expected %d): held until the hole is filled", viz.Int(accepted), viz.U32(uint32(seq)), viz.U32(uint32(before)))
 		e.ackNow = true
 	default:
-		e.logf("data", viz.Note, in.frame, nil, "duplicate data (seq %d, already have up to %d): ACK again", uint32(seq), uint32(before))
+		e.logf("data", viz.Note, in.frame, nil, "duplicate data (seq %d, already have up to %d): ACK again", viz.U32(uint32(seq)), viz.U32(uint32(before)))
 		e.ackNow = true
 	}
 	if e.finPending && e.recv.NextSeq() == e.finSeq {
@@ -816,8 +815,8 @@ func (e *Endpoint) dataArrives(in *incoming) {
 // (RFC 3708) and how a capture shows spurious retransmissions.
 func (e *Endpoint) reportDuplicate(in *incoming, b SACKBlock) {
 	e.dsack, e.dsackPending = b, true
-	e.logf("dsack", viz.Note, in.frame, []viz.Field{viz.F("start", u32(uint32(b.Start))), viz.F("end", u32(uint32(b.End)))},
-		"bytes %d..%d arrived twice: reported in a D-SACK block (RFC 2883 §4)", uint32(b.Start), uint32(b.End))
+	e.logf("dsack", viz.Note, in.frame, []viz.Field{viz.Fv("start", viz.U32(uint32(b.Start))), viz.Fv("end", viz.U32(uint32(b.End)))},
+		"bytes %d..%d arrived twice: reported in a D-SACK block (RFC 2883 §4)", viz.U32(uint32(b.Start)), viz.U32(uint32(b.End)))
 }
 
 // finArrives is the eighth check: the peer will send no more.
@@ -833,7 +832,7 @@ func (e *Endpoint) finArrives(in *incoming) {
 	if e.recv.NextSeq() != seq {
 		// The FIN came before some of the data: remember it.
 		e.finPending = true
-		e.logf("fin", viz.Note, in.frame, nil, "FIN at seq %d is beyond a hole; it counts once the data before it arrives", uint32(seq))
+		e.logf("fin", viz.Note, in.frame, nil, "FIN at seq %d is beyond a hole; it counts once the data before it arrives", viz.U32(uint32(seq)))
 		e.ackNow = true
 		return
 	}
@@ -844,7 +843,7 @@ func (e *Endpoint) finArrives(in *incoming) {
 func (e *Endpoint) acceptFIN(frame uint64) {
 	e.finReceived, e.finPending = true, false
 	e.ackNow = true
-	e.logf("fin", viz.Deliver, frame, nil, "FIN: the peer has finished sending; read() will return EOF after %d bytes", e.recv.Readable())
+	e.logf("fin", viz.Deliver, frame, nil, "FIN: the peer has finished sending; read() will return EOF after %d bytes", viz.Int(e.recv.Readable()))
 	e.wakeReaders()
 	switch e.state {
 	case SynReceived, Established:
@@ -871,7 +870,7 @@ func (e *Endpoint) enterTimeWait(frame uint64, why string) {
 		e.timeWaitTimer.Stop()
 	}
 	d := 2 * e.layer.cfg.MSL
-	e.logf("timer", viz.Note, frame, []viz.Field{viz.F("timer", "time_wait"), viz.F("duration", d.String())},
-		"TIME_WAIT for 2 MSL = %v before the four-tuple is free", d)
+	e.logf("timer", viz.Note, frame, []viz.Field{viz.F("timer", "time_wait"), viz.Fv("duration", viz.Dur(d))},
+		"TIME_WAIT for 2 MSL = %v before the four-tuple is free", viz.Dur(d))
 	e.timeWaitTimer = e.layer.clock.AfterFunc(d, func() { e.deleteTCB(0, "2 MSL passed") })
 }

@@ -2,7 +2,6 @@ package tcp
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"strconv"
 	"time"
@@ -295,9 +294,9 @@ func (l *Layer) Receive(d ip.Datagram) {
 		return
 	}
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Drop, Reason: viz.ReasonNoSocket, Frame: d.Frame,
-			Msg:    fmt.Sprintf("no socket for %s <- %s and no listener on port %d", in.local, in.remote, in.local.Port()),
-			Fields: []viz.Field{viz.F("rule", "none")}})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: "demux", Verdict: viz.Drop, Reason: viz.ReasonNoSocket, Frame: d.Frame},
+			[]viz.Field{viz.F("rule", "none")},
+			"no socket for %s <- %s and no listener on port %d", viz.AddrPort(in.local), viz.AddrPort(in.remote), viz.Int(int(in.local.Port())))
 	}
 	l.resetFor(in, 0)
 }
@@ -351,18 +350,24 @@ func (l *Layer) resetFor(in *incoming, conn uint64) {
 		out.Ack, out.Flags = h.Seq.Add(uint32(in.segLen())), FlagRST|FlagACK
 	}
 	l.stats.OutRsts++
-	l.sendRaw(in.local.Addr(), in.remote.Addr(), out, nil, conn, "rst",
-		fmt.Sprintf("RST to %s: nothing here for this segment", in.remote))
+	l.sendRawLine(in.local.Addr(), in.remote.Addr(), out, nil, conn, "rst", &rstToFormats, viz.AddrPort(in.remote))
 }
 
 // sendRaw emits one segment outside any connection's send logic (resets,
 // challenge ACKs, SYN+ACKs).
 func (l *Layer) sendRaw(src, dst netip.Addr, h Header, payload []byte, conn uint64, step, why string) {
+	l.sendRawLine(src, dst, h, payload, conn, step, &segFormats, viz.Str(why))
+}
+
+// sendRawLine is sendRaw with the send step's formats (segFormats, or
+// another table whose formats start with one verb for why) and why's
+// argument.
+func (l *Layer) sendRawLine(src, dst netip.Addr, h Header, payload []byte, conn uint64, step string, formats *[lineParts]string, why viz.Arg) {
 	frame := l.rec.NewFrameID()
 	seg := h.Append(nil, src, dst, payload)
 	if l.rec.On() {
 		var args segArgs
-		format := sendLine(why, Segment(seg), src, dst, &args)
+		format := sendLineWith(formats, why, Segment(seg), src, dst, &args)
 		fields := segmentFields(h, len(payload))
 		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Send, Frame: frame, Conn: conn},
 			fields[:],

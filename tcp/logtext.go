@@ -3,8 +3,6 @@ package tcp
 import (
 	"net/netip"
 	"strconv"
-
-	"github.com/packetwalk/packetwalk/viz"
 )
 
 // logtext.go: TCP's step texts built by appending into stack buffers
@@ -62,16 +60,3 @@ func appendSegmentLine(b []byte, flags Flags, seq, ack Seq, win, urg uint16, opt
 	}
 	return b
 }
-
-// stepf records a TCP step of e: what happened, as a format and its typed
-// arguments, made into text by the sinks (viz/arg.go).
-func (e *Endpoint) stepf(step string, v viz.Verdict, frame uint64, fields []viz.Field, format string, args ...viz.Arg) {
-	if e.layer.rec.On() {
-		e.layer.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: v, Frame: frame, Conn: e.ID},
-			fields,
-			format, args...)
-	}
-}
-
-// u32 is a field value from a 32-bit number.
-func u32(n uint32) string { return strconv.FormatUint(uint64(n), 10) }

@@ -56,7 +56,7 @@ func (e *Endpoint) output(frame uint64) {
 		// TCP_NODELAY turns this off.
 		if n < room && n == unsent && inFlight > 0 && !e.opts.NoDelay && !e.finQueued {
 			if e.layer.rec.On() {
-				e.stepf("nagle", viz.Note, frame, []viz.Field{viz.Fv("held", viz.Int(n)), viz.Fv("in_flight", viz.Int(inFlight))},
+				e.logf("nagle", viz.Note, frame, []viz.Field{viz.Fv("held", viz.Int(n)), viz.Fv("in_flight", viz.Int(inFlight))},
 					"Nagle: holding %d bytes until the %d bytes in flight are acknowledged (TCP_NODELAY would send now)", viz.Int(n), viz.Int(inFlight))
 			}
 			break
@@ -116,9 +116,9 @@ func (e *Endpoint) logWindowLimit(frame uint64) {
 		return
 	}
 	e.wndLimitEdge, e.wndLimitLogged = edge, true
-	e.logf("window_limit", viz.Note, frame, []viz.Field{viz.F("snd_wnd", u32(e.sndWnd)), viz.F("sacked", viz.Itoa(e.sacked.total()))},
+	e.logf("window_limit", viz.Note, frame, []viz.Field{viz.Fv("snd_wnd", viz.U32(e.sndWnd)), viz.Fv("sacked", viz.Int(e.sacked.total()))},
 		"the peer's window ends at %d (SND.UNA + SND.WND) and SND.NXT is %d: cwnd has room, but the %d SACKed bytes still fill the peer's buffer (RFC 9293 §3.8.6.2.1)",
-		uint32(e.sndUna.Add(e.sndWnd)), uint32(e.sndNxt), e.sacked.total())
+		viz.U32(uint32(e.sndUna.Add(e.sndWnd))), viz.U32(uint32(e.sndNxt)), viz.Int(e.sacked.total()))
 }
 
 // outstanding reports whether data other than a zero-window probe awaits
@@ -358,7 +358,7 @@ func (e *Endpoint) scheduleACK(in *incoming, n int) {
 	if e.ackTimer == nil {
 		d := e.layer.cfg.DelayedACK
 		if e.layer.rec.On() {
-			e.stepf("delack", viz.Note, in.frame, []viz.Field{viz.F("timer", "delayed_ack"), viz.Fv("duration", viz.Dur(d))},
+			e.logf("delack", viz.Note, in.frame, []viz.Field{viz.F("timer", "delayed_ack"), viz.Fv("duration", viz.Dur(d))},
 				"ACK delayed up to %v, hoping to piggy-back it on data", viz.Dur(d))
 		}
 		if e.ackFunc == nil {
@@ -405,7 +405,7 @@ func (e *Endpoint) maybeWindowUpdate(before int) {
 	now := e.recv.Window()
 	advertised := int(e.rcvAdvEnd - e.recv.NextSeq())
 	if now-advertised >= min(2*e.mss, e.recv.Cap()/2) {
-		e.stepf("window", viz.Note, 0, nil, "read() freed space: window update %d -> %d bytes", viz.Int(advertised), viz.Int(now))
+		e.logf("window", viz.Note, 0, nil, "read() freed space: window update %d -> %d bytes", viz.Int(advertised), viz.Int(now))
 		e.sendACK(0, "window update")
 	}
 }

@@ -53,9 +53,9 @@ func (e *Endpoint) prrStart(frame uint64, recoverFS int) {
 		return
 	}
 	e.prr = prrState{active: true, recoverFS: max(recoverFS, 1)}
-	e.logf("prr", viz.Note, frame, []viz.Field{viz.F("recover_fs", viz.Itoa(recoverFS)), viz.F("ssthresh", viz.Itoa(e.cc.Ssthresh))},
+	e.logf("prr", viz.Note, frame, []viz.Field{viz.Fv("recover_fs", viz.Int(recoverFS)), viz.Fv("ssthresh", viz.Int(e.cc.Ssthresh))},
 		"recovery begins with %d bytes in flight (RecoverFS): PRR brings cwnd down to ssthresh %d, sending %d/%d of what each ACK delivers while pipe > ssthresh (RFC 6937 §3)",
-		recoverFS, e.cc.Ssthresh, e.cc.Ssthresh, recoverFS)
+		viz.Int(recoverFS), viz.Int(e.cc.Ssthresh), viz.Int(e.cc.Ssthresh), viz.Int(recoverFS))
 }
 
 // prrOnAck sets cwnd for an ACK of the recovery: delivered is its
@@ -91,10 +91,10 @@ func (e *Endpoint) prrOnAck(frame uint64, delivered int) {
 	sndcnt = max(sndcnt, 0)
 	e.cc.Cwnd = pipe + sndcnt
 	if bounded && !p.bounded {
-		e.logf("prr", viz.Note, frame, []viz.Field{viz.F("prr_delivered", viz.Itoa(p.delivered)), viz.F("prr_out", viz.Itoa(p.out)),
-			viz.F("pipe", viz.Itoa(pipe)), viz.F("sndcnt", viz.Itoa(sndcnt))},
+		e.logf("prr", viz.Note, frame, []viz.Field{viz.Fv("prr_delivered", viz.Int(p.delivered)), viz.Fv("prr_out", viz.Int(p.out)),
+			viz.Fv("pipe", viz.Int(pipe)), viz.Fv("sndcnt", viz.Int(sndcnt))},
 			"pipe %d has come down to ssthresh %d: PRR's reduction bound takes over, sending what each ACK delivers and one segment more (slow start's pace), up to ssthresh; sndcnt %d (prr_delivered %d, prr_out %d; RFC 6937 §3, PRR-SSRB)",
-			pipe, ss, sndcnt, p.delivered, p.out)
+			viz.Int(pipe), viz.Int(ss), viz.Int(sndcnt), viz.Int(p.delivered), viz.Int(p.out))
 	}
 	p.bounded = bounded
 }
@@ -114,10 +114,10 @@ func (e *Endpoint) prrEnd(frame uint64) {
 		return
 	}
 	p.active = false
-	e.logf("prr", viz.Note, frame, []viz.Field{viz.F("prr_delivered", viz.Itoa(p.delivered)), viz.F("prr_out", viz.Itoa(p.out)),
-		viz.F("recover_fs", viz.Itoa(p.recoverFS)), viz.F("cwnd", viz.Itoa(e.cc.Cwnd))},
+	e.logf("prr", viz.Note, frame, []viz.Field{viz.Fv("prr_delivered", viz.Int(p.delivered)), viz.Fv("prr_out", viz.Int(p.out)),
+		viz.Fv("recover_fs", viz.Int(p.recoverFS)), viz.Fv("cwnd", viz.Int(e.cc.Cwnd))},
 		"recovery ends: %d bytes delivered and %d sent during it (RecoverFS %d); cwnd = ssthresh %d (RFC 6937 §3)",
-		p.delivered, p.out, p.recoverFS, e.cc.Cwnd)
+		viz.Int(p.delivered), viz.Int(p.out), viz.Int(p.recoverFS), viz.Int(e.cc.Cwnd))
 }
 
 // prrAbandon forgets PRR when a timeout ends the recovery: slow start

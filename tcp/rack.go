@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/packetwalk/packetwalk/viz"
@@ -173,9 +172,9 @@ func (e *Endpoint) rackDelivered(h Header, frame uint64) {
 			r.fack, r.haveFack = s.end, true
 		} else if s.end.LessThan(r.fack) && !s.retransmitted && !r.reorderingSeen {
 			r.reorderingSeen = true
-			e.logf("rack_reo_wnd", viz.Note, frame, []viz.Field{viz.F("seq", u32(uint32(s.seq))), viz.F("fack", u32(uint32(r.fack)))},
+			e.logf("rack_reo_wnd", viz.Note, frame, []viz.Field{viz.Fv("seq", viz.U32(uint32(s.seq))), viz.Fv("fack", viz.U32(uint32(r.fack)))},
 				"segment %d..%d arrived after data up to %d (RACK.fack) that was sent after it, and it was never resent: the path reorders, so the reordering window stays min_RTT/4 even once DupThresh segments are SACKed (RFC 8985 §6.2 steps 3-4)",
-				uint32(s.seq), uint32(s.end), uint32(r.fack))
+				viz.U32(uint32(s.seq)), viz.U32(uint32(s.end)), viz.U32(uint32(r.fack)))
 		}
 		rtt := now - s.xmitTS
 		if s.retransmitted {
@@ -233,9 +232,9 @@ func (e *Endpoint) rackNoteDSACK(frame uint64, dsack bool) {
 	r.dsackRound, r.dsackRoundSet = e.sndMax, true
 	r.reoWndExtra++
 	r.reoWndPersist = rackReoWndPersist
-	e.logf("rack_reo_wnd", viz.Note, frame, []viz.Field{viz.F("reo_wnd_mult", viz.Itoa(r.reoWndExtra+1))},
+	e.logf("rack_reo_wnd", viz.Note, frame, []viz.Field{viz.Fv("reo_wnd_mult", viz.Int(r.reoWndExtra+1))},
 		"D-SACK: a retransmission was not needed, the original was late: the reordering window grows to %d x min_RTT/4 (RFC 8985 §6.2 step 4)",
-		r.reoWndExtra+1)
+		viz.Int(r.reoWndExtra+1))
 }
 
 // rackRecoveryEnded counts a recovery that ended (fast recovery or after
@@ -324,28 +323,18 @@ func (e *Endpoint) rackDetectLoss(frame uint64) (timeout time.Duration, lost int
 // logRACKLost says what step 5 marked and why.
 func (e *Endpoint) logRACKLost(frame uint64, first sentSeg, lost, bytes, again int, reo, now time.Duration) {
 	r := &e.rack
-	var a [320]byte
-	b := append(a[:0], "RACK: "...)
-	b = strconv.AppendInt(b, int64(lost), 10)
-	b = append(b, " segment(s), "...)
-	b = strconv.AppendInt(b, int64(bytes), 10)
-	b = append(b, " bytes from "...)
-	b = strconv.AppendUint(b, uint64(uint32(first.seq)), 10)
-	b = append(b, ", were sent before the most recently delivered one (end "...)
-	b = strconv.AppendUint(b, uint64(uint32(r.endSeq)), 10)
-	b = append(b, ") and are still unacknowledged RACK.rtt "...)
-	b = append(b, r.rtt.Round(time.Microsecond).String()...)
-	b = append(b, " + reo_wnd "...)
-	b = append(b, reo.Round(time.Microsecond).String()...)
-	b = append(b, " after they were sent: lost (RFC 8985 §6.2 step 5)"...)
-	if again > 0 {
-		b = append(b, "; "...)
-		b = strconv.AppendInt(b, int64(again), 10)
-		b = append(b, " of them a retransmission lost again, which a count of duplicate ACKs cannot see (RFC 8985 §3.1)"...)
-	}
-	e.stepf("rack_lost", viz.Note, frame, []viz.Field{viz.Fv("seq", viz.U32(uint32(first.seq))), viz.Fv("segments", viz.Int(lost)),
+	const format = "RACK: %d segment(s), %d bytes from %d, were sent before the most recently delivered one (end %d) and are still unacknowledged RACK.rtt %v + reo_wnd %v after they were sent: lost (RFC 8985 §6.2 step 5)"
+	args := [7]viz.Arg{viz.Int(lost), viz.Int(bytes), viz.U32(uint32(first.seq)), viz.U32(uint32(r.endSeq)),
+		viz.Dur(r.rtt.Round(time.Microsecond)), viz.Dur(reo.Round(time.Microsecond)), viz.Int(again)}
+	fields := []viz.Field{viz.Fv("seq", viz.U32(uint32(first.seq))), viz.Fv("segments", viz.Int(lost)),
 		viz.Fv("bytes", viz.Int(bytes)), viz.Fv("retransmissions", viz.Int(again)),
-		viz.Fv("rack_rtt", viz.Dur(r.rtt)), viz.Fv("reo_wnd", viz.Dur(reo)), viz.Fv("age", viz.Dur(now-first.xmitTS))}, "%s", viz.Str(string(b)))
+		viz.Fv("rack_rtt", viz.Dur(r.rtt)), viz.Fv("reo_wnd", viz.Dur(reo)), viz.Fv("age", viz.Dur(now-first.xmitTS))}
+	if again > 0 {
+		e.logf("rack_lost", viz.Note, frame, fields,
+			format+"; %d of them a retransmission lost again, which a count of duplicate ACKs cannot see (RFC 8985 §3.1)", args[:]...)
+		return
+	}
+	e.logf("rack_lost", viz.Note, frame, fields, format, args[:6]...)
 }
 
 // ackDSACK reports whether the ACK's first SACK block is a D-SACK (RFC
@@ -454,9 +443,9 @@ func (e *Endpoint) rackRetransmit(frame uint64, seq Seq, n int, fin bool, rule s
 	}
 	if rule != "" && e.layer.rec.On() {
 		pipe := e.pipe()
-		e.logf("next_seg", viz.Note, frame, []viz.Field{viz.F("seq", u32(uint32(seq))), viz.F("len", viz.Itoa(len(data))),
-			viz.F("pipe", viz.Itoa(pipe)), viz.F("cwnd", viz.Itoa(e.cc.Cwnd))},
-			"NextSeg %s: resend %d..%d, pipe %d < cwnd %d (RFC 6675 §4)", rule, uint32(seq), uint32(end), pipe, e.cc.Cwnd)
+		e.logf("next_seg", viz.Note, frame, []viz.Field{viz.Fv("seq", viz.U32(uint32(seq))), viz.Fv("len", viz.Int(len(data))),
+			viz.Fv("pipe", viz.Int(pipe)), viz.Fv("cwnd", viz.Int(e.cc.Cwnd))},
+			"NextSeg %s: resend %d..%d, pipe %d < cwnd %d (RFC 6675 §4)", viz.Str(rule), viz.U32(uint32(seq)), viz.U32(uint32(end)), viz.Int(pipe), viz.Int(e.cc.Cwnd))
 	}
 	e.sendData(seq, flags, data, frame, true)
 	e.highRxt = MaxSeq(e.highRxtNow(), end)
@@ -483,9 +472,9 @@ func (e *Endpoint) rackArmTimer(frame uint64, timeout time.Duration, probe bool)
 // it fires, step 5 runs again and marks what is then late enough.
 func (e *Endpoint) armReorderTimer(frame uint64, d time.Duration) {
 	if e.rtxKind != timerReorder || !e.rtxArmed() {
-		e.logf("rack_timer", viz.Note, frame, []viz.Field{viz.F("timer", "reorder"), viz.F("duration", d.String())},
+		e.logf("rack_timer", viz.Note, frame, []viz.Field{viz.F("timer", "reorder"), viz.Fv("duration", viz.Dur(d))},
 			"a segment sent before the last one delivered is not acknowledged yet, but may only be reordered: the reordering timer waits %v more (RACK.rtt + reo_wnd, RFC 8985 §6.2 step 5, §8)",
-			d.Round(time.Microsecond))
+			viz.Dur(d.Round(time.Microsecond)))
 	}
 	e.armLossTimer(timerReorder, d)
 }
@@ -541,16 +530,17 @@ func (e *Endpoint) rackMarkLossesOnRTO() {
 	if !r.delivered {
 		e.logf("rack_lost", viz.Note, 0, fields,
 			"retransmission timeout: no segment delivered yet, so RACK.rtt is unknown: all %d unSACKed segment(s), %d bytes from %d, are lost (RFC 8985 §6.3)",
-			lost, lostBytes, uint32(first))
+			viz.Int(lost), viz.Int(lostBytes), viz.U32(uint32(first)))
 		return
 	}
 	if kept == 0 {
 		e.logf("rack_lost", viz.Note, 0, fields,
 			"retransmission timeout: the segment at SND.UNA %d and every other unSACKed one were sent more than RACK.rtt %v + reo_wnd %v ago: all %d, %d bytes, are lost (RFC 8985 §6.3)",
-			uint32(e.sndUna), r.rtt.Round(time.Microsecond), reo.Round(time.Microsecond), lost, lostBytes)
+			viz.U32(uint32(e.sndUna)), viz.Dur(r.rtt.Round(time.Microsecond)), viz.Dur(reo.Round(time.Microsecond)), viz.Int(lost), viz.Int(lostBytes))
 		return
 	}
 	e.logf("rack_lost", viz.Note, 0, fields,
 		"retransmission timeout: RACK marks lost the segment at SND.UNA %d and those sent more than RACK.rtt %v + reo_wnd %v ago, %d segment(s), %d bytes; %d segment(s), %d bytes, sent since may still arrive: they stay in flight and SND.NXT stays at %d (RFC 8985 §6.3)",
-		uint32(e.sndUna), r.rtt.Round(time.Microsecond), reo.Round(time.Microsecond), lost, lostBytes, kept, keptBytes, uint32(e.sndNxt))
+		viz.U32(uint32(e.sndUna)), viz.Dur(r.rtt.Round(time.Microsecond)), viz.Dur(reo.Round(time.Microsecond)), viz.Int(lost), viz.Int(lostBytes),
+		viz.Int(kept), viz.Int(keptBytes), viz.U32(uint32(e.sndNxt)))
 }

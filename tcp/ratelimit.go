@@ -49,8 +49,8 @@ func (e *Endpoint) answerInvalid(in *incoming, challenge bool) bool {
 	limited := !(len(in.payload) > 0 && !in.has(FlagSYN))
 	if iv := l.cfg.InvalidACKInterval; limited && iv > 0 && e.invalidACKSent && now-e.lastInvalidACK < iv {
 		l.stats.InvalidACKsLimited++
-		e.logf("ack_ratelimit", viz.Note, in.frame, []viz.Field{viz.F("interval", iv.String())},
-			"no ACK for this rejected segment: this connection answered one %v ago (at most one per %v)", now-e.lastInvalidACK, iv)
+		e.logf("ack_ratelimit", viz.Note, in.frame, []viz.Field{viz.Fv("interval", viz.Dur(iv))},
+			"no ACK for this rejected segment: this connection answered one %v ago (at most one per %v)", viz.Dur(now-e.lastInvalidACK), viz.Dur(iv))
 		return false
 	}
 	if challenge && l.cfg.ChallengeACKsPerSecond > 0 {
@@ -60,7 +60,7 @@ func (e *Endpoint) answerInvalid(in *incoming, challenge bool) bool {
 		if l.challenge.count >= l.cfg.ChallengeACKsPerSecond {
 			l.stats.InvalidACKsLimited++
 			e.logf("ack_ratelimit", viz.Note, in.frame, []viz.Field{viz.F("limit", "challenge_acks_per_second")},
-				"no challenge ACK: the host already sent %d this second (RFC 5961 §7)", l.challenge.count)
+				"no challenge ACK: the host already sent %d this second (RFC 5961 §7)", viz.Int(l.challenge.count))
 			return false
 		}
 		l.challenge.count++

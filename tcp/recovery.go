@@ -108,9 +108,9 @@ func (e *Endpoint) ackedForRecovery() {
 func (e *Endpoint) fastRetransmit(frame uint64) {
 	e.karn() // the retransmitted segment is not timed
 	if e.sackOK && e.highRxtNow().GreaterThan(e.sndUna) {
-		e.logf("next_seg", viz.Note, frame, []viz.Field{viz.F("seq", u32(uint32(e.sndUna))), viz.F("high_rxt", u32(uint32(e.highRxt)))},
+		e.logf("next_seg", viz.Note, frame, []viz.Field{viz.Fv("seq", viz.U32(uint32(e.sndUna))), viz.Fv("high_rxt", viz.U32(uint32(e.highRxt)))},
 			"the segment at SND.UNA %d was resent after the timeout and is not acknowledged yet (HighRxt %d): not again; NextSeg picks the next hole (RFC 6675 §4)",
-			uint32(e.sndUna), uint32(e.highRxt))
+			viz.U32(uint32(e.sndUna)), viz.U32(uint32(e.highRxt)))
 		e.sackRecoverySend(frame)
 		return
 	}
@@ -171,10 +171,10 @@ func (e *Endpoint) retransmitHole(seq Seq, n int, frame uint64, rule string) boo
 	}
 	end := seq.Add(uint32(len(data)))
 	if e.layer.rec.On() {
-		e.logf("next_seg", viz.Note, frame, []viz.Field{viz.F("seq", u32(uint32(seq))), viz.F("len", viz.Itoa(len(data))),
-			viz.F("pipe", viz.Itoa(e.pipe())), viz.F("cwnd", viz.Itoa(e.cc.Cwnd))},
+		e.logf("next_seg", viz.Note, frame, []viz.Field{viz.Fv("seq", viz.U32(uint32(seq))), viz.Fv("len", viz.Int(len(data))),
+			viz.Fv("pipe", viz.Int(e.pipe())), viz.Fv("cwnd", viz.Int(e.cc.Cwnd))},
 			"NextSeg %s: resend %d..%d, pipe %d < cwnd %d; HighRxt -> %d (RFC 6675 §4, §5 step C)",
-			rule, uint32(seq), uint32(end), e.pipe(), e.cc.Cwnd, uint32(end))
+			viz.Str(rule), viz.U32(uint32(seq)), viz.U32(uint32(end)), viz.Int(e.pipe()), viz.Int(e.cc.Cwnd), viz.U32(uint32(end)))
 	}
 	e.sendData(seq, FlagACK, data, frame, true)
 	e.highRxt = end
@@ -186,9 +186,9 @@ func (e *Endpoint) retransmitHole(seq Seq, n int, frame uint64, rule string) boo
 // recovery resent it already (it lies below HighRxt).
 func (e *Endpoint) partialAckRetransmit(frame uint64) {
 	if e.sndUna.LessThan(e.highRxtNow()) {
-		e.logf("next_seg", viz.Note, frame, []viz.Field{viz.F("high_rxt", u32(uint32(e.highRxt)))},
+		e.logf("next_seg", viz.Note, frame, []viz.Field{viz.Fv("high_rxt", viz.U32(uint32(e.highRxt)))},
 			"partial ACK: the segment at %d was resent in this recovery already (HighRxt %d): not again (RFC 6675 §4)",
-			uint32(e.sndUna), uint32(e.highRxt))
+			viz.U32(uint32(e.sndUna)), viz.U32(uint32(e.highRxt)))
 		return
 	}
 	e.retransmitOne(frame)
@@ -208,8 +208,8 @@ func (e *Endpoint) restartAfterIdle(frame uint64) {
 		return
 	}
 	ch := e.cc.OnIdle()
-	e.logf("idle_restart", viz.Note, frame, []viz.Field{viz.F("idle", idle.Round(time.Microsecond).String()), viz.F("rto", rto.String())},
+	e.logf("idle_restart", viz.Note, frame, []viz.Field{viz.Fv("idle", viz.Dur(idle.Round(time.Microsecond))), viz.Fv("rto", viz.Dur(rto))},
 		"nothing sent for %v, more than the RTO %v: cwnd restarts at min(IW, cwnd) = %d (RFC 5681 §4.1)",
-		idle.Round(time.Microsecond), rto, e.cc.Cwnd)
+		viz.Dur(idle.Round(time.Microsecond)), viz.Dur(rto), viz.Int(e.cc.Cwnd))
 	e.logCwnd(frame, ch)
 }

@@ -143,7 +143,7 @@ func (e *Endpoint) ambiguousSample(ack Seq, frame uint64) {
 	r := e.layer.clock.Now() - e.timedAt
 	e.snd.Sample(r, true)
 	if e.layer.rec.On() {
-		e.stepf("rtt", viz.Note, frame, []viz.Field{viz.Fv("rtt", viz.Dur(r)), viz.Fv("rto", viz.Dur(e.rto())), viz.F("retransmitted", "true")},
+		e.logf("rtt", viz.Note, frame, []viz.Field{viz.Fv("rtt", viz.Dur(r)), viz.Fv("rto", viz.Dur(e.rto())), viz.F("retransmitted", "true")},
 			"ACK of a retransmitted segment after %v: an ambiguous sample, not to be used (Karn, RFC 6298 §3); RTO %v", viz.Dur(r), viz.Dur(e.rto()))
 	}
 }

@@ -3,6 +3,7 @@ package tcp
 import (
 	"encoding/binary"
 	"net/netip"
+	"strings"
 
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -23,6 +24,9 @@ const (
 	lineUrg               // ", urg %d"
 	lineTS                // ", options [nop,nop,TS val %d ecr %d]"
 	lineOpts              // ", options [%s]": any other options, as text
+	lineSACK              // ",nop,nop,sack %d {%d:%d}..." (after TS) or "nop,nop,sack ..." alone
+	lineSACKn             // and lineSACKn<<1: the number of SACK blocks less one
+	lineSACKn2
 	lineParts = 1 << iota
 )
 
@@ -45,6 +49,18 @@ var segFormats = func() (t [lineParts]string) {
 			f += ", urg %d"
 		}
 		switch {
+		case parts&lineSACK != 0:
+			// Linux's layout of an ACK's options with SACK blocks
+			// (HeaderOptions.appendAligned): formatOptions's text.
+			f += ", options ["
+			if parts&lineTS != 0 {
+				f += "nop,nop,TS val %d ecr %d,"
+			}
+			f += "nop,nop,sack %d "
+			for range 1 + (parts&(lineSACKn|lineSACKn2))/lineSACKn {
+				f += "{%d:%d}"
+			}
+			f += "]"
 		case parts&lineTS != 0:
 			f += ", options [nop,nop,TS val %d ecr %d]"
 		case parts&lineOpts != 0:
@@ -55,9 +71,85 @@ var segFormats = func() (t [lineParts]string) {
 	return t
 }()
 
+// The parts of a cwnd step's line (CwndChange.String) that are there or
+// not.
+const (
+	cwndMoved      = 1 << iota // " -> %d" after cwnd
+	cwndSsMoved                // " -> %v" after ssthresh
+	cwndWhy                    // " (%s)"
+	cwndRetransmit             // ", retransmit"
+	cwndParts      = 1 << iota
+)
+
+// cwndFormats[parts] is CwndChange.String's line with those parts.
+var cwndFormats = func() (t [cwndParts]string) {
+	for parts := range t {
+		f := "cwnd %d"
+		if parts&cwndMoved != 0 {
+			f += " -> %d"
+		}
+		f += ", ssthresh %v"
+		if parts&cwndSsMoved != 0 {
+			f += " -> %v"
+		}
+		if parts&cwndWhy != 0 {
+			f += " (%s)"
+		}
+		if parts&cwndRetransmit != 0 {
+			f += ", retransmit"
+		}
+		t[parts] = f
+	}
+	return t
+}()
+
+// stepLine returns the format and the number of arguments (in args) of
+// the cwnd step's message: String's text, made by the sinks.
+func (ch CwndChange) stepLine(args *[6]viz.Arg) (string, int) {
+	n, parts := 0, 0
+	add := func(a viz.Arg) { args[n] = a; n++ }
+	add(viz.Int(ch.From))
+	if ch.To != ch.From {
+		parts |= cwndMoved
+		add(viz.Int(ch.To))
+	}
+	add(ssthreshArg(ch.SsthreshFrom))
+	if ch.SsthreshTo != ch.SsthreshFrom {
+		parts |= cwndSsMoved
+		add(ssthreshArg(ch.SsthreshTo))
+	}
+	if ch.Why != "" {
+		parts |= cwndWhy
+		add(viz.Str(ch.Why))
+	}
+	if ch.Retransmit {
+		parts |= cwndRetransmit
+	}
+	return cwndFormats[parts], n
+}
+
+// ssthreshArg is ssthresh as the step log says it: "inf" while it is still
+// the initial "arbitrarily high" value (appendSsthresh).
+func ssthreshArg(ss int) viz.Arg {
+	if ss >= cwndMax {
+		return viz.Str("inf")
+	}
+	return viz.Int(ss)
+}
+
+// rstToFormats[parts] is segFormats[parts] for the RST that answers a
+// segment with nowhere to go (Layer.resetFor): why is the address it
+// goes to.
+var rstToFormats = func() (t [lineParts]string) {
+	for parts := range t {
+		t[parts] = "RST to %s: nothing here for this segment" + strings.TrimPrefix(segFormats[parts], "%s")
+	}
+	return t
+}()
+
 // segArgs is a send step's arguments, kept on the caller's stack.
 type segArgs struct {
-	a [16]viz.Arg
+	a [24]viz.Arg
 	n int
 }
 
@@ -67,8 +159,14 @@ func (s *segArgs) add(a ...viz.Arg) { s.n += copy(s.a[s.n:], a) }
 // seg, a segment this host built (so its checks pass), from src to dst:
 // why, then SummaryWith's line.
 func sendLine(why string, seg Segment, src, dst netip.Addr, args *segArgs) string {
+	return sendLineWith(&segFormats, viz.Str(why), seg, src, dst, args)
+}
+
+// sendLineWith is sendLine with formats' line instead of segFormats', and
+// why as an argument.
+func sendLineWith(formats *[lineParts]string, why viz.Arg, seg Segment, src, dst netip.Addr, args *segArgs) string {
 	flags, seq, length := seg.Flags(), seg.Seq(), len(seg.Payload())
-	args.add(viz.Str(why), viz.Addr(src), viz.Int(int(seg.SrcPort())), viz.Addr(dst), viz.Int(int(seg.DstPort())),
+	args.add(why, viz.Addr(src), viz.Int(int(seg.SrcPort())), viz.Addr(dst), viz.Int(int(seg.DstPort())),
 		viz.Str(flags.String()))
 	parts := 0
 	if length != 0 || flags&(FlagSYN|FlagFIN|FlagRST) != 0 {
@@ -89,17 +187,36 @@ func sendLine(why string, seg Segment, src, dst netip.Addr, args *segArgs) strin
 		args.add(viz.Int(int(seg.Urgent())))
 	}
 	if opts := seg.Options(); len(opts) > 0 {
-		if len(opts) == 12 && opts[0] == optNOP && opts[1] == optNOP && opts[2] == optTimestamps && opts[3] == optLenTimestamps {
-			// Linux's layout of a data segment's options: the one
-			// that comes with every segment of a connection with
-			// timestamps.
-			parts |= lineTS
-			args.add(viz.U32(binary.BigEndian.Uint32(opts[4:])), viz.U32(binary.BigEndian.Uint32(opts[8:])))
-		} else {
+		// Linux's layout of a segment's options once the connection is
+		// open: timestamps after two NOPs, then an ACK's SACK blocks
+		// after two more; either may be missing. Anything else is made
+		// into text here (formatOptions): SYNs, and hosts of other ways.
+		var ts, sack []byte
+		rest := opts
+		if len(rest) >= 12 && rest[0] == optNOP && rest[1] == optNOP && rest[2] == optTimestamps && rest[3] == optLenTimestamps {
+			ts, rest = rest[4:12], rest[12:]
+		}
+		if n := len(rest); n >= 4+optLenSACKBlock && n <= 4+4*optLenSACKBlock && (n-4)%optLenSACKBlock == 0 &&
+			rest[0] == optNOP && rest[1] == optNOP && rest[2] == optSACK && int(rest[3]) == n-2 {
+			sack, rest = rest[4:], nil
+		}
+		if len(rest) > 0 {
 			parts |= lineOpts
 			args.add(viz.Str(formatOptions(opts)))
+		} else {
+			if ts != nil {
+				parts |= lineTS
+				args.add(viz.U32(binary.BigEndian.Uint32(ts)), viz.U32(binary.BigEndian.Uint32(ts[4:])))
+			}
+			if sack != nil {
+				parts |= lineSACK | (len(sack)/optLenSACKBlock-1)*lineSACKn
+				args.add(viz.Int(len(sack) / optLenSACKBlock))
+				for ; len(sack) > 0; sack = sack[optLenSACKBlock:] {
+					args.add(viz.U32(binary.BigEndian.Uint32(sack)), viz.U32(binary.BigEndian.Uint32(sack[4:])))
+				}
+			}
 		}
 	}
 	args.add(viz.Int(length))
-	return segFormats[parts]
+	return formats[parts]
 }

@@ -3,7 +3,6 @@ package tcp
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -120,7 +119,7 @@ func (j *cookieJar) check(now time.Duration, local, remote netip.AddrPort, clien
 // sendCookie answers a SYN at a listener whose SYN queue is full (or every
 // SYN, with SynCookiesAlways) with a SYN+ACK whose ISN is a cookie, keeping
 // no state.
-func (e *Endpoint) sendCookie(in *incoming, why string) {
+func (e *Endpoint) sendCookie(in *incoming, always bool) {
 	l := e.layer
 	peerMSS := 536
 	if in.hdr.Options.MSS != 0 {
@@ -142,10 +141,16 @@ func (e *Endpoint) sendCookie(in *incoming, why string) {
 		Flags: FlagSYN | FlagACK, Window: uint16(min(rb, 65535))}
 	out.Options.MSS = uint16(ourMSS)
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "syn_cookie", Verdict: viz.Note, Frame: in.frame, Conn: e.ID,
-			Msg: fmt.Sprintf("%s: SYN from %s answered with a SYN cookie, no socket kept (RFC 4987 §3.6)", why, in.remote),
-			Fields: []viz.Field{viz.F("cookie", fmt.Sprint(uint32(cookie))), viz.F("mss", fmt.Sprint(cookieMSS[idx])),
-				viz.F("t", fmt.Sprint(uint32(now/cookiePeriod)%32))}})
+		fields := []viz.Field{viz.Fv("cookie", viz.U32(uint32(cookie))), viz.Fv("mss", viz.Int(int(cookieMSS[idx]))),
+			viz.Fv("t", viz.U32(uint32(now/cookiePeriod)%32))}
+		ev := viz.Event{Layer: viz.LayerTCP, Step: "syn_cookie", Verdict: viz.Note, Frame: in.frame, Conn: e.ID}
+		if always {
+			l.rec.Stepf(ev, fields, "SYN cookies always on: SYN from %s answered with a SYN cookie, no socket kept (RFC 4987 §3.6)",
+				viz.AddrPort(in.remote))
+		} else {
+			l.rec.Stepf(ev, fields, "SYN queue full (%d half-open): SYN from %s answered with a SYN cookie, no socket kept (RFC 4987 §3.6)",
+				viz.Int(len(e.synQueue)), viz.AddrPort(in.remote))
+		}
 	}
 	l.sendRaw(in.local.Addr(), in.remote.Addr(), out, nil, e.ID, "send", "SYN+ACK with a SYN cookie")
 }
@@ -171,7 +176,7 @@ func (e *Endpoint) cookieACK(in *incoming) bool {
 	}
 	if len(e.acceptQueue) >= e.backlog {
 		l.stats.ListenOverflows++
-		e.dropf(in.frame, "syn_cookie", viz.ReasonBacklogFull, "valid SYN cookie from %s, but the accept queue is full (%d)", in.remote, e.backlog)
+		e.dropf(in.frame, "syn_cookie", viz.ReasonBacklogFull, "valid SYN cookie from %s, but the accept queue is full (%d)", viz.AddrPort(in.remote), viz.Int(e.backlog))
 		return true
 	}
 	l.stats.SynCookiesRecv++
@@ -191,10 +196,10 @@ func (e *Endpoint) cookieACK(in *incoming) bool {
 		return true
 	}
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: "syn_cookie", Verdict: viz.Pass, Frame: in.frame, Conn: c.ID,
-			Msg: fmt.Sprintf("ACK %d returns our SYN cookie: new socket #%d %s <-> %s rebuilt from it (MSS %d, no window scale, no SACK, no timestamps)",
-				uint32(in.hdr.Ack), c.ID, c.remote, c.local, c.mss),
-			Fields: []viz.Field{viz.F("listener", fmt.Sprint(e.ID)), viz.F("remote", c.remote.String()), viz.F("mss", fmt.Sprint(c.mss))}})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: "syn_cookie", Verdict: viz.Pass, Frame: in.frame, Conn: c.ID},
+			[]viz.Field{viz.Fv("listener", viz.U64(e.ID)), viz.Fv("remote", viz.AddrPort(c.remote)), viz.Fv("mss", viz.Int(c.mss))},
+			"ACK %d returns our SYN cookie: new socket #%d %s <-> %s rebuilt from it (MSS %d, no window scale, no SACK, no timestamps)",
+			viz.U32(uint32(in.hdr.Ack)), viz.U64(c.ID), viz.AddrPort(c.remote), viz.AddrPort(c.local), viz.Int(c.mss))
 	}
 	c.setState(Established, in.frame, "the ACK returned a valid SYN cookie")
 	e.enqueueAccept(c, in.frame)

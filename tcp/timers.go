@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/packetwalk/packetwalk/clock"
@@ -127,7 +126,7 @@ func (e *Endpoint) retransmitTimeout() {
 	if e.retries > limit {
 		e.err = ErrTimedOut
 		e.logf("timer", viz.Note, 0, []viz.Field{viz.F("timer", "retransmit")},
-			"gave up after %d retransmissions: connection timed out", limit)
+			"gave up after %d retransmissions: connection timed out", viz.Int(limit))
 		if e.state == SynSent {
 			e.layer.stats.AttemptFails++
 		}
@@ -137,8 +136,8 @@ func (e *Endpoint) retransmitTimeout() {
 	}
 	e.backoffRTO()
 	e.karn()
-	e.logf("timer", viz.Note, 0, []viz.Field{viz.F("timer", "retransmit"), viz.F("rto", e.rto().String()), viz.F("retries", fmt.Sprint(e.retries))},
-		"retransmission timeout (try %d): RTO backs off to %v", e.retries, e.rto())
+	e.logf("timer", viz.Note, 0, []viz.Field{viz.F("timer", "retransmit"), viz.Fv("rto", viz.Dur(e.rto())), viz.Fv("retries", viz.Int(e.retries))},
+		"retransmission timeout (try %d): RTO backs off to %v", viz.Int(e.retries), viz.Dur(e.rto()))
 	switch e.state {
 	case SynSent:
 		e.sendSYN(false)
@@ -223,8 +222,8 @@ func (e *Endpoint) retransmitOne(frame uint64) {
 		// A retransmission respects the send window like any segment
 		// (RFC 9293 §3.8.6.2.1): a closed window is the persist
 		// timer's business, not a reason to send a whole segment.
-		e.logf("window_limit", viz.Note, frame, []viz.Field{viz.F("snd_wnd", u32(e.sndWnd))},
-			"retransmission held: the peer's window is closed (SND.WND %d, RFC 9293 §3.8.6.2.1)", e.sndWnd)
+		e.logf("window_limit", viz.Note, frame, []viz.Field{viz.Fv("snd_wnd", viz.U32(e.sndWnd))},
+			"retransmission held: the peer's window is closed (SND.WND %d, RFC 9293 §3.8.6.2.1)", viz.U32(e.sndWnd))
 		return
 	}
 	data := e.send.Peek(e.sndUna, n)
@@ -249,7 +248,7 @@ func (e *Endpoint) rttSample(frame uint64) {
 	}
 	if e.layer.rec.On() {
 		rs, ss, ros := viz.Dur(r), viz.Dur(e.rtt.SRTT), viz.Dur(e.rto())
-		e.stepf("rtt", viz.Note, frame, []viz.Field{viz.Fv("rtt", rs), viz.Fv("srtt", ss), viz.Fv("rto", ros)},
+		e.logf("rtt", viz.Note, frame, []viz.Field{viz.Fv("rtt", rs), viz.Fv("srtt", ss), viz.Fv("rto", ros)},
 			"RTT sample %v: SRTT %v, RTO %v", rs, ss, ros)
 	}
 }
@@ -311,9 +310,9 @@ func (e *Endpoint) congestionOnDupAck(in *incoming, kind ACKKind) {
 		// three segments (or ranges) beyond the hole at SND.UNA: it is
 		// lost (RFC 6675 §5 step 2, §4 IsLost).
 		if lc := e.cc.OnSACKLoss(in.hdr.Ack, e.sndMax); lc.Retransmit {
-			e.logf("sack_lost", viz.Note, in.frame, []viz.Field{viz.F("dupacks", viz.Itoa(e.cc.DupAcks)), viz.F("sacked", viz.Itoa(e.sacked.total()))},
+			e.logf("sack_lost", viz.Note, in.frame, []viz.Field{viz.Fv("dupacks", viz.Int(e.cc.DupAcks)), viz.Fv("sacked", viz.Int(e.sacked.total()))},
 				"IsLost(%d): %d bytes SACKed beyond it after %d duplicate ACK(s), more than (DupThresh-1)*SMSS or DupThresh ranges: loss recovery starts (RFC 6675 §5 step 2)",
-				uint32(e.sndUna), e.sacked.total(), e.cc.DupAcks)
+				viz.U32(uint32(e.sndUna)), viz.Int(e.sacked.total()), viz.Int(e.cc.DupAcks))
 			ch = lc
 		}
 	}
@@ -356,9 +355,10 @@ func (e *Endpoint) logDupAck(in *incoming) {
 		return
 	}
 	pipe := e.pipe()
-	e.logf("dupack", viz.Note, in.frame, []viz.Field{viz.F("count", viz.Itoa(e.cc.DupAcks)), viz.F("sacked", viz.Itoa(e.sacked.total())),
-		viz.F("pipe", viz.Itoa(pipe))},
-		"duplicate ACK %d for %d (%d bytes SACKed beyond it, pipe %d, cwnd %d)", e.cc.DupAcks, uint32(in.hdr.Ack), e.sacked.total(), pipe, e.cc.Cwnd)
+	e.logf("dupack", viz.Note, in.frame, []viz.Field{viz.Fv("count", viz.Int(e.cc.DupAcks)), viz.Fv("sacked", viz.Int(e.sacked.total())),
+		viz.Fv("pipe", viz.Int(pipe))},
+		"duplicate ACK %d for %d (%d bytes SACKed beyond it, pipe %d, cwnd %d)",
+		viz.Int(e.cc.DupAcks), viz.U32(uint32(in.hdr.Ack)), viz.Int(e.sacked.total()), viz.Int(pipe), viz.Int(e.cc.Cwnd))
 }
 
 // limitedTransmit sends one new segment if the peer's window has room,
@@ -371,7 +371,7 @@ func (e *Endpoint) limitedTransmit(frame uint64) {
 		return
 	}
 	data := e.send.Peek(e.sndNxt, n)
-	e.logf("limited_transmit", viz.Note, frame, nil, "limited transmit: duplicate ACK %d lets one new segment out (RFC 3042)", e.cc.DupAcks)
+	e.logf("limited_transmit", viz.Note, frame, nil, "limited transmit: duplicate ACK %d lets one new segment out (RFC 3042)", viz.Int(e.cc.DupAcks))
 	e.sendData(e.sndNxt, FlagACK, data, frame, false)
 	e.sndNxt = e.sndNxt.Add(uint32(len(data)))
 	e.sndMax = MaxSeq(e.sndMax, e.sndNxt)
@@ -386,21 +386,16 @@ func (e *Endpoint) logCwnd(frame uint64, ch CwndChange) {
 	if !e.layer.rec.On() { // the fields allocate even with nobody listening (BenchmarkSendPath)
 		return
 	}
-	fields := []viz.Field{viz.Fv("cwnd", viz.Int(e.cc.Cwnd)), viz.F("ssthresh", ssString(e.cc.Ssthresh)),
+	fields := []viz.Field{viz.Fv("cwnd", viz.Int(e.cc.Cwnd)), viz.Fv("ssthresh", ssthreshArg(e.cc.Ssthresh)),
 		viz.Fv("from", viz.Int(ch.From)), viz.F("phase", e.cc.Phase())}
 	if cu := e.cc.Cubic; cu != nil {
 		// The curve's plateau and when it is reached (RFC 9438 §4.2),
 		// for a plot of cwnd against W_cubic(t).
 		fields = append(fields, viz.Fv("w_max", viz.Int(cu.WMax())), viz.Fv("k", viz.Dur(cu.K().Round(time.Millisecond))))
 	}
-	e.stepf("cwnd", viz.Note, frame, fields, "%s", viz.Str(ch.String()))
-}
-
-func ssString(ss int) string {
-	if ss >= cwndMax {
-		return "inf"
-	}
-	return fmt.Sprint(ss)
+	var args [6]viz.Arg
+	format, n := ch.stepLine(&args)
+	e.logf("cwnd", viz.Note, frame, fields, format, args[:n]...)
 }
 
 // The persist timer (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17): with a zero
@@ -439,8 +434,8 @@ func (e *Endpoint) persistTimeout() {
 	}
 	if limit := e.layer.cfg.Retries; e.probesUnanswered >= limit {
 		e.err = ErrTimedOut
-		e.logf("persist", viz.Note, 0, []viz.Field{viz.F("timer", "persist"), viz.F("probes", viz.Itoa(e.probesUnanswered))},
-			"gave up after %d zero-window probes without an answer: connection timed out (RFC 1122 §4.2.2.17)", e.probesUnanswered)
+		e.logf("persist", viz.Note, 0, []viz.Field{viz.F("timer", "persist"), viz.Fv("probes", viz.Int(e.probesUnanswered))},
+			"gave up after %d zero-window probes without an answer: connection timed out (RFC 1122 §4.2.2.17)", viz.Int(e.probesUnanswered))
 		e.Abort()
 		e.err = ErrTimedOut
 		return
@@ -460,8 +455,8 @@ func (e *Endpoint) persistTimeout() {
 func (e *Endpoint) sendProbe() {
 	e.probesUnanswered++
 	data := e.send.Peek(e.sndNxt, 1)
-	e.logf("persist", viz.Note, 0, []viz.Field{viz.F("timer", "persist"), viz.F("probes", viz.Itoa(e.probesUnanswered))},
-		"zero window: probing with 1 byte (%d unanswered; the peer's answers keep the connection open, RFC 1122 §4.2.2.17)", e.probesUnanswered)
+	e.logf("persist", viz.Note, 0, []viz.Field{viz.F("timer", "persist"), viz.Fv("probes", viz.Int(e.probesUnanswered))},
+		"zero window: probing with 1 byte (%d unanswered; the peer's answers keep the connection open, RFC 1122 §4.2.2.17)", viz.Int(e.probesUnanswered))
 	e.emit(e.header(e.sndNxt, FlagACK), data, "probe", "zero-window probe")
 	e.sndMax = MaxSeq(e.sndMax, e.sndNxt.Add(uint32(len(data))))
 }
@@ -507,13 +502,13 @@ func (e *Endpoint) armKeepalive() {
 		}
 		if probes >= keepaliveMaxProbes {
 			e.err = ErrTimedOut
-			e.logf("keepalive", viz.Note, 0, nil, "no answer to %d keepalive probes: connection timed out", probes)
+			e.logf("keepalive", viz.Note, 0, nil, "no answer to %d keepalive probes: connection timed out", viz.Int(probes))
 			e.Abort()
 			e.err = ErrTimedOut
 			return
 		}
 		probes++
-		e.logf("keepalive", viz.Note, 0, nil, "idle for %v: keepalive probe %d", since, probes)
+		e.logf("keepalive", viz.Note, 0, nil, "idle for %v: keepalive probe %d", viz.Dur(since), viz.Int(probes))
 		e.emit(e.header(e.sndUna.Add(^uint32(0)), FlagACK), nil, "keepalive", "keepalive probe")
 		e.keepTimer = e.layer.clock.AfterFunc(keepaliveInterval, tick)
 	}
@@ -525,7 +520,7 @@ func (e *Endpoint) icmpError(m ip.ICMPError) {
 	switch {
 	case m.Type == uint8(ip.ICMPDestUnreachable) && m.Code == uint8(ip.ICMPFragmentationNeeded) && m.MTU >= 68:
 		if mss := e.mssForMTU(m.MTU); mss < e.mss {
-			e.logf("pmtu", viz.Note, m.Frame, nil, "path MTU %d: MSS %d -> %d (RFC 1191)", m.MTU, e.mss, mss)
+			e.logf("pmtu", viz.Note, m.Frame, nil, "path MTU %d: MSS %d -> %d (RFC 1191)", viz.Int(m.MTU), viz.Int(e.mss), viz.Int(mss))
 			e.mss = mss
 			if e.cc != nil {
 				e.cc.MSS = mss
@@ -540,7 +535,7 @@ func (e *Endpoint) icmpError(m ip.ICMPError) {
 		if m.Code != uint8(ip.ICMPPortUnreachable) && m.Code != uint8(ip.ICMPProtocolUnreachable) {
 			e.err = ErrNoRoute
 		}
-		e.logf("icmp", viz.Note, m.Frame, nil, "ICMP destination unreachable during connect: %v", e.err)
+		e.logf("icmp", viz.Note, m.Frame, nil, "ICMP destination unreachable during connect: %v", viz.Str(e.err.Error()))
 		e.deleteTCB(m.Frame, "ICMP unreachable")
 	}
 }

@@ -157,9 +157,9 @@ func (e *Endpoint) negotiateTimestamps(o HeaderOptions, frame uint64) {
 	e.setTSRecent(o.TSVal)
 	full := e.mss
 	e.mss = max(e.mss-tsOptionSpace, 1)
-	e.logf("timestamps", viz.Note, frame, []viz.Field{viz.F("timestamps", "on"), viz.F("ts_recent", u32(o.TSVal)), viz.F("mss", viz.Itoa(e.mss))},
+	e.logf("timestamps", viz.Note, frame, []viz.Field{viz.F("timestamps", "on"), viz.Fv("ts_recent", viz.U32(o.TSVal)), viz.Fv("mss", viz.Int(e.mss))},
 		"both SYNs carry timestamps: every segment will carry TSval and TSecr (RFC 7323 §3.2), TS.Recent %d; the option takes 12 bytes of each header, so segments carry at most %d bytes of data (MSS %d - 12), as Linux's do",
-		o.TSVal, e.mss, full)
+		viz.U32(o.TSVal), viz.Int(e.mss), viz.Int(full))
 }
 
 func (e *Endpoint) setTSRecent(v uint32) {
@@ -189,14 +189,14 @@ func (e *Endpoint) pawsReject(in *incoming) bool {
 		// §5.5: after 24 days without a timestamp recorded, the peer's
 		// clock may have advanced by more than 2^31 ticks and look old.
 		e.tsRecentValid = false
-		e.logf("paws", viz.Note, in.frame, []viz.Field{viz.F("ts_recent", u32(e.tsRecent)), viz.F("tsval", u32(o.TSVal))},
+		e.logf("paws", viz.Note, in.frame, []viz.Field{viz.Fv("ts_recent", viz.U32(e.tsRecent)), viz.Fv("tsval", viz.U32(o.TSVal))},
 			"TSval %d is behind TS.Recent %d, but TS.Recent was recorded %.1f days ago, more than 24: it is no longer valid, and the segment is not checked against it (RFC 7323 §5.5)",
-			o.TSVal, e.tsRecent, idle.Hours()/24)
+			viz.U32(o.TSVal), viz.U32(e.tsRecent), viz.Float(idle.Hours()/24))
 		return false
 	}
 	e.layer.stats.PAWSEstab++
 	e.dropf(in.frame, "paws", viz.ReasonPAWSReject,
-		"TSval %d is older than TS.Recent %d: an old duplicate, dropped and answered with an ACK (PAWS, RFC 7323 §5.3 R1)", o.TSVal, e.tsRecent)
+		"TSval %d is older than TS.Recent %d: an old duplicate, dropped and answered with an ACK (PAWS, RFC 7323 §5.3 R1)", viz.U32(o.TSVal), viz.U32(e.tsRecent))
 	if e.answerInvalid(in, false) {
 		e.sendACK(in.frame, "a segment rejected by PAWS is answered with an ACK (RFC 7323 §5.3 R1)")
 	}
@@ -231,7 +231,7 @@ func (e *Endpoint) updateTSRecent(in *incoming) {
 		// Older: PAWS (pawsReject) dropped such a segment already.
 	case seq.GreaterThan(e.lastAckSent):
 		if e.layer.rec.On() {
-			e.stepf("ts_recent", viz.Note, in.frame, []viz.Field{viz.Fv("ts_recent", viz.U32(e.tsRecent)), viz.Fv("tsval", viz.U32(v))},
+			e.logf("ts_recent", viz.Note, in.frame, []viz.Field{viz.Fv("ts_recent", viz.U32(e.tsRecent)), viz.Fv("tsval", viz.U32(v))},
 				"TSval %d not recorded: the segment starts at %d, beyond Last.ACK.sent %d, so our ACKs go on echoing TS.Recent %d (RFC 7323 §4.3)",
 				viz.U32(v), viz.U32(uint32(seq)), viz.U32(uint32(e.lastAckSent)), viz.U32(e.tsRecent))
 		}
@@ -239,7 +239,7 @@ func (e *Endpoint) updateTSRecent(in *incoming) {
 		e.tsRecentAt = e.layer.clock.Now()
 	default:
 		if e.layer.rec.On() {
-			e.stepf("ts_recent", viz.Note, in.frame, []viz.Field{viz.Fv("ts_recent", viz.U32(v))},
+			e.logf("ts_recent", viz.Note, in.frame, []viz.Field{viz.Fv("ts_recent", viz.U32(v))},
 				"TS.Recent %d -> %d: the segment starts at %d, at or before Last.ACK.sent %d; our next segments echo it (RFC 7323 §4.3)",
 				viz.U32(e.tsRecent), viz.U32(v), viz.U32(uint32(seq)), viz.U32(uint32(e.lastAckSent)))
 		}
@@ -271,12 +271,20 @@ func (e *Endpoint) timestampRTT(in *incoming) {
 	e.rtt.SampleWeighted(r, expected)
 	if e.layer.rec.On() {
 		rs, ss, ros := viz.Dur(r), viz.Dur(e.rtt.SRTT), viz.Dur(e.rtt.RTO())
-		e.stepf("rtt", viz.Note, in.frame, []viz.Field{viz.Fv("rtt", rs), viz.Fv("srtt", ss), viz.Fv("rto", ros),
+		e.logf("rtt", viz.Note, in.frame, []viz.Field{viz.Fv("rtt", rs), viz.Fv("srtt", ss), viz.Fv("rto", ros),
 			viz.Fv("tsecr", viz.U32(ecr)), viz.Fv("expected_samples", viz.Int(expected))},
 			"RTT sample %v from TSecr %d (RFC 7323 §4.1): SRTT %v, RTO %v; weights 1/8 and 1/4 divided by %d samples expected per window (RFC 7323 Appendix G)",
 			rs, viz.U32(ecr), ss, ros, viz.Int(expected))
 	}
 }
+
+// incarnation says why a SYN in TIME_WAIT may open a new connection.
+type incarnation uint8
+
+const (
+	newerSeq incarnation = iota + 1 // its sequence number is beyond RCV.NXT
+	newerTS                         // its TSval is newer than TS.Recent (RFC 6191 §2)
+)
 
 // newIncarnation reports whether a SYN that arrives in TIME_WAIT may open
 // a new connection on the four-tuple, and why (RFC 1122 §4.2.2.13, RFC
@@ -284,22 +292,22 @@ func (e *Endpoint) timestampRTT(in *incoming) {
 // its TSval is newer than TS.Recent, whatever its sequence number; with
 // timestamps, a SYN whose TSval is older (PAWS) is an old duplicate
 // either way. Linux's tcp_timewait_state_process decides the same.
-func (e *Endpoint) newIncarnation(in *incoming) (string, bool) {
+func (e *Endpoint) newIncarnation(in *incoming) (incarnation, bool) {
 	if !in.has(FlagSYN) || in.has(FlagACK|FlagRST) {
-		return "", false
+		return 0, false
 	}
 	o := in.hdr.Options
 	ts := e.tsOK && o.HasTS && e.tsRecentValid
 	if ts && tsOlder(o.TSVal, e.tsRecent) {
-		return "", false
+		return 0, false
 	}
 	if in.hdr.Seq.GreaterThan(e.rcvNxt()) {
-		return "seq " + u32(uint32(in.hdr.Seq)) + " > RCV.NXT " + u32(uint32(e.rcvNxt())), true
+		return newerSeq, true
 	}
 	if ts && tsOlder(e.tsRecent, o.TSVal) {
-		return "TSval " + u32(o.TSVal) + " > TS.Recent " + u32(e.tsRecent) + ", RFC 6191 §2", true
+		return newerTS, true
 	}
-	return "", false
+	return 0, false
 }
 
 // mssForMTU is the data a segment may carry on a path of the given MTU:

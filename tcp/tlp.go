@@ -122,9 +122,9 @@ func (e *Endpoint) tlpTimeout() {
 		// to say so (its window closed, a timeout): no probe.
 		e.rearmRTO()
 	case e.tlp.outstanding:
-		e.logf("tlp", viz.Note, 0, []viz.Field{viz.F("timer", "pto"), viz.F("tlp_end_seq", u32(uint32(e.tlp.endSeq)))},
+		e.logf("tlp", viz.Note, 0, []viz.Field{viz.F("timer", "pto"), viz.Fv("tlp_end_seq", viz.U32(uint32(e.tlp.endSeq)))},
 			"PTO expired, but the probe that ended at %d is unacknowledged: at most one probe at a time, the retransmission timer takes over (RFC 8985 §7.3)",
-			uint32(e.tlp.endSeq))
+			viz.U32(uint32(e.tlp.endSeq)))
 		e.rearmRTO()
 	case !e.tlp.rttSampled && e.rtt.Samples() <= e.tlp.samplesAtProbe:
 		e.logf("tlp", viz.Note, 0, []viz.Field{viz.F("timer", "pto")},
@@ -144,9 +144,9 @@ func (e *Endpoint) tlpSendProbe() {
 	pto := e.tlp.pto.Round(time.Microsecond)
 	if n := min(e.unsentBytes(), e.segmentRoom(), e.sendWindowRoom(e.sndNxt)); n > 0 && e.sndNxt == e.sndMax {
 		seq := e.sndNxt
-		e.logf("tlp", viz.Note, 0, []viz.Field{viz.F("timer", "pto"), viz.F("seq", u32(uint32(seq))), viz.F("len", viz.Itoa(n)), viz.F("pto", pto.String())},
+		e.logf("tlp", viz.Note, 0, []viz.Field{viz.F("timer", "pto"), viz.Fv("seq", viz.U32(uint32(seq))), viz.Fv("len", viz.Int(n)), viz.Fv("pto", viz.Dur(pto))},
 			"tail loss probe: no ACK for the PTO, %v (%s); probe with new data %d..%d, whose ACK will show any loss before it (RFC 8985 §7.2-7.3)",
-			pto, e.tlp.ptoWhy, uint32(seq), uint32(seq.Add(uint32(n))))
+			viz.Dur(pto), viz.Str(e.tlp.ptoWhy), viz.U32(uint32(seq)), viz.U32(uint32(seq.Add(uint32(n)))))
 		flags := FlagACK
 		if n == e.unsentBytes() {
 			flags |= FlagPSH
@@ -158,9 +158,9 @@ func (e *Endpoint) tlpSendProbe() {
 	} else {
 		seq, n, fin := e.lastSegment()
 		end := seq.Add(uint32(n) + boolInt(fin))
-		e.logf("tlp", viz.Note, 0, []viz.Field{viz.F("timer", "pto"), viz.F("seq", u32(uint32(seq))), viz.F("len", viz.Itoa(n)), viz.F("pto", pto.String())},
+		e.logf("tlp", viz.Note, 0, []viz.Field{viz.F("timer", "pto"), viz.Fv("seq", viz.U32(uint32(seq))), viz.Fv("len", viz.Int(n)), viz.Fv("pto", viz.Dur(pto))},
 			"tail loss probe: no ACK for the PTO, %v (%s), and nothing new to send; resend the last segment %d..%d, whose ACK will show whether the tail was lost (RFC 8985 §7.2-7.3)",
-			pto, e.tlp.ptoWhy, uint32(seq), uint32(end))
+			viz.Dur(pto), viz.Str(e.tlp.ptoWhy), viz.U32(uint32(seq)), viz.U32(uint32(end)))
 		e.rackRetransmit(0, seq, n, fin, "")
 		e.tlp.isRetrans = true
 	}
@@ -208,7 +208,7 @@ func (e *Endpoint) tlpOnAck(in *incoming, dsack SACKBlock, hasDSACK, dupAck bool
 		t.outstanding = false
 	case hasDSACK && dsack.End == t.endSeq:
 		t.outstanding = false
-		e.logf("tlp", viz.Note, in.frame, []viz.Field{viz.F("tlp_end_seq", u32(uint32(t.endSeq)))},
+		e.logf("tlp", viz.Note, in.frame, []viz.Field{viz.Fv("tlp_end_seq", viz.U32(uint32(t.endSeq)))},
 			"D-SACK for the probe: the original of the last segment arrived too, nothing was lost (RFC 8985 §7.4.2)")
 	case ack.GreaterThan(t.endSeq):
 		t.outstanding = false
@@ -220,13 +220,13 @@ func (e *Endpoint) tlpOnAck(in *incoming, dsack SACKBlock, hasDSACK, dupAck bool
 		if e.cc.Cubic != nil {
 			rule, rfc = "max(0.7*FlightSize, 2*SMSS)", "RFC 9438 §4.6"
 		}
-		e.logf("tlp_recovered", viz.Note, in.frame, []viz.Field{viz.F("tlp_end_seq", u32(uint32(t.endSeq))), viz.F("ssthresh", viz.Itoa(e.cc.Ssthresh))},
+		e.logf("tlp_recovered", viz.Note, in.frame, []viz.Field{viz.Fv("tlp_end_seq", viz.U32(uint32(t.endSeq))), viz.Fv("ssthresh", viz.Int(e.cc.Ssthresh))},
 			"ACK %d passes the probe (end %d) without a D-SACK: the original was lost and the probe repaired it; cwnd is reduced as for fast recovery, ssthresh = %s = %d with the %d bytes in flight when the probe went (RFC 8985 §7.4.2, %s)",
-			uint32(ack), uint32(t.endSeq), rule, e.cc.Ssthresh, t.flight, rfc)
+			viz.U32(uint32(ack)), viz.U32(uint32(t.endSeq)), viz.Str(rule), viz.Int(e.cc.Ssthresh), viz.Int(t.flight), viz.Str(rfc))
 		e.logCwnd(in.frame, ch)
 	case dupAck && len(in.hdr.Options.SACKBlocks) == 0:
 		t.outstanding = false
-		e.logf("tlp", viz.Note, in.frame, []viz.Field{viz.F("tlp_end_seq", u32(uint32(t.endSeq)))},
+		e.logf("tlp", viz.Note, in.frame, []viz.Field{viz.Fv("tlp_end_seq", viz.U32(uint32(t.endSeq)))},
 			"duplicate ACK without SACK after the probe: both copies of the last segment arrived, nothing was lost (RFC 8985 §7.4.2)")
 	}
 }

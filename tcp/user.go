@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"fmt"
 	"io"
 	"net/netip"
 
@@ -26,7 +25,7 @@ func (l *Layer) Listen(local netip.AddrPort, backlog int, opts Options, up Upper
 	if err := l.table.AddListener(e); err != nil {
 		return nil, err
 	}
-	e.setState(Listen, 0, fmt.Sprintf("listen(%s, backlog %d)", local, backlog))
+	e.setStatef(Listen, 0, "%s -> %s: listen(%s, backlog %d)", viz.AddrPort(local), viz.Int(backlog))
 	return e, nil
 }
 
@@ -48,9 +47,9 @@ func (e *Endpoint) SetBacklog(backlog int) error {
 	}
 	old := e.backlog
 	e.backlog = e.layer.clampBacklog(backlog)
-	e.logf("listen", viz.Note, 0, []viz.Field{viz.F("backlog", viz.Itoa(e.backlog))},
+	e.logf("listen", viz.Note, 0, []viz.Field{viz.Fv("backlog", viz.Int(e.backlog))},
 		"listen() again on %s: backlog %d -> %d (%d half-open, %d waiting for accept())",
-		e.local, old, e.backlog, len(e.synQueue), len(e.acceptQueue))
+		viz.AddrPort(e.local), viz.Int(old), viz.Int(e.backlog), viz.Int(len(e.synQueue)), viz.Int(len(e.acceptQueue)))
 	return nil
 }
 
@@ -88,7 +87,7 @@ func (l *Layer) Connect(local, remote netip.AddrPort, opts Options, up Upper) (*
 	e.mss = e.ourMSS()
 	e.cc = l.newCongestion(e.mss)
 	l.stats.ActiveOpens++
-	e.setState(SynSent, 0, fmt.Sprintf("connect(%s)", remote))
+	e.setStatef(SynSent, 0, "%s -> %s: connect(%s)", viz.AddrPort(remote))
 	e.sendSYN(false)
 	return e, nil
 }
@@ -105,8 +104,9 @@ func (e *Endpoint) Accept() (*Endpoint, error) {
 	c := e.acceptQueue[0]
 	e.acceptQueue = e.acceptQueue[1:]
 	c.parent = nil
-	e.logf("accept", viz.Deliver, 0, []viz.Field{viz.F("child", fmt.Sprint(c.ID)), viz.F("remote", c.remote.String())},
-		"accept() on #%d returns socket #%d %s <-> %s (%d left in the accept queue)", e.ID, c.ID, c.local, c.remote, len(e.acceptQueue))
+	e.logf("accept", viz.Deliver, 0, []viz.Field{viz.Fv("child", viz.U64(c.ID)), viz.Fv("remote", viz.AddrPort(c.remote))},
+		"accept() on #%d returns socket #%d %s <-> %s (%d left in the accept queue)",
+		viz.U64(e.ID), viz.U64(c.ID), viz.AddrPort(c.local), viz.AddrPort(c.remote), viz.Int(len(e.acceptQueue)))
 	return c, nil
 }
 
@@ -126,7 +126,7 @@ func (e *Endpoint) Read(p []byte) (int, error) {
 		before := e.recv.Window()
 		n := e.recv.Read(p)
 		if e.layer.rec.On() {
-			e.stepf("read", viz.Deliver, 0, []viz.Field{viz.Fv("bytes", viz.Int(n))},
+			e.logf("read", viz.Deliver, 0, []viz.Field{viz.Fv("bytes", viz.Int(n))},
 				"read() takes %d bytes from the receive buffer (%d left)", viz.Int(n), viz.Int(e.recv.Readable()))
 		}
 		e.maybeWindowUpdate(before)
@@ -150,7 +150,7 @@ func (e *Endpoint) Peek(p []byte) (int, error) {
 	if e.recv != nil && e.recv.Readable() > 0 && !e.shutRead {
 		n := e.recv.Peek(p)
 		if e.layer.rec.On() {
-			e.stepf("read", viz.Deliver, 0, []viz.Field{viz.Fv("bytes", viz.Int(n)), viz.F("peek", "true")},
+			e.logf("read", viz.Deliver, 0, []viz.Field{viz.Fv("bytes", viz.Int(n)), viz.F("peek", "true")},
 				"recv(MSG_PEEK) copies %d bytes and leaves them in the receive buffer", viz.Int(n))
 		}
 		return n, nil
@@ -187,7 +187,7 @@ func (e *Endpoint) Write(p []byte) (int, error) {
 	}
 	if e.layer.rec.On() {
 		queued := viz.Int(e.send.Len())
-		e.stepf("write", viz.Note, 0, []viz.Field{viz.Fv("bytes", viz.Int(n)), viz.Fv("queued", queued)},
+		e.logf("write", viz.Note, 0, []viz.Field{viz.Fv("bytes", viz.Int(n)), viz.Fv("queued", queued)},
 			"write() queues %d bytes in the send buffer (%d unacknowledged or unsent)", viz.Int(n), queued)
 	}
 	if e.state.synchronized() {
@@ -268,7 +268,7 @@ func (e *Endpoint) Close() error {
 		return nil
 	}
 	if e.recv != nil && e.recv.Readable() > 0 {
-		e.logf("close", viz.Note, 0, nil, "close() with %d unread bytes: the connection is reset, not closed", e.recv.Readable())
+		e.logf("close", viz.Note, 0, nil, "close() with %d unread bytes: the connection is reset, not closed", viz.Int(e.recv.Readable()))
 		e.Abort()
 		return nil
 	}

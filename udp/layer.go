@@ -120,9 +120,9 @@ func (e *Endpoint) SendTo(dst netip.AddrPort, payload []byte) error {
 	frame := l.rec.NewFrameID()
 	seg := Append(nil, src, dst.Addr(), e.local.Port(), dst.Port(), payload)
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerUDP, Step: "send", Verdict: viz.Send, Frame: frame,
-			Msg:    fmt.Sprintf("UDP %s:%d > %s, %d bytes", src, e.local.Port(), dst, len(payload)),
-			Fields: []viz.Field{viz.F("sport", fmt.Sprint(e.local.Port())), viz.F("dport", fmt.Sprint(dst.Port()))}})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerUDP, Step: "send", Verdict: viz.Send, Frame: frame},
+			[]viz.Field{viz.Fv("sport", viz.Int(int(e.local.Port()))), viz.Fv("dport", viz.Int(int(dst.Port())))},
+			"UDP %s:%d > %s, %d bytes", viz.Addr(src), viz.Int(int(e.local.Port())), viz.AddrPort(dst), viz.Int(len(payload)))
 	}
 	l.stats.OutDatagrams++
 	return l.net.Send(ip.Outbound{Frame: frame, Src: src, Dst: dst.Addr(), Protocol: ip.ProtocolUDP, Payload: seg})
@@ -244,7 +244,7 @@ func (l *Layer) Receive(d ip.Datagram) {
 	s := l.table.lookup(dst)
 	if s == nil {
 		l.stats.NoPorts++
-		l.drop(d.Frame, "demux", viz.ReasonNoSocket, fmt.Sprintf("no UDP socket on port %d", u.DstPort()))
+		l.dropf(d.Frame, "demux", viz.ReasonNoSocket, "no UDP socket on port %d", viz.Int(int(u.DstPort())))
 		// RFC 1122 §4.1.3.1: answer with Port Unreachable; but not
 		// about a broadcast, nor a link-layer broadcast (RFC 1122
 		// §3.2.2).
@@ -256,17 +256,17 @@ func (l *Layer) Receive(d ip.Datagram) {
 	data := u.Payload()
 	if s.queueBytes+len(data) > s.ReceiveBuffer {
 		l.stats.RcvbufErrors++
-		l.drop(d.Frame, "queue", viz.ReasonRcvbufFull,
-			fmt.Sprintf("socket %s receive buffer full (%d of %d bytes)", s.local, s.queueBytes, s.ReceiveBuffer))
+		l.dropf(d.Frame, "queue", viz.ReasonRcvbufFull,
+			"socket %s receive buffer full (%d of %d bytes)", viz.AddrPort(s.local), viz.Int(s.queueBytes), viz.Int(s.ReceiveBuffer))
 		return
 	}
 	s.queue = append(s.queue, Message{Frame: d.Frame, From: from, To: dst, Data: append([]byte(nil), data...)})
 	s.queueBytes += len(data)
 	l.stats.InDatagrams++
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerUDP, Step: "demux", Verdict: viz.Deliver, Frame: d.Frame,
-			Msg:    fmt.Sprintf("UDP %s > %s, %d bytes -> socket %s", from, dst, len(data), s.local),
-			Fields: []viz.Field{viz.F("sport", fmt.Sprint(from.Port())), viz.F("dport", fmt.Sprint(dst.Port()))}})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerUDP, Step: "demux", Verdict: viz.Deliver, Frame: d.Frame},
+			[]viz.Field{viz.Fv("sport", viz.Int(int(from.Port()))), viz.Fv("dport", viz.Int(int(dst.Port())))},
+			"UDP %s > %s, %d bytes -> socket %s", viz.AddrPort(from), viz.AddrPort(dst), viz.Int(len(data)), viz.AddrPort(s.local))
 	}
 	if s.Notify != nil {
 		s.Notify()
@@ -276,5 +276,13 @@ func (l *Layer) Receive(d ip.Datagram) {
 func (l *Layer) drop(frame uint64, step string, reason viz.Reason, msg string) {
 	if l.rec.On() {
 		l.rec.Emit(viz.Event{Layer: viz.LayerUDP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Msg: msg})
+	}
+}
+
+// dropf is drop with the message as a format and typed arguments, made
+// into text by the sinks.
+func (l *Layer) dropf(frame uint64, step string, reason viz.Reason, format string, args ...viz.Arg) {
+	if l.rec.On() {
+		l.rec.Stepf(viz.Event{Layer: viz.LayerUDP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame}, nil, format, args...)
 	}
 }

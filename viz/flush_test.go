@@ -76,3 +76,31 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// appendFormatted, which escapes a message where it made it, writes the
+// bytes appendString writes for the same text, with the text at the start
+// of the buffer and after other bytes, and makes no copy of the text to
+// escape it: a message with a "§" or a "µs" costs no allocation.
+func TestAppendFormattedMatchesAppendString(t *testing.T) {
+	for _, s := range []string{
+		"", "plain ASCII, 1460 bytes in order: RCV.NXT 1 -> 1461",
+		`quote " and backslash \ inside`, "tab\tnewline\ncr\r", "ctl \x01\x1f",
+		"café -> naïve", "ends in é", "\u2028 and \u2029", "bad \xff utf-8", "cut \xe2\x82",
+		"RTO 200µs (RFC 6298 §2)",
+	} {
+		for _, prefix := range []string{"", `{"msg":`} {
+			want := appendString([]byte(prefix), s)
+			got := appendFormatted([]byte(prefix), "%s", []Arg{Str(s)})
+			if string(got) != string(want) {
+				t.Errorf("appendFormatted(%q) = %s, appendString gives %s", s, got, want)
+			}
+		}
+	}
+	buf := make([]byte, 0, 256)
+	args := []Arg{Dur(200 * time.Microsecond), Int(3)}
+	if n := testing.AllocsPerRun(100, func() {
+		buf = appendFormatted(buf[:0], "RTO %v, try %d (RFC 6298 §5.5)", args)
+	}); n != 0 {
+		t.Errorf("appendFormatted allocates %v times for a message with a \"§\", want 0", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AppendJSON appends e's JSON Lines form (without the newline) to b. It is
@@ -64,16 +65,22 @@ func AppendJSON(b []byte, e *Event) []byte {
 }
 
 // appendFormatted appends format with args as a JSON string. The text is
-// made in place, after the opening quote; only if it holds a byte that
-// needs escaping (rare: a quoted name) is it made again, escaped.
+// made in place, after the opening quote; from the first byte that needs
+// escaping on (a "§", a "µs", a quoted name) it is escaped into place.
 func appendFormatted(b []byte, format string, args []Arg) []byte {
 	b = append(b, '"')
 	start := len(b)
 	b = AppendFormat(b, format, args)
-	for _, c := range b[start:] {
-		if !jsonPlain[c] {
-			text := string(b[start:])
-			return appendString(b[:start-1], text)
+	end := len(b)
+	for i := start; i < end; i++ {
+		if !jsonPlain[b[i]] {
+			// Escape the rest after the text, then move it into place:
+			// no copy of the text as a string (a "§" or "µs" in a
+			// message is common). If the append grows b, b[i:end] still
+			// reads the old array; if not, it writes past end only.
+			b = appendEscaped(b, b[i:end])
+			n := copy(b[i:], b[end:])
+			return append(b[:i+n], '"')
 		}
 	}
 	return append(b, '"')
@@ -116,24 +123,45 @@ func appendString(b []byte, s string) []byte {
 		return append(b, '"')
 	}
 	for _, r := range s[i:] {
-		switch {
-		case r == '"' || r == '\\':
-			b = append(b, '\\', byte(r))
-		case r == '\n':
-			b = append(b, '\\', 'n')
-		case r == '\r':
-			b = append(b, '\\', 'r')
-		case r == '\t':
-			b = append(b, '\\', 't')
-		case r < 0x20 || r == 0x2028 || r == 0x2029:
-			// Control characters, and the two separators that break
-			// JavaScript when the log is embedded in the HTML report.
-			b = append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
-		default:
-			b = append(b, string(r)...)
-		}
+		b = appendRune(b, r)
 	}
 	return append(b, '"')
+}
+
+// appendEscaped appends s as appendString does between the quotes.
+func appendEscaped(b, s []byte) []byte {
+	for len(s) > 0 {
+		if jsonPlain[s[0]] {
+			b = append(b, s[0])
+			s = s[1:]
+			continue
+		}
+		// Invalid UTF-8 decodes as the replacement character, one byte
+		// at a time, as ranging over a string does.
+		r, size := utf8.DecodeRune(s)
+		b = appendRune(b, r)
+		s = s[size:]
+	}
+	return b
+}
+
+// appendRune appends r as a JSON string has it.
+func appendRune(b []byte, r rune) []byte {
+	switch {
+	case r == '"' || r == '\\':
+		return append(b, '\\', byte(r))
+	case r == '\n':
+		return append(b, '\\', 'n')
+	case r == '\r':
+		return append(b, '\\', 'r')
+	case r == '\t':
+		return append(b, '\\', 't')
+	case r < 0x20 || r == 0x2028 || r == 0x2029:
+		// Control characters, and the two separators that break
+		// JavaScript when the log is embedded in the HTML report.
+		return append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+	}
+	return utf8.AppendRune(b, r)
 }
 
 // MarshalJSON gives the contract's form of e.

@@ -368,8 +368,8 @@ func (w *Wire) Transmit(from nic.Port, bits []byte, id uint64) {
 	if !ok {
 		w.stats.NoCarrier++
 		if rec.On() {
-			w.drop(id, "carrier", viz.ReasonNoCarrier, fmt.Sprintf("%s is not plugged into %s: no carrier", from.PortName(), w.name),
-				viz.F("from", from.PortName()))
+			w.drop(id, "carrier", viz.ReasonNoCarrier, []viz.Field{viz.F("from", from.PortName())},
+				"%s is not plugged into %s: no carrier", viz.Str(from.PortName()), viz.Str(w.name))
 		}
 		return
 	}
@@ -377,8 +377,9 @@ func (w *Wire) Transmit(from nic.Port, bits []byte, id uint64) {
 		w.stats.TooLong++
 		if rec.On() {
 			w.drop(id, "mtu", viz.ReasonWireMTU,
-				fmt.Sprintf("%d-byte frame from %s is longer than %d (the wire's MTU %d + header + FCS): discarded as a giant", len(bits), sender.name, nic.MaxFrameLen(w.mtu), w.mtu),
-				viz.F("from", sender.name), viz.F("len", strconv.Itoa(len(bits))), viz.F("mtu", strconv.Itoa(w.mtu)))
+				[]viz.Field{viz.F("from", sender.name), viz.Fv("len", viz.Int(len(bits))), viz.Fv("mtu", viz.Int(w.mtu))},
+				"%d-byte frame from %s is longer than %d (the wire's MTU %d + header + FCS): discarded as a giant",
+				viz.Int(len(bits)), viz.Str(sender.name), viz.Int(nic.MaxFrameLen(w.mtu)), viz.Int(w.mtu))
 		}
 		return
 	}
@@ -389,8 +390,8 @@ func (w *Wire) Transmit(from nic.Port, bits []byte, id uint64) {
 		w.stats.TxQueueFull++
 		if rec.On() {
 			w.drop(id, "queue", viz.ReasonTxQueueFull,
-				fmt.Sprintf("%s's transmit queue is full: %d frames not yet sent at %d bit/s", sender.name, len(sender.txDone), w.bandwidth),
-				viz.F("from", sender.name), viz.F("queue", strconv.Itoa(len(sender.txDone))), viz.F("limit", strconv.Itoa(w.txQueueLen)))
+				[]viz.Field{viz.F("from", sender.name), viz.Fv("queue", viz.Int(len(sender.txDone))), viz.Fv("limit", viz.Int(w.txQueueLen))},
+				"%s's transmit queue is full: %d frames not yet sent at %d bit/s", viz.Str(sender.name), viz.Int(len(sender.txDone)), viz.I64(int64(w.bandwidth)))
 		}
 		return
 	}
@@ -412,9 +413,8 @@ func (w *Wire) Transmit(from nic.Port, bits []byte, id uint64) {
 
 	targets := w.destinations(sender, source, id, now)
 	if len(targets) == 0 && w.mode == Hub && rec.On() {
-		rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "carry", Frame: id,
-			Msg:    fmt.Sprintf("no other port is plugged into %s: nobody hears the frame from %s", w.name, sender.name),
-			Fields: []viz.Field{viz.F("from", sender.name)}})
+		rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "carry", Frame: id}, []viz.Field{viz.F("from", sender.name)},
+			"no other port is plugged into %s: nobody hears the frame from %s", viz.Str(w.name), viz.Str(sender.name))
 	}
 	for _, to := range targets {
 		w.deliver(sender, to, source, sig, id, now, arrive, wait)
@@ -435,7 +435,7 @@ func (w *Wire) applyFaults(id uint64, bits []byte, owned bool, from, to *wirePor
 		}
 		if f.Kind == FaultDrop {
 			if rec.On() {
-				w.drop(id, "fault", viz.ReasonWireFault, fmt.Sprintf("targeted fault %s: the frame from %s is lost on the wire", f, from.name), fields...)
+				w.drop(id, "fault", viz.ReasonWireFault, fields, "targeted fault %s: the frame from %s is lost on the wire", viz.Str(f.String()), viz.Str(from.name))
 			}
 			return bits, true
 		}
@@ -458,9 +458,11 @@ func (w *Wire) applyFaults(id uint64, bits []byte, owned bool, from, to *wirePor
 	return bits, false
 }
 
-// drop logs a phy drop for the whole frame; the caller checked rec.On.
-func (w *Wire) drop(id uint64, step string, reason viz.Reason, msg string, fields ...viz.Field) {
-	w.rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: step, Verdict: viz.Drop, Reason: reason, Frame: id, Msg: msg, Fields: fields})
+// drop logs a phy drop for the whole frame, its message as a format and
+// typed arguments (made into text by the sinks); the caller checked
+// rec.On.
+func (w *Wire) drop(id uint64, step string, reason viz.Reason, fields []viz.Field, format string, args ...viz.Arg) {
+	w.rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: step, Verdict: viz.Drop, Reason: reason, Frame: id}, fields, format, args...)
 }
 
 // serialize reserves the sender's transmitter for an n-byte frame. It
@@ -519,8 +521,8 @@ func (w *Wire) destinations(sender *wirePort, bits []byte, id uint64, now time.D
 	if len(bits) < nic.HeaderLen {
 		w.stats.Filtered++
 		if rec.On() {
-			w.drop(id, "forward", viz.ReasonRunt, fmt.Sprintf("%d bytes from %s is too short to hold the MAC addresses: the switch cannot forward it", len(bits), sender.name),
-				viz.F("from", sender.name), viz.F("len", strconv.Itoa(len(bits))))
+			w.drop(id, "forward", viz.ReasonRunt, []viz.Field{viz.F("from", sender.name), viz.Fv("len", viz.Int(len(bits)))},
+				"%d bytes from %s is too short to hold the MAC addresses: the switch cannot forward it", viz.Int(len(bits)), viz.Str(sender.name))
 		}
 		return nil
 	}
@@ -544,8 +546,8 @@ func (w *Wire) destinations(sender *wirePort, bits []byte, id uint64, now time.D
 				w.stats.Filtered++
 				if rec.On() {
 					w.drop(id, "forward", viz.ReasonSwitchFilter,
-						fmt.Sprintf("%s was learned on %s, the port the frame came in on: not sent back", dst, sender.name),
-						viz.F("rule", "filter"), viz.F("dst", dst.String()), viz.F("from", sender.name))
+						[]viz.Field{viz.F("rule", "filter"), viz.Fv("dst", viz.MAC(dst)), viz.F("from", sender.name)},
+						"%s was learned on %s, the port the frame came in on: not sent back", viz.MAC(dst), viz.Str(sender.name))
 				}
 				return nil
 			}
@@ -602,9 +604,9 @@ func (w *Wire) learn(src nic.MAC, p *wirePort, id uint64, now time.Duration) {
 		// it: the switch believes the latest frame).
 		w.macs[src] = macEntry{port: p, lastSeen: now}
 		if rec.On() {
-			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "learn", Frame: id,
-				Msg:    fmt.Sprintf("%s moved from %s to %s", src, e.port.name, p.name),
-				Fields: []viz.Field{viz.F("mac", src.String()), viz.F("port", p.name), viz.F("was", e.port.name)}})
+			rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "learn", Frame: id},
+				[]viz.Field{viz.Fv("mac", viz.MAC(src)), viz.F("port", p.name), viz.F("was", e.port.name)},
+				"%s moved from %s to %s", viz.MAC(src), viz.Str(e.port.name), viz.Str(p.name))
 		}
 		return
 	}
@@ -613,17 +615,17 @@ func (w *Wire) learn(src nic.MAC, p *wirePort, id uint64, now time.Duration) {
 	}
 	if len(w.macs) >= w.tableSize {
 		if rec.On() {
-			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "learn", Frame: id,
-				Msg:    fmt.Sprintf("MAC table full (%d entries): %s not learned, so frames to it will be flooded", w.tableSize, src),
-				Fields: []viz.Field{viz.F("mac", src.String()), viz.F("port", p.name), viz.F("table", "full")}})
+			rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "learn", Frame: id},
+				[]viz.Field{viz.Fv("mac", viz.MAC(src)), viz.F("port", p.name), viz.F("table", "full")},
+				"MAC table full (%d entries): %s not learned, so frames to it will be flooded", viz.Int(w.tableSize), viz.MAC(src))
 		}
 		return
 	}
 	w.macs[src] = macEntry{port: p, lastSeen: now}
 	if rec.On() {
-		rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "learn", Frame: id,
-			Msg:    fmt.Sprintf("%s learned on %s", src, p.name),
-			Fields: []viz.Field{viz.F("mac", src.String()), viz.F("port", p.name)}})
+		rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "learn", Frame: id},
+			[]viz.Field{viz.Fv("mac", viz.MAC(src)), viz.F("port", p.name)},
+			"%s learned on %s", viz.MAC(src), viz.Str(p.name))
 	}
 }
 
@@ -663,8 +665,8 @@ func (w *Wire) deliver(from, to *wirePort, source []byte, sig *phy.Signal, id ui
 	if d.lose {
 		w.stats.Lost++
 		if rec.On() {
-			w.drop(id, "loss", viz.ReasonWireLoss, fmt.Sprintf("lost on the way from %s to %s", from.name, to.name),
-				viz.F("from", from.name), viz.F("to", to.name))
+			w.drop(id, "loss", viz.ReasonWireLoss, []viz.Field{viz.F("from", from.name), viz.F("to", to.name)},
+				"lost on the way from %s to %s", viz.Str(from.name), viz.Str(to.name))
 		}
 		return
 	}
@@ -675,10 +677,11 @@ func (w *Wire) deliver(from, to *wirePort, source []byte, sig *phy.Signal, id ui
 		at, before, after := flipBit(bits, d.bit)
 		sig = nil // the signal carries the damaged bits: encoded again on arrival
 		if rec.On() {
-			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "corrupt", Frame: id,
-				Msg: fmt.Sprintf("bit %d flipped on the way to %s (byte %d: %#02x -> %#02x); the receiver's FCS check will catch it", d.bit, to.name, at, before, after),
-				Fields: []viz.Field{viz.F("from", from.name), viz.F("to", to.name), viz.F("bit", strconv.Itoa(d.bit)),
-					viz.F("byte", strconv.Itoa(at)), viz.F("was", fmt.Sprintf("%#02x", before)), viz.F("now", fmt.Sprintf("%#02x", after))}})
+			rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "corrupt", Frame: id},
+				[]viz.Field{viz.F("from", from.name), viz.F("to", to.name), viz.Fv("bit", viz.Int(d.bit)),
+					viz.Fv("byte", viz.Int(at)), viz.Fv("was", viz.Hex(uint64(before), 2)), viz.Fv("now", viz.Hex(uint64(after), 2))},
+				"bit %d flipped on the way to %s (byte %d: %#02x -> %#02x); the receiver's FCS check will catch it",
+				viz.Int(d.bit), viz.Str(to.name), viz.Int(at), viz.U64(uint64(before)), viz.U64(uint64(after)))
 		}
 	}
 
@@ -691,9 +694,9 @@ func (w *Wire) deliver(from, to *wirePort, source []byte, sig *phy.Signal, id ui
 		}
 		at += extra
 		if rec.On() {
-			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "reorder", Frame: id,
-				Msg:    fmt.Sprintf("held back %v on the way to %s, so frames sent after it can overtake it", extra, to.name),
-				Fields: []viz.Field{viz.F("from", from.name), viz.F("to", to.name), viz.F("extra", extra.String()), viz.F("arrive", seconds(at))}})
+			rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "reorder", Frame: id},
+				[]viz.Field{viz.F("from", from.name), viz.F("to", to.name), viz.Fv("extra", viz.Dur(extra)), viz.Fv("arrive", viz.Seconds(at))},
+				"held back %v on the way to %s, so frames sent after it can overtake it", viz.Dur(extra), viz.Str(to.name))
 		}
 	}
 
@@ -717,10 +720,10 @@ func (w *Wire) deliver(from, to *wirePort, source []byte, sig *phy.Signal, id ui
 		w.stats.Duplicated++
 		dupID := rec.NewFrameID()
 		if rec.On() {
-			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "duplicate", Frame: dupID,
-				Msg: fmt.Sprintf("a second copy of frame %d goes to %s as frame %d, arriving at %ss", id, to.name, dupID, seconds(arrive)),
-				Fields: []viz.Field{viz.F("dup_of", strconv.FormatUint(id, 10)), viz.F("from", from.name), viz.F("to", to.name),
-					viz.F("arrive", seconds(arrive))}})
+			rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "duplicate", Frame: dupID},
+				[]viz.Field{viz.Fv("dup_of", viz.U64(id)), viz.F("from", from.name), viz.F("to", to.name),
+					viz.Fv("arrive", viz.Seconds(arrive))},
+				"a second copy of frame %d goes to %s as frame %d, arriving at %ss", viz.U64(id), viz.Str(to.name), viz.U64(dupID), viz.Seconds(arrive))
 		}
 		// A fault may name the copy: its ID is in the log like any other.
 		if dup, dropped := w.applyFaults(dupID, bytes.Clone(source), true, from, to); !dropped {
@@ -743,9 +746,4 @@ func (w *Wire) schedule(p *wirePort, bits []byte, sig *phy.Signal, id uint64, de
 		return
 	}
 	w.clock.AfterFunc(delay, func() { port.Arrive(bits, id) })
-}
-
-// seconds formats a time as the step log's "t" does.
-func seconds(d time.Duration) string {
-	return viz.FormatSeconds(d)
 }

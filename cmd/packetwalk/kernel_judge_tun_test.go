@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/packetwalk/packetwalk/internal/netns"
 	"github.com/packetwalk/packetwalk/internal/testenv"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -32,7 +37,8 @@ import (
 //     too: when the ACK of a fast retransmission is lost and nothing
 //     else is in flight, the retransmission timer resends a segment the
 //     kernel holds, which no sender can tell from a loss. Those are the
-//     remaining few percent (docs/tcp-fidelity.md).
+//     remaining few percent (docs/tcp-fidelity.md classifies each one from
+//     the captures and step log that PACKETWALK_KERNEL_JUDGE_KEEP=DIR keeps).
 func TestTUNKernelJudgesRecovery(t *testing.T) {
 	t.Run("window", func(t *testing.T) {
 		beyond, _, _ := kernelJudgedDownload(t, "4096 32768 65536", "--loss", "0.05", "--reorder", "0.02", "--seed", "11")
@@ -85,6 +91,12 @@ func kernelJudgedDownload(t *testing.T, rmem string, impair ...string) (beyond, 
 		}
 		return m
 	}
+	keep := os.Getenv(kernelJudgeKeepVar)
+	var kernelPcap string
+	var dumpcap *netns.Proc
+	if keep != "" {
+		kernelPcap, dumpcap = captureKernelSide(t, s)
+	}
 	before := counters()
 	dl := filepath.Join(t.TempDir(), "twenty.dl")
 	start := time.Now()
@@ -106,8 +118,64 @@ func kernelJudgedDownload(t *testing.T, rmem string, impair ...string) (beyond, 
 	}
 	t.Logf("%d MB with %v, tcp_rmem %q, in %v: %d retransmissions; kernel: %d beyond its window, %d D-SACKs sent",
 		kernelJudgedSize>>20, impair, rmem, took.Round(time.Millisecond), retransmits, beyond, dsacks)
+	if keep != "" {
+		dumpcap.Stop()
+		keepRun(t, keep, s, kernelPcap, fmt.Sprintf("%d D-SACKs, %d retransmissions, %d beyond the window\n", dsacks, retransmits, beyond))
+	}
 	if retransmits == 0 {
 		t.Fatalf("no retransmission in the step log with %v", impair)
 	}
 	return beyond, dsacks, retransmits
+}
+
+// kernelJudgeKeepVar names a folder to keep each run's evidence in, for
+// reading a D-SACK's story frame by frame: the step log, packetwalk's
+// capture at its NIC (before the impaired wire drops what it sends, after
+// it dropped what it receives), and a capture on the TUN device inside the
+// namespace (the kernel's view, headers only), in a subfolder per run.
+const kernelJudgeKeepVar = "PACKETWALK_KERNEL_JUDGE_KEEP"
+
+// captureKernelSide starts dumpcap on the namespace's TUN device and
+// waits until it captures; the caller stops it (or the test's end does).
+func captureKernelSide(t *testing.T, s *tunServer) (string, *netns.Proc) {
+	t.Helper()
+	dumpcap := testenv.Tool(t, "dumpcap", "install it with: apt-get install tshark")
+	file := filepath.Join(s.dir, "kernel.pcapng")
+	cmd := s.ns.Command(context.Background(), dumpcap, "-q", "-i", "pw0", "-s", "128", "-w", file)
+	cmd.Stderr = io.Discard
+	proc := s.ns.Start(cmd)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if fi, err := os.Stat(file); err == nil && fi.Size() > 0 {
+			return file, proc
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dumpcap on pw0 wrote nothing in 10 s")
+		}
+	}
+}
+
+// keepRun copies the run's step log and captures into a new folder under
+// dir (the caller has stopped dumpcap, so that its file is complete).
+func keepRun(t *testing.T, dir string, s *tunServer, kernelPcap, summary string) {
+	t.Helper()
+	run := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+time.Now().Format("150405"))
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the server's last steps and frames
+	copyFile := func(from, name string) {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Errorf("keeping %s: %v", from, err)
+			return
+		}
+		if err := os.WriteFile(filepath.Join(run, name), b, 0o644); err != nil {
+			t.Errorf("keeping %s: %v", from, err)
+		}
+	}
+	copyFile(s.jsonl, "steps.jsonl")
+	copyFile(s.pcap, "nic.pcapng")
+	copyFile(kernelPcap, "kernel.pcapng")
+	os.WriteFile(filepath.Join(run, "summary.txt"), []byte(summary), 0o644)
+	t.Logf("kept the step log and captures in %s", run)
 }

@@ -34,6 +34,8 @@ type conn struct {
 	mux        bool   // served by the multiplexer, which must never wait
 	loop       int    // "event": the loop that watches it (from 1)
 	worker     int    // "event": the worker serving its request; 0 if none
+	// writeBy is the write deadline send last set (armWriteDeadline).
+	writeBy time.Time
 
 	idle bool // waiting for a request; guarded by s.mu (Shutdown wakes it)
 	// closeNoted: Close has already said it closes this connection
@@ -507,4 +509,22 @@ func parseIdentReply(line string, clientPort, serverPort uint16) (string, error)
 	default:
 		return "", fmt.Errorf("ident: unknown reply type %q", kind)
 	}
+}
+
+// armWriteDeadline bounds the response about to be written by
+// IdleTimeout, so that a client that stops reading holds the writer that
+// long at most. Setting a deadline is a call into the stack (a trip
+// through its loop on packetwalk's sockets), so on a busy persistent
+// connection it is renewed only once a sixteenth of IdleTimeout has
+// passed since it was last set: a write is then cut after between 15/16
+// of IdleTimeout and IdleTimeout. The deadline stays set between
+// responses; nothing else writes without setting its own.
+func (c *conn) armWriteDeadline() {
+	idle := c.s.cfg.IdleTimeout
+	now := time.Now()
+	if c.writeBy.Sub(now) > idle-idle/16 {
+		return
+	}
+	c.writeBy = now.Add(idle)
+	c.nc.SetWriteDeadline(c.writeBy)
 }

@@ -244,6 +244,10 @@ type muxer struct {
 	done     func()      // releases what poll and wake hold, once the loop has ended
 	sleeping atomic.Bool // the loop may be in (or about to enter) its poll
 	back     []handBack  // connections the workers gave back (under mu)
+
+	// The parser's readers, reset for each request (advance).
+	rd bytes.Reader
+	br *bufio.Reader
 }
 
 // muxConn is one multiplexed connection's state between readiness events:
@@ -538,9 +542,16 @@ func (m *muxer) advance(mc *muxConn) {
 			return
 		}
 		// Parse from the start of what has arrived; a request that is
-		// not complete yet reads as an early end of stream.
-		rd := bytes.NewReader(mc.in)
-		br := bufio.NewReaderSize(rd, connBufferSize)
+		// not complete yet reads as an early end of stream. The
+		// readers are the loop's own, reused for every request (the
+		// parser copies what it keeps out of them).
+		rd := &m.rd
+		rd.Reset(mc.in)
+		if m.br == nil {
+			m.br = bufio.NewReaderSize(rd, connBufferSize)
+		}
+		br := m.br
+		br.Reset(rd)
 		req, h, err := readHead(br, s.lim)
 		if err == nil {
 			if mc.headAt.IsZero() {
@@ -586,7 +597,12 @@ func (m *muxer) advance(mc *muxConn) {
 			mc.in = append([]byte(nil), rest...)
 			mc.since, mc.received = m.now(), s.cfg.Now()
 		} else {
-			mc.in, mc.since = nil, time.Time{}
+			// Keep a small buffer for the next request rather than
+			// allocate one per request; a large one (a body) goes.
+			if cap(mc.in) > connBufferSize {
+				mc.in = nil
+			}
+			mc.in, mc.since = mc.in[:0], time.Time{}
 		}
 		mc.headAt, mc.sent100 = time.Time{}, false
 		if m.ev != nil {

@@ -303,7 +303,6 @@ func (c *conn) decideKeep(tx *transaction) (bool, string) {
 
 // Step 6, send: write the status line, the header fields and the body.
 func (c *conn) send(tx *transaction, r *response) {
-	cfg := &c.s.cfg
 	var b strings.Builder
 	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", r.status, statusText(r.status))
 	for _, f := range r.fields {
@@ -314,7 +313,7 @@ func (c *conn) send(tx *transaction, r *response) {
 	}
 	b.WriteString("\r\n")
 
-	c.nc.SetWriteDeadline(time.Now().Add(cfg.IdleTimeout))
+	c.armWriteDeadline()
 	n, err := c.bw.WriteString(b.String())
 	var body int64
 	if err == nil && !r.noBody {
@@ -337,7 +336,6 @@ func (c *conn) send(tx *transaction, r *response) {
 	if r.file != nil {
 		r.file.Close()
 	}
-	c.nc.SetWriteDeadline(time.Time{})
 	c.served++
 	tx.headerBytes, tx.bodyBytes, tx.sendErr = n, body, err
 

@@ -74,6 +74,13 @@ func (p Poller) PollListener(ln net.Listener, conns []net.Conn, timeout time.Dur
 type pollWake struct {
 	pending bool // wake was called since the last poll that saw it
 	q       waitQueue
+
+	// The loop's poll set and its answer, kept between calls (one
+	// event loop polls from one goroutine) rather than made anew for
+	// every poll, as epoll keeps its interest list.
+	fds    []PollFD
+	ready  []int
+	queues []*waitQueue
 }
 
 // Wakeable returns a poll for one event loop (PollListener's, where ln
@@ -93,13 +100,13 @@ func (p Poller) Wakeable() (poll func(ln net.Listener, conns []net.Conn, timeout
 		})
 	}
 	poll = func(ln net.Listener, conns []net.Conn, timeout time.Duration) (bool, []int, error) {
-		fds := make([]PollFD, len(conns), len(conns)+1)
+		fds := wk.fds[:0]
 		for i, c := range conns {
 			pc, ok := c.(*Conn)
 			if !ok || pc.h != h {
 				return false, nil, fmt.Errorf("stack.Poller: connection %d is not a socket of host %s", i, h.Name)
 			}
-			fds[i] = PollFD{FD: pc.fd, Events: POLLIN}
+			fds = append(fds, PollFD{FD: pc.fd, Events: POLLIN})
 		}
 		if ln != nil {
 			l, ok := ln.(*listener)
@@ -108,15 +115,19 @@ func (p Poller) Wakeable() (poll func(ln net.Listener, conns []net.Conn, timeout
 			}
 			fds = append(fds, PollFD{FD: l.fd, Events: POLLIN})
 		}
+		wk.fds = fds
 		if _, err := h.poll(fds, timeout, wk); err != nil {
 			return false, nil, err
 		}
-		var ready []int
+		// ready is valid until the next call, which the loop makes
+		// only once it has handled this one's.
+		ready := wk.ready[:0]
 		for i, f := range fds[:len(conns)] {
 			if f.Revents != 0 {
 				ready = append(ready, i)
 			}
 		}
+		wk.ready = ready
 		return ln != nil && fds[len(conns)].Revents != 0, ready, nil
 	}
 	return poll, wake

@@ -43,6 +43,15 @@ func (c *conn) finish(tx *transaction, res *Resource) bool {
 	r := c.build(tx, res)
 	c.send(tx, r)
 	c.logTransaction(tx)
+	switch {
+	case tx.keep:
+	case tx.sendErr != nil:
+		c.s.closes.add(CloseSendFailed)
+	case tx.closeAs != "":
+		c.s.closes.add(tx.closeAs)
+	default:
+		c.s.closes.add(CloseResponse)
+	}
 	return tx.keep
 }
 

@@ -34,6 +34,8 @@ type conn struct {
 	mux        bool   // served by the multiplexer, which must never wait
 	loop       int    // "event": the loop that watches it (from 1)
 	worker     int    // "event": the worker serving its request; 0 if none
+	// writeBy is the write deadline send last set (armWriteDeadline).
+	writeBy time.Time
 
 	idle bool // waiting for a request; guarded by s.mu (Shutdown wakes it)
 	// closeNoted: Close has already said it closes this connection
@@ -98,6 +100,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 	defer s.untrack(c)
 	if !c.accept() {
+		s.closes.add(CloseRefused)
 		c.close(false)
 		return
 	}
@@ -271,14 +274,15 @@ func (c *conn) readRequest() (*Request, *head, error) {
 		wait = cfg.KeepAliveTimeout
 	}
 	// Bytes already buffered (a pipelined request) need no waiting.
-	if c.br.Buffered() == 0 {
+	var kaw kaWait
+	for timeout := wait; c.br.Buffered() == 0; {
 		c.s.mu.Lock()
 		if c.s.closing {
 			c.s.mu.Unlock()
 			return nil, nil, errShutdown
 		}
 		c.idle = true
-		c.nc.SetReadDeadline(time.Now().Add(wait))
+		c.nc.SetReadDeadline(time.Now().Add(timeout))
 		c.s.mu.Unlock()
 		_, err := c.br.Peek(1)
 		c.s.mu.Lock()
@@ -289,10 +293,14 @@ func (c *conn) readRequest() (*Request, *head, error) {
 		case err != nil && closing:
 			return nil, nil, errShutdown
 		case isTimeout(err):
+			if timeout = c.keepAliveMore(&kaw, time.Now()); timeout > 0 {
+				continue
+			}
 			return nil, nil, idleError{wait}
 		case err != nil:
 			return nil, nil, err
 		}
+		break
 	}
 	if c.sniffH2() { // HTTP/2 with prior knowledge (h2.go)
 		return nil, nil, nil
@@ -350,6 +358,7 @@ func (c *conn) endOfRequests(req *Request, h *head, err error) {
 	case closedByServer && !errors.As(err, &re):
 		// Close closed it and said so: the read that failed is the
 		// server's own doing, not a broken request.
+		c.s.closes.add(CloseShutdown)
 		c.close(false)
 		return
 	case errors.As(err, &re):
@@ -357,16 +366,23 @@ func (c *conn) endOfRequests(req *Request, h *head, err error) {
 		c.close(true)
 		return
 	case err == io.EOF:
+		c.s.closes.add(CloseClientDone)
 		if st.on() {
 			st.emit(c.id, "receive", viz.Note, "", fmt.Sprintf("the client closed its sending half after %d request(s): closing.", c.served),
 				viz.F("requests", strconv.Itoa(c.served)))
 		}
 	case errors.As(err, new(idleError)):
+		if c.served > 0 {
+			c.s.closes.add(CloseKeepAlive)
+		} else {
+			c.s.closes.add(CloseIdleTimeout)
+		}
 		if st.on() {
 			st.emit(c.id, "receive", viz.Note, "", err.Error()+": closing the idle connection.",
 				viz.F("requests", strconv.Itoa(c.served)))
 		}
 	case err == errShutdown:
+		c.s.closes.add(CloseShutdown)
 		c.s.mu.Lock()
 		noted := c.closeNoted
 		c.s.mu.Unlock()
@@ -377,6 +393,9 @@ func (c *conn) endOfRequests(req *Request, h *head, err error) {
 		msg := "the connection broke in the middle of a request: " + err.Error()
 		if err == io.ErrUnexpectedEOF {
 			msg = "the client closed the connection in the middle of a request."
+			c.s.closes.add(CloseIncomplete)
+		} else {
+			c.s.closes.add(CloseBroken)
 		}
 		c.s.errorLog("", c.remote, msg)
 		if st.on() {
@@ -407,7 +426,7 @@ func (c *conn) answerError(req *Request, h *head, re *requestError) {
 			fmt.Sprintf("cannot read the request: %s; answering %d %s.", re.Msg, re.Status, statusText(re.Status)),
 			viz.F("status", strconv.Itoa(re.Status)), viz.F("request_line", truncate(h.requestLine, 200)))
 	}
-	tx := &transaction{req: req, head: h, forceClose: true, closeWhy: "the request could not be read, so the rest of the stream cannot be trusted"}
+	tx := &transaction{req: req, head: h, forceClose: true, closeWhy: "the request could not be read, so the rest of the stream cannot be trusted", closeAs: CloseRequestError}
 	c.finish(tx, &Resource{Status: re.Status, Reason: string(re.Reason)})
 }
 
@@ -436,9 +455,16 @@ func (c *conn) close(gently bool) {
 // has not read yet ("connection reset by peer").
 func lingerClose(nc net.Conn) {
 	if cw, ok := nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-		nc.SetReadDeadline(time.Now().Add(lingerTimeout))
-		io.CopyN(io.Discard, nc, lingerMaxBytes)
+		lingerDrain(nc)
+		return
 	}
+	nc.Close()
+}
+
+// lingerDrain is lingerClose after the FIN has been sent.
+func lingerDrain(nc net.Conn) {
+	nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	io.CopyN(io.Discard, nc, lingerMaxBytes)
 	nc.Close()
 }
 
@@ -507,4 +533,82 @@ func parseIdentReply(line string, clientPort, serverPort uint16) (string, error)
 	default:
 		return "", fmt.Errorf("ident: unknown reply type %q", kind)
 	}
+}
+
+// armWriteDeadline bounds the response about to be written by
+// IdleTimeout, so that a client that stops reading holds the writer that
+// long at most. Setting a deadline is a call into the stack (a trip
+// through its loop on packetwalk's sockets), so on a busy persistent
+// connection it is renewed only once a sixteenth of IdleTimeout has
+// passed since it was last set: a write is then cut after between 15/16
+// of IdleTimeout and IdleTimeout. The deadline stays set between
+// responses; nothing else writes without setting its own.
+func (c *conn) armWriteDeadline() {
+	idle := c.s.cfg.IdleTimeout
+	now := time.Now()
+	if c.writeBy.Sub(now) > idle-idle/16 {
+		return
+	}
+	c.writeBy = now.Add(idle)
+	c.nc.SetWriteDeadline(c.writeBy)
+}
+
+// kaWait is where a persistent connection's wait for its next request
+// is, across keep-alive timeouts (keepAliveMore).
+type kaWait struct {
+	since   time.Time // the first keep-alive timeout of this wait
+	unacked bool      // the last check found the response unacknowledged
+}
+
+// keepAliveMore decides, when a persistent connection's KeepAliveTimeout
+// has passed without a request, how much longer to wait (0: close it now).
+// The timeout is meant to count the client's silence (RFC 9112 §9.5 lets
+// a server close an inactive connection), not the time its last response
+// spends unacknowledged: a client that waits for a response before
+// sending its next request (wrk, a browser's persistent connection)
+// sends it the moment the response arrives, and closing before then
+// races that request, which a client that does not retry fails. So while
+// the socket's send queue (SIOCOUTQ) still holds bytes of the response,
+// it looks again every KeepAliveTimeout/8, and once they are acknowledged
+// it gives the client a whole KeepAliveTimeout from then. It never waits
+// past IdleTimeout in all.
+func (c *conn) keepAliveMore(w *kaWait, now time.Time) time.Duration {
+	cfg := &c.s.cfg
+	if c.served == 0 {
+		return 0
+	}
+	if w.since.IsZero() {
+		w.since = now
+	}
+	if now.Sub(w.since) >= cfg.IdleTimeout {
+		return 0
+	}
+	n := c.sendQueued()
+	switch {
+	case n > 0:
+		if !w.unacked {
+			c.s.closes.waitedInFlight.Add(1)
+			if st := c.st(); st.on() {
+				st.emit(c.id, "receive", viz.Note, "",
+					fmt.Sprintf("no request for %v, but %d bytes of the last response are not acknowledged yet: the client may still be waiting for it, so the keep-alive timeout starts again once they are (RFC 9112 §9.5).", cfg.KeepAliveTimeout, n),
+					viz.F("unacked", strconv.Itoa(n)), viz.F("requests", strconv.Itoa(c.served)))
+			}
+		}
+		w.unacked = true
+		return max(cfg.KeepAliveTimeout/8, time.Millisecond)
+	case w.unacked:
+		w.unacked = false
+		return cfg.KeepAliveTimeout
+	}
+	return 0
+}
+
+// sendQueued is the bytes written to the connection that the client has
+// not acknowledged yet: packetwalk's sockets say (stack.Conn.SendQueued),
+// the kernel's are asked with SIOCOUTQ.
+func (c *conn) sendQueued() int {
+	if q, ok := c.nc.(interface{ SendQueued() int }); ok {
+		return q.SendQueued()
+	}
+	return kernelSendQueued(c.nc)
 }

@@ -107,6 +107,8 @@ func (s *Server) serveEvent(ln net.Listener) error {
 		switch wp := poller.(type) {
 		case kernelPoller:
 			m.poll, m.wake, m.done = wp.wakeable()
+		case WatchPoller:
+			m.poll, m.wake, m.watch = wp.WatchWakeable()
 		case WakePoller:
 			m.poll, m.wake = wp.Wakeable()
 		}
@@ -290,10 +292,26 @@ func (j *job) run(worker int) {
 	c.loop, c.worker = j.m.id, worker
 	keep := c.serveRequest(j.req, j.h, j.buffered)
 	c.worker = 0
+	if !keep {
+		// The FIN leaves now, from the worker (a shutdown(2) does
+		// not wait), not after the hand-back reaches the loop: a
+		// client that reads until the server closes (HTTP/1.0, ab)
+		// waits for it. The lingering read that follows runs on a
+		// goroutine of its own (closeAsync), never on the worker.
+		c.close(true)
+	}
 	m := j.m
 	m.mu.Lock()
 	m.back = append(m.back, handBack{j.mc, keep})
 	m.mu.Unlock()
+	if keep && m.watch != nil && j.buffered == 0 && c.h2 == nil {
+		// Nothing for the loop to do until the next request comes:
+		// wake it then, not now (WatchPoller). Its keep-alive timer
+		// starts when it takes the connection back, at most
+		// PollInterval later.
+		m.watch(c.nc)
+		return
+	}
 	m.nudge()
 }
 
@@ -303,10 +321,9 @@ func (j *job) run(worker int) {
 func (m *muxer) takeBack(b handBack) {
 	mc := b.mc
 	mc.busy = false
-	mc.lastActive = m.now()
+	mc.lastActive, mc.kaw = m.now(), kaWait{}
 	if !b.keep {
-		mc.c.close(true)
-		m.drop(mc)
+		m.drop(mc) // the worker has closed it
 		return
 	}
 	m.advance(mc)
@@ -333,7 +350,7 @@ func (m *muxer) reject(mc *muxConn, req *Request, h *head) {
 	}
 	s.cfg.Spawn(func() {
 		defer s.lingerers.Add(-1)
-		tx := &transaction{req: req, head: h, forceClose: true, closeWhy: "the server is overloaded"}
+		tx := &transaction{req: req, head: h, forceClose: true, closeWhy: "the server is overloaded", closeAs: CloseOverloaded}
 		c.finish(tx, &Resource{Status: 503, Reason: string(viz.ReasonHTTPQueueFull), Header: textproto.MIMEHeader{"Retry-After": {"1"}}})
 		c.bw.Flush()
 		lingerClose(c.nc)

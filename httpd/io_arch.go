@@ -97,6 +97,19 @@ type WakePoller interface {
 	Wakeable() (poll func(ln net.Listener, conns []net.Conn, timeout time.Duration) (acceptable bool, ready []int, err error), wake func())
 }
 
+// WatchPoller is a WakePoller whose event loops can also be woken by a
+// connection becoming readable without being woken first to add it to
+// their poll set: WatchWakeable's watch(c) makes the loop's poll return
+// once c has bytes to read (at once if it has), as a connection re-armed
+// in an epoll(7) set with EPOLLONESHOT does. The "event" architecture's
+// workers give a persistent connection back this way, so that a
+// keep-alive request costs the loop one wake-up, not two. Package
+// stack's Poller implements it.
+type WatchPoller interface {
+	WakePoller
+	WatchWakeable() (poll func(ln net.Listener, conns []net.Conn, timeout time.Duration) (acceptable bool, ready []int, err error), wake func(), watch func(c net.Conn))
+}
+
 // pollerFor is the Poller that watches ln's connections: Config.Poller,
 // else the listener's own, else poll(2) on kernel sockets.
 func (s *Server) pollerFor(ln net.Listener) Poller {
@@ -177,6 +190,7 @@ func (s *Server) worker(nc net.Conn) {
 // without reading its request.
 func (s *Server) overloaded(nc net.Conn) {
 	c := s.newConn(nc)
+	s.closes.add(CloseOverloaded)
 	msg := fmt.Sprintf("the server holds its maximum of %d connections", s.cfg.MaxConns)
 	s.errorLog("", c.remote, msg+": answered 503")
 	if st := s.st; st.on() {
@@ -202,10 +216,16 @@ func (s *Server) overloaded(nc net.Conn) {
 	s.closeAsync(nc)
 }
 
-// closeAsync closes nc gently (lingerClose) in a goroutine of its own, so
-// that the caller does not wait; with too many such goroutines already, it
-// closes at once.
+// closeAsync closes nc gently: it sends the FIN at once (shutdown(2) does
+// not wait), then reads and discards what still comes (lingerClose) in a
+// goroutine of its own, so that the caller does not wait; with too many
+// such goroutines already, it closes at once.
 func (s *Server) closeAsync(nc net.Conn) {
+	cw, ok := nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		nc.Close()
+		return
+	}
 	if s.lingerers.Add(1) > maxLingerers {
 		s.lingerers.Add(-1)
 		nc.Close()
@@ -213,7 +233,7 @@ func (s *Server) closeAsync(nc net.Conn) {
 	}
 	s.cfg.Spawn(func() {
 		defer s.lingerers.Add(-1)
-		lingerClose(nc)
+		lingerDrain(nc)
 	})
 }
 
@@ -241,9 +261,14 @@ type muxer struct {
 	id       int // the loop's number in the step log, from 1
 	poll     func(ln net.Listener, conns []net.Conn, timeout time.Duration) (bool, []int, error)
 	wake     func()
-	done     func()      // releases what poll and wake hold, once the loop has ended
-	sleeping atomic.Bool // the loop may be in (or about to enter) its poll
-	back     []handBack  // connections the workers gave back (under mu)
+	watch    func(net.Conn) // WatchPoller: wake the loop once the connection is readable
+	done     func()         // releases what poll and wake hold, once the loop has ended
+	sleeping atomic.Bool    // the loop may be in (or about to enter) its poll
+	back     []handBack     // connections the workers gave back (under mu)
+
+	// The parser's readers, reset for each request (advance).
+	rd bytes.Reader
+	br *bufio.Reader
 }
 
 // muxConn is one multiplexed connection's state between readiness events:
@@ -260,6 +285,9 @@ type muxConn struct {
 	sent100    bool      // 100 Continue sent for the current request
 	closed     bool
 	busy       bool // "event": a worker has its request; the loop leaves it alone
+	// kaw: the wait for the next request across keep-alive timeouts
+	// (keepAliveMore); reset by each response.
+	kaw kaWait
 }
 
 // serveMultiplexed is the "multiplexed" architecture. With a
@@ -315,6 +343,7 @@ func (m *muxer) admit(nc net.Conn) {
 		return
 	}
 	if !c.accept() {
+		s.closes.add(CloseRefused)
 		c.close(false)
 		s.untrack(c)
 		return
@@ -538,9 +567,16 @@ func (m *muxer) advance(mc *muxConn) {
 			return
 		}
 		// Parse from the start of what has arrived; a request that is
-		// not complete yet reads as an early end of stream.
-		rd := bytes.NewReader(mc.in)
-		br := bufio.NewReaderSize(rd, connBufferSize)
+		// not complete yet reads as an early end of stream. The
+		// readers are the loop's own, reused for every request (the
+		// parser copies what it keeps out of them).
+		rd := &m.rd
+		rd.Reset(mc.in)
+		if m.br == nil {
+			m.br = bufio.NewReaderSize(rd, connBufferSize)
+		}
+		br := m.br
+		br.Reset(rd)
 		req, h, err := readHead(br, s.lim)
 		if err == nil {
 			if mc.headAt.IsZero() {
@@ -586,7 +622,12 @@ func (m *muxer) advance(mc *muxConn) {
 			mc.in = append([]byte(nil), rest...)
 			mc.since, mc.received = m.now(), s.cfg.Now()
 		} else {
-			mc.in, mc.since = nil, time.Time{}
+			// Keep a small buffer for the next request rather than
+			// allocate one per request; a large one (a body) goes.
+			if cap(mc.in) > connBufferSize {
+				mc.in = nil
+			}
+			mc.in, mc.since = mc.in[:0], time.Time{}
 		}
 		mc.headAt, mc.sent100 = time.Time{}, false
 		if m.ev != nil {
@@ -598,7 +639,7 @@ func (m *muxer) advance(mc *muxConn) {
 			return
 		}
 		keep := c.serveRequest(req, h, len(mc.in))
-		mc.lastActive = m.now()
+		mc.lastActive, mc.kaw = m.now(), kaWait{}
 		if !keep {
 			c.close(true)
 			m.drop(mc)
@@ -651,6 +692,12 @@ func (m *muxer) expire() {
 		at, why := m.deadline(mc)
 		if now.Before(at) {
 			continue
+		}
+		if _, idle := why.(idleError); idle {
+			if more := mc.c.keepAliveMore(&mc.kaw, now); more > 0 {
+				mc.lastActive = now.Add(more - m.s.cfg.KeepAliveTimeout)
+				continue
+			}
 		}
 		var re *requestError
 		if errors.As(why, &re) {

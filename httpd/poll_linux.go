@@ -137,3 +137,21 @@ func pollKernel(efd int, conns []net.Conn, timeout time.Duration) (woken bool, r
 	}
 	return efd >= 0 && fds[len(conns)].Revents != 0, ready, nil
 }
+
+// kernelSendQueued is SIOCOUTQ on a kernel socket: the bytes written and
+// not yet acknowledged by the peer (0 if nc is not a kernel socket).
+func kernelSendQueued(nc net.Conn) int {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return 0
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	rc.Control(func(fd uintptr) {
+		n, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
+	})
+	return n
+}

@@ -23,3 +23,6 @@ func (kernelPoller) wakeable() (poll func(ln net.Listener, conns []net.Conn, tim
 		return false, nil, errors.New("no poller for kernel sockets on this system")
 	}, func() {}, func() {}
 }
+
+// kernelSendQueued is 0 where the send queue cannot be asked for.
+func kernelSendQueued(net.Conn) int { return 0 }

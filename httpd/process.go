@@ -14,6 +14,9 @@ import (
 type transaction struct {
 	req  *Request
 	head *head
+	// closeAs is the reason CloseCounts gives if the connection closes
+	// after this response; "" is CloseResponse.
+	closeAs string
 
 	forceClose bool   // steps 1 to 3 decided the connection must close
 	closeWhy   string // and why

@@ -43,6 +43,15 @@ func (c *conn) finish(tx *transaction, res *Resource) bool {
 	r := c.build(tx, res)
 	c.send(tx, r)
 	c.logTransaction(tx)
+	switch {
+	case tx.keep:
+	case tx.sendErr != nil:
+		c.s.closes.add(CloseSendFailed)
+	case tx.closeAs != "":
+		c.s.closes.add(tx.closeAs)
+	default:
+		c.s.closes.add(CloseResponse)
+	}
 	return tx.keep
 }
 
@@ -303,7 +312,6 @@ func (c *conn) decideKeep(tx *transaction) (bool, string) {
 
 // Step 6, send: write the status line, the header fields and the body.
 func (c *conn) send(tx *transaction, r *response) {
-	cfg := &c.s.cfg
 	var b strings.Builder
 	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", r.status, statusText(r.status))
 	for _, f := range r.fields {
@@ -314,7 +322,7 @@ func (c *conn) send(tx *transaction, r *response) {
 	}
 	b.WriteString("\r\n")
 
-	c.nc.SetWriteDeadline(time.Now().Add(cfg.IdleTimeout))
+	c.armWriteDeadline()
 	n, err := c.bw.WriteString(b.String())
 	var body int64
 	if err == nil && !r.noBody {
@@ -337,7 +345,6 @@ func (c *conn) send(tx *transaction, r *response) {
 	if r.file != nil {
 		r.file.Close()
 	}
-	c.nc.SetWriteDeadline(time.Time{})
 	c.served++
 	tx.headerBytes, tx.bodyBytes, tx.sendErr = n, body, err
 

@@ -35,6 +35,7 @@ type Server struct {
 	ev        *eventPool         // "event": the workers
 
 	lingerers atomic.Int32 // goroutines closing refused connections gently
+	closes    closeCounts  // connections closed, by reason (closes.go)
 	logMu     sync.Mutex   // one log line at a time
 }
 

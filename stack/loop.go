@@ -181,6 +181,10 @@ type waiter struct {
 	timedOut bool
 	woken    bool
 	timer    clock.Timer
+	// fn, if set, is run on the loop when the waiter is woken, instead
+	// of resuming a parked goroutine (no goroutine waits on it): a
+	// readiness callback, as Poller's watch registers.
+	fn func()
 }
 
 // park waits for w to be woken by the loop; the goroutine stops counting as
@@ -204,6 +208,10 @@ func (l *Loop) wake(w *waiter) {
 	w.woken = true
 	if w.timer != nil {
 		w.timer.Stop()
+	}
+	if w.fn != nil {
+		w.fn()
+		return
 	}
 	if !l.looping {
 		// No loop runs (the caller owns the state directly, e.g. a

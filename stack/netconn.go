@@ -192,3 +192,16 @@ func (c *Conn) Info() tcp.Info {
 	})
 	return in
 }
+
+// SendQueued is the bytes written to the connection and not yet
+// acknowledged by the peer (Linux's SIOCOUTQ): a web server asks it
+// before closing a persistent connection as idle (httpd).
+func (c *Conn) SendQueued() int {
+	n := 0
+	c.h.loop.Do(func() {
+		if s, err := c.h.get(c.fd); err == nil && s.tcp != nil {
+			n = s.tcp.Info().SendQueued
+		}
+	})
+	return n
+}

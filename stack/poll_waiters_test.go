@@ -64,3 +64,83 @@ func TestPollLeavesNoWaiters(t *testing.T) {
 		t.Errorf("after %d polls woken by the busy socket, the quiet socket's wait queues hold %d waiters; want 0", rounds, left)
 	}
 }
+
+// A poll waits only on the conditions it asks for: a poll for POLLIN on
+// a connection whose sent data is being acknowledged is not woken by the
+// room each ACK frees (an event loop would otherwise wake, find nothing
+// to read and poll again once per acknowledged response), while the
+// peer's FIN, which a reader must see, still ends it.
+func TestPollWaitsOnlyForWhatItAsks(t *testing.T) {
+	p, err := NewPair(TopologyConfig{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, c := p.Server, p.Client
+	addr := netip.MustParseAddrPort("10.0.0.2:8080")
+	ln, _ := h.Socket(AF_INET, SOCK_STREAM)
+	if err := h.Bind(ln, addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Listen(ln, 4); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		readable, writable int // the server socket's waiters during the poll
+		revents            int
+		done               bool
+	)
+	srv := FD(-1)
+	p.Net.Go(func() {
+		fd, _, err := h.Accept(ln)
+		if err != nil {
+			t.Error(err)
+			done = true
+			return
+		}
+		srv = fd
+		// 64 KB to the client: its ACKs free send space while the
+		// server polls for input only.
+		if _, err := h.Write(fd, make([]byte, 64<<10)); err != nil {
+			t.Error(err)
+		}
+		fds := []PollFD{{FD: fd, Events: POLLIN}}
+		if _, err := h.Poll(fds, time.Hour); err != nil {
+			t.Error(err)
+		}
+		revents = fds[0].Revents
+		done = true
+	})
+	p.Net.Go(func() {
+		fd, _ := c.Socket(AF_INET, SOCK_STREAM)
+		if err := c.Connect(fd, addr); err != nil {
+			t.Error(err)
+			return
+		}
+		buf := make([]byte, 64<<10)
+		for got := 0; got < 64<<10; {
+			n, err := c.Read(fd, buf)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got += n
+		}
+		c.Poll(nil, time.Second) // every ACK has reached the server
+		h.loop.Do(func() {
+			s, _ := h.get(srv)
+			readable, writable = len(s.readable.waiters), len(s.writable.waiters)
+		})
+		c.Close(fd)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.Net.RunUntil(ctx, func() bool { return done }); err != nil {
+		t.Fatal(err)
+	}
+	if readable != 1 || writable != 0 {
+		t.Errorf("a poll for POLLIN waits on %d readable and %d writable queues; want 1 and 0", readable, writable)
+	}
+	if revents&POLLIN == 0 {
+		t.Errorf("the client's FIN ended the poll with revents %#x; want POLLIN", revents)
+	}
+}

@@ -74,6 +74,13 @@ func (p Poller) PollListener(ln net.Listener, conns []net.Conn, timeout time.Dur
 type pollWake struct {
 	pending bool // wake was called since the last poll that saw it
 	q       waitQueue
+
+	// The loop's poll set and its answer, kept between calls (one
+	// event loop polls from one goroutine) rather than made anew for
+	// every poll, as epoll keeps its interest list.
+	fds    []PollFD
+	ready  []int
+	queues []*waitQueue
 }
 
 // Wakeable returns a poll for one event loop (PollListener's, where ln
@@ -84,7 +91,10 @@ type pollWake struct {
 // its request. wake is a socket call (it goes through the host's loop),
 // so in virtual time it is as deterministic as a write.
 func (p Poller) Wakeable() (poll func(ln net.Listener, conns []net.Conn, timeout time.Duration) (acceptable bool, ready []int, err error), wake func()) {
-	wk := &pollWake{}
+	return p.wakeable(&pollWake{})
+}
+
+func (p Poller) wakeable(wk *pollWake) (poll func(ln net.Listener, conns []net.Conn, timeout time.Duration) (acceptable bool, ready []int, err error), wake func()) {
 	h := p.Host
 	wake = func() {
 		h.loop.Do(func() {
@@ -93,13 +103,13 @@ func (p Poller) Wakeable() (poll func(ln net.Listener, conns []net.Conn, timeout
 		})
 	}
 	poll = func(ln net.Listener, conns []net.Conn, timeout time.Duration) (bool, []int, error) {
-		fds := make([]PollFD, len(conns), len(conns)+1)
+		fds := wk.fds[:0]
 		for i, c := range conns {
 			pc, ok := c.(*Conn)
 			if !ok || pc.h != h {
 				return false, nil, fmt.Errorf("stack.Poller: connection %d is not a socket of host %s", i, h.Name)
 			}
-			fds[i] = PollFD{FD: pc.fd, Events: POLLIN}
+			fds = append(fds, PollFD{FD: pc.fd, Events: POLLIN})
 		}
 		if ln != nil {
 			l, ok := ln.(*listener)
@@ -108,18 +118,57 @@ func (p Poller) Wakeable() (poll func(ln net.Listener, conns []net.Conn, timeout
 			}
 			fds = append(fds, PollFD{FD: l.fd, Events: POLLIN})
 		}
+		wk.fds = fds
 		if _, err := h.poll(fds, timeout, wk); err != nil {
 			return false, nil, err
 		}
-		var ready []int
+		// ready is valid until the next call, which the loop makes
+		// only once it has handled this one's.
+		ready := wk.ready[:0]
 		for i, f := range fds[:len(conns)] {
 			if f.Revents != 0 {
 				ready = append(ready, i)
 			}
 		}
+		wk.ready = ready
 		return ln != nil && fds[len(conns)].Revents != 0, ready, nil
 	}
 	return poll, wake
+}
+
+// WatchWakeable is Wakeable with watch: watch(c) makes the loop's poll
+// return (as wake does) once c has something to read, or at once if it
+// already has; it does not wake the loop before that. An event loop's
+// worker that gives a persistent connection back calls it rather than
+// wake, so that the loop is not woken just to add the connection to its
+// poll set and wait again: it wakes when the next request arrives, as a
+// connection re-armed in an epoll(7) set with EPOLLONESHOT wakes
+// epoll_wait only when it is ready. The watch ends once it has fired or
+// the socket is closed.
+func (p Poller) WatchWakeable() (poll func(ln net.Listener, conns []net.Conn, timeout time.Duration) (acceptable bool, ready []int, err error), wake func(), watch func(c net.Conn)) {
+	wk := &pollWake{}
+	poll, wake = p.wakeable(wk)
+	h := p.Host
+	fire := func() {
+		wk.pending = true
+		wk.q.wakeAll(h.loop)
+	}
+	watch = func(c net.Conn) {
+		pc, ok := c.(*Conn)
+		if !ok || pc.h != h {
+			wake()
+			return
+		}
+		h.loop.Do(func() {
+			s, err := h.get(pc.fd)
+			if err != nil || h.revents(PollFD{FD: pc.fd, Events: POLLIN}) != 0 {
+				fire()
+				return
+			}
+			s.readable.add(&waiter{fn: fire})
+		})
+	}
+	return poll, wake, watch
 }
 
 // Now is the host's clock as a time, so a multiplexer measures its

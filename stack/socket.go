@@ -770,7 +770,7 @@ func (h *Host) poll(fds []PollFD, timeout time.Duration, wk *pollWake) (int, err
 	var queues []*waitQueue
 	var err error
 	if wk != nil {
-		queues = append(queues, &wk.q)
+		queues = append(wk.queues[:0], &wk.q)
 	}
 	h.loop.Do(func() {
 		for _, p := range fds {
@@ -778,9 +778,25 @@ func (h *Host) poll(fds []PollFD, timeout time.Duration, wk *pollWake) (int, err
 			if e != nil {
 				continue
 			}
-			queues = append(queues, &s.readable, &s.writable, &s.acceptable)
+			// Only the queues of the events asked for: a poll for
+			// POLLIN that an ACK freeing send space woke would
+			// find nothing and wait again (an event loop's poll
+			// would wake once per acknowledged response). Errors,
+			// FINs and the end of a connection wake readers too
+			// (tcp.ReadyRead, tcp.ReadyClosed), so POLLERR and
+			// POLLHUP are still seen.
+			queues = append(queues, &s.readable)
+			if p.Events&POLLIN != 0 {
+				queues = append(queues, &s.acceptable)
+			}
+			if p.Events&POLLOUT != 0 {
+				queues = append(queues, &s.writable)
+			}
 		}
 	})
+	if wk != nil {
+		wk.queues = queues
+	}
 	ready := 0
 	check := func() bool {
 		ready = 0

@@ -9,7 +9,10 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/packetwalk/packetwalk/httpd"
 )
 
 // serve --expvar ADDR: Go's expvar page (/debug/vars: the memory
@@ -19,6 +22,27 @@ import (
 // --viz, is a step log sink).
 
 var publishGoroutines sync.Once
+
+// expvarServer is the httpd whose connection closes by reason the expvar
+// page shows (httpd_closes): the one serve runs now.
+var (
+	expvarServer  atomic.Pointer[httpd.Server]
+	publishCloses sync.Once
+)
+
+// publishCloseCounts shows s's CloseCounts on the expvar page as
+// httpd_closes.
+func publishCloseCounts(s *httpd.Server) {
+	expvarServer.Store(s)
+	publishCloses.Do(func() {
+		expvar.Publish("httpd_closes", expvar.Func(func() any {
+			if s := expvarServer.Load(); s != nil {
+				return s.CloseCounts()
+			}
+			return nil
+		}))
+	})
+}
 
 func startExpvar(addr string) (func(), error) {
 	if addr == "" {

@@ -160,7 +160,11 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	if cfg.ErrorLog != nil {
 		mapper.CGIStderr = cfg.ErrorLog
 	}
-	var srv webServer = httpd.New(cfg, mapper, log.Recorder(dh.Name))
+	hs := httpd.New(cfg, mapper, log.Recorder(dh.Name))
+	var srv webServer = hs
+	if f.expvar != "" {
+		publishCloseCounts(hs)
+	}
 	if f.server == "nethttp" {
 		srv = netHTTPServer(cfg, root)
 		docDesc += "; Go's net/http serves it, not httpd: no http steps"

@@ -115,7 +115,13 @@ type Config struct {
 	HeaderTimeout time.Duration
 	// KeepAliveTimeout is how long a persistent connection may stay
 	// silent between requests; it is announced in "Keep-Alive:
-	// timeout=N". Default 5 s.
+	// timeout=N". Default 30 s in the "event" architecture, where an
+	// idle connection holds no worker (nginx's is 75 s), so that a
+	// request lost four times in a row still finds its connection open
+	// (RFC 6298's backoff: 1+2+4+8 = 15 s; RFC 9112 §9.5 lets a server
+	// close an idle connection, but a client such as wrk does not retry
+	// the request it had just sent); 5 s (Apache's) in the others, where
+	// an idle persistent connection holds a worker or a thread.
 	KeepAliveTimeout time.Duration
 	// KeepAliveMax is how many requests one connection may carry.
 	// Default 100.
@@ -273,6 +279,7 @@ const (
 	defaultIdleTimeout      = 60 * time.Second
 	defaultHeaderTimeout    = 10 * time.Second
 	defaultKeepAliveTimeout = 5 * time.Second
+	eventKeepAliveTimeout   = 30 * time.Second
 	defaultKeepAliveMax     = 100
 	defaultLogFormat        = "common"
 	defaultCompressMinBytes = 256
@@ -331,6 +338,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.KeepAliveTimeout <= 0 {
 		c.KeepAliveTimeout = defaultKeepAliveTimeout
+		if c.Arch == "event" {
+			c.KeepAliveTimeout = eventKeepAliveTimeout
+		}
 	}
 	if c.KeepAliveMax <= 0 {
 		c.KeepAliveMax = defaultKeepAliveMax
@@ -511,7 +521,7 @@ func LoadConfig(path string) (Config, error) {
 //	MaxQueue 256               # event: complete requests waiting for a worker
 //	MaxConnections 1024
 //	KeepAlive On               # Off: one request per connection
-//	KeepAliveTimeout 5
+//	KeepAliveTimeout 30            # seconds; default 30 in event, 5 in the others
 //	MaxKeepAliveRequests 100
 //	Timeout 60                 # IdleTimeout
 //	RequestHeaderTimeout 10

@@ -271,7 +271,7 @@ func TestServerHTTP10KeepAlive(t *testing.T) {
 		if got := resp.Header.Get("Connection"); got != "Keep-Alive" {
 			t.Fatalf("Connection: %q", got)
 		}
-		if got, want := resp.Header.Get("Keep-Alive"), "timeout=5, max="+wantMax; got != want {
+		if got, want := resp.Header.Get("Keep-Alive"), "timeout=30, max="+wantMax; got != want {
 			t.Fatalf("Keep-Alive: %q, want %q", got, want)
 		}
 	}

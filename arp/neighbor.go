@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/packetwalk/packetwalk/clock"
@@ -176,8 +175,11 @@ type ARP struct {
 	rec   *viz.Recorder
 
 	addrs []netip.Addr // the addresses we answer for, in the order added
-	cache map[netip.Addr]*neighbor
-	txBuf []byte // reused for requests and replies: Transmit copies
+	// addrsText is addrs as %v prints it, made when an address is added
+	// rather than by every request for another host's address.
+	addrsText string
+	cache     map[netip.Addr]*neighbor
+	txBuf     []byte // reused for requests and replies: Transmit copies
 }
 
 // neighbor is one cache entry.
@@ -190,9 +192,6 @@ type neighbor struct {
 	requests int           // requests sent in this round of resolution
 	timer    clock.Timer   // retry (INCOMPLETE), expiry (REACHABLE), hold (FAILED)
 	queue    []pendingPacket
-
-	// The entry's addresses as text, made once for the step log: every
-	// packet to this neighbour logs them (logtext.go).
 }
 
 // pendingPacket is a packet waiting for its next hop's MAC address. It
@@ -230,9 +229,10 @@ func (a *ARP) AddAddress(ip netip.Addr) {
 		return
 	}
 	a.addrs = append(a.addrs, ip)
+	a.addrsText = fmt.Sprint(a.addrs)
 	// Our own address is not a neighbour: forget anything learned for it.
 	if e := a.cache[ip]; e != nil {
-		a.dropQueue(e, "address", fmt.Sprintf("%s became one of our own addresses", ip))
+		a.dropQueue(e, "address", "%s became one of our own addresses: packet dropped after waiting %v", -1)
 		a.remove(e)
 	}
 }
@@ -274,8 +274,8 @@ func (a *ARP) Output(nextHop netip.Addr, t nic.EtherType, payload []byte, id uin
 		// The IP layer decides broadcast and multicast itself; reaching
 		// here is its mistake, but it still gets a named drop.
 		if a.rec.On() {
-			a.emit(viz.Event{Step: "lookup", Verdict: viz.Drop, Reason: viz.ReasonARPUnresolved, Frame: id,
-				Msg: fmt.Sprintf("cannot resolve %v: ARP resolves unicast IPv4 next hops only", nextHop)})
+			a.step(viz.Event{Step: "lookup", Verdict: viz.Drop, Reason: viz.ReasonARPUnresolved, Frame: id}, nil,
+				"cannot resolve %v: ARP resolves unicast IPv4 next hops only", viz.Addr(nextHop))
 			a.rec.EndWalk(id)
 		}
 		return fmt.Errorf("%w: next hop %v is not a unicast IPv4 address", ErrUnresolved, nextHop)
@@ -294,9 +294,9 @@ func (a *ARP) Output(nextHop netip.Addr, t nic.EtherType, payload []byte, id uin
 	switch {
 	case e == nil:
 		if a.rec.On() {
-			a.emit(viz.Event{Step: "lookup", Verdict: viz.Pass, Frame: id,
-				Msg:    fmt.Sprintf("%s not in the ARP cache: resolving", nextHop),
-				Fields: []viz.Field{viz.F("ip", nextHop.String()), viz.F("hit", "false")}})
+			a.step(viz.Event{Step: "lookup", Verdict: viz.Pass, Frame: id},
+				[]viz.Field{viz.Fv("ip", viz.Addr(nextHop)), viz.F("hit", "false")},
+				"%s not in the ARP cache: resolving", viz.Addr(nextHop))
 		}
 		e = a.insert(nextHop, NeighborIncomplete, id)
 		e.src = a.sourceIP(t, payload)
@@ -316,27 +316,27 @@ func (a *ARP) Output(nextHop netip.Addr, t nic.EtherType, payload []byte, id uin
 	case e.state == NeighborIncomplete:
 		if len(e.queue) >= a.cfg.QueueLimit {
 			if a.rec.On() {
-				a.emit(viz.Event{Step: "queue", Verdict: viz.Drop, Reason: viz.ReasonARPQueueFull, Frame: id,
-					Msg:    fmt.Sprintf("%d packets already wait for %s (queue limit %d)", len(e.queue), nextHop, a.cfg.QueueLimit),
-					Fields: []viz.Field{viz.F("ip", nextHop.String()), viz.F("limit", fmt.Sprint(a.cfg.QueueLimit))}})
+				a.step(viz.Event{Step: "queue", Verdict: viz.Drop, Reason: viz.ReasonARPQueueFull, Frame: id},
+					[]viz.Field{viz.Fv("ip", viz.Addr(nextHop)), viz.Fv("limit", viz.Int(a.cfg.QueueLimit))},
+					"%d packets already wait for %s (queue limit %d)", viz.Int(len(e.queue)), viz.Addr(nextHop), viz.Int(a.cfg.QueueLimit))
 				a.rec.EndWalk(id)
 			}
 			return ErrQueueFull
 		}
 		if a.rec.On() {
-			a.emit(viz.Event{Step: "lookup", Verdict: viz.Pass, Frame: id,
-				Msg:    fmt.Sprintf("%s is INCOMPLETE: request %d of %d is out", nextHop, e.requests, a.cfg.MaxRequests),
-				Fields: []viz.Field{viz.F("ip", nextHop.String()), viz.F("hit", "false"), viz.F("state", e.state.String())}})
+			a.step(viz.Event{Step: "lookup", Verdict: viz.Pass, Frame: id},
+				[]viz.Field{viz.Fv("ip", viz.Addr(nextHop)), viz.F("hit", "false"), viz.F("state", e.state.String())},
+				"%s is INCOMPLETE: request %d of %d is out", viz.Addr(nextHop), viz.Int(e.requests), viz.Int(a.cfg.MaxRequests))
 		}
 		a.enqueue(e, t, payload, id)
 		return nil
 
 	default: // NeighborFailed
 		if a.rec.On() {
-			a.emit(viz.Event{Step: "lookup", Verdict: viz.Drop, Reason: viz.ReasonARPUnresolved, Frame: id,
-				Msg: fmt.Sprintf("%s is FAILED: no answer to %d requests; trying again in %v",
-					nextHop, a.cfg.MaxRequests, e.updated+a.cfg.FailedTimeout-now),
-				Fields: []viz.Field{viz.F("ip", nextHop.String()), viz.F("state", e.state.String())}})
+			a.step(viz.Event{Step: "lookup", Verdict: viz.Drop, Reason: viz.ReasonARPUnresolved, Frame: id},
+				[]viz.Field{viz.Fv("ip", viz.Addr(nextHop)), viz.F("state", e.state.String())},
+				"%s is FAILED: no answer to %d requests; trying again in %v",
+				viz.Addr(nextHop), viz.Int(a.cfg.MaxRequests), viz.Dur(e.updated+a.cfg.FailedTimeout-now))
 			a.rec.EndWalk(id)
 		}
 		return ErrUnresolved
@@ -369,10 +369,10 @@ func (a *ARP) sourceIP(t nic.EtherType, payload []byte) netip.Addr {
 func (a *ARP) enqueue(e *neighbor, t nic.EtherType, payload []byte, id uint64) {
 	e.queue = append(e.queue, pendingPacket{t: t, payload: slices.Clone(payload), id: id, queuedAt: a.clock.Now()})
 	if a.rec.On() {
-		a.emit(viz.Event{Step: "queue", Verdict: viz.Pass, Frame: id,
-			Msg: fmt.Sprintf("queued %d/%d while waiting for %s's MAC address", len(e.queue), a.cfg.QueueLimit, e.ip),
-			Fields: []viz.Field{viz.F("ip", e.ip.String()), viz.F("queued", fmt.Sprint(len(e.queue))),
-				viz.F("limit", fmt.Sprint(a.cfg.QueueLimit))}})
+		a.step(viz.Event{Step: "queue", Verdict: viz.Pass, Frame: id},
+			[]viz.Field{viz.Fv("ip", viz.Addr(e.ip)), viz.Fv("queued", viz.Int(len(e.queue))),
+				viz.Fv("limit", viz.Int(a.cfg.QueueLimit))},
+			"queued %d/%d while waiting for %s's MAC address", viz.Int(len(e.queue)), viz.Int(a.cfg.QueueLimit), viz.Addr(e.ip))
 	}
 }
 
@@ -382,10 +382,10 @@ func (a *ARP) solicit(e *neighbor) {
 	id := a.rec.NewFrameID()
 	a.txBuf = Append(a.txBuf[:0], Request, a.nic.MAC(), e.src, nic.MAC{}, e.ip)
 	if a.rec.On() {
-		a.emit(viz.Event{Step: "request", Verdict: viz.Send, Frame: id,
-			Msg: fmt.Sprintf("who-has %s? tell %s (request %d of %d, broadcast)", e.ip, e.src, e.requests, a.cfg.MaxRequests),
-			Fields: []viz.Field{viz.F("op", "request"), viz.F("target_ip", e.ip.String()), viz.F("sender_ip", e.src.String()),
-				viz.F("attempt", fmt.Sprint(e.requests))}})
+		a.step(viz.Event{Step: "request", Verdict: viz.Send, Frame: id},
+			[]viz.Field{viz.F("op", "request"), viz.Fv("target_ip", viz.Addr(e.ip)), viz.Fv("sender_ip", viz.Addr(e.src)),
+				viz.Fv("attempt", viz.Int(e.requests))},
+			"who-has %s? tell %s (request %d of %d, broadcast)", viz.Addr(e.ip), viz.Addr(e.src), viz.Int(e.requests), viz.Int(a.cfg.MaxRequests))
 	}
 	// A transmit error (no carrier) is logged by the NIC; the retry timer
 	// tries again and, in the end, the queued packets get a named drop.
@@ -412,16 +412,18 @@ func (a *ARP) retry(e *neighbor) {
 func (a *ARP) fail(e *neighbor) {
 	now := a.clock.Now()
 	if a.rec.On() {
-		hold := fmt.Sprintf("FAILED for %v", a.cfg.FailedTimeout)
+		fields := []viz.Field{viz.Fv("ip", viz.Addr(e.ip)), viz.Fv("requests", viz.Int(e.requests))}
 		if a.cfg.FailedTimeout < 0 {
-			hold = "deleted"
+			a.step(viz.Event{Step: "failed"}, fields,
+				"no reply from %s to %d requests: entry deleted, %d queued packet(s) dropped",
+				viz.Addr(e.ip), viz.Int(e.requests), viz.Int(len(e.queue)))
+		} else {
+			a.step(viz.Event{Step: "failed"}, fields,
+				"no reply from %s to %d requests: entry FAILED for %v, %d queued packet(s) dropped",
+				viz.Addr(e.ip), viz.Int(e.requests), viz.Dur(a.cfg.FailedTimeout), viz.Int(len(e.queue)))
 		}
-		a.emit(viz.Event{Step: "failed",
-			Msg: fmt.Sprintf("no reply from %s to %d requests: entry %s, %d queued packet(s) dropped",
-				e.ip, e.requests, hold, len(e.queue)),
-			Fields: []viz.Field{viz.F("ip", e.ip.String()), viz.F("requests", fmt.Sprint(e.requests))}})
 	}
-	a.dropQueue(e, "failed", fmt.Sprintf("%s did not answer %d ARP requests", e.ip, e.requests))
+	a.dropQueue(e, "failed", "%s did not answer %d ARP requests: packet dropped after waiting %v", e.requests)
 	if a.cfg.FailedTimeout < 0 {
 		a.remove(e)
 		return
@@ -431,22 +433,28 @@ func (a *ARP) fail(e *neighbor) {
 	e.timer = a.clock.AfterFunc(a.cfg.FailedTimeout, func() {
 		if a.cache[e.ip] == e && e.state == NeighborFailed {
 			if a.rec.On() {
-				a.emit(viz.Event{Step: "expire",
-					Msg:    fmt.Sprintf("%s: FAILED entry removed; the next packet will ask again", e.ip),
-					Fields: []viz.Field{viz.F("ip", e.ip.String()), viz.F("state", e.state.String())}})
+				a.step(viz.Event{Step: "expire"},
+					[]viz.Field{viz.Fv("ip", viz.Addr(e.ip)), viz.F("state", e.state.String())},
+					"%s: FAILED entry removed; the next packet will ask again", viz.Addr(e.ip))
 			}
 			a.remove(e)
 		}
 	})
 }
 
-// dropQueue drops every packet waiting on e with arp_unresolved.
-func (a *ARP) dropQueue(e *neighbor, step, why string) {
+// dropQueue drops every packet waiting on e with arp_unresolved. format
+// says why, of e's address, count (unless it is negative) and the time
+// the packet waited.
+func (a *ARP) dropQueue(e *neighbor, step, format string, count int) {
 	for _, p := range e.queue {
 		if a.rec.On() {
-			a.emit(viz.Event{Step: step, Verdict: viz.Drop, Reason: viz.ReasonARPUnresolved, Frame: p.id,
-				Msg:    fmt.Sprintf("%s: packet dropped after waiting %v", why, a.clock.Now()-p.queuedAt),
-				Fields: []viz.Field{viz.F("ip", e.ip.String())}})
+			ev := viz.Event{Step: step, Verdict: viz.Drop, Reason: viz.ReasonARPUnresolved, Frame: p.id}
+			fields := []viz.Field{viz.Fv("ip", viz.Addr(e.ip))}
+			if count >= 0 {
+				a.step(ev, fields, format, viz.Addr(e.ip), viz.Int(count), viz.Dur(a.clock.Now()-p.queuedAt))
+			} else {
+				a.step(ev, fields, format, viz.Addr(e.ip), viz.Dur(a.clock.Now()-p.queuedAt))
+			}
 			a.rec.EndWalk(p.id)
 		}
 	}
@@ -460,10 +468,10 @@ func (a *ARP) flush(e *neighbor) {
 	e.queue = nil
 	for i, p := range q {
 		if a.rec.On() {
-			a.emit(viz.Event{Step: "resolved", Verdict: viz.Pass, Frame: p.id,
-				Msg: fmt.Sprintf("%s is-at %s: sending queued packet %d of %d (waited %v)",
-					e.ip, e.mac, i+1, len(q), a.clock.Now()-p.queuedAt),
-				Fields: []viz.Field{viz.F("ip", e.ip.String()), viz.F("mac", e.mac.String())}})
+			a.step(viz.Event{Step: "resolved", Verdict: viz.Pass, Frame: p.id},
+				[]viz.Field{viz.Fv("ip", viz.Addr(e.ip)), viz.Fv("mac", viz.MAC(e.mac))},
+				"%s is-at %s: sending queued packet %d of %d (waited %v)",
+				viz.Addr(e.ip), viz.MAC(e.mac), viz.Int(i+1), viz.Int(len(q)), viz.Dur(a.clock.Now()-p.queuedAt))
 		}
 		// Transmit logs its own drops (tx_too_long, no_carrier).
 		_ = a.nic.Transmit(e.mac, p.t, p.payload, p.id)
@@ -497,13 +505,13 @@ func (a *ARP) evictOldest(forIP netip.Addr, frame uint64) {
 		return
 	}
 	if a.rec.On() {
-		a.emit(viz.Event{Step: "evict", Frame: frame,
-			Msg: fmt.Sprintf("cache full (%d entries): evicted %s (%s, confirmed %v ago) to make room for %s",
-				len(a.cache), victim.ip, victim.state, a.clock.Now()-victim.updated, forIP),
-			Fields: []viz.Field{viz.F("ip", victim.ip.String()), viz.F("state", victim.state.String()),
-				viz.F("for", forIP.String())}})
+		a.step(viz.Event{Step: "evict", Frame: frame},
+			[]viz.Field{viz.Fv("ip", viz.Addr(victim.ip)), viz.F("state", victim.state.String()),
+				viz.Fv("for", viz.Addr(forIP))},
+			"cache full (%d entries): evicted %s (%s, confirmed %v ago) to make room for %s",
+			viz.Int(len(a.cache)), viz.Addr(victim.ip), viz.Str(victim.state.String()), viz.Dur(a.clock.Now()-victim.updated), viz.Addr(forIP))
 	}
-	a.dropQueue(victim, "evict", fmt.Sprintf("the entry for %s was evicted before it resolved", victim.ip))
+	a.dropQueue(victim, "evict", "the entry for %s was evicted before it resolved: packet dropped after waiting %v", -1)
 	a.remove(victim)
 }
 
@@ -521,10 +529,10 @@ func (a *ARP) remove(e *neighbor) {
 // expire deletes a REACHABLE entry that was not confirmed for CacheTimeout.
 func (a *ARP) expire(e *neighbor) {
 	if a.rec.On() {
-		a.emit(viz.Event{Step: "expire",
-			Msg: fmt.Sprintf("%s (%s) expired: not confirmed for %v", e.ip, e.mac, a.clock.Now()-e.updated),
-			Fields: []viz.Field{viz.F("ip", e.ip.String()), viz.F("mac", e.mac.String()),
-				viz.F("timeout", a.cfg.CacheTimeout.String())}})
+		a.step(viz.Event{Step: "expire"},
+			[]viz.Field{viz.Fv("ip", viz.Addr(e.ip)), viz.Fv("mac", viz.MAC(e.mac)),
+				viz.Fv("timeout", viz.Dur(a.cfg.CacheTimeout))},
+			"%s (%s) expired: not confirmed for %v", viz.Addr(e.ip), viz.MAC(e.mac), viz.Dur(a.clock.Now()-e.updated))
 	}
 	a.remove(e)
 }
@@ -589,29 +597,37 @@ func (a *ARP) Receive(f nic.RxFrame) {
 	p := Packet(f.Payload)
 	if !p.valid() { // Check, without building an error nobody may read
 		if a.rec.On() {
-			a.dropRx(f.ID, "check", viz.ReasonARPMalformed, ErrMalformed.Error()+": "+p.malformed())
+			format, args, n := p.malformedStep()
+			a.dropRx(f.ID, "check", viz.ReasonARPMalformed, malformedPrefix+format, args[:n]...)
 		}
 		return
 	}
 	if f.Class == nic.ClassOtherHost {
 		if a.rec.On() {
-			a.dropRx(f.ID, "check", viz.ReasonMACNotMine,
-				fmt.Sprintf("%s seen in promiscuous mode, sent to %s: ARP does not learn from other hosts' frames", p, f.Dst))
+			kind, args, n := p.summaryArgs()
+			args[n] = viz.MAC(f.Dst)
+			a.dropRx(f.ID, "check", viz.ReasonMACNotMine, promiscuousFormats[kind], args[:n+1]...)
 		}
 		return
 	}
 	op, sha, spa, tpa := p.Op(), p.SenderMAC(), p.SenderIP(), p.TargetIP()
 	if a.rec.On() {
-		a.emit(viz.Event{Step: "check", Verdict: viz.Pass, Frame: f.ID, Msg: p.String(),
-			Fields: []viz.Field{viz.F("op", strings.ToLower(op.String())), viz.F("sender_mac", sha.String()), viz.F("sender_ip", spa.String()),
-				viz.F("target_mac", p.TargetMAC().String()), viz.F("target_ip", tpa.String())}})
+		opName := "request"
+		if op == Reply {
+			opName = "reply"
+		}
+		kind, args, n := p.summaryArgs()
+		a.step(viz.Event{Step: "check", Verdict: viz.Pass, Frame: f.ID},
+			[]viz.Field{viz.F("op", opName), viz.Fv("sender_mac", viz.MAC(sha)), viz.Fv("sender_ip", viz.Addr(spa)),
+				viz.Fv("target_mac", viz.MAC(p.TargetMAC())), viz.Fv("target_ip", viz.Addr(tpa))},
+			summaryFormats[kind], args[:n]...)
 	}
 	// A group MAC or IP cannot be one station's address; learning it would
 	// send unicast traffic to everyone.
 	if sha.IsMulticast() || spa.IsMulticast() || spa == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		if a.rec.On() {
 			a.dropRx(f.ID, "check", viz.ReasonARPMalformed,
-				fmt.Sprintf("sender %s / %s is a group address, not a station", spa, sha))
+				"sender %s / %s is a group address, not a station", viz.Addr(spa), viz.MAC(sha))
 		}
 		return
 	}
@@ -621,11 +637,12 @@ func (a *ARP) Receive(f nic.RxFrame) {
 	}
 	if a.owns(spa) {
 		if a.rec.On() {
-			msg := fmt.Sprintf("%s claims our address %s: address conflict (RFC 5227 section 2.4)", sha, spa)
 			if sha == a.nic.MAC() {
-				msg = fmt.Sprintf("our own packet for %s came back", tpa)
+				a.dropRx(f.ID, "conflict", viz.ReasonARPConflict, "our own packet for %s came back", viz.Addr(tpa))
+			} else {
+				a.dropRx(f.ID, "conflict", viz.ReasonARPConflict,
+					"%s claims our address %s: address conflict (RFC 5227 section 2.4)", viz.MAC(sha), viz.Addr(spa))
 			}
-			a.dropRx(f.ID, "conflict", viz.ReasonARPConflict, msg)
 		}
 		return
 	}
@@ -641,20 +658,26 @@ func (a *ARP) Receive(f nic.RxFrame) {
 		}
 		a.confirm(e, sha)
 		if a.rec.On() {
-			var msg string
+			args := [3]viz.Arg{viz.Addr(spa), viz.MAC(sha)}
+			var format string
 			switch {
 			case was == NeighborIncomplete:
-				msg = fmt.Sprintf("%s is-at %s: resolved after %d request(s)", spa, sha, requests)
+				format, args[2] = "%s is-at %s: resolved after %d request(s)", viz.Int(requests)
 			case was == NeighborFailed:
-				msg = fmt.Sprintf("%s is-at %s: heard at last, FAILED -> REACHABLE", spa, sha)
+				format = "%s is-at %s: heard at last, FAILED -> REACHABLE"
 			case oldMAC != sha:
-				msg = fmt.Sprintf("%s is-at %s: MAC changed (was %s)", spa, sha, oldMAC)
+				format, args[2] = "%s is-at %s: MAC changed (was %s)", viz.MAC(oldMAC)
 			default:
-				msg = fmt.Sprintf("%s is-at %s: confirmed, REACHABLE for %v", spa, sha, a.cfg.CacheTimeout)
+				format, args[2] = "%s is-at %s: confirmed, REACHABLE for %v", viz.Dur(a.cfg.CacheTimeout)
 			}
-			a.emit(viz.Event{Step: "update", Verdict: viz.Pass, Frame: f.ID, Msg: msg,
-				Fields: []viz.Field{viz.F("ip", spa.String()), viz.F("mac", sha.String()),
-					viz.F("from", was.String()), viz.F("to", NeighborReachable.String())}})
+			n := 3
+			if args[2].IsZero() {
+				n = 2
+			}
+			a.step(viz.Event{Step: "update", Verdict: viz.Pass, Frame: f.ID},
+				[]viz.Field{viz.Fv("ip", viz.Addr(spa)), viz.Fv("mac", viz.MAC(sha)),
+					viz.F("from", was.String()), viz.F("to", NeighborReachable.String())},
+				format, args[:n]...)
 		}
 	}
 
@@ -664,20 +687,20 @@ func (a *ARP) Receive(f nic.RxFrame) {
 			e = a.insert(spa, NeighborIncomplete, f.ID)
 			a.confirm(e, sha)
 			if a.rec.On() {
-				a.emit(viz.Event{Step: "learn", Verdict: viz.Pass, Frame: f.ID,
-					Msg:    fmt.Sprintf("learned %s is-at %s (REACHABLE for %v)", spa, sha, a.cfg.CacheTimeout),
-					Fields: []viz.Field{viz.F("ip", spa.String()), viz.F("mac", sha.String())}})
+				a.step(viz.Event{Step: "learn", Verdict: viz.Pass, Frame: f.ID},
+					[]viz.Field{viz.Fv("ip", viz.Addr(spa)), viz.Fv("mac", viz.MAC(sha))},
+					"learned %s is-at %s (REACHABLE for %v)", viz.Addr(spa), viz.MAC(sha), viz.Dur(a.cfg.CacheTimeout))
 			}
 		}
 		if op == Request {
 			if a.rec.On() {
-				a.emit(viz.Event{Step: "request", Verdict: viz.Deliver, Frame: f.ID,
-					Msg: fmt.Sprintf("who-has %s? tell %s: that is me, replying", tpa, spa)})
+				a.step(viz.Event{Step: "request", Verdict: viz.Deliver, Frame: f.ID}, nil,
+					"who-has %s? tell %s: that is me, replying", viz.Addr(tpa), viz.Addr(spa))
 			}
 			a.reply(f.ID, p)
 		} else if a.rec.On() {
-			a.emit(viz.Event{Step: "reply", Verdict: viz.Deliver, Frame: f.ID,
-				Msg: fmt.Sprintf("%s is-at %s", spa, sha)})
+			a.step(viz.Event{Step: "reply", Verdict: viz.Deliver, Frame: f.ID}, nil,
+				"%s is-at %s", viz.Addr(spa), viz.MAC(sha))
 		}
 
 	case p.IsGratuitous():
@@ -686,21 +709,21 @@ func (a *ARP) Receive(f nic.RxFrame) {
 		// step, as we are not its target.
 		if merged {
 			if a.rec.On() {
-				a.emit(viz.Event{Step: "gratuitous", Verdict: viz.Deliver, Frame: f.ID,
-					Msg:    fmt.Sprintf("gratuitous ARP from %s: entry updated, %s is-at %s", spa, spa, sha),
-					Fields: []viz.Field{viz.F("ip", spa.String()), viz.F("mac", sha.String())}})
+				a.step(viz.Event{Step: "gratuitous", Verdict: viz.Deliver, Frame: f.ID},
+					[]viz.Field{viz.Fv("ip", viz.Addr(spa)), viz.Fv("mac", viz.MAC(sha))},
+					"gratuitous ARP from %s: entry updated, %s is-at %s", viz.Addr(spa), viz.Addr(spa), viz.MAC(sha))
 			}
 		} else if a.rec.On() {
 			a.dropRx(f.ID, "gratuitous", viz.ReasonARPNotForMe,
-				fmt.Sprintf("gratuitous ARP from %s ignored: no entry (only existing entries are updated, like Linux arp_accept=0)", spa))
+				"gratuitous ARP from %s ignored: no entry (only existing entries are updated, like Linux arp_accept=0)", viz.Addr(spa))
 		}
 
 	case op == Reply && merged:
 		// A reply meant for another of the sender's askers (or for 0.0.0.0,
 		// answering our probe) still told us where the sender is.
 		if a.rec.On() {
-			a.emit(viz.Event{Step: "reply", Verdict: viz.Deliver, Frame: f.ID,
-				Msg: fmt.Sprintf("%s is-at %s (reply for %s, not ours: used to update the cache)", spa, sha, tpa)})
+			a.step(viz.Event{Step: "reply", Verdict: viz.Deliver, Frame: f.ID}, nil,
+				"%s is-at %s (reply for %s, not ours: used to update the cache)", viz.Addr(spa), viz.MAC(sha), viz.Addr(tpa))
 		}
 
 	default:
@@ -710,7 +733,7 @@ func (a *ARP) Receive(f nic.RxFrame) {
 				what = "reply to"
 			}
 			a.dropRx(f.ID, "target", viz.ReasonARPNotForMe,
-				fmt.Sprintf("%s %s, not one of our addresses %v", what, tpa, a.addrs))
+				"%s %s, not one of our addresses %s", viz.Str(what), viz.Addr(tpa), viz.Str(a.addrsText))
 		}
 	}
 
@@ -728,15 +751,15 @@ func (a *ARP) receiveProbe(f nic.RxFrame, p Packet) {
 	tpa := p.TargetIP()
 	if p.Op() == Request && a.owns(tpa) {
 		if a.rec.On() {
-			a.emit(viz.Event{Step: "probe", Verdict: viz.Deliver, Frame: f.ID,
-				Msg: fmt.Sprintf("ARP probe (RFC 5227) from %s for %s, which is ours: replying to defend it", p.SenderMAC(), tpa)})
+			a.step(viz.Event{Step: "probe", Verdict: viz.Deliver, Frame: f.ID}, nil,
+				"ARP probe (RFC 5227) from %s for %s, which is ours: replying to defend it", viz.MAC(p.SenderMAC()), viz.Addr(tpa))
 		}
 		a.reply(f.ID, p)
 		return
 	}
 	if a.rec.On() {
 		a.dropRx(f.ID, "probe", viz.ReasonARPNotForMe,
-			fmt.Sprintf("ARP probe (RFC 5227) for %s, not ours: sender 0.0.0.0 has nothing to learn", tpa))
+			"ARP probe (RFC 5227) for %s, not ours: sender 0.0.0.0 has nothing to learn", viz.Addr(tpa))
 	}
 }
 
@@ -748,25 +771,27 @@ func (a *ARP) reply(reqID uint64, p Packet) {
 	me, to := p.TargetIP(), p.SenderMAC()
 	a.txBuf = Append(a.txBuf[:0], Reply, a.nic.MAC(), me, to, p.SenderIP())
 	if a.rec.On() {
-		a.emit(viz.Event{Step: "reply", Verdict: viz.Send, Frame: id,
-			Msg: fmt.Sprintf("%s is-at %s (to %s, answering frame %d)", me, a.nic.MAC(), to, reqID),
-			Fields: []viz.Field{viz.F("op", "reply"), viz.F("sender_ip", me.String()), viz.F("target_mac", to.String()),
-				viz.F("request_frame", fmt.Sprint(reqID))}})
+		a.step(viz.Event{Step: "reply", Verdict: viz.Send, Frame: id},
+			[]viz.Field{viz.F("op", "reply"), viz.Fv("sender_ip", viz.Addr(me)), viz.Fv("target_mac", viz.MAC(to)),
+				viz.Fv("request_frame", viz.U64(reqID))},
+			"%s is-at %s (to %s, answering frame %d)", viz.Addr(me), viz.MAC(a.nic.MAC()), viz.MAC(to), viz.U64(reqID))
 	}
 	_ = a.nic.Transmit(to, nic.EtherTypeARP, a.txBuf, id) // Transmit logs its own drops
 }
 
 // ---- Logging ----
 
-// emit logs an ARP step; callers guard it with a.rec.On(), so that the
-// message is not even formatted when nobody listens.
-func (a *ARP) emit(e viz.Event) {
+// step logs an ARP step with its message as a format and typed arguments,
+// made into text by the sinks (issue 15: nothing is formatted on the
+// host's event loop). Callers guard it with a.rec.On(), so that not even
+// the arguments are built when nobody listens.
+func (a *ARP) step(e viz.Event, fields []viz.Field, format string, args ...viz.Arg) {
 	e.Layer = viz.LayerARP
-	a.rec.Emit(e)
+	a.rec.Stepf(e, fields, format, args...)
 }
 
 // dropRx logs the end of a received frame's walk. The driver ends the walk
 // (EndWalk) when Receive returns.
-func (a *ARP) dropRx(id uint64, step string, reason viz.Reason, msg string) {
-	a.emit(viz.Event{Step: step, Verdict: viz.Drop, Reason: reason, Frame: id, Msg: msg})
+func (a *ARP) dropRx(id uint64, step string, reason viz.Reason, format string, args ...viz.Arg) {
+	a.step(viz.Event{Step: step, Verdict: viz.Drop, Reason: reason, Frame: id}, nil, format, args...)
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/packetwalk/packetwalk/nic"
+	"github.com/packetwalk/packetwalk/viz"
 )
 
 // An ARP packet for Ethernet and IPv4 (RFC 826, "Packet format"), the
@@ -138,27 +139,42 @@ func (p Packet) valid() bool {
 
 // malformed returns why p fails Check, or "".
 func (p Packet) malformed() string {
+	format, args, n := p.malformedStep()
+	if format == "" {
+		return ""
+	}
+	return string(viz.AppendFormat(nil, format, args[:n]))
+}
+
+// malformedPrefix begins the message of a malformed packet's drop:
+// ErrMalformed's text, then malformedStep's.
+const malformedPrefix = "malformed ARP packet: "
+
+// malformedStep says why p fails Check as a format and its typed
+// arguments (n of them), for the step log to make into text; "" if p
+// passes.
+func (p Packet) malformedStep() (format string, args [2]viz.Arg, n int) {
 	// The fixed header first: its fields explain a short packet better
 	// than its length does (a 52-byte IPv6-over-ARP packet is "protocol
 	// 0x86dd", not "too short").
 	if len(p) < arpOffSHA {
-		return fmt.Sprintf("%d bytes, shorter than the %d-byte ARP header", len(p), arpOffSHA)
+		return "%d bytes, shorter than the %d-byte ARP header", [2]viz.Arg{viz.Int(len(p)), viz.Int(arpOffSHA)}, 2
 	}
 	switch {
 	case p.HType() != arpHTypeEthernet:
-		return fmt.Sprintf("hardware type %d is not Ethernet (1)", p.HType())
+		return "hardware type %d is not Ethernet (1)", [2]viz.Arg{viz.Int(int(p.HType()))}, 1
 	case p.PType() != arpPTypeIPv4:
-		return fmt.Sprintf("protocol type %#04x is not IPv4 (0x0800)", p.PType())
+		return "protocol type %#04x is not IPv4 (0x0800)", [2]viz.Arg{viz.Int(int(p.PType()))}, 1
 	case p.HLen() != arpHLenEthernet:
-		return fmt.Sprintf("hardware address length %d is not 6", p.HLen())
+		return "hardware address length %d is not 6", [2]viz.Arg{viz.Int(int(p.HLen()))}, 1
 	case p.PLen() != arpPLenIPv4:
-		return fmt.Sprintf("protocol address length %d is not 4", p.PLen())
+		return "protocol address length %d is not 4", [2]viz.Arg{viz.Int(int(p.PLen()))}, 1
 	case p.Op() != Request && p.Op() != Reply:
-		return fmt.Sprintf("operation %d is neither request (1) nor reply (2)", uint16(p.Op()))
+		return "operation %d is neither request (1) nor reply (2)", [2]viz.Arg{viz.Int(int(p.Op()))}, 1
 	case len(p) < PacketLen:
-		return fmt.Sprintf("%d bytes, shorter than the %d of an Ethernet/IPv4 ARP packet", len(p), PacketLen)
+		return "%d bytes, shorter than the %d of an Ethernet/IPv4 ARP packet", [2]viz.Arg{viz.Int(len(p)), viz.Int(PacketLen)}, 2
 	}
-	return ""
+	return "", args, 0
 }
 
 // Append appends a 28-byte Ethernet/IPv4 ARP packet to b. A request
@@ -188,13 +204,49 @@ func (p Packet) String() string {
 	if d := p.malformed(); d != "" {
 		return "ARP, malformed: " + d
 	}
-	switch p.Op() {
-	case Request:
-		if tha := p.TargetMAC(); tha != (nic.MAC{}) {
-			return fmt.Sprintf("ARP, Request who-has %s (%s) tell %s", p.TargetIP(), tha, p.SenderIP())
-		}
-		return fmt.Sprintf("ARP, Request who-has %s tell %s", p.TargetIP(), p.SenderIP())
-	default: // Check admits only requests and replies
-		return fmt.Sprintf("ARP, Reply %s is-at %s", p.SenderIP(), p.SenderMAC())
+	kind, args, n := p.summaryArgs()
+	return string(viz.AppendFormat(nil, summaryFormats[kind], args[:n]))
+}
+
+// The kinds of a valid packet's summary (String), and their formats.
+const (
+	summaryRequest       = iota // a request: who-has, tell
+	summaryRequestTarget        // a request that names a target MAC
+	summaryReply                // a reply: is-at
+)
+
+var (
+	summaryFormats = [...]string{
+		summaryRequest:       summaryRequestFmt,
+		summaryRequestTarget: summaryRequestTargetFmt,
+		summaryReply:         summaryReplyFmt,
 	}
+	// promiscuousFormats are the summaries followed by the drop of a
+	// frame seen in promiscuous mode, whose last argument is the frame's
+	// destination MAC.
+	promiscuousFormats = [...]string{
+		summaryRequest:       summaryRequestFmt + promiscuousFmt,
+		summaryRequestTarget: summaryRequestTargetFmt + promiscuousFmt,
+		summaryReply:         summaryReplyFmt + promiscuousFmt,
+	}
+)
+
+const (
+	summaryRequestFmt       = "ARP, Request who-has %s tell %s"
+	summaryRequestTargetFmt = "ARP, Request who-has %s (%s) tell %s"
+	summaryReplyFmt         = "ARP, Reply %s is-at %s"
+	promiscuousFmt          = " seen in promiscuous mode, sent to %s: ARP does not learn from other hosts' frames"
+)
+
+// summaryArgs returns the kind of a valid packet's summary and its typed
+// arguments (n of them), with room for one more after them.
+func (p Packet) summaryArgs() (kind int, args [4]viz.Arg, n int) {
+	if p.Op() == Request {
+		if tha := p.TargetMAC(); tha != (nic.MAC{}) {
+			return summaryRequestTarget, [4]viz.Arg{viz.Addr(p.TargetIP()), viz.MAC(tha), viz.Addr(p.SenderIP())}, 3
+		}
+		return summaryRequest, [4]viz.Arg{viz.Addr(p.TargetIP()), viz.Addr(p.SenderIP())}, 2
+	}
+	// Check admits only requests and replies.
+	return summaryReply, [4]viz.Arg{viz.Addr(p.SenderIP()), viz.MAC(p.SenderMAC())}, 2
 }

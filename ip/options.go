@@ -2,7 +2,6 @@ package ip
 
 import (
 	"encoding/binary"
-	"fmt"
 	"net/netip"
 	"strings"
 
@@ -248,9 +247,10 @@ func (l *Layer) receiveOptions(in Inbound, h IPv4, broadcast bool) IPv4 {
 	binary.BigEndian.PutUint16(hdr[ipChecksum:], 0)
 	binary.BigEndian.PutUint16(hdr[ipChecksum:], hdr.ComputeChecksum())
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "ip_options", Verdict: viz.Pass, Frame: in.Frame,
-			Msg:    describeOptions(h.Options(), hdr.Options(), me) + " (RFC 791 §3.1, RFC 1122 §3.2.1.8)",
-			Fields: []viz.Field{viz.F("options", OptionNames(h.Options()))}})
+		var args optionArgs
+		format := describeOptions(h.Options(), hdr.Options(), me, &args) + " (RFC 791 §3.1, RFC 1122 §3.2.1.8)"
+		l.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "ip_options", Verdict: viz.Pass, Frame: in.Frame},
+			[]viz.Field{viz.F("options", OptionNames(h.Options()))}, format, args.list()...)
 	}
 	return hdr
 }
@@ -266,22 +266,54 @@ func (l *Layer) optionsProblem(in Inbound, h IPv4, ce *CheckError, broadcast boo
 		why = "it came to a broadcast address"
 	}
 	if l.rec.On() {
-		msg := ce.Msg + ": discarded; the sender gets ICMP Parameter Problem, pointer " + viz.Itoa(ce.Pointer) +
-			" (RFC 1122 §3.2.2.5, RFC 792)"
+		// ce.Msg was made with the error, which the check returns
+		// whether or not anybody listens.
+		ev := viz.Event{Layer: viz.LayerIP, Step: "ip_options", Verdict: viz.Drop, Reason: ce.Reason, Frame: in.Frame}
+		fields := []viz.Field{viz.Fv("pointer", viz.Int(ce.Pointer))}
 		if why != "" {
-			msg = ce.Msg + ": discarded, and no Parameter Problem goes back: " + why + " (RFC 1122 §3.2.2)"
+			l.rec.Stepf(ev, fields, "%s: discarded, and no Parameter Problem goes back: %s (RFC 1122 §3.2.2)",
+				viz.Str(ce.Msg), viz.Str(why))
+		} else {
+			l.rec.Stepf(ev, fields, "%s: discarded; the sender gets ICMP Parameter Problem, pointer %d (RFC 1122 §3.2.2.5, RFC 792)",
+				viz.Str(ce.Msg), viz.Int(ce.Pointer))
 		}
-		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: "ip_options", Verdict: viz.Drop, Reason: ce.Reason, Frame: in.Frame,
-			Msg: msg, Fields: []viz.Field{viz.F("pointer", viz.Itoa(ce.Pointer))}})
 	}
 	if why == "" {
 		l.SendICMPError(h, h.Payload(), ICMPParameterProblem, ICMPPointerIndicatesError, ce.Pointer, in.Frame)
 	}
 }
 
+// optionArgs are the typed arguments of an ip_options step's sentence,
+// on the caller's stack for the usual few options.
+type optionArgs struct {
+	a    [8]viz.Arg
+	more []viz.Arg
+	n    int
+}
+
+func (o *optionArgs) add(a ...viz.Arg) {
+	for _, x := range a {
+		if o.n < len(o.a) {
+			o.a[o.n] = x
+		} else {
+			o.more = append(o.more, x)
+		}
+		o.n++
+	}
+}
+
+func (o *optionArgs) list() []viz.Arg {
+	if o.n <= len(o.a) {
+		return o.a[:o.n]
+	}
+	return append(o.a[:], o.more...)
+}
+
 // describeOptions says what the ip_options step did with each option:
 // before is the options as they arrived, after with this host's entries.
-func describeOptions(before, after []byte, me netip.Addr) string {
+// It returns the sentence as a format, joined from constant pieces, and
+// adds its arguments to args; the sinks make the text.
+func describeOptions(before, after []byte, me netip.Addr, args *optionArgs) string {
 	var parts []string
 	for at := 0; at < len(before); {
 		o, err := nextOption(before, at)
@@ -294,30 +326,37 @@ func describeOptions(before, after []byte, me netip.Addr) string {
 		case OptionRecordRoute:
 			slots := (len(o) - 3) / 4
 			if a[2] != o[2] {
-				parts = append(parts, fmt.Sprintf("record route: %s recorded in slot %d of %d", me, (int(o[2])-4)/4+1, slots))
+				parts = append(parts, "record route: %s recorded in slot %d of %d")
+				args.add(viz.Addr(me), viz.Int((int(o[2])-4)/4+1), viz.Int(slots))
 			} else {
-				parts = append(parts, fmt.Sprintf("record route: all %d slots used, nothing recorded", slots))
+				parts = append(parts, "record route: all %d slots used, nothing recorded")
+				args.add(viz.Int(slots))
 			}
 		case OptionTimestamp:
 			switch {
 			case a[2] != o[2]:
-				what := "stamped"
-				if o[3]&0x0f == tsAndAddr {
-					what = me.String() + " stamped"
-				}
 				ms := binary.BigEndian.Uint32(a[int(a[2])-5:]) &^ 0x80000000
-				parts = append(parts, fmt.Sprintf("timestamp (flag %d): %s at %d ms into the run (high bit set: not time since midnight UT)", o[3]&0x0f, what, ms))
+				if o[3]&0x0f == tsAndAddr {
+					parts = append(parts, "timestamp (flag %d): %s stamped at %d ms into the run (high bit set: not time since midnight UT)")
+					args.add(viz.Int(int(o[3]&0x0f)), viz.Addr(me), viz.U32(ms))
+				} else {
+					parts = append(parts, "timestamp (flag %d): stamped at %d ms into the run (high bit set: not time since midnight UT)")
+					args.add(viz.Int(int(o[3]&0x0f)), viz.U32(ms))
+				}
 			case a[3] != o[3]:
-				parts = append(parts, fmt.Sprintf("timestamp full: overflow count %d -> %d", o[3]>>4, a[3]>>4))
+				parts = append(parts, "timestamp full: overflow count %d -> %d")
+				args.add(viz.Int(int(o[3]>>4)), viz.Int(int(a[3]>>4)))
 			default:
 				parts = append(parts, "timestamp: not for this host to stamp")
 			}
 		case OptionLSRR, OptionSSRR:
-			parts = append(parts, t.String()+": not acted on (this host does not source-route)")
+			parts = append(parts, "%s: not acted on (this host does not source-route)")
+			args.add(viz.Str(t.String()))
 		case OptionRouterAlert:
 			parts = append(parts, "router alert: nothing for a host to do")
 		default:
-			parts = append(parts, fmt.Sprintf("%s (%d bytes): not known here, ignored", t, len(o)))
+			parts = append(parts, "%s (%d bytes): not known here, ignored")
+			args.add(viz.Str(t.String()), viz.Int(len(o)))
 		}
 		at += len(o)
 	}

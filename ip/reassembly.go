@@ -223,9 +223,9 @@ func (r *Reassembler) Add(f Fragment) (datagram, header []byte, done bool) {
 
 	// The fragment on its own: things no sender following RFC 791 emits.
 	// Only the fragment is refused; a datagram already held keeps waiting.
-	if bad, _ := f.malformed(false); bad {
+	if f.malformed() {
 		r.stats.Fails++
-		r.refuse(&f, d, viz.ReasonIPMalformed, func() string { _, why := f.malformed(true); return why })
+		r.refuse(&f, d, viz.ReasonIPMalformed, f.malformedWhy())
 		return nil, nil, false
 	}
 
@@ -245,9 +245,7 @@ func (r *Reassembler) Add(f Fragment) (datagram, header []byte, done bool) {
 		extent = max(extent, d.maxEnd)
 	}
 	if headerBytes+extent > reasmMaxDatagramBytes {
-		why := func() string {
-			return fmt.Sprintf("a %d-byte header and %d bytes of payload exceed the 65,535 bytes an IPv4 datagram may have", headerBytes, extent)
-		}
+		why := reasmReason{kind: whyTooLarge, args: [3]viz.Arg{viz.Int(headerBytes), viz.Int(extent)}, n: 2}
 		if d != nil {
 			r.discard(d, &f, viz.ReasonFragTooLarge, why)
 		} else {
@@ -264,17 +262,14 @@ func (r *Reassembler) Add(f Fragment) (datagram, header []byte, done bool) {
 	if d == nil && len(r.pending) >= r.cfg.MaxDatagrams {
 		r.stats.Fails++
 		r.stats.Memory++
-		r.refuse(&f, nil, viz.ReasonFragMemory, func() string {
-			return fmt.Sprintf("%d datagrams are already being reassembled, the limit", len(r.pending))
-		})
+		r.refuse(&f, nil, viz.ReasonFragMemory, reasmReason{kind: whyTooManyDatagrams, args: [3]viz.Arg{viz.Int(len(r.pending))}, n: 1})
 		return nil, nil, false
 	}
 	if r.bytes+n > r.cfg.MaxBytes {
 		r.stats.Fails++
 		r.stats.Memory++
-		r.refuse(&f, d, viz.ReasonFragMemory, func() string {
-			return fmt.Sprintf("holding %d more bytes would make %d, over the %d-byte reassembly limit", n, r.bytes+n, r.cfg.MaxBytes)
-		})
+		r.refuse(&f, d, viz.ReasonFragMemory, reasmReason{kind: whyTooManyBytes,
+			args: [3]viz.Arg{viz.Int(n), viz.Int(r.bytes + n), viz.Int(r.cfg.MaxBytes)}, n: 3})
 		return nil, nil, false
 	}
 	if d == nil {
@@ -288,16 +283,14 @@ func (r *Reassembler) Add(f Fragment) (datagram, header []byte, done bool) {
 	endNow := false
 	if d.end >= 0 {
 		if end > d.end || (!f.More && end != d.end) {
-			r.discard(d, &f, viz.ReasonFragOverlap, func() string {
-				return fmt.Sprintf("it ends at %d (MF=%d) but the last fragment already put the end at %d", end, reasmFlag(f.More), d.end)
-			})
+			r.discard(d, &f, viz.ReasonFragOverlap, reasmReason{kind: whyEndMoved,
+				args: [3]viz.Arg{viz.Int(end), viz.Int(reasmFlag(f.More)), viz.Int(d.end)}, n: 3})
 			return nil, nil, false
 		}
 	} else if !f.More {
 		if end < d.maxEnd {
-			r.discard(d, &f, viz.ReasonFragOverlap, func() string {
-				return fmt.Sprintf("it is the last fragment (MF=0) but ends at %d, before bytes already held up to %d", end, d.maxEnd)
-			})
+			r.discard(d, &f, viz.ReasonFragOverlap, reasmReason{kind: whyEndEarly,
+				args: [3]viz.Arg{viz.Int(end), viz.Int(d.maxEnd)}, n: 2})
 			return nil, nil, false
 		}
 		d.end = end
@@ -311,25 +304,23 @@ func (r *Reassembler) Add(f Fragment) (datagram, header []byte, done bool) {
 	case inside:
 		r.hold(d, &f)
 		if r.rec.On() {
-			r.fragmentStep(d, &f, viz.Pass, "", "holes remain "+string(appendHoles(nil, d.holes, false)))
+			r.fragmentStep(d, &f, viz.Pass, "", reasmReason{kind: whatHeld})
 		}
 	case !touches && d.repeats(f.Offset, f.Payload):
 		if !endNow {
 			r.stats.Duplicates++
 			if r.rec.On() {
-				r.fragmentStep(d, &f, viz.Drop, viz.ReasonFragDuplicate, "repeats bytes already held, discarded; holes remain "+string(appendHoles(nil, d.holes, false)))
+				r.fragmentStep(d, &f, viz.Drop, viz.ReasonFragDuplicate, reasmReason{kind: whatDuplicate})
 			}
 			return nil, nil, false
 		}
 		// Its bytes are held already, but its MF=0 is news: it tells
 		// where the datagram ends, which may be all that was missing.
 		if r.rec.On() {
-			r.fragmentStep(d, &f, viz.Pass, "", fmt.Sprintf("repeats bytes already held, but its MF=0 puts the end at %d; holes remain %s", end, appendHoles(nil, d.holes, false)))
+			r.fragmentStep(d, &f, viz.Pass, "", reasmReason{kind: whatEndNews, args: [3]viz.Arg{viz.Int(end)}, n: 1})
 		}
 	default:
-		r.discard(d, &f, viz.ReasonFragOverlap, func() string {
-			return "it overlaps bytes already held and is not an exact duplicate of them"
-		})
+		r.discard(d, &f, viz.ReasonFragOverlap, reasmReason{kind: whyOverlap})
 		return nil, nil, false
 	}
 
@@ -339,29 +330,26 @@ func (r *Reassembler) Add(f Fragment) (datagram, header []byte, done bool) {
 	return r.complete(d, &f)
 }
 
-// malformed reports whether something is wrong with f on its own and, if
-// explain is set, says what (so that nothing is formatted unless the log
-// listens).
-func (f *Fragment) malformed(explain bool) (bad bool, why string) {
+// malformed reports whether something is wrong with f on its own.
+func (f *Fragment) malformed() bool {
+	return f.malformedWhy().kind != whyNone
+}
+
+// malformedWhy says what is wrong with f on its own, if anything.
+func (f *Fragment) malformedWhy() reasmReason {
 	switch {
 	case f.Offset < 0 || f.Offset%8 != 0 || f.Offset > reasmMaxOffsetBytes:
-		if explain {
-			why = fmt.Sprintf("offset %d is not a multiple of 8 within 0..%d, as the 13-bit Fragment Offset field in 8-byte units allows", f.Offset, reasmMaxOffsetBytes)
-		}
-		return true, why
+		return reasmReason{kind: whyOffset, args: [3]viz.Arg{viz.Int(f.Offset), viz.Int(reasmMaxOffsetBytes)}, n: 2}
 	case len(f.Payload) == 0:
 		// A fragment with no data fills no hole (RFC 815's last < first)
 		// and only opens the door to games with the datagram's end.
-		return true, "it carries no data"
+		return reasmReason{kind: whyEmpty}
 	case f.More && len(f.Payload)%8 != 0:
 		// RFC 791 §3.2: every fragment but the last carries a multiple
 		// of 8 bytes, or the next one's offset could not be written.
-		if explain {
-			why = fmt.Sprintf("MF=1 but its %d bytes are not a multiple of 8, so no next fragment could start where it ends", len(f.Payload))
-		}
-		return true, why
+		return reasmReason{kind: whyOddLength, args: [3]viz.Arg{viz.Int(len(f.Payload))}, n: 1}
 	}
-	return false, ""
+	return reasmReason{}
 }
 
 // newDatagram starts reassembling the datagram of key and sets its timer.
@@ -416,17 +404,17 @@ func (r *Reassembler) complete(d *pendingDatagram, f *Fragment) (datagram, heade
 	r.forget(d)
 	r.stats.OKs++
 	if r.rec.On() {
-		r.rec.Emit(viz.Event{
-			Layer: viz.LayerIP, Step: "reassembled", Verdict: viz.Pass, Frame: f.Frame,
-			Msg: fmt.Sprintf("datagram %s reassembled from %d fragments: %d bytes of payload, %d with the header, after %v",
-				d.key, len(d.pieces), d.end, len(d.header)+d.end, r.cfg.Clock.Now()-d.since),
-			Fields: []viz.Field{
-				viz.F("len", strconv.Itoa(d.end)),
-				viz.F("total_len", strconv.Itoa(len(d.header)+d.end)),
-				viz.F("fragments", strconv.Itoa(len(d.pieces))),
+		k := d.key
+		r.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "reassembled", Verdict: viz.Pass, Frame: f.Frame},
+			[]viz.Field{
+				viz.Fv("len", viz.Int(d.end)),
+				viz.Fv("total_len", viz.Int(len(d.header)+d.end)),
+				viz.Fv("fragments", viz.Int(len(d.pieces))),
 				viz.F("frames", d.frames()),
 			},
-		})
+			"datagram "+keyFmt+" reassembled from %d fragments: %d bytes of payload, %d with the header, after %v",
+			viz.Addr(k.Src), viz.Addr(k.Dst), viz.Hex16(k.ID), viz.Int(int(k.Protocol)),
+			viz.Int(len(d.pieces)), viz.Int(d.end), viz.Int(len(d.header)+d.end), viz.Dur(r.cfg.Clock.Now()-d.since))
 	}
 	return datagram, d.header, true
 }
@@ -445,59 +433,60 @@ func (r *Reassembler) expire(d *pendingDatagram) {
 		if first {
 			icmp = "the first fragment arrived, so ICMP Time Exceeded (code 1) goes back to the sender"
 		}
-		r.rec.Emit(viz.Event{
-			Layer: viz.LayerIP, Step: "reassembly", Verdict: viz.Drop, Reason: viz.ReasonFragTimeout,
-			Msg: fmt.Sprintf("datagram %s not complete %v after its first fragment arrived: holes remain %s; %d fragments (%d bytes) freed; %s",
-				d.key, r.cfg.Timeout, appendHoles(nil, d.holes, false), len(d.pieces), d.bytes, icmp),
-			Fields: []viz.Field{
+		k := d.key
+		r.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "reassembly", Verdict: viz.Drop, Reason: viz.ReasonFragTimeout},
+			[]viz.Field{
 				viz.F("holes", string(appendHoles(nil, d.holes, true))),
-				viz.F("fragments", strconv.Itoa(len(d.pieces))),
+				viz.Fv("fragments", viz.Int(len(d.pieces))),
 				viz.F("frames", d.frames()),
-				viz.F("first", strconv.FormatBool(first)),
+				viz.Fv("first", viz.Bool(first)),
 			},
-		})
+			"datagram "+keyFmt+" not complete %v after its first fragment arrived: holes remain %s; %d fragments (%d bytes) freed; %s",
+			viz.Addr(k.Src), viz.Addr(k.Dst), viz.Hex16(k.ID), viz.Int(int(k.Protocol)),
+			viz.Dur(r.cfg.Timeout), viz.Str(string(appendHoles(nil, d.holes, false))), viz.Int(len(d.pieces)), viz.Int(d.bytes), viz.Str(icmp))
 	}
 	if first && r.cfg.OnTimeout != nil {
 		r.cfg.OnTimeout(d.key, d.header, d.pieces[0].data)
 	}
 }
 
-// discard drops the whole datagram d because of fragment f; why is called
-// only if the log listens.
-func (r *Reassembler) discard(d *pendingDatagram, f *Fragment, reason viz.Reason, why func() string) {
+// discard drops the whole datagram d because of fragment f.
+func (r *Reassembler) discard(d *pendingDatagram, f *Fragment, reason viz.Reason, why reasmReason) {
 	r.forget(d)
 	r.stats.Fails++
 	if reason == viz.ReasonFragOverlap {
 		r.stats.Overlaps++
 	}
 	if r.rec.On() {
-		r.rec.Emit(viz.Event{
-			Layer: viz.LayerIP, Step: "reassembly", Verdict: viz.Drop, Reason: reason, Frame: f.Frame,
-			Msg: fmt.Sprintf("%s: %s; the whole datagram is discarded with the %d fragments (%d bytes) held, holes were %s",
-				f.describe(), why(), len(d.pieces), d.bytes, appendHoles(nil, d.holes, false)),
-			Fields: append(f.fields(d.holes), viz.F("frames", d.frames())),
-		})
+		var args stepArgs
+		format := f.describeArgs(why, tailDiscarded, &args)
+		args.add(viz.Int(len(d.pieces)), viz.Int(d.bytes), viz.Str(string(appendHoles(nil, d.holes, false))))
+		fields := f.fields(d.holes)
+		fields[4] = viz.F("frames", d.frames())
+		r.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "reassembly", Verdict: viz.Drop, Reason: reason, Frame: f.Frame},
+			fields[:], format, args.list()...)
 	}
 }
 
-// refuse drops fragment f alone; d, if not nil, is kept. why is called only
-// if the log listens.
-func (r *Reassembler) refuse(f *Fragment, d *pendingDatagram, reason viz.Reason, why func() string) {
+// refuse drops fragment f alone; d, if not nil, is kept.
+func (r *Reassembler) refuse(f *Fragment, d *pendingDatagram, reason viz.Reason, why reasmReason) {
 	if !r.rec.On() {
 		return
 	}
-	msg := f.describe() + ": " + why() + "; fragment dropped"
+	var args stepArgs
+	var format string
 	var holes holeList
 	if d != nil {
 		holes = d.holes
-		msg += ", the datagram keeps waiting with holes " + string(appendHoles(nil, holes, false))
+		format = f.describeArgs(why, tailRefusedWaiting, &args)
+		args.add(viz.Str(string(appendHoles(nil, holes, false))))
 	} else {
 		holes = newHoleList()
+		format = f.describeArgs(why, tailRefused, &args)
 	}
-	r.rec.Emit(viz.Event{
-		Layer: viz.LayerIP, Step: "reassembly", Verdict: viz.Drop, Reason: reason, Frame: f.Frame,
-		Msg: msg, Fields: f.fields(holes),
-	})
+	fields := f.fields(holes)
+	r.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "reassembly", Verdict: viz.Drop, Reason: reason, Frame: f.Frame},
+		fields[:4], format, args.list()...)
 }
 
 // forget removes d: its timer, its bytes, its entry.
@@ -507,30 +496,120 @@ func (r *Reassembler) forget(d *pendingDatagram) {
 	r.bytes -= d.bytes
 }
 
-// fragmentStep logs f's arrival at d.
-func (r *Reassembler) fragmentStep(d *pendingDatagram, f *Fragment, v viz.Verdict, reason viz.Reason, what string) {
-	r.rec.Emit(viz.Event{
-		Layer: viz.LayerIP, Step: "reassembly", Verdict: v, Reason: reason, Frame: f.Frame,
-		Msg:    f.describe() + ": " + what,
-		Fields: f.fields(d.holes),
-	})
+// fragmentStep logs f's arrival at d: what (a what* kind) is followed by
+// the holes that remain.
+func (r *Reassembler) fragmentStep(d *pendingDatagram, f *Fragment, v viz.Verdict, reason viz.Reason, what reasmReason) {
+	var args stepArgs
+	format := f.describeArgs(what, tailHoles, &args)
+	args.add(viz.Str(string(appendHoles(nil, d.holes, false))))
+	fields := f.fields(d.holes)
+	r.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "reassembly", Verdict: v, Reason: reason, Frame: f.Frame},
+		fields[:4], format, args.list()...)
 }
 
-// describe names f: "fragment 1480..2959 of datagram 10.0.0.1->10.0.0.2 id 0x1c46 proto 1".
-func (f *Fragment) describe() string {
-	if len(f.Payload) == 0 {
-		return fmt.Sprintf("empty fragment at %d of datagram %s", f.Offset, f.Key)
+// keyFmt is FragmentKey.String's format, of the source, the destination,
+// the ID (viz.Hex16) and the protocol.
+const keyFmt = "%s->%s id %s proto %d"
+
+// reasmReason is why a fragment was refused or its datagram discarded, or
+// what became of a fragment that was kept: a kind (its sentence is
+// reasmWhyFmts[kind]) and its n typed arguments.
+type reasmReason struct {
+	kind reasmWhy
+	args [3]viz.Arg
+	n    int
+}
+
+type reasmWhy uint8
+
+const (
+	whyNone reasmWhy = iota
+	whyOffset
+	whyEmpty
+	whyOddLength
+	whyTooLarge
+	whyTooManyDatagrams
+	whyTooManyBytes
+	whyEndMoved
+	whyEndEarly
+	whyOverlap
+	whatHeld
+	whatDuplicate
+	whatEndNews
+	nReasmWhy
+)
+
+var reasmWhyFmts = [nReasmWhy]string{
+	whyOffset:           "offset %d is not a multiple of 8 within 0..%d, as the 13-bit Fragment Offset field in 8-byte units allows",
+	whyEmpty:            "it carries no data",
+	whyOddLength:        "MF=1 but its %d bytes are not a multiple of 8, so no next fragment could start where it ends",
+	whyTooLarge:         "a %d-byte header and %d bytes of payload exceed the 65,535 bytes an IPv4 datagram may have",
+	whyTooManyDatagrams: "%d datagrams are already being reassembled, the limit",
+	whyTooManyBytes:     "holding %d more bytes would make %d, over the %d-byte reassembly limit",
+	whyEndMoved:         "it ends at %d (MF=%d) but the last fragment already put the end at %d",
+	whyEndEarly:         "it is the last fragment (MF=0) but ends at %d, before bytes already held up to %d",
+	whyOverlap:          "it overlaps bytes already held and is not an exact duplicate of them",
+	whatHeld:            "",
+	whatDuplicate:       "repeats bytes already held, discarded; ",
+	whatEndNews:         "repeats bytes already held, but its MF=0 puts the end at %d; ",
+}
+
+// What follows the reason in a fragment's step.
+type reasmTail uint8
+
+const (
+	tailHoles          reasmTail = iota // "holes remain %s"
+	tailRefused                         // "; fragment dropped"
+	tailRefusedWaiting                  // and the holes the datagram still has
+	tailDiscarded                       // the datagram's fragments, bytes and holes
+	nReasmTail
+)
+
+var reasmTailFmts = [nReasmTail]string{
+	tailHoles:          "holes remain %s",
+	tailRefused:        "; fragment dropped",
+	tailRefusedWaiting: "; fragment dropped, the datagram keeps waiting with holes %s",
+	tailDiscarded:      "; the whole datagram is discarded with the %d fragments (%d bytes) held, holes were %s",
+}
+
+// reasmFmts[empty][why][tail] is a fragment step's whole format: the
+// fragment named as describe does, the reason, the tail. They are made
+// once, so that a step makes no string but its hole list.
+var reasmFmts = func() (t [2][nReasmWhy][nReasmTail]string) {
+	for why := range nReasmWhy {
+		for tail := range nReasmTail {
+			t[0][why][tail] = "fragment %d..%d of datagram " + keyFmt + ": " + reasmWhyFmts[why] + reasmTailFmts[tail]
+			t[1][why][tail] = "empty fragment at %d of datagram " + keyFmt + ": " + reasmWhyFmts[why] + reasmTailFmts[tail]
+		}
 	}
-	return fmt.Sprintf("fragment %d..%d of datagram %s", f.Offset, f.Offset+len(f.Payload)-1, f.Key)
+	return t
+}()
+
+// describeArgs adds the arguments that name f ("fragment 1480..2959 of
+// datagram 10.0.0.1->10.0.0.2 id 0x1c46 proto 1") and why's to args, and
+// returns the format of both followed by tail; the caller adds tail's
+// arguments.
+func (f *Fragment) describeArgs(why reasmReason, tail reasmTail, args *stepArgs) string {
+	empty := 0
+	if len(f.Payload) == 0 {
+		empty = 1
+		args.add(viz.Int(f.Offset))
+	} else {
+		args.add(viz.Int(f.Offset), viz.Int(f.Offset+len(f.Payload)-1))
+	}
+	args.add(viz.Addr(f.Key.Src), viz.Addr(f.Key.Dst), viz.Hex16(f.Key.ID), viz.Int(int(f.Key.Protocol)))
+	args.add(why.args[:why.n]...)
+	return reasmFmts[empty][why.kind][tail]
 }
 
-// fields are the fields of every step about one fragment.
-func (f *Fragment) fields(holes holeList) []viz.Field {
-	return []viz.Field{
+// fields are the fields of every step about one fragment, in an array the
+// caller keeps on its stack, with room for one more (a discard's frames).
+func (f *Fragment) fields(holes holeList) [5]viz.Field {
+	return [5]viz.Field{
 		viz.F("holes", string(appendHoles(nil, holes, true))),
-		viz.F("offset", strconv.Itoa(f.Offset)),
-		viz.F("len", strconv.Itoa(len(f.Payload))),
-		viz.F("more", strconv.FormatBool(f.More)),
+		viz.Fv("offset", viz.Int(f.Offset)),
+		viz.Fv("len", viz.Int(len(f.Payload))),
+		viz.Fv("more", viz.Bool(f.More)),
 	}
 }
 

@@ -44,6 +44,7 @@ const (
 	kindAddrPort4         // an IPv4 address and a port: n = addr<<16 | port
 	kindMAC               // a 48-bit MAC address, n's low 48 bits
 	kindSeconds           // time.Duration(n) as decimal seconds (AppendSeconds)
+	kindRatio             // "a/b": a = n>>32, b = n's low 32 bits
 )
 
 // Arg is one typed argument of a step's message or one field's value.
@@ -135,6 +136,10 @@ func MAC(m [6]byte) Arg {
 	return Arg{n: v, k: kindMAC}
 }
 
+// Ratio is "i of n" as a fragment's field says it: "2/3" (fmt's
+// "%d/%d" of i and n).
+func Ratio(i, n uint32) Arg { return Arg{n: uint64(i)<<32 | uint64(n), k: kindRatio} }
+
 // IsZero reports whether a is the zero Arg (no value).
 func (a Arg) IsZero() bool { return a.k == kindNone }
 
@@ -180,6 +185,9 @@ func (a Arg) AppendTo(b []byte) []byte {
 			}
 		}
 		return b
+	case kindRatio:
+		b = strconv.AppendUint(b, a.n>>32, 10)
+		return strconv.AppendUint(append(b, '/'), a.n&0xffffffff, 10)
 	}
 	return b
 }
@@ -238,6 +246,8 @@ func (a Arg) value() any {
 			m[i] = byte(a.n >> (8 * (5 - i)))
 		}
 		return m
+	case kindRatio:
+		return ratioValue{uint32(a.n >> 32), uint32(a.n)}
 	}
 	return ""
 }
@@ -274,6 +284,11 @@ func (h hexValue) Format(f fmt.State, verb rune) {
 type secondsValue time.Duration
 
 func (s secondsValue) String() string { return FormatSeconds(time.Duration(s)) }
+
+// ratioValue is a Ratio argument for fmt.
+type ratioValue struct{ i, n uint32 }
+
+func (r ratioValue) String() string { return fmt.Sprintf("%d/%d", r.i, r.n) }
 
 // macValue is a MAC argument for fmt.
 type macValue [6]byte

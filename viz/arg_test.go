@@ -43,6 +43,8 @@ func TestMessageMatchesFmt(t *testing.T) {
 		{"sack %t %v", Args(Bool(true), Bool(false)), []any{true, false}},
 		{"ratio %.1f, %.3f, %f", Args(Float(0.75), Float(-1.0/3), Float(2)), []any{0.75, -1.0 / 3, 2.0}},
 		{"ratio %v %.1f", Args(Float(1e21), Float(math.Inf(1))), []any{1e21, math.Inf(1)}},
+		{"fragment %s, %v, %6s|%-6v|", Args(Ratio(2, 3), Ratio(0, 0), Ratio(1, 45), Ratio(4294967295, 4294967295)),
+			[]any{fmt.Sprintf("%d/%d", 2, 3), fmt.Sprintf("%d/%d", 0, 0), fmt.Sprintf("%d/%d", 1, 45), fmt.Sprintf("%d/%d", uint32(4294967295), uint32(4294967295))}},
 		// What the formatter leaves to fmt: it must still agree.
 		{"%s %d", Args(Int(5), Str("x")), []any{5, "x"}},
 		{"%+d % d %[1]d %*d", Args(Int(5), Int(6), Int(3), Int(7)), []any{5, 6, 3, 7}},
@@ -122,7 +124,8 @@ func FuzzMessageMatchesFmt(f *testing.F) {
 		}
 		all := []Arg{U64(n), I64(i), Str(s), Hex(n, int(pick%17)), Bool(n&1 == 1), Dur(time.Duration(i)),
 			Float(float64(i) / 7), Addr(netip.AddrFrom4([4]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)})),
-			AddrPort(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(n), 0, 1}), uint16(i))), MAC([6]byte{byte(n), 1, 2, 3, 4, byte(i)}), Seconds(time.Duration(i))}
+			AddrPort(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(n), 0, 1}), uint16(i))), MAC([6]byte{byte(n), 1, 2, 3, 4, byte(i)}), Seconds(time.Duration(i)),
+			Ratio(uint32(n), uint32(i))}
 		// The verbs in the format take arguments in turn, starting at pick.
 		nverbs := strings.Count(format, "%")
 		args := make([]Arg, 0, nverbs)

@@ -2,7 +2,6 @@ package ip
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 
 	"github.com/packetwalk/packetwalk/viz"
@@ -100,20 +99,24 @@ func (l *Layer) output(r Route, next netip.Addr, h IPv4Header, payload []byte, f
 				via = sendBroadcast
 			}
 			var args stepArgs
-			format := l.summaryArgs(IPv4(p), via, &args)
+			fragment := len(pieces) > 1
+			if fragment {
+				args.add(viz.Int(i+1), viz.Int(len(pieces)))
+			}
+			format := l.summaryFormat(IPv4(p), via, &args, fragment)
 			if !broadcast {
 				args.add(viz.Addr(next))
 			}
 			args.add(viz.Str(link.Name()))
-			fields := headerFields(IPv4(p))
-			ev := viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Send, Frame: id}
-			if len(pieces) == 1 {
-				l.rec.Stepf(ev, fields[:], format, args.list()...)
-			} else {
-				msg := string(viz.AppendFormat(nil, format, args.list()))
-				l.rec.Stepf(ev, append(fields[:], viz.F("fragment", fmt.Sprintf("%d/%d", i+1, len(pieces))), viz.Fv("datagram_frame", viz.U64(frame))),
-					"fragment %d of %d: %s", viz.Int(i+1), viz.Int(len(pieces)), viz.Str(msg))
+			hf := headerFields(IPv4(p))
+			var fields [9]viz.Field
+			n := copy(fields[:], hf[:])
+			if fragment {
+				fields[n] = viz.Fv("fragment", viz.Ratio(uint32(i+1), uint32(len(pieces))))
+				fields[n+1] = viz.Fv("datagram_frame", viz.U64(frame))
+				n += 2
 			}
+			l.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Send, Frame: id}, fields[:n], format, args.list()...)
 		}
 		if broadcast {
 			err = link.OutputBroadcast(p, id)

@@ -1,7 +1,6 @@
 package icmp
 
 import (
-	"fmt"
 	"net/netip"
 
 	"github.com/packetwalk/packetwalk/ip"
@@ -123,8 +122,11 @@ func (l *Layer) Receive(d ip.Datagram) {
 		l.receiveError(d, m)
 	default:
 		if l.rec.On() {
-			l.rec.Emit(viz.Event{Layer: viz.LayerICMP, Step: "other", Verdict: viz.Deliver, Frame: d.Frame,
-				Msg: fmt.Sprintf("%s from %s: nothing to do", m.Name(), d.Src)})
+			kind, args, n := m.NameArgs()
+			args3 := [3]viz.Arg{args[0], args[1]}
+			args3[n] = viz.Addr(d.Src)
+			l.rec.Stepf(viz.Event{Layer: viz.LayerICMP, Step: "other", Verdict: viz.Deliver, Frame: d.Frame}, nil,
+				otherFormats[kind], args3[:n+1]...)
 		}
 	}
 }
@@ -144,21 +146,25 @@ func (l *Layer) echoReplyOptions(d ip.Datagram, src netip.Addr) (opts []byte, ok
 	}
 	opts, err := l.net.EchoOptions(d.Header, src)
 	if err != nil {
-		l.drop(d.Frame, "rr_echo", viz.ReasonICMPEchoOptions,
-			err.(*ip.CheckError).Msg+" once this host is recorded on the way back: no reply, as Linux's ip_options_echo gives none")
+		if l.rec.On() {
+			// The error's text was made with the error.
+			l.rec.Stepf(viz.Event{Layer: viz.LayerICMP, Step: "rr_echo", Verdict: viz.Drop, Reason: viz.ReasonICMPEchoOptions, Frame: d.Frame}, nil,
+				"%s once this host is recorded on the way back: no reply, as Linux's ip_options_echo gives none", viz.Str(err.(*ip.CheckError).Msg))
+		}
 		return nil, false
 	}
 	if len(opts) > 0 && l.rec.On() {
-		msg := "the reply carries the request's options with " + src.String() + " recorded again as it leaves, so that the round trip is recorded (RFC 1122 §3.2.2.6)"
+		// The recorded route is a list of addresses of any length, made
+		// here: an echo request with Record Route is rare.
 		route := ip.RecordedRoute(opts)
+		ev := viz.Event{Layer: viz.LayerICMP, Step: "rr_echo", Verdict: viz.Pass, Frame: d.Frame}
 		if route != "" {
-			msg = "the reply carries the request's record route, now " + route + ", so that the round trip is recorded (RFC 1122 §3.2.2.6)"
+			l.rec.Stepf(ev, []viz.Field{viz.F("options", ip.OptionNames(opts)), viz.F("route", route)},
+				"the reply carries the request's record route, now %s, so that the round trip is recorded (RFC 1122 §3.2.2.6)", viz.Str(route))
+		} else {
+			l.rec.Stepf(ev, []viz.Field{viz.F("options", ip.OptionNames(opts))},
+				"the reply carries the request's options with %s recorded again as it leaves, so that the round trip is recorded (RFC 1122 §3.2.2.6)", viz.Addr(src))
 		}
-		fields := []viz.Field{viz.F("options", ip.OptionNames(opts))}
-		if route != "" {
-			fields = append(fields, viz.F("route", route))
-		}
-		l.rec.Emit(viz.Event{Layer: viz.LayerICMP, Step: "rr_echo", Verdict: viz.Pass, Frame: d.Frame, Msg: msg, Fields: fields})
 	}
 	return opts, true
 }
@@ -173,8 +179,15 @@ func (l *Layer) receiveError(d ip.Datagram, m ip.ICMP) {
 		e.MTU = int(m.NextHopMTU())
 	}
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerICMP, Step: "error", Verdict: viz.Deliver, Frame: d.Frame,
-			Msg: fmt.Sprintf("%s from %s about %s", m.Name(), d.Src, ip.DescribeQuote(q))})
+		nk, na, nn := m.NameArgs()
+		qk, qa, qn := ip.QuoteArgs(q)
+		var args [8]viz.Arg
+		n := copy(args[:], na[:nn])
+		args[n] = viz.Addr(d.Src)
+		n++
+		n += copy(args[n:], qa[:qn])
+		l.rec.Stepf(viz.Event{Layer: viz.LayerICMP, Step: "error", Verdict: viz.Deliver, Frame: d.Frame}, nil,
+			errorFormats[nk][qk], args[:n]...)
 	}
 	l.net.DeliverICMPError(e)
 }
@@ -202,8 +215,26 @@ func (l *Layer) Echo(dst netip.Addr, id, seq uint16, data []byte, frame uint64) 
 	return l.net.Send(ip.Outbound{Frame: frame, Dst: dst, Protocol: ip.ProtocolICMP, Payload: ip.AppendEchoRequest(nil, id, seq, data)})
 }
 
+// drop logs a drop whose sentence is text already made: a constant, or an
+// error's text, made with the error whether or not anybody listens.
 func (l *Layer) drop(frame uint64, step string, reason viz.Reason, msg string) {
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerICMP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Msg: msg})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerICMP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame}, nil, "%s", viz.Str(msg))
 	}
 }
+
+var (
+	// otherFormats[kind] is the "other" step's format after the
+	// message's name of ip.NameFormats[kind].
+	otherFormats = [2]string{ip.NameFormats[0] + " from %s: nothing to do", ip.NameFormats[1] + " from %s: nothing to do"}
+	// errorFormats[name][quote] is the error step's format: the name
+	// (ip.NameFormats), the sender, the quoted datagram (ip.QuoteFormats).
+	errorFormats = func() (t [2][3]string) {
+		for nk, name := range ip.NameFormats {
+			for qk, quote := range ip.QuoteFormats {
+				t[nk][qk] = name + " from %s about " + quote
+			}
+		}
+		return t
+	}()
+)

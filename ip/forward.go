@@ -1,7 +1,6 @@
 package ip
 
 import (
-	"fmt"
 	"net/netip"
 
 	"github.com/packetwalk/packetwalk/viz"
@@ -56,13 +55,13 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 		// A replaced Router (a lab's) that decided nothing usable: the
 		// datagram cannot go anywhere, and nobody is told.
 		l.stats.OutNoRoutes++
-		l.drop(in.Frame, "forward", viz.ReasonNoRoute,
-			fmt.Sprintf("the router's decision for %s names no verdict and link (%s, link %v)", h.Dst(), d.Verdict, d.Route.Link != nil))
+		l.dropf(in.Frame, "forward", viz.ReasonNoRoute, "the router's decision for %s names no verdict and link (%s, link %v)",
+			viz.Addr(h.Dst()), viz.Str(d.Verdict.String()), viz.Bool(d.Route.Link != nil))
 		return
 	}
 	r := d.Route
 	if l.rec.On() {
-		route := viz.Str(r.String())
+		route := viz.Str(l.routeText(r))
 		l.rec.Stepf(viz.Event{Layer: viz.LayerIP, Step: "route", Verdict: viz.Pass, Frame: in.Frame},
 			[]viz.Field{viz.Fv("dst", viz.Addr(h.Dst())), viz.F("decision", "forward"), viz.Fv("route", route)},
 			"%s is not mine: forwarding by route %s", viz.Addr(h.Dst()), route)
@@ -90,6 +89,30 @@ func (l *Layer) forward(in Inbound, h IPv4) {
 		return
 	}
 	l.stats.ForwDatagrams++
+}
+
+// routeKey is what a route's text says: Route itself holds an interface
+// (its Link), which need not be comparable.
+type routeKey struct {
+	prefix   netip.Prefix
+	gw, src  netip.Addr
+	linkName string
+}
+
+const maxRouteTexts = 64
+
+// routeText returns r.String(), made the first time r is used.
+func (l *Layer) routeText(r Route) string {
+	k := routeKey{r.Prefix, r.Gateway, r.Src, r.Link.Name()}
+	if s, ok := l.routeTexts[k]; ok {
+		return s
+	}
+	if l.routeTexts == nil || len(l.routeTexts) >= maxRouteTexts {
+		l.routeTexts = make(map[routeKey]string)
+	}
+	s := r.String()
+	l.routeTexts[k] = s
+	return s
 }
 
 // martian reports whether a is not a single host's unicast address.

@@ -236,6 +236,19 @@ func (m ICMP) Name() string {
 	return m.Type().String()
 }
 
+// NameFormats are Name's formats, by the kind NameArgs returns: the type,
+// and the type with its code.
+var NameFormats = [2]string{"%s", "%s (%s)"}
+
+// NameArgs is Name as NameFormats[kind] and its n typed arguments, for a
+// step to make into text when a sink reads it.
+func (m ICMP) NameArgs() (kind int, args [2]viz.Arg, n int) {
+	if c := ICMPCodeName(m.Type(), m.Code()); c != "" {
+		return 1, [2]viz.Arg{viz.Str(m.Type().String()), viz.Str(c)}, 2
+	}
+	return 0, [2]viz.Arg{viz.Str(m.Type().String())}, 1
+}
+
 // Summary describes the message in one tcpdump-like line, e.g.
 //
 //	ICMP echo request, id 1, seq 1, length 64
@@ -274,16 +287,31 @@ func (m ICMP) Summary() string {
 // "UDP 10.0.0.1.5353 > 10.0.0.2.53", or returns "" if the quote is too
 // short to tell.
 func DescribeQuote(q IPv4) string {
-	if len(q) < IPv4MinHeaderLen || q.Version() != 4 || q.IHL() < 5 || len(q) < q.HeaderLen() {
+	kind, args, n := QuoteArgs(q)
+	if kind == 0 {
 		return ""
+	}
+	return string(viz.AppendFormat(nil, QuoteFormats[kind], args[:n]))
+}
+
+// QuoteFormats are DescribeQuote's formats, by the kind QuoteArgs returns:
+// nothing (a quote too short to tell), a conversation with ports (UDP,
+// TCP), one without.
+var QuoteFormats = [3]string{"", "%s %s.%d > %s.%d", "%s %s > %s"}
+
+// QuoteArgs is DescribeQuote as QuoteFormats[kind] and its n typed
+// arguments, for a step to make into text when a sink reads it.
+func QuoteArgs(q IPv4) (kind int, args [5]viz.Arg, n int) {
+	if len(q) < IPv4MinHeaderLen || q.Version() != 4 || q.IHL() < 5 || len(q) < q.HeaderLen() {
+		return 0, args, 0
 	}
 	p, data := q.Protocol(), q[q.HeaderLen():]
 	if (p == ProtocolUDP || p == ProtocolTCP) && q.FragmentOffset() == 0 && len(data) >= 4 {
 		// UDP and TCP both start with the source and destination ports.
-		return fmt.Sprintf("%s %s.%d > %s.%d", p, q.Src(), binary.BigEndian.Uint16(data[0:]),
-			q.Dst(), binary.BigEndian.Uint16(data[2:]))
+		return 1, [5]viz.Arg{viz.Str(p.String()), viz.Addr(q.Src()), viz.Int(int(binary.BigEndian.Uint16(data[0:]))),
+			viz.Addr(q.Dst()), viz.Int(int(binary.BigEndian.Uint16(data[2:])))}, 5
 	}
-	return fmt.Sprintf("%s %s > %s", p, q.Src(), q.Dst())
+	return 2, [5]viz.Arg{viz.Str(p.String()), viz.Addr(q.Src()), viz.Addr(q.Dst())}, 3
 }
 
 // AppendEchoRequest appends an Echo Request (what ping sends) to b.

@@ -1,7 +1,6 @@
 package ip
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/packetwalk/packetwalk/clock"
@@ -59,8 +58,10 @@ func (l *Layer) SendICMPError(h IPv4, payload []byte, t ICMPType, code ICMPCode,
 	frame := l.rec.NewFrameID()
 	if !l.icmpLimit.allow() {
 		l.stats.ICMPOutRateLimited++
-		l.dropAt(viz.LayerICMP, frame, "error", viz.ReasonICMPRateLimited,
-			fmt.Sprintf("%s to %s not sent: over %d errors per second", ICMPCodeName(t, code), src, l.icmpLimit.rate))
+		if l.rec.On() {
+			l.rec.Stepf(viz.Event{Layer: viz.LayerICMP, Step: "error", Verdict: viz.Drop, Reason: viz.ReasonICMPRateLimited, Frame: frame}, nil,
+				"%s to %s not sent: over %d errors per second", viz.Str(ICMPCodeName(t, code)), viz.Addr(src), viz.Int(l.icmpLimit.rate))
+		}
 		return
 	}
 	// The quote is the offending header and the first 8 bytes of its
@@ -73,23 +74,24 @@ func (l *Layer) SendICMPError(h IPv4, payload []byte, t ICMPType, code ICMPCode,
 	}
 	orig = append(orig, payload[:n]...)
 	var msg []byte
-	step, what := "error", ICMPCodeName(t, code)
 	switch t {
 	case ICMPTimeExceeded:
 		msg = AppendTimeExceeded(nil, code, IPv4(orig))
 	case ICMPParameterProblem:
 		msg = AppendParameterProblem(nil, uint8(info), IPv4(orig))
-		step, what = "param_problem", fmt.Sprintf("parameter problem, pointer %d,", info)
 	default:
 		msg = AppendDestUnreachable(nil, code, uint16(info), IPv4(orig))
 	}
 	if l.rec.On() {
-		fields := []viz.Field{viz.F("type", fmt.Sprint(uint8(t))), viz.F("code", fmt.Sprint(uint8(code))), viz.F("cause_frame", fmt.Sprint(cause))}
+		fields := [4]viz.Field{viz.Fv("type", viz.Int(int(t))), viz.Fv("code", viz.Int(int(code))), viz.Fv("cause_frame", viz.U64(cause))}
 		if t == ICMPParameterProblem {
-			fields = append(fields, viz.F("pointer", fmt.Sprint(info)))
+			fields[3] = viz.Fv("pointer", viz.Int(info))
+			l.rec.Stepf(viz.Event{Layer: viz.LayerICMP, Step: "param_problem", Verdict: viz.Send, Frame: frame}, fields[:],
+				"parameter problem, pointer %d, to %s about frame %d", viz.Int(info), viz.Addr(src), viz.U64(cause))
+		} else {
+			l.rec.Stepf(viz.Event{Layer: viz.LayerICMP, Step: "error", Verdict: viz.Send, Frame: frame}, fields[:3],
+				"%s to %s about frame %d", viz.Str(ICMPCodeName(t, code)), viz.Addr(src), viz.U64(cause))
 		}
-		l.rec.Emit(viz.Event{Layer: viz.LayerICMP, Step: step, Verdict: viz.Send, Frame: frame,
-			Msg: fmt.Sprintf("%s to %s about frame %d", what, src, cause), Fields: fields})
 	}
 	l.stats.ICMPOutMsgs++
 	_ = l.Send(Outbound{Frame: frame, Dst: src, Protocol: ProtocolICMP, Payload: msg})
@@ -99,12 +101,6 @@ func (l *Layer) SendICMPError(h IPv4, payload []byte, t ICMPType, code ICMPCode,
 // first fragment had arrived did not complete (RFC 792).
 func (l *Layer) reassemblyTimedOut(key FragmentKey, firstHeader, firstPayload []byte) {
 	l.SendICMPError(IPv4(firstHeader), firstPayload, ICMPTimeExceeded, ICMPReassemblyTimeExceeded, 0, 0)
-}
-
-func (l *Layer) dropAt(layer viz.Layer, frame uint64, step string, reason viz.Reason, msg string) {
-	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: layer, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Msg: msg})
-	}
 }
 
 // tokenBucket limits ICMP errors: rate tokens a second, at most burst saved.

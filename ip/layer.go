@@ -73,6 +73,12 @@ type Layer struct {
 	txOne     [1][]byte
 	txBusy    bool
 	icmpLimit tokenBucket // the ICMP errors IP sends (icmp_errors.go)
+	// routeTexts are the routes forwarding used, as Route.String gives
+	// them, for the route step: made once per route rather than once per
+	// forwarded datagram (forward.go). Cleared when it grows past
+	// maxRouteTexts, which a routing table of a handful of routes never
+	// reaches.
+	routeTexts map[routeKey]string
 
 	stats Stats
 }

@@ -68,8 +68,8 @@ func (l *Layer) Receive(in Inbound) {
 	if why := l.martianSource(h.Src(), dst); why != "" {
 		l.stats.InAddrErrors++
 		if l.rec.On() {
-			l.drop(in.Frame, "route", viz.ReasonIPMartianSource,
-				"source "+h.Src().String()+" is "+why+": a host MUST silently discard it (RFC 1122 §3.2.1.3)")
+			l.dropf(in.Frame, "route", viz.ReasonIPMartianSource,
+				"source %s is %s: a host MUST silently discard it (RFC 1122 §3.2.1.3)", viz.Addr(h.Src()), viz.Str(why))
 		}
 		return
 	}
@@ -153,10 +153,10 @@ func (l *Layer) protoStep(d Datagram) {
 	}
 }
 
+// drop logs a drop whose sentence is text already made: a constant, or an
+// error's text, made with the error whether or not anybody listens.
 func (l *Layer) drop(frame uint64, step string, reason viz.Reason, msg string) {
-	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerIP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Msg: msg})
-	}
+	l.dropf(frame, step, reason, "%s", viz.Str(msg))
 }
 
 // dropf is drop with the message as a format and typed arguments, made

@@ -377,9 +377,11 @@ func (l *Layer) sendRawLine(src, dst netip.Addr, h Header, payload []byte, conn 
 	_ = l.net.Send(ip.Outbound{Frame: frame, Src: src, Dst: dst, Protocol: ip.ProtocolTCP, Payload: seg, DF: true})
 }
 
+// drop logs a drop whose sentence is text already made: an error's text,
+// made with the error whether or not anybody listens.
 func (l *Layer) drop(frame, conn uint64, step string, reason viz.Reason, msg string) {
 	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Conn: conn, Msg: msg})
+		l.rec.Stepf(viz.Event{Layer: viz.LayerTCP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Conn: conn}, nil, "%s", viz.Str(msg))
 	}
 }
 

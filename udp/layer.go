@@ -273,10 +273,10 @@ func (l *Layer) Receive(d ip.Datagram) {
 	}
 }
 
+// drop logs a drop whose sentence is text already made: an error's text,
+// made with the error whether or not anybody listens.
 func (l *Layer) drop(frame uint64, step string, reason viz.Reason, msg string) {
-	if l.rec.On() {
-		l.rec.Emit(viz.Event{Layer: viz.LayerUDP, Step: step, Verdict: viz.Drop, Reason: reason, Frame: frame, Msg: msg})
-	}
+	l.dropf(frame, step, reason, "%s", viz.Str(msg))
 }
 
 // dropf is drop with the message as a format and typed arguments, made

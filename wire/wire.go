@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -429,13 +428,23 @@ func (w *Wire) applyFaults(id uint64, bits []byte, owned bool, from, to *wirePor
 	rec := w.rec
 	for _, f := range w.faults[id] {
 		w.stats.Faults++
-		fields := []viz.Field{viz.F("fault", f.String()), viz.F("from", from.name)}
-		if to != nil {
-			fields = append(fields, viz.F("to", to.name))
+		var fields [8]viz.Field
+		nf := 0
+		var fault viz.Arg
+		if rec.On() {
+			// The fault's text is made here, once per fault: a targeted
+			// fault strikes one frame.
+			fault = viz.Str(f.String())
+			fields[0], fields[1] = viz.Fv("fault", fault), viz.F("from", from.name)
+			nf = 2
+			if to != nil {
+				fields[nf] = viz.F("to", to.name)
+				nf++
+			}
 		}
 		if f.Kind == FaultDrop {
 			if rec.On() {
-				w.drop(id, "fault", viz.ReasonWireFault, fields, "targeted fault %s: the frame from %s is lost on the wire", viz.Str(f.String()), viz.Str(from.name))
+				w.drop(id, "fault", viz.ReasonWireFault, fields[:nf], "targeted fault %s: the frame from %s is lost on the wire", fault, viz.Str(from.name))
 			}
 			return bits, true
 		}
@@ -448,11 +457,11 @@ func (w *Wire) applyFaults(id uint64, bits []byte, owned bool, from, to *wirePor
 		bit := faultBit(f, w.impairments.Seed, len(bits))
 		at, before, after := flipBit(bits, bit)
 		if rec.On() {
-			fields = append(fields, viz.F("bit", strconv.Itoa(bit)), viz.F("byte", strconv.Itoa(at)),
-				viz.F("was", fmt.Sprintf("%#02x", before)), viz.F("now", fmt.Sprintf("%#02x", after)))
-			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "fault", Frame: id,
-				Msg:    fmt.Sprintf("targeted fault %s: bit %d flipped (byte %d: %#02x -> %#02x); the receiver's FCS check will catch it", f, bit, at, before, after),
-				Fields: fields})
+			was, now := viz.Hex(uint64(before), 2), viz.Hex(uint64(after), 2)
+			nf += copy(fields[nf:], []viz.Field{viz.Fv("bit", viz.Int(bit)), viz.Fv("byte", viz.Int(at)), viz.Fv("was", was), viz.Fv("now", now)})
+			rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "fault", Frame: id}, fields[:nf],
+				"targeted fault %s: bit %d flipped (byte %d: %#02x -> %#02x); the receiver's FCS check will catch it",
+				fault, viz.Int(bit), viz.Int(at), was, now)
 		}
 	}
 	return bits, false

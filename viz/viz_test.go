@@ -242,3 +242,15 @@ func TestLogMark(t *testing.T) {
 		t.Errorf("the event's own field was lost: fcs=%q", v)
 	}
 }
+
+// BenchmarkAppendFormat is the cost of making one typed step's message,
+// with a format and arguments like TCP's send step.
+func BenchmarkAppendFormat(b *testing.B) {
+	args := []Arg{Str("192.168.0.2.8080"), Str("192.0.2.1.40000"), U32(3399551078), U32(3399552078), U32(1), Int(32768), Int(1000)}
+	const format = "segment sent to the wire: %s > %s: Flags [P.], seq %d:%d, ack %d, win %d, length %d (RFC 9293 §3.10.4, SEND call)"
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = AppendFormat(buf[:0], format, args)
+	}
+}

@@ -354,10 +354,11 @@ func (d *Device) arrive(p *devicePacket) {
 		f := nic.Frame(pkt)
 		bits = nic.AppendFrame(p.buf[:0], f.Dst(), f.Src(), f.EtherType(), pkt[nic.HeaderLen:])
 		if rec.On() {
-			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "frame", Verdict: viz.Pass, Frame: id,
-				Msg: fmt.Sprintf("the kernel sent a %d-byte %s frame %s -> %s on %s; the PHY appends the FCS %#08x", len(pkt), f.EtherType(), f.Src(), f.Dst(), d.name, nic.Frame(bits).FCS()),
-				Fields: []viz.Field{viz.F("device", d.name), viz.F("kind", "TAP"), viz.F("len", strconv.Itoa(len(pkt))),
-					viz.F("src", f.Src().String()), viz.F("dst", f.Dst().String()), viz.F("ethertype", f.EtherType().String())}})
+			rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "frame", Verdict: viz.Pass, Frame: id},
+				[]viz.Field{viz.F("device", d.name), viz.F("kind", "TAP"), viz.Fv("len", viz.Int(len(pkt))),
+					viz.Fv("src", viz.MAC(f.Src())), viz.Fv("dst", viz.MAC(f.Dst())), viz.Fv("ethertype", f.EtherType().LogArg())},
+				"the kernel sent a %d-byte %s frame %s -> %s on %s; the PHY appends the FCS %#08x", viz.Int(len(pkt)), f.EtherType().LogArg(),
+				viz.MAC(f.Src()), viz.MAC(f.Dst()), viz.Str(d.name), viz.U32(nic.Frame(bits).FCS()))
 		}
 	} else {
 		// A TUN hands over an IP packet with no link layer: the PHY
@@ -437,9 +438,10 @@ func (d *Device) Transmit(from nic.Port, bits []byte, id uint64) {
 		// the padding, as a real adapter passes it up).
 		out = bits[:len(bits)-nic.FCSLen]
 		if rec.On() {
-			rec.Emit(viz.Event{Layer: viz.LayerPHY, Step: "unframe", Verdict: viz.Pass, Frame: id,
-				Msg:    fmt.Sprintf("%s frame %s -> %s: FCS stripped, %d bytes written to %s", f.EtherType(), f.Src(), f.Dst(), len(out), d.name),
-				Fields: []viz.Field{viz.F("device", d.name), viz.F("kind", "TAP"), viz.F("len", strconv.Itoa(len(out)))}})
+			rec.Stepf(viz.Event{Layer: viz.LayerPHY, Step: "unframe", Verdict: viz.Pass, Frame: id},
+				[]viz.Field{viz.F("device", d.name), viz.F("kind", "TAP"), viz.Fv("len", viz.Int(len(out)))},
+				"%s frame %s -> %s: FCS stripped, %d bytes written to %s", f.EtherType().LogArg(), viz.MAC(f.Src()), viz.MAC(f.Dst()),
+				viz.Int(len(out)), viz.Str(d.name))
 		}
 	} else {
 		switch f.EtherType() {

@@ -187,6 +187,12 @@ func (e *Endpoint) sendData(seq Seq, flags Flags, data []byte, cause uint64, ret
 	} else if len(data) > 0 && e.ackTimer != nil {
 		why = "segment with piggy-backed ACK"
 	}
+	if retransmit && e.timing && e.timedSeq.InRange(seq, seq.Add(uint32(len(data))+boolInt(flags&(FlagSYN|FlagFIN) != 0))) {
+		// The timed segment goes again: its ACK may answer either copy,
+		// so it gives no sample (Karn's algorithm, RFC 6298 §3). Every
+		// retransmission passes here, whichever recovery sent it.
+		e.karn()
+	}
 	if !retransmit && !e.timing && !e.rttByTimestamps() && (len(data) > 0 || flags&(FlagSYN|FlagFIN) != 0) {
 		// Time this segment's round trip (one at a time, RFC 6298 §3;
 		// never a retransmitted one: Karn's algorithm). With timestamps

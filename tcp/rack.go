@@ -423,12 +423,9 @@ func (e *Endpoint) rackSendLost(frame uint64) {
 
 // rackRetransmit resends n bytes at seq (and our FIN after them): a
 // retransmission RACK or the tail loss probe chose; rule, if not empty,
-// names the NextSeg rule for the step log. The segment was sent before,
-// so Karn's rule forbids timing it.
+// names the NextSeg rule for the step log. (sendData applies Karn's rule
+// to every retransmission.)
 func (e *Endpoint) rackRetransmit(frame uint64, seq Seq, n int, fin bool, rule string) {
-	if e.timing && e.timedSeq.InRange(seq, seq.Add(uint32(n)+boolInt(fin))) {
-		e.timing = false
-	}
 	data := e.send.Peek(seq, n)
 	end := seq.Add(uint32(len(data)))
 	flags := FlagACK

@@ -82,8 +82,24 @@ func (e *Endpoint) output(frame uint64) {
 		if n == unsent {
 			flags |= FlagPSH
 		}
+		// The application has closed and this segment carries the last
+		// queued byte: the FIN rides on it (RFC 9293 §3.10.4: the FIN is
+		// sent once all preceding SENDs have been segmentized), as
+		// Linux's tcp_send_fin and BSD's tcp_output set it on the tail
+		// segment, instead of following in a segment of its own.
+		fin := n == unsent && !resend && e.finReady()
+		refin := resend && e.finRidesAt(e.sndNxt.Add(uint32(len(data))))
+		if fin || refin {
+			flags |= FlagFIN
+		}
 		e.sendData(e.sndNxt, flags, data, frame, resend)
 		e.sndNxt = e.sndNxt.Add(uint32(len(data)))
+		if fin {
+			e.finSent, e.ourFinSeq = true, e.sndNxt
+		}
+		if fin || refin {
+			e.sndNxt = e.sndNxt.Add(1)
+		}
 		if resend {
 			// A retransmission (not timed: Karn), counted in the pipe
 			// from now on (RFC 6675 §4 SetPipe, HighRxt).
@@ -140,12 +156,24 @@ func (e *Endpoint) unsentBytes() int {
 	return int(end - e.sndNxt)
 }
 
-// maybeSendFIN sends our FIN once every byte before it has been sent.
+// finReady reports whether our FIN may go: the application has closed
+// (or shut down its sending side) and the FIN is not sent yet.
+func (e *Endpoint) finReady() bool {
+	return e.finQueued && !e.finSent && (e.state == FinWait1 || e.state == LastAck || e.state == Closing)
+}
+
+// finRidesAt reports whether our FIN, already sent, comes right after the
+// data that ends at end: a retransmission of that data carries it again,
+// as the first copy did.
+func (e *Endpoint) finRidesAt(end Seq) bool {
+	return e.finSent && end == e.ourFinSeq
+}
+
+// maybeSendFIN sends our FIN in a segment of its own once every byte
+// before it has been sent (when the last data segment could not carry it:
+// the data went before the application closed).
 func (e *Endpoint) maybeSendFIN() {
-	if !e.finQueued || e.finSent || e.unsentBytes() > 0 {
-		return
-	}
-	if e.state != FinWait1 && e.state != LastAck && e.state != Closing {
+	if !e.finReady() || e.unsentBytes() > 0 {
 		return
 	}
 	e.finSent = true

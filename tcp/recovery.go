@@ -176,7 +176,12 @@ func (e *Endpoint) retransmitHole(seq Seq, n int, frame uint64, rule string) boo
 			"NextSeg %s: resend %d..%d, pipe %d < cwnd %d; HighRxt -> %d (RFC 6675 §4, §5 step C)",
 			viz.Str(rule), viz.U32(uint32(seq)), viz.U32(uint32(end)), viz.Int(e.pipe()), viz.Int(e.cc.Cwnd), viz.U32(uint32(end)))
 	}
-	e.sendData(seq, FlagACK, data, frame, true)
+	flags := FlagACK
+	if e.finRidesAt(end) {
+		flags |= FlagFIN
+		end = end.Add(1)
+	}
+	e.sendData(seq, flags, data, frame, true)
 	e.highRxt = end
 	return true
 }

@@ -227,12 +227,18 @@ func (e *Endpoint) retransmitOne(frame uint64) {
 		return
 	}
 	data := e.send.Peek(e.sndUna, n)
-	e.sendData(e.sndUna, FlagACK|FlagPSH, data, frame, true)
+	end := e.sndUna.Add(uint32(len(data)))
+	flags := FlagACK | FlagPSH
+	if e.finRidesAt(end) {
+		flags |= FlagFIN
+		end = end.Add(1)
+	}
+	e.sendData(e.sndUna, flags, data, frame, true)
 	// Recovery's next hole starts past it, or the next duplicate ACK
 	// would send the same segment again.
-	e.highRxt = MaxSeq(e.highRxtNow(), e.sndUna.Add(uint32(len(data))))
-	if e.sndNxt.LessThan(e.sndUna.Add(uint32(len(data)))) {
-		e.sndNxt = e.sndUna.Add(uint32(len(data)))
+	e.highRxt = MaxSeq(e.highRxtNow(), end)
+	if e.sndNxt.LessThan(end) {
+		e.sndNxt = end
 	}
 	e.stopRetransmitTimer()
 	e.startRetransmitTimer()

@@ -80,9 +80,9 @@ type Config struct {
 	PHY phy.Config
 	// TCP, when set, changes the host's TCP configuration after the
 	// script's sysctls were applied: the drill-writing lab (impl-drill,
-	// labs/impl/drill) plugs a receiver or a demux table with a planted
-	// bug into tcp.Config's seams here, so the stack itself carries no
-	// fault injection.
+	// labs/impl/drill) plugs a receiver, a demux table or a sender with
+	// a planted bug into tcp.Config's seams here, so the stack itself
+	// carries no fault injection.
 	TCP func(*tcp.Config)
 }
 

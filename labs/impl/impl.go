@@ -113,7 +113,7 @@ var labs = []Lab{
 		if e.Step == "timer" { t, _ := e.Field("timer"); return t == "retransmit" }
 		return true`,
 			install: "hc.TCP.Sender = student.New"}},
-	{ID: "impl-drill", Title: "Write packetdrill scripts that catch TCP bugs planted in the receiver and the demux table", dir: "drill",
+	{ID: "impl-drill", Title: "Write packetdrill scripts that catch TCP bugs planted in the receiver, the demux table and the sender", dir: "drill",
 		ctor: "a folder of .pkt scripts", scripts: true},
 }
 

@@ -302,7 +302,7 @@ func copyDir(t *testing.T, from string) string {
 func TestDrillLab(t *testing.T) {
 	const id = "impl-drill"
 	l, err := find(id)
-	if err != nil || len(l.tests) != 9 {
+	if err != nil || len(l.tests) != 12 {
 		t.Fatalf("%s: %v, graded tests %v", id, err, l.tests)
 	}
 
@@ -313,7 +313,7 @@ func TestDrillLab(t *testing.T) {
 	os.WriteFile(wrong, bytes.Replace(b, []byte("> S. 0:0(0) ack 1 win 65535"), []byte("> S. 0:0(0) ack 1 win 65000"), 1), 0o644)
 	rep, out := gradeReport(t, id, dir)
 	if !strings.Contains(out, "FAIL  ScriptsPassCorrectStack\n") || !strings.Contains(out, wrong+":16: outbound segment: expected win 65000, got win 65535") ||
-		!strings.Contains(out, "FAIL  CatchesClosedListenerKept\n") || !strings.Contains(out, "PASS  CatchesRemotePortIgnored\n") || rep.Passed != 7 {
+		!strings.Contains(out, "FAIL  CatchesClosedListenerKept\n") || !strings.Contains(out, "PASS  CatchesRemotePortIgnored\n") || rep.Passed != 10 {
 		t.Errorf("a script wrong about the correct stack: want it named with file:line and its bug uncaught, got:\n%s", out)
 	}
 
@@ -322,7 +322,7 @@ func TestDrillLab(t *testing.T) {
 	os.Remove(filepath.Join(dir, "closed-listener-frees-port.pkt"))
 	passed, out := grade(t, id, dir)
 	if passed || !strings.Contains(out, "FAIL  CatchesClosedListenerKept\n") || !strings.Contains(out, "PASS  CatchesRemotePortIgnored\n") ||
-		!strings.Contains(out, "PASS  ScriptsPassCorrectStack\n") || !strings.HasSuffix(out, "\n8 passed, 1 failed\n") {
+		!strings.Contains(out, "PASS  ScriptsPassCorrectStack\n") || !strings.HasSuffix(out, "\n11 passed, 1 failed\n") {
 		t.Errorf("without closed-listener-frees-port.pkt: want only CatchesClosedListenerKept to fail, got:\n%s", out)
 	}
 
@@ -330,7 +330,7 @@ func TestDrillLab(t *testing.T) {
 	dir = copyDir(t, "drill/reference")
 	os.WriteFile(filepath.Join(dir, "uncited.pkt"), []byte("// no citation here\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"), 0o644)
 	passed, out = grade(t, id, dir)
-	if passed || !strings.Contains(out, "FAIL  ScriptsCiteRFCSection\n") || !strings.Contains(out, filepath.Join(dir, "uncited.pkt")) || !strings.HasSuffix(out, "\n8 passed, 1 failed\n") {
+	if passed || !strings.Contains(out, "FAIL  ScriptsCiteRFCSection\n") || !strings.Contains(out, filepath.Join(dir, "uncited.pkt")) || !strings.HasSuffix(out, "\n11 passed, 1 failed\n") {
 		t.Errorf("a script citing no RFC section: want ScriptsCiteRFCSection to fail naming it, got:\n%s", out)
 	}
 
@@ -339,9 +339,9 @@ func TestDrillLab(t *testing.T) {
 	bad := filepath.Join(dir, "typo.pkt")
 	os.WriteFile(bad, []byte("// RFC 9293 §3.1\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 close(3) = )\n+0 close(3) = 0\n"), 0o644)
 	rep, out = gradeReport(t, id, dir)
-	if rep.Built || rep.Passed != 0 || rep.Failed != 9 || !strings.Contains(out, "Your script does not parse, so no graded test ran: "+bad+":3: ") ||
+	if rep.Built || rep.Passed != 0 || rep.Failed != 12 || !strings.Contains(out, "Your script does not parse, so no graded test ran: "+bad+":3: ") ||
 		strings.Contains(out, "panic") || strings.Contains(out, "PASS") {
-		t.Errorf("a script that does not parse: want one sentence naming %s:3 and 0 of 9, got %+v:\n%s", bad, rep, out)
+		t.Errorf("a script that does not parse: want one sentence naming %s:3 and 0 of 12, got %+v:\n%s", bad, rep, out)
 	}
 	for _, res := range rep.Results {
 		if res.Passed || !strings.Contains(res.Message, bad+":3: ") {

@@ -9,7 +9,7 @@ import (
 )
 
 // The planted bugs live in components plugged into tcp.Config's seams
-// (Receiver, Demuxer), each a thin wrapper around the stack's own
+// (Receiver, Demuxer, Sender), each a thin wrapper around the stack's own
 // component with one thing wrong, so the production TCP carries no fault
 // injection and each bug is exactly its wrapper.
 
@@ -26,6 +26,28 @@ func demuxWith(wrap func(t tcp.Demuxer) tcp.Demuxer) func(*tcp.Config) {
 	return func(c *tcp.Config) {
 		c.Demuxer = func(r ip.PortRange) tcp.Demuxer { return wrap(tcp.NewDemuxTable(r)) }
 	}
+}
+
+// senderWith plants a send-side bug: each connection's tcp.Sender is the
+// stack's own (tcp.NewSender) behind wrap. With a Sender the connection
+// neither offers nor accepts SACK and times one segment at a time for RTT
+// samples (tcp.Sender), so a script tells such a stack from the correct
+// one only if its peer offers neither; a sender bug counts as caught only
+// by a script that also passes with the bug-free wrapper (faithful).
+func senderWith(wrap func(s tcp.Sender) tcp.Sender) func(*tcp.Config) {
+	return func(c *tcp.Config) {
+		c.Sender = func(cfg tcp.SenderConfig) tcp.Sender { return wrap(tcp.NewSender(cfg)) }
+	}
+}
+
+// faithful is each seam's wrapper without a bug: the stack's own
+// component behind the seam. A script catches a bug only if it passes
+// against this as well as against the stack as shipped, so what it
+// catches is the bug and not what plugging into the seam changes.
+var faithful = map[string]func(*tcp.Config){
+	"Receiver": receiverWith(func(b *buffer) tcp.Receiver { return b }),
+	"Demuxer":  demuxWith(func(t tcp.Demuxer) tcp.Demuxer { return t }),
+	"Sender":   senderWith(func(s tcp.Sender) tcp.Sender { return s }),
 }
 
 // buffer is the stack's own ReceiveBuffer as a tcp.Receiver: without a
@@ -140,3 +162,43 @@ func (t remotePortIgnored) LookupExact(local, remote netip.AddrPort) *tcp.Endpoi
 type listenerKept struct{ tcp.Demuxer }
 
 func (t listenerKept) RemoveListener(*tcp.Endpoint) {}
+
+// pastPeerWindow sizes segments by the MSS and the congestion window
+// alone: it forgets the peer's window (SND.UNA + SND.WND - SND.NXT).
+type pastPeerWindow struct{ tcp.Sender }
+
+func (s pastPeerWindow) SegmentSize(w tcp.SendWindow) int {
+	return max(min(w.Queued, w.MSS, w.Cwnd-w.InFlight), 0)
+}
+
+// noBackoff keeps the RTO where it was after a timeout.
+type noBackoff struct{ tcp.Sender }
+
+func (noBackoff) Backoff() {}
+
+// earlyFastRetransmit starts fast retransmit on the second duplicate
+// ACK in a row, one too early.
+type earlyFastRetransmit struct {
+	tcp.Sender
+	dups int
+}
+
+func (s *earlyFastRetransmit) OnACK(a tcp.ACKInfo) tcp.ACKKind {
+	k := s.Sender.OnACK(a)
+	switch k {
+	case tcp.ACKDuplicate:
+		s.dups++
+		if s.dups == 2 {
+			return tcp.ACKThirdDuplicate
+		}
+	case tcp.ACKThirdDuplicate:
+		// Fast retransmit already started on the one before.
+		s.dups++
+		return tcp.ACKDuplicate
+	default:
+		if k == tcp.ACKNew {
+			s.dups = 0
+		}
+	}
+	return k
+}

@@ -75,6 +75,18 @@ var Bugs = []Bug{
 		Symptom: "a port that stays taken after its listening socket is closed",
 		Hint:    "RFC 9293 §3.10.4: CLOSE in LISTEN deletes the TCB, so the port is free again; close the listener and use the port again",
 		Plant:   demuxWith(func(t tcp.Demuxer) tcp.Demuxer { return listenerKept{t} })},
+	{Name: "CatchesSegmentPastPeerWindow", Seam: "Sender",
+		Symptom: "a sender whose segments run past the window its peer advertised",
+		Hint:    "RFC 9293 §3.8.6.2.1: the sender may send at most SND.UNA + SND.WND - SND.NXT bytes; give it a window smaller than one segment (a peer SYN without wscale, so the window field is the window) and write more than that",
+		Plant:   senderWith(func(s tcp.Sender) tcp.Sender { return pastPeerWindow{s} })},
+	{Name: "CatchesRTONotBackedOff", Seam: "Sender",
+		Symptom: "a sender that waits no longer before its second retransmission than before its first",
+		Hint:    "RFC 6298 §5, step (5.5): each time the retransmission timer expires the RTO doubles; leave a segment unacknowledged and time its retransmissions",
+		Plant:   senderWith(func(s tcp.Sender) tcp.Sender { return noBackoff{s} })},
+	{Name: "CatchesFastRetransmitTooEarly", Seam: "Sender",
+		Symptom: "a sender that resends a segment it believes lost one duplicate ACK too soon",
+		Hint:    "RFC 5681 §3.2 and §2: fast retransmit waits for the third duplicate ACK, since reordering can cause one or two; send duplicate ACKs one at a time and state when the retransmission comes",
+		Plant:   senderWith(func(s tcp.Sender) tcp.Sender { return &earlyFastRetransmit{Sender: s} })},
 }
 
 func init() {
@@ -93,15 +105,40 @@ type script struct {
 	s       *drill.Script
 	correct *drill.Result // against packetwalk as shipped
 	err     error         // drill.Run could not run it
+	// seam[name] says whether the script also passes with the stack's
+	// own component behind that seam (faithful), run once for each seam
+	// that has a bug.
+	seam map[string]bool
 }
 
-// suite is the student's folder, run once against the correct stack and
-// once against each planted bug; every graded test reads from it.
+// passesSeam reports whether sc passes against the correct stack and
+// against it with seam's bug-free wrapper: only such a script can catch a
+// bug planted in seam.
+func (sc *script) passesSeam(seam string) bool {
+	if sc.err != nil || sc.correct.Status != drill.Passed {
+		return false
+	}
+	ok, done := sc.seam[seam]
+	if !done {
+		res, err := drill.Run(sc.s, Config(faithful[seam]))
+		ok = err == nil && res.Status == drill.Passed
+		if sc.seam == nil {
+			sc.seam = map[string]bool{}
+		}
+		sc.seam[seam] = ok
+	}
+	return ok
+}
+
+// suite is the student's folder, run once against the correct stack, once
+// against each seam's bug-free wrapper and once against each planted bug;
+// every graded test reads from it.
 type suite struct {
 	loadErr error
 	scripts []*script
 	// caught[bug] is the first script that passes against the correct
-	// stack and fails against the bug, with drill's message.
+	// stack (and the bug's seam without the bug) and fails against the
+	// bug, with drill's message.
 	caught map[string]string
 }
 
@@ -151,10 +188,14 @@ func run(dir string) *suite {
 	}
 	for _, sc := range s.scripts {
 		sc.correct, sc.err = drill.Run(sc.s, Config(nil))
+		// Every seam now, under mu: the graded tests only read them.
+		for _, b := range Bugs {
+			sc.passesSeam(b.Seam)
+		}
 	}
 	for _, b := range Bugs {
 		for _, sc := range s.scripts {
-			if sc.err != nil || sc.correct.Status != drill.Passed {
+			if !sc.passesSeam(b.Seam) {
 				continue
 			}
 			res, err := drill.Run(sc.s, Config(b.Plant))
@@ -286,18 +327,38 @@ func testCaught(t *testing.T, dir New, b Bug) {
 		t.Logf("caught: %s", by)
 		return
 	}
-	var passing []string
+	var passing, unfair []string
 	for _, sc := range s.scripts {
-		if sc.err == nil && sc.correct.Status == drill.Passed {
+		switch {
+		case sc.passesSeam(b.Seam):
 			passing = append(passing, filepath.Base(sc.path))
+		case sc.err == nil && sc.correct.Status == drill.Passed:
+			unfair = append(unfair, filepath.Base(sc.path))
 		}
 	}
 	got := fmt.Sprintf("every one of them passed (%s)", strings.Join(passing, ", "))
 	if len(passing) == 0 {
 		got = "none of your scripts passes against the correct stack, so none can catch a bug (see ScriptsPassCorrectStack)"
+		if len(unfair) > 0 {
+			got = "none of your scripts can catch it (below)"
+		}
+	}
+	if len(unfair) > 0 {
+		got += fmt.Sprintf("\nthese fail with the stack's own component in tcp.Config.%s, before any bug: %s; %s",
+			b.Seam, strings.Join(unfair, ", "), seamChanges[b.Seam])
 	}
 	t.Error(grading.Failure{Sent: fmt.Sprintf("your scripts that pass against the correct stack, against a stack whose tcp.Config.%s has a planted bug: %s", b.Seam, b.Symptom),
 		Expected: "at least one script fails against it",
 		Got:      got,
 		Hint:     b.Hint}.String())
+}
+
+// seamChanges says what plugging a component into a seam changes on the
+// wire, bug or no bug: why a script that passes against the correct stack
+// may not count for a bug in that seam.
+var seamChanges = map[string]string{
+	"Receiver": "such a script cannot tell a bug in it from the seam itself",
+	"Demuxer":  "such a script cannot tell a bug in it from the seam itself",
+	"Sender": "with a Sender the stack neither offers nor accepts SACK and times RTT without timestamps, so a script for a sender bug " +
+		"opens passively (listen, accept) and its peer's SYN offers neither sackOK nor TS",
 }

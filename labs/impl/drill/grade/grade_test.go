@@ -50,13 +50,17 @@ func TestSkeletonCatchesNothing(t *testing.T) {
 // ReceiveBuffer as a tcp.Receiver, its DemuxTable behind an interface)
 // pass packetwalk's whole drill corpus in strict mode, as the stack does:
 // a script that tells a bug's stack from the correct one has found the
-// bug, not a difference of the wrapper.
+// bug, not a difference of the wrapper. The stack's own Sender does too,
+// over the scripts in which no SYN offers SACK or timestamps (with a
+// Sender the stack offers and accepts neither SACK nor, for its RTT,
+// timestamps; a script with them does not count for a sender bug unless
+// it passes with this wrapper, passesSeam).
 func TestWrappersFaithful(t *testing.T) {
 	plain := func(c *tcp.Config) {
-		receiverWith(func(b *buffer) tcp.Receiver { return b })(c)
-		demuxWith(func(t tcp.Demuxer) tcp.Demuxer { return t })(c)
+		faithful["Receiver"](c)
+		faithful["Demuxer"](c)
 	}
-	n := 0
+	n, sender := 0, 0
 	err := filepath.WalkDir("../../../../drill/corpus", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".pkt") {
 			return err
@@ -69,18 +73,72 @@ func TestWrappersFaithful(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		res, err := drill.Run(s, Config(plain))
-		if err != nil {
-			return err
-		}
-		if res.Status != drill.Passed {
-			t.Errorf("%s with the wrappers: %v %v %s", p, res.Status, res.Failure, res.Skip)
-		}
 		n++
+		for _, w := range []struct {
+			name  string
+			plant func(*tcp.Config)
+		}{{"the receiver and demux wrappers", plain}, {"the stack's own Sender", faithful["Sender"]}} {
+			if w.name == "the stack's own Sender" {
+				if offersSACKOrTS(s) {
+					continue
+				}
+				sender++
+			}
+			res, err := drill.Run(s, Config(w.plant))
+			if err != nil {
+				return err
+			}
+			if res.Status != drill.Passed {
+				t.Errorf("%s with %s: %v %v %s", p, w.name, res.Status, res.Failure, res.Skip)
+			}
+		}
 		return nil
 	})
-	if err != nil || n < 100 {
-		t.Fatalf("the corpus: %v (%d scripts)", err, n)
+	t.Logf("%d corpus scripts with the receiver and demux wrappers, %d with the stack's own Sender", n, sender)
+	if err != nil || n < 100 || sender < 25 {
+		t.Fatalf("the corpus: %v (%d scripts, %d without SACK or timestamps)", err, n, sender)
+	}
+}
+
+// offersSACKOrTS reports whether a SYN of the script, the peer's or the
+// one it expects of the stack, lists sackOK or a timestamp.
+func offersSACKOrTS(s *drill.Script) bool {
+	for _, ev := range s.Events {
+		p := ev.Packet
+		if p == nil || !strings.Contains(p.Flags, "S") {
+			continue
+		}
+		for _, o := range p.Options {
+			if o.Kind == "sackOK" || o.Kind == "TS" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// The reference scripts written for the sender bugs tell them from the
+// stack with its own Sender, and pass against that as they do against
+// the stack as shipped: their peers offer neither SACK nor timestamps.
+func TestReferenceSenderScriptsFair(t *testing.T) {
+	s := run("../reference")
+	senderBugs := 0
+	for _, b := range Bugs {
+		if b.Seam != "Sender" {
+			continue
+		}
+		senderBugs++
+		if s.caught[b.Name] == "" {
+			t.Errorf("%s: no reference script catches it", b.Name)
+		}
+	}
+	if senderBugs < 3 {
+		t.Errorf("%d bugs planted in tcp.Config.Sender, want 3", senderBugs)
+	}
+	for _, sc := range s.scripts {
+		if !offersSACKOrTS(sc.s) && !sc.passesSeam("Sender") {
+			t.Errorf("%s offers neither SACK nor timestamps but fails with the stack's own Sender", sc.path)
+		}
 	}
 }
 
@@ -112,6 +170,37 @@ func TestCites(t *testing.T) {
 	} {
 		if got := Cites([]byte(src)); got != want {
 			t.Errorf("Cites(%q) = %v, want %v", src, got, want)
+		}
+	}
+}
+
+// A script whose peer offers SACK passes against the correct stack but
+// not against the stack with its own Sender, which offers no SACK in its
+// SYN-ACK: it fails against every sender bug for that alone, and must be
+// credited with none of them.
+func TestSenderBugNotCaughtBySeamAlone(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../reference/held-data-keeps-window.pkt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sack.pkt"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := run(dir)
+	if s.loadErr != nil || len(s.scripts) != 1 || s.scripts[0].correct.Status != drill.Passed {
+		t.Fatalf("the script must pass against the correct stack: %v %+v", s.loadErr, s.scripts)
+	}
+	sc := s.scripts[0]
+	if !offersSACKOrTS(sc.s) || sc.passesSeam("Sender") {
+		t.Fatalf("the script offers SACK (%v) and must fail with the stack's own Sender (passes: %v)", offersSACKOrTS(sc.s), sc.passesSeam("Sender"))
+	}
+	for _, b := range Bugs {
+		if res, err := drill.Run(sc.s, Config(b.Plant)); b.Seam == "Sender" && (err != nil || res.Status != drill.Failed) {
+			t.Errorf("%s: the script should fail against it (for the seam alone): %v %+v", b.Name, err, res)
+		}
+		if b.Seam == "Sender" && s.caught[b.Name] != "" {
+			t.Errorf("%s credited to a script that fails with the bug-free Sender: %s", b.Name, s.caught[b.Name])
 		}
 	}
 }

@@ -282,8 +282,9 @@ func testPassCorrect(t *testing.T, dir New) {
 var comment = regexp.MustCompile(`//[^\n]*|(?s:/\*.*?\*/)`)
 
 // rfcSection is a citation of an RFC with a section: "RFC 9293 §3.10.7.4",
-// "RFC 2018 section 4", "§3.3.1 of RFC 9293".
-var rfcSection = regexp.MustCompile(`(?i)RFC\s?\d{3,4}\W{0,3}(§|section|sec\.)\s?\d|(§|section|sec\.)\s?\d+(\.\d+)*\W{1,3}(of\s)?RFC\s?\d{3,4}`)
+// "RFC 2018 section 4", "§3.3.1 of RFC 9293", and RFC 6298's numbered
+// rules, "RFC 6298 (5.5)".
+var rfcSection = regexp.MustCompile(`(?i)RFC\s?\d{3,4}\W{0,3}(§|section|sec\.)\s?\d|(§|section|sec\.)\s?\d+(\.\d+)*\W{1,3}(of\s)?RFC\s?\d{3,4}|RFC\s?\d{3,4}\s?\(\d+\.\d+\)`)
 
 // Cites reports whether a script cites an RFC section in a comment. The
 // comments are read as one text, so a citation may run from one "//" line

@@ -167,6 +167,8 @@ func TestCites(t *testing.T) {
 		"0 socket() = 3 // RFC 9293 §3\n":          true,
 		"0 write(4, \"RFC 9293 §3.1\", 10) = 10\n": false,
 		"// section 4\n":                           false,
+		"// RFC 6298 (5.5): the RTO doubles\n":     true,
+		"// RFC 6298 (5): rules\n":                 false,
 	} {
 		if got := Cites([]byte(src)); got != want {
 			t.Errorf("Cites(%q) = %v, want %v", src, got, want)

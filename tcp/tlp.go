@@ -177,6 +177,12 @@ func (e *Endpoint) lastSegment() (seq Seq, n int, fin bool) {
 		fin, end = true, e.ourFinSeq
 	}
 	seq = MaxSeq(e.sndUna, end.Add(-uint32(e.segmentRoom())))
+	if live := e.sent.live(); fin && len(live) > 0 && live[len(live)-1].seq == e.ourFinSeq {
+		// The FIN went in a segment of its own: that is the highest
+		// segment sent (RFC 8985 §7.3), and the data before it is not
+		// sent again.
+		return e.ourFinSeq, 0, true
+	}
 	if live := e.sent.live(); len(live) > 0 {
 		// The segment as it was sent, not a piece of two.
 		i := e.sent.find(end.Add(^uint32(0)))

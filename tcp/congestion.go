@@ -91,6 +91,11 @@ type NewReno struct {
 	// 0.7 × FlightSize on a loss instead of half, and cwnd along the
 	// cubic curve in congestion avoidance. Recovery is the same.
 	Cubic *Cubic
+	// AppLimited, set by the connection before OnAck, says the last
+	// window did not use cwnd (the application sent less than it
+	// allowed): the ACK does not grow it, since it tested nothing (RFC
+	// 9438 §5.8, RFC 7661; Linux's tcp_is_cwnd_limited).
+	AppLimited bool
 
 	// dupAckFlight is FlightSize when the first duplicate ACK of a run
 	// arrived: what limited transmit sends after it must not count in the
@@ -246,9 +251,9 @@ func withCubic(why, cubic string) string {
 //     ACKs, not bytes; and a receiver splitting its ACKs cannot speed
 //     byte counting up).
 //
-// The caller should not call it for ACKs that arrive while it was limited
-// by the application rather than by cwnd, or cwnd grows without having
-// been tested (RFC 7661); cwndMax bounds it in any case.
+// With AppLimited set (the connection was limited by the application
+// rather than by cwnd) it does not grow cwnd, which the ACK did not test
+// (RFC 7661, RFC 9438 §5.8); cwndMax bounds it in any case.
 func (c *NewReno) OnAck(ack Seq, ackedBytes, flightSize int) CwndChange {
 	c.DupAcks = 0
 	c.timedOut = false
@@ -266,6 +271,9 @@ func (c *NewReno) OnAck(ack Seq, ackedBytes, flightSize int) CwndChange {
 	ch := c.begin()
 	if ackedBytes <= 0 {
 		return c.change(ch, "ACK of no data")
+	}
+	if c.AppLimited {
+		return c.change(ch, "application-limited")
 	}
 	if c.Cwnd < c.Ssthresh {
 		c.caBytes = 0

@@ -110,11 +110,17 @@ type Endpoint struct {
 	// stack's own decisions (sendseam.go); timedRetx says the segment
 	// timed for it was retransmitted, so its ACK gives an ambiguous
 	// sample (Karn), which a Sender is told about.
-	snd       Sender
-	badRTO    bool // a Sender's RTO below 1 ms was reported once (rto)
-	timedRetx bool
-	cc        *NewReno
-	dupAcks   int
+	snd    Sender
+	badRTO bool // a Sender's RTO below 1 ms was reported once (rto)
+	// Whether cwnd was used in the last window (cwndValidate), as
+	// Linux's max_packets_out, max_packets_seq and is_cwnd_limited.
+	maxFlight       int  // the most bytes outstanding in the window
+	maxFlightSeq    Seq  // SND.NXT when the window began
+	cwndLimited     bool // a send in the window found cwnd full
+	appLimitedNoted bool // the app_limited step was taken for this stretch
+	timedRetx       bool
+	cc              *NewReno
+	dupAcks         int
 
 	// The retransmission and delayed-ACK timers are set for nearly every
 	// segment: their functions are bound once and their timers re-armed

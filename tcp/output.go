@@ -110,9 +110,35 @@ func (e *Endpoint) output(frame uint64) {
 		}
 	}
 	e.maybeSendFIN()
+	if e.sndMax != maxBefore || e.cc.Cwnd-e.pipe() < e.mss {
+		e.cwndValidate(e.cc.Cwnd-e.pipe() < e.mss)
+	}
 	if e.sndMax != maxBefore {
 		e.tlpAfterSend()
 	}
+}
+
+// cwndValidate remembers, for each window of data, the most bytes
+// outstanding and whether cwnd was full (limited: no room for another
+// segment), as Linux's tcp_cwnd_validate does after sending: the ACKs of
+// a window that used little of cwnd do not grow it (cwndTested).
+func (e *Endpoint) cwndValidate(limited bool) {
+	flight := int(e.sndMax - e.sndUna)
+	if !e.sndUna.LessThan(e.maxFlightSeq) || flight > e.maxFlight || limited {
+		e.maxFlight, e.maxFlightSeq, e.cwndLimited = flight, e.sndNxt, limited
+	}
+}
+
+// cwndTested reports whether the last window used cwnd, so that its ACKs
+// may grow it (RFC 7661's validated window, RFC 9438 §5.8): in slow start
+// while cwnd is below twice the most that was outstanding (slow start
+// doubles a window the application fills), in congestion avoidance when
+// cwnd was full. Linux's tcp_is_cwnd_limited.
+func (e *Endpoint) cwndTested() bool {
+	if e.cc.Cwnd < e.cc.Ssthresh {
+		return e.cc.Cwnd < 2*e.maxFlight
+	}
+	return e.cwndLimited
 }
 
 // sendWindowRoom is how much the peer's window still takes from seq on:

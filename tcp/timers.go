@@ -270,9 +270,17 @@ func (e *Endpoint) congestionOnAck(in *incoming, acked int) {
 		// 9438 §4.2).
 		cu.Now, cu.SRTT = e.layer.clock.Now(), e.rtt.SRTT
 	}
+	e.cc.AppLimited = !inRecovery && !e.cwndTested()
 	ch := e.cc.OnAck(in.hdr.Ack, acked, int(e.sndMax-in.hdr.Ack))
 	if ch.Changed() {
 		e.logCwnd(in.frame, ch)
+		e.appLimitedNoted = false
+	} else if e.cc.AppLimited && acked > 0 && !e.appLimitedNoted && e.layer.rec.On() {
+		// Once for each stretch of such ACKs: why cwnd stands still.
+		e.appLimitedNoted = true
+		e.logf("app_limited", viz.Note, in.frame, []viz.Field{viz.Fv("cwnd", viz.Int(e.cc.Cwnd)), viz.Fv("max_flight", viz.Int(e.maxFlight))},
+			"cwnd stays %d: at most %d bytes were outstanding in the last window, so its ACKs did not test cwnd and do not grow it (RFC 9438 §5.8, RFC 7661; Linux's tcp_is_cwnd_limited)",
+			viz.Int(e.cc.Cwnd), viz.Int(e.maxFlight))
 	}
 	if inRecovery && !e.cc.InRecovery() {
 		e.prrEnd(in.frame)

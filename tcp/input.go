@@ -65,17 +65,7 @@ func (e *Endpoint) segmentArrives(in *incoming) {
 		synOfOpen = true
 	}
 
-	// A retransmission of the peer's FIN in TIME_WAIT (our last ACK was
-	// lost) ends just before RCV.NXT, so it fails the acceptability test
-	// below; RFC 9293 §3.10.7.4 still wants it acknowledged and the 2 MSL
-	// wait restarted ("Eighth, check the FIN bit": TIME-WAIT), as Linux
-	// and FreeBSD do, or the peer's FIN could find the four-tuple gone
-	// and be answered with a RST.
-	if e.state == TimeWait && in.has(FlagFIN) && !in.has(FlagRST) && !in.has(FlagSYN) &&
-		in.hdr.Seq.Add(uint32(len(in.payload))+1) == e.rcvNxt() {
-		e.ackNow = true
-		e.sendPendingACK(in.frame)
-		e.enterTimeWait(in.frame, "the peer retransmitted its FIN")
+	if e.state == TimeWait && e.timeWaitArrives(in) {
 		return
 	}
 
@@ -529,11 +519,12 @@ func (e *Endpoint) resetArrives(in *incoming) {
 // who guesses a sequence number in the window could otherwise kill the
 // connection; Config.RFC793SYN brings it back to show that.
 func (e *Endpoint) synInWindow(in *incoming) {
+	h := Header{SrcPort: e.local.Port(), DstPort: e.remote.Port(), Seq: e.sndNxt, Ack: e.rcvNxt(), Flags: FlagRST | FlagACK}
+	e.stampTimestamps(&h)
+	e.layer.stats.OutRsts++
+	e.layer.sendRaw(e.local.Addr(), e.remote.Addr(), h, nil, e.ID, "rst", "SYN in the window of a synchronized connection (RFC 793 §3.9): RST")
 	if e.state != TimeWait {
-		h := Header{SrcPort: e.local.Port(), DstPort: e.remote.Port(), Seq: e.sndNxt, Ack: e.rcvNxt(), Flags: FlagRST | FlagACK}
-		e.stampTimestamps(&h)
-		e.layer.stats.OutRsts++
-		e.layer.sendRaw(e.local.Addr(), e.remote.Addr(), h, nil, e.ID, "rst", "SYN in the window of a synchronized connection (RFC 793 §3.9): RST")
+		// In TIME_WAIT the application has closed: nobody to tell.
 		e.err = ErrConnReset
 		e.layer.stats.EstabResets++
 	}

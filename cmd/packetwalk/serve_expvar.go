@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/packetwalk/packetwalk/httpd"
+	"github.com/packetwalk/packetwalk/stack"
+	"github.com/packetwalk/packetwalk/tcp"
 )
 
 // serve --expvar ADDR: Go's expvar page (/debug/vars: the memory
@@ -40,6 +42,31 @@ func publishCloseCounts(s *httpd.Server) {
 				return s.CloseCounts()
 			}
 			return nil
+		}))
+	})
+}
+
+// expvarHost is the device host whose TCP counters the expvar page shows
+// as tcp: packetwalk's own /proc/net/snmp, read where `nstat` would read
+// the kernel's (retransmitted segments, resets, SYN cookies, ...).
+var (
+	expvarHost atomic.Pointer[stack.DeviceHost]
+	publishTCP sync.Once
+)
+
+// publishTCPStats shows dh's TCP counters on the expvar page as tcp. They
+// are read on the host's loop, which owns them.
+func publishTCPStats(dh *stack.DeviceHost) {
+	expvarHost.Store(dh)
+	publishTCP.Do(func() {
+		expvar.Publish("tcp", expvar.Func(func() any {
+			dh := expvarHost.Load()
+			if dh == nil {
+				return nil
+			}
+			var st tcp.Stats
+			dh.Loop.Do(func() { st = dh.TCP.Stats() })
+			return st
 		}))
 	})
 }

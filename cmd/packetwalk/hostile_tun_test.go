@@ -262,6 +262,10 @@ func TestTUNExpvarStackCounters(t *testing.T) {
 	if st["tcp_passive_opens"] < 2 || st["tcp_in_segs"] == 0 || st["device_written"] == 0 {
 		t.Errorf("stack counters %v: want at least 2 passive opens, segments in and packets written", st)
 	}
+	// The listener at least is among the endpoints the stack holds.
+	if st["tcp_endpoints"] < 1 || st["tcp_time_wait"] > st["tcp_endpoints"] {
+		t.Errorf("stack counters %v: want tcp_endpoints (the listener at least) and tcp_time_wait among them", st)
+	}
 	if _, ok := st["tcp_syn_cookies_sent"]; !ok {
 		t.Errorf("stack counters %v: no tcp_syn_cookies_sent", st)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/packetwalk/packetwalk/httpd"
 	"github.com/packetwalk/packetwalk/stack"
+	"github.com/packetwalk/packetwalk/tcp"
 )
 
 // serve --expvar ADDR: Go's expvar page (/debug/vars: the memory
@@ -81,6 +82,15 @@ func publishStackCounters(dh *stack.DeviceHost) {
 				m["tcp_passive_opens"], m["tcp_curr_estab"] = t.PassiveOpens, uint64(t.CurrEstab)
 				m["tcp_listen_overflows"], m["tcp_listen_drops"], m["tcp_challenge_acks"] = t.ListenOverflows, t.ListenDrops, t.ChallengeACKs
 				m["tcp_syn_cookies_sent"], m["tcp_syn_cookies_recv"], m["tcp_syn_cookies_failed"] = t.SynCookiesSent, t.SynCookiesRecv, t.SynCookiesFailed
+				// The connections the stack holds, and those of them
+				// waiting out 2 MSL in TIME_WAIT (RFC 9293 §3.6.1): a
+				// server's memory follows them.
+				for _, e := range dh.TCP.Endpoints() {
+					m["tcp_endpoints"]++
+					if e.State() == tcp.TimeWait {
+						m["tcp_time_wait"]++
+					}
+				}
 			})
 			return m
 		}))

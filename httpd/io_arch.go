@@ -648,21 +648,50 @@ func (m *muxer) advance(mc *muxConn) {
 	}
 }
 
-// deadline is when mc times out, and what then happens.
-func (m *muxer) deadline(mc *muxConn) (time.Time, error) {
+// deadline is when mc times out, and which of its timeouts that is.
+// timeout runs it for every connection at every poll, so it allocates
+// nothing: the error saying what happened is built by timeoutError, once
+// the deadline has passed.
+func (m *muxer) deadline(mc *muxConn) (time.Time, muxTimeout) {
 	cfg := &m.s.cfg
 	switch {
 	case len(mc.in) == 0 && mc.since.IsZero():
-		wait := cfg.IdleTimeout
-		if mc.c.served > 0 {
-			wait = cfg.KeepAliveTimeout
-		}
-		return mc.lastActive.Add(wait), idleError{wait}
+		return mc.lastActive.Add(m.idleWait(mc)), timeoutIdle
 	case mc.headAt.IsZero():
-		return mc.since.Add(cfg.HeaderTimeout), &requestError{408, viz.ReasonHTTPRequestTimeout,
+		return mc.since.Add(cfg.HeaderTimeout), timeoutHeader
+	}
+	return mc.headAt.Add(cfg.IdleTimeout), timeoutBody
+}
+
+// muxTimeout names the timeout a connection waits on (deadline).
+type muxTimeout int
+
+const (
+	timeoutIdle   muxTimeout = iota // no request yet: IdleTimeout, KeepAliveTimeout after one
+	timeoutHeader                   // the header section: HeaderTimeout
+	timeoutBody                     // the body: IdleTimeout
+)
+
+// idleWait is how long mc may wait for a request: IdleTimeout on a new
+// connection, KeepAliveTimeout between requests.
+func (m *muxer) idleWait(mc *muxConn) time.Duration {
+	if mc.c.served > 0 {
+		return m.s.cfg.KeepAliveTimeout
+	}
+	return m.s.cfg.IdleTimeout
+}
+
+// timeoutError is what happens when mc's deadline of kind passes.
+func (m *muxer) timeoutError(mc *muxConn, kind muxTimeout) error {
+	cfg := &m.s.cfg
+	switch kind {
+	case timeoutIdle:
+		return idleError{m.idleWait(mc)}
+	case timeoutHeader:
+		return &requestError{408, viz.ReasonHTTPRequestTimeout,
 			fmt.Sprintf("the header section did not arrive within %v", cfg.HeaderTimeout)}
 	}
-	return mc.headAt.Add(cfg.IdleTimeout), &requestError{408, viz.ReasonHTTPRequestTimeout,
+	return &requestError{408, viz.ReasonHTTPRequestTimeout,
 		fmt.Sprintf("the body stalled for %v", cfg.IdleTimeout)}
 }
 
@@ -689,16 +718,17 @@ func (m *muxer) expire() {
 		if mc.closed || mc.busy {
 			continue
 		}
-		at, why := m.deadline(mc)
+		at, kind := m.deadline(mc)
 		if now.Before(at) {
 			continue
 		}
-		if _, idle := why.(idleError); idle {
+		if kind == timeoutIdle {
 			if more := mc.c.keepAliveMore(&mc.kaw, now); more > 0 {
 				mc.lastActive = now.Add(more - m.s.cfg.KeepAliveTimeout)
 				continue
 			}
 		}
+		why := m.timeoutError(mc, kind)
 		var re *requestError
 		if errors.As(why, &re) {
 			req := &Request{Header: map[string][]string{}}

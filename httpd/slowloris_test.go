@@ -136,3 +136,44 @@ func TestServerDocrootEscapes(t *testing.T) {
 		t.Fatalf("the docroot itself: %d %q", resp.StatusCode, body)
 	}
 }
+
+// The multiplexer works out every connection's deadline before each poll
+// (muxer.timeout): with hundreds of idle and slow connections, as in
+// bench/soak/run, that must make no garbage, or the server's heap grows
+// with the number of connections times the number of polls. The error
+// saying what happened is made only for a connection whose deadline has
+// passed.
+func TestMuxerTimeoutAllocatesNothing(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := start
+	srv := New(Config{Arch: ArchMultiplexed, HeaderTimeout: 2 * time.Second, IdleTimeout: 10 * time.Second, KeepAliveTimeout: 5 * time.Second}, testMapper(""), nil)
+	m := &muxer{s: srv, now: func() time.Time { return now }}
+	for i := 0; i < 30; i++ {
+		idle := &muxConn{c: &conn{s: srv, served: i % 2}, lastActive: start}
+		head := &muxConn{c: &conn{s: srv}, in: []byte("GET / HT"), since: start}
+		body := &muxConn{c: &conn{s: srv}, in: []byte("abc"), since: start, headAt: start}
+		m.conns = append(m.conns, idle, head, body)
+	}
+	now = start.Add(srv.cfg.HeaderTimeout - 5*time.Millisecond)
+	if d := m.timeout(); d != 5*time.Millisecond {
+		t.Errorf("timeout() = %v, want 5ms: the nearest deadline, the header sections'", d)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { m.timeout() }); allocs != 0 {
+		t.Errorf("timeout() over %d connections made %v allocations, want 0", len(m.conns), allocs)
+	}
+	// What the deadlines mean once they pass.
+	for _, c := range []struct {
+		mc   *muxConn
+		want string
+	}{
+		{m.conns[0], "no request for 10s"},
+		{m.conns[3], "no request for 5s"},
+		{m.conns[1], "the header section did not arrive within 2s"},
+		{m.conns[2], "the body stalled for 10s"},
+	} {
+		_, kind := m.deadline(c.mc)
+		if got := m.timeoutError(c.mc, kind).Error(); !strings.Contains(got, c.want) {
+			t.Errorf("timeoutError = %q, want %q", got, c.want)
+		}
+	}
+}

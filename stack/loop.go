@@ -327,15 +327,29 @@ func (l *Loop) wait(remaining func() time.Duration, attempt func() bool, queues 
 }
 
 // waitQueue holds the calls parked on one condition of a socket (readable,
-// writable, a connection to accept).
-type waitQueue struct{ waiters []*waiter }
+// writable, a connection to accept). An event loop's poll adds a waiter
+// to every socket's queue and takes it off each time it wakes, so a
+// queue keeps its array from round to round rather than make garbage at
+// every poll: remove shifts in place, and wakeAll keeps the array it
+// emptied as spare, which the next add takes up. waiters and spare never
+// share an array (wakeAll wakes from one while the woken may add to the
+// queue).
+type waitQueue struct{ waiters, spare []*waiter }
 
-func (q *waitQueue) add(w *waiter) { q.waiters = append(q.waiters, w) }
+func (q *waitQueue) add(w *waiter) {
+	if q.waiters == nil && q.spare != nil {
+		q.waiters, q.spare = q.spare, nil
+	}
+	q.waiters = append(q.waiters, w)
+}
 
 func (q *waitQueue) remove(w *waiter) {
 	for i, x := range q.waiters {
 		if x == w {
-			q.waiters = append(q.waiters[:i:i], q.waiters[i+1:]...)
+			n := len(q.waiters) - 1
+			copy(q.waiters[i:], q.waiters[i+1:])
+			q.waiters[n] = nil
+			q.waiters = q.waiters[:n]
 			return
 		}
 	}
@@ -347,6 +361,10 @@ func (q *waitQueue) wakeAll(l *Loop) {
 	q.waiters = nil
 	for _, w := range ws {
 		l.wake(w)
+	}
+	clear(ws)
+	if q.spare == nil && cap(ws) > 0 {
+		q.spare = ws[:0]
 	}
 }
 

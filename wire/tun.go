@@ -94,8 +94,9 @@ const maxDevicePacket = 65535 + nic.HeaderLen
 // duplicated, a drain adds no more than one run of the driver takes.
 const DefaultDeviceDrainBatch = nic.DefaultDriverBudget / 2
 
-// devicePacket is one read: buf has HeaderLen bytes of headroom (a TUN
-// packet is read after it), and room behind for padding and the FCS.
+// devicePacket is one packet read, waiting for the loop: buf has
+// HeaderLen bytes of headroom (a TUN packet is copied after it), and room
+// behind for padding and the FCS.
 type devicePacket struct {
 	buf []byte
 	off int // where the bytes read start in buf
@@ -104,8 +105,24 @@ type devicePacket struct {
 
 func (p *devicePacket) data() []byte { return p.buf[p.off : p.off+p.n] }
 
-func newDevicePacket() *devicePacket {
-	return &devicePacket{buf: make([]byte, nic.HeaderLen+maxDevicePacket+nic.MinFrameLen+nic.FCSLen)}
+// devicePacketSize is the least a queued packet's buffer holds: a packet
+// of a 1500-byte MTU with its headroom and tail. The reader reads into a
+// buffer of its own that fits any packet (maxDevicePacket) and copies
+// what it read into a queued packet of about its size: Backlog buffers of
+// 64 KiB each, for packets of at most an MTU, were most of a server's
+// heap once a flood had filled the queue, and the heap the garbage
+// collector lets grow is twice what is live.
+const devicePacketSize = 2048
+
+// newDevicePacket returns a packet whose buffer holds n bytes read after
+// off bytes of headroom.
+func newDevicePacket(off, n int) *devicePacket {
+	return &devicePacket{buf: make([]byte, max(devicePacketSize, off+n+nic.MinFrameLen+nic.FCSLen))}
+}
+
+// fits reports whether p's buffer holds n bytes after off.
+func (p *devicePacket) fits(off, n int) bool {
+	return len(p.buf) >= off+n+nic.MinFrameLen+nic.FCSLen
 }
 
 // DeviceConfig describes a TUN or TAP medium.
@@ -162,7 +179,7 @@ type Device struct {
 	// The reader's queue for the loop, guarded by mu.
 	mu           sync.Mutex
 	queue        []*devicePacket
-	free         []*devicePacket // buffers handed back by drains; at most Backlog+1 exist
+	free         []*devicePacket // buffers handed back by drains
 	drainPending bool            // a drain is posted and has not taken the last packet
 	drainFunc    func()          // d.drain, bound once
 	drainTimer   clock.Timer     // the reader's last drain post, re-armed (clock.Rearm)
@@ -249,17 +266,17 @@ func (d *Device) Close() error {
 	return err
 }
 
-// read is the reader goroutine: read into a pooled buffer, queue it, and
-// wake the loop if the queue was empty.
+// read is the reader goroutine: read, copy what was read into a pooled
+// packet of its size, queue it, and wake the loop if the queue was empty.
 func (d *Device) read() {
 	defer close(d.done)
 	off := 0
 	if d.kind == TUN {
 		off = nic.HeaderLen // headroom: the PHY puts the Ethernet header there
 	}
-	p := newDevicePacket()
+	in := make([]byte, maxDevicePacket)
 	for {
-		n, err := d.dev.Read(p.buf[off : off+maxDevicePacket])
+		n, err := d.dev.Read(in)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !isClosedError(err) {
 				d.readErr = err
@@ -269,7 +286,6 @@ func (d *Device) read() {
 		if n == 0 {
 			continue
 		}
-		p.off, p.n = off, n
 		// Wait while the loop has Backlog packets to go; a loop that has
 		// stopped never makes room, so Close ends the wait (the packet
 		// read is dropped with the device, as the kernel's queue is).
@@ -279,19 +295,21 @@ func (d *Device) read() {
 			return
 		}
 		d.mu.Lock()
-		d.queue = append(d.queue, p)
-		post := !d.drainPending
-		d.drainPending = true
+		var p *devicePacket
 		if k := len(d.free); k > 0 {
 			p, d.free[k-1] = d.free[k-1], nil
 			d.free = d.free[:k-1]
-		} else {
-			p = nil
 		}
 		d.mu.Unlock()
-		if p == nil {
-			p = newDevicePacket()
+		if p == nil || !p.fits(off, n) {
+			p = newDevicePacket(off, n) // one too small goes to the collector
 		}
+		p.off, p.n = off, copy(p.buf[off:], in[:n])
+		d.mu.Lock()
+		d.queue = append(d.queue, p)
+		post := !d.drainPending
+		d.drainPending = true
+		d.mu.Unlock()
 		if post {
 			clock.Rearm(d.clock, &d.drainTimer, 0, d.drainFunc)
 		}

@@ -227,3 +227,37 @@ func TestDeviceCloseWithFullBacklog(t *testing.T) {
 		t.Fatalf("Err after Close = %v, want nil", err)
 	}
 }
+
+// The packets waiting for the loop hold buffers of about their size, not
+// of the largest packet a device can hand over: a flood keeps Backlog of
+// them, and 64 KiB each was most of a server's heap. A large packet is
+// still read whole.
+func TestDevicePacketBuffersFitThePackets(t *testing.T) {
+	d, fd, port, clock, _ := newTestDevice(t, TUN)
+	const small = 100
+	big := ipv4Packet(netip.MustParseAddr("10.9.0.2"), 9000)
+	for i := range len(big) - 20 {
+		big[20+i] = byte(i)
+	}
+	go func() {
+		for i := 0; i < 50; i++ {
+			fd.in <- ipv4Packet(netip.MustParseAddr("10.9.0.2"), small)
+		}
+		fd.in <- big
+	}()
+	waitPosted(t, clock, port, 51)
+	if got := nic.Frame(port.frames[50]).Payload(); !bytes.Equal(got[:len(big)], big) {
+		t.Fatalf("the 9,020-byte packet arrived as %d bytes, not whole", len(got))
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	larger := 0
+	for _, p := range d.free {
+		if len(p.buf) > devicePacketSize {
+			larger++
+		}
+	}
+	if larger > 1 {
+		t.Errorf("%d of the %d pooled packet buffers are larger than %d bytes; want only the large packet's", larger, len(d.free), devicePacketSize)
+	}
+}

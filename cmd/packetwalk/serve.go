@@ -97,7 +97,7 @@ func (f *serveFlags) flagSet() *flag.FlagSet {
 	fs.StringVar(&f.user, "user", "", "with --tun or --tap: once the device is open, run as this user `NAME` (default: the user who ran sudo, else nobody; root keeps root)")
 	fs.Var(newChoice(&f.server, "httpd", "httpd", "nethttp"), "server", "with --tun or --tap: the web server on packetwalk's stack: httpd (the seven steps, narrated) or nethttp (Go's net/http.FileServer, to compare the two servers on the same stack)")
 	fs.StringVar(&f.pcap, "pcap", "", "with --tun or --tap: stream a pcapng capture of the NIC's frames to this `FILE`")
-	fs.StringVar(&f.expvar, "expvar", "", "serve Go's expvar page (/debug/vars: goroutines, memory) on `HOST:PORT`, e.g. 127.0.0.1:6060, for soak tests and monitoring")
+	fs.StringVar(&f.expvar, "expvar", "", "serve Go's expvar page (/debug/vars: goroutines, memory, the stack's counters) and profiles (/debug/pprof/) on `HOST:PORT`, e.g. 127.0.0.1:6060, for soak tests and monitoring")
 	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to `FILE` when the server stops (go tool pprof -top FILE)")
 	fs.StringVar(&f.viz, "viz", "", "serve the live view on `HOST:PORT`, e.g. 127.0.0.1:8081: the HTML report's page, following the steps as they happen")
 	f.link.registerImpairments(fs)

@@ -1096,6 +1096,17 @@ func TestServeExpvar(t *testing.T) {
 	if vars.Goroutines < 2 || vars.Memstats.Sys == 0 {
 		t.Errorf("/debug/vars: %d goroutines, Sys %d; want both set", vars.Goroutines, vars.Memstats.Sys)
 	}
+	// The same listener serves Go's profiles, to find what a long-running
+	// server allocates.
+	heap, err := http.Get("http://" + addr + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(heap.Body)
+	heap.Body.Close()
+	if heap.StatusCode != 200 || !strings.Contains(string(body), "heap profile") {
+		t.Errorf("/debug/pprof/heap?debug=1: %s, %.200q", heap.Status, body)
+	}
 	if code, _, errOut := runCLI("serve", "--listen", "127.0.0.1:0", "--expvar", "nonsense"); code == 0 || !strings.Contains(errOut, "--expvar") {
 		t.Errorf("serve --expvar nonsense: exit %d, %q", code, errOut)
 	}

@@ -164,7 +164,7 @@ func serveTUN(ctx context.Context, f *serveFlags, stdout, stderr io.Writer, read
 	var srv webServer = hs
 	if f.expvar != "" {
 		publishCloseCounts(hs)
-		publishTCPStats(dh)
+		publishStackCounters(dh)
 	}
 	if f.server == "nethttp" {
 		srv = netHTTPServer(cfg, root)

@@ -204,6 +204,9 @@ func applyKnob(c *tcp.Config, name, value string) (bool, string) {
 		}
 		c.SynRetries = int(n)
 		return true, "SYN retransmissions"
+	case "net.ipv4.tcp_synack_retries":
+		c.SynAckRetries = int(n)
+		return true, "SYN+ACK retransmissions"
 	case "net.ipv4.tcp_retries2":
 		c.Retries = int(n)
 		return true, "retransmissions before giving up"

@@ -186,7 +186,10 @@ func TestSYNFlood(t *testing.T) {
 	if maxHalfOpen > backlog {
 		t.Errorf("SYN queue reached %d, over the backlog of %d", maxHalfOpen, backlog)
 	}
-	if st.SynCookiesSent < synFloodSYNs-backlog {
+	// Every SYN that found the queue full got a cookie: all but the
+	// backlog's first places and the half of them that the queue's
+	// pressure frees 7 s into the flood (RFC 4987 §3.4, synqueue.go).
+	if st.SynCookiesSent < synFloodSYNs-backlog-backlog/2 {
 		t.Errorf("%d SYN cookies sent for %d SYNs beyond a backlog of %d", st.SynCookiesSent, synFloodSYNs, backlog)
 	}
 	if st.SynCookiesRecv != 1 {

@@ -58,7 +58,7 @@ func (w *cloneWatch) Event(e *viz.Event) {
 // their sockets are freed with them: only TCP held them.
 func TestUnacceptedClonesFreeTheirSockets(t *testing.T) {
 	const backlog = 4
-	p, err := NewPair(TopologyConfig{Seed: 15, IP: HostConfig{TCP: tcp.Config{SynRetries: 2}}})
+	p, err := NewPair(TopologyConfig{Seed: 15, IP: HostConfig{TCP: tcp.Config{SynAckRetries: 2}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,8 +78,10 @@ type Config struct {
 	RTOMin, RTOMax, RTOInitial time.Duration
 	// SendBuffer and ReceiveBuffer are the default SO_SNDBUF and SO_RCVBUF.
 	SendBuffer, ReceiveBuffer int
-	// SynRetries and Retries bound retransmissions; zero means defaults.
-	SynRetries, Retries int
+	// SynRetries, SynAckRetries and Retries bound retransmissions of a
+	// SYN, of a listener's SYN+ACK (synqueue.go) and of data; zero means
+	// the defaults.
+	SynRetries, SynAckRetries, Retries int
 	// MaxBacklog caps listen's backlog; zero means DefaultMaxBacklog.
 	MaxBacklog int
 	// Demuxer builds the demux table for the Ephemeral range; nil means
@@ -195,6 +197,9 @@ func NewLayer(cfg Config) *Layer {
 	}
 	if cfg.SynRetries <= 0 {
 		cfg.SynRetries = DefaultSynRetries
+	}
+	if cfg.SynAckRetries <= 0 {
+		cfg.SynAckRetries = DefaultSynAckRetries
 	}
 	if cfg.Retries <= 0 {
 		cfg.Retries = DefaultRetries

@@ -118,15 +118,24 @@ func (e *Endpoint) retransmitTimeout() {
 		e.persistInsteadOfRetransmit()
 		return
 	}
-	limit := e.layer.cfg.Retries
-	if e.state == SynSent || e.state == SynReceived {
+	limit, pruned := e.layer.cfg.Retries, false
+	switch {
+	case e.state == SynReceived && e.parent != nil:
+		limit, pruned = e.synAckRetryLimit()
+	case e.state == SynSent || e.state == SynReceived:
 		limit = e.layer.cfg.SynRetries
 	}
 	e.retries++
 	if e.retries > limit {
 		e.err = ErrTimedOut
-		e.logf("timer", viz.Note, 0, []viz.Field{viz.F("timer", "retransmit")},
-			"gave up after %d retransmissions: connection timed out", viz.Int(limit))
+		if pruned {
+			e.logf("timer", viz.Note, 0, []viz.Field{viz.F("timer", "retransmit"), viz.Fv("retries", viz.Int(limit))},
+				"gave up after %d retransmissions of the SYN+ACK, not %d: the SYN queue is more than half full of half-open connections that had to retransmit, so old ones make room for young ones (RFC 4987 §3.4)",
+				viz.Int(limit), viz.Int(e.layer.cfg.SynAckRetries))
+		} else {
+			e.logf("timer", viz.Note, 0, []viz.Field{viz.F("timer", "retransmit")},
+				"gave up after %d retransmissions: connection timed out", viz.Int(limit))
+		}
 		if e.state == SynSent {
 			e.layer.stats.AttemptFails++
 		}

@@ -283,6 +283,7 @@ type muxConn struct {
 	headAt     time.Time // when the current request's header section was complete
 	received   time.Time // Config.Now at the first byte, for the log
 	sent100    bool      // 100 Continue sent for the current request
+	body       bodyWait  // where the current request's body ends, once its head is parsed
 	closed     bool
 	busy       bool // "event": a worker has its request; the loop leaves it alone
 	// kaw: the wait for the next request across keep-alive timeouts
@@ -566,6 +567,9 @@ func (m *muxer) advance(mc *muxConn) {
 			}
 			return
 		}
+		if mc.body.waiting(mc.in, s.lim.bodyBytes) && !mc.eof && mc.broken == nil {
+			return // its body is still arriving (body_wait.go)
+		}
 		// Parse from the start of what has arrived; a request that is
 		// not complete yet reads as an early end of stream. The
 		// readers are the loop's own, reused for every request (the
@@ -588,7 +592,11 @@ func (m *muxer) advance(mc *muxConn) {
 				c.bw.Flush()
 				mc.sent100 = true
 			}
+			bodyAt := len(mc.in) - rd.Len() - br.Buffered()
 			err = readBody(br, req, h, s.lim)
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				mc.body.learn(h, bodyAt)
+			}
 		}
 		incomplete := err == io.EOF || err == io.ErrUnexpectedEOF
 		if incomplete && !mc.eof && mc.broken == nil {
@@ -630,6 +638,7 @@ func (m *muxer) advance(mc *muxConn) {
 			mc.in, mc.since = mc.in[:0], time.Time{}
 		}
 		mc.headAt, mc.sent100 = time.Time{}, false
+		mc.body.reset()
 		if m.ev != nil {
 			// Steps 3 to 7 run on a worker; a pipelined request
 			// behind this one waits until the connection comes back,

@@ -277,6 +277,9 @@ func (e *Endpoint) header(seq Seq, flags Flags) Header {
 	if flags&FlagSYN != 0 {
 		h.Window = uint16(min(win, 65535)) // never scaled in a SYN (RFC 7323 §2.2)
 	} else {
+		if flags&FlagACK != 0 {
+			win = e.avoidSillyWindow(h.Ack, win)
+		}
 		h.Window = uint16(min(win>>e.rcvScale, 65535))
 		win = int(h.Window) << e.rcvScale
 	}
@@ -299,6 +302,31 @@ func (e *Endpoint) header(seq Seq, flags Flags) Header {
 		}
 	}
 	return h
+}
+
+// avoidSillyWindow is the receiver's half of silly window syndrome
+// avoidance (RFC 9293 §3.8.6.2.2, a MUST): the right edge of the window
+// stays where the last ACK put it until it can move by at least
+// min(RCV.BUFF/2, Eff.snd.MSS). Opening a nearly closed window by a few
+// bytes each time the application reads a few would invite the sender to
+// fill them with as many tiny segments. A window still at least half the
+// buffer invites full segments whatever its edge does, so it is offered
+// as it is, as Linux's __tcp_select_window does (and the window scale's
+// rounding does not show up as a held edge). win is what the buffer
+// could take from ack on; the answer is what to offer.
+func (e *Endpoint) avoidSillyWindow(ack Seq, win int) int {
+	if !e.rcvWndSent || e.mss == 0 || e.finReceived {
+		return win // after the peer's FIN no data can come to fill it
+	}
+	held := int(int32(e.rcvWndEdge - ack)) // the window that keeps the advertised right edge
+	if held < 0 || win <= held || held >= e.recv.Cap()/2 {
+		return win
+	}
+	if grow, need := win-held, min(e.recv.Cap()/2, e.mss); grow < need {
+		e.logf("sws", viz.Note, 0, nil, "window kept at %d bytes: the free buffer would move its right edge by %d, under the %d that may move it (min(RCV.BUFF/2, MSS), RFC 9293 §3.8.6.2.2: receiver silly window avoidance)", viz.Int(held), viz.Int(grow), viz.Int(need))
+		return held
+	}
+	return win
 }
 
 // sackBlocks lists the SACK blocks of an ACK, at most room: a pending

@@ -14,7 +14,12 @@ type Config struct {
 	// oscillators are within ±100 ppm of nominal (IEEE 802.3 clause
 	// 14.3.1.2.1 for 10BASE-T, clause 24.2.3 for 100BASE-X), so two of
 	// them differ by up to 200 ppm; the labs use much more to make a lost
-	// lock happen within one frame. At most MaxDriftPPM either way.
+	// lock happen within one frame. At most MaxDriftPPM either way. With
+	// the default loop the receiver locks on the preamble up to about ±2%
+	// (20,000 ppm) in Manchester, whose preamble has an edge every second
+	// baud, and up to about ±4% in the other codes (an edge every baud);
+	// beyond that the frame is dropped with phy_no_lock.
+	// TestBoundedDriftRecovered holds ±2% for every code with transitions.
 	DriftPPM float64
 	// Jitter is the standard deviation of every edge's displacement from
 	// its ideal time, in unit intervals (fractions of a baud), 0 to
@@ -53,7 +58,7 @@ const (
 	// not throw the clock off.
 	DefaultLoopGain = 0.25
 
-	MaxDriftPPM        = 100_000 // 10%: beyond it no preamble can be locked on
+	MaxDriftPPM        = 100_000 // 10%: far beyond the loop's lock range (see DriftPPM), so every phy_no_lock can be shown
 	MaxJitter          = 0.25    // UI: beyond it edges cross each other
 	MaxSamplesPerBaud  = 64
 	MaxLockTransitions = 48 // fewer than a preamble has

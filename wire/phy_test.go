@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/packetwalk/packetwalk/nic"
@@ -137,5 +138,72 @@ func BenchmarkWirePHY(b *testing.B) {
 		tn.wire.Transmit(tn.ports[0], bits, uint64(i+1))
 		tn.clock.Run()
 		tn.ports[1].got = tn.ports[1].got[:0]
+	}
+}
+
+// Each of the PHY's named drops is reached from the knobs a user sets
+// (--phy, --phy-snr), not from a hand-damaged signal: it is logged as a
+// drop at the receiver's step where the receiver gave up (preamble, sfd,
+// decode), with its reason from viz/reason.go, and the NIC gets nothing
+// for that frame. Frames that are not dropped reach the NIC.
+func TestPHYNamedDrops(t *testing.T) {
+	for _, c := range []struct {
+		reason viz.Reason
+		step   string
+		cfg    phy.Config
+	}{
+		// Noise as strong as the signal: the sampler never sees 16
+		// transitions in a row where it expects them.
+		{viz.ReasonPHYNoLock, "preamble", phy.Config{Code: phy.Manchester, Noise: phy.NoiseForSNR(3)}},
+		// Locked, but noise turns one bit of 10101011 into another.
+		{viz.ReasonPHYSFDMissing, "sfd", phy.Config{Code: phy.NRZ, Noise: phy.NoiseForSNR(6)}},
+		// A flipped NRZI baud turns a data code group into one that
+		// Table 24-1 does not have.
+		{viz.ReasonPHYSymbolError, "decode", phy.Config{Code: phy.FourB5BNRZI, Noise: phy.NoiseForSNR(9)}},
+	} {
+		t.Run(string(c.reason), func(t *testing.T) {
+			tn := newTestNet(t, Config{PHY: c.cfg}, 2, true)
+			const frames = 20
+			for range frames {
+				tn.send(0, tn.ports[1].mac, 200)
+			}
+			tn.clock.Run()
+			dropped := map[uint64]bool{}
+			for _, e := range tn.sink.Events() {
+				if e.Verdict != viz.Drop {
+					continue
+				}
+				if e.Layer != viz.LayerPHY || e.Reason != c.reason && e.Reason != viz.ReasonPHYNoLock && e.Reason != viz.ReasonPHYSFDMissing && e.Reason != viz.ReasonPHYSymbolError {
+					t.Errorf("unexpected drop %s/%s %s", e.Layer, e.Step, e.Reason)
+				}
+				if e.Reason == c.reason {
+					if e.Step != c.step {
+						t.Errorf("%s logged at step %s, want %s", c.reason, e.Step, c.step)
+					}
+					if field(t, e, "to") != "b/eth0" || field(t, e, "wave") == "" || !strings.Contains(e.Msg, "IEEE 802.3 clause") {
+						t.Errorf("%s step lacks the receiver, the waveform or the clause: %v", c.reason, e)
+					}
+				}
+				dropped[e.Frame] = true
+			}
+			n := 0
+			for _, e := range tn.sink.Events() {
+				if e.Verdict == viz.Drop && e.Reason == c.reason {
+					n++
+				}
+			}
+			if n == 0 {
+				t.Fatalf("%v: no %s drop in %d frames", c.cfg, c.reason, frames)
+			}
+			for _, a := range tn.ports[1].got {
+				if dropped[a.id] {
+					t.Errorf("frame %d was dropped by the PHY, yet reached the NIC", a.id)
+				}
+			}
+			if got := len(tn.ports[1].got) + len(dropped); got != frames {
+				t.Errorf("%d arrived + %d dropped, want %d frames accounted for", len(tn.ports[1].got), len(dropped), frames)
+			}
+			t.Logf("%v: %d of %d frames dropped with %s", c.cfg, n, frames, c.reason)
+		})
 	}
 }

@@ -76,6 +76,17 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		if len(o.gets) > 0 || o.docroot != "" {
 			return fmt.Errorf("--scenario describes its own traffic and site; it cannot be combined with --get or --docroot")
 		}
+		// A scenario file chooses each wire's signal model itself; --phy
+		// beside it would otherwise be ignored without a word.
+		var phySet []string
+		fs0.Visit(func(f *flag.Flag) {
+			if f.Name == "phy" || strings.HasPrefix(f.Name, "phy-") {
+				phySet = append(phySet, "--"+f.Name)
+			}
+		})
+		if len(phySet) > 0 {
+			return fmt.Errorf("%s cannot be combined with --scenario: a scenario file sets each wire's signal model in its wires (phy: {code: manchester, drift_ppm: 200, snr_db: 20}, see docs/labs.md)", strings.Join(phySet, ", "))
+		}
 		return traceScenario(o.scenario, &o.view, o.quiet, o.jsonPath, o.pcapPath, o.htmlPath, o.view.split(stdout, stderr))
 	}
 	paths := append([]string{"/"}, o.gets...)

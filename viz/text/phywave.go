@@ -63,7 +63,10 @@ func phyWave(e *viz.Event) []string {
 			return
 		}
 		s := fmt.Sprintf("|%s %d", name, at)
-		copy(ruler[at-from:], s[:min(len(s), len(ruler)-(at-from))])
+		if len(s) > len(ruler)-(at-from) {
+			s = "|" // a label cut short would name the wrong baud
+		}
+		copy(ruler[at-from:], s)
 	}
 	label(sfd, "SFD")
 	label(frame, "frame")

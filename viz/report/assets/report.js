@@ -926,7 +926,7 @@ function phyWaveSVG(e) {
     if (t >= "0" && t <= "9") {
       const x = X(b) + (+t + 0.5) * bw / 10, bad = got[b] !== sent[b];
       if (bad) errs++;
-      ticksSVG += `<path d="M${x} 66v8" stroke="${bad ? "red" : "#06c"}"/>`;
+      ticksSVG += `<path class="phy-tick" d="M${x} 66v8" stroke="${bad ? "red" : "#06c"}"/>`;
       samples += `<circle class="${bad ? "phy-err" : "phy-ok"}" cx="${x}" cy="${yOf(got[b])}" r="2.2" fill="${bad ? "red" : "#06c"}"><title>baud ${b}: sampled ${got[b]}, sent ${sent[b]}</title></circle>`;
     }
   }
@@ -934,7 +934,7 @@ function phyWaveSVG(e) {
   const label = (y, s) => `<text x="2" y="${y}" font-size="10">${s}</text>`;
   return `<div class="phywave" style="overflow-x:auto"><p class="hint">${esc(e.host)} → ${esc(f.to || "?")} (${esc(f.code || "")}): baud ${from}..${sent.length - 1}, ${errs} sampled wrong, ${slips} slipped</p>` +
     `<svg class="phy-svg" width="${W}" height="96" viewBox="0 0 ${W} 96" font-family="sans-serif">` +
-    label(15, "sender clk") + `<path d="${clock}" stroke="#999"/>` +
+    label(15, "sender clk") + `<path class="phy-clock" d="${clock}" stroke="#999"/>` +
     label(47, "signal") + `<path class="phy-line" d="${line}" fill="none" stroke="#222" stroke-width="1.5"/>` +
     label(73, "recovered") + ticksSVG + samples + mark(sfd, "SFD") + mark(frame, "frame") + `</svg></div>`;
 }

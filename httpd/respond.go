@@ -321,9 +321,26 @@ func (c *conn) send(tx *transaction, r *response) {
 		b.WriteString("\r\n")
 	}
 	b.WriteString("\r\n")
+	head := b.String()
+
+	// Said before writing: the write sends the segments, whose steps must
+	// come after the step that caused them. A failure is told after.
+	st := c.st()
+	if st.on() {
+		next := "keeping the connection for the next request"
+		if !tx.keep {
+			next = "closing the connection after it"
+		}
+		body := strconv.FormatInt(r.bodySize(), 10)
+		st.emit(c.id, "send", viz.Send, "",
+			"writes "+strconv.Itoa(r.status)+" "+statusText(r.status)+": "+strconv.Itoa(len(head))+" header bytes and "+
+				body+" body bytes; "+next+" ("+tx.keepWhy+").", // not fmt: see logReceive
+			c.archFields([]viz.Field{viz.F("status", strconv.Itoa(r.status)), viz.F("header_bytes", strconv.Itoa(len(head))), viz.F("body_bytes", body),
+				viz.F("keep", yesNo(tx.keep)), viz.F("why", tx.keepWhy), viz.F("requests", strconv.Itoa(c.served+1))})...)
+	}
 
 	c.armWriteDeadline()
-	n, err := c.bw.WriteString(b.String())
+	n, err := c.bw.WriteString(head)
 	var body int64
 	if err == nil && !r.noBody {
 		if r.pieces != nil {
@@ -348,7 +365,6 @@ func (c *conn) send(tx *transaction, r *response) {
 	c.served++
 	tx.headerBytes, tx.bodyBytes, tx.sendErr = n, body, err
 
-	st := c.st()
 	if err != nil {
 		tx.keep, tx.keepWhy = false, "the response could not be written"
 		c.s.errorLog(tx.vhost, c.remote, fmt.Sprintf("sending %d for %q failed: %v", r.status, tx.head.requestLine, err))
@@ -359,17 +375,27 @@ func (c *conn) send(tx *transaction, r *response) {
 		}
 		return
 	}
-	if st.on() {
-		next := "keeping the connection for the next request"
-		if !tx.keep {
-			next = "closing the connection"
+}
+
+// bodySize is how many body bytes send writes.
+func (r *response) bodySize() int64 {
+	switch {
+	case r.noBody:
+		return 0
+	case r.pieces != nil:
+		var n int64
+		for _, p := range r.pieces {
+			if p.lit != nil {
+				n += int64(len(p.lit))
+			} else {
+				n += p.n
+			}
 		}
-		st.emit(c.id, "send", viz.Send, "",
-			"wrote "+strconv.Itoa(r.status)+" "+statusText(r.status)+": "+strconv.Itoa(n)+" header bytes and "+
-				strconv.FormatInt(body, 10)+" body bytes; "+next+" ("+tx.keepWhy+").", // not fmt: see logReceive
-			c.archFields([]viz.Field{viz.F("status", strconv.Itoa(r.status)), viz.F("header_bytes", strconv.Itoa(n)), viz.F("body_bytes", strconv.FormatInt(body, 10)),
-				viz.F("keep", yesNo(tx.keep)), viz.F("why", tx.keepWhy), viz.F("requests", strconv.Itoa(c.served))})...)
+		return n
+	case r.file != nil:
+		return r.length
 	}
+	return int64(len(r.body))
 }
 
 // writePieces writes a 206 body: each piece is literal bytes or a

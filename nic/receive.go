@@ -1,6 +1,8 @@
 package nic
 
 import (
+	mathbits "math/bits"
+
 	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -51,9 +53,12 @@ func (n *NIC) Arrive(bits []byte, id uint64) {
 		return
 	}
 	if n.rec.On() {
+		// The CRC is a number; Ethernet sends its least significant byte
+		// first (IEEE 802.3 §3.2.9), and Wireshark shows the trailer's
+		// bytes in that order: the same FCS, byte-reversed.
 		n.rec.Stepf(viz.Event{Layer: viz.LayerNIC, Step: "fcs", Verdict: viz.Pass, Frame: id},
 			[]viz.Field{viz.Fv("fcs", viz.Hex32(got))},
-			"FCS ok (%s)", viz.Hex32(got))
+			"FCS ok (%s; sent least significant byte first, so Wireshark shows %s)", viz.Hex32(got), viz.Hex32(mathbits.ReverseBytes32(got)))
 	}
 
 	// Destination MAC: Ethernet carries every frame to every station on a

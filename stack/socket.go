@@ -96,6 +96,10 @@ type socket struct {
 
 	readable, writable, acceptable waitQueue
 	readDeadline, writeDeadline    time.Time
+
+	// onOpened records listen() or connect() when TCP has made the
+	// endpoint, before the state change and the SYN it causes (Opened).
+	onOpened func(c *tcp.Endpoint)
 }
 
 // sockets is a host's descriptor table.
@@ -196,6 +200,17 @@ func (s *socket) Ready(r tcp.Readiness) {
 	}
 	if r&tcp.ReadyAccept != 0 {
 		s.acceptable.wakeAll(s.loop)
+	}
+}
+
+// Opened is tcp.Upper's: TCP made the endpoint that Listen or Connect
+// asked for and has not changed its state yet. The call is recorded here,
+// with the socket's ID and address, so that it comes before the steps it
+// causes (the state change, the SYN, the ARP request the SYN waits for).
+func (s *socket) Opened(c *tcp.Endpoint) {
+	if f := s.onOpened; f != nil {
+		s.onOpened = nil
+		f(c)
 	}
 }
 
@@ -337,10 +352,13 @@ func (h *Host) Listen(fd FD, backlog int) error {
 			err = ErrInvalid // this stack asks for an explicit port
 			return
 		}
-		s.tcp, err = h.TCP.Listen(s.bound, backlog, s.opts, s)
-		if err == nil {
-			h.logSocket("listen", fd, s.tcp.ID, viz.Note, "listen(%d, %d): socket #%d waits for connections on %s", viz.Int(int(fd)), viz.Int(backlog), viz.U64(s.tcp.ID), viz.AddrPort(s.bound))
+		if h.Rec.On() {
+			s.onOpened = func(c *tcp.Endpoint) {
+				h.logSocket("listen", fd, c.ID, viz.Note, "listen(%d, %d): socket #%d waits for connections on %s", viz.Int(int(fd)), viz.Int(backlog), viz.U64(c.ID), viz.AddrPort(c.LocalAddr()))
+			}
 		}
+		s.tcp, err = h.TCP.Listen(s.bound, backlog, s.opts, s)
+		s.onOpened = nil
 		return
 	})
 }
@@ -415,11 +433,16 @@ func (h *Host) Connect(fd FD, addr netip.AddrPort) error {
 		case s.tcp != nil:
 			err = ErrIsConnected
 		default:
+			if h.Rec.On() {
+				s.onOpened = func(c *tcp.Endpoint) {
+					h.logSocket("connect", fd, c.ID, viz.Note, "connect(%d, %s): socket #%d sends SYN from %s", viz.Int(int(fd)), viz.AddrPort(addr), viz.U64(c.ID), viz.AddrPort(c.LocalAddr()))
+				}
+			}
 			var c *tcp.Endpoint
 			c, err = h.TCP.Connect(s.bound, addr, s.opts, s)
+			s.onOpened = nil
 			if err == nil {
 				s.tcp, s.bound = c, c.LocalAddr()
-				h.logSocket("connect", fd, c.ID, viz.Note, "connect(%d, %s): socket #%d sends SYN from %s", viz.Int(int(fd)), viz.AddrPort(addr), viz.U64(c.ID), viz.AddrPort(c.LocalAddr()))
 			}
 		}
 	})
@@ -612,12 +635,16 @@ func (h *Host) Close(fd FD) error {
 		var conn uint64
 		if s.tcp != nil {
 			conn = s.tcp.ID
+		}
+		// Recorded before TCP closes: the close sends a FIN (or a RST),
+		// whose steps must come after the call that caused them.
+		h.logSocket("close", fd, conn, viz.Note, "close(%d)", viz.Int(int(fd)))
+		if s.tcp != nil {
 			err = s.tcp.Close()
 		}
 		if s.udp != nil {
 			s.udp.Close()
 		}
-		h.logSocket("close", fd, conn, viz.Note, "close(%d)", viz.Int(int(fd)))
 		s.readable.wakeAll(h.loop)
 		s.writable.wakeAll(h.loop)
 		s.acceptable.wakeAll(h.loop)

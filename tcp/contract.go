@@ -91,6 +91,12 @@ type Upper interface {
 	// closed with its listener) is simply forgotten: TCP drops it, and
 	// nothing else may hold it.
 	Cloned(c *Endpoint) Upper
+	// Opened is called on the Upper given to Listen or Connect once the
+	// endpoint has its ID and addresses, before its first state change
+	// and (Connect) before its SYN: the socket API records its call
+	// there (listen(), connect()), so that the narration shows the call
+	// before the steps it causes.
+	Opened(e *Endpoint)
 }
 
 // Readiness are the conditions Upper.Ready reports, as bits.

@@ -1,6 +1,9 @@
 package tcp
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+)
 
 // The upward contract (contract.go): an endpoint's Upper is given once,
 // when it is opened or cloned, and hears every readiness change through
@@ -12,9 +15,19 @@ type upperRec struct {
 	ready  []Readiness
 	clones []*upperRec
 	of     []*Endpoint // the connections it cloned, in order
+	opened []State     // the endpoint's state each time Opened was called
+	// onOpened, if set, runs inside Opened.
+	onOpened func(e *Endpoint)
 }
 
 func (u *upperRec) Ready(r Readiness) { u.ready = append(u.ready, r) }
+
+func (u *upperRec) Opened(e *Endpoint) {
+	u.opened = append(u.opened, e.State())
+	if u.onOpened != nil {
+		u.onOpened(e)
+	}
+}
 
 func (u *upperRec) Cloned(c *Endpoint) Upper {
 	child := &upperRec{name: u.name + "/clone"}
@@ -129,5 +142,48 @@ func TestUpperNilIsSilent(t *testing.T) {
 	r.inject(peerAddr, srvAddr, Header{Seq: c.peerNxt, Flags: FlagRST}, nil)
 	if c.e.State() != Closed {
 		t.Fatalf("after a RST: %s", c.e.State())
+	}
+}
+
+// TestUpperOpenedBeforeItsSteps: Listen and Connect tell the Upper they
+// were given about the endpoint once, when it has its ID and addresses but
+// before its first state change and before Connect's SYN, so that the
+// socket API can record listen() and connect() before the steps they cause
+// (issue 16: a step is never narrated after the steps it caused).
+func TestUpperOpenedBeforeItsSteps(t *testing.T) {
+	r := newRig(t, Config{})
+	for _, c := range []struct {
+		name string
+		open func(up Upper) (*Endpoint, error)
+	}{
+		{"listen", func(up Upper) (*Endpoint, error) { return r.l.Listen(srvAddr, 4, Options{}, up) }},
+		{"connect", func(up Upper) (*Endpoint, error) { return r.l.Connect(netip.AddrPort{}, peerAddr, Options{}, up) }},
+	} {
+		up := &upperRec{name: c.name}
+		var stepsBefore, sentBefore int
+		var id uint64
+		var local netip.AddrPort
+		up.onOpened = func(e *Endpoint) {
+			stepsBefore, sentBefore = len(r.mem.Events()), len(r.net.out)
+			id, local = e.ID, e.LocalAddr()
+		}
+		before := len(r.mem.Events())
+		e, err := c.open(up)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if len(up.opened) != 1 || up.opened[0] != Closed {
+			t.Fatalf("%s: Opened was called in states %v, want once, in CLOSED", c.name, up.opened)
+		}
+		if id != e.ID || local != e.LocalAddr() || !local.IsValid() || local.Port() == 0 {
+			t.Errorf("%s: Opened saw socket #%d at %v, want #%d at %v", c.name, id, local, e.ID, e.LocalAddr())
+		}
+		if stepsBefore != before {
+			t.Errorf("%s: %d steps were logged before Opened, want none: %v", c.name, stepsBefore-before, r.mem.Events()[before:stepsBefore])
+		}
+		if sentBefore != 0 {
+			t.Errorf("%s: %d segments were sent before Opened", c.name, sentBefore)
+		}
+		r.take()
 	}
 }

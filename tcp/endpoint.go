@@ -399,6 +399,14 @@ func (e *Endpoint) wakeWriters() { e.ready(ReadyWrite) }
 // for a connection a listener cloned, the socket accept() hands out.
 func (e *Endpoint) Upper() Upper { return e.upper }
 
+// opened tells the Upper that the endpoint it opened exists (contract.go),
+// before the endpoint changes state or sends anything.
+func (e *Endpoint) opened() {
+	if e.upper != nil {
+		e.upper.Opened(e)
+	}
+}
+
 // Options returns the socket options.
 func (e *Endpoint) Options() Options { return e.opts }
 

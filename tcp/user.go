@@ -25,6 +25,7 @@ func (l *Layer) Listen(local netip.AddrPort, backlog int, opts Options, up Upper
 	if err := l.table.AddListener(e); err != nil {
 		return nil, err
 	}
+	e.opened()
 	e.setStatef(Listen, 0, "%s -> %s: listen(%s, backlog %d)", viz.AddrPort(local), viz.Int(backlog))
 	return e, nil
 }
@@ -87,6 +88,7 @@ func (l *Layer) Connect(local, remote netip.AddrPort, opts Options, up Upper) (*
 	e.mss = e.ourMSS()
 	e.cc = l.newCongestion(e.mss)
 	l.stats.ActiveOpens++
+	e.opened()
 	e.setStatef(SynSent, 0, "%s -> %s: connect(%s)", viz.AddrPort(remote))
 	e.sendSYN(false)
 	return e, nil

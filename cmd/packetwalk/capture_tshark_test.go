@@ -211,3 +211,48 @@ func TestCaptureNamesHosts(t *testing.T) {
 		}
 	}
 }
+
+// The narration explains the FCS's two byte orders (issue 16): each
+// NIC's "FCS ok" step gives the CRC as a number and the value Wireshark
+// shows, the bytes in wire order, and Wireshark agrees for every frame of
+// a default trace.
+func TestFCSByteOrderAgreesWithWireshark(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark", "install it with: apt-get install tshark")
+	dir := t.TempDir()
+	pcap, jsonl := filepath.Join(dir, "t.pcapng"), filepath.Join(dir, "t.jsonl")
+	if code, _, errOut := runCLI("trace", "--quiet", "--pcap", pcap, "--json", jsonl, "--html", ""); code != 0 {
+		t.Fatalf("trace: exit %d: %s", code, errOut)
+	}
+	events, err := scenario.ReadLog(jsonl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrated := map[string]string{} // frame ID -> the value the narration says Wireshark shows
+	for _, e := range events {
+		if e.Layer != "nic" || e.Step != "fcs" || e.Verdict != "pass" {
+			continue
+		}
+		_, shows, ok := strings.Cut(e.Message(), "so Wireshark shows ")
+		if !ok {
+			t.Fatalf("frame %d's FCS step does not say what Wireshark shows: %q", e.Frame, e.Message())
+		}
+		narrated[strconv.FormatUint(e.Frame, 10)] = strings.TrimSuffix(shows, ")")
+	}
+	out, err := exec.Command(tshark, "-r", pcap, "-T", "fields", "-e", "frame.packet_id", "-e", "eth.fcs").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	compared := 0
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		id, fcs, _ := strings.Cut(l, "\t")
+		if want, ok := narrated[id]; ok {
+			compared++
+			if fcs != want {
+				t.Errorf("frame %s: the narration says Wireshark shows the FCS as %s, tshark shows %s", id, want, fcs)
+			}
+		}
+	}
+	if compared < 10 {
+		t.Errorf("only %d frames compared (narrated %d, tshark printed:\n%s)", compared, len(narrated), out)
+	}
+}

@@ -99,6 +99,16 @@ func TestTUNRealTime(t *testing.T) {
 		if below > len(lg.rtts)/100 {
 			t.Errorf("%d of %d RTT samples are below %v (the shortest %v): not real round trips", below, len(lg.rtts), floor, lg.rtts[0])
 		}
+		// Under load a sample can be shorter than ping's idle round
+		// trip, which also counts ping's own wake-up and the paced
+		// loop's from idle: the median must not be.
+		underPing := 0
+		for _, r := range lg.rtts {
+			if r < pingRTT {
+				underPing++
+			}
+		}
+		t.Logf("%d of %d RTT samples (%.1f%%) are below ping's idle minimum %v; %d below %v", underPing, len(lg.rtts), 100*float64(underPing)/float64(len(lg.rtts)), pingRTT, below, floor)
 		if med := quantile(lg.rtts, 0.5); med < pingRTT {
 			t.Errorf("the median RTT sample under load, %v, is below the kernel's idle round trip through the device (ping's minimum, %v)", med, pingRTT)
 		}

@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/packetwalk/packetwalk/internal/testenv"
 	"github.com/packetwalk/packetwalk/viz"
 )
@@ -26,6 +28,7 @@ const tapStackMAC = "02:00:00:00:00:02"
 func TestServeTAP(t *testing.T) {
 	testenv.Tool(t, "curl", "install it with: apt-get install curl")
 	testenv.Tool(t, "ping", "install it with: apt-get install iputils-ping")
+	before := time.Now()
 	s := startDeviceServer(t, []string{"--tap", "pwtap0"})
 
 	// The kernel side's own MAC, which the stack must learn.
@@ -104,6 +107,44 @@ func TestServeTAP(t *testing.T) {
 	}
 	if out := s.output(); !strings.Contains(out, "kernel side 10.9.0.1/24 at "+kernelMAC) {
 		t.Errorf("serve --tap did not announce both MACs:\n%s", out)
+	}
+
+	// Real time on TAP as on TUN (issue 16; TestTUNRealTime loads it):
+	// the capture is dated in this run, each frame with a time of its
+	// own, and TCP's RTT samples are round trips through the kernel, not
+	// the 0 s of a clock that stood still.
+	after := time.Now()
+	lg := scanRealTime(t, s.jsonl)
+	for _, r := range lg.rtts {
+		if r < 10*time.Microsecond {
+			t.Errorf("an RTT sample of %v over TAP: not a round trip through the kernel", r)
+		}
+	}
+	if len(lg.rtts) == 0 || lg.frames == 0 || float64(lg.stamps) < 0.9*float64(lg.frames) {
+		t.Errorf("step log over TAP: %d RTT samples, %d frames with %d distinct times", len(lg.rtts), lg.frames, lg.stamps)
+	}
+	f, err := os.Open(s.pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packets := 0
+	for {
+		_, ci, err := r.ZeroCopyReadPacketData()
+		if err != nil {
+			break
+		}
+		packets++
+		if ci.Timestamp.Before(before) || ci.Timestamp.After(after) {
+			t.Fatalf("packet %d of the TAP capture is dated %v, outside this run (%v to %v)", packets, ci.Timestamp, before, after)
+		}
+	}
+	if packets == 0 {
+		t.Errorf("the TAP capture has no packet")
 	}
 }
 

@@ -146,3 +146,57 @@ func TestTraceConnectionsAndClientFlags(t *testing.T) {
 		t.Errorf("trace --client gvisor: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// A step is never narrated after the steps it caused (issue 16): in the
+// default trace, with parallel connections and with a large response,
+// listen() comes before the LISTEN it makes, connect() before the socket's
+// first TCP step (SYN_SENT, the SYN), close() before the FIN it sends, and
+// the web server's send step (6) before the write that puts the response
+// into TCP. Before, the socket calls were logged when TCP had returned,
+// after their state changes and segments, and httpd's send step after the
+// response had gone out.
+func TestTraceCausesComeFirst(t *testing.T) {
+	for _, args := range [][]string{nil, {"--connections", "2"}, {"--get", "/big.txt", "--get", "/docs"}} {
+		dir := t.TempDir()
+		traceFiles(t, dir, append([]string{"--quiet"}, args...)...)
+		events, err := scenario.ReadLog(filepath.Join(dir, "t.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		type hc struct {
+			host string
+			conn uint64
+		}
+		called := map[hc]string{} // the socket call seen on (host, socket): listen, connect, close
+		responding := map[uint64]bool{}
+		sends, checked := 0, 0
+		for i, e := range events {
+			k := hc{e.Host, e.Conn}
+			switch {
+			case e.Layer == "socket" && (e.Step == "listen" || e.Step == "connect" || e.Step == "close") && e.Conn != 0:
+				called[k] = e.Step
+			case e.Layer == "tcp" && e.Step == "state" && e.Conn != 0:
+				to, _ := e.Field("to")
+				want := map[string]string{"LISTEN": "listen", "SYN_SENT": "connect", "FIN_WAIT_1": "close", "LAST_ACK": "close"}[to]
+				if from, _ := e.Field("from"); want == "" || from == "SYN_RECEIVED" {
+					break
+				}
+				if called[k] != want {
+					t.Errorf("trace %v: event %d, %s's socket #%d goes to %s before its %s() step (last call seen: %q)", args, i, e.Host, e.Conn, to, want, called[k])
+				}
+				checked++
+			case e.Layer == "http" && e.Host == "server" && e.Step == "respond":
+				responding[e.Conn] = true
+			case e.Layer == "http" && e.Host == "server" && e.Step == "send":
+				responding[e.Conn] = false
+				sends++
+			case e.Layer == "tcp" && e.Host == "server" && e.Step == "write" && responding[e.Conn]:
+				t.Errorf("trace %v: event %d, the server writes the response on socket #%d before its http send step", args, i, e.Conn)
+				responding[e.Conn] = false
+			}
+		}
+		if sends < 3 || checked < 4 {
+			t.Errorf("trace %v: %d http send steps and %d state changes checked: the log lacks what this test reads", args, sends, checked)
+		}
+	}
+}

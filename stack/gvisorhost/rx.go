@@ -2,6 +2,7 @@ package gvisorhost
 
 import (
 	"fmt"
+	mathbits "math/bits"
 
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -67,7 +68,7 @@ func (h *Host) Arrive(bits []byte, id uint64) {
 	}
 	if h.rec.On() {
 		h.rec.Emit(viz.Event{Layer: viz.LayerNIC, Step: "fcs", Verdict: viz.Pass, Frame: id,
-			Msg: fmt.Sprintf("FCS ok (%#08x)", got), Fields: []viz.Field{viz.F("fcs", fmt.Sprintf("%#08x", got))}})
+			Msg: fmt.Sprintf("FCS ok (%#08x; sent least significant byte first, so Wireshark shows %#08x)", got, mathbits.ReverseBytes32(got)), Fields: []viz.Field{viz.F("fcs", fmt.Sprintf("%#08x", got))}})
 	}
 
 	// Destination MAC: gVisor's ethernet endpoint would accept anything

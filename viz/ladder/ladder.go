@@ -20,8 +20,10 @@
 package ladder
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,6 +111,7 @@ type Builder struct {
 	liveOrd []uint64
 	states  map[hostConn]string
 	notes   map[string]hostNote // frame-less state changes not yet shown
+	noteSeq uint64              // counts the notes, to show them in the log's order
 	isn     map[string]uint32
 }
 
@@ -116,6 +119,7 @@ type hostNote struct {
 	conn  uint64
 	state string
 	t     time.Duration
+	seq   uint64 // the note's place in the log
 }
 
 // label names the socket on a row of its own, since no segment says which
@@ -234,20 +238,18 @@ func (b *Builder) onWire(e *viz.Event, p *preFrame) {
 	b.liveOrd = append(b.liveOrd, e.Frame)
 }
 
-// noteHosts lists the hosts with a pending state note, in column order,
-// so that rows come out the same in every run.
+// noteHosts lists the hosts with a pending state note in the order the
+// notes were logged, so that a state change is never drawn after one that
+// came later (the server's LISTEN before the client's SYN_SENT), and rows
+// come out the same in every run.
 func (b *Builder) noteHosts() []string {
-	var out []string
-	for _, h := range b.hosts {
-		if _, ok := b.notes[h]; ok {
-			out = append(out, h)
-		}
-	}
+	out := make([]string, 0, len(b.notes))
 	for h := range b.notes {
-		if !contains(out, h) {
-			b.addHost(h)
-			out = append(out, h)
-		}
+		out = append(out, h)
+	}
+	slices.SortFunc(out, func(x, y string) int { return cmp.Compare(b.notes[x].seq, b.notes[y].seq) })
+	for _, h := range out {
+		b.addHost(h)
 	}
 	return out
 }
@@ -329,7 +331,8 @@ func (b *Builder) state(e *viz.Event) {
 		r.setState(e.Host, to)
 		return
 	}
-	b.notes[e.Host] = hostNote{conn: e.Conn, state: to, t: e.T}
+	b.noteSeq++
+	b.notes[e.Host] = hostNote{conn: e.Conn, state: to, t: e.T, seq: b.noteSeq}
 }
 
 func (r *Row) setState(host, s string) {

@@ -184,3 +184,14 @@ func TestEmpty(t *testing.T) {
 		t.Fatalf("got %q", mm)
 	}
 }
+
+// State changes that no frame carried come in the order they were logged,
+// not in column order: the server listens before the client connects, so
+// LISTEN is drawn above SYN_SENT, as in the narration (issue 16).
+func TestStateNotesInLogOrder(t *testing.T) {
+	out := string(render(t, ladder.FromEvents(scenarios.Echo(t), ladder.Options{}), false))
+	listen, synSent := strings.Index(out, "LISTEN (socket 1)"), strings.Index(out, "SYN_SENT (socket 2)")
+	if listen < 0 || synSent < 0 || listen > synSent {
+		t.Errorf("LISTEN at byte %d, SYN_SENT at byte %d: want the server's LISTEN first\n%s", listen, synSent, out)
+	}
+}

@@ -8,8 +8,12 @@
 // happen.
 //
 // The narrator is a viz.Sink and streams: it holds back only the steps a
-// sender logs before its frame reaches the wire (a frame may wait for ARP),
-// and everything it keeps is bounded.
+// sender logs before its frame reaches the wire, and everything it keeps
+// is bounded. A frame that waits (for ARP) has the steps it took so far
+// printed under a header "(not on the wire yet)" as soon as another step
+// is logged, so that a step is never narrated after the steps it caused
+// (the lookup that sends an ARP request comes before the request); its
+// header is printed again when it goes onto the wire.
 package text
 
 import (
@@ -131,6 +135,7 @@ func (n *Narrator) Event(e *viz.Event) {
 		}
 		n.release()
 	}
+	n.showWaiting(e.Frame)
 	if e.Frame == 0 {
 		n.current = 0
 		if n.wanted(e, nil) {
@@ -207,6 +212,33 @@ func (n *Narrator) release() {
 	}
 }
 
+// showWaiting prints the steps held back for frames that still wait for
+// the wire, except frame except's: a step of something else is being
+// logged, and the waiting frames' steps came before it (and may have
+// caused it: the ARP lookup that queues a frame sends the ARP request).
+// The frames stay pending; what they log next waits for the wire again.
+func (n *Narrator) showWaiting(except uint64) {
+	for _, f := range n.pendOrd {
+		p := n.pending[f]
+		if f == except || len(p.steps) == 0 {
+			continue
+		}
+		fi := &frameInfo{header: fmt.Sprintf("#%-4d %s  %s  (not on the wire yet) %s", p.frame, seconds(p.steps[0].T), p.sender, p.sum.String())}
+		if p.conn != 0 {
+			fi.addConn(p.conn)
+		}
+		n.current = 0
+		for i := range p.steps {
+			n.step(p.frame, fi, &p.steps[i])
+		}
+		if p.more > 0 {
+			n.raw(fmt.Sprintf("%s... %d more steps not shown", indent, p.more))
+		}
+		p.steps, p.more = p.steps[:0], 0
+		n.current = 0
+	}
+}
+
 // evictPending prints the oldest frame still waiting for the wire, so
 // that waiting frames stay bounded.
 func (n *Narrator) evictPending() {
@@ -219,6 +251,9 @@ func (n *Narrator) evictPending() {
 
 func (n *Narrator) flushPending(p *pendingFrame, why string) {
 	n.removePending(p.frame)
+	if len(p.steps) == 0 {
+		return // its steps were shown while it waited (showWaiting)
+	}
 	head := fmt.Sprintf("#%-4d %s  %s  (%s) %s", p.frame, seconds(p.steps[0].T), p.sender, why, p.sum.String())
 	fi := n.remember(p.frame, head)
 	if p.conn != 0 {
@@ -398,6 +433,7 @@ func (n *Narrator) Println(s string) {
 	if n.held != nil {
 		n.release()
 	}
+	n.showWaiting(0)
 	n.current = 0
 	n.write(s) // the command's own line: the legend waits for the first step
 }

@@ -3,6 +3,7 @@ package text_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -224,19 +225,71 @@ func TestParseLayers(t *testing.T) {
 }
 
 // A frame that never reaches the wire (here: its steps stop before the
-// NIC) is printed at Flush, and the frames held back stay bounded.
+// NIC) is printed, in the order of the steps, as soon as another frame's
+// step is logged ("not on the wire yet"), or at Close ("never on the
+// wire"); and one frame's held-back steps stay bounded.
 func TestHeldBackFramesBounded(t *testing.T) {
 	var buf bytes.Buffer
 	n := text.NewNarrator(&buf, text.Options{})
 	for i := 1; i <= 1000; i++ {
 		n.Event(&viz.Event{Host: "h", Layer: viz.LayerIP, Step: "send", Verdict: viz.Send, Frame: uint64(i), Msg: "IP 10.0.0.1 > 10.0.0.9: proto UDP, to 10.0.0.9 on eth0"})
 	}
+	for i := 0; i < 100; i++ {
+		n.Event(&viz.Event{Host: "h", Layer: viz.LayerARP, Step: "queue", Frame: 1001, Msg: "queued while waiting for 10.0.0.9's MAC address"})
+	}
 	n.Close()
 	out := buf.String()
-	if got := strings.Count(out, "not on the wire yet"); got != 1000-256 {
-		t.Errorf("%d frames evicted early, want %d", got, 1000-256)
+	if got := strings.Count(out, "not on the wire yet"); got != 1000 {
+		t.Errorf("%d frames shown before the next frame's step, want 1000", got)
 	}
-	if got := strings.Count(out, "never on the wire"); got != 256 {
-		t.Errorf("%d frames flushed at the end, want 256", got)
+	if got := strings.Count(out, "never on the wire"); got != 1 {
+		t.Errorf("%d frames flushed at the end, want 1", got)
+	}
+	for i := 1; i <= 1000; i++ {
+		if !strings.Contains(out, fmt.Sprintf("#%-4d", i)) {
+			t.Fatalf("frame %d is missing from the narration", i)
+		}
+	}
+	if got := strings.Count(out, "queued while waiting"); got != 64 {
+		t.Errorf("%d of one frame's 100 held-back steps printed, want 64 and a count of the rest", got)
+	}
+	if !strings.Contains(out, "... 36 more steps not shown") {
+		t.Errorf("the steps not kept are not counted:\n%s", out[max(0, len(out)-500):])
+	}
+}
+
+// A frame that waits for ARP is narrated up to its wait before the ARP
+// request it caused, and its header again when it reaches the wire: a step
+// is never narrated after the steps it caused (issue 16). Before, the
+// frame's steps were held back until it went onto the wire, after the ARP
+// exchange, and the connect() call that sent it came after the request.
+func TestWaitingFrameBeforeWhatItCaused(t *testing.T) {
+	ev := scenarios.Echo(t)
+	out := narrate(t, ev, text.Options{})
+	order := []string{
+		"client   socket  connect ",
+		"client   tcp     state                 CLOSED -> SYN_SENT",
+		"#1       0.000000  client  (not on the wire yet) IP 10.0.0.1.49152 > 10.0.0.2.80: Flags [S]",
+		"client   tcp     send         send     SYN:",
+		"client   arp     lookup       pass     10.0.0.2 not in the ARP cache: resolving",
+		"#2       0.000000  client → server  ARP, Request",
+		"#3       0.000050  server → client  ARP, Reply",
+		"#1       0.000100  client → server  IP 10.0.0.1.49152 > 10.0.0.2.80: Flags [S]",
+		"client   arp     resolved ",
+		// close() comes before the FIN it sends.
+		"client   socket  close                 close(3)",
+		"client   tcp     state                 ESTABLISHED -> FIN_WAIT_1",
+		"client → server  IP 10.0.0.1.49152 > 10.0.0.2.80: Flags [F.]",
+	}
+	at := 0
+	for _, want := range order {
+		i := strings.Index(out[at:], want)
+		if i < 0 {
+			t.Fatalf("after byte %d the narration lacks %q (or has it too early):\n%s", at, want, out[:min(len(out), 6000)])
+		}
+		at += i + len(want)
+	}
+	if strings.Count(out, "client   tcp     send         send     SYN:") != 1 {
+		t.Errorf("the SYN's send step is not printed exactly once")
 	}
 }

@@ -206,6 +206,8 @@
     if (loss && +loss > 0) args.push("--loss", loss);
     const mtu = $(prefix + "-mtu").value;
     if (mtu && mtu !== "1500") args.push("--mtu", mtu);
+    const phy = $(prefix + "-phy").value;
+    if (phy && phy !== "off") args.push("--phy", phy);
     return args;
   }
 
@@ -281,10 +283,10 @@
       if (q.type === "choice" && q.choices && q.choices.length) {
         input = document.createElement("select");
         input.add(new Option("(choose)", ""));
-        for (const c of q.choices) {
-          const key = c.split(/[:)]/)[0].trim();
-          input.add(new Option(c, key));
-        }
+        // The answer is the choice's whole text, which lab check finds
+        // among the choices as it is (shown with its letter, a for the
+        // first, as a handout names them).
+        q.choices.forEach((c, i) => input.add(new Option(String.fromCharCode(97 + i) + ") " + c, c)));
       } else {
         input = document.createElement("input");
         input.type = "text";

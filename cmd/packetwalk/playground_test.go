@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -417,17 +419,39 @@ func TestPlaygroundInChromium(t *testing.T) {
 	}
 
 	requests.Lock()
-	for _, u := range requests.urls {
+	offline := requests.urls
+	requests.urls = nil
+	requests.Unlock()
+	for _, u := range offline {
 		if scheme, _, _ := strings.Cut(u, ":"); scheme != "file" && scheme != "data" && scheme != "blob" && scheme != "about" {
 			t.Errorf("the page opened from file:// requested %s", u)
 		}
 	}
-	if len(requests.urls) < 3 {
-		t.Errorf("only %d requests seen (the page, wasm_exec.js and the module at least): is the listener deaf?", len(requests.urls))
+	if len(offline) < 3 {
+		t.Errorf("only %d requests seen (the page, wasm_exec.js and the module at least): is the listener deaf?", len(offline))
 	}
-	requests.Unlock()
 	if problems := console.Take(); len(problems) > 0 {
 		t.Errorf("the page logged errors: %q", problems)
+	}
+
+	// The same folder on a static web host (Go's file server, as any
+	// would serve it): the page fetches packetwalk.wasm, not the base64
+	// script, and the main job runs.
+	host := httptest.NewServer(http.FileServer(http.Dir(site)))
+	defer host.Close()
+	must(chromedp.Do(ctx, chromedp.Navigate(host.URL+"/playground.html")))
+	waitFor("the module to load over http", `document.body.dataset.ready == "1"`, time.Minute)
+	if via := str(`window.playground.timing.via`); via != "packetwalk.wasm" {
+		t.Errorf("from a web host the page loaded the module through %s, want packetwalk.wasm", via)
+	}
+	runs = 0
+	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#mj-run"))))
+	if code := ran("the main job from a web host"); code != 0 {
+		t.Fatalf("the main job failed in the page from a web host: %s", str(`document.getElementById("res-err").textContent`))
+	}
+	arrows("the main job from a web host")
+	if problems := console.Take(); len(problems) > 0 {
+		t.Errorf("the page from a web host logged errors: %q", problems)
 	}
 }
 

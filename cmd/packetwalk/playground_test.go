@@ -52,11 +52,15 @@ func TestPlaygroundBuildsForWasm(t *testing.T) {
 // TestPlaygroundInChromium writes the playground with `packetwalk
 // playground`, opens it from file:// in headless Chromium and uses it as a
 // student would: the main job with a seed, loss and two connections, whose
-// report's ladder is drawn and whose downloaded capture is byte for byte
-// what `packetwalk trace --pcap` writes natively with the same flags; a
-// lab run with its ladder and its questions answered and checked in the
-// page; a second lab; a scenario with a mistake, whose error names its
-// line.
+// report (ladder, frame walk, bytes, sockets, seven steps, Stevens graphs)
+// is drawn and whose downloaded capture, step log and report are byte for
+// byte what `packetwalk trace` writes natively with the same flags; the
+// main job with --phy and its waveform; ping; a lab run with its ladder
+// and its questions answered and checked in the page, one wrong; a second
+// lab and its reassembly; scenarios with mistakes, whose errors name their
+// lines; every scenario lab against lab run in a terminal, its reference
+// answers marked right; bad command lines, which the page survives. No
+// request leaves file:// meanwhile. Then the folder from a web server.
 func TestPlaygroundInChromium(t *testing.T) {
 	chromiumPath := testenv.Tool(t, "chromium", "install it with: apt-get install chromium")
 	if _, err := exec.LookPath("go"); err != nil {

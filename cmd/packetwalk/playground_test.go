@@ -79,7 +79,8 @@ func TestPlaygroundInChromium(t *testing.T) {
 	}
 
 	downloads := filepath.Join(dir, "downloads")
-	ctx, stop := chromium.Start(chromiumPath, filepath.Join(dir, "profile"), 4*time.Minute)
+	// About 45 runs in the page: room for a slow, shared CI machine.
+	ctx, stop := chromium.Start(chromiumPath, filepath.Join(dir, "profile"), 8*time.Minute)
 	defer stop()
 	console := chromium.WatchConsole(ctx)
 	// Every request the page makes, to hold that it works offline: from

@@ -353,7 +353,13 @@ func TestPlaygroundInChromium(t *testing.T) {
 	must(chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#tabs button[data-tab="labs"]`))))
 	for _, l := range all {
 		if len(l.Scenarios) == 0 {
-			continue // an implementation lab: its code is built in a terminal
+			// An implementation lab: its code is built in a terminal, and
+			// the page shows its handout without a Run button to press.
+			must(chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#lab-select"), l.ID)))
+			if s := str(`document.getElementById("lab-select").dispatchEvent(new Event("change")), document.getElementById("lab-run").disabled + " " + document.getElementById("lab-handout").textContent`); !strings.HasPrefix(s, "true An implementation lab") {
+				t.Errorf("lab %s in the page: %.120q, want Run disabled and the handout saying it is for a terminal", l.ID, s)
+			}
+			continue
 		}
 		must(chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#lab-select"), l.ID)))
 		str(`document.getElementById("lab-select").dispatchEvent(new Event("change")), ""`)

@@ -88,9 +88,15 @@
 
   // ---- running a command ----
 
+  // setBusy enables the buttons when no run is under way, but for an
+  // implementation lab's Run and Edit: it has no scenario to run, only Go
+  // code to write and test in a terminal.
   function setBusy(b) {
     state.busy = b;
-    for (const id of ["mj-run", "ping-run", "lab-run", "lab-check", "lab-edit", "sc-load", "sc-run", "cli-run"]) $(id).disabled = b;
+    const l = currentLab(), implLab = !!l && !l.scenarios.length;
+    for (const id of ["mj-run", "ping-run", "lab-run", "lab-check", "lab-edit", "sc-load", "sc-run", "cli-run"]) {
+      $(id).disabled = b || (implLab && (id === "lab-run" || id === "lab-edit" || id === "lab-check"));
+    }
   }
 
   // runCommand runs argv in the folder cwd (default HOME) and shows the
@@ -269,7 +275,8 @@
   function showLab() {
     const l = currentLab();
     if (!l) return;
-    $("lab-handout").textContent = l.handout;
+    $("lab-handout").textContent = (l.scenarios.length ? "" : "An implementation lab: you write Go code and test it with packetwalk lab test " +
+      l.id + " --impl DIR in a terminal with Go installed; the page shows its handout.\n\n") + l.handout;
     const ol = $("lab-questions");
     ol.textContent = "";
     for (const q of l.questions) {
@@ -313,6 +320,7 @@
       ol.appendChild(li);
     }
     $("lab-grade").textContent = "";
+    setBusy(state.busy);
   }
   $("lab-select").addEventListener("change", showLab);
 

@@ -46,7 +46,8 @@ var commands []*command
 func init() {
 	commands = []*command{
 		{name: "trace", flags: func() *flag.FlagSet { return new(traceOpts).flagSet() }, run: runTrace,
-			about: "A client (gVisor's netstack, Go's HTTP client) fetches / (and each --get PATH) from a " +
+			about: "A browser on a packetwalk host (the seed's; --client gvisor: gVisor's netstack and Go's HTTP " +
+				"client instead) fetches / and what it names (and each --get PATH) from a " +
 				"packetwalk host running httpd, over a simulated wire; prints every step of every frame's walk " +
 				"and writes trace.pcapng, trace.jsonl and trace.html. --scenario runs a scenario file or a lab's " +
 				"scenario instead. It ends with one line per request and fails if a request did."},

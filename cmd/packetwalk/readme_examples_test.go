@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,5 +48,50 @@ func TestREADMEServeExamples(t *testing.T) {
 	v := startServe(t, "--docroot", "examples/www", "--vhost", "www.joes-hardware.com=examples/joe", "--quiet")
 	if r := curl(t, "-H", "Host: www.joes-hardware.com", v.url+"/"); r.status != 200 || !strings.Contains(r.body, "Joe's Hardware") {
 		t.Errorf("--vhost www.joes-hardware.com=examples/joe: %d %q", r.status, r.body)
+	}
+}
+
+// TestREADMEFirstSection holds the README's way in: its first section
+// gives exactly the two commands a fresh machine needs (the main job and
+// the tests), and names the third way in, which needs no command at all:
+// opening playground.html. The playground's own section gives the command
+// that writes the folder, as TestPlaygroundInChromium runs it.
+func TestREADMEFirstSection(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := strings.Split("\n"+string(readme), "\n## ")
+	if len(sections) < 3 {
+		t.Fatal("the README has fewer than two sections")
+	}
+	commands := func(section string) []string {
+		var cmds []string
+		for _, line := range strings.Split(section, "\n") {
+			if cmd, ok := strings.CutPrefix(line, "    "); ok && strings.TrimSpace(cmd) != "" {
+				cmds = append(cmds, strings.TrimSpace(cmd))
+			}
+		}
+		return cmds
+	}
+	first := sections[1]
+	if got, want := commands(first), []string{"go run ./cmd/packetwalk trace", "go test ./..."}; !slices.Equal(got, want) {
+		t.Errorf("the README's first section (%q) gives the commands %q, want exactly %q", strings.SplitN(first, "\n", 2)[0], got, want)
+	}
+	if strings.Contains(first, "```") {
+		t.Error("the README's first section has a fenced code block: its commands are the two indented ones")
+	}
+	if !strings.Contains(first, "open `playground.html`") {
+		t.Error("the README's first section does not name the third way in: open `playground.html`")
+	}
+	var playground string
+	for _, s := range sections[2:] {
+		if strings.Contains(strings.SplitN(s, "\n", 2)[0], "playground") {
+			playground = s
+			break
+		}
+	}
+	if got := commands(playground); !slices.Contains(got, "go run ./cmd/packetwalk playground --out site/") {
+		t.Errorf("the README's playground section gives %q, want the command that writes the folder: go run ./cmd/packetwalk playground --out site/", got)
 	}
 }

@@ -40,7 +40,10 @@ func (d *decoder) errf(n *yaml.Node, format string, args ...any) error {
 	if n != nil {
 		line = n.Line
 	}
-	return &Error{File: d.file, Line: line, Msg: fmt.Sprintf(format, args...)}
+	// Messages start with the value's name ("%s: ..."), which is empty
+	// for the document itself: "unknown key" rather than ": unknown key".
+	msg := strings.TrimPrefix(fmt.Sprintf(format, args...), ": ")
+	return &Error{File: d.file, Line: line, Msg: msg}
 }
 
 // nodeDecoder is implemented by types with a syntax of their own (a

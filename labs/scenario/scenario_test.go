@@ -89,6 +89,9 @@ func TestBadScenarios(t *testing.T) {
 			if e.File != "lab.yaml" || e.Line != c.line || !strings.Contains(e.Msg, c.want) {
 				t.Fatalf("got %q, want lab.yaml:%d: ...%s...", err, c.line, c.want)
 			}
+			if strings.HasPrefix(e.Msg, ":") || strings.HasPrefix(e.Msg, " ") {
+				t.Fatalf("the sentence starts with an empty name: %q", err)
+			}
 			if strings.Count(err.Error(), "\n") > 0 {
 				t.Fatalf("the error is more than one line: %q", err)
 			}

@@ -179,7 +179,16 @@
       grow(n, length);
       n.size = length;
     },
-    fsync() {}, chmod() {}, fchmod() {}, chown() {}, fchown() {}, lchown() {}, utimes() {},
+    // utimes gets seconds (Go's syscall.UtimesNano passes whole seconds).
+    // It must not be a no-op: a scenario's web server dates its files
+    // with os.Chtimes so that Last-Modified and the ETag are the same in
+    // every run, page or terminal (lab 18's validators).
+    utimes(path, atime, mtime) {
+      const n = lookup(path);
+      if (!n) throw fsError("ENOENT", path);
+      n.mtimeMs = mtime * 1000;
+    },
+    fsync() {}, chmod() {}, fchmod() {}, chown() {}, fchown() {}, lchown() {},
     readlink(path) { throw fsError("EINVAL", path); },
     link() { throw fsError("ENOSYS"); },
     symlink() { throw fsError("ENOSYS"); },

@@ -88,9 +88,15 @@
 
   // ---- running a command ----
 
+  // setBusy enables the buttons when no run is under way, but for an
+  // implementation lab's Run and Edit: it has no scenario to run, only Go
+  // code to write and test in a terminal.
   function setBusy(b) {
     state.busy = b;
-    for (const id of ["mj-run", "ping-run", "lab-run", "lab-check", "lab-edit", "sc-load", "sc-run", "cli-run"]) $(id).disabled = b;
+    const l = currentLab(), implLab = !!l && !l.scenarios.length;
+    for (const id of ["mj-run", "ping-run", "lab-run", "lab-check", "lab-edit", "sc-load", "sc-run", "cli-run"]) {
+      $(id).disabled = b || (implLab && (id === "lab-run" || id === "lab-edit" || id === "lab-check"));
+    }
   }
 
   // runCommand runs argv in the folder cwd (default HOME) and shows the
@@ -206,6 +212,8 @@
     if (loss && +loss > 0) args.push("--loss", loss);
     const mtu = $(prefix + "-mtu").value;
     if (mtu && mtu !== "1500") args.push("--mtu", mtu);
+    const phy = $(prefix + "-phy").value;
+    if (phy && phy !== "off") args.push("--phy", phy);
     return args;
   }
 
@@ -267,7 +275,8 @@
   function showLab() {
     const l = currentLab();
     if (!l) return;
-    $("lab-handout").textContent = l.handout;
+    $("lab-handout").textContent = (l.scenarios.length ? "" : "An implementation lab: you write Go code and test it with packetwalk lab test " +
+      l.id + " --impl DIR in a terminal with Go installed; the page shows its handout.\n\n") + l.handout;
     const ol = $("lab-questions");
     ol.textContent = "";
     for (const q of l.questions) {
@@ -281,10 +290,10 @@
       if (q.type === "choice" && q.choices && q.choices.length) {
         input = document.createElement("select");
         input.add(new Option("(choose)", ""));
-        for (const c of q.choices) {
-          const key = c.split(/[:)]/)[0].trim();
-          input.add(new Option(c, key));
-        }
+        // The answer is the choice's whole text, which lab check finds
+        // among the choices as it is (shown with its letter, a for the
+        // first, as a handout names them).
+        q.choices.forEach((c, i) => input.add(new Option(String.fromCharCode(97 + i) + ") " + c, c)));
       } else {
         input = document.createElement("input");
         input.type = "text";
@@ -311,6 +320,7 @@
       ol.appendChild(li);
     }
     $("lab-grade").textContent = "";
+    setBusy(state.busy);
   }
   $("lab-select").addEventListener("change", showLab);
 

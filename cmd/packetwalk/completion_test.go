@@ -169,7 +169,7 @@ func TestCompletionZsh(t *testing.T) {
 		line          string
 		want, notWant []string
 	}{
-		{"packetwalk tr", []string{"trace", "A client fetches / from a packetwalk host"}, []string{"ping"}},
+		{"packetwalk tr", []string{"trace", "A browser on a packetwalk host"}, []string{"ping"}},
 		{"packetwalk lab r", []string{"run", "Run the lab's scenarios"}, []string{"show"}},
 		{"packetwalk lab run 0", []string{"01-http-life", "The life of an HTTP request", "09-slow-start"}, []string{"impl-demux"}},
 		{"packetwalk trace --la", []string{"--ladder-format", "--ladder-rows", "--layer", "the ladder's format: text, or mermaid"}, []string{"--pcap"}},

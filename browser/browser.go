@@ -267,8 +267,11 @@ func (b *Browser) take() (*conn, error) {
 	return b.dial()
 }
 
-// dial opens a new connection.
+// dial opens a new connection. The browser does not speak TCP itself:
+// it asks the protocol stack for a connection through the socket library
+// (socket(), then connect()), and the stack does the handshake.
 func (b *Browser) dial() (*conn, error) {
+	b.step(0, "connect", fmt.Sprintf("asks the protocol stack for a new connection to %s through the socket library: socket(), then connect(), which returns once the stack's handshake is done", b.cfg.Host))
 	nc, err := b.cfg.Dial()
 	if err != nil {
 		return nil, fmt.Errorf("connect: %v", err)

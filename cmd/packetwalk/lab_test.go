@@ -146,6 +146,9 @@ func TestLabBadInput(t *testing.T) {
 		{"lab", "test", "impl-drill", "--impl", dir},
 		{"trace", "--scenario", bad},
 		{"trace", "--scenario", "01-http-life", "--get", "/x"},
+		{"trace", "--scenario", "01-http-life", "--loss", "0.1", "--seed", "3"},
+		{"trace", "--scenario", "01-http-life", "--connections", "2"},
+		{"trace", "--timeout", "-1s"},
 	}
 	for _, args := range cases {
 		code, out, errOut := runCLI(args...)

@@ -45,7 +45,7 @@ func TestPHYFlagsChecked(t *testing.T) {
 		{[]string{"ping", "--phy", "nrz", "--phy-jitter", "0.9"}, "--phy-jitter 0.9: jitter must be between 0 and 0.25 of a baud"},
 		{[]string{"drill", "--phy", "nrz", "--phy-snr", "loud", "x.pkt"}, `"loud" is not a number of dB`},
 		// A scenario sets its wires' PHY itself: --phy beside it would be ignored.
-		{[]string{"trace", "--scenario", "02-lan-adapter", "--phy", "manchester", "--phy-snr", "20"}, "--phy, --phy-snr cannot be combined with --scenario: a scenario file sets each wire's signal model"},
+		{[]string{"trace", "--scenario", "02-lan-adapter", "--phy", "manchester", "--phy-snr", "20"}, "--phy, --phy-snr cannot be combined with --scenario: the scenario file sets its own wires"},
 	} {
 		code, _, stderr := runCLI(c.args...)
 		if code == 0 || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {

@@ -63,6 +63,14 @@ func (o *traceOpts) flagSet() *flag.FlagSet {
 // gVisor's netstack and Go's HTTP client instead). Every step of every frame is narrated; the
 // capture and the step log are written; one summary line per request
 // closes the run, which fails if a request did.
+// scenarioSets names trace's flags whose choice a scenario file makes
+// itself (with the phy flags); --scenario refuses them.
+var scenarioSets = map[string]bool{
+	"get": true, "docroot": true, "seed": true, "mtu": true, "loss": true, "dup": true,
+	"reorder": true, "corrupt": true, "fault": true, "wire": true, "timestamps": true, "cc": true,
+	"client": true, "connections": true, "http2": true, "gzip": true,
+}
+
 func runTrace(args []string, stdout, stderr io.Writer) error {
 	var o traceOpts
 	fs0 := o.flagSet()
@@ -72,20 +80,21 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	if err := o.view.check(); err != nil {
 		return err
 	}
+	if o.timeout <= 0 {
+		return fmt.Errorf("--timeout %v: the run needs a positive time to finish in, e.g. --timeout 30s", o.timeout)
+	}
 	if o.scenario != "" {
-		if len(o.gets) > 0 || o.docroot != "" {
-			return fmt.Errorf("--scenario describes its own traffic and site; it cannot be combined with --get or --docroot")
-		}
-		// A scenario file chooses each wire's signal model itself; --phy
-		// beside it would otherwise be ignored without a word.
-		var phySet []string
+		// A scenario file sets its own wires (impairments, seed, MTU,
+		// signal model), hosts and traffic; a flag for those beside it
+		// would otherwise be ignored without a word.
+		var set []string
 		fs0.Visit(func(f *flag.Flag) {
-			if f.Name == "phy" || strings.HasPrefix(f.Name, "phy-") {
-				phySet = append(phySet, "--"+f.Name)
+			if scenarioSets[f.Name] || strings.HasPrefix(f.Name, "phy") {
+				set = append(set, "--"+f.Name)
 			}
 		})
-		if len(phySet) > 0 {
-			return fmt.Errorf("%s cannot be combined with --scenario: a scenario file sets each wire's signal model in its wires (phy: {code: manchester, drift_ppm: 200, snr_db: 20}, see docs/labs.md)", strings.Join(phySet, ", "))
+		if len(set) > 0 {
+			return fmt.Errorf("%s cannot be combined with --scenario: the scenario file sets its own wires, hosts and traffic (its seed: and each wire's loss:, mode: and phy:, see docs/labs.md)", strings.Join(set, ", "))
 		}
 		return traceScenario(o.scenario, &o.view, o.quiet, o.jsonPath, o.pcapPath, o.htmlPath, o.view.split(stdout, stderr))
 	}

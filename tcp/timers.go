@@ -263,7 +263,7 @@ func (e *Endpoint) rttSample(frame uint64) {
 	}
 	if e.layer.rec.On() {
 		rs, ss, ros := viz.Dur(r), viz.Dur(e.rtt.SRTT), viz.Dur(e.rto())
-		e.logf("rtt", viz.Note, frame, []viz.Field{viz.Fv("rtt", rs), viz.Fv("srtt", ss), viz.Fv("rto", ros)},
+		e.logf("rtt", viz.Note, frame, []viz.Field{viz.Fv("rtt", rs), viz.Fv("srtt", ss), viz.Fv("rto", ros), viz.Fv("seq", viz.U32(uint32(e.timedSeq)))},
 			"RTT sample %v: SRTT %v, RTO %v", rs, ss, ros)
 	}
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,7 +25,9 @@ import (
 // wall clock when they happen: at least 90% of the frames have a time of
 // their own in the step log and in the capture; the capture is dated in
 // real time (within this run, not on the simulations' fixed date); TCP's
-// RTT samples are real round trips through the kernel; and the RX ring at
+// RTT samples are real round trips through the kernel (each at least the
+// kernel's own round trip for the same segment, from a capture on the
+// kernel's side of the device); and the RX ring at
 // its default size keeps up with the drain (no ring_full).
 //
 // The kernel's TCP timestamps are turned off in the namespace, so that
@@ -55,12 +59,19 @@ func TestTUNRealTime(t *testing.T) {
 	pingMin, _ := strconv.ParseFloat(m[1], 64)
 	pingRTT := time.Duration(pingMin * float64(time.Millisecond))
 
+	// The kernel's own view of the same round trips: a capture on its
+	// side of the device, stamped by the kernel as segments enter and
+	// leave it.
+	kernelPcap, dumpcap := captureKernelSide(t, s)
+
 	start := time.Now()
 	out, errOut, err = s.ns.Run(30*time.Second, "curl", "-sS", "--max-time", "25", "-o", "/dev/null", "-w", "%{size_download}", "http://"+tunAddr+"/big.bin")
 	if err != nil || out != strconv.Itoa(size) {
 		t.Fatalf("curl big.bin: %q bytes, %v: %s", out, err, errOut)
 	}
 	took := time.Since(start)
+	time.Sleep(200 * time.Millisecond) // the last ACKs into the kernel's capture
+	dumpcap.Stop()
 	if err := s.proc.Stop(); err != nil {
 		t.Fatalf("serve did not stop cleanly on SIGTERM: %v", err)
 	}
@@ -111,6 +122,33 @@ func TestTUNRealTime(t *testing.T) {
 		t.Logf("%d of %d RTT samples (%.1f%%) are below ping's idle minimum %v; %d below %v", underPing, len(lg.rtts), 100*float64(underPing)/float64(len(lg.rtts)), pingRTT, below, floor)
 		if med := quantile(lg.rtts, 0.5); med < pingRTT {
 			t.Errorf("the median RTT sample under load, %v, is below the kernel's idle round trip through the device (ping's minimum, %v)", med, pingRTT)
+		}
+		// Each sample against the kernel's real round trip for the
+		// same segment: from the timed segment's arrival in the kernel
+		// to the kernel's first ACK covering it, both as the kernel
+		// stamped them. packetwalk's clock starts before its write to the
+		// device and stops after its read from it, so a true sample
+		// contains the kernel's; a stale clock makes it shorter.
+		matched, shorter, worst := 0, 0, time.Duration(0)
+		kernel := kernelRoundTrips(t, kernelPcap)
+		for _, smp := range lg.samples {
+			k, ok := kernel.roundTrip(smp.seq)
+			if !ok {
+				continue
+			}
+			matched++
+			// The capture's stamps are in microseconds.
+			if smp.rtt+time.Microsecond < k {
+				shorter++
+				worst = max(worst, k-smp.rtt)
+			}
+		}
+		t.Logf("%d of %d RTT samples matched in the kernel's capture of pw0; %d shorter than the kernel's round trip for the same segment (by at most %v)", matched, len(lg.samples), shorter, worst)
+		if matched < len(lg.samples)/2 {
+			t.Errorf("only %d of %d RTT samples found their segment and ACK in the kernel's capture", matched, len(lg.samples))
+		}
+		if shorter > 0 {
+			t.Errorf("%d of %d RTT samples are shorter than the kernel's own round trip for the same segment (by up to %v): packetwalk's clock did not advance with real time", shorter, matched, worst)
 		}
 	}
 
@@ -170,6 +208,14 @@ type realTimeLog struct {
 	frames, stamps int // frames, and distinct times of their first steps
 	ringFull       int
 	rtts           []time.Duration // the rtt steps' samples
+	samples        []rttSample     // the valid ones (not Karn-ambiguous), with the timed segment
+}
+
+// rttSample is one RTT sample of the step log and the sequence number of
+// the segment it timed.
+type rttSample struct {
+	rtt time.Duration
+	seq uint32
 }
 
 // scanRealTime reads a step log line by line (it holds a million steps).
@@ -198,14 +244,27 @@ func scanRealTime(t *testing.T, file string) realTimeLog {
 			stamps[e.T] = true
 		}
 		if e.Layer == viz.LayerTCP && e.Step == "rtt" {
+			var smp rttSample
+			hasSeq := false
 			for _, fl := range e.Fields {
-				if fl.Key == "rtt" {
+				switch fl.Key {
+				case "rtt":
 					d, err := time.ParseDuration(fl.Value())
 					if err != nil {
 						t.Fatalf("rtt step with sample %q: %v", fl.Value(), err)
 					}
 					lg.rtts = append(lg.rtts, d)
+					smp.rtt = d
+				case "seq":
+					n, err := strconv.ParseUint(fl.Value(), 10, 32)
+					if err != nil {
+						t.Fatalf("rtt step with seq %q: %v", fl.Value(), err)
+					}
+					smp.seq, hasSeq = uint32(n), true
 				}
+			}
+			if hasSeq {
+				lg.samples = append(lg.samples, smp)
 			}
 		}
 	}
@@ -222,4 +281,78 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 		return 0
 	}
 	return sorted[min(int(q*float64(len(sorted))), len(sorted)-1)]
+}
+
+// kernelTrips is what the kernel's capture of pw0 says about packetwalk's
+// data segments and the kernel's ACKs.
+type kernelTrips struct {
+	dataAt map[uint32]time.Time // a data segment's sequence number: when its first copy reached the kernel
+	acks   []kernelACK          // the kernel's ACKs to packetwalk, in capture order
+}
+
+type kernelACK struct {
+	at  time.Time
+	ack uint32
+}
+
+// kernelRoundTrips reads a capture of the TUN device (raw IPv4) made on
+// the kernel's side.
+func kernelRoundTrips(t *testing.T, file string) kernelTrips {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewNgReader(bufio.NewReaderSize(f, 1<<20), pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatalf("the kernel's capture: %v", err)
+	}
+	kt := kernelTrips{dataAt: map[uint32]time.Time{}}
+	server := net.ParseIP(tunAddr).To4()
+	for {
+		data, ci, err := r.ZeroCopyReadPacketData()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the kernel's capture: %v", err)
+		}
+		if len(data) < 20 || data[0]>>4 != 4 || data[9] != 6 {
+			continue // not IPv4, or not TCP
+		}
+		ihl := int(data[0]&0x0f) * 4
+		if len(data) < ihl+20 {
+			continue
+		}
+		totalLen := int(binary.BigEndian.Uint16(data[2:4]))
+		tcp := data[ihl:]
+		seq, ack := binary.BigEndian.Uint32(tcp[4:8]), binary.BigEndian.Uint32(tcp[8:12])
+		payload := totalLen - ihl - int(tcp[12]>>4)*4
+		switch {
+		case net.IP(data[12:16]).Equal(server) && payload > 0:
+			if _, seen := kt.dataAt[seq]; !seen {
+				kt.dataAt[seq] = ci.Timestamp
+			}
+		case net.IP(data[16:20]).Equal(server) && tcp[13]&0x10 != 0:
+			kt.acks = append(kt.acks, kernelACK{ci.Timestamp, ack})
+		}
+	}
+	return kt
+}
+
+// roundTrip is the kernel's round trip for the segment at seq: from its
+// arrival to the first ACK the kernel sent after it that covers it.
+func (kt kernelTrips) roundTrip(seq uint32) (time.Duration, bool) {
+	at, ok := kt.dataAt[seq]
+	if !ok {
+		return 0, false
+	}
+	i, _ := slices.BinarySearchFunc(kt.acks, at, func(a kernelACK, t time.Time) int { return a.at.Compare(t) })
+	for ; i < len(kt.acks); i++ {
+		if int32(kt.acks[i].ack-seq) > 0 {
+			return kt.acks[i].at.Sub(at), true
+		}
+	}
+	return 0, false
 }

@@ -87,6 +87,10 @@ func jsRun(_ js.Value, args []js.Value) any {
 // panic becomes a sentence and exit status 3 rather than the end of the
 // page's Go program.
 func runInPage(argv []string, stdout, stderr io.Writer) (code int) {
+	if len(argv) > 0 && strings.TrimSpace(argv[0]) == "" {
+		fmt.Fprintln(stderr, "packetwalk: the command is empty; the playground runs trace, ping, lab, help and version.")
+		return 2
+	}
 	if len(argv) > 0 && !playgroundCommands[argv[0]] && !strings.HasPrefix(argv[0], "-") {
 		fmt.Fprintf(stderr, "packetwalk %s: not in the playground, which runs trace, ping, lab, help and version; run it with packetwalk in a terminal.\n", argv[0])
 		return 2

@@ -412,7 +412,7 @@ func TestPlaygroundInChromium(t *testing.T) {
 		{"trace", "--scenario", "/nope.yaml"}, {"trace", "--client", "gvisor"}, {"trace", "--conn", "999"},
 		{"ping", "--size", "70000"}, {"ping", "--count", "0"}, {"ping", "--ttl", "0"},
 		{"lab", "run", "nope"}, {"lab", "check", "01-http-life", "--answers", "/nope"}, {"lab", "test", "impl-arp", "--impl", "x"},
-		{"serve"}, {"drill", "x.pkt"}, {"playground"}, {"nonsense"},
+		{"serve"}, {"drill", "x.pkt"}, {"playground"}, {"nonsense"}, {""}, {" "},
 	} {
 		b, _ := json.Marshal(argv)
 		res, err := chromedp.Run(ctx, chromedp.Evaluate[struct {

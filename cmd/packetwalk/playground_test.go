@@ -429,6 +429,11 @@ func TestPlaygroundInChromium(t *testing.T) {
 		t.Errorf("after the bad input, packetwalk version in the page: %q, %v", v, err)
 	}
 
+	// The page keeps the last five runs' folders, not every run's.
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`memfs.list("/home/student").filter((n) => n.startsWith("run-")).length`)); err != nil || n < 1 || n > 5 {
+		t.Errorf("the page holds %d run folders in memory (%v), want 1 to 5", n, err)
+	}
+
 	requests.Lock()
 	offline := requests.urls
 	requests.urls = nil

@@ -189,10 +189,17 @@
   }
   $("res-reports").addEventListener("change", (e) => showReport(e.target.value));
 
+  // Each run writes into a folder of its own, held in the page's memory:
+  // the last keepRuns are kept (a run's capture and report can be several
+  // megabytes, and a student may run all afternoon).
+  const keepRuns = 5;
+  const runDirs = [];
   function freshDir(kind) {
     const dir = HOME + "/run-" + (state.runs + 1) + "-" + kind;
     memfs.removeAll(dir);
     memfs.mkdirAll(dir);
+    runDirs.push(dir);
+    while (runDirs.length > keepRuns) memfs.removeAll(runDirs.shift());
     return dir;
   }
   const rel = (p) => p.startsWith(HOME + "/") ? p.slice(HOME.length + 1) : p;

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -131,6 +132,9 @@ const maxLingerers = 64
 // muxReadSize is how much the multiplexer reads from a ready connection
 // at a time.
 const muxReadSize = 32 << 10
+
+// muxBodyReadSize bounds one read into a body of known length (see read).
+const muxBodyReadSize = 1 << 20
 
 // serveSingle is the "single" architecture.
 func (s *Server) serveSingle(ln net.Listener) error {
@@ -531,14 +535,32 @@ func (m *muxer) compact() {
 }
 
 // read takes what a ready connection has: one Read, which readiness
-// promises will not block.
+// promises will not block. While a body is due (of known length, or
+// chunked), the Read goes straight into the request's buffer and may take
+// up to muxBodyReadSize, as much as the socket holds: 32 KiB per poll
+// would make a large upload cost a poll round per 32 KiB.
 func (m *muxer) read(mc *muxConn, scratch []byte) {
-	n, err := mc.c.nc.Read(scratch)
-	if n > 0 {
-		if len(mc.in) == 0 && mc.since.IsZero() {
-			mc.since, mc.received = m.now(), m.s.cfg.Now()
+	var n int
+	var err error
+	due := mc.body.need - len(mc.in)
+	if mc.body.chunked {
+		due = muxBodyReadSize // a chunked body's end is not known: read what is there
+	}
+	// At most as much again as has arrived, so that a client announcing
+	// a large body and trickling it makes the server hold no more than
+	// twice what it sent.
+	if size := min(due, muxBodyReadSize, max(len(mc.in), len(scratch))); size > len(scratch) {
+		mc.in = slices.Grow(mc.in, size)
+		n, err = mc.c.nc.Read(mc.in[len(mc.in) : len(mc.in)+size])
+		mc.in = mc.in[:len(mc.in)+n]
+	} else {
+		n, err = mc.c.nc.Read(scratch)
+		if n > 0 {
+			if len(mc.in) == 0 && mc.since.IsZero() {
+				mc.since, mc.received = m.now(), m.s.cfg.Now()
+			}
+			mc.in = append(mc.in, scratch[:n]...)
 		}
-		mc.in = append(mc.in, scratch[:n]...)
 	}
 	switch {
 	case err == io.EOF:

@@ -90,7 +90,7 @@ func (c *conn) build(tx *transaction, res *Resource) *response {
 			r.modAt = modAt
 		}
 	case res.Content != nil:
-		r.body, r.source = res.Content, "built in step 4: "+builtBody(res)
+		r.body, r.source = res.Content, builtBody(res)+", as step 4 mapped it"
 	case res.Status >= 300 && res.Status != 304:
 		r.body, r.source = errorPage(res.Status, req, res), "error page"
 	default:

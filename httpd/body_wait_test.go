@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/packetwalk/packetwalk/clock"
 	"github.com/packetwalk/packetwalk/viz"
@@ -123,5 +124,34 @@ func TestBodyWaitNeverHoldsAJudgeableRequest(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestMultiplexedAnnouncedBodyNotAllocated: a head that announces a
+// large body costs the server what arrives, not what is announced, until
+// the body is there: parsing an incomplete request allocated the whole
+// Content-Length at once, so each such head (a client's, or an
+// attacker's under LimitRequestBody) cost 16 MiB.
+func TestMultiplexedAnnouncedBodyNotAllocated(t *testing.T) {
+	skipWithoutKernelPoll(t)
+	const announced = 16 << 20
+	log := viz.NewLog(clock.NewVirtual())
+	sink := &viz.MemorySink{}
+	log.AddSink(sink)
+	ts := startServer(t, Config{Arch: ArchEvent, MaxBodyBytes: 32 << 20}, bodyHashMapper, log.Recorder("server"))
+	c := dial(t, ts.addr)
+	waitSteps(t, sink, 1, func(e viz.Event) bool { return e.Step == "accept" })
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fmt.Fprintf(c, "POST /sum HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", announced)
+	for range 64 {
+		c.Write(make([]byte, 1024))
+		time.Sleep(time.Millisecond) // a read, and a parse, each
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > announced/4 {
+		t.Fatalf("64 KiB of a body announced as %d MiB cost the server %d KiB", announced>>20, alloc>>10)
 	}
 }

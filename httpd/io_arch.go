@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -550,7 +549,17 @@ func (m *muxer) read(mc *muxConn, scratch []byte) {
 	// a large body and trickling it makes the server hold no more than
 	// twice what it sent.
 	if size := min(due, muxBodyReadSize, max(len(mc.in), len(scratch))); size > len(scratch) {
-		mc.in = slices.Grow(mc.in, size)
+		if cap(mc.in)-len(mc.in) < size {
+			// Double (append grows a large slice by a quarter at a
+			// time), but not past the body's end when it is known.
+			c := max(2*cap(mc.in), len(mc.in)+size)
+			if mc.body.need > 0 {
+				c = min(c, max(mc.body.need, len(mc.in)+size))
+			}
+			grown := make([]byte, len(mc.in), c)
+			copy(grown, mc.in)
+			mc.in = grown
+		}
 		n, err = mc.c.nc.Read(mc.in[len(mc.in) : len(mc.in)+size])
 		mc.in = mc.in[:len(mc.in)+n]
 	} else {
@@ -615,7 +624,13 @@ func (m *muxer) advance(mc *muxConn) {
 				mc.sent100 = true
 			}
 			bodyAt := len(mc.in) - rd.Len() - br.Buffered()
-			err = readBody(br, req, h, s.lim)
+			if !h.chunked && h.length > int64(len(mc.in)-bodyAt) {
+				// Not all here: readBody would allocate the whole
+				// announced length only to find it short.
+				err = io.ErrUnexpectedEOF
+			} else {
+				err = readBody(br, req, h, s.lim)
+			}
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				mc.body.learn(h, bodyAt)
 			}

@@ -18,6 +18,9 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+
+	"github.com/packetwalk/packetwalk/httpd"
+
 	"net/netip"
 	"os"
 	"os/exec"
@@ -49,6 +52,7 @@ func run() error {
 	name := flag.String("tun", "gv0", "TUN device to create or open")
 	addr := flag.String("addr", "10.9.0.2/24", "gVisor's address and prefix; the kernel side gets the first other address")
 	docroot := flag.String("docroot", "", "folder to serve (required)")
+	maxBody := flag.Int64("max-body", 1<<30, "read at most this many `BYTES` of a request body (other methods than GET and HEAD are refused with 405 once the body is read, as httpd does; beyond this, 413)")
 	port := flag.Int("port", 80, "TCP port to serve on")
 	mtu := flag.Int("mtu", 1500, "the device's MTU")
 	loss := flag.Float64("loss", 0, "probability 0..1 that a packet is lost, each way (packetwalk serve's --loss)")
@@ -59,6 +63,9 @@ func run() error {
 	}
 	if *docroot == "" {
 		return errors.New("--docroot DIR is required: the folder to serve")
+	}
+	if *maxBody <= 0 {
+		return fmt.Errorf("--max-body %d: a request body's limit is a positive number of bytes", *maxBody)
 	}
 	if st, err := os.Stat(*docroot); err != nil || !st.IsDir() {
 		return fmt.Errorf("--docroot %s is not a folder", *docroot)
@@ -117,7 +124,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listening on %s:%d: %v", p.Addr(), *port, err)
 	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(*docroot)), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: httpd.NetHTTPFiles(http.Dir(*docroot), *maxBody), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {

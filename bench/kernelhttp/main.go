@@ -12,6 +12,9 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+
+	"github.com/packetwalk/packetwalk/httpd"
+
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,12 +24,17 @@ import (
 func main() {
 	listen := flag.String("listen", "10.9.0.2:80", "address and port to serve on")
 	docroot := flag.String("docroot", "", "folder to serve (required)")
+	maxBody := flag.Int64("max-body", 1<<30, "read at most this many `BYTES` of a request body (other methods than GET and HEAD are refused with 405 once the body is read, as httpd does; beyond this, 413)")
 	flag.Parse()
+	if *maxBody <= 0 {
+		fmt.Fprintf(os.Stderr, "kernelhttp: --max-body %d: a request body's limit is a positive number of bytes.\n", *maxBody)
+		os.Exit(2)
+	}
 	if st, err := os.Stat(*docroot); *docroot == "" || err != nil || !st.IsDir() {
 		fmt.Fprintln(os.Stderr, "kernelhttp: --docroot DIR must name a folder to serve.")
 		os.Exit(2)
 	}
-	srv := &http.Server{Addr: *listen, Handler: http.FileServer(http.Dir(*docroot)), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: *listen, Handler: httpd.NetHTTPFiles(http.Dir(*docroot), *maxBody), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {

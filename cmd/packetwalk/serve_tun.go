@@ -243,7 +243,9 @@ func netHTTPServer(cfg httpd.Config, root fs.FS) *http.Server {
 	if cfg.Map.DocRoot == "" && root != nil {
 		files = http.FS(root)
 	}
-	return &http.Server{Handler: http.FileServer(files), ReadHeaderTimeout: cfg.HeaderTimeout, IdleTimeout: cfg.KeepAliveTimeout}
+	// Other methods than GET and HEAD: the body read whole, then 405, as
+	// httpd answers them, so that an upload costs both servers alike.
+	return &http.Server{Handler: httpd.NetHTTPFiles(files, cfg.MaxBodyBytes), ReadHeaderTimeout: cfg.HeaderTimeout, IdleTimeout: cfg.KeepAliveTimeout}
 }
 
 // wholeBlocks passes only whole pcapng blocks on to the file, keeping a
